@@ -1,0 +1,7 @@
+//! Who is calling and what they proved: user passwords (argon2id), access tokens (JWT, one
+//! configured algorithm only), and card PIN verification values (HMAC-SHA-256 under a key that
+//! never enters the database).
+
+pub mod jwt;
+pub mod password;
+pub mod pin;

@@ -1,0 +1,95 @@
+//! The command line: `ssn serve`, `ssn migrate`, `ssn user add`. Batch jobs of later work (quota
+//! loading, reconciliation) join as further subcommands here.
+
+use std::io::BufRead;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+
+use crate::{
+    auth::password,
+    config::{CommonArgs, ServeArgs},
+    domain::{ids::EwarungId, role::Role},
+    store::{self, ConnectOptions, NewUser},
+};
+
+#[derive(Debug, Parser)]
+#[command(name = "ssn", version, about = "SSN card transaction service")]
+pub struct Cli {
+    #[command(flatten)]
+    pub common: CommonArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the HTTP API.
+    Serve(ServeArgs),
+    /// Create the database if needed and apply pending migrations, then exit.
+    Migrate,
+    /// Manage users.
+    #[command(subcommand)]
+    User(UserCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Add a user. The password is read from SSN_USER_PASSWORD or, if unset, from the first line
+    /// of standard input, so it never appears in the process list or shell history.
+    Add {
+        #[arg(long)]
+        username: String,
+        /// admin, office, operator, bank or auditor.
+        #[arg(long)]
+        role: Role,
+        /// The E-Warung an operator works for (required for operators, refused for others).
+        #[arg(long)]
+        ewarung: Option<uuid::Uuid>,
+    },
+}
+
+pub fn connect_options(common: &CommonArgs) -> ConnectOptions {
+    ConnectOptions {
+        max_connections: common.db_max_connections,
+        ..ConnectOptions::default()
+    }
+}
+
+pub async fn migrate(common: &CommonArgs) -> anyhow::Result<()> {
+    let url = common.database_url();
+    store::open(&url, &connect_options(common)).await?;
+    println!("database is at the latest schema");
+    Ok(())
+}
+
+pub async fn user_add(common: &CommonArgs, command: UserCommand) -> anyhow::Result<()> {
+    let UserCommand::Add { username, role, ewarung } = command;
+    let username = crate::http::users::parse_username(&username).map_err(|e| anyhow::anyhow!(e))?;
+    anyhow::ensure!(
+        role.is_bound_to_ewarung() == ewarung.is_some(),
+        "--ewarung is required for operators and not allowed for other roles"
+    );
+    let password = match std::env::var("SSN_USER_PASSWORD") {
+        Ok(password) => password,
+        Err(_) => {
+            let mut line = String::new();
+            std::io::stdin().lock().read_line(&mut line).context("reading the password")?;
+            line.trim_end_matches(['\r', '\n']).to_string()
+        }
+    };
+    password::check_strength(&password).map_err(|e| anyhow::anyhow!(e))?;
+    let store = store::open(&common.database_url(), &connect_options(common)).await?;
+    let user = store
+        .create_user(NewUser {
+            username,
+            password_hash: password::hash(&password)?,
+            role,
+            ewarung_id: ewarung.map(EwarungId),
+            actor: None,
+        })
+        .await
+        .map_err(|error| anyhow::anyhow!(crate::http::error::ApiError::from(error).to_string()))?;
+    println!("created user {} ({}) with id {}", user.username, user.role, user.id);
+    Ok(())
+}

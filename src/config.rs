@@ -1,0 +1,102 @@
+//! Typed configuration. Every setting is a flag with a doc line and an `SSN_*` environment variable
+//! (see `ssn serve --help`); defaults are what a fresh machine needs to run the demo.
+
+use std::{net::SocketAddr, path::PathBuf, time::Duration};
+
+use clap::{Args, ValueEnum};
+
+use crate::domain::pan::CardPrefix;
+
+/// Settings every subcommand shares: where the data lives and how to log.
+#[derive(Debug, Clone, Args)]
+pub struct CommonArgs {
+    /// Database URL: `sqlite://PATH` (default: `DATA_DIR/ssn.db`) or `postgres://USER@HOST/DB`.
+    #[arg(long, env = "SSN_DATABASE_URL", global = true)]
+    pub database_url: Option<String>,
+
+    /// Directory for the SQLite database and generated keys.
+    #[arg(long, env = "SSN_DATA_DIR", default_value = "data", global = true)]
+    pub data_dir: PathBuf,
+
+    /// Log format: `text` for people, `json` for log collectors.
+    #[arg(long, env = "SSN_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
+    pub log_format: LogFormat,
+
+    /// Connections in the database pool (SQLite: read connections; writes use one connection).
+    #[arg(long, env = "SSN_DB_MAX_CONNECTIONS", default_value_t = 8, global = true)]
+    pub db_max_connections: u32,
+}
+
+impl CommonArgs {
+    pub fn database_url(&self) -> String {
+        self.database_url.clone().unwrap_or_else(|| {
+            format!("sqlite://{}", self.data_dir.join("ssn.db").display())
+        })
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// Settings of the HTTP server.
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// Address to listen on; port 0 picks a free port (it is logged).
+    #[arg(long, env = "SSN_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+
+    /// Load demo data (program, catalog, E-Warungs, terminals, households, cards, one user per
+    /// role) into an empty database and print the credentials.
+    #[arg(long, env = "SSN_DEMO")]
+    pub demo: bool,
+
+    /// JWT signing key, base64, at least 32 bytes. Default: generated once into DATA_DIR/jwt.key.
+    #[arg(long, env = "SSN_JWT_SECRET", hide_env_values = true)]
+    pub jwt_secret: Option<String>,
+
+    /// How long an access token lives, in seconds.
+    #[arg(long, env = "SSN_TOKEN_TTL_SECONDS", default_value_t = 900)]
+    pub token_ttl_seconds: u64,
+
+    /// PIN key, base64, at least 32 bytes. Default: generated once into DATA_DIR/pin.key. Keep it
+    /// outside the database and its backups: with it, PIN values can be brute-forced.
+    #[arg(long, env = "SSN_PIN_KEY", hide_env_values = true)]
+    pub pin_key: Option<String>,
+
+    /// Consecutive wrong PINs that lock a card.
+    #[arg(long, env = "SSN_PIN_MAX_FAILURES", default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=20))]
+    pub pin_max_failures: u32,
+
+    /// How long a PIN lock lasts, in seconds (an office user can unlock sooner).
+    #[arg(long, env = "SSN_PIN_LOCK_SECONDS", default_value_t = 86_400)]
+    pub pin_lock_seconds: u64,
+
+    /// Issuer prefix (6 to 10 digits) that new card numbers are drawn under.
+    #[arg(long, env = "SSN_CARD_PREFIX", default_value = "6019010")]
+    pub card_prefix: CardPrefix,
+
+    /// Largest accepted request body, in bytes.
+    #[arg(long, env = "SSN_BODY_LIMIT_BYTES", default_value_t = 64 * 1024)]
+    pub body_limit_bytes: usize,
+
+    /// How long requests in flight may take to finish after SIGTERM, in seconds.
+    #[arg(long, env = "SSN_SHUTDOWN_GRACE_SECONDS", default_value_t = 30)]
+    pub shutdown_grace_seconds: u64,
+
+    /// Longest time one request may take before it is answered 503, in seconds.
+    #[arg(long, env = "SSN_REQUEST_TIMEOUT_SECONDS", default_value_t = 30)]
+    pub request_timeout_seconds: u64,
+}
+
+impl ServeArgs {
+    pub fn token_ttl(&self) -> Duration {
+        Duration::from_secs(self.token_ttl_seconds)
+    }
+
+    pub fn pin_lock(&self) -> Duration {
+        Duration::from_secs(self.pin_lock_seconds)
+    }
+}

@@ -1,0 +1,62 @@
+//! Households: the unit the program supports. Their data changes every month in the field (people
+//! move, die, find work), so every change is a revision with who, when, what and why.
+
+use serde::{Deserialize, Serialize};
+
+use crate::{domain::Invalid, string_enum};
+
+string_enum!(
+    /// Whether the household may receive and spend entitlement.
+    HouseholdStatus, "invalid_household_status", {
+        Active => "active",
+        Suspended => "suspended",
+        Exited => "exited",
+    }
+);
+
+impl HouseholdStatus {
+    /// An exited household has left the program; coming back is a new registration decision,
+    /// recorded as a new status change from `exited` to `active` with its reason, which is allowed.
+    pub fn may_spend(self) -> bool {
+        self == HouseholdStatus::Active
+    }
+}
+
+/// A Samarinda address down to the neighbourhood unit (RT/RW), which is how field checks are routed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema, sqlx::FromRow)]
+#[serde(deny_unknown_fields)]
+pub struct Address {
+    /// Street and house number.
+    pub street: String,
+    /// Neighbourhood unit, e.g. "012".
+    pub rt: String,
+    /// Community unit, e.g. "003".
+    pub rw: String,
+    pub kelurahan: String,
+    pub kecamatan: String,
+}
+
+impl Address {
+    /// Trims every part and checks lengths; RT and RW are 1 to 3 digits.
+    pub fn normalised(self) -> Result<Self, (&'static str, Invalid)> {
+        use crate::domain::text::bounded;
+        let neighbourhood = |value: &str, field: &'static str| {
+            let value = value.trim();
+            let ok = (1..=3).contains(&value.len()) && value.bytes().all(|b| b.is_ascii_digit());
+            if ok {
+                Ok(format!("{value:0>3}"))
+            } else {
+                Err((field, Invalid::new("invalid_rt_rw", format!("{field} must be 1 to 3 digits"))))
+            }
+        };
+        Ok(Self {
+            street: bounded(&self.street, 200, "street").map_err(|e| ("address.street", e))?,
+            rt: neighbourhood(&self.rt, "address.rt")?,
+            rw: neighbourhood(&self.rw, "address.rw")?,
+            kelurahan: bounded(&self.kelurahan, 100, "kelurahan")
+                .map_err(|e| ("address.kelurahan", e))?,
+            kecamatan: bounded(&self.kecamatan, 100, "kecamatan")
+                .map_err(|e| ("address.kecamatan", e))?,
+        })
+    }
+}

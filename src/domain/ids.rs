@@ -1,0 +1,58 @@
+//! Newtype ids, so a household id can never be passed where a card id is expected.
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+macro_rules! id_type {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(
+            Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+            utoipa::ToSchema, sqlx::Type,
+        )]
+        #[serde(transparent)]
+        #[sqlx(transparent)]
+        #[schema(value_type = String, format = Uuid)]
+        pub struct $name(pub Uuid);
+
+        impl $name {
+            /// Time-ordered (v7) so that ids sort roughly by creation and index well.
+            pub fn new() -> Self {
+                Self(Uuid::now_v7())
+            }
+        }
+
+        impl Default for $name {
+            fn default() -> Self {
+                Self::new()
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                self.0.fmt(f)
+            }
+        }
+    };
+}
+
+id_type!(
+    /// A user of the service (office staff, operator, bank, auditor, admin).
+    UserId
+);
+id_type!(
+    /// A household: the unit that holds the entitlement.
+    HouseholdId
+);
+id_type!(
+    /// One plastic card; a household may have had several over time.
+    CardId
+);
+id_type!(
+    /// A registered E-Warung kiosk.
+    EwarungId
+);
+id_type!(
+    /// An assistance program.
+    ProgramId
+);

@@ -1,0 +1,18 @@
+//! Pure rules of the SSN program: values that parse instead of validate, states and their allowed
+//! transitions. Nothing in here does I/O, so every rule can be tested directly.
+
+pub mod card;
+pub mod catalog;
+pub mod household;
+pub mod identity;
+pub mod ids;
+pub mod invalid;
+pub mod money;
+pub mod pan;
+pub mod pin;
+pub mod role;
+pub mod string_enum;
+pub mod terminal;
+pub mod text;
+
+pub use invalid::Invalid;

@@ -1,0 +1,86 @@
+//! The `Caller` extractor: a handler that takes a `Caller` only runs for a valid bearer token, and
+//! then knows the user, role and (for operators) E-Warung. Role and E-Warung checks are methods on
+//! `Caller`, so a handler states its requirement in one line.
+
+use axum::{extract::FromRequestParts, http::request::Parts};
+
+use crate::{
+    domain::{
+        ids::{EwarungId, UserId},
+        role::{Permission, Role},
+    },
+    http::{error::ApiError, state::AppState},
+};
+
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub user: UserId,
+    pub username: String,
+    pub role: Role,
+    pub ewarung: Option<EwarungId>,
+}
+
+impl Caller {
+    /// 403 `forbidden_role` unless the caller's role grants `permission`.
+    pub fn require(&self, permission: Permission) -> Result<(), ApiError> {
+        if self.role.may(permission) {
+            Ok(())
+        } else {
+            Err(ApiError::forbidden_role())
+        }
+    }
+
+    /// 403 `forbidden_ewarung` when an operator reaches for another E-Warung.
+    pub fn require_ewarung(&self, ewarung: EwarungId) -> Result<(), ApiError> {
+        if self.role.is_bound_to_ewarung() && self.ewarung != Some(ewarung) {
+            Err(ApiError::forbidden_ewarung())
+        } else {
+            Ok(())
+        }
+    }
+}
+
+const MISSING: ApiError = ApiError::Unauthenticated {
+    code: "missing_token",
+    message: "send an access token as 'Authorization: Bearer TOKEN' (POST /v1/auth/login)",
+};
+const INVALID: ApiError = ApiError::Unauthenticated {
+    code: "invalid_token",
+    message: "the access token is not valid",
+};
+const EXPIRED: ApiError = ApiError::Unauthenticated {
+    code: "token_expired",
+    message: "the access token has expired; log in again",
+};
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let header = parts
+            .headers
+            .get(axum::http::header::AUTHORIZATION)
+            .ok_or(MISSING)?;
+        let token = header
+            .to_str()
+            .ok()
+            .and_then(|value| value.strip_prefix("Bearer "))
+            .ok_or(INVALID)?;
+        let claims = state.jwt.verify(token.trim()).map_err(|error| {
+            match error.kind() {
+                jsonwebtoken::errors::ErrorKind::ExpiredSignature => EXPIRED,
+                _ => INVALID,
+            }
+        })?;
+        let role = Role::parse(&claims.role).map_err(|_| INVALID)?;
+        if role.is_bound_to_ewarung() != claims.ewarung.is_some() {
+            return Err(INVALID);
+        }
+        Ok(Caller {
+            user: claims.sub,
+            username: claims.name,
+            role,
+            ewarung: claims.ewarung,
+        })
+    }
+}

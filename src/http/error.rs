@@ -1,0 +1,217 @@
+//! The one error type of the HTTP API and the one place it becomes a response.
+//!
+//! Every error answers with `{"error": {"code", "message", "field"?}}`. `code` is stable and
+//! documented (clients switch on it); `message` is for people; `field` names the offending input as
+//! a path such as `address.rt`. Handlers return `Result<_, ApiError>` and use `?` on store and
+//! domain errors; unique-constraint names from the store become specific conflict codes here.
+
+use axum::{
+    http::{header, StatusCode},
+    response::{IntoResponse, Response},
+    Json,
+};
+use serde::Serialize;
+
+use crate::{domain::Invalid, store::StoreError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// The request body or parameters could not be read (syntax, types, unknown fields).
+    #[error("{message}")]
+    BadRequest { code: String, message: String, field: Option<String> },
+    /// Well-formed input whose value is refused (check digits, lengths, amounts).
+    #[error("{message}")]
+    Invalid { code: String, message: String, field: Option<String> },
+    #[error("{message}")]
+    Unauthenticated { code: &'static str, message: &'static str },
+    #[error("{message}")]
+    Forbidden { code: &'static str, message: &'static str },
+    #[error("{entity} not found")]
+    NotFound { entity: &'static str },
+    #[error("{message}")]
+    Conflict { code: &'static str, message: String },
+    #[error("{message}")]
+    Locked { code: &'static str, message: String },
+    #[error("request body is larger than the limit")]
+    PayloadTooLarge,
+    #[error("request body must be application/json")]
+    UnsupportedMediaType,
+    #[error("method not allowed on this path")]
+    MethodNotAllowed,
+    #[error("too many requests, try again shortly")]
+    Unavailable,
+    /// Something went wrong on our side. Details are logged, never sent.
+    #[error("internal error")]
+    Internal(#[from] anyhow::Error),
+}
+
+impl ApiError {
+    /// A refused value in a named field.
+    pub fn invalid(field: &str, invalid: Invalid) -> Self {
+        ApiError::Invalid {
+            code: invalid.code.to_string(),
+            message: invalid.message,
+            field: Some(field.to_string()),
+        }
+    }
+
+    pub fn forbidden_role() -> Self {
+        ApiError::Forbidden {
+            code: "forbidden_role",
+            message: "your role may not do this",
+        }
+    }
+
+    pub fn forbidden_ewarung() -> Self {
+        ApiError::Forbidden {
+            code: "forbidden_ewarung",
+            message: "you may act only for your own E-Warung and its terminals",
+        }
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ApiError::BadRequest { .. } => StatusCode::BAD_REQUEST,
+            ApiError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::Unauthenticated { .. } => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden { .. } => StatusCode::FORBIDDEN,
+            ApiError::NotFound { .. } => StatusCode::NOT_FOUND,
+            ApiError::Conflict { .. } => StatusCode::CONFLICT,
+            ApiError::Locked { .. } => StatusCode::LOCKED,
+            ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    pub fn code(&self) -> String {
+        match self {
+            ApiError::BadRequest { code, .. } | ApiError::Invalid { code, .. } => code.clone(),
+            ApiError::Unauthenticated { code, .. }
+            | ApiError::Forbidden { code, .. }
+            | ApiError::Conflict { code, .. }
+            | ApiError::Locked { code, .. } => code.to_string(),
+            ApiError::NotFound { entity } => format!("{entity}_not_found"),
+            ApiError::PayloadTooLarge => "payload_too_large".into(),
+            ApiError::UnsupportedMediaType => "unsupported_media_type".into(),
+            ApiError::MethodNotAllowed => "method_not_allowed".into(),
+            ApiError::Unavailable => "unavailable".into(),
+            ApiError::Internal(_) => "internal_error".into(),
+        }
+    }
+
+    fn field(&self) -> Option<&str> {
+        match self {
+            ApiError::BadRequest { field, .. } | ApiError::Invalid { field, .. } => field.as_deref(),
+            _ => None,
+        }
+    }
+}
+
+/// The documented error body.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ErrorDetail {
+    pub code: String,
+    pub message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        if let ApiError::Internal(error) = &self {
+            tracing::error!(error = format!("{error:#}"), "request failed");
+        }
+        let status = self.status();
+        let body = ErrorBody {
+            error: ErrorDetail {
+                code: self.code(),
+                message: self.to_string(),
+                field: self.field().map(str::to_string),
+            },
+        };
+        let mut response = (status, Json(body)).into_response();
+        if status == StatusCode::UNAUTHORIZED {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Bearer"));
+        }
+        response
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::NotFound { entity } => ApiError::NotFound { entity },
+            StoreError::Duplicate { constraint } => duplicate(&constraint),
+            StoreError::MissingReference { constraint } => ApiError::Invalid {
+                code: "unknown_reference".into(),
+                message: format!("a referenced record does not exist ({constraint})"),
+                field: None,
+            },
+            StoreError::Check { constraint } => ApiError::Invalid {
+                code: "constraint_violated".into(),
+                message: format!("the change breaks rule {constraint}"),
+                field: None,
+            },
+            StoreError::StateConflict { entity, actual } => ApiError::Conflict {
+                code: "invalid_state",
+                message: format!("{entity} is {actual}, which does not allow this change"),
+            },
+            StoreError::StaleRevision { entity, actual } => ApiError::Conflict {
+                code: "stale_revision",
+                message: format!(
+                    "{entity} was changed by someone else; it is now at revision {actual}, reload and retry"
+                ),
+            },
+            StoreError::Database(error) => ApiError::Internal(error.into()),
+        }
+    }
+}
+
+/// Unique constraints, by their stable names, as client errors.
+fn duplicate(constraint: &str) -> ApiError {
+    let (code, message) = match constraint {
+        "users_username_key" => ("username_taken", "that username is taken"),
+        "programs_code_key" => ("program_code_taken", "a program with that code exists"),
+        "catalog_items_pkey" => ("sku_taken", "the program's catalog already has that SKU"),
+        "households_kk_number_key" => ("kk_number_registered", "a household with that KK number is registered"),
+        "cards_one_live_card_per_household" => (
+            "household_has_card",
+            "the household already has a card; replace it instead of issuing another",
+        ),
+        "terminals_pkey" => ("terminal_id_taken", "a terminal with that id is registered"),
+        "terminals_serial_number_key" => ("serial_number_taken", "a terminal with that serial number is registered"),
+        "ewarungs_bank_account_key" => ("bank_account_taken", "another E-Warung is paid to that bank account"),
+        _ => ("duplicate", "that record exists already"),
+    };
+    ApiError::Conflict { code, message: message.to_string() }
+}
+
+impl From<axum::extract::rejection::PathRejection> for ApiError {
+    fn from(rejection: axum::extract::rejection::PathRejection) -> Self {
+        ApiError::BadRequest {
+            code: "invalid_path".into(),
+            message: rejection.body_text(),
+            field: None,
+        }
+    }
+}
+
+impl From<axum::extract::rejection::QueryRejection> for ApiError {
+    fn from(rejection: axum::extract::rejection::QueryRejection) -> Self {
+        ApiError::BadRequest {
+            code: "invalid_query".into(),
+            message: rejection.body_text(),
+            field: None,
+        }
+    }
+}

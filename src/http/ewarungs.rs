@@ -1,0 +1,176 @@
+//! E-Warungs and their terminals. Operators see only their own E-Warung and its terminals.
+
+use axum::{extract::State, http::StatusCode, Json};
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+use crate::{
+    domain::{
+        household::Address,
+        ids::EwarungId,
+        role::Permission,
+        terminal::{EwarungStatus, TerminalId, TerminalStatus},
+        Invalid,
+    },
+    http::{auth::Caller, error::ApiError, json::Body, state::AppState, text, Listing, PageQuery, Params, PathParam},
+    store::{BankAccount, EwarungRecord, NewEwarung, NewTerminal, Page, TerminalRecord},
+};
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateEwarung {
+    name: String,
+    owner_name: String,
+    address: Address,
+    bank_account: BankAccount,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChangeEwarungStatus {
+    status: EwarungStatus,
+    reason: String,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateTerminal {
+    #[schema(value_type = String, example = "SMD00001")]
+    terminal_id: TerminalId,
+    serial_number: String,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChangeTerminalStatus {
+    status: TerminalStatus,
+    reason: String,
+}
+
+fn bank_account(account: BankAccount) -> Result<BankAccount, ApiError> {
+    let digits = |value: &str, field: &str, lengths: std::ops::RangeInclusive<usize>| {
+        let value = value.trim();
+        if lengths.contains(&value.len()) && value.bytes().all(|b| b.is_ascii_digit()) {
+            Ok(value.to_string())
+        } else {
+            let message = format!("{field} must be {} to {} digits", lengths.start(), lengths.end());
+            Err(ApiError::invalid(field, Invalid::new("invalid_bank_account", message)))
+        }
+    };
+    Ok(BankAccount {
+        bank_code: digits(&account.bank_code, "bank_account.bank_code", 3..=3)?,
+        account_number: digits(&account.account_number, "bank_account.number", 6..=20)?,
+        account_holder: text("bank_account.holder", &account.account_holder, 200)?,
+    })
+}
+
+#[utoipa::path(post, path = "/v1/ewarungs", tag = "ewarungs", request_body = CreateEwarung,
+    responses((status = 201, body = EwarungRecord)), security(("bearer" = [])))]
+pub async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    Body(request): Body<CreateEwarung>,
+) -> Result<(StatusCode, Json<EwarungRecord>), ApiError> {
+    caller.require(Permission::ManageEwarungs)?;
+    let ewarung = NewEwarung {
+        name: text("name", &request.name, 200)?,
+        owner_name: text("owner_name", &request.owner_name, 200)?,
+        address: request.address.normalised().map_err(|(field, invalid)| ApiError::invalid(field, invalid))?,
+        bank_account: bank_account(request.bank_account)?,
+    };
+    Ok((StatusCode::CREATED, Json(state.store.create_ewarung(ewarung, caller.user).await?)))
+}
+
+#[utoipa::path(get, path = "/v1/ewarungs", tag = "ewarungs", params(PageQuery),
+    responses((status = 200, body = Listing<EwarungRecord>)), security(("bearer" = [])))]
+pub async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    Params(page): Params<PageQuery>,
+) -> Result<Json<Listing<EwarungRecord>>, ApiError> {
+    caller.require(Permission::ReadEwarungs)?;
+    if let Some(own) = caller.ewarung {
+        // An operator's list is their own E-Warung.
+        let rows: Vec<_> = state.store.get_ewarung(own).await?.into_iter().collect();
+        return Ok(Json(Listing::new(rows, Page::first(Page::MAX_LIMIT), |row| row.id.0)));
+    }
+    let page = page.page();
+    let rows = state.store.list_ewarungs(page).await?;
+    Ok(Json(Listing::new(rows, page, |row| row.id.0)))
+}
+
+async fn find(state: &AppState, caller: &Caller, id: EwarungId) -> Result<EwarungRecord, ApiError> {
+    caller.require(Permission::ReadEwarungs)?;
+    caller.require_ewarung(id)?;
+    state.store.get_ewarung(id).await?.ok_or(ApiError::NotFound { entity: "ewarung" })
+}
+
+#[utoipa::path(get, path = "/v1/ewarungs/{id}", tag = "ewarungs",
+    responses((status = 200, body = EwarungRecord)), security(("bearer" = [])))]
+pub async fn get(State(state): State<AppState>, caller: Caller, PathParam(id): PathParam<EwarungId>) -> Result<Json<EwarungRecord>, ApiError> {
+    Ok(Json(find(&state, &caller, id).await?))
+}
+
+#[utoipa::path(post, path = "/v1/ewarungs/{id}/status", tag = "ewarungs", request_body = ChangeEwarungStatus,
+    responses((status = 200, body = EwarungRecord)), security(("bearer" = [])))]
+pub async fn change_status(
+    State(state): State<AppState>,
+    caller: Caller,
+    PathParam(id): PathParam<EwarungId>,
+    Body(request): Body<ChangeEwarungStatus>,
+) -> Result<Json<EwarungRecord>, ApiError> {
+    caller.require(Permission::ManageEwarungs)?;
+    let reason = text("reason", &request.reason, 500)?;
+    Ok(Json(state.store.set_ewarung_status(id, request.status, reason, caller.user).await?))
+}
+
+#[utoipa::path(post, path = "/v1/ewarungs/{id}/terminals", tag = "ewarungs", request_body = CreateTerminal,
+    responses((status = 201, body = TerminalRecord)), security(("bearer" = [])))]
+pub async fn add_terminal(
+    State(state): State<AppState>,
+    caller: Caller,
+    PathParam(id): PathParam<EwarungId>,
+    Body(request): Body<CreateTerminal>,
+) -> Result<(StatusCode, Json<TerminalRecord>), ApiError> {
+    caller.require(Permission::ManageEwarungs)?;
+    state.store.get_ewarung(id).await?.ok_or(ApiError::NotFound { entity: "ewarung" })?;
+    let terminal = NewTerminal {
+        terminal_id: request.terminal_id.as_str().to_string(),
+        ewarung_id: id,
+        serial_number: text("serial_number", &request.serial_number, 64)?,
+    };
+    Ok((StatusCode::CREATED, Json(state.store.create_terminal(terminal, caller.user).await?)))
+}
+
+#[utoipa::path(get, path = "/v1/ewarungs/{id}/terminals", tag = "ewarungs",
+    responses((status = 200, body = Vec<TerminalRecord>)), security(("bearer" = [])))]
+pub async fn list_terminals(State(state): State<AppState>, caller: Caller, PathParam(id): PathParam<EwarungId>) -> Result<Json<Vec<TerminalRecord>>, ApiError> {
+    find(&state, &caller, id).await?;
+    Ok(Json(state.store.list_terminals(id).await?))
+}
+
+#[utoipa::path(get, path = "/v1/terminals/{terminal_id}", tag = "ewarungs",
+    responses((status = 200, body = TerminalRecord)), security(("bearer" = [])))]
+pub async fn get_terminal(
+    State(state): State<AppState>,
+    caller: Caller,
+    PathParam(terminal_id): PathParam<String>,
+) -> Result<Json<TerminalRecord>, ApiError> {
+    caller.require(Permission::ReadEwarungs)?;
+    let terminal = state.store.get_terminal(&terminal_id).await?.ok_or(ApiError::NotFound { entity: "terminal" })?;
+    caller.require_ewarung(terminal.ewarung_id)?;
+    Ok(Json(terminal))
+}
+
+#[utoipa::path(post, path = "/v1/terminals/{terminal_id}/status", tag = "ewarungs", request_body = ChangeTerminalStatus,
+    responses((status = 200, body = TerminalRecord)), security(("bearer" = [])))]
+pub async fn change_terminal_status(
+    State(state): State<AppState>,
+    caller: Caller,
+    PathParam(terminal_id): PathParam<String>,
+    Body(request): Body<ChangeTerminalStatus>,
+) -> Result<Json<TerminalRecord>, ApiError> {
+    caller.require(Permission::ManageEwarungs)?;
+    let reason = text("reason", &request.reason, 500)?;
+    Ok(Json(state.store.set_terminal_status(&terminal_id, request.status, reason, caller.user).await?))
+}

@@ -1,0 +1,145 @@
+//! The HTTP API under `/v1`: the router, the middleware every request passes (request id, logging
+//! with card numbers masked, body limit, timeout), and small helpers the handlers share.
+
+pub mod audit;
+pub mod auth;
+pub mod cards;
+pub mod error;
+pub mod ewarungs;
+pub mod health;
+pub mod households;
+pub mod json;
+pub mod openapi;
+pub mod programs;
+pub mod sessions;
+pub mod state;
+pub mod users;
+
+use std::time::Duration;
+
+use axum::{
+    extract::{DefaultBodyLimit, FromRequestParts},
+    http::{HeaderName, Request, StatusCode},
+    routing::{get, post},
+    Router,
+};
+use serde::{Deserialize, Serialize};
+use tower_http::{
+    request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
+    timeout::TimeoutLayer,
+    trace::{DefaultOnResponse, TraceLayer},
+};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::{
+    domain::text::bounded,
+    http::{error::ApiError, state::AppState},
+    store::{next_after, Page},
+};
+
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// Router limits, from configuration.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub body_bytes: usize,
+    pub request_timeout: Duration,
+}
+
+pub fn router(state: AppState, limits: Limits) -> Router {
+    let v1 = Router::new()
+        .route("/auth/login", post(sessions::login))
+        .route("/users", post(users::create).get(users::list))
+        .route("/programs", post(programs::create).get(programs::list))
+        .route("/programs/{code}", get(programs::get))
+        .route("/programs/{code}/items", post(programs::add_item).get(programs::list_items))
+        .route("/households", post(households::create).get(households::list))
+        .route("/households/{id}", get(households::get).patch(households::update))
+        .route("/households/{id}/status", post(households::change_status))
+        .route("/households/{id}/revisions", get(households::revisions))
+        .route("/households/{id}/cards", post(cards::issue).get(cards::list_for_household))
+        .route("/cards/lookup", post(cards::lookup))
+        .route("/cards/{id}", get(cards::get))
+        .route("/cards/{id}/block", post(cards::block))
+        .route("/cards/{id}/unblock", post(cards::unblock))
+        .route("/cards/{id}/lost", post(cards::report_lost))
+        .route("/cards/{id}/replace", post(cards::replace))
+        .route("/cards/{id}/pin", axum::routing::put(cards::set_pin))
+        .route("/cards/{id}/pin/change", post(cards::change_pin))
+        .route("/cards/{id}/unlock", post(cards::unlock))
+        .route("/ewarungs", post(ewarungs::create).get(ewarungs::list))
+        .route("/ewarungs/{id}", get(ewarungs::get))
+        .route("/ewarungs/{id}/status", post(ewarungs::change_status))
+        .route("/ewarungs/{id}/terminals", post(ewarungs::add_terminal).get(ewarungs::list_terminals))
+        .route("/terminals/{terminal_id}", get(ewarungs::get_terminal))
+        .route("/terminals/{terminal_id}/status", post(ewarungs::change_terminal_status))
+        .route("/audit", get(audit::list))
+        .route("/openapi.json", get(openapi::document));
+
+    Router::new()
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .nest("/v1", v1)
+        .fallback(|| async { ApiError::NotFound { entity: "route" } })
+        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
+        .layer(DefaultBodyLimit::max(limits.body_bytes))
+        .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, limits.request_timeout))
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+        .layer(TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
+            let id = request.headers().get(&REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("-");
+            // Paths carry ids only, but a client may still paste a card number into one.
+            let path = crate::telemetry::mask_digit_runs(request.uri().path());
+            tracing::info_span!("request", request_id = %id, method = %request.method(), path = %path)
+        }).on_response(DefaultOnResponse::new().level(tracing::Level::INFO)))
+        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+        .with_state(state)
+}
+
+/// Trims and bounds a free-text field, naming it in the error.
+pub fn text(field: &str, value: &str, max_chars: usize) -> Result<String, ApiError> {
+    bounded(value, max_chars, field).map_err(|invalid| ApiError::invalid(field, invalid))
+}
+
+/// A page of a listing and where the next one starts.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Listing<T: ToSchema> {
+    pub items: Vec<T>,
+    /// Pass as `after` to get the next page; absent on the last page.
+    #[schema(value_type = Option<String>, format = Uuid)]
+    pub next_after: Option<uuid::Uuid>,
+}
+
+impl<T: ToSchema> Listing<T> {
+    pub fn new(items: Vec<T>, page: Page, id: impl Fn(&T) -> uuid::Uuid) -> Self {
+        let next_after = next_after(&items, id, page.limit);
+        Self { items, next_after }
+    }
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct PageQuery {
+    /// The `next_after` of the previous page.
+    pub after: Option<uuid::Uuid>,
+    /// Rows per page, 1 to 500 (default 100).
+    pub limit: Option<u32>,
+}
+
+impl PageQuery {
+    pub fn page(&self) -> Page {
+        Page {
+            after: self.after,
+            limit: self.limit.unwrap_or(Page::DEFAULT_LIMIT).clamp(1, Page::MAX_LIMIT),
+        }
+    }
+}
+
+/// Query parameters, with bad ones answered as `ApiError` like everything else.
+#[derive(FromRequestParts)]
+#[from_request(via(axum::extract::Query), rejection(ApiError))]
+pub struct Params<T>(pub T);
+
+/// A path parameter, with a malformed one (say, not a uuid) answered as `ApiError`.
+#[derive(FromRequestParts)]
+#[from_request(via(axum::extract::Path), rejection(ApiError))]
+pub struct PathParam<T>(pub T);

@@ -1,0 +1,127 @@
+//! Programs and their eligible food catalogs.
+
+use axum::{extract::State, http::StatusCode, Json};
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+use crate::{
+    domain::{
+        catalog::{parse_code, CommodityGroup, CURRENCY, MAX_CARRY_OVER_MONTHS},
+        money::Amount,
+        role::Permission,
+        Invalid,
+    },
+    http::{auth::Caller, error::ApiError, json::Body, state::AppState, text, PathParam},
+    store::{CatalogItemRecord, NewCatalogItem, NewProgram, ProgramRecord},
+};
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateProgram {
+    /// Short code, e.g. `SSN-SEMBAKO`.
+    code: String,
+    name: String,
+    /// Only `IDR`; may be left out.
+    currency: Option<String>,
+    default_monthly_amount: Amount,
+    /// Months unused entitlement stays on a card before it returns to the program (0 to 24).
+    carry_over_months: u16,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateCatalogItem {
+    sku: String,
+    name: String,
+    /// Selling unit, e.g. `kg`, `liter`, `butir`.
+    unit: String,
+    group: CommodityGroup,
+    max_unit_price: Amount,
+}
+
+#[utoipa::path(post, path = "/v1/programs", tag = "programs", request_body = CreateProgram,
+    responses((status = 201, body = ProgramRecord)), security(("bearer" = [])))]
+pub async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    Body(request): Body<CreateProgram>,
+) -> Result<(StatusCode, Json<ProgramRecord>), ApiError> {
+    caller.require(Permission::ManagePrograms)?;
+    let code = parse_code(&request.code, "invalid_program_code", "program code").map_err(|e| ApiError::invalid("code", e))?;
+    if request.currency.as_deref().is_some_and(|c| c != CURRENCY) {
+        return Err(ApiError::invalid("currency", Invalid::new("invalid_currency", "the program pays in IDR only")));
+    }
+    if request.carry_over_months > MAX_CARRY_OVER_MONTHS {
+        let message = format!("carry-over is at most {MAX_CARRY_OVER_MONTHS} months");
+        return Err(ApiError::invalid("carry_over_months", Invalid::new("invalid_carry_over", message)));
+    }
+    let program = state
+        .store
+        .create_program(
+            NewProgram {
+                code,
+                name: text("name", &request.name, 200)?,
+                default_monthly_amount_minor: request.default_monthly_amount.minor_units(),
+                carry_over_months: i32::from(request.carry_over_months),
+            },
+            caller.user,
+        )
+        .await?;
+    Ok((StatusCode::CREATED, Json(program)))
+}
+
+#[utoipa::path(get, path = "/v1/programs", tag = "programs",
+    responses((status = 200, body = Vec<ProgramRecord>)), security(("bearer" = [])))]
+pub async fn list(State(state): State<AppState>, caller: Caller) -> Result<Json<Vec<ProgramRecord>>, ApiError> {
+    caller.require(Permission::ReadPrograms)?;
+    Ok(Json(state.store.list_programs().await?))
+}
+
+pub(crate) async fn find(state: &AppState, code: &str) -> Result<ProgramRecord, ApiError> {
+    state.store.find_program_by_code(code).await?.ok_or(ApiError::NotFound { entity: "program" })
+}
+
+#[utoipa::path(get, path = "/v1/programs/{code}", tag = "programs",
+    responses((status = 200, body = ProgramRecord)), security(("bearer" = [])))]
+pub async fn get(
+    State(state): State<AppState>,
+    caller: Caller,
+    PathParam(code): PathParam<String>,
+) -> Result<Json<ProgramRecord>, ApiError> {
+    caller.require(Permission::ReadPrograms)?;
+    Ok(Json(find(&state, &code).await?))
+}
+
+#[utoipa::path(post, path = "/v1/programs/{code}/items", tag = "programs", request_body = CreateCatalogItem,
+    responses((status = 201, body = CatalogItemRecord)), security(("bearer" = [])))]
+pub async fn add_item(
+    State(state): State<AppState>,
+    caller: Caller,
+    PathParam(code): PathParam<String>,
+    Body(request): Body<CreateCatalogItem>,
+) -> Result<(StatusCode, Json<CatalogItemRecord>), ApiError> {
+    caller.require(Permission::ManagePrograms)?;
+    let program = find(&state, &code).await?;
+    let item = NewCatalogItem {
+        program_id: program.id,
+        sku: parse_code(&request.sku, "invalid_sku", "SKU").map_err(|e| ApiError::invalid("sku", e))?,
+        name: text("name", &request.name, 200)?,
+        unit: text("unit", &request.unit, 20)?,
+        commodity_group: request.group,
+        max_unit_price_minor: request.max_unit_price.minor_units(),
+    };
+    let record = state.store.add_catalog_item(item, caller.user).await?;
+    Ok((StatusCode::CREATED, Json(record)))
+}
+
+#[utoipa::path(get, path = "/v1/programs/{code}/items", tag = "programs",
+    responses((status = 200, body = Vec<CatalogItemRecord>)), security(("bearer" = [])))]
+pub async fn list_items(
+    State(state): State<AppState>,
+    caller: Caller,
+    PathParam(code): PathParam<String>,
+) -> Result<Json<Vec<CatalogItemRecord>>, ApiError> {
+    caller.require(Permission::ReadPrograms)?;
+    let program = find(&state, &code).await?;
+    Ok(Json(state.store.list_catalog_items(program.id).await?))
+}

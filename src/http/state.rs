@@ -1,0 +1,25 @@
+//! What every handler can reach: the store, the token keys, the PIN hasher and the card policy.
+
+use std::{sync::Arc, time::Duration};
+
+use crate::{
+    auth::{jwt::JwtKeys, pin::PinHasher},
+    domain::pan::CardPrefix,
+    store::Store,
+};
+
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub jwt: Arc<JwtKeys>,
+    pub pins: Arc<PinHasher>,
+    pub cards: Arc<CardPolicy>,
+}
+
+/// How cards are numbered and how hard PIN guessing is made.
+#[derive(Debug, Clone)]
+pub struct CardPolicy {
+    pub prefix: CardPrefix,
+    pub pin_max_failures: u32,
+    pub pin_lock: Duration,
+}

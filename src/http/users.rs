@@ -1,0 +1,84 @@
+//! Users: admins create them; operators must be bound to exactly one E-Warung.
+
+use axum::{
+    extract::State,
+    http::StatusCode,
+    Json,
+};
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+use crate::{
+    auth::password,
+    domain::{ids::EwarungId, role::{Permission, Role}, Invalid},
+    http::{auth::Caller, error::ApiError, json::Body, state::AppState, Listing, PageQuery, Params},
+    store::{NewUser, UserRecord},
+};
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateUser {
+    username: String,
+    password: String,
+    role: Role,
+    /// Required for operators, refused for every other role.
+    ewarung_id: Option<EwarungId>,
+}
+
+/// Usernames are 3 to 64 characters of `a-z 0-9 . _ -`.
+pub fn parse_username(text: &str) -> Result<String, Invalid> {
+    let ok = (3..=64).contains(&text.len())
+        && text.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b));
+    if ok {
+        Ok(text.to_string())
+    } else {
+        Err(Invalid::new("invalid_username", "username must be 3 to 64 characters of a-z, 0-9, '.', '_' or '-'"))
+    }
+}
+
+#[utoipa::path(post, path = "/v1/users", tag = "users", request_body = CreateUser,
+    responses((status = 201, body = UserRecord)), security(("bearer" = [])))]
+pub async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    Body(request): Body<CreateUser>,
+) -> Result<(StatusCode, Json<UserRecord>), ApiError> {
+    caller.require(Permission::ManageUsers)?;
+    let username = parse_username(&request.username).map_err(|e| ApiError::invalid("username", e))?;
+    password::check_strength(&request.password).map_err(|e| ApiError::invalid("password", e))?;
+    if request.role.is_bound_to_ewarung() != request.ewarung_id.is_some() {
+        let message = "operators need an ewarung_id; other roles must not have one";
+        return Err(ApiError::invalid("ewarung_id", Invalid::new("ewarung_binding", message)));
+    }
+    if let Some(ewarung) = request.ewarung_id {
+        state.store.get_ewarung(ewarung).await?.ok_or(ApiError::NotFound { entity: "ewarung" })?;
+    }
+    let candidate = request.password;
+    let password_hash = tokio::task::spawn_blocking(move || password::hash(&candidate))
+        .await
+        .map_err(|error| ApiError::Internal(error.into()))??;
+    let user = state
+        .store
+        .create_user(NewUser {
+            username,
+            password_hash,
+            role: request.role,
+            ewarung_id: request.ewarung_id,
+            actor: Some(caller.user),
+        })
+        .await?;
+    Ok((StatusCode::CREATED, Json(user)))
+}
+
+#[utoipa::path(get, path = "/v1/users", tag = "users", params(PageQuery),
+    responses((status = 200, body = Listing<UserRecord>)), security(("bearer" = [])))]
+pub async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    Params(page): Params<PageQuery>,
+) -> Result<Json<Listing<UserRecord>>, ApiError> {
+    caller.require(Permission::ReadRegistry)?;
+    let page = page.page();
+    let users = state.store.list_users(page).await?;
+    Ok(Json(Listing::new(users, page, |user| user.id.0)))
+}

@@ -1,0 +1,22 @@
+//! `ssn`: parse flags, start logging, run the chosen subcommand.
+
+use clap::Parser;
+use ssn::cli::{Cli, Command};
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    ssn::telemetry::init(cli.common.log_format);
+    let outcome = match cli.command {
+        Command::Serve(args) => ssn::startup::serve(&cli.common, args).await,
+        Command::Migrate => ssn::cli::migrate(&cli.common).await,
+        Command::User(command) => ssn::cli::user_add(&cli.common, command).await,
+    };
+    match outcome {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,115 @@
+//! Building and running the server: open (and migrate) the store, load keys, optionally load the
+//! demo data, bind, serve until SIGTERM or Ctrl-C, then let requests in flight finish within a grace
+//! period. Tests build the same `Application` on port 0.
+
+use std::{net::SocketAddr, sync::Arc, time::Duration};
+
+use tokio::{net::TcpListener, sync::Notify};
+
+use crate::{
+    auth::{jwt::JwtKeys, pin::PinHasher},
+    cli::connect_options,
+    config::{CommonArgs, ServeArgs},
+    demo, secrets,
+    http::{self, state::{AppState, CardPolicy}, Limits},
+    store,
+};
+
+pub struct Application {
+    listener: TcpListener,
+    router: axum::Router,
+    address: SocketAddr,
+    grace: Duration,
+    state: AppState,
+}
+
+impl Application {
+    pub async fn build(common: &CommonArgs, args: &ServeArgs) -> anyhow::Result<Self> {
+        let store = store::open(&common.database_url(), &connect_options(common)).await?;
+        let jwt_secret = secrets::load_or_create(args.jwt_secret.as_deref(), &common.data_dir, "jwt.key")?;
+        let pin_key = secrets::load_or_create(args.pin_key.as_deref(), &common.data_dir, "pin.key")?;
+        let state = AppState {
+            store,
+            jwt: Arc::new(JwtKeys::new(&jwt_secret, args.token_ttl())),
+            pins: Arc::new(PinHasher::new(&pin_key)),
+            cards: Arc::new(CardPolicy {
+                prefix: args.card_prefix.clone(),
+                pin_max_failures: args.pin_max_failures,
+                pin_lock: args.pin_lock(),
+            }),
+        };
+        if args.demo {
+            demo::load(&state).await?;
+        }
+        let limits = Limits {
+            body_bytes: args.body_limit_bytes,
+            request_timeout: Duration::from_secs(args.request_timeout_seconds),
+        };
+        let router = http::router(state.clone(), limits);
+        let listener = TcpListener::bind(args.listen).await?;
+        let address = listener.local_addr()?;
+        Ok(Self { listener, router, address, grace: Duration::from_secs(args.shutdown_grace_seconds), state })
+    }
+
+    pub fn address(&self) -> SocketAddr {
+        self.address
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until `stop` completes, then drains requests in flight for at most the grace period.
+    pub async fn run_until(self, stop: impl std::future::Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+        let stopping = Arc::new(Notify::new());
+        let notify = stopping.clone();
+        let signal = async move {
+            stop.await;
+            tracing::info!("shutting down: no new connections, finishing requests in flight");
+            notify.notify_one();
+        };
+        let server = axum::serve(self.listener, self.router).with_graceful_shutdown(signal);
+        let grace = self.grace;
+        tokio::select! {
+            result = server => result?,
+            () = async { stopping.notified().await; tokio::time::sleep(grace).await } => {
+                tracing::warn!(grace_seconds = grace.as_secs(), "grace period over, stopping with requests unfinished");
+            }
+        }
+        tracing::info!("stopped");
+        Ok(())
+    }
+}
+
+/// `ssn serve`: build, announce the address on stdout, run until SIGTERM or Ctrl-C.
+pub async fn serve(common: &CommonArgs, args: ServeArgs) -> anyhow::Result<()> {
+    let app = Application::build(common, &args).await?;
+    tracing::info!(address = %app.address(), database = app.state().store.backend(), "serving");
+    println!("ssn listening on http://{}", app.address());
+    app.run_until(shutdown_signal()).await
+}
+
+/// Completes on SIGTERM (how service managers stop us) or Ctrl-C.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(error) => {
+                tracing::error!(%error, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}

@@ -1,0 +1,70 @@
+//! Storage errors in terms the service understands. Constraint violations keep the constraint's
+//! name (the same on both backends, see the migrations), so `http::error` can turn
+//! `households_kk_number_key` into "this KK number is already registered".
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("{entity} not found")]
+    NotFound { entity: &'static str },
+    #[error("unique constraint {constraint} violated")]
+    Duplicate { constraint: String },
+    #[error("referenced row does not exist ({constraint})")]
+    MissingReference { constraint: String },
+    #[error("check constraint {constraint} violated")]
+    Check { constraint: String },
+    /// The row was not in a state the change is valid from (e.g. replacing an already replaced card).
+    #[error("{entity} is {actual}, which does not allow this change")]
+    StateConflict { entity: &'static str, actual: String },
+    /// Optimistic locking lost: somebody else changed the row first.
+    #[error("{entity} was changed by someone else (now at revision {actual})")]
+    StaleRevision { entity: &'static str, actual: i32 },
+    #[error(transparent)]
+    Database(sqlx::Error),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(error: sqlx::Error) -> Self {
+        use sqlx::error::ErrorKind;
+        let Some(database_error) = error.as_database_error() else {
+            return StoreError::Database(error);
+        };
+        let constraint = constraint_name(database_error);
+        match database_error.kind() {
+            ErrorKind::UniqueViolation => StoreError::Duplicate { constraint },
+            ErrorKind::ForeignKeyViolation => StoreError::MissingReference { constraint },
+            ErrorKind::CheckViolation => StoreError::Check { constraint },
+            _ => StoreError::Database(error),
+        }
+    }
+}
+
+/// PostgreSQL names the constraint; SQLite only says `UNIQUE constraint failed: t.a, t.b`, which is
+/// mapped to the PostgreSQL name of the same constraint so both backends report alike.
+fn constraint_name(error: &dyn sqlx::error::DatabaseError) -> String {
+    if let Some(name) = error.constraint() {
+        return name.to_string();
+    }
+    let message = error.message();
+    let detail = message
+        .split_once("constraint failed: ")
+        .map(|(_, rest)| rest.trim())
+        .unwrap_or(message);
+    SQLITE_UNIQUE_COLUMNS
+        .iter()
+        .find(|(columns, _)| *columns == detail)
+        .map(|(_, name)| name.to_string())
+        .unwrap_or_else(|| detail.to_string())
+}
+
+const SQLITE_UNIQUE_COLUMNS: &[(&str, &str)] = &[
+    ("users.username", "users_username_key"),
+    ("programs.code", "programs_code_key"),
+    ("catalog_items.program_id, catalog_items.sku", "catalog_items_pkey"),
+    ("households.kk_number", "households_kk_number_key"),
+    ("cards.pan", "cards_pan_key"),
+    ("cards.household_id", "cards_one_live_card_per_household"),
+    ("terminals.terminal_id", "terminals_pkey"),
+    ("terminals.serial_number", "terminals_serial_number_key"),
+    ("ewarungs.bank_code, ewarungs.bank_account_number", "ewarungs_bank_account_key"),
+    ("household_revisions.household_id, household_revisions.revision", "household_revisions_pkey"),
+];

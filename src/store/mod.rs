@@ -1,0 +1,153 @@
+//! Every SQL statement lives below this module. [`Store`] is the one interface the rest of the
+//! service sees; [`sqlite::SqliteStore`] and [`postgres::PgStore`] implement it with native types on
+//! each side (no `Any` driver). The statements themselves are written once in [`registry`] and
+//! instantiated for both backends, so behaviour cannot drift between them; what truly differs
+//! (pools, how a write transaction begins, migrations) stays in each backend's file.
+
+pub mod error;
+pub mod postgres;
+pub mod records;
+mod registry;
+pub mod sqlite;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+pub use error::StoreError;
+pub use records::*;
+
+use crate::domain::{
+    card::CardStatus,
+    household::HouseholdStatus,
+    ids::{CardId, EwarungId, HouseholdId, ProgramId, UserId},
+    terminal::{EwarungStatus, TerminalStatus},
+};
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Storage for the whole service. Methods that change anything run in one transaction each and
+/// write their audit entry in that same transaction.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Which engine this is, for logs and `/readyz`.
+    fn backend(&self) -> &'static str;
+    /// A trivial round trip, for `/readyz`.
+    async fn ping(&self) -> StoreResult<()>;
+
+    async fn create_user(&self, user: NewUser) -> StoreResult<UserRecord>;
+    async fn find_user_by_username(&self, username: &str) -> StoreResult<Option<UserRecord>>;
+    async fn list_users(&self, page: Page) -> StoreResult<Vec<UserRecord>>;
+
+    async fn create_program(&self, program: NewProgram, actor: UserId) -> StoreResult<ProgramRecord>;
+    async fn find_program_by_code(&self, code: &str) -> StoreResult<Option<ProgramRecord>>;
+    async fn list_programs(&self) -> StoreResult<Vec<ProgramRecord>>;
+    async fn add_catalog_item(&self, item: NewCatalogItem, actor: UserId) -> StoreResult<CatalogItemRecord>;
+    async fn list_catalog_items(&self, program: ProgramId) -> StoreResult<Vec<CatalogItemRecord>>;
+
+    async fn create_household(&self, household: NewHousehold, actor: UserId) -> StoreResult<HouseholdRecord>;
+    async fn get_household(&self, id: HouseholdId) -> StoreResult<Option<HouseholdRecord>>;
+    async fn find_household_by_kk(&self, kk_number: &str) -> StoreResult<Option<HouseholdRecord>>;
+    async fn list_households(&self, filter: HouseholdFilter, page: Page) -> StoreResult<Vec<HouseholdRecord>>;
+    /// Applies `change` only if the household is still at `expected_revision` (optimistic locking:
+    /// two offices editing the same family cannot silently overwrite each other).
+    async fn update_household(&self, change: HouseholdChange) -> StoreResult<HouseholdRecord>;
+    async fn list_household_revisions(&self, id: HouseholdId) -> StoreResult<Vec<RevisionRecord>>;
+
+    async fn issue_card(&self, card: NewCard, actor: UserId) -> StoreResult<CardRecord>;
+    async fn get_card(&self, id: CardId) -> StoreResult<Option<CardRecord>>;
+    async fn find_card_by_pan(&self, pan: &str) -> StoreResult<Option<CardRecord>>;
+    async fn list_household_cards(&self, household: HouseholdId) -> StoreResult<Vec<CardRecord>>;
+    /// Moves a card from one of `from` to `to`; `StoreError::StateConflict` when it was elsewhere.
+    async fn change_card_status(&self, change: CardStatusChange) -> StoreResult<CardRecord>;
+    /// Kills `old` (to `replaced`) and issues `new` in one transaction.
+    async fn replace_card(&self, old: CardId, new: NewCard, reason: String, actor: UserId) -> StoreResult<CardRecord>;
+    /// Stores a new PIN verification value and clears failures and any lock.
+    async fn set_pin(&self, card: CardId, pin_hash: Vec<u8>, actor: UserId) -> StoreResult<CardRecord>;
+    /// Counts one wrong PIN atomically; on reaching `max_failures` the card locks until `lock_until`.
+    async fn record_pin_failure(&self, card: CardId, max_failures: u32, lock_until: DateTime<Utc>) -> StoreResult<CardRecord>;
+    /// A right PIN: clears the failure count (only writes when there was something to clear).
+    async fn clear_pin_failures(&self, card: CardId) -> StoreResult<()>;
+    /// Clears a PIN lock by an office user, audited.
+    async fn unlock_card(&self, card: CardId, actor: UserId) -> StoreResult<CardRecord>;
+
+    async fn create_ewarung(&self, ewarung: NewEwarung, actor: UserId) -> StoreResult<EwarungRecord>;
+    async fn get_ewarung(&self, id: EwarungId) -> StoreResult<Option<EwarungRecord>>;
+    async fn list_ewarungs(&self, page: Page) -> StoreResult<Vec<EwarungRecord>>;
+    async fn set_ewarung_status(&self, id: EwarungId, status: EwarungStatus, reason: String, actor: UserId) -> StoreResult<EwarungRecord>;
+    async fn create_terminal(&self, terminal: NewTerminal, actor: UserId) -> StoreResult<TerminalRecord>;
+    async fn get_terminal(&self, terminal_id: &str) -> StoreResult<Option<TerminalRecord>>;
+    async fn list_terminals(&self, ewarung: EwarungId) -> StoreResult<Vec<TerminalRecord>>;
+    async fn set_terminal_status(&self, terminal_id: &str, status: TerminalStatus, reason: String, actor: UserId) -> StoreResult<TerminalRecord>;
+
+    async fn list_audit(&self, subject_type: Option<String>, subject_id: Option<String>, page: Page) -> StoreResult<Vec<AuditRecord>>;
+}
+
+/// Keyset pagination: rows after `after` (an id), at most `limit`.
+#[derive(Debug, Clone, Copy)]
+pub struct Page {
+    pub after: Option<uuid::Uuid>,
+    pub limit: u32,
+}
+
+impl Page {
+    pub const MAX_LIMIT: u32 = 500;
+    pub const DEFAULT_LIMIT: u32 = 100;
+
+    pub fn first(limit: u32) -> Self {
+        Self { after: None, limit: limit.min(Self::MAX_LIMIT) }
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct HouseholdFilter {
+    pub status: Option<HouseholdStatus>,
+    pub kecamatan: Option<String>,
+    pub head_nik: Option<String>,
+}
+
+/// Card status change request: `from` lists the states the change is valid from.
+#[derive(Debug, Clone)]
+pub struct CardStatusChange {
+    pub card: CardId,
+    pub from: &'static [CardStatus],
+    pub to: CardStatus,
+    pub reason: String,
+    pub actor: UserId,
+}
+
+/// Opens the store named by `url`: `sqlite://…` or `postgres://…`, migrated to the latest schema.
+pub async fn open(url: &str, options: &ConnectOptions) -> anyhow::Result<Arc<dyn Store>> {
+    if url.starts_with("sqlite:") {
+        Ok(Arc::new(sqlite::SqliteStore::open(url, options).await?))
+    } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+        Ok(Arc::new(postgres::PgStore::open(url, options).await?))
+    } else {
+        anyhow::bail!("unsupported database URL (expected sqlite://… or postgres://…)")
+    }
+}
+
+/// Pool settings shared by both backends.
+#[derive(Debug, Clone)]
+pub struct ConnectOptions {
+    pub max_connections: u32,
+    pub busy_timeout: std::time::Duration,
+    /// Run pending migrations when opening (the `serve` default; `ssn migrate` does it explicitly).
+    pub migrate: bool,
+}
+
+impl Default for ConnectOptions {
+    fn default() -> Self {
+        Self {
+            max_connections: 8,
+            busy_timeout: std::time::Duration::from_secs(5),
+            migrate: true,
+        }
+    }
+}
+
+/// The newest row id in a page, to pass as `after` for the next page.
+pub fn next_after<T>(rows: &[T], id: impl Fn(&T) -> uuid::Uuid, limit: u32) -> Option<uuid::Uuid> {
+    (rows.len() as u32 == limit).then(|| rows.last().map(id)).flatten()
+}

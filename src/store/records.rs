@@ -1,0 +1,242 @@
+//! Rows as the store returns them, and the inputs it takes. Rows serialise straight into API
+//! responses, so secrets are skipped here once (password and PIN hashes) and card numbers masked.
+
+use chrono::{DateTime, Utc};
+use serde::{Serialize, Serializer};
+use sqlx::types::Json;
+use utoipa::ToSchema;
+
+use crate::domain::{
+    card::CardStatus,
+    catalog::CommodityGroup,
+    household::{Address, HouseholdStatus},
+    ids::{CardId, EwarungId, HouseholdId, ProgramId, UserId},
+    pan,
+    role::Role,
+    terminal::{EwarungStatus, TerminalStatus},
+};
+
+#[derive(Debug, Clone, sqlx::FromRow, Serialize, ToSchema)]
+pub struct UserRecord {
+    pub id: UserId,
+    pub username: String,
+    #[serde(skip)]
+    pub password_hash: String,
+    pub role: Role,
+    pub ewarung_id: Option<EwarungId>,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    pub username: String,
+    pub password_hash: String,
+    pub role: Role,
+    pub ewarung_id: Option<EwarungId>,
+    /// Who created the user; `None` for the bootstrap command line.
+    pub actor: Option<UserId>,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow, Serialize, ToSchema)]
+pub struct ProgramRecord {
+    pub id: ProgramId,
+    pub code: String,
+    pub name: String,
+    pub currency: String,
+    #[serde(rename = "default_monthly_amount", serialize_with = "minor_as_decimal")]
+    #[schema(value_type = String, example = "200000.00")]
+    pub default_monthly_amount_minor: i64,
+    pub carry_over_months: i32,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewProgram {
+    pub code: String,
+    pub name: String,
+    pub default_monthly_amount_minor: i64,
+    pub carry_over_months: i32,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow, Serialize, ToSchema)]
+pub struct CatalogItemRecord {
+    #[serde(skip)]
+    pub program_id: ProgramId,
+    pub sku: String,
+    pub name: String,
+    pub unit: String,
+    #[serde(rename = "group")]
+    pub commodity_group: CommodityGroup,
+    #[serde(rename = "max_unit_price", serialize_with = "minor_as_decimal")]
+    #[schema(value_type = String, example = "14000.00")]
+    pub max_unit_price_minor: i64,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewCatalogItem {
+    pub program_id: ProgramId,
+    pub sku: String,
+    pub name: String,
+    pub unit: String,
+    pub commodity_group: CommodityGroup,
+    pub max_unit_price_minor: i64,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow, Serialize, ToSchema)]
+pub struct HouseholdRecord {
+    pub id: HouseholdId,
+    pub kk_number: String,
+    pub head_nik: String,
+    pub head_name: String,
+    #[sqlx(flatten)]
+    pub address: Address,
+    pub status: HouseholdStatus,
+    pub status_reason: Option<String>,
+    pub revision: i32,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewHousehold {
+    pub kk_number: String,
+    pub head_nik: String,
+    pub head_name: String,
+    pub address: Address,
+}
+
+/// A change to a household's data or status, applied only at `expected_revision`.
+#[derive(Debug, Clone)]
+pub struct HouseholdChange {
+    pub id: HouseholdId,
+    pub expected_revision: i32,
+    pub head_nik: Option<String>,
+    pub head_name: Option<String>,
+    pub address: Option<Address>,
+    pub status: Option<HouseholdStatus>,
+    pub reason: String,
+    pub actor: UserId,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow, Serialize, ToSchema)]
+pub struct RevisionRecord {
+    pub household_id: HouseholdId,
+    pub revision: i32,
+    pub changed_by: UserId,
+    pub changed_at: DateTime<Utc>,
+    pub reason: String,
+    /// `{field: {"from": old, "to": new}}` for each changed field.
+    #[schema(value_type = Object)]
+    pub changes: Json<serde_json::Value>,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow, Serialize, ToSchema)]
+pub struct CardRecord {
+    pub id: CardId,
+    pub household_id: HouseholdId,
+    /// Masked to the last four digits; the full number is only shown when the card is issued.
+    #[serde(serialize_with = "masked_pan")]
+    #[schema(example = "************4821")]
+    pub pan: String,
+    pub status: CardStatus,
+    pub status_reason: Option<String>,
+    #[serde(rename = "pin_set", serialize_with = "is_present")]
+    #[schema(value_type = bool)]
+    pub pin_hash: Option<Vec<u8>>,
+    pub pin_failures: i32,
+    pub locked_until: Option<DateTime<Utc>>,
+    pub replaces: Option<CardId>,
+    pub issued_by: UserId,
+    pub issued_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl CardRecord {
+    pub fn is_locked_at(&self, now: DateTime<Utc>) -> bool {
+        self.locked_until.is_some_and(|until| until > now)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct NewCard {
+    pub household_id: HouseholdId,
+    pub pan: String,
+    pub pin_hash: Vec<u8>,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow, Serialize, ToSchema)]
+pub struct EwarungRecord {
+    pub id: EwarungId,
+    pub name: String,
+    pub owner_name: String,
+    #[sqlx(flatten)]
+    pub address: Address,
+    #[sqlx(flatten)]
+    pub bank_account: BankAccount,
+    pub status: EwarungStatus,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Where the bank pays an E-Warung.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, Serialize, serde::Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BankAccount {
+    /// Bank code, e.g. "124" for Bank Kaltimtara.
+    pub bank_code: String,
+    #[serde(rename = "number")]
+    #[sqlx(rename = "bank_account_number")]
+    pub account_number: String,
+    #[serde(rename = "holder")]
+    #[sqlx(rename = "bank_account_holder")]
+    pub account_holder: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewEwarung {
+    pub name: String,
+    pub owner_name: String,
+    pub address: Address,
+    pub bank_account: BankAccount,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow, Serialize, ToSchema)]
+pub struct TerminalRecord {
+    pub terminal_id: String,
+    pub ewarung_id: EwarungId,
+    pub serial_number: String,
+    pub status: TerminalStatus,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewTerminal {
+    pub terminal_id: String,
+    pub ewarung_id: EwarungId,
+    pub serial_number: String,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow, Serialize, ToSchema)]
+pub struct AuditRecord {
+    #[schema(value_type = String, format = Uuid)]
+    pub id: uuid::Uuid,
+    pub at: DateTime<Utc>,
+    pub actor_id: Option<UserId>,
+    pub action: String,
+    pub subject_type: String,
+    pub subject_id: String,
+    #[schema(value_type = Object)]
+    pub detail: Json<serde_json::Value>,
+}
+
+fn minor_as_decimal<S: Serializer>(minor: &i64, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(&crate::domain::money::format_minor(*minor))
+}
+
+fn masked_pan<S: Serializer>(full: &str, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(&pan::mask(full))
+}
+
+fn is_present<S: Serializer>(value: &Option<Vec<u8>>, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_bool(value.is_some())
+}

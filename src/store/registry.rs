@@ -1,0 +1,665 @@
+//! The registry's SQL, written once and instantiated for each backend by [`registry_store_impl!`].
+//! Placeholders are `$N`, which both PostgreSQL and SQLite accept; every value is bound with its
+//! native Rust type, so uuids, timestamps and integer money keep their types on each engine.
+//! A backend supplies `reader()` (a pool for reads) and `begin_write()` (how it starts a write
+//! transaction: `BEGIN IMMEDIATE` on SQLite's single writer, a plain transaction on PostgreSQL).
+
+/// Builds `$first, $first+1, …` for an `IN (…)` list of `count` values.
+pub(crate) fn placeholders(first: usize, count: usize) -> String {
+    (first..first + count)
+        .map(|n| format!("${n}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Records `before → after` for one field when it changed.
+pub(crate) fn diff_field(
+    changes: &mut serde_json::Map<String, serde_json::Value>,
+    field: &str,
+    before: &str,
+    after: &str,
+) {
+    if before != after {
+        changes.insert(
+            field.to_string(),
+            serde_json::json!({ "from": before, "to": after }),
+        );
+    }
+}
+
+macro_rules! registry_store_impl {
+    ($store:ty, $db:ty) => {
+        use chrono::{DateTime, Utc};
+        use serde_json::json;
+        use sqlx::types::Json;
+
+        use $crate::domain::{
+            card::CardStatus,
+            ids::{CardId, EwarungId, HouseholdId, ProgramId, UserId},
+            terminal::{EwarungStatus, TerminalStatus},
+        };
+        use $crate::store::{
+            registry::{diff_field, placeholders},
+            AuditRecord, CardRecord, CardStatusChange, CatalogItemRecord, EwarungRecord,
+            HouseholdChange, HouseholdFilter, HouseholdRecord, NewCard, NewCatalogItem,
+            NewEwarung, NewHousehold, NewProgram, NewTerminal, NewUser, Page, ProgramRecord,
+            RevisionRecord, StoreError, StoreResult, TerminalRecord, UserRecord,
+        };
+
+        impl $store {
+            /// Appends one audit entry inside the caller's transaction.
+            async fn audit(
+                tx: &mut sqlx::Transaction<'static, $db>,
+                actor: Option<UserId>,
+                action: &str,
+                subject: (&str, String),
+                detail: serde_json::Value,
+            ) -> StoreResult<()> {
+                sqlx::query(
+                    "INSERT INTO audit_log (id, at, actor_id, action, subject_type, subject_id, detail)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                )
+                .bind(uuid::Uuid::now_v7())
+                .bind(Utc::now())
+                .bind(actor)
+                .bind(action)
+                .bind(subject.0)
+                .bind(subject.1)
+                .bind(Json(detail))
+                .execute(&mut **tx)
+                .await?;
+                Ok(())
+            }
+
+            async fn insert_card(
+                tx: &mut sqlx::Transaction<'static, $db>,
+                card: &NewCard,
+                replaces: Option<CardId>,
+                actor: UserId,
+            ) -> StoreResult<CardRecord> {
+                let now = Utc::now();
+                let record = sqlx::query_as::<_, CardRecord>(
+                    "INSERT INTO cards (id, household_id, pan, status, pin_hash, pin_failures,
+                                        replaces, issued_by, issued_at, updated_at)
+                     VALUES ($1, $2, $3, 'active', $4, 0, $5, $6, $7, $7) RETURNING *",
+                )
+                .bind(CardId::new())
+                .bind(card.household_id)
+                .bind(&card.pan)
+                .bind(&card.pin_hash)
+                .bind(replaces)
+                .bind(actor)
+                .bind(now)
+                .fetch_one(&mut **tx)
+                .await?;
+                Ok(record)
+            }
+
+            /// Tells "no such card" from "card in the wrong state" after a conditional update
+            /// matched nothing.
+            async fn card_state_error(
+                tx: &mut sqlx::Transaction<'static, $db>,
+                card: CardId,
+            ) -> StoreError {
+                let status: Result<Option<CardStatus>, sqlx::Error> =
+                    sqlx::query_scalar("SELECT status FROM cards WHERE id = $1")
+                        .bind(card)
+                        .fetch_optional(&mut **tx)
+                        .await;
+                match status {
+                    Ok(Some(status)) => StoreError::StateConflict {
+                        entity: "card",
+                        actual: status.to_string(),
+                    },
+                    Ok(None) => StoreError::NotFound { entity: "card" },
+                    Err(error) => error.into(),
+                }
+            }
+        }
+
+        #[async_trait::async_trait]
+        impl $crate::store::Store for $store {
+            fn backend(&self) -> &'static str {
+                Self::BACKEND
+            }
+
+            async fn ping(&self) -> StoreResult<()> {
+                sqlx::query("SELECT 1").execute(self.reader()).await?;
+                Ok(())
+            }
+
+            async fn create_user(&self, user: NewUser) -> StoreResult<UserRecord> {
+                let mut tx = self.begin_write().await?;
+                let record = sqlx::query_as::<_, UserRecord>(
+                    "INSERT INTO users (id, username, password_hash, role, ewarung_id, created_at)
+                     VALUES ($1, $2, $3, $4, $5, $6) RETURNING *",
+                )
+                .bind(UserId::new())
+                .bind(&user.username)
+                .bind(&user.password_hash)
+                .bind(user.role)
+                .bind(user.ewarung_id)
+                .bind(Utc::now())
+                .fetch_one(&mut *tx)
+                .await?;
+                let detail = json!({ "username": user.username, "role": user.role.as_str(),
+                                     "ewarung_id": user.ewarung_id });
+                Self::audit(&mut tx, user.actor, "user.create", ("user", record.id.to_string()), detail).await?;
+                tx.commit().await?;
+                Ok(record)
+            }
+
+            async fn find_user_by_username(&self, username: &str) -> StoreResult<Option<UserRecord>> {
+                Ok(sqlx::query_as("SELECT * FROM users WHERE username = $1")
+                    .bind(username)
+                    .fetch_optional(self.reader())
+                    .await?)
+            }
+
+            async fn list_users(&self, page: Page) -> StoreResult<Vec<UserRecord>> {
+                Ok(sqlx::query_as(
+                    "SELECT * FROM users WHERE ($1 IS NULL OR id > $1) ORDER BY id LIMIT $2",
+                )
+                .bind(page.after)
+                .bind(i64::from(page.limit))
+                .fetch_all(self.reader())
+                .await?)
+            }
+
+            async fn create_program(&self, program: NewProgram, actor: UserId) -> StoreResult<ProgramRecord> {
+                let mut tx = self.begin_write().await?;
+                let record = sqlx::query_as::<_, ProgramRecord>(
+                    "INSERT INTO programs (id, code, name, currency, default_monthly_amount_minor,
+                                           carry_over_months, created_at)
+                     VALUES ($1, $2, $3, 'IDR', $4, $5, $6) RETURNING *",
+                )
+                .bind(ProgramId::new())
+                .bind(&program.code)
+                .bind(&program.name)
+                .bind(program.default_monthly_amount_minor)
+                .bind(program.carry_over_months)
+                .bind(Utc::now())
+                .fetch_one(&mut *tx)
+                .await?;
+                let detail = json!({ "code": program.code, "name": program.name,
+                    "default_monthly_amount_minor": program.default_monthly_amount_minor,
+                    "carry_over_months": program.carry_over_months });
+                Self::audit(&mut tx, Some(actor), "program.create", ("program", record.code.clone()), detail).await?;
+                tx.commit().await?;
+                Ok(record)
+            }
+
+            async fn find_program_by_code(&self, code: &str) -> StoreResult<Option<ProgramRecord>> {
+                Ok(sqlx::query_as("SELECT * FROM programs WHERE code = $1")
+                    .bind(code)
+                    .fetch_optional(self.reader())
+                    .await?)
+            }
+
+            async fn list_programs(&self) -> StoreResult<Vec<ProgramRecord>> {
+                Ok(sqlx::query_as("SELECT * FROM programs ORDER BY code")
+                    .fetch_all(self.reader())
+                    .await?)
+            }
+
+            async fn add_catalog_item(&self, item: NewCatalogItem, actor: UserId) -> StoreResult<CatalogItemRecord> {
+                let mut tx = self.begin_write().await?;
+                let record = sqlx::query_as::<_, CatalogItemRecord>(
+                    "INSERT INTO catalog_items (program_id, sku, name, unit, commodity_group,
+                                                max_unit_price_minor, created_at)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING *",
+                )
+                .bind(item.program_id)
+                .bind(&item.sku)
+                .bind(&item.name)
+                .bind(&item.unit)
+                .bind(item.commodity_group)
+                .bind(item.max_unit_price_minor)
+                .bind(Utc::now())
+                .fetch_one(&mut *tx)
+                .await?;
+                let detail = json!({ "name": item.name, "unit": item.unit,
+                    "group": item.commodity_group.as_str(),
+                    "max_unit_price_minor": item.max_unit_price_minor });
+                let subject = ("catalog_item", format!("{}/{}", item.program_id, item.sku));
+                Self::audit(&mut tx, Some(actor), "catalog_item.create", subject, detail).await?;
+                tx.commit().await?;
+                Ok(record)
+            }
+
+            async fn list_catalog_items(&self, program: ProgramId) -> StoreResult<Vec<CatalogItemRecord>> {
+                Ok(sqlx::query_as("SELECT * FROM catalog_items WHERE program_id = $1 ORDER BY sku")
+                    .bind(program)
+                    .fetch_all(self.reader())
+                    .await?)
+            }
+
+            async fn create_household(&self, household: NewHousehold, actor: UserId) -> StoreResult<HouseholdRecord> {
+                let mut tx = self.begin_write().await?;
+                let now = Utc::now();
+                let record = sqlx::query_as::<_, HouseholdRecord>(
+                    "INSERT INTO households (id, kk_number, head_nik, head_name, street, rt, rw,
+                         kelurahan, kecamatan, status, status_reason, revision, created_at, updated_at)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'active', NULL, 1, $10, $10)
+                     RETURNING *",
+                )
+                .bind(HouseholdId::new())
+                .bind(&household.kk_number)
+                .bind(&household.head_nik)
+                .bind(&household.head_name)
+                .bind(&household.address.street)
+                .bind(&household.address.rt)
+                .bind(&household.address.rw)
+                .bind(&household.address.kelurahan)
+                .bind(&household.address.kecamatan)
+                .bind(now)
+                .fetch_one(&mut *tx)
+                .await?;
+                let changes = json!({ "registered": { "kk_number": record.kk_number,
+                    "head_nik": record.head_nik, "head_name": record.head_name,
+                    "address": record.address } });
+                sqlx::query(
+                    "INSERT INTO household_revisions (household_id, revision, changed_by, changed_at, reason, changes)
+                     VALUES ($1, 1, $2, $3, 'registered', $4)",
+                )
+                .bind(record.id)
+                .bind(actor)
+                .bind(now)
+                .bind(Json(changes))
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                Ok(record)
+            }
+
+            async fn get_household(&self, id: HouseholdId) -> StoreResult<Option<HouseholdRecord>> {
+                Ok(sqlx::query_as("SELECT * FROM households WHERE id = $1")
+                    .bind(id)
+                    .fetch_optional(self.reader())
+                    .await?)
+            }
+
+            async fn find_household_by_kk(&self, kk_number: &str) -> StoreResult<Option<HouseholdRecord>> {
+                Ok(sqlx::query_as("SELECT * FROM households WHERE kk_number = $1")
+                    .bind(kk_number)
+                    .fetch_optional(self.reader())
+                    .await?)
+            }
+
+            async fn list_households(&self, filter: HouseholdFilter, page: Page) -> StoreResult<Vec<HouseholdRecord>> {
+                Ok(sqlx::query_as(
+                    "SELECT * FROM households
+                     WHERE ($1 IS NULL OR status = $1) AND ($2 IS NULL OR kecamatan = $2)
+                       AND ($3 IS NULL OR head_nik = $3) AND ($4 IS NULL OR id > $4)
+                     ORDER BY id LIMIT $5",
+                )
+                .bind(filter.status.map(|s| s.as_str()))
+                .bind(filter.kecamatan)
+                .bind(filter.head_nik)
+                .bind(page.after)
+                .bind(i64::from(page.limit))
+                .fetch_all(self.reader())
+                .await?)
+            }
+
+            async fn update_household(&self, change: HouseholdChange) -> StoreResult<HouseholdRecord> {
+                let mut tx = self.begin_write().await?;
+                let current: HouseholdRecord = sqlx::query_as("SELECT * FROM households WHERE id = $1")
+                    .bind(change.id)
+                    .fetch_optional(&mut *tx)
+                    .await?
+                    .ok_or(StoreError::NotFound { entity: "household" })?;
+                if current.revision != change.expected_revision {
+                    return Err(StoreError::StaleRevision { entity: "household", actual: current.revision });
+                }
+                let head_nik = change.head_nik.unwrap_or_else(|| current.head_nik.clone());
+                let head_name = change.head_name.unwrap_or_else(|| current.head_name.clone());
+                let address = change.address.unwrap_or_else(|| current.address.clone());
+                let status = change.status.unwrap_or(current.status);
+                let mut changes = serde_json::Map::new();
+                diff_field(&mut changes, "head_nik", &current.head_nik, &head_nik);
+                diff_field(&mut changes, "head_name", &current.head_name, &head_name);
+                diff_field(&mut changes, "address.street", &current.address.street, &address.street);
+                diff_field(&mut changes, "address.rt", &current.address.rt, &address.rt);
+                diff_field(&mut changes, "address.rw", &current.address.rw, &address.rw);
+                diff_field(&mut changes, "address.kelurahan", &current.address.kelurahan, &address.kelurahan);
+                diff_field(&mut changes, "address.kecamatan", &current.address.kecamatan, &address.kecamatan);
+                diff_field(&mut changes, "status", current.status.as_str(), status.as_str());
+                if changes.is_empty() {
+                    // Nothing changed: answer with the current state and write no empty revision.
+                    return Ok(current);
+                }
+                let status_reason = if status != current.status {
+                    Some(change.reason.clone())
+                } else {
+                    current.status_reason.clone()
+                };
+                let now = Utc::now();
+                let updated = sqlx::query_as::<_, HouseholdRecord>(
+                    "UPDATE households SET head_nik = $3, head_name = $4, street = $5, rt = $6, rw = $7,
+                         kelurahan = $8, kecamatan = $9, status = $10, status_reason = $11,
+                         revision = revision + 1, updated_at = $12
+                     WHERE id = $1 AND revision = $2 RETURNING *",
+                )
+                .bind(change.id)
+                .bind(change.expected_revision)
+                .bind(&head_nik)
+                .bind(&head_name)
+                .bind(&address.street)
+                .bind(&address.rt)
+                .bind(&address.rw)
+                .bind(&address.kelurahan)
+                .bind(&address.kecamatan)
+                .bind(status)
+                .bind(status_reason)
+                .bind(now)
+                .fetch_optional(&mut *tx)
+                .await?
+                .ok_or(StoreError::StaleRevision { entity: "household", actual: current.revision + 1 })?;
+                sqlx::query(
+                    "INSERT INTO household_revisions (household_id, revision, changed_by, changed_at, reason, changes)
+                     VALUES ($1, $2, $3, $4, $5, $6)",
+                )
+                .bind(updated.id)
+                .bind(updated.revision)
+                .bind(change.actor)
+                .bind(now)
+                .bind(&change.reason)
+                .bind(Json(serde_json::Value::Object(changes)))
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                Ok(updated)
+            }
+
+            async fn list_household_revisions(&self, id: HouseholdId) -> StoreResult<Vec<RevisionRecord>> {
+                Ok(sqlx::query_as(
+                    "SELECT * FROM household_revisions WHERE household_id = $1 ORDER BY revision",
+                )
+                .bind(id)
+                .fetch_all(self.reader())
+                .await?)
+            }
+
+            async fn issue_card(&self, card: NewCard, actor: UserId) -> StoreResult<CardRecord> {
+                let mut tx = self.begin_write().await?;
+                let record = Self::insert_card(&mut tx, &card, None, actor).await?;
+                let detail = json!({ "household_id": card.household_id, "pan_last4": &card.pan[12..] });
+                Self::audit(&mut tx, Some(actor), "card.issue", ("card", record.id.to_string()), detail).await?;
+                tx.commit().await?;
+                Ok(record)
+            }
+
+            async fn get_card(&self, id: CardId) -> StoreResult<Option<CardRecord>> {
+                Ok(sqlx::query_as("SELECT * FROM cards WHERE id = $1")
+                    .bind(id)
+                    .fetch_optional(self.reader())
+                    .await?)
+            }
+
+            async fn find_card_by_pan(&self, pan: &str) -> StoreResult<Option<CardRecord>> {
+                Ok(sqlx::query_as("SELECT * FROM cards WHERE pan = $1")
+                    .bind(pan)
+                    .fetch_optional(self.reader())
+                    .await?)
+            }
+
+            async fn list_household_cards(&self, household: HouseholdId) -> StoreResult<Vec<CardRecord>> {
+                Ok(sqlx::query_as("SELECT * FROM cards WHERE household_id = $1 ORDER BY issued_at, id")
+                    .bind(household)
+                    .fetch_all(self.reader())
+                    .await?)
+            }
+
+            async fn change_card_status(&self, change: CardStatusChange) -> StoreResult<CardRecord> {
+                let mut tx = self.begin_write().await?;
+                let sql = format!(
+                    "UPDATE cards SET status = $2, status_reason = $3, updated_at = $4
+                     WHERE id = $1 AND status IN ({}) RETURNING *",
+                    placeholders(5, change.from.len())
+                );
+                let mut query = sqlx::query_as::<_, CardRecord>(&sql)
+                    .bind(change.card)
+                    .bind(change.to)
+                    .bind(&change.reason)
+                    .bind(Utc::now());
+                for status in change.from {
+                    query = query.bind(*status);
+                }
+                let Some(record) = query.fetch_optional(&mut *tx).await? else {
+                    return Err(Self::card_state_error(&mut tx, change.card).await);
+                };
+                let detail = json!({ "to": change.to.as_str(), "reason": change.reason });
+                let action = format!("card.{}", change.to.as_str());
+                Self::audit(&mut tx, Some(change.actor), &action, ("card", record.id.to_string()), detail).await?;
+                tx.commit().await?;
+                Ok(record)
+            }
+
+            async fn replace_card(&self, old: CardId, new: NewCard, reason: String, actor: UserId) -> StoreResult<CardRecord> {
+                let mut tx = self.begin_write().await?;
+                let replaceable = CardStatus::replaceable();
+                let sql = format!(
+                    "UPDATE cards SET status = 'replaced', status_reason = $2, updated_at = $3
+                     WHERE id = $1 AND household_id = $4 AND status IN ({}) RETURNING *",
+                    placeholders(5, replaceable.len())
+                );
+                let mut query = sqlx::query_as::<_, CardRecord>(&sql)
+                    .bind(old)
+                    .bind(&reason)
+                    .bind(Utc::now())
+                    .bind(new.household_id);
+                for status in replaceable {
+                    query = query.bind(*status);
+                }
+                if query.fetch_optional(&mut *tx).await?.is_none() {
+                    return Err(Self::card_state_error(&mut tx, old).await);
+                }
+                let record = Self::insert_card(&mut tx, &new, Some(old), actor).await?;
+                let detail = json!({ "replaced_by": record.id, "reason": reason,
+                                     "new_pan_last4": &new.pan[12..] });
+                Self::audit(&mut tx, Some(actor), "card.replace", ("card", old.to_string()), detail).await?;
+                tx.commit().await?;
+                Ok(record)
+            }
+
+            async fn set_pin(&self, card: CardId, pin_hash: Vec<u8>, actor: UserId) -> StoreResult<CardRecord> {
+                let mut tx = self.begin_write().await?;
+                let record = sqlx::query_as::<_, CardRecord>(
+                    "UPDATE cards SET pin_hash = $2, pin_failures = 0, locked_until = NULL, updated_at = $3
+                     WHERE id = $1 AND status IN ('active', 'blocked') RETURNING *",
+                )
+                .bind(card)
+                .bind(pin_hash)
+                .bind(Utc::now())
+                .fetch_optional(&mut *tx)
+                .await?;
+                let Some(record) = record else {
+                    return Err(Self::card_state_error(&mut tx, card).await);
+                };
+                Self::audit(&mut tx, Some(actor), "card.pin_set", ("card", card.to_string()), json!({})).await?;
+                tx.commit().await?;
+                Ok(record)
+            }
+
+            async fn record_pin_failure(&self, card: CardId, max_failures: u32, lock_until: DateTime<Utc>) -> StoreResult<CardRecord> {
+                let mut tx = self.begin_write().await?;
+                // One statement, so concurrent wrong PINs cannot both read "2" and write "3".
+                let record = sqlx::query_as::<_, CardRecord>(
+                    "UPDATE cards SET pin_failures = pin_failures + 1,
+                         locked_until = CASE WHEN pin_failures + 1 >= $2 THEN $3 ELSE locked_until END,
+                         updated_at = $4
+                     WHERE id = $1 RETURNING *",
+                )
+                .bind(card)
+                .bind(i64::from(max_failures))
+                .bind(lock_until)
+                .bind(Utc::now())
+                .fetch_optional(&mut *tx)
+                .await?
+                .ok_or(StoreError::NotFound { entity: "card" })?;
+                if record.locked_until == Some(lock_until) {
+                    let detail = json!({ "failures": record.pin_failures, "locked_until": lock_until });
+                    Self::audit(&mut tx, None, "card.pin_locked", ("card", card.to_string()), detail).await?;
+                }
+                tx.commit().await?;
+                Ok(record)
+            }
+
+            async fn clear_pin_failures(&self, card: CardId) -> StoreResult<()> {
+                let mut tx = self.begin_write().await?;
+                sqlx::query(
+                    "UPDATE cards SET pin_failures = 0, locked_until = NULL
+                     WHERE id = $1 AND (pin_failures > 0 OR locked_until IS NOT NULL)",
+                )
+                .bind(card)
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn unlock_card(&self, card: CardId, actor: UserId) -> StoreResult<CardRecord> {
+                let mut tx = self.begin_write().await?;
+                let record = sqlx::query_as::<_, CardRecord>(
+                    "UPDATE cards SET pin_failures = 0, locked_until = NULL, updated_at = $2
+                     WHERE id = $1 RETURNING *",
+                )
+                .bind(card)
+                .bind(Utc::now())
+                .fetch_optional(&mut *tx)
+                .await?
+                .ok_or(StoreError::NotFound { entity: "card" })?;
+                Self::audit(&mut tx, Some(actor), "card.unlock", ("card", card.to_string()), json!({})).await?;
+                tx.commit().await?;
+                Ok(record)
+            }
+
+            async fn create_ewarung(&self, ewarung: NewEwarung, actor: UserId) -> StoreResult<EwarungRecord> {
+                let mut tx = self.begin_write().await?;
+                let record = sqlx::query_as::<_, EwarungRecord>(
+                    "INSERT INTO ewarungs (id, name, owner_name, street, rt, rw, kelurahan, kecamatan,
+                         bank_code, bank_account_number, bank_account_holder, status, created_at)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'active', $12) RETURNING *",
+                )
+                .bind(EwarungId::new())
+                .bind(&ewarung.name)
+                .bind(&ewarung.owner_name)
+                .bind(&ewarung.address.street)
+                .bind(&ewarung.address.rt)
+                .bind(&ewarung.address.rw)
+                .bind(&ewarung.address.kelurahan)
+                .bind(&ewarung.address.kecamatan)
+                .bind(&ewarung.bank_account.bank_code)
+                .bind(&ewarung.bank_account.account_number)
+                .bind(&ewarung.bank_account.account_holder)
+                .bind(Utc::now())
+                .fetch_one(&mut *tx)
+                .await?;
+                let detail = json!({ "name": ewarung.name, "owner_name": ewarung.owner_name,
+                                     "bank_account": ewarung.bank_account });
+                Self::audit(&mut tx, Some(actor), "ewarung.create", ("ewarung", record.id.to_string()), detail).await?;
+                tx.commit().await?;
+                Ok(record)
+            }
+
+            async fn get_ewarung(&self, id: EwarungId) -> StoreResult<Option<EwarungRecord>> {
+                Ok(sqlx::query_as("SELECT * FROM ewarungs WHERE id = $1")
+                    .bind(id)
+                    .fetch_optional(self.reader())
+                    .await?)
+            }
+
+            async fn list_ewarungs(&self, page: Page) -> StoreResult<Vec<EwarungRecord>> {
+                Ok(sqlx::query_as(
+                    "SELECT * FROM ewarungs WHERE ($1 IS NULL OR id > $1) ORDER BY id LIMIT $2",
+                )
+                .bind(page.after)
+                .bind(i64::from(page.limit))
+                .fetch_all(self.reader())
+                .await?)
+            }
+
+            async fn set_ewarung_status(&self, id: EwarungId, status: EwarungStatus, reason: String, actor: UserId) -> StoreResult<EwarungRecord> {
+                let mut tx = self.begin_write().await?;
+                let record = sqlx::query_as::<_, EwarungRecord>(
+                    "UPDATE ewarungs SET status = $2 WHERE id = $1 RETURNING *",
+                )
+                .bind(id)
+                .bind(status)
+                .fetch_optional(&mut *tx)
+                .await?
+                .ok_or(StoreError::NotFound { entity: "ewarung" })?;
+                let detail = json!({ "to": status.as_str(), "reason": reason });
+                Self::audit(&mut tx, Some(actor), "ewarung.status", ("ewarung", id.to_string()), detail).await?;
+                tx.commit().await?;
+                Ok(record)
+            }
+
+            async fn create_terminal(&self, terminal: NewTerminal, actor: UserId) -> StoreResult<TerminalRecord> {
+                let mut tx = self.begin_write().await?;
+                let record = sqlx::query_as::<_, TerminalRecord>(
+                    "INSERT INTO terminals (terminal_id, ewarung_id, serial_number, status, created_at)
+                     VALUES ($1, $2, $3, 'active', $4) RETURNING *",
+                )
+                .bind(&terminal.terminal_id)
+                .bind(terminal.ewarung_id)
+                .bind(&terminal.serial_number)
+                .bind(Utc::now())
+                .fetch_one(&mut *tx)
+                .await?;
+                let detail = json!({ "ewarung_id": terminal.ewarung_id, "serial_number": terminal.serial_number });
+                Self::audit(&mut tx, Some(actor), "terminal.create", ("terminal", terminal.terminal_id.clone()), detail).await?;
+                tx.commit().await?;
+                Ok(record)
+            }
+
+            async fn get_terminal(&self, terminal_id: &str) -> StoreResult<Option<TerminalRecord>> {
+                Ok(sqlx::query_as("SELECT * FROM terminals WHERE terminal_id = $1")
+                    .bind(terminal_id)
+                    .fetch_optional(self.reader())
+                    .await?)
+            }
+
+            async fn list_terminals(&self, ewarung: EwarungId) -> StoreResult<Vec<TerminalRecord>> {
+                Ok(sqlx::query_as("SELECT * FROM terminals WHERE ewarung_id = $1 ORDER BY terminal_id")
+                    .bind(ewarung)
+                    .fetch_all(self.reader())
+                    .await?)
+            }
+
+            async fn set_terminal_status(&self, terminal_id: &str, status: TerminalStatus, reason: String, actor: UserId) -> StoreResult<TerminalRecord> {
+                let mut tx = self.begin_write().await?;
+                let record = sqlx::query_as::<_, TerminalRecord>(
+                    "UPDATE terminals SET status = $2 WHERE terminal_id = $1 RETURNING *",
+                )
+                .bind(terminal_id)
+                .bind(status)
+                .fetch_optional(&mut *tx)
+                .await?
+                .ok_or(StoreError::NotFound { entity: "terminal" })?;
+                let detail = json!({ "to": status.as_str(), "reason": reason });
+                Self::audit(&mut tx, Some(actor), "terminal.status", ("terminal", terminal_id.to_string()), detail).await?;
+                tx.commit().await?;
+                Ok(record)
+            }
+
+            async fn list_audit(&self, subject_type: Option<String>, subject_id: Option<String>, page: Page) -> StoreResult<Vec<AuditRecord>> {
+                Ok(sqlx::query_as(
+                    "SELECT * FROM audit_log
+                     WHERE ($1 IS NULL OR subject_type = $1) AND ($2 IS NULL OR subject_id = $2)
+                       AND ($3 IS NULL OR id > $3)
+                     ORDER BY id LIMIT $4",
+                )
+                .bind(subject_type)
+                .bind(subject_id)
+                .bind(page.after)
+                .bind(i64::from(page.limit))
+                .fetch_all(self.reader())
+                .await?)
+            }
+        }
+    };
+}
+
+pub(crate) use registry_store_impl;

@@ -1,0 +1,64 @@
+//! SQLite: the zero-setup default. WAL so readers never block the writer; `synchronous=FULL` so an
+//! acknowledged write survives power loss; foreign keys on; one writer connection whose transactions
+//! start with `BEGIN IMMEDIATE` (taking the write lock up front, so a read-then-write transaction can
+//! never fail half-way with SQLITE_BUSY), and a separate pool of read connections.
+
+use std::{path::Path, str::FromStr};
+
+use sqlx::{
+    sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous},
+    Sqlite, SqlitePool, Transaction,
+};
+
+use crate::store::{registry::registry_store_impl, ConnectOptions};
+
+pub struct SqliteStore {
+    writer: SqlitePool,
+    readers: SqlitePool,
+}
+
+impl SqliteStore {
+    const BACKEND: &'static str = "sqlite";
+
+    pub async fn open(url: &str, options: &ConnectOptions) -> anyhow::Result<Self> {
+        let connect = SqliteConnectOptions::from_str(url)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true)
+            .busy_timeout(options.busy_timeout);
+        if let Some(parent) = Path::new(connect.get_filename()).parent() {
+            if !parent.as_os_str().is_empty() {
+                std::fs::create_dir_all(parent)?;
+            }
+        }
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(connect.clone())
+            .await?;
+        if options.migrate {
+            sqlx::migrate!("./migrations/sqlite").run(&writer).await?;
+        }
+        let readers = SqlitePoolOptions::new()
+            .max_connections(options.max_connections.max(1))
+            .connect_with(connect.read_only(true))
+            .await?;
+        Ok(Self { writer, readers })
+    }
+
+    /// Applies pending migrations (for `ssn migrate`).
+    pub async fn migrate(&self) -> anyhow::Result<()> {
+        sqlx::migrate!("./migrations/sqlite").run(&self.writer).await?;
+        Ok(())
+    }
+
+    fn reader(&self) -> &SqlitePool {
+        &self.readers
+    }
+
+    async fn begin_write(&self) -> Result<Transaction<'static, Sqlite>, sqlx::Error> {
+        self.writer.begin_with("BEGIN IMMEDIATE").await
+    }
+}
+
+registry_store_impl!(SqliteStore, sqlx::Sqlite);
