@@ -64,7 +64,11 @@ pub async fn migrate(common: &CommonArgs) -> anyhow::Result<()> {
 }
 
 pub async fn user_add(common: &CommonArgs, command: UserCommand) -> anyhow::Result<()> {
-    let UserCommand::Add { username, role, ewarung } = command;
+    let UserCommand::Add {
+        username,
+        role,
+        ewarung,
+    } = command;
     let username = crate::http::users::parse_username(&username).map_err(|e| anyhow::anyhow!(e))?;
     anyhow::ensure!(
         role.is_bound_to_ewarung() == ewarung.is_some(),
@@ -74,7 +78,10 @@ pub async fn user_add(common: &CommonArgs, command: UserCommand) -> anyhow::Resu
         Ok(password) => password,
         Err(_) => {
             let mut line = String::new();
-            std::io::stdin().lock().read_line(&mut line).context("reading the password")?;
+            std::io::stdin()
+                .lock()
+                .read_line(&mut line)
+                .context("reading the password")?;
             line.trim_end_matches(['\r', '\n']).to_string()
         }
     };
@@ -90,6 +97,9 @@ pub async fn user_add(common: &CommonArgs, command: UserCommand) -> anyhow::Resu
         })
         .await
         .map_err(|error| anyhow::anyhow!(crate::http::error::ApiError::from(error).to_string()))?;
-    println!("created user {} ({}) with id {}", user.username, user.role, user.id);
+    println!(
+        "created user {} ({}) with id {}",
+        user.username, user.role, user.id
+    );
     Ok(())
 }

@@ -23,15 +23,20 @@ pub struct CommonArgs {
     pub log_format: LogFormat,
 
     /// Connections in the database pool (SQLite: read connections; writes use one connection).
-    #[arg(long, env = "SSN_DB_MAX_CONNECTIONS", default_value_t = 8, global = true)]
+    #[arg(
+        long,
+        env = "SSN_DB_MAX_CONNECTIONS",
+        default_value_t = 8,
+        global = true
+    )]
     pub db_max_connections: u32,
 }
 
 impl CommonArgs {
     pub fn database_url(&self) -> String {
-        self.database_url.clone().unwrap_or_else(|| {
-            format!("sqlite://{}", self.data_dir.join("ssn.db").display())
-        })
+        self.database_url
+            .clone()
+            .unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("ssn.db").display()))
     }
 }
 

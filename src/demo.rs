@@ -16,7 +16,10 @@ use crate::{
         role::Role,
     },
     http::state::AppState,
-    store::{BankAccount, NewCard, NewCatalogItem, NewEwarung, NewHousehold, NewProgram, NewTerminal, NewUser, Page},
+    store::{
+        BankAccount, NewCard, NewCatalogItem, NewEwarung, NewHousehold, NewProgram, NewTerminal,
+        NewUser, Page,
+    },
 };
 
 /// The demo PIN of every demo card.
@@ -28,26 +31,90 @@ const USERS: &[(&str, Role, &str, Option<usize>)] = &[
     ("admin", Role::Admin, "demo-admin-pass", None),
     ("dinsos", Role::Office, "demo-office-pass", None),
     ("diskominfo", Role::Office, "demo-office2-pass", None),
-    ("warung-berkah", Role::Operator, "demo-operator-pass", Some(0)),
-    ("warung-sejahtera", Role::Operator, "demo-operator2-pass", Some(1)),
+    (
+        "warung-berkah",
+        Role::Operator,
+        "demo-operator-pass",
+        Some(0),
+    ),
+    (
+        "warung-sejahtera",
+        Role::Operator,
+        "demo-operator2-pass",
+        Some(1),
+    ),
     ("kaltimtara", Role::Bank, "demo-bank-pass", None),
     ("auditor", Role::Auditor, "demo-auditor-pass", None),
 ];
 
 /// (sku, name, unit, group, max unit price in rupiah)
 const CATALOG: &[(&str, &str, &str, CommodityGroup, i64)] = &[
-    ("BERAS-MEDIUM", "Beras medium", "kg", CommodityGroup::Carbohydrate, 14_000),
-    ("TELUR-AYAM", "Telur ayam ras", "kg", CommodityGroup::AnimalProtein, 30_000),
-    ("DAGING-AYAM", "Daging ayam ras", "kg", CommodityGroup::AnimalProtein, 40_000),
-    ("TAHU", "Tahu putih", "kg", CommodityGroup::PlantProtein, 12_000),
-    ("TEMPE", "Tempe", "papan", CommodityGroup::PlantProtein, 6_000),
-    ("KACANG-HIJAU", "Kacang hijau", "kg", CommodityGroup::PlantProtein, 25_000),
-    ("BAYAM", "Sayur bayam", "ikat", CommodityGroup::VegetablesAndFruit, 4_000),
-    ("PISANG", "Pisang kepok", "sisir", CommodityGroup::VegetablesAndFruit, 20_000),
+    (
+        "BERAS-MEDIUM",
+        "Beras medium",
+        "kg",
+        CommodityGroup::Carbohydrate,
+        14_000,
+    ),
+    (
+        "TELUR-AYAM",
+        "Telur ayam ras",
+        "kg",
+        CommodityGroup::AnimalProtein,
+        30_000,
+    ),
+    (
+        "DAGING-AYAM",
+        "Daging ayam ras",
+        "kg",
+        CommodityGroup::AnimalProtein,
+        40_000,
+    ),
+    (
+        "TAHU",
+        "Tahu putih",
+        "kg",
+        CommodityGroup::PlantProtein,
+        12_000,
+    ),
+    (
+        "TEMPE",
+        "Tempe",
+        "papan",
+        CommodityGroup::PlantProtein,
+        6_000,
+    ),
+    (
+        "KACANG-HIJAU",
+        "Kacang hijau",
+        "kg",
+        CommodityGroup::PlantProtein,
+        25_000,
+    ),
+    (
+        "BAYAM",
+        "Sayur bayam",
+        "ikat",
+        CommodityGroup::VegetablesAndFruit,
+        4_000,
+    ),
+    (
+        "PISANG",
+        "Pisang kepok",
+        "sisir",
+        CommodityGroup::VegetablesAndFruit,
+        20_000,
+    ),
 ];
 
 fn address(street: &str, rt: &str, kelurahan: &str, kecamatan: &str) -> Address {
-    Address { street: street.into(), rt: rt.into(), rw: "004".into(), kelurahan: kelurahan.into(), kecamatan: kecamatan.into() }
+    Address {
+        street: street.into(),
+        rt: rt.into(),
+        rw: "004".into(),
+        kelurahan: kelurahan.into(),
+        kecamatan: kecamatan.into(),
+    }
 }
 
 pub async fn load(state: &AppState) -> anyhow::Result<()> {
@@ -58,19 +125,60 @@ pub async fn load(state: &AppState) -> anyhow::Result<()> {
         return Ok(());
     }
     let ewarungs = [
-        ("E-Warung Berkah", "Ibu Siti Aminah", address("Jl. Pangeran Antasari No. 12", "012", "Air Putih", "Samarinda Ulu"), "1240012345", ["SMD00001", "SMD00002"]),
-        ("E-Warung Sejahtera", "Bapak Rahmat", address("Jl. Juanda Gg. 5 No. 3", "007", "Sidodadi", "Samarinda Ulu"), "1240067890", ["SMD00003", "SMD00004"]),
+        (
+            "E-Warung Berkah",
+            "Ibu Siti Aminah",
+            address(
+                "Jl. Pangeran Antasari No. 12",
+                "012",
+                "Air Putih",
+                "Samarinda Ulu",
+            ),
+            "1240012345",
+            ["SMD00001", "SMD00002"],
+        ),
+        (
+            "E-Warung Sejahtera",
+            "Bapak Rahmat",
+            address("Jl. Juanda Gg. 5 No. 3", "007", "Sidodadi", "Samarinda Ulu"),
+            "1240067890",
+            ["SMD00003", "SMD00004"],
+        ),
     ];
     let mut ewarung_ids: Vec<EwarungId> = Vec::new();
     let bootstrap = store
-        .create_user(NewUser { username: USERS[0].0.into(), password_hash: password::hash(USERS[0].2)?, role: USERS[0].1, ewarung_id: None, actor: None })
+        .create_user(NewUser {
+            username: USERS[0].0.into(),
+            password_hash: password::hash(USERS[0].2)?,
+            role: USERS[0].1,
+            ewarung_id: None,
+            actor: None,
+        })
         .await?;
     let admin: UserId = bootstrap.id;
     for (name, owner, address, account, terminals) in ewarungs {
-        let bank_account = BankAccount { bank_code: "124".into(), account_number: account.into(), account_holder: owner.into() };
-        let ewarung = store.create_ewarung(NewEwarung { name: name.into(), owner_name: owner.into(), address, bank_account }, admin).await?;
+        let bank_account = BankAccount {
+            bank_code: "124".into(),
+            account_number: account.into(),
+            account_holder: owner.into(),
+        };
+        let ewarung = store
+            .create_ewarung(
+                NewEwarung {
+                    name: name.into(),
+                    owner_name: owner.into(),
+                    address,
+                    bank_account,
+                },
+                admin,
+            )
+            .await?;
         for (index, terminal_id) in terminals.iter().enumerate() {
-            let terminal = NewTerminal { terminal_id: terminal_id.to_string(), ewarung_id: ewarung.id, serial_number: format!("VX520-{terminal_id}-{index}") };
+            let terminal = NewTerminal {
+                terminal_id: terminal_id.to_string(),
+                ewarung_id: ewarung.id,
+                serial_number: format!("VX520-{terminal_id}-{index}"),
+            };
             store.create_terminal(terminal, admin).await?;
         }
         ewarung_ids.push(ewarung.id);
@@ -85,28 +193,111 @@ pub async fn load(state: &AppState) -> anyhow::Result<()> {
         };
         store.create_user(user).await?;
     }
-    let office = store.find_user_by_username("dinsos").await?.expect("demo office user was just created").id;
+    let office = store
+        .find_user_by_username("dinsos")
+        .await?
+        .expect("demo office user was just created")
+        .id;
     let program = store
-        .create_program(NewProgram { code: "SSN-SEMBAKO".into(), name: "SSN Bantuan Pangan Non-Tunai".into(), default_monthly_amount_minor: 200_000_00, carry_over_months: 3 }, office)
+        .create_program(
+            NewProgram {
+                code: "SSN-SEMBAKO".into(),
+                name: "SSN Bantuan Pangan Non-Tunai".into(),
+                default_monthly_amount_minor: 200_000 * 100,
+                carry_over_months: 3,
+            },
+            office,
+        )
         .await?;
     for (sku, name, unit, group, rupiah) in CATALOG {
-        let item = NewCatalogItem { program_id: program.id, sku: sku.to_string(), name: name.to_string(), unit: unit.to_string(), commodity_group: *group, max_unit_price_minor: rupiah * 100 };
+        let item = NewCatalogItem {
+            program_id: program.id,
+            sku: sku.to_string(),
+            name: name.to_string(),
+            unit: unit.to_string(),
+            commodity_group: *group,
+            max_unit_price_minor: rupiah * 100,
+        };
         store.add_catalog_item(item, office).await?;
     }
     let households = [
-        ("6472010101230001", "6472014107850001", "Siti Rahmah", address("Jl. Pramuka 6 No. 21", "012", "Gunung Kelua", "Samarinda Ulu")),
-        ("6472010101230002", "6472011203790002", "Ahmad Fauzi", address("Jl. Pemuda 3 No. 8", "005", "Temindung Permai", "Sungai Pinang")),
-        ("6472010101230003", "6472015506680003", "Nur Aini", address("Jl. Lambung Mangkurat No. 40", "021", "Pelita", "Samarinda Ilir")),
-        ("6472010101230004", "6472010808900004", "Budi Santoso", address("Jl. Cendana Gg. 2 No. 5", "009", "Teluk Lerong Ulu", "Sungai Kunjang")),
-        ("6472010101230005", "6472016612720005", "Maria Ulfa", address("Jl. Bengkuring Raya No. 77", "030", "Sempaja Timur", "Samarinda Utara")),
+        (
+            "6472010101230001",
+            "6472014107850001",
+            "Siti Rahmah",
+            address(
+                "Jl. Pramuka 6 No. 21",
+                "012",
+                "Gunung Kelua",
+                "Samarinda Ulu",
+            ),
+        ),
+        (
+            "6472010101230002",
+            "6472011203790002",
+            "Ahmad Fauzi",
+            address(
+                "Jl. Pemuda 3 No. 8",
+                "005",
+                "Temindung Permai",
+                "Sungai Pinang",
+            ),
+        ),
+        (
+            "6472010101230003",
+            "6472015506680003",
+            "Nur Aini",
+            address(
+                "Jl. Lambung Mangkurat No. 40",
+                "021",
+                "Pelita",
+                "Samarinda Ilir",
+            ),
+        ),
+        (
+            "6472010101230004",
+            "6472010808900004",
+            "Budi Santoso",
+            address(
+                "Jl. Cendana Gg. 2 No. 5",
+                "009",
+                "Teluk Lerong Ulu",
+                "Sungai Kunjang",
+            ),
+        ),
+        (
+            "6472010101230005",
+            "6472016612720005",
+            "Maria Ulfa",
+            address(
+                "Jl. Bengkuring Raya No. 77",
+                "030",
+                "Sempaja Timur",
+                "Samarinda Utara",
+            ),
+        ),
     ];
     let mut rng = rand::rngs::StdRng::seed_from_u64(SEED);
     let pin = Pin::parse(DEMO_PIN).expect("the demo PIN is valid");
     let mut cards = Vec::new();
     for (kk, nik, name, address) in households {
-        let household = store.create_household(NewHousehold { kk_number: kk.into(), head_nik: nik.into(), head_name: name.into(), address }, office).await?;
+        let household = store
+            .create_household(
+                NewHousehold {
+                    kk_number: kk.into(),
+                    head_nik: nik.into(),
+                    head_name: name.into(),
+                    address,
+                },
+                office,
+            )
+            .await?;
         let pan = Pan::generate(&state.cards.prefix, &mut rng);
-        let card = NewCard { household_id: household.id, pan: pan.expose().to_string(), pin_hash: state.pins.verification_value(pan.expose(), &pin) };
+        let card = NewCard {
+            household_id: household.id,
+            pan: pan.expose().to_string(),
+            pin_hash: state.pins.verification_value(pan.expose(), &pin),
+        };
         store.issue_card(card, office).await?;
         cards.push((name, pan));
     }

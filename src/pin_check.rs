@@ -4,7 +4,11 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::{domain::pin::Pin, http::state::AppState, store::{CardRecord, StoreResult}};
+use crate::{
+    domain::pin::Pin,
+    http::state::AppState,
+    store::{CardRecord, StoreResult},
+};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PinRefusal {
@@ -19,8 +23,12 @@ pub enum PinRefusal {
 }
 
 /// Verifies `pin` for `card`, counting a failure or clearing the count.
-pub async fn check(state: &AppState, card: &CardRecord, pin: &Pin) -> StoreResult<Result<(), PinRefusal>> {
-    let now = Utc::now();
+pub async fn check(
+    state: &AppState,
+    card: &CardRecord,
+    pin: &Pin,
+) -> StoreResult<Result<(), PinRefusal>> {
+    let now = crate::store::now();
     let Some(stored) = card.pin_hash.as_deref() else {
         return Ok(Err(PinRefusal::NotSet));
     };
@@ -38,12 +46,18 @@ pub async fn check(state: &AppState, card: &CardRecord, pin: &Pin) -> StoreResul
         return Ok(Ok(()));
     }
     let policy = &state.cards;
-    let lock_until = now + chrono::Duration::from_std(policy.pin_lock).unwrap_or(chrono::Duration::days(1));
-    let updated = state.store.record_pin_failure(card.id, policy.pin_max_failures, lock_until).await?;
+    let lock_until =
+        now + chrono::Duration::from_std(policy.pin_lock).unwrap_or(chrono::Duration::days(1));
+    let updated = state
+        .store
+        .record_pin_failure(card.id, policy.pin_max_failures, lock_until)
+        .await?;
     tracing::info!(card = %crate::domain::pan::mask(&card.pan), failures = updated.pin_failures, "wrong PIN");
     if let Some(until) = updated.locked_until.filter(|until| *until > now) {
         return Ok(Err(PinRefusal::NowLocked { until }));
     }
     let used = u32::try_from(updated.pin_failures).unwrap_or(u32::MAX);
-    Ok(Err(PinRefusal::Wrong { remaining: policy.pin_max_failures.saturating_sub(used) }))
+    Ok(Err(PinRefusal::Wrong {
+        remaining: policy.pin_max_failures.saturating_sub(used),
+    }))
 }

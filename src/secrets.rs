@@ -25,7 +25,10 @@ pub fn load_or_create(
         let key = STANDARD
             .decode(encoded.trim())
             .context("a configured key must be base64")?;
-        anyhow::ensure!(key.len() >= KEY_BYTES, "a configured key must be at least 32 bytes");
+        anyhow::ensure!(
+            key.len() >= KEY_BYTES,
+            "a configured key must be at least 32 bytes"
+        );
         return Ok(key);
     }
     let path: PathBuf = data_dir.join(file_name);

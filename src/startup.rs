@@ -10,9 +10,13 @@ use crate::{
     auth::{jwt::JwtKeys, pin::PinHasher},
     cli::connect_options,
     config::{CommonArgs, ServeArgs},
-    demo, secrets,
-    http::{self, state::{AppState, CardPolicy}, Limits},
-    store,
+    demo,
+    http::{
+        self,
+        state::{AppState, CardPolicy},
+        Limits,
+    },
+    secrets, store,
 };
 
 pub struct Application {
@@ -26,8 +30,10 @@ pub struct Application {
 impl Application {
     pub async fn build(common: &CommonArgs, args: &ServeArgs) -> anyhow::Result<Self> {
         let store = store::open(&common.database_url(), &connect_options(common)).await?;
-        let jwt_secret = secrets::load_or_create(args.jwt_secret.as_deref(), &common.data_dir, "jwt.key")?;
-        let pin_key = secrets::load_or_create(args.pin_key.as_deref(), &common.data_dir, "pin.key")?;
+        let jwt_secret =
+            secrets::load_or_create(args.jwt_secret.as_deref(), &common.data_dir, "jwt.key")?;
+        let pin_key =
+            secrets::load_or_create(args.pin_key.as_deref(), &common.data_dir, "pin.key")?;
         let state = AppState {
             store,
             jwt: Arc::new(JwtKeys::new(&jwt_secret, args.token_ttl())),
@@ -48,7 +54,13 @@ impl Application {
         let router = http::router(state.clone(), limits);
         let listener = TcpListener::bind(args.listen).await?;
         let address = listener.local_addr()?;
-        Ok(Self { listener, router, address, grace: Duration::from_secs(args.shutdown_grace_seconds), state })
+        Ok(Self {
+            listener,
+            router,
+            address,
+            grace: Duration::from_secs(args.shutdown_grace_seconds),
+            state,
+        })
     }
 
     pub fn address(&self) -> SocketAddr {
@@ -60,7 +72,10 @@ impl Application {
     }
 
     /// Serves until `stop` completes, then drains requests in flight for at most the grace period.
-    pub async fn run_until(self, stop: impl std::future::Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+    pub async fn run_until(
+        self,
+        stop: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
         let stopping = Arc::new(Notify::new());
         let notify = stopping.clone();
         let signal = async move {

@@ -25,8 +25,13 @@ impl CardStatus {
         use CardStatus::*;
         matches!(
             (self, next),
-            (Active, Blocked) | (Active, Lost) | (Blocked, Active) | (Blocked, Lost)
-                | (Active, Replaced) | (Blocked, Replaced) | (Lost, Replaced)
+            (Active, Blocked)
+                | (Active, Lost)
+                | (Blocked, Active)
+                | (Blocked, Lost)
+                | (Active, Replaced)
+                | (Blocked, Replaced)
+                | (Lost, Replaced)
         )
     }
 

@@ -46,7 +46,10 @@ impl Address {
             if ok {
                 Ok(format!("{value:0>3}"))
             } else {
-                Err((field, Invalid::new("invalid_rt_rw", format!("{field} must be 1 to 3 digits"))))
+                Err((
+                    field,
+                    Invalid::new("invalid_rt_rw", format!("{field} must be 1 to 3 digits")),
+                ))
             }
         };
         Ok(Self {

@@ -62,8 +62,17 @@ mod tests {
     #[test]
     fn kk_and_nik_need_exactly_sixteen_digits() {
         assert!(KkNumber::parse("6472012345678901").is_ok());
-        assert_eq!(KkNumber::parse("647201234567890").unwrap_err().code, "invalid_kk_number");
-        assert_eq!(Nik::parse("64720123456789012").unwrap_err().code, "invalid_nik");
-        assert_eq!(Nik::parse("647201234567890x").unwrap_err().code, "invalid_nik");
+        assert_eq!(
+            KkNumber::parse("647201234567890").unwrap_err().code,
+            "invalid_kk_number"
+        );
+        assert_eq!(
+            Nik::parse("64720123456789012").unwrap_err().code,
+            "invalid_nik"
+        );
+        assert_eq!(
+            Nik::parse("647201234567890x").unwrap_err().code,
+            "invalid_nik"
+        );
     }
 }

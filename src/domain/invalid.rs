@@ -59,7 +59,8 @@ macro_rules! deserialize_via_parse {
                         f.write_str($expecting)
                     }
                     fn visit_str<E: serde::de::Error>(self, value: &str) -> Result<$type, E> {
-                        <$type>::parse(value).map_err(|invalid| E::custom(invalid.to_serde_message()))
+                        <$type>::parse(value)
+                            .map_err(|invalid| E::custom(invalid.to_serde_message()))
                     }
                 }
                 deserializer.deserialize_str(Visitor)

@@ -28,7 +28,9 @@ impl Amount {
     pub fn parse(text: &str) -> Result<Self, Invalid> {
         let text = text.trim();
         let well_formed = !text.is_empty()
-            && text.bytes().all(|b| b.is_ascii_digit() || b == b'.' || b == b'-' || b == b'+');
+            && text
+                .bytes()
+                .all(|b| b.is_ascii_digit() || b == b'.' || b == b'-' || b == b'+');
         if !well_formed {
             return Err(Invalid::new(
                 "invalid_amount",
@@ -171,15 +173,26 @@ mod tests {
         assert_eq!(code("1.005"), "amount_too_precise");
         assert_eq!(code("1e5"), "invalid_amount");
         assert_eq!(code("abc"), "invalid_amount");
-        assert_eq!(code("99999999999999999999999999999999"), "amount_out_of_range");
+        assert_eq!(
+            code("99999999999999999999999999999999"),
+            "amount_out_of_range"
+        );
         assert_eq!(code("10000000000001"), "amount_out_of_range");
     }
 
     #[test]
     fn json_floats_are_refused_but_strings_and_integers_accepted() {
         assert!(serde_json::from_str::<Amount>("12.5").is_err());
-        assert_eq!(serde_json::from_str::<Amount>("125").unwrap().minor_units(), 12_500);
-        assert_eq!(serde_json::from_str::<Amount>("\"12.5\"").unwrap().minor_units(), 1_250);
+        assert_eq!(
+            serde_json::from_str::<Amount>("125").unwrap().minor_units(),
+            12_500
+        );
+        assert_eq!(
+            serde_json::from_str::<Amount>("\"12.5\"")
+                .unwrap()
+                .minor_units(),
+            1_250
+        );
     }
 
     proptest! {

@@ -141,8 +141,14 @@ mod tests {
             Pan::parse("4111111111111112").unwrap_err().code,
             "invalid_check_digit"
         );
-        assert_eq!(Pan::parse("411111111111111").unwrap_err().code, "invalid_pan");
-        assert_eq!(Pan::parse("41111111111111a1").unwrap_err().code, "invalid_pan");
+        assert_eq!(
+            Pan::parse("411111111111111").unwrap_err().code,
+            "invalid_pan"
+        );
+        assert_eq!(
+            Pan::parse("41111111111111a1").unwrap_err().code,
+            "invalid_pan"
+        );
     }
 
     #[test]

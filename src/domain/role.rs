@@ -41,7 +41,12 @@ impl Role {
         match self {
             Role::Admin => matches!(
                 permission,
-                ManageUsers | ManagePrograms | ManageEwarungs | ReadRegistry | ReadEwarungs | ReadPrograms
+                ManageUsers
+                    | ManagePrograms
+                    | ManageEwarungs
+                    | ReadRegistry
+                    | ReadEwarungs
+                    | ReadPrograms
             ),
             Role::Office => matches!(
                 permission,
@@ -72,7 +77,13 @@ mod tests {
     #[test]
     fn auditors_can_read_everything_and_change_nothing() {
         use Permission::*;
-        for p in [ManageUsers, ManagePrograms, ManageHouseholds, ManageCards, ManageEwarungs] {
+        for p in [
+            ManageUsers,
+            ManagePrograms,
+            ManageHouseholds,
+            ManageCards,
+            ManageEwarungs,
+        ] {
             assert!(!Role::Auditor.may(p), "{p:?}");
         }
         for p in [ReadRegistry, ReadEwarungs, ReadPrograms] {

@@ -37,7 +37,10 @@ mod tests {
     fn blank_long_and_control_text_is_refused() {
         assert_eq!(bounded("  ", 10, "name").unwrap_err().code, "blank");
         assert_eq!(bounded("abcdef", 5, "name").unwrap_err().code, "too_long");
-        assert_eq!(bounded("a\u{0}b", 5, "name").unwrap_err().code, "control_characters");
+        assert_eq!(
+            bounded("a\u{0}b", 5, "name").unwrap_err().code,
+            "control_characters"
+        );
         assert_eq!(bounded("  Siti ", 10, "name").unwrap(), "Siti");
     }
 }

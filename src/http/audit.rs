@@ -28,7 +28,14 @@ pub async fn list(
     Params(query): Params<AuditQuery>,
 ) -> Result<Json<Listing<AuditRecord>>, ApiError> {
     caller.require(Permission::ReadRegistry)?;
-    let page = PageQuery { after: query.after, limit: query.limit }.page();
-    let rows = state.store.list_audit(query.subject_type, query.subject_id, page).await?;
+    let page = PageQuery {
+        after: query.after,
+        limit: query.limit,
+    }
+    .page();
+    let rows = state
+        .store
+        .list_audit(query.subject_type, query.subject_id, page)
+        .await?;
     Ok(Json(Listing::new(rows, page, |row| row.id)))
 }

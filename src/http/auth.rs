@@ -66,12 +66,13 @@ impl FromRequestParts<AppState> for Caller {
             .ok()
             .and_then(|value| value.strip_prefix("Bearer "))
             .ok_or(INVALID)?;
-        let claims = state.jwt.verify(token.trim()).map_err(|error| {
-            match error.kind() {
+        let claims = state
+            .jwt
+            .verify(token.trim())
+            .map_err(|error| match error.kind() {
                 jsonwebtoken::errors::ErrorKind::ExpiredSignature => EXPIRED,
                 _ => INVALID,
-            }
-        })?;
+            })?;
         let role = Role::parse(&claims.role).map_err(|_| INVALID)?;
         if role.is_bound_to_ewarung() != claims.ewarung.is_some() {
             return Err(INVALID);

@@ -15,7 +15,9 @@ use crate::{
         pin::Pin,
         role::Permission,
     },
-    http::{auth::Caller, error::ApiError, households, json::Body, state::AppState, text, PathParam},
+    http::{
+        auth::Caller, error::ApiError, households, json::Body, state::AppState, text, PathParam,
+    },
     pin_check::{self, PinRefusal},
     store::{CardRecord, CardStatusChange, NewCard, StoreError},
 };
@@ -79,11 +81,20 @@ pub struct IssuedCard {
 }
 
 async fn find(state: &AppState, id: CardId) -> Result<CardRecord, ApiError> {
-    state.store.get_card(id).await?.ok_or(ApiError::NotFound { entity: "card" })
+    state
+        .store
+        .get_card(id)
+        .await?
+        .ok_or(ApiError::NotFound { entity: "card" })
 }
 
 /// Draws card numbers until one is free, then stores the card with `store_card`.
-async fn with_fresh_pan<F, Fut>(state: &AppState, pin: &Pin, household: HouseholdId, store_card: F) -> Result<IssuedCard, ApiError>
+async fn with_fresh_pan<F, Fut>(
+    state: &AppState,
+    pin: &Pin,
+    household: HouseholdId,
+    store_card: F,
+) -> Result<IssuedCard, ApiError>
 where
     F: Fn(NewCard) -> Fut,
     Fut: std::future::Future<Output = Result<CardRecord, StoreError>>,
@@ -101,7 +112,9 @@ where
             Err(error) => return Err(error.into()),
         }
     }
-    Err(ApiError::Internal(anyhow::anyhow!("no free card number after {PAN_DRAWS} draws")))
+    Err(ApiError::Internal(anyhow::anyhow!(
+        "no free card number after {PAN_DRAWS} draws"
+    )))
 }
 
 #[utoipa::path(post, path = "/v1/households/{id}/cards", tag = "cards", request_body = IssueCard,
@@ -117,7 +130,10 @@ pub async fn issue(
     if household.status != HouseholdStatus::Active {
         return Err(ApiError::Conflict {
             code: "household_not_active",
-            message: format!("household is {}; only active households get cards", household.status),
+            message: format!(
+                "household is {}; only active households get cards",
+                household.status
+            ),
         });
     }
     let issued = with_fresh_pan(&state, &request.pin, household.id, |card| {
@@ -143,47 +159,86 @@ pub async fn list_for_household(
 
 #[utoipa::path(get, path = "/v1/cards/{id}", tag = "cards",
     responses((status = 200, body = CardRecord)), security(("bearer" = [])))]
-pub async fn get(State(state): State<AppState>, caller: Caller, PathParam(id): PathParam<CardId>) -> Result<Json<CardRecord>, ApiError> {
+pub async fn get(
+    State(state): State<AppState>,
+    caller: Caller,
+    PathParam(id): PathParam<CardId>,
+) -> Result<Json<CardRecord>, ApiError> {
     caller.require(Permission::ReadRegistry)?;
     Ok(Json(find(&state, id).await?))
 }
 
 #[utoipa::path(post, path = "/v1/cards/lookup", tag = "cards", request_body = LookupCard,
     responses((status = 200, body = CardRecord)), security(("bearer" = [])))]
-pub async fn lookup(State(state): State<AppState>, caller: Caller, Body(request): Body<LookupCard>) -> Result<Json<CardRecord>, ApiError> {
+pub async fn lookup(
+    State(state): State<AppState>,
+    caller: Caller,
+    Body(request): Body<LookupCard>,
+) -> Result<Json<CardRecord>, ApiError> {
     caller.require(Permission::ReadRegistry)?;
     let card = state.store.find_card_by_pan(request.pan.expose()).await?;
     Ok(Json(card.ok_or(ApiError::NotFound { entity: "card" })?))
 }
 
-async fn change_status(state: &AppState, caller: &Caller, id: CardId, to: CardStatus, reason: &str) -> Result<Json<CardRecord>, ApiError> {
+async fn change_status(
+    state: &AppState,
+    caller: &Caller,
+    id: CardId,
+    to: CardStatus,
+    reason: &str,
+) -> Result<Json<CardRecord>, ApiError> {
     caller.require(Permission::ManageCards)?;
     let from: &'static [CardStatus] = match to {
         CardStatus::Blocked => &[CardStatus::Active],
         CardStatus::Active => &[CardStatus::Blocked],
         CardStatus::Lost => &[CardStatus::Active, CardStatus::Blocked],
-        CardStatus::Replaced => return Err(ApiError::Internal(anyhow::anyhow!("replacement has its own endpoint"))),
+        CardStatus::Replaced => {
+            return Err(ApiError::Internal(anyhow::anyhow!(
+                "replacement has its own endpoint"
+            )))
+        }
     };
     debug_assert!(from.iter().all(|status| status.may_become(to)));
-    let change = CardStatusChange { card: id, from, to, reason: text("reason", reason, 500)?, actor: caller.user };
+    let change = CardStatusChange {
+        card: id,
+        from,
+        to,
+        reason: text("reason", reason, 500)?,
+        actor: caller.user,
+    };
     Ok(Json(state.store.change_card_status(change).await?))
 }
 
 #[utoipa::path(post, path = "/v1/cards/{id}/block", tag = "cards", request_body = Reason,
     responses((status = 200, body = CardRecord)), security(("bearer" = [])))]
-pub async fn block(State(state): State<AppState>, caller: Caller, PathParam(id): PathParam<CardId>, Body(r): Body<Reason>) -> Result<Json<CardRecord>, ApiError> {
+pub async fn block(
+    State(state): State<AppState>,
+    caller: Caller,
+    PathParam(id): PathParam<CardId>,
+    Body(r): Body<Reason>,
+) -> Result<Json<CardRecord>, ApiError> {
     change_status(&state, &caller, id, CardStatus::Blocked, &r.reason).await
 }
 
 #[utoipa::path(post, path = "/v1/cards/{id}/unblock", tag = "cards", request_body = Reason,
     responses((status = 200, body = CardRecord)), security(("bearer" = [])))]
-pub async fn unblock(State(state): State<AppState>, caller: Caller, PathParam(id): PathParam<CardId>, Body(r): Body<Reason>) -> Result<Json<CardRecord>, ApiError> {
+pub async fn unblock(
+    State(state): State<AppState>,
+    caller: Caller,
+    PathParam(id): PathParam<CardId>,
+    Body(r): Body<Reason>,
+) -> Result<Json<CardRecord>, ApiError> {
     change_status(&state, &caller, id, CardStatus::Active, &r.reason).await
 }
 
 #[utoipa::path(post, path = "/v1/cards/{id}/lost", tag = "cards", request_body = Reason,
     responses((status = 200, body = CardRecord)), security(("bearer" = [])))]
-pub async fn report_lost(State(state): State<AppState>, caller: Caller, PathParam(id): PathParam<CardId>, Body(r): Body<Reason>) -> Result<Json<CardRecord>, ApiError> {
+pub async fn report_lost(
+    State(state): State<AppState>,
+    caller: Caller,
+    PathParam(id): PathParam<CardId>,
+    Body(r): Body<Reason>,
+) -> Result<Json<CardRecord>, ApiError> {
     change_status(&state, &caller, id, CardStatus::Lost, &r.reason).await
 }
 
@@ -218,7 +273,9 @@ pub async fn set_pin(
     caller.require(Permission::ManageCards)?;
     let card = find(&state, id).await?;
     let value = state.pins.verification_value(&card.pan, &request.pin);
-    Ok(Json(state.store.set_pin(card.id, value, caller.user).await?))
+    Ok(Json(
+        state.store.set_pin(card.id, value, caller.user).await?,
+    ))
 }
 
 #[utoipa::path(post, path = "/v1/cards/{id}/pin/change", tag = "cards", request_body = ChangePin,
@@ -233,17 +290,27 @@ pub async fn change_pin(
     caller.require(Permission::ManageCards)?;
     let card = find(&state, id).await?;
     if !card.status.can_transact() {
-        return Err(ApiError::Conflict { code: "invalid_state", message: format!("card is {}", card.status) });
+        return Err(ApiError::Conflict {
+            code: "invalid_state",
+            message: format!("card is {}", card.status),
+        });
     }
-    pin_check::check(&state, &card, &request.current_pin).await?.map_err(refusal)?;
+    pin_check::check(&state, &card, &request.current_pin)
+        .await?
+        .map_err(refusal)?;
     let value = state.pins.verification_value(&card.pan, &request.new_pin);
-    Ok(Json(state.store.set_pin(card.id, value, caller.user).await?))
+    Ok(Json(
+        state.store.set_pin(card.id, value, caller.user).await?,
+    ))
 }
 
 /// How a refused PIN reads over HTTP.
 fn refusal(refusal: PinRefusal) -> ApiError {
     match refusal {
-        PinRefusal::NotSet => ApiError::Conflict { code: "pin_not_set", message: "the card has no PIN yet".into() },
+        PinRefusal::NotSet => ApiError::Conflict {
+            code: "pin_not_set",
+            message: "the card has no PIN yet".into(),
+        },
         PinRefusal::Locked { until } | PinRefusal::NowLocked { until } => ApiError::Locked {
             code: "card_locked",
             message: format!("too many wrong PINs; the card is locked until {until}"),
@@ -258,7 +325,11 @@ fn refusal(refusal: PinRefusal) -> ApiError {
 
 #[utoipa::path(post, path = "/v1/cards/{id}/unlock", tag = "cards",
     responses((status = 200, body = CardRecord)), security(("bearer" = [])))]
-pub async fn unlock(State(state): State<AppState>, caller: Caller, PathParam(id): PathParam<CardId>) -> Result<Json<CardRecord>, ApiError> {
+pub async fn unlock(
+    State(state): State<AppState>,
+    caller: Caller,
+    PathParam(id): PathParam<CardId>,
+) -> Result<Json<CardRecord>, ApiError> {
     caller.require(Permission::ManageCards)?;
     Ok(Json(state.store.unlock_card(id, caller.user).await?))
 }

@@ -18,14 +18,28 @@ use crate::{domain::Invalid, store::StoreError};
 pub enum ApiError {
     /// The request body or parameters could not be read (syntax, types, unknown fields).
     #[error("{message}")]
-    BadRequest { code: String, message: String, field: Option<String> },
+    BadRequest {
+        code: String,
+        message: String,
+        field: Option<String>,
+    },
     /// Well-formed input whose value is refused (check digits, lengths, amounts).
     #[error("{message}")]
-    Invalid { code: String, message: String, field: Option<String> },
+    Invalid {
+        code: String,
+        message: String,
+        field: Option<String>,
+    },
     #[error("{message}")]
-    Unauthenticated { code: &'static str, message: &'static str },
+    Unauthenticated {
+        code: &'static str,
+        message: &'static str,
+    },
     #[error("{message}")]
-    Forbidden { code: &'static str, message: &'static str },
+    Forbidden {
+        code: &'static str,
+        message: &'static str,
+    },
     #[error("{entity} not found")]
     NotFound { entity: &'static str },
     #[error("{message}")]
@@ -104,7 +118,9 @@ impl ApiError {
 
     fn field(&self) -> Option<&str> {
         match self {
-            ApiError::BadRequest { field, .. } | ApiError::Invalid { field, .. } => field.as_deref(),
+            ApiError::BadRequest { field, .. } | ApiError::Invalid { field, .. } => {
+                field.as_deref()
+            }
             _ => None,
         }
     }
@@ -139,9 +155,10 @@ impl IntoResponse for ApiError {
         };
         let mut response = (status, Json(body)).into_response();
         if status == StatusCode::UNAUTHORIZED {
-            response
-                .headers_mut()
-                .insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Bearer"));
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                header::HeaderValue::from_static("Bearer"),
+            );
         }
         response
     }
@@ -183,17 +200,29 @@ fn duplicate(constraint: &str) -> ApiError {
         "users_username_key" => ("username_taken", "that username is taken"),
         "programs_code_key" => ("program_code_taken", "a program with that code exists"),
         "catalog_items_pkey" => ("sku_taken", "the program's catalog already has that SKU"),
-        "households_kk_number_key" => ("kk_number_registered", "a household with that KK number is registered"),
+        "households_kk_number_key" => (
+            "kk_number_registered",
+            "a household with that KK number is registered",
+        ),
         "cards_one_live_card_per_household" => (
             "household_has_card",
             "the household already has a card; replace it instead of issuing another",
         ),
         "terminals_pkey" => ("terminal_id_taken", "a terminal with that id is registered"),
-        "terminals_serial_number_key" => ("serial_number_taken", "a terminal with that serial number is registered"),
-        "ewarungs_bank_account_key" => ("bank_account_taken", "another E-Warung is paid to that bank account"),
+        "terminals_serial_number_key" => (
+            "serial_number_taken",
+            "a terminal with that serial number is registered",
+        ),
+        "ewarungs_bank_account_key" => (
+            "bank_account_taken",
+            "another E-Warung is paid to that bank account",
+        ),
         _ => ("duplicate", "that record exists already"),
     };
-    ApiError::Conflict { code, message: message.to_string() }
+    ApiError::Conflict {
+        code,
+        message: message.to_string(),
+    }
 }
 
 impl From<axum::extract::rejection::PathRejection> for ApiError {

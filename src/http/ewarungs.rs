@@ -12,7 +12,10 @@ use crate::{
         terminal::{EwarungStatus, TerminalId, TerminalStatus},
         Invalid,
     },
-    http::{auth::Caller, error::ApiError, json::Body, state::AppState, text, Listing, PageQuery, Params, PathParam},
+    http::{
+        auth::Caller, error::ApiError, json::Body, state::AppState, text, Listing, PageQuery,
+        Params, PathParam,
+    },
     store::{BankAccount, EwarungRecord, NewEwarung, NewTerminal, Page, TerminalRecord},
 };
 
@@ -53,8 +56,15 @@ fn bank_account(account: BankAccount) -> Result<BankAccount, ApiError> {
         if lengths.contains(&value.len()) && value.bytes().all(|b| b.is_ascii_digit()) {
             Ok(value.to_string())
         } else {
-            let message = format!("{field} must be {} to {} digits", lengths.start(), lengths.end());
-            Err(ApiError::invalid(field, Invalid::new("invalid_bank_account", message)))
+            let message = format!(
+                "{field} must be {} to {} digits",
+                lengths.start(),
+                lengths.end()
+            );
+            Err(ApiError::invalid(
+                field,
+                Invalid::new("invalid_bank_account", message),
+            ))
         }
     };
     Ok(BankAccount {
@@ -75,10 +85,16 @@ pub async fn create(
     let ewarung = NewEwarung {
         name: text("name", &request.name, 200)?,
         owner_name: text("owner_name", &request.owner_name, 200)?,
-        address: request.address.normalised().map_err(|(field, invalid)| ApiError::invalid(field, invalid))?,
+        address: request
+            .address
+            .normalised()
+            .map_err(|(field, invalid)| ApiError::invalid(field, invalid))?,
         bank_account: bank_account(request.bank_account)?,
     };
-    Ok((StatusCode::CREATED, Json(state.store.create_ewarung(ewarung, caller.user).await?)))
+    Ok((
+        StatusCode::CREATED,
+        Json(state.store.create_ewarung(ewarung, caller.user).await?),
+    ))
 }
 
 #[utoipa::path(get, path = "/v1/ewarungs", tag = "ewarungs", params(PageQuery),
@@ -92,7 +108,11 @@ pub async fn list(
     if let Some(own) = caller.ewarung {
         // An operator's list is their own E-Warung.
         let rows: Vec<_> = state.store.get_ewarung(own).await?.into_iter().collect();
-        return Ok(Json(Listing::new(rows, Page::first(Page::MAX_LIMIT), |row| row.id.0)));
+        return Ok(Json(Listing::new(
+            rows,
+            Page::first(Page::MAX_LIMIT),
+            |row| row.id.0,
+        )));
     }
     let page = page.page();
     let rows = state.store.list_ewarungs(page).await?;
@@ -102,12 +122,20 @@ pub async fn list(
 async fn find(state: &AppState, caller: &Caller, id: EwarungId) -> Result<EwarungRecord, ApiError> {
     caller.require(Permission::ReadEwarungs)?;
     caller.require_ewarung(id)?;
-    state.store.get_ewarung(id).await?.ok_or(ApiError::NotFound { entity: "ewarung" })
+    state
+        .store
+        .get_ewarung(id)
+        .await?
+        .ok_or(ApiError::NotFound { entity: "ewarung" })
 }
 
 #[utoipa::path(get, path = "/v1/ewarungs/{id}", tag = "ewarungs",
     responses((status = 200, body = EwarungRecord)), security(("bearer" = [])))]
-pub async fn get(State(state): State<AppState>, caller: Caller, PathParam(id): PathParam<EwarungId>) -> Result<Json<EwarungRecord>, ApiError> {
+pub async fn get(
+    State(state): State<AppState>,
+    caller: Caller,
+    PathParam(id): PathParam<EwarungId>,
+) -> Result<Json<EwarungRecord>, ApiError> {
     Ok(Json(find(&state, &caller, id).await?))
 }
 
@@ -121,7 +149,12 @@ pub async fn change_status(
 ) -> Result<Json<EwarungRecord>, ApiError> {
     caller.require(Permission::ManageEwarungs)?;
     let reason = text("reason", &request.reason, 500)?;
-    Ok(Json(state.store.set_ewarung_status(id, request.status, reason, caller.user).await?))
+    Ok(Json(
+        state
+            .store
+            .set_ewarung_status(id, request.status, reason, caller.user)
+            .await?,
+    ))
 }
 
 #[utoipa::path(post, path = "/v1/ewarungs/{id}/terminals", tag = "ewarungs", request_body = CreateTerminal,
@@ -133,18 +166,29 @@ pub async fn add_terminal(
     Body(request): Body<CreateTerminal>,
 ) -> Result<(StatusCode, Json<TerminalRecord>), ApiError> {
     caller.require(Permission::ManageEwarungs)?;
-    state.store.get_ewarung(id).await?.ok_or(ApiError::NotFound { entity: "ewarung" })?;
+    state
+        .store
+        .get_ewarung(id)
+        .await?
+        .ok_or(ApiError::NotFound { entity: "ewarung" })?;
     let terminal = NewTerminal {
         terminal_id: request.terminal_id.as_str().to_string(),
         ewarung_id: id,
         serial_number: text("serial_number", &request.serial_number, 64)?,
     };
-    Ok((StatusCode::CREATED, Json(state.store.create_terminal(terminal, caller.user).await?)))
+    Ok((
+        StatusCode::CREATED,
+        Json(state.store.create_terminal(terminal, caller.user).await?),
+    ))
 }
 
 #[utoipa::path(get, path = "/v1/ewarungs/{id}/terminals", tag = "ewarungs",
     responses((status = 200, body = Vec<TerminalRecord>)), security(("bearer" = [])))]
-pub async fn list_terminals(State(state): State<AppState>, caller: Caller, PathParam(id): PathParam<EwarungId>) -> Result<Json<Vec<TerminalRecord>>, ApiError> {
+pub async fn list_terminals(
+    State(state): State<AppState>,
+    caller: Caller,
+    PathParam(id): PathParam<EwarungId>,
+) -> Result<Json<Vec<TerminalRecord>>, ApiError> {
     find(&state, &caller, id).await?;
     Ok(Json(state.store.list_terminals(id).await?))
 }
@@ -157,7 +201,11 @@ pub async fn get_terminal(
     PathParam(terminal_id): PathParam<String>,
 ) -> Result<Json<TerminalRecord>, ApiError> {
     caller.require(Permission::ReadEwarungs)?;
-    let terminal = state.store.get_terminal(&terminal_id).await?.ok_or(ApiError::NotFound { entity: "terminal" })?;
+    let terminal = state
+        .store
+        .get_terminal(&terminal_id)
+        .await?
+        .ok_or(ApiError::NotFound { entity: "terminal" })?;
     caller.require_ewarung(terminal.ewarung_id)?;
     Ok(Json(terminal))
 }
@@ -172,5 +220,10 @@ pub async fn change_terminal_status(
 ) -> Result<Json<TerminalRecord>, ApiError> {
     caller.require(Permission::ManageEwarungs)?;
     let reason = text("reason", &request.reason, 500)?;
-    Ok(Json(state.store.set_terminal_status(&terminal_id, request.status, reason, caller.user).await?))
+    Ok(Json(
+        state
+            .store
+            .set_terminal_status(&terminal_id, request.status, reason, caller.user)
+            .await?,
+    ))
 }

@@ -12,7 +12,10 @@ use crate::{
         ids::HouseholdId,
         role::Permission,
     },
-    http::{auth::Caller, error::ApiError, json::Body, state::AppState, text, Listing, PageQuery, Params, PathParam},
+    http::{
+        auth::Caller, error::ApiError, json::Body, state::AppState, text, Listing, PageQuery,
+        Params, PathParam,
+    },
     store::{HouseholdChange, HouseholdFilter, HouseholdRecord, NewHousehold, RevisionRecord},
 };
 
@@ -60,7 +63,9 @@ pub struct HouseholdQuery {
 }
 
 fn address(address: Address) -> Result<Address, ApiError> {
-    address.normalised().map_err(|(field, invalid)| ApiError::invalid(field, invalid))
+    address
+        .normalised()
+        .map_err(|(field, invalid)| ApiError::invalid(field, invalid))
 }
 
 #[utoipa::path(post, path = "/v1/households", tag = "households", request_body = CreateHousehold,
@@ -89,14 +94,28 @@ pub async fn list(
     Params(query): Params<HouseholdQuery>,
 ) -> Result<Json<Listing<HouseholdRecord>>, ApiError> {
     caller.require(Permission::ReadRegistry)?;
-    let page = PageQuery { after: query.after, limit: query.limit }.page();
-    let filter = HouseholdFilter { status: query.status, kecamatan: query.kecamatan, head_nik: query.head_nik };
+    let page = PageQuery {
+        after: query.after,
+        limit: query.limit,
+    }
+    .page();
+    let filter = HouseholdFilter {
+        status: query.status,
+        kecamatan: query.kecamatan,
+        head_nik: query.head_nik,
+    };
     let rows = state.store.list_households(filter, page).await?;
     Ok(Json(Listing::new(rows, page, |row| row.id.0)))
 }
 
 pub(crate) async fn find(state: &AppState, id: HouseholdId) -> Result<HouseholdRecord, ApiError> {
-    state.store.get_household(id).await?.ok_or(ApiError::NotFound { entity: "household" })
+    state
+        .store
+        .get_household(id)
+        .await?
+        .ok_or(ApiError::NotFound {
+            entity: "household",
+        })
 }
 
 #[utoipa::path(get, path = "/v1/households/{id}", tag = "households",
@@ -123,7 +142,10 @@ pub async fn update(
         id,
         expected_revision: request.expected_revision,
         head_nik: request.head_nik.map(|nik| nik.as_str().to_string()),
-        head_name: request.head_name.map(|name| text("head_name", &name, 200)).transpose()?,
+        head_name: request
+            .head_name
+            .map(|name| text("head_name", &name, 200))
+            .transpose()?,
         address: request.address.map(address).transpose()?,
         status: None,
         reason: text("reason", &request.reason, 500)?,

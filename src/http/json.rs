@@ -31,23 +31,34 @@ where
         if !is_json {
             return Err(ApiError::UnsupportedMediaType);
         }
-        let bytes = Bytes::from_request(request, state).await.map_err(|rejection| {
-            if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::PayloadTooLarge
-            } else {
-                ApiError::BadRequest {
-                    code: "unreadable_body".into(),
-                    message: rejection.body_text(),
-                    field: None,
+        let bytes = Bytes::from_request(request, state)
+            .await
+            .map_err(|rejection| {
+                if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                    ApiError::PayloadTooLarge
+                } else {
+                    ApiError::BadRequest {
+                        code: "unreadable_body".into(),
+                        message: rejection.body_text(),
+                        field: None,
+                    }
                 }
-            }
-        })?;
+            })?;
         parse(&bytes).map(Body)
     }
 }
 
 /// Parses a whole JSON document into `T`, classifying every failure.
 pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    // Every request body is an object; serde would otherwise read a struct from a positional array.
+    let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
+    if first.is_some_and(|b| *b != b'{') {
+        return Err(ApiError::BadRequest {
+            code: "wrong_type".into(),
+            message: "the body must be a JSON object".into(),
+            field: None,
+        });
+    }
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut deserializer).map_err(classify)?;
     deserializer.end().map_err(|_| ApiError::BadRequest {
@@ -71,7 +82,11 @@ fn classify(error: serde_path_to_error::Error<serde_json::Error>) -> ApiError {
     }
     let text = inner.to_string();
     if let Some((code, message)) = Invalid::from_serde_message(&text) {
-        return ApiError::Invalid { code, message, field };
+        return ApiError::Invalid {
+            code,
+            message,
+            field,
+        };
     }
     let message = strip_position(&text);
     let quoted = || message.split('`').nth(1).unwrap_or_default().to_string();
@@ -90,7 +105,11 @@ fn classify(error: serde_path_to_error::Error<serde_json::Error>) -> ApiError {
     } else {
         ("invalid_value", field)
     };
-    ApiError::BadRequest { code: code.into(), message, field }
+    ApiError::BadRequest {
+        code: code.into(),
+        message,
+        field,
+    }
 }
 
 fn strip_position(text: &str) -> String {
@@ -122,7 +141,9 @@ mod tests {
 
     fn failure(body: &str) -> (String, Option<String>) {
         match parse::<Outer>(body.as_bytes()).unwrap_err() {
-            ApiError::BadRequest { code, field, .. } | ApiError::Invalid { code, field, .. } => (code, field),
+            ApiError::BadRequest { code, field, .. } | ApiError::Invalid { code, field, .. } => {
+                (code, field)
+            }
             other => panic!("unexpected {other:?}"),
         }
     }
@@ -131,11 +152,34 @@ mod tests {
     fn every_kind_of_bad_body_has_its_code_and_field() {
         let kk = "6472012345678901";
         assert_eq!(failure("{"), ("malformed_json".into(), None));
-        assert_eq!(failure(&format!(r#"{{"kk":"{kk}","inner":{{"count":1}}}} x"#)).0, "malformed_json");
-        assert_eq!(failure(r#"{"kk":"123","inner":{"count":1}}"#), ("invalid_kk_number".into(), Some("kk".into())));
-        assert_eq!(failure(&format!(r#"{{"kk":"{kk}","inner":{{"count":"x"}}}}"#)), ("wrong_type".into(), Some("inner.count".into())));
-        assert_eq!(failure(&format!(r#"{{"kk":"{kk}","inner":{{}}}}"#)), ("missing_field".into(), Some("inner.count".into())));
-        assert_eq!(failure(&format!(r#"{{"kk":"{kk}","kk":"{kk}","inner":{{"count":1}}}}"#)), ("duplicate_field".into(), Some("kk".into())));
-        assert_eq!(failure(&format!(r#"{{"kk":"{kk}","inner":{{"count":1,"extra":2}}}}"#)).0, "unknown_field");
+        assert_eq!(
+            failure(&format!(r#"{{"kk":"{kk}","inner":{{"count":1}}}} x"#)).0,
+            "malformed_json"
+        );
+        assert_eq!(
+            failure(r#"{"kk":"123","inner":{"count":1}}"#),
+            ("invalid_kk_number".into(), Some("kk".into()))
+        );
+        assert_eq!(
+            failure(&format!(r#"{{"kk":"{kk}","inner":{{"count":"x"}}}}"#)),
+            ("wrong_type".into(), Some("inner.count".into()))
+        );
+        assert_eq!(
+            failure(&format!(r#"{{"kk":"{kk}","inner":{{}}}}"#)),
+            ("missing_field".into(), Some("inner.count".into()))
+        );
+        assert_eq!(
+            failure(&format!(
+                r#"{{"kk":"{kk}","kk":"{kk}","inner":{{"count":1}}}}"#
+            )),
+            ("duplicate_field".into(), Some("kk".into()))
+        );
+        assert_eq!(
+            failure(&format!(
+                r#"{{"kk":"{kk}","inner":{{"count":1,"extra":2}}}}"#
+            ))
+            .0,
+            "unknown_field"
+        );
     }
 }

@@ -52,12 +52,24 @@ pub fn router(state: AppState, limits: Limits) -> Router {
         .route("/users", post(users::create).get(users::list))
         .route("/programs", post(programs::create).get(programs::list))
         .route("/programs/{code}", get(programs::get))
-        .route("/programs/{code}/items", post(programs::add_item).get(programs::list_items))
-        .route("/households", post(households::create).get(households::list))
-        .route("/households/{id}", get(households::get).patch(households::update))
+        .route(
+            "/programs/{code}/items",
+            post(programs::add_item).get(programs::list_items),
+        )
+        .route(
+            "/households",
+            post(households::create).get(households::list),
+        )
+        .route(
+            "/households/{id}",
+            get(households::get).patch(households::update),
+        )
         .route("/households/{id}/status", post(households::change_status))
         .route("/households/{id}/revisions", get(households::revisions))
-        .route("/households/{id}/cards", post(cards::issue).get(cards::list_for_household))
+        .route(
+            "/households/{id}/cards",
+            post(cards::issue).get(cards::list_for_household),
+        )
         .route("/cards/lookup", post(cards::lookup))
         .route("/cards/{id}", get(cards::get))
         .route("/cards/{id}/block", post(cards::block))
@@ -70,9 +82,15 @@ pub fn router(state: AppState, limits: Limits) -> Router {
         .route("/ewarungs", post(ewarungs::create).get(ewarungs::list))
         .route("/ewarungs/{id}", get(ewarungs::get))
         .route("/ewarungs/{id}/status", post(ewarungs::change_status))
-        .route("/ewarungs/{id}/terminals", post(ewarungs::add_terminal).get(ewarungs::list_terminals))
+        .route(
+            "/ewarungs/{id}/terminals",
+            post(ewarungs::add_terminal).get(ewarungs::list_terminals),
+        )
         .route("/terminals/{terminal_id}", get(ewarungs::get_terminal))
-        .route("/terminals/{terminal_id}/status", post(ewarungs::change_terminal_status))
+        .route(
+            "/terminals/{terminal_id}/status",
+            post(ewarungs::change_terminal_status),
+        )
         .route("/audit", get(audit::list))
         .route("/openapi.json", get(openapi::document));
 
@@ -129,7 +147,10 @@ impl PageQuery {
     pub fn page(&self) -> Page {
         Page {
             after: self.after,
-            limit: self.limit.unwrap_or(Page::DEFAULT_LIMIT).clamp(1, Page::MAX_LIMIT),
+            limit: self
+                .limit
+                .unwrap_or(Page::DEFAULT_LIMIT)
+                .clamp(1, Page::MAX_LIMIT),
         }
     }
 }

@@ -47,13 +47,20 @@ pub async fn create(
     Body(request): Body<CreateProgram>,
 ) -> Result<(StatusCode, Json<ProgramRecord>), ApiError> {
     caller.require(Permission::ManagePrograms)?;
-    let code = parse_code(&request.code, "invalid_program_code", "program code").map_err(|e| ApiError::invalid("code", e))?;
+    let code = parse_code(&request.code, "invalid_program_code", "program code")
+        .map_err(|e| ApiError::invalid("code", e))?;
     if request.currency.as_deref().is_some_and(|c| c != CURRENCY) {
-        return Err(ApiError::invalid("currency", Invalid::new("invalid_currency", "the program pays in IDR only")));
+        return Err(ApiError::invalid(
+            "currency",
+            Invalid::new("invalid_currency", "the program pays in IDR only"),
+        ));
     }
     if request.carry_over_months > MAX_CARRY_OVER_MONTHS {
         let message = format!("carry-over is at most {MAX_CARRY_OVER_MONTHS} months");
-        return Err(ApiError::invalid("carry_over_months", Invalid::new("invalid_carry_over", message)));
+        return Err(ApiError::invalid(
+            "carry_over_months",
+            Invalid::new("invalid_carry_over", message),
+        ));
     }
     let program = state
         .store
@@ -72,13 +79,20 @@ pub async fn create(
 
 #[utoipa::path(get, path = "/v1/programs", tag = "programs",
     responses((status = 200, body = Vec<ProgramRecord>)), security(("bearer" = [])))]
-pub async fn list(State(state): State<AppState>, caller: Caller) -> Result<Json<Vec<ProgramRecord>>, ApiError> {
+pub async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<Vec<ProgramRecord>>, ApiError> {
     caller.require(Permission::ReadPrograms)?;
     Ok(Json(state.store.list_programs().await?))
 }
 
 pub(crate) async fn find(state: &AppState, code: &str) -> Result<ProgramRecord, ApiError> {
-    state.store.find_program_by_code(code).await?.ok_or(ApiError::NotFound { entity: "program" })
+    state
+        .store
+        .find_program_by_code(code)
+        .await?
+        .ok_or(ApiError::NotFound { entity: "program" })
 }
 
 #[utoipa::path(get, path = "/v1/programs/{code}", tag = "programs",
@@ -104,7 +118,8 @@ pub async fn add_item(
     let program = find(&state, &code).await?;
     let item = NewCatalogItem {
         program_id: program.id,
-        sku: parse_code(&request.sku, "invalid_sku", "SKU").map_err(|e| ApiError::invalid("sku", e))?,
+        sku: parse_code(&request.sku, "invalid_sku", "SKU")
+            .map_err(|e| ApiError::invalid("sku", e))?,
         name: text("name", &request.name, 200)?,
         unit: text("unit", &request.unit, 20)?,
         commodity_group: request.group,

@@ -29,7 +29,10 @@ pub struct Token {
 
 #[utoipa::path(post, path = "/v1/auth/login", tag = "auth", request_body = Login,
     responses((status = 200, body = Token), (status = 401, body = crate::http::error::ErrorBody)))]
-pub async fn login(State(state): State<AppState>, Body(login): Body<Login>) -> Result<Json<Token>, ApiError> {
+pub async fn login(
+    State(state): State<AppState>,
+    Body(login): Body<Login>,
+) -> Result<Json<Token>, ApiError> {
     let refused = ApiError::Unauthenticated {
         code: "invalid_credentials",
         message: "username or password is wrong",
@@ -51,7 +54,10 @@ pub async fn login(State(state): State<AppState>, Body(login): Body<Login>) -> R
         tracing::info!(username = %login.username, "login refused");
         return Err(refused);
     };
-    let (access_token, expires_at) = state.jwt.issue(user.id, &user.username, user.role, user.ewarung_id)?;
+    let (access_token, expires_at) =
+        state
+            .jwt
+            .issue(user.id, &user.username, user.role, user.ewarung_id)?;
     tracing::info!(user = %user.username, role = %user.role, "login");
     Ok(Json(Token {
         access_token,

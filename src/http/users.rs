@@ -1,17 +1,19 @@
 //! Users: admins create them; operators must be bound to exactly one E-Warung.
 
-use axum::{
-    extract::State,
-    http::StatusCode,
-    Json,
-};
+use axum::{extract::State, http::StatusCode, Json};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
 use crate::{
     auth::password,
-    domain::{ids::EwarungId, role::{Permission, Role}, Invalid},
-    http::{auth::Caller, error::ApiError, json::Body, state::AppState, Listing, PageQuery, Params},
+    domain::{
+        ids::EwarungId,
+        role::{Permission, Role},
+        Invalid,
+    },
+    http::{
+        auth::Caller, error::ApiError, json::Body, state::AppState, Listing, PageQuery, Params,
+    },
     store::{NewUser, UserRecord},
 };
 
@@ -28,11 +30,16 @@ pub struct CreateUser {
 /// Usernames are 3 to 64 characters of `a-z 0-9 . _ -`.
 pub fn parse_username(text: &str) -> Result<String, Invalid> {
     let ok = (3..=64).contains(&text.len())
-        && text.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b));
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b));
     if ok {
         Ok(text.to_string())
     } else {
-        Err(Invalid::new("invalid_username", "username must be 3 to 64 characters of a-z, 0-9, '.', '_' or '-'"))
+        Err(Invalid::new(
+            "invalid_username",
+            "username must be 3 to 64 characters of a-z, 0-9, '.', '_' or '-'",
+        ))
     }
 }
 
@@ -44,14 +51,22 @@ pub async fn create(
     Body(request): Body<CreateUser>,
 ) -> Result<(StatusCode, Json<UserRecord>), ApiError> {
     caller.require(Permission::ManageUsers)?;
-    let username = parse_username(&request.username).map_err(|e| ApiError::invalid("username", e))?;
+    let username =
+        parse_username(&request.username).map_err(|e| ApiError::invalid("username", e))?;
     password::check_strength(&request.password).map_err(|e| ApiError::invalid("password", e))?;
     if request.role.is_bound_to_ewarung() != request.ewarung_id.is_some() {
         let message = "operators need an ewarung_id; other roles must not have one";
-        return Err(ApiError::invalid("ewarung_id", Invalid::new("ewarung_binding", message)));
+        return Err(ApiError::invalid(
+            "ewarung_id",
+            Invalid::new("ewarung_binding", message),
+        ));
     }
     if let Some(ewarung) = request.ewarung_id {
-        state.store.get_ewarung(ewarung).await?.ok_or(ApiError::NotFound { entity: "ewarung" })?;
+        state
+            .store
+            .get_ewarung(ewarung)
+            .await?
+            .ok_or(ApiError::NotFound { entity: "ewarung" })?;
     }
     let candidate = request.password;
     let password_hash = tokio::task::spawn_blocking(move || password::hash(&candidate))

@@ -14,7 +14,10 @@ pub enum StoreError {
     Check { constraint: String },
     /// The row was not in a state the change is valid from (e.g. replacing an already replaced card).
     #[error("{entity} is {actual}, which does not allow this change")]
-    StateConflict { entity: &'static str, actual: String },
+    StateConflict {
+        entity: &'static str,
+        actual: String,
+    },
     /// Optimistic locking lost: somebody else changed the row first.
     #[error("{entity} was changed by someone else (now at revision {actual})")]
     StaleRevision { entity: &'static str, actual: i32 },
@@ -59,12 +62,21 @@ fn constraint_name(error: &dyn sqlx::error::DatabaseError) -> String {
 const SQLITE_UNIQUE_COLUMNS: &[(&str, &str)] = &[
     ("users.username", "users_username_key"),
     ("programs.code", "programs_code_key"),
-    ("catalog_items.program_id, catalog_items.sku", "catalog_items_pkey"),
+    (
+        "catalog_items.program_id, catalog_items.sku",
+        "catalog_items_pkey",
+    ),
     ("households.kk_number", "households_kk_number_key"),
     ("cards.pan", "cards_pan_key"),
     ("cards.household_id", "cards_one_live_card_per_household"),
     ("terminals.terminal_id", "terminals_pkey"),
     ("terminals.serial_number", "terminals_serial_number_key"),
-    ("ewarungs.bank_code, ewarungs.bank_account_number", "ewarungs_bank_account_key"),
-    ("household_revisions.household_id, household_revisions.revision", "household_revisions_pkey"),
+    (
+        "ewarungs.bank_code, ewarungs.bank_account_number",
+        "ewarungs_bank_account_key",
+    ),
+    (
+        "household_revisions.household_id, household_revisions.revision",
+        "household_revisions_pkey",
+    ),
 ];

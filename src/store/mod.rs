@@ -40,16 +40,32 @@ pub trait Store: Send + Sync + 'static {
     async fn find_user_by_username(&self, username: &str) -> StoreResult<Option<UserRecord>>;
     async fn list_users(&self, page: Page) -> StoreResult<Vec<UserRecord>>;
 
-    async fn create_program(&self, program: NewProgram, actor: UserId) -> StoreResult<ProgramRecord>;
+    async fn create_program(
+        &self,
+        program: NewProgram,
+        actor: UserId,
+    ) -> StoreResult<ProgramRecord>;
     async fn find_program_by_code(&self, code: &str) -> StoreResult<Option<ProgramRecord>>;
     async fn list_programs(&self) -> StoreResult<Vec<ProgramRecord>>;
-    async fn add_catalog_item(&self, item: NewCatalogItem, actor: UserId) -> StoreResult<CatalogItemRecord>;
+    async fn add_catalog_item(
+        &self,
+        item: NewCatalogItem,
+        actor: UserId,
+    ) -> StoreResult<CatalogItemRecord>;
     async fn list_catalog_items(&self, program: ProgramId) -> StoreResult<Vec<CatalogItemRecord>>;
 
-    async fn create_household(&self, household: NewHousehold, actor: UserId) -> StoreResult<HouseholdRecord>;
+    async fn create_household(
+        &self,
+        household: NewHousehold,
+        actor: UserId,
+    ) -> StoreResult<HouseholdRecord>;
     async fn get_household(&self, id: HouseholdId) -> StoreResult<Option<HouseholdRecord>>;
     async fn find_household_by_kk(&self, kk_number: &str) -> StoreResult<Option<HouseholdRecord>>;
-    async fn list_households(&self, filter: HouseholdFilter, page: Page) -> StoreResult<Vec<HouseholdRecord>>;
+    async fn list_households(
+        &self,
+        filter: HouseholdFilter,
+        page: Page,
+    ) -> StoreResult<Vec<HouseholdRecord>>;
     /// Applies `change` only if the household is still at `expected_revision` (optimistic locking:
     /// two offices editing the same family cannot silently overwrite each other).
     async fn update_household(&self, change: HouseholdChange) -> StoreResult<HouseholdRecord>;
@@ -62,26 +78,74 @@ pub trait Store: Send + Sync + 'static {
     /// Moves a card from one of `from` to `to`; `StoreError::StateConflict` when it was elsewhere.
     async fn change_card_status(&self, change: CardStatusChange) -> StoreResult<CardRecord>;
     /// Kills `old` (to `replaced`) and issues `new` in one transaction.
-    async fn replace_card(&self, old: CardId, new: NewCard, reason: String, actor: UserId) -> StoreResult<CardRecord>;
+    async fn replace_card(
+        &self,
+        old: CardId,
+        new: NewCard,
+        reason: String,
+        actor: UserId,
+    ) -> StoreResult<CardRecord>;
     /// Stores a new PIN verification value and clears failures and any lock.
-    async fn set_pin(&self, card: CardId, pin_hash: Vec<u8>, actor: UserId) -> StoreResult<CardRecord>;
+    async fn set_pin(
+        &self,
+        card: CardId,
+        pin_hash: Vec<u8>,
+        actor: UserId,
+    ) -> StoreResult<CardRecord>;
     /// Counts one wrong PIN atomically; on reaching `max_failures` the card locks until `lock_until`.
-    async fn record_pin_failure(&self, card: CardId, max_failures: u32, lock_until: DateTime<Utc>) -> StoreResult<CardRecord>;
+    async fn record_pin_failure(
+        &self,
+        card: CardId,
+        max_failures: u32,
+        lock_until: DateTime<Utc>,
+    ) -> StoreResult<CardRecord>;
     /// A right PIN: clears the failure count (only writes when there was something to clear).
     async fn clear_pin_failures(&self, card: CardId) -> StoreResult<()>;
     /// Clears a PIN lock by an office user, audited.
     async fn unlock_card(&self, card: CardId, actor: UserId) -> StoreResult<CardRecord>;
 
-    async fn create_ewarung(&self, ewarung: NewEwarung, actor: UserId) -> StoreResult<EwarungRecord>;
+    async fn create_ewarung(
+        &self,
+        ewarung: NewEwarung,
+        actor: UserId,
+    ) -> StoreResult<EwarungRecord>;
     async fn get_ewarung(&self, id: EwarungId) -> StoreResult<Option<EwarungRecord>>;
     async fn list_ewarungs(&self, page: Page) -> StoreResult<Vec<EwarungRecord>>;
-    async fn set_ewarung_status(&self, id: EwarungId, status: EwarungStatus, reason: String, actor: UserId) -> StoreResult<EwarungRecord>;
-    async fn create_terminal(&self, terminal: NewTerminal, actor: UserId) -> StoreResult<TerminalRecord>;
+    async fn set_ewarung_status(
+        &self,
+        id: EwarungId,
+        status: EwarungStatus,
+        reason: String,
+        actor: UserId,
+    ) -> StoreResult<EwarungRecord>;
+    async fn create_terminal(
+        &self,
+        terminal: NewTerminal,
+        actor: UserId,
+    ) -> StoreResult<TerminalRecord>;
     async fn get_terminal(&self, terminal_id: &str) -> StoreResult<Option<TerminalRecord>>;
     async fn list_terminals(&self, ewarung: EwarungId) -> StoreResult<Vec<TerminalRecord>>;
-    async fn set_terminal_status(&self, terminal_id: &str, status: TerminalStatus, reason: String, actor: UserId) -> StoreResult<TerminalRecord>;
+    async fn set_terminal_status(
+        &self,
+        terminal_id: &str,
+        status: TerminalStatus,
+        reason: String,
+        actor: UserId,
+    ) -> StoreResult<TerminalRecord>;
 
-    async fn list_audit(&self, subject_type: Option<String>, subject_id: Option<String>, page: Page) -> StoreResult<Vec<AuditRecord>>;
+    async fn list_audit(
+        &self,
+        subject_type: Option<String>,
+        subject_id: Option<String>,
+        page: Page,
+    ) -> StoreResult<Vec<AuditRecord>>;
+}
+
+/// The current time at the precision both backends store (PostgreSQL keeps microseconds), so a
+/// value written and read back compares equal on either engine.
+pub fn now() -> DateTime<Utc> {
+    use chrono::SubsecRound;
+    Utc::now().trunc_subsecs(6)
 }
 
 /// Keyset pagination: rows after `after` (an id), at most `limit`.
@@ -96,7 +160,10 @@ impl Page {
     pub const DEFAULT_LIMIT: u32 = 100;
 
     pub fn first(limit: u32) -> Self {
-        Self { after: None, limit: limit.min(Self::MAX_LIMIT) }
+        Self {
+            after: None,
+            limit: limit.min(Self::MAX_LIMIT),
+        }
     }
 }
 
@@ -149,5 +216,7 @@ impl Default for ConnectOptions {
 
 /// The newest row id in a page, to pass as `after` for the next page.
 pub fn next_after<T>(rows: &[T], id: impl Fn(&T) -> uuid::Uuid, limit: u32) -> Option<uuid::Uuid> {
-    (rows.len() as u32 == limit).then(|| rows.last().map(id)).flatten()
+    (rows.len() as u32 == limit)
+        .then(|| rows.last().map(id))
+        .flatten()
 }

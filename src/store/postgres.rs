@@ -29,7 +29,9 @@ impl PgStore {
 
     /// Applies pending migrations (for `ssn migrate`).
     pub async fn migrate(&self) -> anyhow::Result<()> {
-        sqlx::migrate!("./migrations/postgres").run(&self.pool).await?;
+        sqlx::migrate!("./migrations/postgres")
+            .run(&self.pool)
+            .await?;
         Ok(())
     }
 

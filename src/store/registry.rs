@@ -60,7 +60,7 @@ macro_rules! registry_store_impl {
                      VALUES ($1, $2, $3, $4, $5, $6, $7)",
                 )
                 .bind(uuid::Uuid::now_v7())
-                .bind(Utc::now())
+                .bind($crate::store::now())
                 .bind(actor)
                 .bind(action)
                 .bind(subject.0)
@@ -77,7 +77,7 @@ macro_rules! registry_store_impl {
                 replaces: Option<CardId>,
                 actor: UserId,
             ) -> StoreResult<CardRecord> {
-                let now = Utc::now();
+                let now = $crate::store::now();
                 let record = sqlx::query_as::<_, CardRecord>(
                     "INSERT INTO cards (id, household_id, pan, status, pin_hash, pin_failures,
                                         replaces, issued_by, issued_at, updated_at)
@@ -139,7 +139,7 @@ macro_rules! registry_store_impl {
                 .bind(&user.password_hash)
                 .bind(user.role)
                 .bind(user.ewarung_id)
-                .bind(Utc::now())
+                .bind($crate::store::now())
                 .fetch_one(&mut *tx)
                 .await?;
                 let detail = json!({ "username": user.username, "role": user.role.as_str(),
@@ -178,7 +178,7 @@ macro_rules! registry_store_impl {
                 .bind(&program.name)
                 .bind(program.default_monthly_amount_minor)
                 .bind(program.carry_over_months)
-                .bind(Utc::now())
+                .bind($crate::store::now())
                 .fetch_one(&mut *tx)
                 .await?;
                 let detail = json!({ "code": program.code, "name": program.name,
@@ -215,7 +215,7 @@ macro_rules! registry_store_impl {
                 .bind(&item.unit)
                 .bind(item.commodity_group)
                 .bind(item.max_unit_price_minor)
-                .bind(Utc::now())
+                .bind($crate::store::now())
                 .fetch_one(&mut *tx)
                 .await?;
                 let detail = json!({ "name": item.name, "unit": item.unit,
@@ -236,7 +236,7 @@ macro_rules! registry_store_impl {
 
             async fn create_household(&self, household: NewHousehold, actor: UserId) -> StoreResult<HouseholdRecord> {
                 let mut tx = self.begin_write().await?;
-                let now = Utc::now();
+                let now = $crate::store::now();
                 let record = sqlx::query_as::<_, HouseholdRecord>(
                     "INSERT INTO households (id, kk_number, head_nik, head_name, street, rt, rw,
                          kelurahan, kecamatan, status, status_reason, revision, created_at, updated_at)
@@ -334,7 +334,7 @@ macro_rules! registry_store_impl {
                 } else {
                     current.status_reason.clone()
                 };
-                let now = Utc::now();
+                let now = $crate::store::now();
                 let updated = sqlx::query_as::<_, HouseholdRecord>(
                     "UPDATE households SET head_nik = $3, head_name = $4, street = $5, rt = $6, rw = $7,
                          kelurahan = $8, kecamatan = $9, status = $10, status_reason = $11,
@@ -422,7 +422,7 @@ macro_rules! registry_store_impl {
                     .bind(change.card)
                     .bind(change.to)
                     .bind(&change.reason)
-                    .bind(Utc::now());
+                    .bind($crate::store::now());
                 for status in change.from {
                     query = query.bind(*status);
                 }
@@ -447,7 +447,7 @@ macro_rules! registry_store_impl {
                 let mut query = sqlx::query_as::<_, CardRecord>(&sql)
                     .bind(old)
                     .bind(&reason)
-                    .bind(Utc::now())
+                    .bind($crate::store::now())
                     .bind(new.household_id);
                 for status in replaceable {
                     query = query.bind(*status);
@@ -471,7 +471,7 @@ macro_rules! registry_store_impl {
                 )
                 .bind(card)
                 .bind(pin_hash)
-                .bind(Utc::now())
+                .bind($crate::store::now())
                 .fetch_optional(&mut *tx)
                 .await?;
                 let Some(record) = record else {
@@ -494,11 +494,12 @@ macro_rules! registry_store_impl {
                 .bind(card)
                 .bind(i64::from(max_failures))
                 .bind(lock_until)
-                .bind(Utc::now())
+                .bind($crate::store::now())
                 .fetch_optional(&mut *tx)
                 .await?
                 .ok_or(StoreError::NotFound { entity: "card" })?;
-                if record.locked_until == Some(lock_until) {
+                // The failure that reached the limit is the one that locked the card.
+                if record.pin_failures == i32::try_from(max_failures).unwrap_or(i32::MAX) {
                     let detail = json!({ "failures": record.pin_failures, "locked_until": lock_until });
                     Self::audit(&mut tx, None, "card.pin_locked", ("card", card.to_string()), detail).await?;
                 }
@@ -526,7 +527,7 @@ macro_rules! registry_store_impl {
                      WHERE id = $1 RETURNING *",
                 )
                 .bind(card)
-                .bind(Utc::now())
+                .bind($crate::store::now())
                 .fetch_optional(&mut *tx)
                 .await?
                 .ok_or(StoreError::NotFound { entity: "card" })?;
@@ -553,7 +554,7 @@ macro_rules! registry_store_impl {
                 .bind(&ewarung.bank_account.bank_code)
                 .bind(&ewarung.bank_account.account_number)
                 .bind(&ewarung.bank_account.account_holder)
-                .bind(Utc::now())
+                .bind($crate::store::now())
                 .fetch_one(&mut *tx)
                 .await?;
                 let detail = json!({ "name": ewarung.name, "owner_name": ewarung.owner_name,
@@ -605,7 +606,7 @@ macro_rules! registry_store_impl {
                 .bind(&terminal.terminal_id)
                 .bind(terminal.ewarung_id)
                 .bind(&terminal.serial_number)
-                .bind(Utc::now())
+                .bind($crate::store::now())
                 .fetch_one(&mut *tx)
                 .await?;
                 let detail = json!({ "ewarung_id": terminal.ewarung_id, "serial_number": terminal.serial_number });

@@ -48,7 +48,9 @@ impl SqliteStore {
 
     /// Applies pending migrations (for `ssn migrate`).
     pub async fn migrate(&self) -> anyhow::Result<()> {
-        sqlx::migrate!("./migrations/sqlite").run(&self.writer).await?;
+        sqlx::migrate!("./migrations/sqlite")
+            .run(&self.writer)
+            .await?;
         Ok(())
     }
 

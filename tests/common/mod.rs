@@ -1,0 +1,308 @@
+//! Test harness: the real server on a random port, against a fresh SQLite file or a fresh
+//! PostgreSQL database (on the throwaway server that `scripts/test` starts), with demo data loaded.
+#![allow(dead_code)]
+
+use std::time::Duration;
+
+use clap::Parser;
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
+use sqlx::Connection;
+use ssn::{
+    cli::{Cli, Command},
+    startup::Application,
+};
+
+/// The JWT key every test server uses, so tests can forge tokens with the right and wrong keys.
+pub const JWT_SECRET: &[u8; 32] = b"test-jwt-secret-0123456789abcdef";
+pub const PIN_KEY: &[u8; 32] = b"test-pin-key-0123456789abcdefghi";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+pub struct TestApp {
+    pub base: String,
+    pub http: reqwest::Client,
+    pub backend: Backend,
+    pub database_url: String,
+    pub app_state: ssn::http::state::AppState,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    pub data_dir: tempfile::TempDir,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+/// A database URL for a new, empty database on `backend`.
+pub async fn fresh_database(backend: Backend, dir: &std::path::Path) -> String {
+    match backend {
+        Backend::Sqlite => format!("sqlite://{}", dir.join("ssn.db").display()),
+        Backend::Postgres => {
+            let admin = std::env::var("SSN_TEST_POSTGRES_URL").expect(
+                "SSN_TEST_POSTGRES_URL is not set: run the suite with scripts/test, which starts PostgreSQL",
+            );
+            let name = format!("ssn_test_{}", uuid::Uuid::new_v4().simple());
+            let mut connection = sqlx::PgConnection::connect(&admin)
+                .await
+                .expect("connect to test PostgreSQL");
+            sqlx::query(&format!("CREATE DATABASE {name}"))
+                .execute(&mut connection)
+                .await
+                .expect("create database");
+            let (prefix, _) = admin.rsplit_once('/').expect("URL has a database");
+            format!("{prefix}/{name}")
+        }
+    }
+}
+
+pub async fn spawn_app(backend: Backend) -> TestApp {
+    spawn_app_with(backend, &[]).await
+}
+
+/// Starts the server with demo data and extra `serve` flags.
+pub async fn spawn_app_with(backend: Backend, extra: &[&str]) -> TestApp {
+    use base64::Engine;
+    let data_dir = tempfile::tempdir().unwrap();
+    let database_url = fresh_database(backend, data_dir.path()).await;
+    let b64 = |key: &[u8]| base64::engine::general_purpose::STANDARD.encode(key);
+    let (jwt, pin) = (b64(JWT_SECRET), b64(PIN_KEY));
+    let mut args = vec![
+        "ssn",
+        "--database-url",
+        &database_url,
+        "--data-dir",
+        data_dir.path().to_str().unwrap(),
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--demo",
+        "--jwt-secret",
+        &jwt,
+        "--pin-key",
+        &pin,
+    ];
+    args.extend_from_slice(extra);
+    let cli = Cli::try_parse_from(args).expect("test flags parse");
+    let Command::Serve(serve) = cli.command else {
+        unreachable!()
+    };
+    let app = Application::build(&cli.common, &serve)
+        .await
+        .expect("app builds");
+    let base = format!("http://{}", app.address());
+    let app_state = app.state().clone();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(app.run_until(async move {
+        let _ = stopped.await;
+    }));
+    TestApp {
+        base,
+        http: reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .build()
+            .unwrap(),
+        backend,
+        database_url,
+        app_state,
+        stop: Some(stop),
+        data_dir,
+    }
+}
+
+/// Demo users and their passwords (see src/demo.rs).
+pub fn demo_password(username: &str) -> &'static str {
+    match username {
+        "admin" => "demo-admin-pass",
+        "dinsos" => "demo-office-pass",
+        "diskominfo" => "demo-office2-pass",
+        "warung-berkah" => "demo-operator-pass",
+        "warung-sejahtera" => "demo-operator2-pass",
+        "kaltimtara" => "demo-bank-pass",
+        "auditor" => "demo-auditor-pass",
+        other => panic!("no demo user {other}"),
+    }
+}
+
+pub struct Reply {
+    pub status: StatusCode,
+    pub body: Value,
+    pub headers: reqwest::header::HeaderMap,
+}
+
+impl Reply {
+    /// The stable error code, or "" when the body is not an error.
+    pub fn code(&self) -> &str {
+        self.body["error"]["code"].as_str().unwrap_or("")
+    }
+
+    pub fn field(&self) -> &str {
+        self.body["error"]["field"].as_str().unwrap_or("")
+    }
+
+    #[track_caller]
+    pub fn expect(self, status: u16) -> Value {
+        assert_eq!(
+            self.status.as_u16(),
+            status,
+            "unexpected reply: {}",
+            self.body
+        );
+        self.body
+    }
+
+    #[track_caller]
+    pub fn expect_error(&self, status: u16, code: &str) {
+        assert_eq!(
+            (self.status.as_u16(), self.code()),
+            (status, code),
+            "unexpected reply: {}",
+            self.body
+        );
+    }
+}
+
+impl TestApp {
+    pub async fn login(&self, username: &str) -> String {
+        let reply = self
+            .request(
+                Method::POST,
+                "/v1/auth/login",
+                None,
+                Some(serde_json::json!({
+                    "username": username, "password": demo_password(username)
+                })),
+            )
+            .await;
+        let body = reply.expect(200);
+        body["access_token"].as_str().unwrap().to_string()
+    }
+
+    pub async fn request(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Reply {
+        let bytes = body.map(|b| b.to_string().into_bytes());
+        self.raw(
+            method,
+            path,
+            token,
+            bytes.as_ref().map(|_| "application/json"),
+            bytes,
+        )
+        .await
+    }
+
+    pub async fn raw(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        content_type: Option<&str>,
+        body: Option<Vec<u8>>,
+    ) -> Reply {
+        let mut request = self.http.request(method, format!("{}{}", self.base, path));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(content_type) = content_type {
+            request = request.header("content-type", content_type);
+        }
+        if let Some(body) = body {
+            request = request.body(body);
+        }
+        let response = request.send().await.expect("request reaches the server");
+        let status = response.status();
+        let headers = response.headers().clone();
+        let text = response.text().await.unwrap();
+        let body = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(Value::String(text))
+        };
+        Reply {
+            status,
+            body,
+            headers,
+        }
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> Reply {
+        self.request(Method::GET, path, Some(token), None).await
+    }
+
+    pub async fn post(&self, path: &str, token: &str, body: Value) -> Reply {
+        self.request(Method::POST, path, Some(token), Some(body))
+            .await
+    }
+
+    /// The id of the demo household with this KK number.
+    pub async fn household_id(&self, token: &str, kk_number: &str) -> String {
+        let list = self
+            .get("/v1/households?limit=500", token)
+            .await
+            .expect(200);
+        list["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|h| h["kk_number"] == kk_number)
+            .map(|h| h["id"].as_str().unwrap().to_string())
+            .expect("demo household exists")
+    }
+
+    /// The id of the demo E-Warung with this name.
+    pub async fn ewarung_id(&self, token: &str, name: &str) -> String {
+        let list = self.get("/v1/ewarungs", token).await.expect(200);
+        list["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["name"] == name)
+            .map(|e| e["id"].as_str().unwrap().to_string())
+            .expect("demo E-Warung exists")
+    }
+
+    /// Counts rows of a table straight from the database, to prove a refused request changed nothing.
+    pub async fn count(&self, table: &str) -> i64 {
+        let sql = format!("SELECT COUNT(*) FROM {table}");
+        match self.backend {
+            Backend::Sqlite => {
+                let mut c = sqlx::SqliteConnection::connect(&self.database_url)
+                    .await
+                    .unwrap();
+                sqlx::query_scalar(&sql).fetch_one(&mut c).await.unwrap()
+            }
+            Backend::Postgres => {
+                let mut c = sqlx::PgConnection::connect(&self.database_url)
+                    .await
+                    .unwrap();
+                sqlx::query_scalar(&sql).fetch_one(&mut c).await.unwrap()
+            }
+        }
+    }
+}
+
+/// Runs each named `async fn(TestApp)` as two tests, `NAME::sqlite` and `NAME::postgres`.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => { $(
+        mod $name {
+            use super::*;
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() { super::$name(spawn_app(Backend::Sqlite).await).await }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() { super::$name(spawn_app(Backend::Postgres).await).await }
+        }
+    )* };
+}

@@ -1,0 +1,274 @@
+//! Login, tokens, and every role boundary.
+
+use jsonwebtoken::{encode, Algorithm, EncodingKey, Header};
+use reqwest::Method;
+use serde_json::json;
+
+use crate::common::*;
+use crate::on_both_backends;
+
+fn claims(role: &str, exp_offset_seconds: i64) -> serde_json::Value {
+    let now = chrono::Utc::now().timestamp();
+    json!({ "sub": uuid::Uuid::now_v7(), "name": "forger", "role": role, "iss": "ssn", "aud": "ssn-api",
+            "iat": now, "exp": now + exp_offset_seconds })
+}
+
+async fn login_gives_a_token_and_a_wrong_password_is_refused(app: TestApp) {
+    let token = app.login("dinsos").await;
+    app.get("/v1/households", &token).await.expect(200);
+    for (username, password) in [("dinsos", "wrong-password"), ("nobody", "demo-office-pass")] {
+        let reply = app
+            .request(
+                Method::POST,
+                "/v1/auth/login",
+                None,
+                Some(json!({"username": username, "password": password})),
+            )
+            .await;
+        reply.expect_error(401, "invalid_credentials");
+    }
+}
+
+async fn requests_without_a_valid_token_are_refused_401(app: TestApp) {
+    app.request(Method::GET, "/v1/households", None, None)
+        .await
+        .expect_error(401, "missing_token");
+    let reply = app
+        .raw(Method::GET, "/v1/households", None, None, None)
+        .await;
+    assert_eq!(reply.headers["www-authenticate"], "Bearer");
+    app.get("/v1/households", "not.a.jwt")
+        .await
+        .expect_error(401, "invalid_token");
+
+    let other_key = encode(
+        &Header::new(Algorithm::HS256),
+        &claims("office", 600),
+        &EncodingKey::from_secret(b"another-key-another-key-another!"),
+    )
+    .unwrap();
+    app.get("/v1/households", &other_key)
+        .await
+        .expect_error(401, "invalid_token");
+
+    let expired = encode(
+        &Header::new(Algorithm::HS256),
+        &claims("office", -120),
+        &EncodingKey::from_secret(JWT_SECRET),
+    )
+    .unwrap();
+    app.get("/v1/households", &expired)
+        .await
+        .expect_error(401, "token_expired");
+
+    // Right key, but an algorithm other than the configured one.
+    let hs512 = encode(
+        &Header::new(Algorithm::HS512),
+        &claims("office", 600),
+        &EncodingKey::from_secret(JWT_SECRET),
+    )
+    .unwrap();
+    app.get("/v1/households", &hs512)
+        .await
+        .expect_error(401, "invalid_token");
+
+    // `alg: none` with no signature at all.
+    use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
+    let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"none","typ":"JWT"}"#);
+    let payload = URL_SAFE_NO_PAD.encode(claims("admin", 600).to_string());
+    app.get("/v1/households", &format!("{header}.{payload}."))
+        .await
+        .expect_error(401, "invalid_token");
+
+    // A correctly signed token is accepted, which shows the refusals above are about the token.
+    let good = encode(
+        &Header::new(Algorithm::HS256),
+        &claims("auditor", 600),
+        &EncodingKey::from_secret(JWT_SECRET),
+    )
+    .unwrap();
+    app.get("/v1/households", &good).await.expect(200);
+}
+
+async fn each_role_can_do_exactly_its_own_work(app: TestApp) {
+    let household = json!({"kk_number": "6472019999000001", "head_nik": "6472019999000001", "head_name": "Uji Coba",
+        "address": {"street": "Jl. Uji", "rt": "1", "rw": "2", "kelurahan": "Sidodadi", "kecamatan": "Samarinda Ulu"}});
+    let program = json!({"code": "UJI", "name": "Uji", "default_monthly_amount": "100000", "carry_over_months": 1});
+    let user = |name: &str| json!({"username": name, "password": "long-enough-password", "role": "auditor"});
+    // (user, method, path, body, expected status)
+    let cases: Vec<(&str, Method, &str, Option<serde_json::Value>, u16)> = vec![
+        ("auditor", Method::GET, "/v1/households", None, 200),
+        ("auditor", Method::GET, "/v1/audit", None, 200),
+        ("auditor", Method::GET, "/v1/users", None, 200),
+        (
+            "auditor",
+            Method::POST,
+            "/v1/households",
+            Some(household.clone()),
+            403,
+        ),
+        (
+            "auditor",
+            Method::POST,
+            "/v1/programs",
+            Some(program.clone()),
+            403,
+        ),
+        (
+            "auditor",
+            Method::POST,
+            "/v1/users",
+            Some(user("aud-1")),
+            403,
+        ),
+        ("operator", Method::GET, "/v1/households", None, 403),
+        ("operator", Method::GET, "/v1/users", None, 403),
+        (
+            "operator",
+            Method::GET,
+            "/v1/programs/SSN-SEMBAKO/items",
+            None,
+            200,
+        ),
+        (
+            "operator",
+            Method::POST,
+            "/v1/households",
+            Some(household.clone()),
+            403,
+        ),
+        ("bank", Method::GET, "/v1/households", None, 403),
+        ("bank", Method::GET, "/v1/ewarungs", None, 200),
+        (
+            "bank",
+            Method::POST,
+            "/v1/programs",
+            Some(program.clone()),
+            403,
+        ),
+        (
+            "admin",
+            Method::POST,
+            "/v1/households",
+            Some(household.clone()),
+            403,
+        ),
+        ("admin", Method::POST, "/v1/users", Some(user("aud-2")), 201),
+        (
+            "office",
+            Method::POST,
+            "/v1/users",
+            Some(user("aud-3")),
+            403,
+        ),
+        (
+            "office",
+            Method::POST,
+            "/v1/households",
+            Some(household.clone()),
+            201,
+        ),
+        (
+            "office",
+            Method::POST,
+            "/v1/programs",
+            Some(program.clone()),
+            201,
+        ),
+    ];
+    for (role, method, path, body, expected) in cases {
+        let username = match role {
+            "auditor" => "auditor",
+            "operator" => "warung-berkah",
+            "bank" => "kaltimtara",
+            "admin" => "admin",
+            "office" => "dinsos",
+            _ => unreachable!(),
+        };
+        let token = app.login(username).await;
+        let reply = app.request(method.clone(), path, Some(&token), body).await;
+        assert_eq!(
+            reply.status.as_u16(),
+            expected,
+            "{role} {method} {path}: {}",
+            reply.body
+        );
+        if expected == 403 {
+            assert_eq!(reply.code(), "forbidden_role");
+        }
+    }
+}
+
+async fn an_operator_acts_only_for_their_own_ewarung(app: TestApp) {
+    let office = app.login("dinsos").await;
+    let own = app.ewarung_id(&office, "E-Warung Berkah").await;
+    let other = app.ewarung_id(&office, "E-Warung Sejahtera").await;
+    let operator = app.login("warung-berkah").await;
+
+    app.get("/v1/terminals/SMD00001", &operator)
+        .await
+        .expect(200);
+    app.get("/v1/terminals/SMD00003", &operator)
+        .await
+        .expect_error(403, "forbidden_ewarung");
+    app.get(&format!("/v1/ewarungs/{own}"), &operator)
+        .await
+        .expect(200);
+    app.get(&format!("/v1/ewarungs/{other}"), &operator)
+        .await
+        .expect_error(403, "forbidden_ewarung");
+    app.get(&format!("/v1/ewarungs/{other}/terminals"), &operator)
+        .await
+        .expect_error(403, "forbidden_ewarung");
+    let terminals = app
+        .get(&format!("/v1/ewarungs/{own}/terminals"), &operator)
+        .await
+        .expect(200);
+    assert_eq!(terminals.as_array().unwrap().len(), 2);
+
+    let listed = app.get("/v1/ewarungs", &operator).await.expect(200);
+    let ids: Vec<_> = listed["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(ids, vec![own]);
+    // The bank sees every E-Warung.
+    let bank = app.login("kaltimtara").await;
+    assert_eq!(
+        app.get("/v1/ewarungs", &bank).await.expect(200)["items"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+}
+
+async fn operators_must_be_bound_to_an_existing_ewarung(app: TestApp) {
+    let admin = app.login("admin").await;
+    let unbound =
+        json!({"username": "op-x", "password": "long-enough-password", "role": "operator"});
+    let reply = app.post("/v1/users", &admin, unbound).await;
+    reply.expect_error(422, "ewarung_binding");
+    let ghost = json!({"username": "op-y", "password": "long-enough-password", "role": "operator", "ewarung_id": uuid::Uuid::now_v7()});
+    app.post("/v1/users", &admin, ghost)
+        .await
+        .expect_error(404, "ewarung_not_found");
+    let weak = json!({"username": "op-z", "password": "short", "role": "auditor"});
+    app.post("/v1/users", &admin, weak)
+        .await
+        .expect_error(422, "weak_password");
+    let taken = json!({"username": "dinsos", "password": "long-enough-password", "role": "office"});
+    app.post("/v1/users", &admin, taken)
+        .await
+        .expect_error(409, "username_taken");
+}
+
+on_both_backends!(
+    login_gives_a_token_and_a_wrong_password_is_refused,
+    requests_without_a_valid_token_are_refused_401,
+    each_role_can_do_exactly_its_own_work,
+    an_operator_acts_only_for_their_own_ewarung,
+    operators_must_be_bound_to_an_existing_ewarung,
+);

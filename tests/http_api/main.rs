@@ -1,0 +1,11 @@
+//! The HTTP API, end to end: the real server on a random port, over real HTTP, against SQLite and
+//! PostgreSQL. Every case runs on both backends (`on_both_backends!`).
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod auth;
+mod bad_input;
+mod cards;
+mod operations;
+mod registry;
