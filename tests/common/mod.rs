@@ -273,6 +273,23 @@ impl TestApp {
             .expect("demo E-Warung exists")
     }
 
+    /// The audit log's actions for one subject, oldest first, as read by `token`'s user.
+    pub async fn audit_actions(
+        &self,
+        token: &str,
+        subject_type: &str,
+        subject_id: &str,
+    ) -> Vec<String> {
+        let path = format!("/v1/audit?subject_type={subject_type}&subject_id={subject_id}");
+        let audit = self.get(&path, token).await.expect(200);
+        audit["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["action"].as_str().unwrap().to_string())
+            .collect()
+    }
+
     /// Counts rows of a table straight from the database, to prove a refused request changed nothing.
     pub async fn count(&self, table: &str) -> i64 {
         let sql = format!("SELECT COUNT(*) FROM {table}");

@@ -205,19 +205,7 @@ async fn blocking_and_replacement_follow_the_card_lifecycle(app: TestApp) {
             (new_card.to_string(), "active".into())
         ]
     );
-    let audit = app
-        .get(
-            &format!("/v1/audit?subject_type=card&subject_id={card}"),
-            &office,
-        )
-        .await
-        .expect(200);
-    let actions: Vec<_> = audit["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|a| a["action"].as_str().unwrap().to_string())
-        .collect();
+    let actions = app.audit_actions(&office, "card", &card).await;
     assert_eq!(
         actions,
         vec![
@@ -297,19 +285,7 @@ async fn three_wrong_pins_lock_the_card_until_an_office_unlocks_it(app: TestApp)
     .await
     .expect(200);
 
-    let audit = app
-        .get(
-            &format!("/v1/audit?subject_type=card&subject_id={card}"),
-            &auditor,
-        )
-        .await
-        .expect(200);
-    let actions: Vec<_> = audit["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|a| a["action"].as_str().unwrap().to_string())
-        .collect();
+    let actions = app.audit_actions(&auditor, "card", &card).await;
     assert!(
         actions.contains(&"card.pin_locked".to_string())
             && actions.contains(&"card.unlock".to_string()),

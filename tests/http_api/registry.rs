@@ -230,19 +230,9 @@ async fn ewarungs_and_terminals_are_registered_once(app: TestApp) {
         .expect(200);
     assert_eq!(closed["status"], "closed");
 
-    let audit = app
-        .get(
-            "/v1/audit?subject_type=terminal&subject_id=SMD00099",
-            &app.login("auditor").await,
-        )
-        .await
-        .expect(200);
-    let actions: Vec<_> = audit["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|a| a["action"].as_str().unwrap().to_string())
-        .collect();
+    let actions = app
+        .audit_actions(&app.login("auditor").await, "terminal", "SMD00099")
+        .await;
     assert_eq!(actions, vec!["terminal.create", "terminal.status"]);
 }
 
