@@ -1,13 +1,14 @@
 //! The command line: `ssn serve`, `ssn migrate`, `ssn user add`. Batch jobs of later work (quota
 //! loading, reconciliation) join as further subcommands here.
 
-use std::io::BufRead;
+use std::{io::BufRead, path::PathBuf};
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 
 use crate::{
     auth::password,
+    client::ClientArgs,
     config::{CommonArgs, ServeArgs},
     domain::{ids::EwarungId, role::Role},
     store::{self, ConnectOptions, NewUser},
@@ -31,6 +32,54 @@ pub enum Command {
     /// Manage users.
     #[command(subcommand)]
     User(UserCommand),
+    /// Monthly quota batches (as a client of a running server).
+    #[command(subcommand)]
+    Quota(QuotaCommand),
+    /// Checks over the ledger (directly on the database).
+    #[command(subcommand)]
+    Ledger(LedgerCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum QuotaCommand {
+    /// Validate and upload a CSV file (period,program_code,kk_number,amount_idr); prints the report.
+    /// Exits non-zero when the batch is invalid.
+    Load {
+        #[command(flatten)]
+        client: ClientArgs,
+        file: PathBuf,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Approve and post a batch uploaded by another office user.
+    Approve {
+        #[command(flatten)]
+        client: ClientArgs,
+        batch_id: uuid::Uuid,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Return entitlement older than each program's carry-over to program funding.
+    Expire {
+        #[command(flatten)]
+        client: ClientArgs,
+        /// The day to expire as of (YYYY-MM-DD).
+        #[arg(long)]
+        as_of: chrono::NaiveDate,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LedgerCommand {
+    /// Recompute every balance from the transfers and check every invariant; exits non-zero and
+    /// names the account on any violation.
+    Verify {
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -100,6 +149,59 @@ pub async fn user_add(common: &CommonArgs, command: UserCommand) -> anyhow::Resu
     println!(
         "created user {} ({}) with id {}",
         user.username, user.role, user.id
+    );
+    Ok(())
+}
+
+pub async fn quota(command: QuotaCommand) -> anyhow::Result<()> {
+    use crate::quota::cli;
+    match command {
+        QuotaCommand::Load { client, file, json } => cli::load(&client, &file, json).await,
+        QuotaCommand::Approve {
+            client,
+            batch_id,
+            json,
+        } => cli::approve(&client, batch_id, json).await,
+        QuotaCommand::Expire {
+            client,
+            as_of,
+            json,
+        } => cli::expire(&client, as_of, json).await,
+    }
+}
+
+pub async fn ledger(common: &CommonArgs, command: LedgerCommand) -> anyhow::Result<()> {
+    let LedgerCommand::Verify { json } = command;
+    let options = ConnectOptions {
+        migrate: false,
+        ..connect_options(common)
+    };
+    let store = store::open(&common.database_url(), &options).await?;
+    let check = store.ledger().verify_ledger().await?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&check)?);
+    } else {
+        println!(
+            "checked {} accounts and {} transfers: {}",
+            check.accounts,
+            check.transfers,
+            if check.is_clean() {
+                "every invariant holds".to_string()
+            } else {
+                format!("{} violations", check.violations.len())
+            }
+        );
+        for violation in &check.violations {
+            println!(
+                "  {}: {}: {}",
+                violation.rule, violation.subject, violation.detail
+            );
+        }
+    }
+    anyhow::ensure!(
+        check.is_clean(),
+        "the ledger has {} violations",
+        check.violations.len()
     );
     Ok(())
 }

@@ -94,6 +94,15 @@ pub struct ServeArgs {
     /// Longest time one request may take before it is answered 503, in seconds.
     #[arg(long, env = "SSN_REQUEST_TIMEOUT_SECONDS", default_value_t = 30)]
     pub request_timeout_seconds: u64,
+
+    /// How long an approved purchase's hold waits for the terminal to complete it before the
+    /// sweeper returns the money to the household.
+    #[arg(long, env = "SSN_HOLD_TIMEOUT_SECONDS", default_value_t = 120, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub hold_timeout_seconds: u64,
+
+    /// How often the sweeper looks for overdue holds.
+    #[arg(long, env = "SSN_SWEEP_INTERVAL_SECONDS", default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=3_600))]
+    pub sweep_interval_seconds: u64,
 }
 
 impl ServeArgs {

@@ -16,6 +16,7 @@ use crate::{
         role::Role,
     },
     http::state::AppState,
+    quota::StagedLine,
     store::{
         BankAccount, NewCard, NewCatalogItem, NewEwarung, NewHousehold, NewProgram, NewTerminal,
         NewUser, Page,
@@ -280,6 +281,7 @@ pub async fn load(state: &AppState) -> anyhow::Result<()> {
     let mut rng = rand::rngs::StdRng::seed_from_u64(SEED);
     let pin = Pin::parse(DEMO_PIN).expect("the demo PIN is valid");
     let mut cards = Vec::new();
+    let kk_numbers = households.each_ref().map(|h| h.0);
     for (kk, nik, name, address) in households {
         let household = store
             .create_household(
@@ -301,9 +303,49 @@ pub async fn load(state: &AppState) -> anyhow::Result<()> {
         store.issue_card(card, office).await?;
         cards.push((name, pan));
     }
+    let period = load_quota(state, &program, office, &kk_numbers).await?;
     println!("demo: loaded program SSN-SEMBAKO ({} catalog items), 2 E-Warungs with terminals SMD00001-SMD00004, 5 households with cards", CATALOG.len());
+    println!("demo: loaded the {period} quota of 200000 IDR for each household (uploaded by dinsos, approved by diskominfo)");
     print_credentials(&cards);
     Ok(())
+}
+
+/// Loads this month's quota for the demo households the way an office does: one user uploads,
+/// another approves. Returns the period.
+async fn load_quota(
+    state: &AppState,
+    program: &crate::store::ProgramRecord,
+    uploader: crate::domain::ids::UserId,
+    kk_numbers: &[&str],
+) -> anyhow::Result<String> {
+    let store = state.store.as_ref();
+    let approver = store
+        .find_user_by_username("diskominfo")
+        .await?
+        .expect("demo office user was just created")
+        .id;
+    let period = crate::redemption::engine::business_date(crate::store::now())[..7].to_string();
+    let lines: Vec<StagedLine> = kk_numbers
+        .iter()
+        .enumerate()
+        .map(|(index, kk)| StagedLine {
+            line_no: index as i64 + 2,
+            program_id: program.id,
+            kk_number: kk.to_string(),
+            period: period.clone(),
+            amount_minor: program.default_monthly_amount_minor,
+        })
+        .collect();
+    let ledger = store.ledger();
+    let batch = ledger
+        .create_quota_batch(&format!("demo-{period}.csv"), uploader)
+        .await?;
+    ledger.stage_quota_chunk(batch.id, &lines, &[]).await?;
+    ledger
+        .finish_quota_batch(batch.id, lines.len() as i64)
+        .await?;
+    ledger.approve_quota_batch(batch.id, approver).await?;
+    Ok(period)
 }
 
 fn print_credentials(cards: &[(&str, Pan)]) {

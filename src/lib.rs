@@ -21,11 +21,15 @@
 
 pub mod auth;
 pub mod cli;
+pub mod client;
 pub mod config;
 pub mod demo;
 pub mod domain;
 pub mod http;
+pub mod ledger;
 pub mod pin_check;
+pub mod quota;
+pub mod redemption;
 pub mod secrets;
 pub mod startup;
 pub mod store;

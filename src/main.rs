@@ -11,6 +11,8 @@ async fn main() -> std::process::ExitCode {
         Command::Serve(args) => ssn::startup::serve(&cli.common, args).await,
         Command::Migrate => ssn::cli::migrate(&cli.common).await,
         Command::User(command) => ssn::cli::user_add(&cli.common, command).await,
+        Command::Quota(command) => ssn::cli::quota(command).await,
+        Command::Ledger(command) => ssn::cli::ledger(&cli.common, command).await,
     };
     match outcome {
         Ok(()) => std::process::ExitCode::SUCCESS,

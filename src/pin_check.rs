@@ -1,13 +1,18 @@
-//! Checking a card's PIN with lockout, the one way every caller does it (PIN change now, purchases
-//! and balance inquiries later). Wrong PINs are counted in storage atomically, so parallel guesses
-//! cannot slip past the limit; a lock that has run out is cleared before the next check.
+//! Checking a card's PIN with lockout, the one way every caller does it (PIN change at the office,
+//! purchases and balance inquiries at terminals). Wrong PINs are counted in storage atomically, so
+//! parallel guesses cannot slip past the limit; a lock that has run out is cleared before the check.
+//! The counting happens through [`PinAttempts`], which the store implements on its own
+//! transactions and a ledger transaction implements inside the purchase's transaction.
 
+use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use crate::{
-    domain::pin::Pin,
-    http::state::AppState,
-    store::{CardRecord, StoreResult},
+    auth::pin::PinHasher,
+    domain::{ids::CardId, pin::Pin},
+    http::state::CardPolicy,
+    ledger::LedgerTx,
+    store::{CardRecord, Store, StoreResult},
 };
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,9 +27,55 @@ pub enum PinRefusal {
     NowLocked { until: DateTime<Utc> },
 }
 
+/// Where wrong PINs are counted.
+#[async_trait]
+pub trait PinAttempts: Send {
+    async fn record_failure(
+        &mut self,
+        card: CardId,
+        max_failures: u32,
+        lock_until: DateTime<Utc>,
+    ) -> StoreResult<CardRecord>;
+    async fn clear_failures(&mut self, card: CardId) -> StoreResult<()>;
+}
+
+#[async_trait]
+impl PinAttempts for &dyn Store {
+    async fn record_failure(
+        &mut self,
+        card: CardId,
+        max_failures: u32,
+        lock_until: DateTime<Utc>,
+    ) -> StoreResult<CardRecord> {
+        self.record_pin_failure(card, max_failures, lock_until)
+            .await
+    }
+    async fn clear_failures(&mut self, card: CardId) -> StoreResult<()> {
+        self.clear_pin_failures(card).await
+    }
+}
+
+#[async_trait]
+impl PinAttempts for &mut dyn LedgerTx {
+    async fn record_failure(
+        &mut self,
+        card: CardId,
+        max_failures: u32,
+        lock_until: DateTime<Utc>,
+    ) -> StoreResult<CardRecord> {
+        self.record_pin_failure(card, max_failures, lock_until)
+            .await
+    }
+    async fn clear_failures(&mut self, card: CardId) -> StoreResult<()> {
+        self.clear_pin_failures(card).await
+    }
+}
+
 /// Verifies `pin` for `card`, counting a failure or clearing the count.
 pub async fn check(
-    state: &AppState,
+    attempts: &mut impl PinAttempts,
+    hasher: &PinHasher,
+    policy: &CardPolicy,
     card: &CardRecord,
     pin: &Pin,
 ) -> StoreResult<Result<(), PinRefusal>> {
@@ -37,20 +88,18 @@ pub async fn check(
             return Ok(Err(PinRefusal::Locked { until }));
         }
         // The lock ran out: the card starts again with a clean count.
-        state.store.clear_pin_failures(card.id).await?;
+        attempts.clear_failures(card.id).await?;
     }
-    if state.pins.verify(&card.pan, pin, stored) {
+    if hasher.verify(&card.pan, pin, stored) {
         if card.pin_failures > 0 {
-            state.store.clear_pin_failures(card.id).await?;
+            attempts.clear_failures(card.id).await?;
         }
         return Ok(Ok(()));
     }
-    let policy = &state.cards;
     let lock_until =
         now + chrono::Duration::from_std(policy.pin_lock).unwrap_or(chrono::Duration::days(1));
-    let updated = state
-        .store
-        .record_pin_failure(card.id, policy.pin_max_failures, lock_until)
+    let updated = attempts
+        .record_failure(card.id, policy.pin_max_failures, lock_until)
         .await?;
     tracing::info!(card = %crate::domain::pan::mask(&card.pan), failures = updated.pin_failures, "wrong PIN");
     if let Some(until) = updated.locked_until.filter(|until| *until > now) {

@@ -16,6 +16,7 @@ use crate::{
         state::{AppState, CardPolicy},
         Limits,
     },
+    redemption::{self, engine::RedemptionRules},
     secrets, store,
 };
 
@@ -25,6 +26,7 @@ pub struct Application {
     address: SocketAddr,
     grace: Duration,
     state: AppState,
+    sweeper: tokio::task::JoinHandle<()>,
 }
 
 impl Application {
@@ -34,15 +36,22 @@ impl Application {
             secrets::load_or_create(args.jwt_secret.as_deref(), &common.data_dir, "jwt.key")?;
         let pin_key =
             secrets::load_or_create(args.pin_key.as_deref(), &common.data_dir, "pin.key")?;
+        let pins = Arc::new(PinHasher::new(&pin_key));
+        let cards = Arc::new(CardPolicy {
+            prefix: args.card_prefix.clone(),
+            pin_max_failures: args.pin_max_failures,
+            pin_lock: args.pin_lock(),
+        });
         let state = AppState {
             store,
             jwt: Arc::new(JwtKeys::new(&jwt_secret, args.token_ttl())),
-            pins: Arc::new(PinHasher::new(&pin_key)),
-            cards: Arc::new(CardPolicy {
-                prefix: args.card_prefix.clone(),
-                pin_max_failures: args.pin_max_failures,
-                pin_lock: args.pin_lock(),
+            redemptions: Arc::new(RedemptionRules {
+                pins: pins.clone(),
+                cards: cards.clone(),
+                hold_timeout: Duration::from_secs(args.hold_timeout_seconds),
             }),
+            pins,
+            cards,
         };
         if args.demo {
             demo::load(&state).await?;
@@ -52,6 +61,10 @@ impl Application {
             request_timeout: Duration::from_secs(args.request_timeout_seconds),
         };
         let router = http::router(state.clone(), limits);
+        let sweeper = redemption::sweeper::spawn(
+            state.store.clone(),
+            Duration::from_secs(args.sweep_interval_seconds),
+        );
         let listener = TcpListener::bind(args.listen).await?;
         let address = listener.local_addr()?;
         Ok(Self {
@@ -60,6 +73,7 @@ impl Application {
             address,
             grace: Duration::from_secs(args.shutdown_grace_seconds),
             state,
+            sweeper,
         })
     }
 
@@ -91,6 +105,7 @@ impl Application {
                 tracing::warn!(grace_seconds = grace.as_secs(), "grace period over, stopping with requests unfinished");
             }
         }
+        self.sweeper.abort();
         tracing::info!("stopped");
         Ok(())
     }

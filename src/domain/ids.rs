@@ -56,3 +56,19 @@ id_type!(
     /// An assistance program.
     ProgramId
 );
+id_type!(
+    /// A ledger account.
+    AccountId
+);
+id_type!(
+    /// An immutable ledger transfer.
+    TransferId
+);
+id_type!(
+    /// One redemption request from a terminal.
+    RedemptionId
+);
+id_type!(
+    /// One uploaded quota file.
+    QuotaBatchId
+);

@@ -33,6 +33,12 @@ pub enum Permission {
     ReadEwarungs,
     /// Read programs and catalogs (an operator needs the catalog to sell).
     ReadPrograms,
+    /// Authorize, complete, void and reverse purchases at a terminal of one's own E-Warung.
+    Redeem,
+    /// Upload monthly quota files, approve another user's upload, expire old entitlement.
+    LoadQuotas,
+    /// Read balances, transfers, quota batches and redemptions.
+    ReadLedger,
 }
 
 impl Role {
@@ -57,10 +63,15 @@ impl Role {
                     | ReadRegistry
                     | ReadEwarungs
                     | ReadPrograms
+                    | LoadQuotas
+                    | ReadLedger
             ),
-            Role::Operator => matches!(permission, ReadEwarungs | ReadPrograms),
-            Role::Bank => matches!(permission, ReadEwarungs | ReadPrograms),
-            Role::Auditor => matches!(permission, ReadRegistry | ReadEwarungs | ReadPrograms),
+            Role::Operator => matches!(permission, ReadEwarungs | ReadPrograms | Redeem),
+            Role::Bank => matches!(permission, ReadEwarungs | ReadPrograms | ReadLedger),
+            Role::Auditor => matches!(
+                permission,
+                ReadRegistry | ReadEwarungs | ReadPrograms | ReadLedger
+            ),
         }
     }
 
@@ -83,10 +94,12 @@ mod tests {
             ManageHouseholds,
             ManageCards,
             ManageEwarungs,
+            Redeem,
+            LoadQuotas,
         ] {
             assert!(!Role::Auditor.may(p), "{p:?}");
         }
-        for p in [ReadRegistry, ReadEwarungs, ReadPrograms] {
+        for p in [ReadRegistry, ReadEwarungs, ReadPrograms, ReadLedger] {
             assert!(Role::Auditor.may(p), "{p:?}");
         }
     }
@@ -96,5 +109,18 @@ mod tests {
         assert!(!Role::Operator.may(Permission::ReadRegistry));
         assert!(!Role::Operator.may(Permission::ManageCards));
         assert!(!Role::Bank.may(Permission::ManageHouseholds));
+        assert!(!Role::Operator.may(Permission::LoadQuotas));
+        assert!(!Role::Operator.may(Permission::ReadLedger));
+    }
+
+    #[test]
+    fn only_operators_redeem() {
+        for role in Role::ALL {
+            assert_eq!(
+                role.may(Permission::Redeem),
+                *role == Role::Operator,
+                "{role}"
+            );
+        }
     }
 }

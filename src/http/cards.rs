@@ -295,9 +295,16 @@ pub async fn change_pin(
             message: format!("card is {}", card.status),
         });
     }
-    pin_check::check(&state, &card, &request.current_pin)
-        .await?
-        .map_err(refusal)?;
+    let mut attempts: &dyn crate::store::Store = state.store.as_ref();
+    pin_check::check(
+        &mut attempts,
+        &state.pins,
+        &state.cards,
+        &card,
+        &request.current_pin,
+    )
+    .await?
+    .map_err(refusal)?;
     let value = state.pins.verification_value(&card.pan, &request.new_pin);
     Ok(Json(
         state.store.set_pin(card.id, value, caller.user).await?,

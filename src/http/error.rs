@@ -189,6 +189,10 @@ impl From<StoreError> for ApiError {
                     "{entity} was changed by someone else; it is now at revision {actual}, reload and retry"
                 ),
             },
+            StoreError::SameApprover => ApiError::Forbidden {
+                code: "maker_checker",
+                message: "a batch must be approved by a different office user than the one who uploaded it",
+            },
             StoreError::Database(error) => ApiError::Internal(error.into()),
         }
     }

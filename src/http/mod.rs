@@ -11,6 +11,8 @@ pub mod households;
 pub mod json;
 pub mod openapi;
 pub mod programs;
+pub mod quota;
+pub mod redemptions;
 pub mod sessions;
 pub mod state;
 pub mod users;
@@ -91,8 +93,29 @@ pub fn router(state: AppState, limits: Limits) -> Router {
             "/terminals/{terminal_id}/status",
             post(ewarungs::change_terminal_status),
         )
+        .route("/redemptions/authorize", post(redemptions::authorize))
+        .route("/redemptions/complete", post(redemptions::complete))
+        .route("/redemptions/void", post(redemptions::void))
+        .route("/redemptions/reversal", post(redemptions::reversal))
+        .route("/redemptions/balance", post(redemptions::balance))
+        .route("/quota/batches/{id}", get(quota::report))
+        .route("/quota/batches/{id}/errors", get(quota::errors))
+        .route("/quota/batches/{id}/approve", post(quota::approve))
+        .route("/quota/expire", post(quota::expire))
         .route("/audit", get(audit::list))
-        .route("/openapi.json", get(openapi::document));
+        .route("/openapi.json", get(openapi::document))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::SERVICE_UNAVAILABLE,
+            limits.request_timeout,
+        ))
+        // Added after the timeout: an upload of a million rows takes longer than any request
+        // should, and streams, so it is bounded by the connection instead.
+        .route(
+            "/quota/batches",
+            post(quota::upload)
+                .layer(DefaultBodyLimit::max(quota::JSON_UPLOAD_LIMIT))
+                .get(quota::list),
+        );
 
     Router::new()
         .route("/healthz", get(health::healthz))
@@ -101,7 +124,6 @@ pub fn router(state: AppState, limits: Limits) -> Router {
         .fallback(|| async { ApiError::NotFound { entity: "route" } })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(limits.body_bytes))
-        .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, limits.request_timeout))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
             let id = request.headers().get(&REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("-");

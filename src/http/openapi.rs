@@ -6,7 +6,9 @@ use utoipa::{
     Modify, OpenApi,
 };
 
-use crate::http::{audit, cards, error, ewarungs, households, programs, sessions, users};
+use crate::http::{
+    audit, cards, error, ewarungs, households, programs, quota, redemptions, sessions, users,
+};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -21,6 +23,9 @@ use crate::http::{audit, cards, error, ewarungs, households, programs, sessions,
         ewarungs::create, ewarungs::list, ewarungs::get, ewarungs::change_status,
         ewarungs::add_terminal, ewarungs::list_terminals, ewarungs::get_terminal,
         ewarungs::change_terminal_status, audit::list,
+        redemptions::authorize, redemptions::complete, redemptions::void, redemptions::reversal,
+        redemptions::balance,
+        quota::upload, quota::list, quota::report, quota::errors, quota::approve, quota::expire,
     ),
     components(schemas(error::ErrorBody, error::ErrorDetail)),
     modifiers(&BearerAuth),

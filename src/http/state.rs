@@ -5,6 +5,7 @@ use std::{sync::Arc, time::Duration};
 use crate::{
     auth::{jwt::JwtKeys, pin::PinHasher},
     domain::pan::CardPrefix,
+    redemption::engine::RedemptionRules,
     store::Store,
 };
 
@@ -14,6 +15,7 @@ pub struct AppState {
     pub jwt: Arc<JwtKeys>,
     pub pins: Arc<PinHasher>,
     pub cards: Arc<CardPolicy>,
+    pub redemptions: Arc<RedemptionRules>,
 }
 
 /// How cards are numbered and how hard PIN guessing is made.

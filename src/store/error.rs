@@ -21,8 +21,30 @@ pub enum StoreError {
     /// Optimistic locking lost: somebody else changed the row first.
     #[error("{entity} was changed by someone else (now at revision {actual})")]
     StaleRevision { entity: &'static str, actual: i32 },
+    /// Maker-checker: the user who uploaded a batch tried to approve it.
+    #[error("the uploader of a batch cannot approve it")]
+    SameApprover,
     #[error(transparent)]
     Database(sqlx::Error),
+}
+
+impl StoreError {
+    /// Failures where running the whole transaction again is the right answer: PostgreSQL (and
+    /// compatible distributed engines) asking for a retry, a deadlock, or a concurrent request
+    /// with the same idempotency key or quota key winning the race (the retry then sees it).
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            StoreError::Database(error) => error
+                .as_database_error()
+                .and_then(|e| e.code())
+                .is_some_and(|code| code == "40001" || code == "40P01"),
+            StoreError::Duplicate { constraint } => matches!(
+                constraint.as_str(),
+                "redemptions_request_key" | "quota_credits_pkey" | "redemptions_rrn_key"
+            ),
+            _ => false,
+        }
+    }
 }
 
 impl From<sqlx::Error> for StoreError {
@@ -79,4 +101,14 @@ const SQLITE_UNIQUE_COLUMNS: &[(&str, &str)] = &[
         "household_revisions.household_id, household_revisions.revision",
         "household_revisions_pkey",
     ),
+    (
+        "redemptions.terminal_id, redemptions.stan, redemptions.local_date",
+        "redemptions_request_key",
+    ),
+    ("redemptions.rrn", "redemptions_rrn_key"),
+    (
+        "quota_credits.program_id, quota_credits.household_id, quota_credits.period",
+        "quota_credits_pkey",
+    ),
+    ("transfers.pending_id", "transfers_hold_resolves_once"),
 ];

@@ -5,12 +5,15 @@
 //! (pools, how a write transaction begins, migrations) stays in each backend's file.
 
 pub mod error;
+mod group_commit;
+mod ledger_sql;
+pub(crate) mod ledger_store;
 pub mod postgres;
 pub mod records;
-mod registry;
+pub(crate) mod registry;
 pub mod sqlite;
 
-use std::sync::Arc;
+use std::{any::Any, sync::Arc};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -21,9 +24,14 @@ pub use records::*;
 use crate::domain::{
     card::CardStatus,
     household::HouseholdStatus,
-    ids::{CardId, EwarungId, HouseholdId, ProgramId, UserId},
+    ids::{CardId, EwarungId, HouseholdId, ProgramId, QuotaBatchId, UserId},
     terminal::{EwarungStatus, TerminalStatus},
 };
+use crate::ledger::{
+    tx::{ErasedJob, LedgerJob},
+    verify::LedgerCheck,
+};
+use crate::quota::{BatchReport, ExpiredEntitlement, LineError, QuotaBatchRecord, StagedLine};
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
@@ -139,6 +147,68 @@ pub trait Store: Send + Sync + 'static {
         subject_id: Option<String>,
         page: Page,
     ) -> StoreResult<Vec<AuditRecord>>;
+
+    /// The ledger side of the same database.
+    fn ledger(&self) -> &dyn LedgerStore;
+}
+
+/// The ledger: jobs that move value, quota batches, and the checks over all of it.
+#[async_trait]
+pub trait LedgerStore: Send + Sync + 'static {
+    /// Runs `job` in one write transaction and commits it before answering (see `ledger::tx`).
+    async fn transact(&self, job: Arc<dyn ErasedJob>) -> StoreResult<Box<dyn Any + Send>>;
+
+    /// Starts a batch in `validating`; rows arrive with [`Self::stage_quota_chunk`].
+    async fn create_quota_batch(
+        &self,
+        source_name: &str,
+        uploaded_by: UserId,
+    ) -> StoreResult<QuotaBatchRecord>;
+    /// Stages rows that passed the per-row checks and the problems of those that did not.
+    async fn stage_quota_chunk(
+        &self,
+        batch: QuotaBatchId,
+        lines: &[StagedLine],
+        errors: &[LineError],
+    ) -> StoreResult<()>;
+    /// Runs the whole-file checks (unknown household, the same household twice) and settles the
+    /// batch as `validated` or `invalid`.
+    async fn finish_quota_batch(&self, batch: QuotaBatchId, rows: i64) -> StoreResult<BatchReport>;
+    async fn quota_batch_report(&self, batch: QuotaBatchId) -> StoreResult<Option<BatchReport>>;
+    async fn list_quota_batches(&self, page: Page) -> StoreResult<Vec<QuotaBatchRecord>>;
+    async fn list_quota_errors(
+        &self,
+        batch: QuotaBatchId,
+        after_line: i64,
+        limit: u32,
+    ) -> StoreResult<Vec<LineError>>;
+    /// Maker-checker approval: posts every creditable row in one transaction, or nothing.
+    async fn approve_quota_batch(
+        &self,
+        batch: QuotaBatchId,
+        approver: UserId,
+    ) -> StoreResult<BatchReport>;
+    /// Returns entitlement older than each program's carry-over to program funding.
+    async fn expire_entitlements(
+        &self,
+        as_of: chrono::NaiveDate,
+        actor: Option<UserId>,
+    ) -> StoreResult<Vec<ExpiredEntitlement>>;
+    /// Recomputes every balance from the transfers and checks every invariant.
+    async fn verify_ledger(&self) -> StoreResult<LedgerCheck>;
+}
+
+/// Runs a typed ledger job through [`LedgerStore::transact`].
+pub async fn run_job<J: LedgerJob>(store: &dyn Store, job: J) -> StoreResult<J::Output> {
+    let output = store.ledger().transact(Arc::new(job)).await?;
+    output
+        .downcast::<J::Output>()
+        .map(|boxed| *boxed)
+        .map_err(|_| {
+            StoreError::Database(sqlx::Error::Protocol(
+                "ledger job returned another type".into(),
+            ))
+        })
 }
 
 /// The current time at the precision both backends store (PostgreSQL keeps microseconds), so a

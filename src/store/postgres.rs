@@ -5,7 +5,19 @@ use std::time::Duration;
 
 use sqlx::{postgres::PgPoolOptions, PgPool, Postgres, Transaction};
 
-use crate::store::{registry::registry_store_impl, ConnectOptions};
+use std::{any::Any, sync::Arc};
+
+use crate::{
+    ledger::tx::ErasedJob,
+    store::{
+        ledger_sql::ledger_tx_impl, ledger_store::ledger_store_impl, registry::registry_store_impl,
+        ConnectOptions,
+    },
+};
+
+/// How often a transaction that PostgreSQL asked to retry (40001, 40P01) is run again before the
+/// error reaches the caller.
+const MAX_RETRIES: u32 = 8;
 
 pub struct PgStore {
     pool: PgPool,
@@ -42,6 +54,41 @@ impl PgStore {
     async fn begin_write(&self) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
         self.pool.begin().await
     }
+
+    /// Runs a ledger job in its own transaction, again on a retryable failure (with a short,
+    /// jittered pause so that contenders spread out).
+    async fn transact_job(
+        &self,
+        job: Arc<dyn ErasedJob>,
+    ) -> crate::store::StoreResult<Box<dyn Any + Send>> {
+        let mut attempt = 0;
+        loop {
+            let mut tx = self.pool.begin().await?;
+            let result = match job.run_erased(&mut PgLedgerTx { conn: &mut tx }).await {
+                Ok(output) => tx.commit().await.map(|()| output).map_err(Into::into),
+                Err(error) => {
+                    let _ = tx.rollback().await;
+                    Err(error)
+                }
+            };
+            match result {
+                Err(error) if error.is_retryable() && attempt < MAX_RETRIES => {
+                    attempt += 1;
+                    let pause = rand::random::<u64>() % (2u64 << attempt.min(6));
+                    tracing::debug!(attempt, %error, "retrying ledger transaction");
+                    tokio::time::sleep(Duration::from_millis(pause)).await;
+                }
+                other => return other,
+            }
+        }
+    }
 }
 
 registry_store_impl!(PgStore, sqlx::Postgres);
+ledger_store_impl!(PgStore, sqlx::Postgres, PgLedgerTx);
+ledger_tx_impl!(
+    PgLedgerTx,
+    sqlx::Postgres,
+    sqlx::PgConnection,
+    "SELECT clock_timestamp()"
+);

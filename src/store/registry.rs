@@ -645,6 +645,10 @@ macro_rules! registry_store_impl {
                 Ok(record)
             }
 
+            fn ledger(&self) -> &dyn $crate::store::LedgerStore {
+                self
+            }
+
             async fn list_audit(&self, subject_type: Option<String>, subject_id: Option<String>, page: Page) -> StoreResult<Vec<AuditRecord>> {
                 Ok(sqlx::query_as(
                     "SELECT * FROM audit_log

@@ -10,11 +10,26 @@ use sqlx::{
     Sqlite, SqlitePool, Transaction,
 };
 
-use crate::store::{registry::registry_store_impl, ConnectOptions};
+use std::{any::Any, sync::Arc};
+
+use tokio::sync::{mpsc, oneshot};
+
+use crate::{
+    ledger::tx::ErasedJob,
+    store::{
+        group_commit::{self, Queued},
+        ledger_sql::ledger_tx_impl,
+        ledger_store::ledger_store_impl,
+        registry::registry_store_impl,
+        ConnectOptions,
+    },
+};
 
 pub struct SqliteStore {
     writer: SqlitePool,
     readers: SqlitePool,
+    /// The group-commit writer's queue (see `group_commit`).
+    jobs: mpsc::Sender<Queued>,
 }
 
 impl SqliteStore {
@@ -43,7 +58,12 @@ impl SqliteStore {
             .max_connections(options.max_connections.max(1))
             .connect_with(connect.read_only(true))
             .await?;
-        Ok(Self { writer, readers })
+        let jobs = group_commit::spawn(writer.clone());
+        Ok(Self {
+            writer,
+            readers,
+            jobs,
+        })
     }
 
     /// Applies pending migrations (for `ssn migrate`).
@@ -61,6 +81,27 @@ impl SqliteStore {
     async fn begin_write(&self) -> Result<Transaction<'static, Sqlite>, sqlx::Error> {
         self.writer.begin_with("BEGIN IMMEDIATE").await
     }
+
+    /// Queues a ledger job for the group-commit writer and waits until its batch is durable.
+    async fn transact_job(
+        &self,
+        job: Arc<dyn ErasedJob>,
+    ) -> crate::store::StoreResult<Box<dyn Any + Send>> {
+        let (reply, answer) = oneshot::channel();
+        let stopped = || crate::store::StoreError::Database(sqlx::Error::PoolClosed);
+        self.jobs
+            .send(Queued { job, reply })
+            .await
+            .map_err(|_| stopped())?;
+        answer.await.map_err(|_| stopped())?
+    }
 }
 
 registry_store_impl!(SqliteStore, sqlx::Sqlite);
+ledger_store_impl!(SqliteStore, sqlx::Sqlite, SqliteLedgerTx);
+ledger_tx_impl!(
+    SqliteLedgerTx,
+    sqlx::Sqlite,
+    sqlx::SqliteConnection,
+    "SELECT strftime('%Y-%m-%dT%H:%M:%fZ', 'now')"
+);

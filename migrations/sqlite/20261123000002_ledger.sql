@@ -1,0 +1,145 @@
+-- SQLite edition. The money core: accounts and immutable, balanced transfers; quota batches (maker-checker);
+-- redemption requests keyed for idempotency.
+--
+-- Accounts keep four running totals in minor units (sen). A hold is a pending transfer: it raises
+-- debits_pending/credits_pending; posting or voiding it is a new transfer that names the hold in
+-- pending_id, and a unique index lets a hold resolve once. Transfers are never updated or deleted.
+
+CREATE TABLE accounts (
+    id              BLOB PRIMARY KEY,
+    kind            text NOT NULL CHECK (kind IN ('program_funding', 'entitlement', 'ewarung_payable', 'settlement')),
+    program_id      BLOB NOT NULL REFERENCES programs (id),
+    household_id    BLOB REFERENCES households (id),
+    ewarung_id      BLOB REFERENCES ewarungs (id),
+    debits_pending  INTEGER NOT NULL DEFAULT 0 CHECK (debits_pending >= 0),
+    debits_posted   INTEGER NOT NULL DEFAULT 0 CHECK (debits_posted >= 0),
+    credits_pending INTEGER NOT NULL DEFAULT 0 CHECK (credits_pending >= 0),
+    credits_posted  INTEGER NOT NULL DEFAULT 0 CHECK (credits_posted >= 0),
+    created_at      TEXT NOT NULL,
+    CONSTRAINT accounts_owner_check CHECK (
+        (kind = 'entitlement') = (household_id IS NOT NULL)
+        AND (kind = 'ewarung_payable') = (ewarung_id IS NOT NULL)),
+    -- A household's entitlement and an E-Warung's payable never go below zero, holds included.
+    CONSTRAINT accounts_no_overdraft CHECK (
+        kind NOT IN ('entitlement', 'ewarung_payable')
+        OR debits_pending + debits_posted <= credits_posted)
+);
+CREATE UNIQUE INDEX accounts_entitlement_key ON accounts (program_id, household_id) WHERE kind = 'entitlement';
+CREATE UNIQUE INDEX accounts_payable_key ON accounts (program_id, ewarung_id) WHERE kind = 'ewarung_payable';
+CREATE UNIQUE INDEX accounts_program_key ON accounts (program_id, kind) WHERE kind IN ('program_funding', 'settlement');
+
+CREATE TABLE transfers (
+    id                BLOB PRIMARY KEY,
+    program_id        BLOB NOT NULL REFERENCES programs (id),
+    debit_account_id  BLOB NOT NULL REFERENCES accounts (id),
+    credit_account_id BLOB NOT NULL REFERENCES accounts (id),
+    amount_minor      INTEGER NOT NULL CHECK (amount_minor > 0),
+    kind              text NOT NULL CHECK (kind IN
+                          ('quota_load', 'hold', 'post', 'void', 'hold_expired', 'refund', 'expiry', 'settlement')),
+    pending_id        BLOB REFERENCES transfers (id),
+    timeout_at        TEXT,
+    reference         text NOT NULL,
+    created_at        TEXT NOT NULL,
+    CONSTRAINT transfers_distinct_accounts CHECK (debit_account_id <> credit_account_id),
+    CONSTRAINT transfers_hold_has_timeout CHECK ((kind = 'hold') = (timeout_at IS NOT NULL)),
+    CONSTRAINT transfers_resolution_names_hold CHECK (
+        (kind IN ('post', 'void', 'hold_expired')) = (pending_id IS NOT NULL))
+);
+-- A hold resolves at most once: posted, voided or expired.
+CREATE UNIQUE INDEX transfers_hold_resolves_once ON transfers (pending_id) WHERE pending_id IS NOT NULL;
+CREATE INDEX transfers_debit_idx ON transfers (debit_account_id);
+CREATE INDEX transfers_credit_idx ON transfers (credit_account_id);
+
+CREATE TRIGGER transfers_no_update BEFORE UPDATE ON transfers
+BEGIN
+    SELECT RAISE(ABORT, 'transfers are immutable; correct with a new transfer');
+END;
+CREATE TRIGGER transfers_no_delete BEFORE DELETE ON transfers
+BEGIN
+    SELECT RAISE(ABORT, 'transfers are immutable; correct with a new transfer');
+END;
+
+CREATE TABLE quota_batches (
+    id           BLOB PRIMARY KEY,
+    status       text NOT NULL CHECK (status IN ('validating', 'invalid', 'validated', 'posted')),
+    source_name  text NOT NULL,
+    uploaded_by  BLOB NOT NULL REFERENCES users (id),
+    uploaded_at  TEXT NOT NULL,
+    approved_by  BLOB REFERENCES users (id),
+    approved_at  TEXT,
+    row_count    INTEGER NOT NULL DEFAULT 0,
+    error_count  INTEGER NOT NULL DEFAULT 0,
+    total_minor  INTEGER NOT NULL DEFAULT 0,
+    -- Maker-checker, in the schema too: the uploader can never approve their own batch.
+    CONSTRAINT quota_batches_maker_checker CHECK (approved_by IS NULL OR approved_by <> uploaded_by)
+);
+
+CREATE TABLE quota_lines (
+    batch_id     BLOB NOT NULL REFERENCES quota_batches (id),
+    line_no      INTEGER NOT NULL,
+    program_id   BLOB NOT NULL REFERENCES programs (id),
+    kk_number    text NOT NULL,
+    household_id BLOB REFERENCES households (id),
+    period       text NOT NULL,
+    amount_minor INTEGER NOT NULL CHECK (amount_minor > 0),
+    outcome      text NOT NULL CHECK (outcome IN
+                     ('pending', 'credited', 'already_loaded', 'skipped_suspended', 'skipped_exited')),
+    -- Ids chosen at upload, so that posting is one set-based statement on either engine.
+    transfer_id  BLOB NOT NULL,
+    account_id   BLOB NOT NULL,
+    CONSTRAINT quota_lines_pkey PRIMARY KEY (batch_id, line_no)
+);
+CREATE INDEX quota_lines_kk_idx ON quota_lines (batch_id, kk_number);
+
+CREATE TABLE quota_errors (
+    batch_id BLOB NOT NULL REFERENCES quota_batches (id),
+    line_no  INTEGER NOT NULL,
+    field    text NOT NULL,
+    code     text NOT NULL,
+    message  text NOT NULL
+);
+CREATE INDEX quota_errors_batch_idx ON quota_errors (batch_id, line_no);
+
+-- A household is credited at most once per program and period, across all batches.
+CREATE TABLE quota_credits (
+    program_id   BLOB NOT NULL REFERENCES programs (id),
+    household_id BLOB NOT NULL REFERENCES households (id),
+    period       text NOT NULL,
+    batch_id     BLOB NOT NULL REFERENCES quota_batches (id),
+    transfer_id  BLOB NOT NULL REFERENCES transfers (id),
+    amount_minor INTEGER NOT NULL,
+    CONSTRAINT quota_credits_pkey PRIMARY KEY (program_id, household_id, period)
+);
+
+-- Redemption requests from terminals: (terminal, STAN, local date) identifies one; the stored
+-- answer is replayed byte for byte.
+CREATE TABLE redemptions (
+    id             BLOB PRIMARY KEY,
+    terminal_id    text NOT NULL REFERENCES terminals (terminal_id),
+    ewarung_id     BLOB NOT NULL REFERENCES ewarungs (id),
+    stan           text NOT NULL,
+    local_date     text NOT NULL,
+    request_hash   BLOB NOT NULL,
+    kind           text NOT NULL CHECK (kind IN ('purchase', 'reversal_marker')),
+    response_code  text NOT NULL,
+    response       BLOB NOT NULL,
+    card_id        BLOB REFERENCES cards (id),
+    household_id   BLOB REFERENCES households (id),
+    program_id     BLOB REFERENCES programs (id),
+    amount_minor   INTEGER NOT NULL DEFAULT 0,
+    hold_id        BLOB REFERENCES transfers (id),
+    state          text NOT NULL CHECK (state IN
+                       ('declined', 'held', 'completed', 'voided', 'reversed', 'expired', 'refunded')),
+    -- The refund transfer of a void or reversal after completion.
+    refund_id      BLOB REFERENCES transfers (id),
+    rrn            text,
+    approval_code  text,
+    business_date  text NOT NULL,
+    created_at     TEXT NOT NULL,
+    updated_at     TEXT NOT NULL,
+    CONSTRAINT redemptions_request_key UNIQUE (terminal_id, stan, local_date)
+);
+CREATE UNIQUE INDEX redemptions_rrn_key ON redemptions (rrn) WHERE rrn IS NOT NULL;
+CREATE INDEX redemptions_business_date_idx ON redemptions (business_date, terminal_id);
+-- Purchases waiting for completion: few at any time, and what the hold sweeper scans.
+CREATE INDEX redemptions_held_idx ON redemptions (hold_id) WHERE state = 'held';

@@ -1,0 +1,162 @@
+//! The terminal-facing API. Every answer is HTTP 200 with an ISO 8583-style response code (a
+//! malformed request, a missing token or a wrong role are the only 4xx), because the terminal acts
+//! on the code. The bodies come from the ledger jobs as bytes, so a replay is byte for byte.
+
+use axum::{
+    extract::State,
+    http::{header, StatusCode},
+    response::{IntoResponse, Response},
+};
+
+use crate::{
+    domain::role::Permission,
+    http::{auth::Caller, error::ApiError, json::Body, state::AppState},
+    ledger::LedgerJob,
+    redemption::{
+        engine::{Authorize, Balance, FollowUp, Followup},
+        request::{AuthorizeRequest, BalanceRequest, OriginalRequest},
+        response::TerminalReply,
+        ResponseCode,
+    },
+    store::run_job,
+};
+
+/// Attempts for a job that failed in a way worth repeating (a lost race on PostgreSQL is already
+/// retried inside the store; this also covers a retrieval reference number drawn twice).
+const ATTEMPTS: usize = 3;
+
+#[utoipa::path(post, path = "/v1/redemptions/authorize", tag = "redemptions",
+    request_body = AuthorizeRequest,
+    responses((status = 200, body = TerminalReply, description = "approved (00) or declined with a response code")),
+    security(("bearer" = [])))]
+pub async fn authorize(
+    State(state): State<AppState>,
+    caller: Caller,
+    Body(request): Body<AuthorizeRequest>,
+) -> Result<Response, ApiError> {
+    let ewarung = terminal_operator(&caller)?;
+    let terminal = request.terminal_id.to_string();
+    let job = Authorize {
+        rules: state.redemptions.clone(),
+        ewarung,
+        request,
+    };
+    Ok(answer(&state, job, &terminal).await)
+}
+
+#[utoipa::path(post, path = "/v1/redemptions/complete", tag = "redemptions",
+    request_body = OriginalRequest, responses((status = 200, body = TerminalReply)),
+    security(("bearer" = [])))]
+pub async fn complete(
+    State(state): State<AppState>,
+    caller: Caller,
+    Body(original): Body<OriginalRequest>,
+) -> Result<Response, ApiError> {
+    follow_up(state, caller, original, Followup::Complete).await
+}
+
+#[utoipa::path(post, path = "/v1/redemptions/void", tag = "redemptions",
+    request_body = OriginalRequest, responses((status = 200, body = TerminalReply)),
+    security(("bearer" = [])))]
+pub async fn void(
+    State(state): State<AppState>,
+    caller: Caller,
+    Body(original): Body<OriginalRequest>,
+) -> Result<Response, ApiError> {
+    follow_up(state, caller, original, Followup::Void).await
+}
+
+#[utoipa::path(post, path = "/v1/redemptions/reversal", tag = "redemptions",
+    request_body = OriginalRequest, responses((status = 200, body = TerminalReply)),
+    security(("bearer" = [])))]
+pub async fn reversal(
+    State(state): State<AppState>,
+    caller: Caller,
+    Body(original): Body<OriginalRequest>,
+) -> Result<Response, ApiError> {
+    follow_up(state, caller, original, Followup::Reverse).await
+}
+
+#[utoipa::path(post, path = "/v1/redemptions/balance", tag = "redemptions",
+    request_body = BalanceRequest, responses((status = 200, body = TerminalReply)),
+    security(("bearer" = [])))]
+pub async fn balance(
+    State(state): State<AppState>,
+    caller: Caller,
+    Body(request): Body<BalanceRequest>,
+) -> Result<Response, ApiError> {
+    let ewarung = terminal_operator(&caller)?;
+    let terminal = request.terminal_id.to_string();
+    let job = Balance {
+        rules: state.redemptions.clone(),
+        ewarung,
+        request,
+    };
+    Ok(answer(&state, job, &terminal).await)
+}
+
+async fn follow_up(
+    state: AppState,
+    caller: Caller,
+    original: OriginalRequest,
+    action: Followup,
+) -> Result<Response, ApiError> {
+    let ewarung = terminal_operator(&caller)?;
+    let terminal = original.terminal_id.to_string();
+    let job = FollowUp {
+        ewarung,
+        action,
+        original,
+    };
+    Ok(answer(&state, job, &terminal).await)
+}
+
+/// Only operators transact, and only for their own E-Warung (checked against the terminal).
+fn terminal_operator(caller: &Caller) -> Result<crate::domain::ids::EwarungId, ApiError> {
+    caller.require(Permission::Redeem)?;
+    caller.ewarung.ok_or_else(ApiError::forbidden_ewarung)
+}
+
+/// Runs the job and answers with its bytes; a failure on our side is response code 96, which tells
+/// the terminal to reverse and retry (nothing of the failed attempt was committed).
+async fn answer<J>(state: &AppState, job: J, terminal: &str) -> Response
+where
+    J: LedgerJob<Output = Vec<u8>>,
+{
+    let job = std::sync::Arc::new(job);
+    let mut attempt = 0;
+    let body = loop {
+        attempt += 1;
+        match run_job(state.store.as_ref(), SharedJob(job.clone())).await {
+            Ok(body) => break body,
+            Err(error) if error.is_retryable() && attempt < ATTEMPTS => continue,
+            Err(error) => {
+                tracing::error!(%error, terminal, "redemption request failed");
+                break TerminalReply::new(ResponseCode::SystemError, terminal)
+                    .reason("the host could not process the request; reverse and try again")
+                    .to_bytes();
+            }
+        }
+    };
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "application/json")],
+        body,
+    )
+        .into_response()
+}
+
+/// Lets the same job be submitted again after a retryable failure.
+struct SharedJob<J>(std::sync::Arc<J>);
+
+#[async_trait::async_trait]
+impl<J: LedgerJob> LedgerJob for SharedJob<J> {
+    type Output = J::Output;
+
+    async fn run(
+        &self,
+        tx: &mut dyn crate::ledger::LedgerTx,
+    ) -> crate::store::StoreResult<J::Output> {
+        self.0.run(tx).await
+    }
+}

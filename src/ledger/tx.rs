@@ -1,0 +1,178 @@
+//! [`LedgerTx`]: one database transaction, seen through the operations the money rules need.
+//! Redemptions, the hold sweeper and refunds are written once against this trait; each backend
+//! implements it with the same SQL (see `store::ledger_sql`). A [`LedgerJob`] is a unit of work the
+//! store runs in one transaction: on SQLite the single writer batches many jobs into one commit
+//! (each job inside its own savepoint), on PostgreSQL each job gets its own transaction, retried
+//! on serialization failures.
+
+use std::any::Any;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use crate::{
+    domain::{
+        household::HouseholdStatus,
+        ids::{AccountId, CardId, EwarungId, HouseholdId, ProgramId, RedemptionId, TransferId},
+        terminal::{EwarungStatus, TerminalStatus},
+    },
+    ledger::{AccountBalance, AccountKind, TransferKind},
+    store::{CardRecord, CatalogItemRecord, ProgramRecord, StoreResult},
+};
+
+/// A terminal with what decides whether it may transact.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct TerminalContext {
+    pub terminal_id: String,
+    pub ewarung_id: EwarungId,
+    pub status: TerminalStatus,
+    pub ewarung_status: EwarungStatus,
+}
+
+/// A transfer to write. Holds carry `timeout_at`; resolutions carry `pending_id`.
+#[derive(Debug, Clone)]
+pub struct NewTransfer {
+    pub id: TransferId,
+    pub program_id: ProgramId,
+    pub debit_account_id: AccountId,
+    pub credit_account_id: AccountId,
+    pub amount_minor: i64,
+    pub kind: TransferKind,
+    pub pending_id: Option<TransferId>,
+    pub timeout_at: Option<DateTime<Utc>>,
+    pub reference: String,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct TransferRow {
+    pub id: TransferId,
+    pub program_id: ProgramId,
+    pub debit_account_id: AccountId,
+    pub credit_account_id: AccountId,
+    pub amount_minor: i64,
+    pub kind: TransferKind,
+    pub pending_id: Option<TransferId>,
+    pub timeout_at: Option<DateTime<Utc>>,
+    pub reference: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A stored redemption request and what became of it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct RedemptionRow {
+    pub id: RedemptionId,
+    pub terminal_id: String,
+    pub ewarung_id: EwarungId,
+    pub stan: String,
+    pub local_date: String,
+    pub request_hash: Vec<u8>,
+    pub kind: String,
+    pub response_code: String,
+    pub response: Vec<u8>,
+    pub card_id: Option<CardId>,
+    pub household_id: Option<HouseholdId>,
+    pub program_id: Option<ProgramId>,
+    pub amount_minor: i64,
+    pub hold_id: Option<TransferId>,
+    pub refund_id: Option<TransferId>,
+    pub state: String,
+    pub rrn: Option<String>,
+    pub approval_code: Option<String>,
+    pub business_date: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A transaction on the ledger. Every method runs inside the one transaction the job was given.
+#[async_trait]
+pub trait LedgerTx: Send {
+    /// The database's own clock (hold timeouts and the sweeper agree on it across app servers).
+    async fn db_now(&mut self) -> StoreResult<DateTime<Utc>>;
+
+    async fn terminal(&mut self, terminal_id: &str) -> StoreResult<Option<TerminalContext>>;
+    async fn card_by_pan(&mut self, pan: &str) -> StoreResult<Option<CardRecord>>;
+    async fn household_status(&mut self, id: HouseholdId) -> StoreResult<Option<HouseholdStatus>>;
+    async fn program_by_code(&mut self, code: &str) -> StoreResult<Option<ProgramRecord>>;
+    async fn program(&mut self, id: ProgramId) -> StoreResult<Option<ProgramRecord>>;
+    async fn catalog_items(
+        &mut self,
+        program: ProgramId,
+        skus: &[String],
+    ) -> StoreResult<Vec<CatalogItemRecord>>;
+
+    /// Counts one wrong PIN; at `max_failures` the card locks until `lock_until`.
+    async fn record_pin_failure(
+        &mut self,
+        card: CardId,
+        max_failures: u32,
+        lock_until: DateTime<Utc>,
+    ) -> StoreResult<CardRecord>;
+    async fn clear_pin_failures(&mut self, card: CardId) -> StoreResult<()>;
+
+    /// A household's entitlement accounts, one per program it has ever been loaded for.
+    async fn entitlements(&mut self, household: HouseholdId) -> StoreResult<Vec<AccountBalance>>;
+    async fn account(&mut self, id: AccountId) -> StoreResult<Option<AccountBalance>>;
+    /// The account of `kind` for its owner, created on first use.
+    async fn ensure_account(
+        &mut self,
+        kind: AccountKind,
+        program: ProgramId,
+        owner: AccountOwner,
+    ) -> StoreResult<AccountId>;
+    /// Writes a transfer and moves the balances. Returns `false` (and writes nothing) when the
+    /// debit would overdraw an entitlement or payable, or when the hold it resolves is already
+    /// resolved.
+    async fn apply_transfer(&mut self, transfer: &NewTransfer) -> StoreResult<bool>;
+    async fn transfer(&mut self, id: TransferId) -> StoreResult<Option<TransferRow>>;
+
+    async fn find_redemption(
+        &mut self,
+        terminal_id: &str,
+        stan: &str,
+        local_date: &str,
+    ) -> StoreResult<Option<RedemptionRow>>;
+    async fn insert_redemption(&mut self, row: &RedemptionRow) -> StoreResult<()>;
+    async fn set_redemption_state(
+        &mut self,
+        id: RedemptionId,
+        state: &str,
+        refund_id: Option<TransferId>,
+        at: DateTime<Utc>,
+    ) -> StoreResult<()>;
+    /// Holds whose timeout has passed at `now` and that nothing has resolved, oldest first.
+    async fn expired_holds(
+        &mut self,
+        now: DateTime<Utc>,
+        limit: u32,
+    ) -> StoreResult<Vec<(RedemptionId, TransferId)>>;
+}
+
+/// Who an account belongs to, besides its program.
+#[derive(Debug, Clone, Copy)]
+pub enum AccountOwner {
+    Program,
+    Household(HouseholdId),
+    Ewarung(EwarungId),
+}
+
+/// Work the store runs in one transaction. `run` may be called again on a retryable failure, so it
+/// takes `&self` and must not assume it runs once.
+#[async_trait]
+pub trait LedgerJob: Send + Sync + 'static {
+    type Output: Send + 'static;
+    async fn run(&self, tx: &mut dyn LedgerTx) -> StoreResult<Self::Output>;
+}
+
+/// [`LedgerJob`] with its output type erased, so the store can queue jobs of every kind together.
+#[async_trait]
+pub trait ErasedJob: Send + Sync + 'static {
+    async fn run_erased(&self, tx: &mut dyn LedgerTx) -> StoreResult<Box<dyn Any + Send>>;
+}
+
+#[async_trait]
+impl<J: LedgerJob> ErasedJob for J {
+    async fn run_erased(&self, tx: &mut dyn LedgerTx) -> StoreResult<Box<dyn Any + Send>> {
+        Ok(Box::new(self.run(tx).await?))
+    }
+}

@@ -1,0 +1,108 @@
+//! Quota batches as stored and reported.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::{
+    domain::ids::{HouseholdId, ProgramId, QuotaBatchId, UserId},
+    string_enum,
+};
+
+string_enum!(
+    /// Where a batch is in its life: rows arriving (`validating`), refused (`invalid`, never
+    /// postable), waiting for a second office user (`validated`), done (`posted`).
+    BatchStatus, "invalid_batch_status", {
+        Validating => "validating",
+        Invalid => "invalid",
+        Validated => "validated",
+        Posted => "posted",
+    }
+);
+
+/// A row that passed the per-row checks, ready to stage.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StagedLine {
+    pub line_no: i64,
+    pub program_id: ProgramId,
+    pub kk_number: String,
+    pub period: String,
+    pub amount_minor: i64,
+}
+
+/// Why a row was refused.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, ToSchema, sqlx::FromRow)]
+pub struct LineError {
+    pub line_no: i64,
+    pub field: String,
+    pub code: String,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema, sqlx::FromRow)]
+pub struct QuotaBatchRecord {
+    pub id: QuotaBatchId,
+    pub status: BatchStatus,
+    pub source_name: String,
+    pub uploaded_by: UserId,
+    pub uploaded_at: DateTime<Utc>,
+    pub approved_by: Option<UserId>,
+    pub approved_at: Option<DateTime<Utc>>,
+    /// Data rows in the file (the header not counted).
+    pub row_count: i64,
+    /// Problems found; a batch with any is `invalid`.
+    pub error_count: i64,
+    #[serde(rename = "total_amount", serialize_with = "crate::quota::model::minor")]
+    #[schema(value_type = String)]
+    pub total_minor: i64,
+}
+
+/// What happens (or happened, once posted) to the batch's rows, by outcome.
+#[derive(Debug, Clone, Serialize, ToSchema, sqlx::FromRow)]
+pub struct OutcomeCount {
+    /// `credited`, `already_loaded`, `skipped_suspended` or `skipped_exited`.
+    pub outcome: String,
+    pub rows: i64,
+    #[serde(rename = "amount", serialize_with = "crate::quota::model::minor")]
+    #[schema(value_type = String)]
+    pub amount_minor: i64,
+}
+
+/// A row that was not credited (or will not be), with why.
+#[derive(Debug, Clone, Serialize, ToSchema, sqlx::FromRow)]
+pub struct SkippedLine {
+    pub line_no: i64,
+    pub kk_number: String,
+    pub household_id: Option<HouseholdId>,
+    pub period: String,
+    pub outcome: String,
+}
+
+/// The batch report: what the CLI prints and the API returns after upload and after approval.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct BatchReport {
+    pub batch: QuotaBatchRecord,
+    /// Distinct households in the file.
+    pub households: i64,
+    /// Before approval: what posting would do now. After: what it did.
+    pub outcomes: Vec<OutcomeCount>,
+    /// The first problems, by line (all of them: `GET /v1/quota/batches/{id}/errors`).
+    pub errors: Vec<LineError>,
+    /// The first rows not credited, with the reason.
+    pub skipped: Vec<SkippedLine>,
+}
+
+/// A household whose old entitlement went back to program funding.
+#[derive(Debug, Clone, Serialize, ToSchema, sqlx::FromRow)]
+pub struct ExpiredEntitlement {
+    pub program_code: String,
+    pub household_id: HouseholdId,
+    pub kk_number: String,
+    #[serde(rename = "amount", serialize_with = "crate::quota::model::minor")]
+    #[schema(value_type = String)]
+    pub amount_minor: i64,
+}
+
+pub(crate) fn minor<S: serde::Serializer>(minor: &i64, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(&crate::domain::money::format_minor(*minor))
+}

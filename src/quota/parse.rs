@@ -1,0 +1,264 @@
+//! Reading quota rows: per-row checks that need no database (period, program code, KK number,
+//! amount), and a streaming CSV reader that hands out rows in chunks so that a file of any size is
+//! read in constant memory. Checks that need the database (unknown household, the same household
+//! twice) run set-based in SQL once the rows are staged.
+
+use std::{collections::HashMap, io::Read};
+
+use crate::{
+    domain::{identity::KkNumber, ids::ProgramId, money::Amount},
+    quota::model::{LineError, StagedLine},
+};
+
+pub const HEADER: [&str; 4] = ["period", "program_code", "kk_number", "amount_idr"];
+
+/// Rows per chunk handed to the stager: big enough for fast multi-row inserts, small enough to keep
+/// memory flat.
+pub const CHUNK_ROWS: usize = 5_000;
+
+/// One chunk of a file: the good rows and the problems, in file order.
+#[derive(Debug, Default)]
+pub struct Chunk {
+    pub lines: Vec<StagedLine>,
+    pub errors: Vec<LineError>,
+    /// Data rows read in this chunk (good or not).
+    pub rows: u64,
+    /// Bytes of the file read so far, for progress.
+    pub bytes_read: u64,
+}
+
+/// Checks one row's four fields; every problem in the row is reported, not just the first.
+pub fn check_row(
+    line_no: i64,
+    fields: [&str; 4],
+    programs: &HashMap<String, ProgramId>,
+) -> Result<StagedLine, Vec<LineError>> {
+    let [period, program_code, kk_number, amount] = fields.map(str::trim);
+    let mut errors = Vec::new();
+    let mut refuse = |field: &str, code: &str, message: String| {
+        errors.push(LineError {
+            line_no,
+            field: field.to_string(),
+            code: code.to_string(),
+            message,
+        })
+    };
+    if !is_period(period) {
+        refuse(
+            "period",
+            "invalid_period",
+            format!("'{}' is not a period YYYY-MM", clip(period)),
+        );
+    }
+    let program_id = programs.get(program_code).copied();
+    if program_id.is_none() {
+        refuse(
+            "program_code",
+            "unknown_program",
+            format!("no program '{}'", clip(program_code)),
+        );
+    }
+    let kk = KkNumber::parse(kk_number);
+    if let Err(invalid) = &kk {
+        refuse("kk_number", invalid.code, invalid.message.clone());
+    }
+    let amount = Amount::parse(amount);
+    if let Err(invalid) = &amount {
+        refuse("amount_idr", invalid.code, invalid.message.clone());
+    }
+    match (program_id, kk, amount) {
+        (Some(program_id), Ok(kk), Ok(amount)) if errors.is_empty() => Ok(StagedLine {
+            line_no,
+            program_id,
+            kk_number: kk.as_str().to_string(),
+            period: period.to_string(),
+            amount_minor: amount.minor_units(),
+        }),
+        _ => Err(errors),
+    }
+}
+
+/// `YYYY-MM` with a real month and a plausible year.
+pub fn is_period(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    if bytes.len() != 7 || bytes[4] != b'-' {
+        return false;
+    }
+    let (Ok(year), Ok(month)) = (text[..4].parse::<u32>(), text[5..].parse::<u32>()) else {
+        return false;
+    };
+    text[..4].bytes().all(|b| b.is_ascii_digit())
+        && text[5..].bytes().all(|b| b.is_ascii_digit())
+        && (2000..=2099).contains(&year)
+        && (1..=12).contains(&month)
+}
+
+fn clip(text: &str) -> String {
+    text.chars().take(40).collect()
+}
+
+/// The file's header was not the expected one; nothing was read.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct HeaderError(pub String);
+
+/// Reads a CSV quota file from `reader` (UTF-8, optional BOM, LF or CRLF, quoted fields), calling
+/// `sink` with each chunk; stops early when `sink` returns false (the receiver went away).
+pub fn read_csv(
+    reader: impl Read,
+    programs: &HashMap<String, ProgramId>,
+    mut sink: impl FnMut(Chunk) -> bool,
+) -> Result<(), HeaderError> {
+    let mut csv = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .flexible(true)
+        .from_reader(reader);
+    let header = csv
+        .headers()
+        .map_err(|error| HeaderError(format!("cannot read the header line: {error}")))?;
+    let names: Vec<String> = header
+        .iter()
+        .enumerate()
+        .map(|(i, name)| {
+            let name = if i == 0 {
+                name.trim_start_matches('\u{feff}')
+            } else {
+                name
+            };
+            name.trim().to_ascii_lowercase()
+        })
+        .collect();
+    if names != HEADER {
+        return Err(HeaderError(format!(
+            "the header must be '{}', found '{}'",
+            HEADER.join(","),
+            names.join(",")
+        )));
+    }
+    let mut chunk = Chunk::default();
+    let mut record = csv::StringRecord::new();
+    loop {
+        let line_no = csv.position().line() as i64;
+        match csv.read_record(&mut record) {
+            Ok(false) => break,
+            Ok(true) => {
+                let line_no = record.position().map_or(line_no, |p| p.line() as i64);
+                chunk.rows += 1;
+                if record.len() != HEADER.len() {
+                    chunk.errors.push(LineError {
+                        line_no,
+                        field: "row".into(),
+                        code: "wrong_field_count".into(),
+                        message: format!("expected 4 fields, found {}", record.len()),
+                    });
+                } else {
+                    let fields = [&record[0], &record[1], &record[2], &record[3]];
+                    match check_row(line_no, fields, programs) {
+                        Ok(line) => chunk.lines.push(line),
+                        Err(errors) => chunk.errors.extend(errors),
+                    }
+                }
+            }
+            Err(error) => {
+                chunk.rows += 1;
+                let code = match error.kind() {
+                    csv::ErrorKind::Utf8 { .. } => "invalid_utf8",
+                    _ => "unreadable_row",
+                };
+                chunk.errors.push(LineError {
+                    line_no: error.position().map_or(line_no, |p| p.line() as i64),
+                    field: "row".into(),
+                    code: code.into(),
+                    message: error.to_string(),
+                });
+                if !matches!(error.kind(), csv::ErrorKind::Utf8 { .. }) {
+                    // An I/O error: the rest of the file cannot be trusted.
+                    break;
+                }
+            }
+        }
+        if chunk.rows as usize >= CHUNK_ROWS {
+            chunk.bytes_read = csv.position().byte();
+            if !sink(std::mem::take(&mut chunk)) {
+                return Ok(());
+            }
+        }
+    }
+    chunk.bytes_read = csv.position().byte();
+    sink(chunk);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn programs() -> HashMap<String, ProgramId> {
+        HashMap::from([("SSN-SEMBAKO".to_string(), ProgramId::new())])
+    }
+
+    fn read(text: &str) -> (Vec<StagedLine>, Vec<LineError>, u64) {
+        let mut lines = Vec::new();
+        let mut errors = Vec::new();
+        let mut rows = 0;
+        read_csv(text.as_bytes(), &programs(), |chunk| {
+            lines.extend(chunk.lines);
+            errors.extend(chunk.errors);
+            rows += chunk.rows;
+            true
+        })
+        .unwrap();
+        (lines, errors, rows)
+    }
+
+    #[test]
+    fn bom_crlf_and_quotes_are_read() {
+        let text = "\u{feff}period,program_code,kk_number,amount_idr\r\n\"2026-11\",SSN-SEMBAKO,\"6472010101230001\",\"200000.00\"\r\n2026-11,SSN-SEMBAKO,6472010101230002,150000\r\n";
+        let (lines, errors, rows) = read(text);
+        assert!(errors.is_empty(), "{errors:?}");
+        assert_eq!(rows, 2);
+        assert_eq!(lines[0].line_no, 2);
+        assert_eq!(lines[0].amount_minor, 20_000_000);
+        assert_eq!(lines[1].line_no, 3);
+        assert_eq!(lines[1].kk_number, "6472010101230002");
+    }
+
+    #[test]
+    fn every_bad_field_is_reported_with_its_line() {
+        let text = "period,program_code,kk_number,amount_idr\n2026-13,NOPE,12345,-5\n2026-11,SSN-SEMBAKO,6472010101230001,0.001\n2026-11,SSN-SEMBAKO\n";
+        let (lines, errors, rows) = read(text);
+        assert!(lines.is_empty());
+        assert_eq!(rows, 3);
+        let codes: Vec<(i64, &str)> = errors
+            .iter()
+            .map(|e| (e.line_no, e.code.as_str()))
+            .collect();
+        assert_eq!(
+            codes,
+            vec![
+                (2, "invalid_period"),
+                (2, "unknown_program"),
+                (2, "invalid_kk_number"),
+                (2, "amount_not_positive"),
+                (3, "amount_too_precise"),
+                (4, "wrong_field_count"),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_wrong_header_reads_nothing() {
+        let result = read_csv("kk,amount\n1,2\n".as_bytes(), &programs(), |_| true);
+        assert!(result.is_err());
+    }
+
+    #[test]
+    fn periods_are_real_months() {
+        assert!(is_period("2026-01"));
+        assert!(is_period("2026-12"));
+        assert!(!is_period("2026-00"));
+        assert!(!is_period("2026-1"));
+        assert!(!is_period("26-01-01"));
+        assert!(!is_period("+026-01"));
+    }
+}

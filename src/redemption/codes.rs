@@ -1,0 +1,118 @@
+//! Response codes, modelled on ISO 8583 field 39, with the short texts a terminal displays in
+//! Indonesian and English. The codes are a stable contract with terminals: never renumber them.
+
+use serde::Serialize;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResponseCode {
+    /// 00: approved (or, for complete/void/reversal, done).
+    Approved,
+    /// 12: invalid transaction: an item outside the catalog, a price above the cap, an unknown
+    /// transaction type, or an operation the purchase's state does not allow.
+    InvalidTransaction,
+    /// 14: no such card.
+    InvalidCard,
+    /// 25: the original request of a complete or void is unknown.
+    UnableToLocate,
+    /// 51: the basket costs more than the household has left.
+    InsufficientBalance,
+    /// 55: wrong PIN.
+    WrongPin,
+    /// 57: not permitted to the cardholder: any cash transaction.
+    NotPermitted,
+    /// 58: the terminal may not transact (unknown, not the caller's, suspended, retired).
+    TerminalNotPermitted,
+    /// 62: restricted card: blocked, lost, replaced, or the household is not active.
+    RestrictedCard,
+    /// 75: too many wrong PINs; the card is locked for a while.
+    PinTriesExceeded,
+    /// 94: the same terminal, STAN and date were already used for a different request.
+    Duplicate,
+    /// 96: the host failed; the terminal should reverse and may retry.
+    SystemError,
+}
+
+/// What the terminal shows, in both languages of its users.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+pub struct DisplayText {
+    pub id: &'static str,
+    pub en: &'static str,
+}
+
+impl ResponseCode {
+    pub const ALL: &'static [ResponseCode] = &[
+        ResponseCode::Approved,
+        ResponseCode::InvalidTransaction,
+        ResponseCode::InvalidCard,
+        ResponseCode::UnableToLocate,
+        ResponseCode::InsufficientBalance,
+        ResponseCode::WrongPin,
+        ResponseCode::NotPermitted,
+        ResponseCode::TerminalNotPermitted,
+        ResponseCode::RestrictedCard,
+        ResponseCode::PinTriesExceeded,
+        ResponseCode::Duplicate,
+        ResponseCode::SystemError,
+    ];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            ResponseCode::Approved => "00",
+            ResponseCode::InvalidTransaction => "12",
+            ResponseCode::InvalidCard => "14",
+            ResponseCode::UnableToLocate => "25",
+            ResponseCode::InsufficientBalance => "51",
+            ResponseCode::WrongPin => "55",
+            ResponseCode::NotPermitted => "57",
+            ResponseCode::TerminalNotPermitted => "58",
+            ResponseCode::RestrictedCard => "62",
+            ResponseCode::PinTriesExceeded => "75",
+            ResponseCode::Duplicate => "94",
+            ResponseCode::SystemError => "96",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<Self> {
+        Self::ALL.iter().copied().find(|c| c.code() == code)
+    }
+
+    pub fn text(self) -> DisplayText {
+        let (id, en) = match self {
+            ResponseCode::Approved => ("Disetujui", "Approved"),
+            ResponseCode::InvalidTransaction => ("Transaksi tidak valid", "Invalid transaction"),
+            ResponseCode::InvalidCard => ("Kartu tidak dikenal", "Invalid card"),
+            ResponseCode::UnableToLocate => {
+                ("Transaksi asal tidak ditemukan", "Original not found")
+            }
+            ResponseCode::InsufficientBalance => ("Saldo tidak cukup", "Insufficient balance"),
+            ResponseCode::WrongPin => ("PIN salah", "Wrong PIN"),
+            ResponseCode::NotPermitted => ("Tarik tunai tidak diizinkan", "Cash not permitted"),
+            ResponseCode::TerminalNotPermitted => {
+                ("Terminal tidak diizinkan", "Terminal not permitted")
+            }
+            ResponseCode::RestrictedCard => ("Kartu dibatasi", "Restricted card"),
+            ResponseCode::PinTriesExceeded => {
+                ("PIN salah 3 kali, kartu terkunci", "PIN tries exceeded")
+            }
+            ResponseCode::Duplicate => ("Transaksi ganda", "Duplicate transaction"),
+            ResponseCode::SystemError => ("Gangguan sistem", "System error"),
+        };
+        DisplayText { id, en }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_unique_two_digit_strings_that_round_trip() {
+        let mut seen = std::collections::HashSet::new();
+        for code in ResponseCode::ALL {
+            assert_eq!(code.code().len(), 2);
+            assert!(seen.insert(code.code()), "{code:?} reuses {}", code.code());
+            assert_eq!(ResponseCode::from_code(code.code()), Some(*code));
+            assert!(!code.text().id.is_empty() && !code.text().en.is_empty());
+        }
+    }
+}

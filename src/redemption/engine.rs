@@ -1,0 +1,800 @@
+//! The redemption rules, written once against [`LedgerTx`] and run as ledger jobs.
+//!
+//! Authorize checks, in this order: the terminal belongs to the caller's E-Warung (otherwise 58 and
+//! nothing is recorded, so nobody can occupy another terminal's request keys); the request key
+//! (terminal, STAN, date) is new, or the request is a replay that gets the stored answer byte for
+//! byte (a different body under the same key gets 94 and nothing is recorded); the terminal and
+//! its E-Warung are active; the card exists and is active; the PIN; the household is active; the
+//! type is a purchase (cash is 57); every line is in the program's catalog at or under the cap;
+//! the total fits the balance. Every answer from there on is recorded with the request, declines
+//! included, so a retried decline stays declined.
+
+use std::{collections::HashMap, sync::Arc, time::Duration};
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use rand::Rng;
+
+use crate::{
+    auth::pin::PinHasher,
+    domain::{
+        card::CardStatus,
+        household::HouseholdStatus,
+        ids::{EwarungId, RedemptionId, TransferId},
+        money::format_minor,
+        pan,
+        terminal::{EwarungStatus, TerminalStatus},
+    },
+    http::state::CardPolicy,
+    ledger::{
+        tx::{AccountOwner, RedemptionRow, TerminalContext},
+        AccountBalance, AccountKind, LedgerJob, LedgerTx, NewTransfer, TransferKind,
+    },
+    pin_check::{self, PinRefusal},
+    redemption::{
+        request::{AuthorizeRequest, BalanceRequest, OriginalRequest, TransactionType},
+        response::{ReceiptLine, TerminalReply},
+        ResponseCode,
+    },
+    store::{ProgramRecord, StoreResult},
+};
+
+/// Samarinda keeps Central Indonesia Time (WITA, UTC+8): the business day that decides whether a
+/// completed purchase may still be voided.
+const BUSINESS_UTC_OFFSET_HOURS: i64 = 8;
+
+/// Everything the rules need besides the database.
+pub struct RedemptionRules {
+    pub pins: Arc<PinHasher>,
+    pub cards: Arc<CardPolicy>,
+    /// How long an approved purchase's hold waits for the terminal's completion.
+    pub hold_timeout: Duration,
+}
+
+/// The day a purchase belongs to, in local business time.
+pub fn business_date(at: DateTime<Utc>) -> String {
+    (at + chrono::Duration::hours(BUSINESS_UTC_OFFSET_HOURS))
+        .format("%Y-%m-%d")
+        .to_string()
+}
+
+/// Purchase states, as stored.
+pub mod state {
+    pub const DECLINED: &str = "declined";
+    pub const HELD: &str = "held";
+    pub const COMPLETED: &str = "completed";
+    pub const VOIDED: &str = "voided";
+    pub const REVERSED: &str = "reversed";
+    pub const EXPIRED: &str = "expired";
+    pub const REFUNDED: &str = "refunded";
+}
+
+const KIND_PURCHASE: &str = "purchase";
+/// Left by a reversal whose original never arrived, so that a late original is not approved.
+const KIND_REVERSAL_MARKER: &str = "reversal_marker";
+
+/// Authorize a basket. Output: the response body, exactly as stored.
+pub struct Authorize {
+    pub rules: Arc<RedemptionRules>,
+    pub ewarung: EwarungId,
+    pub request: AuthorizeRequest,
+}
+
+/// What the checks decided, before it is written.
+struct Decision {
+    reply: TerminalReply,
+    state: &'static str,
+    row: RedemptionRow,
+}
+
+#[async_trait]
+impl LedgerJob for Authorize {
+    type Output = Vec<u8>;
+
+    async fn run(&self, tx: &mut dyn LedgerTx) -> StoreResult<Vec<u8>> {
+        let request = &self.request;
+        let terminal_id = request.terminal_id.as_str();
+        let Some(terminal) = own_terminal(tx, terminal_id, self.ewarung).await? else {
+            return Ok(not_your_terminal(terminal_id).to_bytes());
+        };
+        let local_date = request.local_time.date();
+        let fingerprint = request.fingerprint();
+        if let Some(existing) = tx
+            .find_redemption(terminal_id, request.stan.as_str(), &local_date)
+            .await?
+        {
+            if existing.kind == KIND_PURCHASE && existing.request_hash == fingerprint {
+                return Ok(existing.response);
+            }
+            let reason = if existing.kind == KIND_REVERSAL_MARKER {
+                "this request was already reversed by the terminal"
+            } else {
+                "this terminal already used the STAN today for a different request"
+            };
+            let mut reply = TerminalReply::new(ResponseCode::Duplicate, terminal_id).reason(reason);
+            reply.stan = Some(request.stan.as_str().to_string());
+            reply.local_date = Some(local_date);
+            return Ok(reply.to_bytes());
+        }
+
+        let now = crate::store::now();
+        let mut decision = Decision {
+            reply: TerminalReply::new(ResponseCode::Approved, terminal_id),
+            state: state::DECLINED,
+            row: RedemptionRow {
+                id: RedemptionId::new(),
+                terminal_id: terminal_id.to_string(),
+                ewarung_id: terminal.ewarung_id,
+                stan: request.stan.as_str().to_string(),
+                local_date: local_date.clone(),
+                request_hash: fingerprint,
+                kind: KIND_PURCHASE.to_string(),
+                response_code: String::new(),
+                response: Vec::new(),
+                card_id: None,
+                household_id: None,
+                program_id: None,
+                amount_minor: 0,
+                hold_id: None,
+                refund_id: None,
+                state: String::new(),
+                rrn: None,
+                approval_code: None,
+                business_date: business_date(now),
+                created_at: now,
+                updated_at: now,
+            },
+        };
+        self.decide(tx, &terminal, &mut decision, now).await?;
+
+        let Decision {
+            mut reply,
+            state,
+            mut row,
+        } = decision;
+        reply.stan = Some(row.stan.clone());
+        reply.local_date = Some(row.local_date.clone());
+        reply.card = Some(request.pan.masked());
+        let body = reply.to_bytes();
+        row.response_code = reply.response_code.to_string();
+        row.response = body.clone();
+        row.state = state.to_string();
+        tx.insert_redemption(&row).await?;
+        tracing::info!(
+            terminal = terminal_id, stan = %row.stan, card = %request.pan.masked(),
+            code = reply.response_code, amount = row.amount_minor, "authorize"
+        );
+        Ok(body)
+    }
+}
+
+impl Authorize {
+    /// Runs the checks in order; the first that fails decides the answer.
+    async fn decide(
+        &self,
+        tx: &mut dyn LedgerTx,
+        terminal: &TerminalContext,
+        decision: &mut Decision,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let request = &self.request;
+        let decline = |decision: &mut Decision, code: ResponseCode, reason: &str| {
+            decision.reply =
+                TerminalReply::new(code, &request.terminal_id.to_string()).reason(reason);
+        };
+        if let Some(reason) = terminal_refusal(terminal) {
+            decline(decision, ResponseCode::TerminalNotPermitted, &reason);
+            return Ok(());
+        }
+        let Some(card) = tx.card_by_pan(request.pan.expose()).await? else {
+            decline(decision, ResponseCode::InvalidCard, "no such card");
+            return Ok(());
+        };
+        decision.row.card_id = Some(card.id);
+        decision.row.household_id = Some(card.household_id);
+        if card.status != CardStatus::Active {
+            let reason = format!("the card is {}", card.status);
+            decline(decision, ResponseCode::RestrictedCard, &reason);
+            return Ok(());
+        }
+        if let Err(refusal) = verify_pin(tx, &self.rules, &card, &request.pin).await? {
+            let (code, reason, left) = pin_decline(&refusal);
+            decline(decision, code, &reason);
+            decision.reply.pin_tries_left = left;
+            return Ok(());
+        }
+        let household_status = tx.household_status(card.household_id).await?;
+        if household_status != Some(HouseholdStatus::Active) {
+            let reason = format!(
+                "the household is {}; its balance is kept",
+                household_status.map_or("unknown", |s| s.as_str())
+            );
+            decline(decision, ResponseCode::RestrictedCard, &reason);
+            return Ok(());
+        }
+        match &request.transaction_type {
+            TransactionType::Purchase => {}
+            TransactionType::Cash(kind) => {
+                let reason = format!("{kind} refused: the entitlement buys food, never cash");
+                decline(decision, ResponseCode::NotPermitted, &reason);
+                return Ok(());
+            }
+            TransactionType::Other(kind) => {
+                let reason = format!("transaction type {kind} is not supported; send purchase");
+                decline(decision, ResponseCode::InvalidTransaction, &reason);
+                return Ok(());
+            }
+        }
+        if request.lines.is_empty() || request.lines.len() > AuthorizeRequest::MAX_LINES {
+            let reason = format!("a basket has 1 to {} lines", AuthorizeRequest::MAX_LINES);
+            decline(decision, ResponseCode::InvalidTransaction, &reason);
+            return Ok(());
+        }
+        let entitlement =
+            match choose_entitlement(tx, card.household_id, request.program_code.as_deref()).await?
+            {
+                Ok(found) => found,
+                Err((code, reason)) => {
+                    decline(decision, code, &reason);
+                    return Ok(());
+                }
+            };
+        let (program, account) = entitlement;
+        decision.row.program_id = Some(program.id);
+        let receipt = match price_basket(tx, &program, request).await? {
+            Ok(receipt) => receipt,
+            Err(reason) => {
+                decline(decision, ResponseCode::InvalidTransaction, &reason);
+                return Ok(());
+            }
+        };
+        let total: i64 = receipt.iter().map(|(_, amount)| amount).sum();
+        decision.row.amount_minor = total;
+        if total > account.available() {
+            decline(
+                decision,
+                ResponseCode::InsufficientBalance,
+                "the basket costs more than the balance",
+            );
+            decision.reply.balance = Some(format_minor(account.available()));
+            return Ok(());
+        }
+        let payable = tx
+            .ensure_account(
+                AccountKind::EwarungPayable,
+                program.id,
+                AccountOwner::Ewarung(terminal.ewarung_id),
+            )
+            .await?;
+        let db_now = tx.db_now().await?;
+        let timeout_at = db_now
+            + chrono::Duration::from_std(self.rules.hold_timeout)
+                .unwrap_or(chrono::Duration::seconds(120));
+        let hold = NewTransfer {
+            id: TransferId::new(),
+            program_id: program.id,
+            debit_account_id: account.id,
+            credit_account_id: payable,
+            amount_minor: total,
+            kind: TransferKind::Hold,
+            pending_id: None,
+            timeout_at: Some(timeout_at),
+            reference: format!("redemption:{}", decision.row.id),
+            created_at: now,
+        };
+        if !tx.apply_transfer(&hold).await? {
+            // Only reachable when something else spent in between; the guard in SQL decides.
+            decline(
+                decision,
+                ResponseCode::InsufficientBalance,
+                "the basket costs more than the balance",
+            );
+            return Ok(());
+        }
+        let rrn = new_rrn(now);
+        let approval_code = format!("{:06}", rand::thread_rng().gen_range(0..1_000_000));
+        decision.state = state::HELD;
+        decision.row.hold_id = Some(hold.id);
+        decision.row.rrn = Some(rrn.clone());
+        decision.row.approval_code = Some(approval_code.clone());
+        let reply = &mut decision.reply;
+        reply.rrn = Some(rrn);
+        reply.approval_code = Some(approval_code);
+        reply.program_code = Some(program.code.clone());
+        reply.amount = Some(format_minor(total));
+        reply.balance = Some(format_minor(account.available() - total));
+        reply.hold_expires_at = Some(timeout_at);
+        reply.receipt = Some(receipt.into_iter().map(|(line, _)| line).collect());
+        Ok(())
+    }
+}
+
+/// Why an own terminal may not transact, if it may not.
+fn terminal_refusal(terminal: &TerminalContext) -> Option<String> {
+    if terminal.status != TerminalStatus::Active {
+        return Some(format!("the terminal is {}", terminal.status));
+    }
+    if terminal.ewarung_status != EwarungStatus::Active {
+        return Some(format!("the E-Warung is {}", terminal.ewarung_status));
+    }
+    None
+}
+
+/// The terminal, if it exists and belongs to the caller's E-Warung.
+async fn own_terminal(
+    tx: &mut dyn LedgerTx,
+    terminal_id: &str,
+    ewarung: EwarungId,
+) -> StoreResult<Option<TerminalContext>> {
+    Ok(tx
+        .terminal(terminal_id)
+        .await?
+        .filter(|terminal| terminal.ewarung_id == ewarung))
+}
+
+fn not_your_terminal(terminal_id: &str) -> TerminalReply {
+    TerminalReply::new(ResponseCode::TerminalNotPermitted, terminal_id)
+        .reason("the terminal is unknown or not registered to your E-Warung")
+}
+
+async fn verify_pin(
+    tx: &mut dyn LedgerTx,
+    rules: &RedemptionRules,
+    card: &crate::store::CardRecord,
+    pin: &crate::domain::pin::Pin,
+) -> StoreResult<Result<(), PinRefusal>> {
+    let mut attempts: &mut dyn LedgerTx = tx;
+    pin_check::check(&mut attempts, &rules.pins, &rules.cards, card, pin).await
+}
+
+fn pin_decline(refusal: &PinRefusal) -> (ResponseCode, String, Option<u32>) {
+    match refusal {
+        PinRefusal::NotSet => (
+            ResponseCode::WrongPin,
+            "the card has no PIN yet; ask the office".into(),
+            None,
+        ),
+        PinRefusal::Wrong { remaining } => (
+            ResponseCode::WrongPin,
+            format!("wrong PIN; {remaining} tries left before the card locks"),
+            Some(*remaining),
+        ),
+        PinRefusal::Locked { until } | PinRefusal::NowLocked { until } => (
+            ResponseCode::PinTriesExceeded,
+            format!("too many wrong PINs; the card is locked until {until}"),
+            Some(0),
+        ),
+    }
+}
+
+/// Finds the program that pays and the household's entitlement in it.
+async fn choose_entitlement(
+    tx: &mut dyn LedgerTx,
+    household: crate::domain::ids::HouseholdId,
+    program_code: Option<&str>,
+) -> StoreResult<Result<(ProgramRecord, AccountBalance), (ResponseCode, String)>> {
+    let accounts = tx.entitlements(household).await?;
+    let chosen = match program_code {
+        Some(code) => {
+            let Some(program) = tx.program_by_code(code).await? else {
+                return Ok(Err((
+                    ResponseCode::InvalidTransaction,
+                    format!("no program {code}"),
+                )));
+            };
+            accounts
+                .into_iter()
+                .find(|a| a.program_id == program.id)
+                .map(|account| (program, account))
+        }
+        None => match accounts.as_slice() {
+            [only] => {
+                let only = *only;
+                let program = tx.program(only.program_id).await?;
+                program.map(|program| (program, only))
+            }
+            [] => None,
+            _ => {
+                return Ok(Err((
+                    ResponseCode::InvalidTransaction,
+                    "the household has several programs; send program_code".into(),
+                )))
+            }
+        },
+    };
+    Ok(chosen.ok_or((
+        ResponseCode::InsufficientBalance,
+        "nothing has been loaded for this household yet".to_string(),
+    )))
+}
+
+/// Prices the basket against the catalog: `Err(reason)` on the first line that is not eligible.
+async fn price_basket(
+    tx: &mut dyn LedgerTx,
+    program: &ProgramRecord,
+    request: &AuthorizeRequest,
+) -> StoreResult<Result<Vec<(ReceiptLine, i64)>, String>> {
+    let skus: Vec<String> = request
+        .lines
+        .iter()
+        .map(|l| l.sku.as_str().to_string())
+        .collect();
+    let catalog: HashMap<String, crate::store::CatalogItemRecord> = tx
+        .catalog_items(program.id, &skus)
+        .await?
+        .into_iter()
+        .map(|item| (item.sku.clone(), item))
+        .collect();
+    let mut receipt = Vec::with_capacity(request.lines.len());
+    for line in &request.lines {
+        let Some(item) = catalog.get(line.sku.as_str()) else {
+            return Ok(Err(format!(
+                "{} is not in the {} food catalog",
+                line.sku.as_str(),
+                program.code
+            )));
+        };
+        let price = line.unit_price.minor_units();
+        if price > item.max_unit_price_minor {
+            return Ok(Err(format!(
+                "{} costs at most {} per {}",
+                item.sku,
+                format_minor(item.max_unit_price_minor),
+                item.unit
+            )));
+        }
+        let amount = price * i64::from(line.quantity.get());
+        receipt.push((
+            ReceiptLine {
+                sku: item.sku.clone(),
+                name: item.name.clone(),
+                unit: item.unit.clone(),
+                quantity: line.quantity.get(),
+                unit_price: format_minor(price),
+                amount: format_minor(amount),
+            },
+            amount,
+        ));
+    }
+    Ok(Ok(receipt))
+}
+
+/// A retrieval reference number: 12 digits, the year's last digit, the day of the year, and eight
+/// random digits (unique per day with overwhelming probability; a unique index guards the rest).
+fn new_rrn(now: DateTime<Utc>) -> String {
+    use chrono::Datelike;
+    format!(
+        "{}{:03}{:08}",
+        now.year() % 10,
+        now.ordinal(),
+        rand::thread_rng().gen_range(0..100_000_000u32)
+    )
+}
+
+/// What a complete, void or reversal does to the purchase it names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Followup {
+    /// The receipt printed: post the hold.
+    Complete,
+    /// Cancel a held purchase, or return a completed one of the same business day to the card.
+    Void,
+    /// The terminal got no answer: undo whatever the request did (an unknown request is noted
+    /// so that it can never be approved later, and acknowledged).
+    Reverse,
+}
+
+pub struct FollowUp {
+    pub ewarung: EwarungId,
+    pub action: Followup,
+    pub original: OriginalRequest,
+}
+
+#[async_trait]
+impl LedgerJob for FollowUp {
+    type Output = Vec<u8>;
+
+    async fn run(&self, tx: &mut dyn LedgerTx) -> StoreResult<Vec<u8>> {
+        let original = &self.original;
+        let terminal_id = original.terminal_id.as_str();
+        if own_terminal(tx, terminal_id, self.ewarung).await?.is_none() {
+            return Ok(not_your_terminal(terminal_id).to_bytes());
+        }
+        let found = tx
+            .find_redemption(
+                terminal_id,
+                original.stan.as_str(),
+                original.local_date.as_str(),
+            )
+            .await?;
+        let mut reply = match found {
+            None if self.action == Followup::Reverse => {
+                self.mark_reversed_unknown(tx).await?;
+                TerminalReply::new(ResponseCode::Approved, terminal_id)
+                    .reason("no such request; noted so that it can never be approved")
+            }
+            None => TerminalReply::new(ResponseCode::UnableToLocate, terminal_id)
+                .reason("no authorization with that STAN and date from this terminal"),
+            Some(row) => self.apply(tx, row).await?,
+        };
+        reply.stan = Some(original.stan.as_str().to_string());
+        reply.local_date = Some(original.local_date.as_str().to_string());
+        tracing::info!(terminal = terminal_id, stan = original.stan.as_str(), action = ?self.action,
+            code = reply.response_code, "follow-up");
+        Ok(reply.to_bytes())
+    }
+}
+
+impl FollowUp {
+    async fn apply(&self, tx: &mut dyn LedgerTx, row: RedemptionRow) -> StoreResult<TerminalReply> {
+        let terminal_id = row.terminal_id.clone();
+        let done = |state: &str| {
+            let mut reply = TerminalReply::new(ResponseCode::Approved, &terminal_id);
+            reply.state = Some(state.to_string());
+            reply.rrn = row.rrn.clone();
+            reply.amount = (row.amount_minor > 0).then(|| format_minor(row.amount_minor));
+            reply
+        };
+        let refuse = |code: ResponseCode, reason: String| {
+            let mut reply = TerminalReply::new(code, &terminal_id).reason(reason);
+            reply.state = Some(row.state.clone());
+            reply.rrn = row.rrn.clone();
+            reply
+        };
+        let now = crate::store::now();
+        let current = row.state.as_str();
+        Ok(match (self.action, current) {
+            (_, _) if row.kind == KIND_REVERSAL_MARKER => match self.action {
+                Followup::Reverse => done(state::REVERSED),
+                _ => refuse(
+                    ResponseCode::UnableToLocate,
+                    "the request was reversed before it arrived".into(),
+                ),
+            },
+            (Followup::Reverse, state::DECLINED) => done(state::DECLINED),
+            (_, state::DECLINED) => refuse(
+                ResponseCode::UnableToLocate,
+                "the authorization was declined; there is nothing to complete or void".into(),
+            ),
+            (Followup::Complete, state::HELD) => {
+                self.resolve(tx, &row, TransferKind::Post, now).await?;
+                tx.set_redemption_state(row.id, state::COMPLETED, None, now)
+                    .await?;
+                done(state::COMPLETED)
+            }
+            (Followup::Complete, state::COMPLETED) => done(state::COMPLETED),
+            (Followup::Complete, other) => refuse(
+                ResponseCode::InvalidTransaction,
+                format!("the purchase was {other}; it cannot be completed"),
+            ),
+            (Followup::Void | Followup::Reverse, state::HELD) => {
+                self.resolve(tx, &row, TransferKind::Void, now).await?;
+                let next = if self.action == Followup::Void {
+                    state::VOIDED
+                } else {
+                    state::REVERSED
+                };
+                tx.set_redemption_state(row.id, next, None, now).await?;
+                done(next)
+            }
+            (Followup::Void, state::COMPLETED) if row.business_date != business_date(now) => {
+                refuse(
+                    ResponseCode::InvalidTransaction,
+                    format!(
+                        "a completed purchase can be voided only on its business day ({})",
+                        row.business_date
+                    ),
+                )
+            }
+            (Followup::Void | Followup::Reverse, state::COMPLETED) => {
+                let refund = self.refund(tx, &row, now).await?;
+                let next = if self.action == Followup::Void {
+                    state::REFUNDED
+                } else {
+                    state::REVERSED
+                };
+                tx.set_redemption_state(row.id, next, Some(refund), now)
+                    .await?;
+                done(next)
+            }
+            // Already undone one way or another: acknowledging again changes nothing.
+            (Followup::Void | Followup::Reverse, other) => done(other),
+        })
+    }
+
+    /// Resolves the purchase's hold (post or void).
+    async fn resolve(
+        &self,
+        tx: &mut dyn LedgerTx,
+        row: &RedemptionRow,
+        kind: TransferKind,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let hold_id = row
+            .hold_id
+            .ok_or(crate::store::StoreError::NotFound { entity: "hold" })?;
+        let hold = tx
+            .transfer(hold_id)
+            .await?
+            .ok_or(crate::store::StoreError::NotFound { entity: "hold" })?;
+        let resolution = NewTransfer {
+            id: TransferId::new(),
+            program_id: hold.program_id,
+            debit_account_id: hold.debit_account_id,
+            credit_account_id: hold.credit_account_id,
+            amount_minor: hold.amount_minor,
+            kind,
+            pending_id: Some(hold.id),
+            timeout_at: None,
+            reference: format!("redemption:{}", row.id),
+            created_at: now,
+        };
+        if !tx.apply_transfer(&resolution).await? {
+            return Err(crate::store::StoreError::StateConflict {
+                entity: "hold",
+                actual: "already resolved".into(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Returns a completed purchase to the household's entitlement (never as cash).
+    async fn refund(
+        &self,
+        tx: &mut dyn LedgerTx,
+        row: &RedemptionRow,
+        now: DateTime<Utc>,
+    ) -> StoreResult<TransferId> {
+        let hold_id = row
+            .hold_id
+            .ok_or(crate::store::StoreError::NotFound { entity: "hold" })?;
+        let hold = tx
+            .transfer(hold_id)
+            .await?
+            .ok_or(crate::store::StoreError::NotFound { entity: "hold" })?;
+        let refund = NewTransfer {
+            id: TransferId::new(),
+            program_id: hold.program_id,
+            debit_account_id: hold.credit_account_id,
+            credit_account_id: hold.debit_account_id,
+            amount_minor: hold.amount_minor,
+            kind: TransferKind::Refund,
+            pending_id: None,
+            timeout_at: None,
+            reference: format!("redemption:{}", row.id),
+            created_at: now,
+        };
+        if !tx.apply_transfer(&refund).await? {
+            // The E-Warung's payable no longer holds the amount (already settled out).
+            return Err(crate::store::StoreError::StateConflict {
+                entity: "payable",
+                actual: "already settled".into(),
+            });
+        }
+        Ok(refund.id)
+    }
+
+    async fn mark_reversed_unknown(&self, tx: &mut dyn LedgerTx) -> StoreResult<()> {
+        let now = crate::store::now();
+        let terminal = tx
+            .terminal(self.original.terminal_id.as_str())
+            .await?
+            .ok_or(crate::store::StoreError::NotFound { entity: "terminal" })?;
+        let row = RedemptionRow {
+            id: RedemptionId::new(),
+            terminal_id: terminal.terminal_id,
+            ewarung_id: terminal.ewarung_id,
+            stan: self.original.stan.as_str().to_string(),
+            local_date: self.original.local_date.as_str().to_string(),
+            request_hash: Vec::new(),
+            kind: KIND_REVERSAL_MARKER.to_string(),
+            response_code: ResponseCode::Approved.code().to_string(),
+            response: Vec::new(),
+            card_id: None,
+            household_id: None,
+            program_id: None,
+            amount_minor: 0,
+            hold_id: None,
+            refund_id: None,
+            state: state::REVERSED.to_string(),
+            rrn: None,
+            approval_code: None,
+            business_date: business_date(now),
+            created_at: now,
+            updated_at: now,
+        };
+        tx.insert_redemption(&row).await
+    }
+}
+
+/// Balance inquiry with card and PIN.
+pub struct Balance {
+    pub rules: Arc<RedemptionRules>,
+    pub ewarung: EwarungId,
+    pub request: BalanceRequest,
+}
+
+#[async_trait]
+impl LedgerJob for Balance {
+    type Output = Vec<u8>;
+
+    async fn run(&self, tx: &mut dyn LedgerTx) -> StoreResult<Vec<u8>> {
+        let request = &self.request;
+        let terminal_id = request.terminal_id.as_str();
+        let Some(terminal) = own_terminal(tx, terminal_id, self.ewarung).await? else {
+            return Ok(not_your_terminal(terminal_id).to_bytes());
+        };
+        let reply =
+            |code: ResponseCode, reason: &str| TerminalReply::new(code, terminal_id).reason(reason);
+        let mut answer = async {
+            if let Some(reason) = terminal_refusal(&terminal) {
+                return Ok::<_, crate::store::StoreError>(reply(
+                    ResponseCode::TerminalNotPermitted,
+                    &reason,
+                ));
+            }
+            let Some(card) = tx.card_by_pan(request.pan.expose()).await? else {
+                return Ok(reply(ResponseCode::InvalidCard, "no such card"));
+            };
+            if card.status != CardStatus::Active {
+                return Ok(reply(
+                    ResponseCode::RestrictedCard,
+                    &format!("the card is {}", card.status),
+                ));
+            }
+            if let Err(refusal) = verify_pin(tx, &self.rules, &card, &request.pin).await? {
+                let (code, reason, left) = pin_decline(&refusal);
+                let mut declined = reply(code, &reason);
+                declined.pin_tries_left = left;
+                return Ok(declined);
+            }
+            match choose_entitlement(tx, card.household_id, request.program_code.as_deref()).await?
+            {
+                Ok((program, account)) => {
+                    let mut ok = TerminalReply::new(ResponseCode::Approved, terminal_id);
+                    ok.program_code = Some(program.code);
+                    ok.balance = Some(format_minor(account.available()));
+                    Ok(ok)
+                }
+                Err((ResponseCode::InsufficientBalance, _)) => {
+                    let mut ok = TerminalReply::new(ResponseCode::Approved, terminal_id);
+                    ok.balance = Some(format_minor(0));
+                    Ok(ok)
+                }
+                Err((code, reason)) => Ok(reply(code, &reason)),
+            }
+        }
+        .await?;
+        answer.card = Some(pan::mask(request.pan.expose()));
+        Ok(answer.to_bytes())
+    }
+}
+
+/// Ends a hold nobody completed in time and marks its purchase expired (the sweeper's step).
+pub(crate) async fn expire_hold(
+    tx: &mut dyn LedgerTx,
+    redemption: RedemptionId,
+    hold_id: TransferId,
+    now: DateTime<Utc>,
+) -> StoreResult<bool> {
+    let Some(hold) = tx.transfer(hold_id).await? else {
+        return Ok(false);
+    };
+    let expiry = NewTransfer {
+        id: TransferId::new(),
+        program_id: hold.program_id,
+        debit_account_id: hold.debit_account_id,
+        credit_account_id: hold.credit_account_id,
+        amount_minor: hold.amount_minor,
+        kind: TransferKind::HoldExpired,
+        pending_id: Some(hold.id),
+        timeout_at: None,
+        reference: format!("redemption:{redemption}"),
+        created_at: now,
+    };
+    if !tx.apply_transfer(&expiry).await? {
+        return Ok(false);
+    }
+    tx.set_redemption_state(redemption, state::EXPIRED, None, now)
+        .await?;
+    Ok(true)
+}

@@ -1,0 +1,315 @@
+//! What terminals send. Shapes and values are checked when the JSON is read (a malformed request
+//! is a 4xx and is never recorded); business rules are answered with response codes by the engine.
+
+use chrono::NaiveDateTime;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use utoipa::ToSchema;
+
+use crate::domain::{money::Amount, pan::Pan, pin::Pin, terminal::TerminalId, Invalid};
+
+/// System trace audit number (ISO 8583 field 11): six digits, unique per terminal and day.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Stan(String);
+
+impl Stan {
+    pub fn parse(text: &str) -> Result<Self, Invalid> {
+        if text.len() == 6 && text.bytes().all(|b| b.is_ascii_digit()) {
+            Ok(Self(text.to_string()))
+        } else {
+            Err(Invalid::new(
+                "invalid_stan",
+                "STAN must be exactly 6 digits",
+            ))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+crate::deserialize_via_parse!(Stan, "a 6-digit STAN");
+
+/// The terminal's local date and time, `YYYY-MM-DDTHH:MM:SS` (no zone: terminals do not know one).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LocalTime(pub NaiveDateTime);
+
+impl LocalTime {
+    pub const FORMAT: &'static str = "%Y-%m-%dT%H:%M:%S";
+
+    pub fn parse(text: &str) -> Result<Self, Invalid> {
+        NaiveDateTime::parse_from_str(text, Self::FORMAT)
+            .map(Self)
+            .map_err(|_| {
+                Invalid::new(
+                    "invalid_local_time",
+                    "local_time must be YYYY-MM-DDTHH:MM:SS, the terminal's clock",
+                )
+            })
+    }
+
+    /// The date part, which with terminal and STAN identifies a request.
+    pub fn date(&self) -> String {
+        self.0.format("%Y-%m-%d").to_string()
+    }
+}
+
+impl Serialize for LocalTime {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.0.format(Self::FORMAT).to_string())
+    }
+}
+
+crate::deserialize_via_parse!(LocalTime, "a local date-time YYYY-MM-DDTHH:MM:SS");
+
+/// A date `YYYY-MM-DD` naming the original request's day.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LocalDate(String);
+
+impl LocalDate {
+    pub fn parse(text: &str) -> Result<Self, Invalid> {
+        chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
+            .map(|date| Self(date.format("%Y-%m-%d").to_string()))
+            .map_err(|_| Invalid::new("invalid_local_date", "local_date must be YYYY-MM-DD"))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+crate::deserialize_via_parse!(LocalDate, "a date YYYY-MM-DD");
+
+/// What kind of transaction the terminal asks for. Only purchases of food are allowed; the type is
+/// kept as sent so that a refused cash attempt is recorded as what it was.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TransactionType {
+    Purchase,
+    /// Any way of taking cash out: withdrawal, cash-back, cash advance.
+    Cash(String),
+    Other(String),
+}
+
+impl TransactionType {
+    pub const CASH_TYPES: &'static [&'static str] = &[
+        "cash_withdrawal",
+        "cash_back",
+        "cash_advance",
+        "purchase_with_cash_back",
+    ];
+
+    pub fn parse(text: &str) -> Result<Self, Invalid> {
+        let ok = (1..=32).contains(&text.len())
+            && text
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+        if !ok {
+            return Err(Invalid::new(
+                "invalid_transaction_type",
+                "type must be 1 to 32 characters of a-z, 0-9 and _ (e.g. \"purchase\")",
+            ));
+        }
+        Ok(match text {
+            "purchase" => TransactionType::Purchase,
+            cash if Self::CASH_TYPES.contains(&cash) => TransactionType::Cash(cash.to_string()),
+            other => TransactionType::Other(other.to_string()),
+        })
+    }
+
+    pub fn as_str(&self) -> &str {
+        match self {
+            TransactionType::Purchase => "purchase",
+            TransactionType::Cash(text) | TransactionType::Other(text) => text,
+        }
+    }
+}
+
+impl Serialize for TransactionType {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+crate::deserialize_via_parse!(TransactionType, "a transaction type such as \"purchase\"");
+
+/// A SKU as sent: 1 to 32 printable characters (whether it is in the catalog is a business rule).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Sku(String);
+
+impl Sku {
+    pub fn parse(text: &str) -> Result<Self, Invalid> {
+        let ok = (1..=32).contains(&text.len()) && text.bytes().all(|b| b.is_ascii_graphic());
+        if ok {
+            Ok(Self(text.to_string()))
+        } else {
+            Err(Invalid::new(
+                "invalid_sku",
+                "sku must be 1 to 32 printable ASCII characters",
+            ))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+crate::deserialize_via_parse!(Sku, "a SKU");
+
+/// A whole number of units, 1 to 999.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Quantity(u32);
+
+impl Quantity {
+    pub const MAX: u32 = 999;
+
+    pub fn get(self) -> u32 {
+        self.0
+    }
+}
+
+impl<'de> Deserialize<'de> for Quantity {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let value = u32::deserialize(deserializer)?;
+        if (1..=Self::MAX).contains(&value) {
+            Ok(Self(value))
+        } else {
+            Err(serde::de::Error::custom(
+                Invalid::new(
+                    "invalid_quantity",
+                    "quantity must be a whole number from 1 to 999",
+                )
+                .to_serde_message(),
+            ))
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BasketLine {
+    #[schema(value_type = String, example = "BERAS-5KG")]
+    pub sku: Sku,
+    #[schema(value_type = u32, example = 1)]
+    pub quantity: Quantity,
+    /// Price per unit in IDR, at most the catalog's cap.
+    #[schema(value_type = String, example = "65000")]
+    pub unit_price: Amount,
+}
+
+/// `POST /v1/redemptions/authorize`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AuthorizeRequest {
+    #[schema(value_type = String, example = "SMD00001")]
+    pub terminal_id: TerminalId,
+    #[schema(value_type = String, example = "000123")]
+    pub stan: Stan,
+    #[schema(value_type = String, example = "2026-11-23T10:15:00")]
+    pub local_time: LocalTime,
+    #[schema(value_type = String, example = "6019010435474346")]
+    pub pan: Pan,
+    #[schema(value_type = String, example = "123456")]
+    pub pin: Pin,
+    /// `purchase`; cash types are refused with 57, others with 12.
+    #[serde(rename = "type")]
+    #[schema(value_type = String, example = "purchase")]
+    pub transaction_type: TransactionType,
+    /// Which program pays; may be left out when the household has one.
+    pub program_code: Option<String>,
+    pub lines: Vec<BasketLine>,
+}
+
+impl AuthorizeRequest {
+    pub const MAX_LINES: usize = 50;
+
+    /// SHA-256 over everything in the request except the PIN: a replay must match it to get the
+    /// stored answer. The PIN stays out so no unkeyed PIN-derived value is ever stored.
+    pub fn fingerprint(&self) -> Vec<u8> {
+        #[derive(Serialize)]
+        struct Fingerprinted<'a> {
+            terminal_id: &'a str,
+            stan: &'a str,
+            local_time: LocalTime,
+            pan: &'a str,
+            transaction_type: &'a str,
+            program_code: Option<&'a str>,
+            lines: &'a [BasketLine],
+        }
+        let canonical = serde_json::to_vec(&Fingerprinted {
+            terminal_id: self.terminal_id.as_str(),
+            stan: self.stan.as_str(),
+            local_time: self.local_time,
+            pan: self.pan.expose(),
+            transaction_type: self.transaction_type.as_str(),
+            program_code: self.program_code.as_deref(),
+            lines: &self.lines,
+        })
+        .expect("plain data serialises");
+        Sha256::digest(canonical).to_vec()
+    }
+}
+
+/// Names an earlier authorization: `POST /v1/redemptions/{complete,void,reversal}`.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OriginalRequest {
+    #[schema(value_type = String, example = "SMD00001")]
+    pub terminal_id: TerminalId,
+    /// The STAN of the authorization.
+    #[schema(value_type = String, example = "000123")]
+    pub stan: Stan,
+    /// The date of the authorization's `local_time`.
+    #[schema(value_type = String, example = "2026-11-23")]
+    pub local_date: LocalDate,
+}
+
+/// `POST /v1/redemptions/balance`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BalanceRequest {
+    #[schema(value_type = String, example = "SMD00001")]
+    pub terminal_id: TerminalId,
+    #[schema(value_type = String, example = "6019010435474346")]
+    pub pan: Pan,
+    #[schema(value_type = String, example = "123456")]
+    pub pin: Pin,
+    pub program_code: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cash_types_are_recognised_and_odd_spellings_refused() {
+        assert_eq!(
+            TransactionType::parse("purchase").unwrap(),
+            TransactionType::Purchase
+        );
+        assert!(matches!(
+            TransactionType::parse("cash_back").unwrap(),
+            TransactionType::Cash(_)
+        ));
+        assert!(matches!(
+            TransactionType::parse("refund").unwrap(),
+            TransactionType::Other(_)
+        ));
+        assert!(TransactionType::parse("PURCHASE").is_err());
+        assert!(TransactionType::parse("").is_err());
+    }
+
+    #[test]
+    fn stans_and_times_have_one_spelling() {
+        assert!(Stan::parse("000001").is_ok());
+        assert!(Stan::parse("1234567").is_err());
+        assert!(Stan::parse("12a456").is_err());
+        assert_eq!(
+            LocalTime::parse("2026-11-23T10:15:00").unwrap().date(),
+            "2026-11-23"
+        );
+        assert!(LocalTime::parse("2026-11-23 10:15").is_err());
+        assert!(LocalDate::parse("2026-02-30").is_err());
+    }
+}

@@ -1,0 +1,434 @@
+//! The ledger's SQL, written once and instantiated for each backend by [`ledger_tx_impl!`], in the
+//! same way as the registry: `$N` placeholders and native types on both engines. The type it
+//! implements [`LedgerTx`](crate::ledger::LedgerTx) for wraps a connection that is already inside a
+//! transaction (or a savepoint); committing is the caller's business.
+
+macro_rules! ledger_tx_impl {
+    ($tx:ident, $db:ty, $conn:ty, $now_sql:literal) => {
+        /// A ledger transaction on this backend: a borrowed connection already inside a transaction.
+        pub struct $tx<'c> {
+            pub conn: &'c mut $conn,
+        }
+
+        #[async_trait::async_trait]
+        impl $crate::ledger::LedgerTx for $tx<'_> {
+            async fn db_now(&mut self) -> $crate::store::StoreResult<chrono::DateTime<chrono::Utc>> {
+                use chrono::SubsecRound;
+                let now: chrono::DateTime<chrono::Utc> =
+                    sqlx::query_scalar($now_sql).fetch_one(&mut *self.conn).await?;
+                Ok(now.trunc_subsecs(6))
+            }
+
+            async fn terminal(
+                &mut self,
+                terminal_id: &str,
+            ) -> $crate::store::StoreResult<Option<$crate::ledger::tx::TerminalContext>> {
+                Ok(sqlx::query_as(
+                    "SELECT t.terminal_id, t.ewarung_id, t.status, e.status AS ewarung_status
+                     FROM terminals t JOIN ewarungs e ON e.id = t.ewarung_id
+                     WHERE t.terminal_id = $1",
+                )
+                .bind(terminal_id)
+                .fetch_optional(&mut *self.conn)
+                .await?)
+            }
+
+            async fn card_by_pan(&mut self, pan: &str) -> $crate::store::StoreResult<Option<$crate::store::CardRecord>> {
+                Ok(sqlx::query_as("SELECT * FROM cards WHERE pan = $1")
+                    .bind(pan)
+                    .fetch_optional(&mut *self.conn)
+                    .await?)
+            }
+
+            async fn household_status(
+                &mut self,
+                id: $crate::domain::ids::HouseholdId,
+            ) -> $crate::store::StoreResult<Option<$crate::domain::household::HouseholdStatus>> {
+                Ok(sqlx::query_scalar("SELECT status FROM households WHERE id = $1")
+                    .bind(id)
+                    .fetch_optional(&mut *self.conn)
+                    .await?)
+            }
+
+            async fn program_by_code(&mut self, code: &str) -> $crate::store::StoreResult<Option<$crate::store::ProgramRecord>> {
+                Ok(sqlx::query_as("SELECT * FROM programs WHERE code = $1")
+                    .bind(code)
+                    .fetch_optional(&mut *self.conn)
+                    .await?)
+            }
+
+            async fn program(
+                &mut self,
+                id: $crate::domain::ids::ProgramId,
+            ) -> $crate::store::StoreResult<Option<$crate::store::ProgramRecord>> {
+                Ok(sqlx::query_as("SELECT * FROM programs WHERE id = $1")
+                    .bind(id)
+                    .fetch_optional(&mut *self.conn)
+                    .await?)
+            }
+
+            async fn catalog_items(
+                &mut self,
+                program: $crate::domain::ids::ProgramId,
+                skus: &[String],
+            ) -> $crate::store::StoreResult<Vec<$crate::store::CatalogItemRecord>> {
+                if skus.is_empty() {
+                    return Ok(Vec::new());
+                }
+                let sql = format!(
+                    "SELECT * FROM catalog_items WHERE program_id = $1 AND sku IN ({})",
+                    $crate::store::registry::placeholders(2, skus.len())
+                );
+                let mut query = sqlx::query_as(&sql).bind(program);
+                for sku in skus {
+                    query = query.bind(sku);
+                }
+                Ok(query.fetch_all(&mut *self.conn).await?)
+            }
+
+            async fn record_pin_failure(
+                &mut self,
+                card: $crate::domain::ids::CardId,
+                max_failures: u32,
+                lock_until: chrono::DateTime<chrono::Utc>,
+            ) -> $crate::store::StoreResult<$crate::store::CardRecord> {
+                let record: $crate::store::CardRecord = sqlx::query_as(
+                    "UPDATE cards SET pin_failures = pin_failures + 1,
+                         locked_until = CASE WHEN pin_failures + 1 >= $2 THEN $3 ELSE locked_until END,
+                         updated_at = $4
+                     WHERE id = $1 RETURNING *",
+                )
+                .bind(card)
+                .bind(i64::from(max_failures))
+                .bind(lock_until)
+                .bind($crate::store::now())
+                .fetch_optional(&mut *self.conn)
+                .await?
+                .ok_or($crate::store::StoreError::NotFound { entity: "card" })?;
+                if record.pin_failures == i32::try_from(max_failures).unwrap_or(i32::MAX) {
+                    sqlx::query(
+                        "INSERT INTO audit_log (id, at, actor_id, action, subject_type, subject_id, detail)
+                         VALUES ($1, $2, NULL, 'card.pin_locked', 'card', $3, $4)",
+                    )
+                    .bind(uuid::Uuid::now_v7())
+                    .bind($crate::store::now())
+                    .bind(card.to_string())
+                    .bind(sqlx::types::Json(serde_json::json!({
+                        "failures": record.pin_failures, "locked_until": lock_until
+                    })))
+                    .execute(&mut *self.conn)
+                    .await?;
+                }
+                Ok(record)
+            }
+
+            async fn clear_pin_failures(&mut self, card: $crate::domain::ids::CardId) -> $crate::store::StoreResult<()> {
+                sqlx::query(
+                    "UPDATE cards SET pin_failures = 0, locked_until = NULL
+                     WHERE id = $1 AND (pin_failures > 0 OR locked_until IS NOT NULL)",
+                )
+                .bind(card)
+                .execute(&mut *self.conn)
+                .await?;
+                Ok(())
+            }
+
+            async fn entitlements(
+                &mut self,
+                household: $crate::domain::ids::HouseholdId,
+            ) -> $crate::store::StoreResult<Vec<$crate::ledger::AccountBalance>> {
+                Ok(sqlx::query_as(
+                    "SELECT id, program_id, household_id, ewarung_id, debits_pending, debits_posted,
+                            credits_pending, credits_posted
+                     FROM accounts WHERE kind = 'entitlement' AND household_id = $1 ORDER BY id",
+                )
+                .bind(household)
+                .fetch_all(&mut *self.conn)
+                .await?)
+            }
+
+            async fn account(
+                &mut self,
+                id: $crate::domain::ids::AccountId,
+            ) -> $crate::store::StoreResult<Option<$crate::ledger::AccountBalance>> {
+                Ok(sqlx::query_as(
+                    "SELECT id, program_id, household_id, ewarung_id, debits_pending, debits_posted,
+                            credits_pending, credits_posted
+                     FROM accounts WHERE id = $1",
+                )
+                .bind(id)
+                .fetch_optional(&mut *self.conn)
+                .await?)
+            }
+
+            async fn ensure_account(
+                &mut self,
+                kind: $crate::ledger::AccountKind,
+                program: $crate::domain::ids::ProgramId,
+                owner: $crate::ledger::tx::AccountOwner,
+            ) -> $crate::store::StoreResult<$crate::domain::ids::AccountId> {
+                use $crate::ledger::tx::AccountOwner;
+                let (household, ewarung) = match owner {
+                    AccountOwner::Program => (None, None),
+                    AccountOwner::Household(id) => (Some(id), None),
+                    AccountOwner::Ewarung(id) => (None, Some(id)),
+                };
+                let find = "SELECT id FROM accounts
+                            WHERE kind = $1 AND program_id = $2
+                              AND household_id IS NOT DISTINCT FROM $3 AND ewarung_id IS NOT DISTINCT FROM $4";
+                let found: Option<$crate::domain::ids::AccountId> = sqlx::query_scalar(find)
+                    .bind(kind)
+                    .bind(program)
+                    .bind(household)
+                    .bind(ewarung)
+                    .fetch_optional(&mut *self.conn)
+                    .await?;
+                if let Some(id) = found {
+                    return Ok(id);
+                }
+                // A concurrent transaction may create the same account first: do nothing then,
+                // and read whichever row won.
+                sqlx::query(
+                    "INSERT INTO accounts (id, kind, program_id, household_id, ewarung_id, created_at)
+                     VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+                )
+                .bind($crate::domain::ids::AccountId::new())
+                .bind(kind)
+                .bind(program)
+                .bind(household)
+                .bind(ewarung)
+                .bind($crate::store::now())
+                .execute(&mut *self.conn)
+                .await?;
+                Ok(sqlx::query_scalar(find)
+                    .bind(kind)
+                    .bind(program)
+                    .bind(household)
+                    .bind(ewarung)
+                    .fetch_one(&mut *self.conn)
+                    .await?)
+            }
+
+            async fn apply_transfer(
+                &mut self,
+                transfer: &$crate::ledger::NewTransfer,
+            ) -> $crate::store::StoreResult<bool> {
+                use $crate::ledger::TransferKind;
+                const GUARDED_DEBIT: &str =
+                    "kind NOT IN ('entitlement', 'ewarung_payable') OR credits_posted - debits_posted - debits_pending >= $2";
+                let amount = transfer.amount_minor;
+                match transfer.kind {
+                    TransferKind::Hold => {
+                        let moved = sqlx::query(&format!(
+                            "UPDATE accounts SET debits_pending = debits_pending + $2 WHERE id = $1 AND ({GUARDED_DEBIT})"
+                        ))
+                        .bind(transfer.debit_account_id)
+                        .bind(amount)
+                        .execute(&mut *self.conn)
+                        .await?;
+                        if moved.rows_affected() == 0 {
+                            return Ok(false);
+                        }
+                        sqlx::query("UPDATE accounts SET credits_pending = credits_pending + $2 WHERE id = $1")
+                            .bind(transfer.credit_account_id)
+                            .bind(amount)
+                            .execute(&mut *self.conn)
+                            .await?;
+                        Self::insert_transfer(self.conn, transfer).await?;
+                    }
+                    TransferKind::Post | TransferKind::Void | TransferKind::HoldExpired => {
+                        let hold_id = transfer.pending_id.ok_or($crate::store::StoreError::Check {
+                            constraint: "transfers_resolution_names_hold".into(),
+                        })?;
+                        let held: Option<i64> = sqlx::query_scalar(
+                            "SELECT amount_minor FROM transfers WHERE id = $1 AND kind = 'hold'",
+                        )
+                        .bind(hold_id)
+                        .fetch_optional(&mut *self.conn)
+                        .await?;
+                        let held = held.ok_or($crate::store::StoreError::NotFound { entity: "hold" })?;
+                        let posted = if transfer.kind == TransferKind::Post { amount } else { 0 };
+                        if posted > held || (transfer.kind != TransferKind::Post && amount != held) {
+                            return Err($crate::store::StoreError::Check {
+                                constraint: "transfers_post_within_hold".into(),
+                            });
+                        }
+                        // The unique index on pending_id lets exactly one resolution in.
+                        let inserted = Self::insert_transfer(self.conn, transfer).await?;
+                        if !inserted {
+                            return Ok(false);
+                        }
+                        sqlx::query(
+                            "UPDATE accounts SET debits_pending = debits_pending - $2,
+                                                 debits_posted = debits_posted + $3 WHERE id = $1",
+                        )
+                        .bind(transfer.debit_account_id)
+                        .bind(held)
+                        .bind(posted)
+                        .execute(&mut *self.conn)
+                        .await?;
+                        sqlx::query(
+                            "UPDATE accounts SET credits_pending = credits_pending - $2,
+                                                 credits_posted = credits_posted + $3 WHERE id = $1",
+                        )
+                        .bind(transfer.credit_account_id)
+                        .bind(held)
+                        .bind(posted)
+                        .execute(&mut *self.conn)
+                        .await?;
+                    }
+                    _ => {
+                        let moved = sqlx::query(&format!(
+                            "UPDATE accounts SET debits_posted = debits_posted + $2 WHERE id = $1 AND ({GUARDED_DEBIT})"
+                        ))
+                        .bind(transfer.debit_account_id)
+                        .bind(amount)
+                        .execute(&mut *self.conn)
+                        .await?;
+                        if moved.rows_affected() == 0 {
+                            return Ok(false);
+                        }
+                        sqlx::query("UPDATE accounts SET credits_posted = credits_posted + $2 WHERE id = $1")
+                            .bind(transfer.credit_account_id)
+                            .bind(amount)
+                            .execute(&mut *self.conn)
+                            .await?;
+                        Self::insert_transfer(self.conn, transfer).await?;
+                    }
+                }
+                Ok(true)
+            }
+
+            async fn transfer(
+                &mut self,
+                id: $crate::domain::ids::TransferId,
+            ) -> $crate::store::StoreResult<Option<$crate::ledger::tx::TransferRow>> {
+                Ok(sqlx::query_as("SELECT * FROM transfers WHERE id = $1")
+                    .bind(id)
+                    .fetch_optional(&mut *self.conn)
+                    .await?)
+            }
+
+            async fn find_redemption(
+                &mut self,
+                terminal_id: &str,
+                stan: &str,
+                local_date: &str,
+            ) -> $crate::store::StoreResult<Option<$crate::ledger::tx::RedemptionRow>> {
+                Ok(sqlx::query_as(
+                    "SELECT * FROM redemptions WHERE terminal_id = $1 AND stan = $2 AND local_date = $3",
+                )
+                .bind(terminal_id)
+                .bind(stan)
+                .bind(local_date)
+                .fetch_optional(&mut *self.conn)
+                .await?)
+            }
+
+            async fn insert_redemption(
+                &mut self,
+                row: &$crate::ledger::tx::RedemptionRow,
+            ) -> $crate::store::StoreResult<()> {
+                sqlx::query(
+                    "INSERT INTO redemptions (id, terminal_id, ewarung_id, stan, local_date, request_hash, kind,
+                         response_code, response, card_id, household_id, program_id, amount_minor, hold_id,
+                         refund_id, state, rrn, approval_code, business_date, created_at, updated_at)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18,
+                             $19, $20, $21)",
+                )
+                .bind(row.id)
+                .bind(&row.terminal_id)
+                .bind(row.ewarung_id)
+                .bind(&row.stan)
+                .bind(&row.local_date)
+                .bind(&row.request_hash)
+                .bind(&row.kind)
+                .bind(&row.response_code)
+                .bind(&row.response)
+                .bind(row.card_id)
+                .bind(row.household_id)
+                .bind(row.program_id)
+                .bind(row.amount_minor)
+                .bind(row.hold_id)
+                .bind(row.refund_id)
+                .bind(&row.state)
+                .bind(&row.rrn)
+                .bind(&row.approval_code)
+                .bind(&row.business_date)
+                .bind(row.created_at)
+                .bind(row.updated_at)
+                .execute(&mut *self.conn)
+                .await?;
+                Ok(())
+            }
+
+            async fn set_redemption_state(
+                &mut self,
+                id: $crate::domain::ids::RedemptionId,
+                state: &str,
+                refund_id: Option<$crate::domain::ids::TransferId>,
+                at: chrono::DateTime<chrono::Utc>,
+            ) -> $crate::store::StoreResult<()> {
+                sqlx::query(
+                    "UPDATE redemptions SET state = $2, refund_id = COALESCE($3, refund_id), updated_at = $4
+                     WHERE id = $1",
+                )
+                .bind(id)
+                .bind(state)
+                .bind(refund_id)
+                .bind(at)
+                .execute(&mut *self.conn)
+                .await?;
+                Ok(())
+            }
+
+            async fn expired_holds(
+                &mut self,
+                now: chrono::DateTime<chrono::Utc>,
+                limit: u32,
+            ) -> $crate::store::StoreResult<
+                Vec<($crate::domain::ids::RedemptionId, $crate::domain::ids::TransferId)>,
+            > {
+                Ok(sqlx::query_as(
+                    "SELECT r.id, t.id FROM redemptions r JOIN transfers t ON t.id = r.hold_id
+                     WHERE r.state = 'held' AND t.timeout_at <= $1
+                       AND NOT EXISTS (SELECT 1 FROM transfers x WHERE x.pending_id = t.id)
+                     ORDER BY t.timeout_at LIMIT $2",
+                )
+                .bind(now)
+                .bind(i64::from(limit))
+                .fetch_all(&mut *self.conn)
+                .await?)
+            }
+        }
+
+        impl $tx<'_> {
+            /// Inserts a transfer; `false` when a hold resolution lost the race to another one.
+            async fn insert_transfer(
+                conn: &mut $conn,
+                transfer: &$crate::ledger::NewTransfer,
+            ) -> $crate::store::StoreResult<bool> {
+                let done = sqlx::query(
+                    "INSERT INTO transfers (id, program_id, debit_account_id, credit_account_id, amount_minor,
+                                            kind, pending_id, timeout_at, reference, created_at)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT DO NOTHING",
+                )
+                .bind(transfer.id)
+                .bind(transfer.program_id)
+                .bind(transfer.debit_account_id)
+                .bind(transfer.credit_account_id)
+                .bind(transfer.amount_minor)
+                .bind(transfer.kind)
+                .bind(transfer.pending_id)
+                .bind(transfer.timeout_at)
+                .bind(&transfer.reference)
+                .bind(transfer.created_at)
+                .execute(&mut *conn)
+                .await?;
+                Ok(done.rows_affected() == 1)
+            }
+        }
+    };
+}
+
+pub(crate) use ledger_tx_impl;

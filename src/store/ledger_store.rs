@@ -1,0 +1,605 @@
+//! [`LedgerStore`](crate::store::LedgerStore) for both backends: running jobs (each backend's own
+//! way, see `transact_job`), quota batches, expiry and the ledger check, with SQL written once.
+//! Quota posting is set-based: a million-row batch is a handful of statements, not a million.
+//! Sums are cast to BIGINT because PostgreSQL widens `sum(bigint)` to `numeric`.
+
+/// How many errors and skipped rows a report carries inline.
+pub(crate) const REPORT_SAMPLE: i64 = 100;
+
+macro_rules! ledger_store_impl {
+    ($store:ty, $db:ty, $ledger_tx:ident) => {
+        use $crate::{
+            domain::ids::{QuotaBatchId, UserId as QuotaUserId},
+            ledger::{
+                tx::AccountOwner,
+                verify::{LedgerCheck, RecomputedAccount, Violation},
+                AccountKind, LedgerTx, NewTransfer, TransferKind,
+            },
+            quota::{
+                BatchReport, BatchStatus, ExpiredEntitlement, LineError, OutcomeCount,
+                QuotaBatchRecord, SkippedLine, StagedLine,
+            },
+            store::ledger_store::REPORT_SAMPLE,
+        };
+
+        impl $store {
+            async fn batch_report(
+                conn: &mut <$db as sqlx::Database>::Connection,
+                batch: QuotaBatchId,
+            ) -> StoreResult<Option<BatchReport>> {
+                let Some(record): Option<QuotaBatchRecord> =
+                    sqlx::query_as("SELECT * FROM quota_batches WHERE id = $1")
+                        .bind(batch)
+                        .fetch_optional(&mut *conn)
+                        .await?
+                else {
+                    return Ok(None);
+                };
+                let households: i64 = sqlx::query_scalar(
+                    "SELECT CAST(count(DISTINCT kk_number) AS BIGINT) FROM quota_lines WHERE batch_id = $1",
+                )
+                .bind(batch)
+                .fetch_one(&mut *conn)
+                .await?;
+                // Before posting, outcomes are what posting would do now; after, what it did.
+                let outcomes: Vec<OutcomeCount> = if record.status == BatchStatus::Posted {
+                    sqlx::query_as(
+                        "SELECT outcome, CAST(count(*) AS BIGINT) AS rows,
+                                CAST(COALESCE(sum(amount_minor), 0) AS BIGINT) AS amount_minor
+                         FROM quota_lines WHERE batch_id = $1 GROUP BY outcome ORDER BY outcome",
+                    )
+                    .bind(batch)
+                    .fetch_all(&mut *conn)
+                    .await?
+                } else if record.status == BatchStatus::Validated {
+                    sqlx::query_as(&format!(
+                        "SELECT outcome, CAST(count(*) AS BIGINT) AS rows,
+                                CAST(COALESCE(sum(amount_minor), 0) AS BIGINT) AS amount_minor
+                         FROM (SELECT {PREVIEW_OUTCOME} AS outcome, l.amount_minor
+                               FROM quota_lines l WHERE l.batch_id = $1) preview
+                         GROUP BY outcome ORDER BY outcome"
+                    ))
+                    .bind(batch)
+                    .fetch_all(&mut *conn)
+                    .await?
+                } else {
+                    Vec::new()
+                };
+                let errors: Vec<LineError> = sqlx::query_as(
+                    "SELECT line_no, field, code, message FROM quota_errors WHERE batch_id = $1
+                     ORDER BY line_no, field LIMIT $2",
+                )
+                .bind(batch)
+                .bind(REPORT_SAMPLE)
+                .fetch_all(&mut *conn)
+                .await?;
+                let skipped: Vec<SkippedLine> = if record.status == BatchStatus::Posted {
+                    sqlx::query_as(
+                        "SELECT line_no, kk_number, household_id, period, outcome FROM quota_lines
+                         WHERE batch_id = $1 AND outcome <> 'credited' ORDER BY line_no LIMIT $2",
+                    )
+                    .bind(batch)
+                    .bind(REPORT_SAMPLE)
+                    .fetch_all(&mut *conn)
+                    .await?
+                } else if record.status == BatchStatus::Validated {
+                    sqlx::query_as(&format!(
+                        "SELECT * FROM (SELECT l.line_no, l.kk_number, l.household_id, l.period,
+                                {PREVIEW_OUTCOME} AS outcome
+                         FROM quota_lines l WHERE l.batch_id = $1) preview
+                         WHERE outcome <> 'credited' ORDER BY line_no LIMIT $2"
+                    ))
+                    .bind(batch)
+                    .bind(REPORT_SAMPLE)
+                    .fetch_all(&mut *conn)
+                    .await?
+                } else {
+                    Vec::new()
+                };
+                Ok(Some(BatchReport {
+                    batch: record,
+                    households,
+                    outcomes,
+                    errors,
+                    skipped,
+                }))
+            }
+        }
+
+        /// What posting a line would do now, as SQL over `quota_lines l`.
+        const PREVIEW_OUTCOME: &str = "CASE (SELECT h.status FROM households h WHERE h.id = l.household_id)
+                WHEN 'suspended' THEN 'skipped_suspended'
+                WHEN 'exited' THEN 'skipped_exited'
+                ELSE CASE WHEN EXISTS (SELECT 1 FROM quota_credits c WHERE c.program_id = l.program_id
+                                         AND c.household_id = l.household_id AND c.period = l.period)
+                          THEN 'already_loaded' ELSE 'credited' END
+             END";
+
+        #[async_trait::async_trait]
+        impl $crate::store::LedgerStore for $store {
+            async fn transact(
+                &self,
+                job: std::sync::Arc<dyn $crate::ledger::tx::ErasedJob>,
+            ) -> StoreResult<Box<dyn std::any::Any + Send>> {
+                self.transact_job(job).await
+            }
+
+            async fn create_quota_batch(
+                &self,
+                source_name: &str,
+                uploaded_by: QuotaUserId,
+            ) -> StoreResult<QuotaBatchRecord> {
+                let mut tx = self.begin_write().await?;
+                let record = sqlx::query_as(
+                    "INSERT INTO quota_batches (id, status, source_name, uploaded_by, uploaded_at)
+                     VALUES ($1, 'validating', $2, $3, $4) RETURNING *",
+                )
+                .bind(QuotaBatchId::new())
+                .bind(source_name)
+                .bind(uploaded_by)
+                .bind($crate::store::now())
+                .fetch_one(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                Ok(record)
+            }
+
+            async fn stage_quota_chunk(
+                &self,
+                batch: QuotaBatchId,
+                lines: &[StagedLine],
+                errors: &[LineError],
+            ) -> StoreResult<()> {
+                // 9 values a line: SQLite allows 32766 bound parameters a statement.
+                const LINES_PER_STATEMENT: usize = 1_000;
+                let mut tx = self.begin_write().await?;
+                for part in lines.chunks(LINES_PER_STATEMENT) {
+                    let mut insert = sqlx::QueryBuilder::<$db>::new(
+                        "INSERT INTO quota_lines (batch_id, line_no, program_id, kk_number, period,
+                                                  amount_minor, outcome, transfer_id, account_id) ",
+                    );
+                    insert.push_values(part, |mut row, line| {
+                        row.push_bind(batch)
+                            .push_bind(line.line_no)
+                            .push_bind(line.program_id)
+                            .push_bind(line.kk_number.clone())
+                            .push_bind(line.period.clone())
+                            .push_bind(line.amount_minor)
+                            .push_bind("pending")
+                            .push_bind($crate::domain::ids::TransferId::new())
+                            .push_bind($crate::domain::ids::AccountId::new());
+                    });
+                    insert.build().execute(&mut *tx).await?;
+                }
+                for part in errors.chunks(LINES_PER_STATEMENT) {
+                    let mut insert = sqlx::QueryBuilder::<$db>::new(
+                        "INSERT INTO quota_errors (batch_id, line_no, field, code, message) ",
+                    );
+                    insert.push_values(part, |mut row, error| {
+                        row.push_bind(batch)
+                            .push_bind(error.line_no)
+                            .push_bind(error.field.clone())
+                            .push_bind(error.code.clone())
+                            .push_bind(error.message.clone());
+                    });
+                    insert.build().execute(&mut *tx).await?;
+                }
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn finish_quota_batch(
+                &self,
+                batch: QuotaBatchId,
+                rows: i64,
+            ) -> StoreResult<BatchReport> {
+                let mut tx = self.begin_write().await?;
+                sqlx::query(
+                    "UPDATE quota_lines SET household_id =
+                         (SELECT h.id FROM households h WHERE h.kk_number = quota_lines.kk_number)
+                     WHERE batch_id = $1",
+                )
+                .bind(batch)
+                .execute(&mut *tx)
+                .await?;
+                sqlx::query(
+                    "INSERT INTO quota_errors (batch_id, line_no, field, code, message)
+                     SELECT batch_id, line_no, 'kk_number', 'unknown_household',
+                            'no household is registered with KK number ' || kk_number
+                     FROM quota_lines WHERE batch_id = $1 AND household_id IS NULL",
+                )
+                .bind(batch)
+                .execute(&mut *tx)
+                .await?;
+                sqlx::query(
+                    "INSERT INTO quota_errors (batch_id, line_no, field, code, message)
+                     SELECT l.batch_id, l.line_no, 'kk_number', 'duplicate_household',
+                            'the household is already in this file for the same program and period (line '
+                            || CAST((SELECT min(o.line_no) FROM quota_lines o
+                                     WHERE o.batch_id = l.batch_id AND o.kk_number = l.kk_number
+                                       AND o.program_id = l.program_id AND o.period = l.period) AS TEXT) || ')'
+                     FROM quota_lines l
+                     WHERE l.batch_id = $1 AND EXISTS (
+                         SELECT 1 FROM quota_lines o
+                         WHERE o.batch_id = l.batch_id AND o.kk_number = l.kk_number
+                           AND o.program_id = l.program_id AND o.period = l.period AND o.line_no < l.line_no)",
+                )
+                .bind(batch)
+                .execute(&mut *tx)
+                .await?;
+                sqlx::query(
+                    "UPDATE quota_batches SET
+                         row_count = $2,
+                         error_count = (SELECT count(*) FROM quota_errors WHERE batch_id = $1),
+                         total_minor = (SELECT COALESCE(sum(amount_minor), 0) FROM quota_lines WHERE batch_id = $1),
+                         status = CASE WHEN EXISTS (SELECT 1 FROM quota_errors WHERE batch_id = $1)
+                                       OR $2 = 0 THEN 'invalid' ELSE 'validated' END
+                     WHERE id = $1 AND status = 'validating'",
+                )
+                .bind(batch)
+                .bind(rows)
+                .execute(&mut *tx)
+                .await?;
+                let report = Self::batch_report(&mut tx, batch)
+                    .await?
+                    .ok_or(StoreError::NotFound { entity: "quota batch" })?;
+                let detail = json!({
+                    "rows": rows, "errors": report.batch.error_count, "status": report.batch.status.as_str()
+                });
+                Self::audit(&mut tx, Some(report.batch.uploaded_by), "quota.uploaded",
+                    ("quota_batch", batch.to_string()), detail).await?;
+                tx.commit().await?;
+                Ok(report)
+            }
+
+            async fn quota_batch_report(&self, batch: QuotaBatchId) -> StoreResult<Option<BatchReport>> {
+                let mut conn = self.reader().acquire().await?;
+                Self::batch_report(&mut conn, batch).await
+            }
+
+            async fn list_quota_batches(&self, page: Page) -> StoreResult<Vec<QuotaBatchRecord>> {
+                Ok(sqlx::query_as(
+                    "SELECT * FROM quota_batches WHERE ($1 IS NULL OR id < $1) ORDER BY id DESC LIMIT $2",
+                )
+                .bind(page.after.map(QuotaBatchId))
+                .bind(i64::from(page.limit))
+                .fetch_all(self.reader())
+                .await?)
+            }
+
+            async fn list_quota_errors(
+                &self,
+                batch: QuotaBatchId,
+                after_line: i64,
+                limit: u32,
+            ) -> StoreResult<Vec<LineError>> {
+                Ok(sqlx::query_as(
+                    "SELECT line_no, field, code, message FROM quota_errors
+                     WHERE batch_id = $1 AND line_no > $2 ORDER BY line_no, field LIMIT $3",
+                )
+                .bind(batch)
+                .bind(after_line)
+                .bind(i64::from(limit))
+                .fetch_all(self.reader())
+                .await?)
+            }
+
+            async fn approve_quota_batch(
+                &self,
+                batch: QuotaBatchId,
+                approver: QuotaUserId,
+            ) -> StoreResult<BatchReport> {
+                let mut attempt = 0;
+                loop {
+                    attempt += 1;
+                    match self.post_quota_batch(batch, approver).await {
+                        Err(error) if error.is_retryable() && attempt < 4 => continue,
+                        other => return other,
+                    }
+                }
+            }
+
+            async fn expire_entitlements(
+                &self,
+                as_of: chrono::NaiveDate,
+                actor: Option<QuotaUserId>,
+            ) -> StoreResult<Vec<ExpiredEntitlement>> {
+                use chrono::Datelike;
+                let mut tx = self.begin_write().await?;
+                let programs: Vec<$crate::store::ProgramRecord> =
+                    sqlx::query_as("SELECT * FROM programs ORDER BY code")
+                        .fetch_all(&mut *tx)
+                        .await?;
+                let now = $crate::store::now();
+                let mut expired = Vec::new();
+                for program in programs {
+                    // Credits for the as-of month and the carry-over months before it stay.
+                    let month_index = as_of.year() * 12 + as_of.month0() as i32 - program.carry_over_months;
+                    let cutoff = format!("{:04}-{:02}", month_index.div_euclid(12), month_index.rem_euclid(12) + 1);
+                    let candidates: Vec<(AccountIdAlias, HouseholdIdAlias, String, i64)> = sqlx::query_as(
+                        "SELECT a.id, a.household_id, h.kk_number,
+                                a.credits_posted - a.debits_posted - a.debits_pending - CAST(COALESCE(
+                                    (SELECT sum(q.amount_minor) FROM quota_credits q
+                                     WHERE q.program_id = a.program_id AND q.household_id = a.household_id
+                                       AND q.period >= $2), 0) AS BIGINT) AS excess
+                         FROM accounts a JOIN households h ON h.id = a.household_id
+                         WHERE a.kind = 'entitlement' AND a.program_id = $1
+                         ORDER BY h.kk_number",
+                    )
+                    .bind(program.id)
+                    .bind(&cutoff)
+                    .fetch_all(&mut *tx)
+                    .await?;
+                    let funding = {
+                        let mut ledger = $ledger_tx { conn: &mut *tx };
+                        ledger.ensure_account(AccountKind::ProgramFunding, program.id, AccountOwner::Program).await?
+                    };
+                    for (account, household, kk_number, excess) in candidates {
+                        if excess <= 0 {
+                            continue;
+                        }
+                        let transfer = NewTransfer {
+                            id: $crate::domain::ids::TransferId::new(),
+                            program_id: program.id,
+                            debit_account_id: account,
+                            credit_account_id: funding,
+                            amount_minor: excess,
+                            kind: TransferKind::Expiry,
+                            pending_id: None,
+                            timeout_at: None,
+                            reference: format!("expiry:{as_of}:before:{cutoff}"),
+                            created_at: now,
+                        };
+                        let mut ledger = $ledger_tx { conn: &mut *tx };
+                        if ledger.apply_transfer(&transfer).await? {
+                            expired.push(ExpiredEntitlement {
+                                program_code: program.code.clone(),
+                                household_id: household,
+                                kk_number,
+                                amount_minor: excess,
+                            });
+                        }
+                    }
+                }
+                let total: i64 = expired.iter().map(|e| e.amount_minor).sum();
+                let detail = json!({ "as_of": as_of.to_string(), "households": expired.len(), "total_minor": total });
+                Self::audit(&mut tx, actor, "quota.expired", ("ledger", as_of.to_string()), detail).await?;
+                tx.commit().await?;
+                Ok(expired)
+            }
+
+            async fn verify_ledger(&self) -> StoreResult<LedgerCheck> {
+                // One read transaction, so the check sees one consistent moment.
+                let mut tx = self.reader().begin().await?;
+                let mut check = LedgerCheck::default();
+                check.accounts = sqlx::query_scalar("SELECT CAST(count(*) AS BIGINT) FROM accounts")
+                    .fetch_one(&mut *tx).await?;
+                check.transfers = sqlx::query_scalar("SELECT CAST(count(*) AS BIGINT) FROM transfers")
+                    .fetch_one(&mut *tx).await?;
+                let recomputed: Vec<RecomputedAccount> = sqlx::query_as(
+                    "WITH moves AS (
+                         SELECT t.debit_account_id AS account_id,
+                                CASE WHEN t.kind = 'hold' AND NOT EXISTS
+                                     (SELECT 1 FROM transfers r WHERE r.pending_id = t.id)
+                                     THEN t.amount_minor ELSE 0 END AS dpend,
+                                CASE WHEN t.kind IN ('quota_load', 'refund', 'expiry', 'settlement', 'post')
+                                     THEN t.amount_minor ELSE 0 END AS dpost,
+                                0 AS cpend, 0 AS cpost
+                         FROM transfers t
+                         UNION ALL
+                         SELECT t.credit_account_id,
+                                0, 0,
+                                CASE WHEN t.kind = 'hold' AND NOT EXISTS
+                                     (SELECT 1 FROM transfers r WHERE r.pending_id = t.id)
+                                     THEN t.amount_minor ELSE 0 END,
+                                CASE WHEN t.kind IN ('quota_load', 'refund', 'expiry', 'settlement', 'post')
+                                     THEN t.amount_minor ELSE 0 END
+                         FROM transfers t)
+                     SELECT a.id, a.kind, a.debits_pending, a.debits_posted, a.credits_pending, a.credits_posted,
+                            CAST(COALESCE(sum(m.dpend), 0) AS BIGINT) AS sum_debits_pending,
+                            CAST(COALESCE(sum(m.dpost), 0) AS BIGINT) AS sum_debits_posted,
+                            CAST(COALESCE(sum(m.cpend), 0) AS BIGINT) AS sum_credits_pending,
+                            CAST(COALESCE(sum(m.cpost), 0) AS BIGINT) AS sum_credits_posted
+                     FROM accounts a LEFT JOIN moves m ON m.account_id = a.id
+                     GROUP BY a.id, a.kind, a.debits_pending, a.debits_posted, a.credits_pending, a.credits_posted
+                     ORDER BY a.id",
+                )
+                .fetch_all(&mut *tx)
+                .await?;
+                for account in &recomputed {
+                    check.violations.extend(account.violations());
+                }
+                let unbalanced: Vec<(String, i64, i64, i64, i64)> = sqlx::query_as(
+                    "SELECT p.code,
+                            CAST(COALESCE(sum(a.debits_posted), 0) AS BIGINT),
+                            CAST(COALESCE(sum(a.credits_posted), 0) AS BIGINT),
+                            CAST(COALESCE(sum(a.debits_pending), 0) AS BIGINT),
+                            CAST(COALESCE(sum(a.credits_pending), 0) AS BIGINT)
+                     FROM accounts a JOIN programs p ON p.id = a.program_id
+                     GROUP BY p.code ORDER BY p.code",
+                )
+                .fetch_all(&mut *tx)
+                .await?;
+                for (code, debits, credits, debits_pending, credits_pending) in unbalanced {
+                    if debits != credits || debits_pending != credits_pending {
+                        check.violations.push(Violation {
+                            rule: "unbalanced_program",
+                            subject: format!("program {code}"),
+                            detail: format!(
+                                "posted debits {debits} vs credits {credits}; pending debits {debits_pending} vs credits {credits_pending}"
+                            ),
+                        });
+                    }
+                }
+                let checks: [(&'static str, &str); 6] = [
+                    ("hold_resolved_twice",
+                     "SELECT pending_id, 'resolved ' || CAST(count(*) AS TEXT) || ' times'
+                      FROM transfers WHERE pending_id IS NOT NULL GROUP BY pending_id HAVING count(*) > 1"),
+                    ("post_exceeds_hold",
+                     "SELECT p.id, 'posts ' || CAST(p.amount_minor AS TEXT) || ' of a hold of ' || CAST(h.amount_minor AS TEXT)
+                      FROM transfers p JOIN transfers h ON h.id = p.pending_id WHERE p.amount_minor > h.amount_minor"),
+                    ("resolution_mismatch",
+                     "SELECT p.id, 'resolves a ' || h.kind || ' or names other accounts than its hold'
+                      FROM transfers p JOIN transfers h ON h.id = p.pending_id
+                      WHERE h.kind <> 'hold' OR p.debit_account_id <> h.debit_account_id
+                         OR p.credit_account_id <> h.credit_account_id
+                         OR (p.kind <> 'post' AND p.amount_minor <> h.amount_minor)"),
+                    ("foreign_account",
+                     "SELECT t.id, 'moves value between accounts of another program'
+                      FROM transfers t JOIN accounts d ON d.id = t.debit_account_id JOIN accounts c ON c.id = t.credit_account_id
+                      WHERE d.program_id <> t.program_id OR c.program_id <> t.program_id"),
+                    ("purchase_state",
+                     "SELECT r.id, 'is held but its hold is resolved'
+                      FROM redemptions r WHERE r.state = 'held'
+                        AND EXISTS (SELECT 1 FROM transfers x WHERE x.pending_id = r.hold_id)"),
+                    ("purchase_state",
+                     "SELECT r.id, 'is ' || r.state || ' but its hold is not resolved'
+                      FROM redemptions r WHERE r.state IN ('completed', 'voided', 'expired', 'refunded')
+                        AND NOT EXISTS (SELECT 1 FROM transfers x WHERE x.pending_id = r.hold_id)"),
+                ];
+                for (rule, sql) in checks {
+                    let rows: Vec<(uuid::Uuid, String)> = sqlx::query_as(sql).fetch_all(&mut *tx).await?;
+                    check.violations.extend(rows.into_iter().map(|(subject, detail)| Violation {
+                        rule,
+                        subject: subject.to_string(),
+                        detail,
+                    }));
+                }
+                tx.rollback().await?;
+                Ok(check)
+            }
+        }
+
+        type AccountIdAlias = $crate::domain::ids::AccountId;
+        type HouseholdIdAlias = $crate::domain::ids::HouseholdId;
+
+        impl $store {
+            /// One attempt at posting a batch, in one transaction (see `approve_quota_batch`).
+            async fn post_quota_batch(
+                &self,
+                batch: QuotaBatchId,
+                approver: QuotaUserId,
+            ) -> StoreResult<BatchReport> {
+                let mut tx = self.begin_write().await?;
+                let record: QuotaBatchRecord = sqlx::query_as("SELECT * FROM quota_batches WHERE id = $1")
+                    .bind(batch)
+                    .fetch_optional(&mut *tx)
+                    .await?
+                    .ok_or(StoreError::NotFound { entity: "quota batch" })?;
+                if record.uploaded_by == approver {
+                    return Err(StoreError::SameApprover);
+                }
+                let now = $crate::store::now();
+                let claimed = sqlx::query(
+                    "UPDATE quota_batches SET status = 'posted', approved_by = $2, approved_at = $3
+                     WHERE id = $1 AND status = 'validated'",
+                )
+                .bind(batch)
+                .bind(approver)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+                if claimed.rows_affected() == 0 {
+                    return Err(StoreError::StateConflict {
+                        entity: "quota batch",
+                        actual: record.status.to_string(),
+                    });
+                }
+                sqlx::query(&format!(
+                    "UPDATE quota_lines SET outcome = (SELECT {PREVIEW_OUTCOME} FROM quota_lines l
+                         WHERE l.batch_id = quota_lines.batch_id AND l.line_no = quota_lines.line_no)
+                     WHERE batch_id = $1"
+                ))
+                .bind(batch)
+                .execute(&mut *tx)
+                .await?;
+                let programs: Vec<$crate::domain::ids::ProgramId> = sqlx::query_scalar(
+                    "SELECT DISTINCT program_id FROM quota_lines WHERE batch_id = $1 AND outcome = 'credited'",
+                )
+                .bind(batch)
+                .fetch_all(&mut *tx)
+                .await?;
+                for program in &programs {
+                    let mut ledger = $ledger_tx { conn: &mut *tx };
+                    ledger.ensure_account(AccountKind::ProgramFunding, *program, AccountOwner::Program).await?;
+                }
+                // One new entitlement account per household not yet in the program (the line with
+                // the smallest number supplies the id chosen at upload).
+                sqlx::query(
+                    "INSERT INTO accounts (id, kind, program_id, household_id, created_at)
+                     SELECT l.account_id, 'entitlement', l.program_id, l.household_id, $2
+                     FROM quota_lines l
+                     WHERE l.batch_id = $1 AND l.outcome = 'credited'
+                       AND l.line_no = (SELECT min(o.line_no) FROM quota_lines o
+                                        WHERE o.batch_id = l.batch_id AND o.kk_number = l.kk_number
+                                          AND o.program_id = l.program_id AND o.outcome = 'credited')
+                       AND NOT EXISTS (SELECT 1 FROM accounts a WHERE a.kind = 'entitlement'
+                                         AND a.program_id = l.program_id AND a.household_id = l.household_id)
+                     ON CONFLICT DO NOTHING",
+                )
+                .bind(batch)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+                sqlx::query(
+                    "INSERT INTO transfers (id, program_id, debit_account_id, credit_account_id, amount_minor,
+                                            kind, reference, created_at)
+                     SELECT l.transfer_id, l.program_id, f.id, a.id, l.amount_minor, 'quota_load',
+                            'quota:' || l.period || ':line:' || CAST(l.line_no AS TEXT), $2
+                     FROM quota_lines l
+                     JOIN accounts a ON a.kind = 'entitlement' AND a.program_id = l.program_id
+                                    AND a.household_id = l.household_id
+                     JOIN accounts f ON f.kind = 'program_funding' AND f.program_id = l.program_id
+                     WHERE l.batch_id = $1 AND l.outcome = 'credited'",
+                )
+                .bind(batch)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+                sqlx::query(
+                    "INSERT INTO quota_credits (program_id, household_id, period, batch_id, transfer_id, amount_minor)
+                     SELECT program_id, household_id, period, batch_id, transfer_id, amount_minor
+                     FROM quota_lines WHERE batch_id = $1 AND outcome = 'credited'",
+                )
+                .bind(batch)
+                .execute(&mut *tx)
+                .await?;
+                sqlx::query(
+                    "UPDATE accounts SET credits_posted = credits_posted + CAST((
+                         SELECT COALESCE(sum(l.amount_minor), 0) FROM quota_lines l
+                         WHERE l.batch_id = $1 AND l.outcome = 'credited'
+                           AND l.program_id = accounts.program_id AND l.household_id = accounts.household_id) AS BIGINT)
+                     WHERE kind = 'entitlement' AND id IN (
+                         SELECT t.credit_account_id FROM quota_lines l JOIN transfers t ON t.id = l.transfer_id
+                         WHERE l.batch_id = $1 AND l.outcome = 'credited')",
+                )
+                .bind(batch)
+                .execute(&mut *tx)
+                .await?;
+                sqlx::query(
+                    "UPDATE accounts SET debits_posted = debits_posted + CAST((
+                         SELECT COALESCE(sum(l.amount_minor), 0) FROM quota_lines l
+                         WHERE l.batch_id = $1 AND l.outcome = 'credited' AND l.program_id = accounts.program_id) AS BIGINT)
+                     WHERE kind = 'program_funding' AND program_id IN (
+                         SELECT program_id FROM quota_lines WHERE batch_id = $1 AND outcome = 'credited')",
+                )
+                .bind(batch)
+                .execute(&mut *tx)
+                .await?;
+                let report = Self::batch_report(&mut tx, batch)
+                    .await?
+                    .ok_or(StoreError::NotFound { entity: "quota batch" })?;
+                let credited = report.outcomes.iter().find(|o| o.outcome == "credited");
+                let detail = json!({
+                    "credited_rows": credited.map_or(0, |o| o.rows),
+                    "credited_minor": credited.map_or(0, |o| o.amount_minor),
+                });
+                Self::audit(&mut tx, Some(approver), "quota.posted", ("quota_batch", batch.to_string()), detail).await?;
+                tx.commit().await?;
+                Ok(report)
+            }
+        }
+    };
+}
+
+pub(crate) use ledger_store_impl;
