@@ -137,12 +137,19 @@ pub fn read_csv(
     }
     let mut chunk = Chunk::default();
     let mut record = csv::StringRecord::new();
+    // The header is line 1, so the first data row starts on line 2. The csv crate does not count
+    // the header's terminator when it is CRLF, so its line numbers are corrected by the offset
+    // seen right after the header.
+    let shift = 2 - csv.position().line() as i64;
+    let line_of = |position: Option<&csv::Position>, fallback: u64| {
+        position.map_or(fallback, |p| p.line()) as i64 + shift
+    };
     loop {
-        let line_no = csv.position().line() as i64;
+        let before = csv.position().line();
         match csv.read_record(&mut record) {
             Ok(false) => break,
             Ok(true) => {
-                let line_no = record.position().map_or(line_no, |p| p.line() as i64);
+                let line_no = line_of(record.position(), before);
                 chunk.rows += 1;
                 if record.len() != HEADER.len() {
                     chunk.errors.push(LineError {
@@ -166,7 +173,7 @@ pub fn read_csv(
                     _ => "unreadable_row",
                 };
                 chunk.errors.push(LineError {
-                    line_no: error.position().map_or(line_no, |p| p.line() as i64),
+                    line_no: line_of(error.position(), before),
                     field: "row".into(),
                     code: code.into(),
                     message: error.to_string(),
