@@ -310,6 +310,110 @@ impl TestApp {
     }
 }
 
+/// The demo cards, in the order of the demo households (KK ...0001 to ...0005); PIN 123456.
+pub const DEMO_PANS: [&str; 5] = [
+    "6019010435474346",
+    "6019010457276496",
+    "6019010429400612",
+    "6019010115197969",
+    "6019010245629063",
+];
+pub const DEMO_KKS: [&str; 5] = [
+    "6472010101230001",
+    "6472010101230002",
+    "6472010101230003",
+    "6472010101230004",
+    "6472010101230005",
+];
+pub const DEMO_PIN: &str = "123456";
+/// What the demo loads onto every household for the current month.
+pub const DEMO_QUOTA: &str = "200000.00";
+
+/// Today's date as a terminal would send it (the business day, WITA).
+pub fn today() -> String {
+    ssn::redemption::engine::business_date(chrono::Utc::now())
+}
+
+/// An authorize request for one line of rice (`BERAS-MEDIUM`, cap 14000 per kg).
+pub fn purchase(terminal: &str, stan: &str, pan: &str, kilos: u32, price: &str) -> Value {
+    serde_json::json!({
+        "terminal_id": terminal,
+        "stan": stan,
+        "local_time": format!("{}T10:00:00", today()),
+        "pan": pan,
+        "pin": DEMO_PIN,
+        "type": "purchase",
+        "lines": [{"sku": "BERAS-MEDIUM", "quantity": kilos, "unit_price": price}],
+    })
+}
+
+/// Names an earlier request of `terminal` for complete, void and reversal.
+pub fn original(terminal: &str, stan: &str) -> Value {
+    serde_json::json!({"terminal_id": terminal, "stan": stan, "local_date": today()})
+}
+
+impl TestApp {
+    /// The household's balance as a terminal sees it (balance inquiry with PIN).
+    pub async fn balance(&self, operator_token: &str, terminal: &str, pan: &str) -> String {
+        let body = serde_json::json!({"terminal_id": terminal, "pan": pan, "pin": DEMO_PIN});
+        let reply = self
+            .post("/v1/redemptions/balance", operator_token, body)
+            .await
+            .expect(200);
+        assert_eq!(reply["response_code"], "00", "{reply}");
+        reply["balance"].as_str().unwrap().to_string()
+    }
+
+    /// Runs `ssn ledger verify`'s check and fails the test on any violation.
+    #[track_caller]
+    pub async fn assert_ledger_clean(&self) {
+        let check = self
+            .app_state
+            .store
+            .ledger()
+            .verify_ledger()
+            .await
+            .expect("the ledger check runs");
+        assert!(
+            check.is_clean(),
+            "ledger violations: {:#?}",
+            check.violations
+        );
+    }
+
+    /// Runs one SQL statement straight on the database (to set up or tamper in tests).
+    pub async fn execute(&self, sql: &str) {
+        match self.backend {
+            Backend::Sqlite => {
+                let mut c = sqlx::SqliteConnection::connect(&self.database_url)
+                    .await
+                    .unwrap();
+                sqlx::query(sql).execute(&mut c).await.unwrap();
+            }
+            Backend::Postgres => {
+                let mut c = sqlx::PgConnection::connect(&self.database_url)
+                    .await
+                    .unwrap();
+                sqlx::query(sql).execute(&mut c).await.unwrap();
+            }
+        }
+    }
+
+    /// Posts raw bytes and returns the raw answer bytes (to compare replays byte for byte).
+    pub async fn post_bytes(&self, path: &str, token: &str, body: &Value) -> Vec<u8> {
+        let response = self
+            .http
+            .post(format!("{}{}", self.base, path))
+            .bearer_auth(token)
+            .json(body)
+            .send()
+            .await
+            .expect("request reaches the server");
+        assert_eq!(response.status(), 200);
+        response.bytes().await.unwrap().to_vec()
+    }
+}
+
 /// Runs each named `async fn(TestApp)` as two tests, `NAME::sqlite` and `NAME::postgres`.
 #[macro_export]
 macro_rules! on_both_backends {

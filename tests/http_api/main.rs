@@ -8,4 +8,5 @@ mod auth;
 mod bad_input;
 mod cards;
 mod operations;
+mod redemptions;
 mod registry;
