@@ -122,6 +122,9 @@ async fn upload_json(
     programs: HashMap<String, ProgramId>,
     lines: Vec<JsonLine>,
 ) -> Result<BatchReport, ApiError> {
+    if lines.is_empty() {
+        return Err(empty_file());
+    }
     let store = state.store.ledger();
     let batch = store.create_quota_batch(&name, caller.user).await?;
     let rows = lines.len() as i64;
@@ -172,6 +175,9 @@ async fn upload_csv(
     let mut batch: Option<QuotaBatchRecord> = None;
     let mut rows: i64 = 0;
     while let Some(chunk) = chunks.recv().await {
+        if chunk.rows == 0 {
+            continue;
+        }
         let id = match &batch {
             Some(batch) => batch.id,
             None => {
@@ -197,12 +203,16 @@ async fn upload_csv(
             field: Some("header".into()),
         });
     }
-    let batch = batch.ok_or_else(|| ApiError::Invalid {
+    let batch = batch.ok_or_else(empty_file)?;
+    Ok(store.finish_quota_batch(batch.id, rows).await?)
+}
+
+fn empty_file() -> ApiError {
+    ApiError::Invalid {
         code: "empty_file".into(),
         message: "the file has no rows".into(),
         field: None,
-    })?;
-    Ok(store.finish_quota_batch(batch.id, rows).await?)
+    }
 }
 
 #[utoipa::path(get, path = "/v1/quota/batches", tag = "quota", params(PageQuery),

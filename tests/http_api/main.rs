@@ -8,5 +8,6 @@ mod auth;
 mod bad_input;
 mod cards;
 mod operations;
+mod quota;
 mod redemptions;
 mod registry;

@@ -1,0 +1,320 @@
+//! Monthly quota batches: upload (CSV and JSON), whole-file validation with line numbers,
+//! maker-checker approval, idempotent posting, skipped households, and carry-over expiry.
+
+use serde_json::{json, Value};
+
+use crate::common::*;
+use crate::on_both_backends;
+
+const BATCHES: &str = "/v1/quota/batches";
+
+async fn upload_csv(app: &TestApp, token: &str, csv: &str) -> Reply {
+    app.raw(
+        reqwest::Method::POST,
+        &format!("{BATCHES}?source_name=dinsos-2026-12.csv"),
+        Some(token),
+        Some("text/csv"),
+        Some(csv.as_bytes().to_vec()),
+    )
+    .await
+}
+
+fn outcome(report: &Value, name: &str) -> (i64, String) {
+    report["outcomes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["outcome"] == name)
+        .map(|o| {
+            (
+                o["rows"].as_i64().unwrap(),
+                o["amount"].as_str().unwrap().to_string(),
+            )
+        })
+        .unwrap_or((0, "0".into()))
+}
+
+/// A December file for all five demo households: BOM, CRLF and quoted fields, as spreadsheets
+/// write them.
+fn december_csv() -> String {
+    let mut csv = String::from("\u{feff}period,program_code,kk_number,amount_idr\r\n");
+    for kk in DEMO_KKS {
+        csv.push_str(&format!(
+            "\"2026-12\",SSN-SEMBAKO,\"{kk}\",\"150000.00\"\r\n"
+        ));
+    }
+    csv
+}
+
+async fn a_batch_is_validated_whole_and_errors_name_their_lines(app: TestApp) {
+    let office = app.login("dinsos").await;
+    let csv = "period,program_code,kk_number,amount_idr\n\
+               2026-12,SSN-SEMBAKO,6472010101230001,150000\n\
+               2026-13,SSN-SEMBAKO,6472010101230002,150000\n\
+               2026-12,NO-SUCH,6472010101230003,150000\n\
+               2026-12,SSN-SEMBAKO,6472010101239999,150000\n\
+               2026-12,SSN-SEMBAKO,64720101012300,150000\n\
+               2026-12,SSN-SEMBAKO,6472010101230004,0\n\
+               2026-12,SSN-SEMBAKO,6472010101230005,100.001\n\
+               2026-12,SSN-SEMBAKO,6472010101230001,150000\n";
+    let transfers = app.count("transfers").await;
+    let report = upload_csv(&app, &office, csv).await.expect(201);
+    assert_eq!(report["batch"]["status"], "invalid");
+    assert_eq!(report["batch"]["row_count"], 8);
+    let errors: Vec<(i64, &str)> = report["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["line_no"].as_i64().unwrap(), e["code"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        errors,
+        vec![
+            (3, "invalid_period"),
+            (4, "unknown_program"),
+            (5, "unknown_household"),
+            (6, "invalid_kk_number"),
+            (7, "amount_not_positive"),
+            (8, "amount_too_precise"),
+            (9, "duplicate_household"),
+        ]
+    );
+    // An invalid batch can never be posted, by anyone.
+    let id = report["batch"]["id"].as_str().unwrap();
+    let checker = app.login("diskominfo").await;
+    app.post(&format!("{BATCHES}/{id}/approve"), &checker, json!({}))
+        .await
+        .expect_error(409, "invalid_state");
+    assert_eq!(app.count("transfers").await, transfers);
+    // The errors are also listed page by page.
+    let page = app
+        .get(
+            &format!("{BATCHES}/{id}/errors?after_line=5&limit=2"),
+            &checker,
+        )
+        .await
+        .expect(200);
+    assert_eq!(page.as_array().unwrap().len(), 2);
+    assert_eq!(page[0]["line_no"], 6);
+}
+
+async fn a_second_office_user_approves_and_a_reupload_moves_no_money(app: TestApp) {
+    let maker = app.login("dinsos").await;
+    let checker = app.login("diskominfo").await;
+    let report = upload_csv(&app, &maker, &december_csv()).await.expect(201);
+    assert_eq!(report["batch"]["status"], "validated", "{report}");
+    assert_eq!(report["households"], 5);
+    assert_eq!(report["batch"]["total_amount"], "750000.00");
+    assert_eq!(outcome(&report, "credited"), (5, "750000.00".into()));
+    let id = report["batch"]["id"].as_str().unwrap().to_string();
+    let approve = format!("{BATCHES}/{id}/approve");
+
+    // Maker-checker: the uploader cannot approve, an operator cannot either.
+    app.post(&approve, &maker, json!({}))
+        .await
+        .expect_error(403, "maker_checker");
+    let operator = app.login("warung-berkah").await;
+    app.post(&approve, &operator, json!({}))
+        .await
+        .expect_error(403, "forbidden_role");
+
+    let posted = app.post(&approve, &checker, json!({})).await.expect(200);
+    assert_eq!(posted["batch"]["status"], "posted");
+    assert_eq!(outcome(&posted, "credited"), (5, "750000.00".into()));
+    assert_eq!(
+        app.balance(&operator, "SMD00001", DEMO_PANS[0]).await,
+        "350000.00"
+    );
+    // Approving twice posts once.
+    app.post(&approve, &checker, json!({}))
+        .await
+        .expect_error(409, "invalid_state");
+
+    // The same file again: every row already loaded, nothing credited.
+    let transfers = app.count("transfers").await;
+    let again = upload_csv(&app, &maker, &december_csv()).await.expect(201);
+    assert_eq!(outcome(&again, "already_loaded"), (5, "750000.00".into()));
+    assert_eq!(outcome(&again, "credited").0, 0);
+    let again_id = again["batch"]["id"].as_str().unwrap();
+    let reposted = app
+        .post(
+            &format!("{BATCHES}/{again_id}/approve"),
+            &checker,
+            json!({}),
+        )
+        .await
+        .expect(200);
+    assert_eq!(outcome(&reposted, "already_loaded").0, 5);
+    assert_eq!(app.count("transfers").await, transfers);
+    assert_eq!(
+        app.balance(&operator, "SMD00001", DEMO_PANS[0]).await,
+        "350000.00"
+    );
+    assert_eq!(
+        app.audit_actions(&checker, "quota_batch", &id).await,
+        vec!["quota.uploaded", "quota.posted"]
+    );
+    app.assert_ledger_clean().await;
+}
+
+async fn suspended_and_exited_households_are_skipped_with_the_reason(app: TestApp) {
+    let maker = app.login("dinsos").await;
+    let checker = app.login("diskominfo").await;
+    let suspended = app.household_id(&maker, DEMO_KKS[1]).await;
+    app.post(
+        &format!("/v1/households/{suspended}/status"),
+        &maker,
+        json!({"expected_revision": 1, "status": "suspended", "reason": "pending field check"}),
+    )
+    .await
+    .expect(200);
+    let exited = app.household_id(&maker, DEMO_KKS[2]).await;
+    app.post(
+        &format!("/v1/households/{exited}/status"),
+        &maker,
+        json!({"expected_revision": 1, "status": "exited", "reason": "head of household died"}),
+    )
+    .await
+    .expect(200);
+    // JSON upload, same rules as CSV.
+    let lines: Vec<Value> = DEMO_KKS
+        .iter()
+        .map(|kk| json!({"period": "2026-12", "program_code": "SSN-SEMBAKO", "kk_number": kk, "amount_idr": "150000"}))
+        .collect();
+    let report = app
+        .post(
+            BATCHES,
+            &maker,
+            json!({"source_name": "december.json", "lines": lines}),
+        )
+        .await
+        .expect(201);
+    assert_eq!(report["batch"]["status"], "validated");
+    let id = report["batch"]["id"].as_str().unwrap();
+    let posted = app
+        .post(&format!("{BATCHES}/{id}/approve"), &checker, json!({}))
+        .await
+        .expect(200);
+    assert_eq!(outcome(&posted, "credited").0, 3);
+    assert_eq!(
+        outcome(&posted, "skipped_suspended"),
+        (1, "150000.00".into())
+    );
+    assert_eq!(outcome(&posted, "skipped_exited"), (1, "150000.00".into()));
+    let skipped: Vec<(&str, &str)> = posted["skipped"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["kk_number"].as_str().unwrap(),
+                s["outcome"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        skipped,
+        vec![
+            (DEMO_KKS[1], "skipped_suspended"),
+            (DEMO_KKS[2], "skipped_exited")
+        ]
+    );
+    app.assert_ledger_clean().await;
+}
+
+async fn uploads_refuse_bad_files_and_wrong_roles_without_creating_a_batch(app: TestApp) {
+    let maker = app.login("dinsos").await;
+    let operator = app.login("warung-berkah").await;
+    upload_csv(&app, &operator, &december_csv())
+        .await
+        .expect_error(403, "forbidden_role");
+    upload_csv(&app, &maker, "kk,amount\n6472010101230001,5\n")
+        .await
+        .expect_error(422, "invalid_header");
+    upload_csv(&app, &maker, "period,program_code,kk_number,amount_idr\n")
+        .await
+        .expect_error(422, "empty_file");
+    assert_eq!(
+        app.count("quota_batches").await,
+        1,
+        "only the demo's own batch"
+    );
+}
+
+async fn expiry_returns_entitlement_older_than_the_carry_over_oldest_first(app: TestApp) {
+    let maker = app.login("dinsos").await;
+    let checker = app.login("diskominfo").await;
+    let operator = app.login("warung-berkah").await;
+    let this_month = &today()[..7];
+    // Household 1 also has an old June credit; household 2 has one too but spends more than it.
+    let csv = format!(
+        "period,program_code,kk_number,amount_idr\n\
+         2026-06,SSN-SEMBAKO,{},100000\n\
+         2026-06,SSN-SEMBAKO,{},100000\n",
+        DEMO_KKS[0], DEMO_KKS[1]
+    );
+    let report = upload_csv(&app, &maker, &csv).await.expect(201);
+    let id = report["batch"]["id"].as_str().unwrap();
+    app.post(&format!("{BATCHES}/{id}/approve"), &checker, json!({}))
+        .await
+        .expect(200);
+    let spend = purchase("SMD00001", "000901", DEMO_PANS[1], 10, "12000");
+    app.post("/v1/redemptions/authorize", &operator, spend)
+        .await
+        .expect(200);
+    app.post(
+        "/v1/redemptions/complete",
+        &operator,
+        original("SMD00001", "000901"),
+    )
+    .await
+    .expect(200);
+
+    // As of the first day of the month three months after this one, with carry-over 3, the
+    // June credit is out of its window but this month's is not.
+    let as_of = format!("{this_month}-01");
+    let expired = app
+        .post("/v1/quota/expire", &checker, json!({"as_of": as_of}))
+        .await
+        .expect(200);
+    let touched: Vec<(&str, &str)> = expired["households"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| {
+            (
+                h["kk_number"].as_str().unwrap(),
+                h["amount"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    // Household 2 spent 120000, more than its June credit, so nothing of it is left to expire.
+    assert_eq!(touched, vec![(DEMO_KKS[0], "100000.00")]);
+    assert_eq!(expired["total_amount"], "100000.00");
+    assert_eq!(
+        app.balance(&operator, "SMD00001", DEMO_PANS[0]).await,
+        DEMO_QUOTA
+    );
+    assert_eq!(
+        app.balance(&operator, "SMD00001", DEMO_PANS[1]).await,
+        "180000.00"
+    );
+    // Running it again finds nothing more.
+    let again = app
+        .post("/v1/quota/expire", &checker, json!({"as_of": as_of}))
+        .await
+        .expect(200);
+    assert_eq!(again["households"].as_array().unwrap().len(), 0);
+    app.post("/v1/quota/expire", &operator, json!({"as_of": as_of}))
+        .await
+        .expect_error(403, "forbidden_role");
+    app.assert_ledger_clean().await;
+}
+
+on_both_backends!(
+    a_batch_is_validated_whole_and_errors_name_their_lines,
+    a_second_office_user_approves_and_a_reupload_moves_no_money,
+    suspended_and_exited_households_are_skipped_with_the_reason,
+    uploads_refuse_bad_files_and_wrong_roles_without_creating_a_batch,
+    expiry_returns_entitlement_older_than_the_carry_over_oldest_first,
+);
