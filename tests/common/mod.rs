@@ -2,6 +2,8 @@
 //! PostgreSQL database (on the throwaway server that `scripts/test` starts), with demo data loaded.
 #![allow(dead_code)]
 
+pub mod process;
+
 use std::time::Duration;
 
 use clap::Parser;
@@ -292,21 +294,12 @@ impl TestApp {
 
     /// Counts rows of a table straight from the database, to prove a refused request changed nothing.
     pub async fn count(&self, table: &str) -> i64 {
-        let sql = format!("SELECT COUNT(*) FROM {table}");
-        match self.backend {
-            Backend::Sqlite => {
-                let mut c = sqlx::SqliteConnection::connect(&self.database_url)
-                    .await
-                    .unwrap();
-                sqlx::query_scalar(&sql).fetch_one(&mut c).await.unwrap()
-            }
-            Backend::Postgres => {
-                let mut c = sqlx::PgConnection::connect(&self.database_url)
-                    .await
-                    .unwrap();
-                sqlx::query_scalar(&sql).fetch_one(&mut c).await.unwrap()
-            }
-        }
+        count_on(
+            self.backend,
+            &self.database_url,
+            &format!("SELECT COUNT(*) FROM {table}"),
+        )
+        .await
     }
 }
 
@@ -365,7 +358,6 @@ impl TestApp {
     }
 
     /// Runs `ssn ledger verify`'s check and fails the test on any violation.
-    #[track_caller]
     pub async fn assert_ledger_clean(&self) {
         let check = self
             .app_state
@@ -383,20 +375,7 @@ impl TestApp {
 
     /// Runs one SQL statement straight on the database (to set up or tamper in tests).
     pub async fn execute(&self, sql: &str) {
-        match self.backend {
-            Backend::Sqlite => {
-                let mut c = sqlx::SqliteConnection::connect(&self.database_url)
-                    .await
-                    .unwrap();
-                sqlx::query(sql).execute(&mut c).await.unwrap();
-            }
-            Backend::Postgres => {
-                let mut c = sqlx::PgConnection::connect(&self.database_url)
-                    .await
-                    .unwrap();
-                sqlx::query(sql).execute(&mut c).await.unwrap();
-            }
-        }
+        execute_on(self.backend, &self.database_url, sql).await
     }
 
     /// Posts raw bytes and returns the raw answer bytes (to compare replays byte for byte).
@@ -411,6 +390,34 @@ impl TestApp {
             .expect("request reaches the server");
         assert_eq!(response.status(), 200);
         response.bytes().await.unwrap().to_vec()
+    }
+}
+
+/// Runs a `SELECT COUNT(*) …` on a test database.
+pub async fn count_on(backend: Backend, database_url: &str, sql: &str) -> i64 {
+    match backend {
+        Backend::Sqlite => {
+            let mut c = sqlx::SqliteConnection::connect(database_url).await.unwrap();
+            sqlx::query_scalar(sql).fetch_one(&mut c).await.unwrap()
+        }
+        Backend::Postgres => {
+            let mut c = sqlx::PgConnection::connect(database_url).await.unwrap();
+            sqlx::query_scalar(sql).fetch_one(&mut c).await.unwrap()
+        }
+    }
+}
+
+/// Runs one SQL statement on a test database.
+pub async fn execute_on(backend: Backend, database_url: &str, sql: &str) {
+    match backend {
+        Backend::Sqlite => {
+            let mut c = sqlx::SqliteConnection::connect(database_url).await.unwrap();
+            sqlx::query(sql).execute(&mut c).await.unwrap();
+        }
+        Backend::Postgres => {
+            let mut c = sqlx::PgConnection::connect(database_url).await.unwrap();
+            sqlx::query(sql).execute(&mut c).await.unwrap();
+        }
     }
 }
 

@@ -1,0 +1,176 @@
+//! Crash safety: the server is killed with SIGKILL at random moments while terminals are buying,
+//! restarted on the same database, and then every purchase it had answered "approved" must still
+//! be there (the replay returns the same bytes), no hold may outlive its timeout, and the ledger
+//! must verify.
+
+#[path = "common/mod.rs"]
+mod common;
+
+use std::{
+    sync::{
+        atomic::{AtomicU32, Ordering},
+        Arc, Mutex,
+    },
+    time::Duration,
+};
+
+use common::{process::*, purchase, Backend, DEMO_PANS};
+use rand::Rng;
+
+/// Requests that came back approved: (request, the exact answer).
+type Approved = Arc<Mutex<Vec<(serde_json::Value, Vec<u8>)>>>;
+
+const TERMINALS: [&str; 2] = ["SMD00001", "SMD00002"];
+const CLIENTS: usize = 12;
+const KILLS: usize = 3;
+
+async fn login(http: &reqwest::Client, base: &str) -> String {
+    let reply: serde_json::Value = http
+        .post(format!("{base}/v1/auth/login"))
+        .json(&serde_json::json!({"username": "warung-berkah", "password": "demo-operator-pass"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    reply["access_token"].as_str().unwrap().to_string()
+}
+
+/// One terminal buying until the server goes away: authorize, then complete the approved ones.
+async fn terminal_loop(base: String, token: String, stans: Arc<AtomicU32>, approved: Approved) {
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap();
+    loop {
+        let n = stans.fetch_add(1, Ordering::Relaxed);
+        let terminal = TERMINALS[n as usize % TERMINALS.len()];
+        let pan = DEMO_PANS[n as usize % DEMO_PANS.len()];
+        let request = purchase(terminal, &format!("{n:06}"), pan, 1, "1000");
+        let Ok(response) = http
+            .post(format!("{base}/v1/redemptions/authorize"))
+            .bearer_auth(&token)
+            .json(&request)
+            .send()
+            .await
+        else {
+            return;
+        };
+        let Ok(bytes) = response.bytes().await else {
+            return;
+        };
+        let answer: serde_json::Value = serde_json::from_slice(&bytes).expect("answers are JSON");
+        if answer["response_code"] != "00" {
+            continue;
+        }
+        approved.lock().unwrap().push((request, bytes.to_vec()));
+        // Complete about half of them; the rest are left for the sweeper.
+        if n % 2 == 0 {
+            let original = serde_json::json!({
+                "terminal_id": terminal, "stan": format!("{n:06}"), "local_date": common::today()
+            });
+            let sent = http
+                .post(format!("{base}/v1/redemptions/complete"))
+                .bearer_auth(&token)
+                .json(&original)
+                .send()
+                .await;
+            if sent.is_err() {
+                return;
+            }
+        }
+    }
+}
+
+async fn approvals_survive_sigkill(backend: Backend) {
+    let dir = tempfile::tempdir().unwrap();
+    let db = common::fresh_database(backend, dir.path()).await;
+    let flags = [
+        "--hold-timeout-seconds",
+        "2",
+        "--sweep-interval-seconds",
+        "1",
+    ];
+    let approved: Approved = Arc::default();
+    let stans = Arc::new(AtomicU32::new(1));
+    let http = reqwest::Client::new();
+    for _ in 0..KILLS {
+        let mut server = ServerProcess::start(dir.path(), &db, &flags);
+        let token = login(&http, &server.base).await;
+        let clients: Vec<_> = (0..CLIENTS)
+            .map(|_| {
+                tokio::spawn(terminal_loop(
+                    server.base.clone(),
+                    token.clone(),
+                    stans.clone(),
+                    approved.clone(),
+                ))
+            })
+            .collect();
+        let run_for = rand::thread_rng().gen_range(300..1200);
+        tokio::time::sleep(Duration::from_millis(run_for)).await;
+        server.kill();
+        for client in clients {
+            client.await.unwrap();
+        }
+    }
+    let approved = approved.lock().unwrap().clone();
+    assert!(
+        approved.len() > 20,
+        "the load was too light to prove anything: {}",
+        approved.len()
+    );
+
+    let server = ServerProcess::start(dir.path(), &db, &flags);
+    let token = login(&http, &server.base).await;
+    for (request, answer) in &approved {
+        let replay = http
+            .post(format!("{}/v1/redemptions/authorize", server.base))
+            .bearer_auth(&token)
+            .json(request)
+            .send()
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap();
+        assert_eq!(
+            replay.as_ref(),
+            answer.as_slice(),
+            "an approved purchase was lost or changed by the crash: {request}"
+        );
+    }
+    // Holds left by the crashes are swept once their timeout passes.
+    let held = "SELECT COUNT(*) FROM redemptions WHERE state = 'held'";
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while common::count_on(backend, &db, held).await > 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "holds outlived their timeout"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    drop(server);
+    let verify = ssn_command(dir.path(), &db)
+        .args(["ledger", "verify"])
+        .output()
+        .unwrap();
+    assert!(
+        verify.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&verify.stdout),
+        String::from_utf8_lossy(&verify.stderr)
+    );
+    eprintln!("{} approvals survived {KILLS} SIGKILLs", approved.len());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn approvals_survive_sigkill_on_sqlite() {
+    approvals_survive_sigkill(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn approvals_survive_sigkill_on_postgres() {
+    approvals_survive_sigkill(Backend::Postgres).await;
+}
