@@ -38,6 +38,9 @@ pub enum Command {
     /// Checks over the ledger (directly on the database).
     #[command(subcommand)]
     Ledger(LedgerCommand),
+    /// Benchmarks whose figures go in docs/benchmarks.md.
+    #[command(subcommand)]
+    Bench(crate::bench::BenchCommand),
 }
 
 #[derive(Debug, Subcommand)]

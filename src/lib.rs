@@ -20,6 +20,7 @@
 //! transaction → a record serialised as JSON. Any failure on the way is an `http::error::ApiError`.
 
 pub mod auth;
+pub mod bench;
 pub mod cli;
 pub mod client;
 pub mod config;

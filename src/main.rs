@@ -13,6 +13,7 @@ async fn main() -> std::process::ExitCode {
         Command::User(command) => ssn::cli::user_add(&cli.common, command).await,
         Command::Quota(command) => ssn::cli::quota(command).await,
         Command::Ledger(command) => ssn::cli::ledger(&cli.common, command).await,
+        Command::Bench(command) => ssn::bench::run(command).await,
     };
     match outcome {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -124,6 +124,16 @@ macro_rules! ledger_store_impl {
                 self.transact_job(job).await
             }
 
+            async fn transact_alone(
+                &self,
+                job: std::sync::Arc<dyn $crate::ledger::tx::ErasedJob>,
+            ) -> StoreResult<Box<dyn std::any::Any + Send>> {
+                let mut tx = self.begin_write().await?;
+                let output = job.run_erased(&mut $ledger_tx { conn: &mut *tx }).await?;
+                tx.commit().await?;
+                Ok(output)
+            }
+
             async fn create_quota_batch(
                 &self,
                 source_name: &str,

@@ -1,0 +1,36 @@
+//! `ssn bench`: measured figures for `docs/benchmarks.md`. Each benchmark runs the real service
+//! (HTTP server, store, group commit) on a fresh database and, in the same run, the baseline the
+//! figure is compared with, so the ratio is independent of how fast this particular machine is.
+
+pub mod dataset;
+pub mod pgbench;
+pub mod quota;
+pub mod redeem;
+pub mod stats;
+
+use clap::{Args, Subcommand};
+
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// Concurrent terminals doing authorize (with PIN) + complete over HTTP, against the raw
+    /// per-commit ceiling (SQLite) or pgbench TPC-B (PostgreSQL).
+    Redeem(redeem::RedeemArgs),
+    /// Upload and validate a generated quota file against a raw bulk insert of the same rows.
+    Quota(quota::QuotaArgs),
+}
+
+/// Where the benchmark's fresh database lives.
+#[derive(Debug, Clone, Args)]
+pub struct BenchDatabase {
+    /// `sqlite` for a new file in a temporary directory, or a PostgreSQL URL of a server the bench
+    /// may create (and drop) a database on, e.g. postgres://postgres@127.0.0.1:5432/postgres.
+    #[arg(long, env = "SSN_BENCH_DATABASE", default_value = "sqlite")]
+    pub bench_database: String,
+}
+
+pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
+    match command {
+        BenchCommand::Redeem(args) => redeem::run(args).await,
+        BenchCommand::Quota(args) => quota::run(args).await,
+    }
+}

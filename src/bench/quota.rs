@@ -1,0 +1,264 @@
+//! `ssn bench quota`: a generated quota file of a million rows uploaded (streamed) and validated
+//! through the HTTP API, against a raw bulk insert of the same rows into a plain table in the same
+//! run; posting the batch is timed too. Peak memory is the process's high-water mark, reset just
+//! before the upload, so it shows what the upload itself needed.
+
+use std::{
+    io::{BufRead, Write},
+    path::Path,
+    time::{Duration, Instant},
+};
+
+use clap::{Args, Parser};
+use futures_util::TryStreamExt;
+use sqlx::Connection;
+
+use crate::{
+    auth::password,
+    bench::{dataset::FreshDatabase, stats, BenchDatabase},
+    cli::{Cli, Command},
+    domain::role::Role,
+    startup::Application,
+    store::{NewProgram, NewUser},
+};
+
+#[derive(Debug, Clone, Args)]
+pub struct QuotaArgs {
+    #[command(flatten)]
+    pub database: BenchDatabase,
+    /// Rows in the generated file (one household each).
+    #[arg(long, default_value_t = 1_000_000)]
+    pub rows: usize,
+}
+
+/// Rows per statement when inserting in bulk (the same as the stager uses).
+const ROWS_PER_STATEMENT: usize = 1_000;
+
+pub async fn run(args: QuotaArgs) -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let database = FreshDatabase::create(&args.database.bench_database, dir.path()).await?;
+    let outcome = measure(&args, &database, dir.path()).await;
+    database.drop_database().await;
+    outcome
+}
+
+async fn measure(args: &QuotaArgs, database: &FreshDatabase, dir: &Path) -> anyhow::Result<()> {
+    let cli = Cli::try_parse_from([
+        "ssn", "--database-url", &database.url, "--data-dir", &dir.display().to_string(),
+        "serve", "--listen", "127.0.0.1:0", "--request-timeout-seconds", "600",
+    ])?;
+    let Command::Serve(serve) = cli.command else { unreachable!("parsed as serve") };
+    let app = Application::build(&cli.common, &serve).await?;
+    let state = app.state().clone();
+    let base = format!("http://{}", app.address());
+    let store = state.store.as_ref();
+    let office = |name: &str| NewUser {
+        username: name.into(),
+        password_hash: password::hash("bench-office-password").expect("hashing works"),
+        role: Role::Office,
+        ewarung_id: None,
+        actor: None,
+    };
+    let maker = store.create_user(office("bench-maker")).await?.id;
+    store.create_user(office("bench-checker")).await?;
+    store
+        .create_program(
+            NewProgram {
+                code: "BENCH".into(),
+                name: "Benchmark program".into(),
+                default_monthly_amount_minor: 200_000 * 100,
+                carry_over_months: 3,
+            },
+            maker,
+        )
+        .await?;
+    eprintln!("bench: registering {} households …", args.rows);
+    register_households(&database.url, args.rows).await?;
+    let file = dir.join("quota.csv");
+    write_file(&file, args.rows)?;
+    let size_mib = std::fs::metadata(&file)?.len() as f64 / 1_048_576.0;
+
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(app.run_until(async move {
+        let _ = stopped.await;
+    }));
+    let http = reqwest::Client::builder().timeout(Duration::from_secs(3_600)).build()?;
+    let maker_token = login(&http, &base, "bench-maker").await?;
+    let checker_token = login(&http, &base, "bench-checker").await?;
+
+    let rss_before = stats::rss_mib().unwrap_or(0.0);
+    reset_peak_rss();
+    eprintln!("bench: uploading {size_mib:.1} MiB ({} rows) through POST /v1/quota/batches …", args.rows);
+    let started = Instant::now();
+    let handle = tokio::fs::File::open(&file).await?;
+    let body = reqwest::Body::wrap_stream(tokio_util::io::ReaderStream::with_capacity(handle, 256 * 1024).map_ok(|b| b));
+    let report: serde_json::Value = http
+        .post(format!("{base}/v1/quota/batches?source_name=bench.csv"))
+        .bearer_auth(&maker_token)
+        .header("content-type", "text/csv")
+        .body(body)
+        .send()
+        .await?
+        .json()
+        .await?;
+    let load = started.elapsed();
+    let peak = stats::peak_rss_mib().unwrap_or(0.0);
+    anyhow::ensure!(report["batch"]["status"] == "validated", "the bench batch did not validate: {report}");
+    let batch = report["batch"]["id"].as_str().unwrap_or_default().to_string();
+
+    eprintln!("bench: approving (posting) the batch …");
+    let started = Instant::now();
+    let posted: serde_json::Value = http
+        .post(format!("{base}/v1/quota/batches/{batch}/approve"))
+        .bearer_auth(&checker_token)
+        .send()
+        .await?
+        .json()
+        .await?;
+    let post = started.elapsed();
+    anyhow::ensure!(posted["batch"]["status"] == "posted", "the bench batch did not post: {posted}");
+    let _ = stop.send(());
+    let _ = server.await;
+
+    eprintln!("bench: raw bulk insert of the same rows …");
+    let raw = raw_bulk_insert(&database.url, &file).await?;
+
+    let backend = state.store.backend();
+    let rows = args.rows as f64;
+    println!("ssn bench quota: {backend}, {} rows ({size_mib:.1} MiB)", args.rows);
+    println!(
+        "  upload + validate over HTTP: {:.2} s ({:.0} rows/s)",
+        load.as_secs_f64(),
+        rows / load.as_secs_f64()
+    );
+    println!(
+        "  raw bulk insert of the same rows: {:.2} s ({:.0} rows/s)",
+        raw.as_secs_f64(),
+        rows / raw.as_secs_f64()
+    );
+    println!("  ratio upload / raw: {:.2}x", load.as_secs_f64() / raw.as_secs_f64());
+    println!(
+        "  approve (post {} credits, atomically): {:.2} s",
+        args.rows,
+        post.as_secs_f64()
+    );
+    println!("  memory: {rss_before:.0} MiB resident before the upload, peak {peak:.0} MiB during it");
+    Ok(())
+}
+
+/// Lets the next reading of VmHWM show the peak from now on (Linux: `echo 5 > clear_refs`).
+fn reset_peak_rss() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
+async fn login(http: &reqwest::Client, base: &str, username: &str) -> anyhow::Result<String> {
+    let reply: serde_json::Value = http
+        .post(format!("{base}/v1/auth/login"))
+        .json(&serde_json::json!({"username": username, "password": "bench-office-password"}))
+        .send()
+        .await?
+        .json()
+        .await?;
+    reply["access_token"]
+        .as_str()
+        .map(str::to_string)
+        .ok_or_else(|| anyhow::anyhow!("login failed: {reply}"))
+}
+
+fn kk(index: usize) -> String {
+    format!("98{index:014}")
+}
+
+fn write_file(path: &Path, rows: usize) -> anyhow::Result<()> {
+    let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);
+    writeln!(out, "period,program_code,kk_number,amount_idr")?;
+    for index in 0..rows {
+        writeln!(out, "2026-11,BENCH,{},200000", kk(index))?;
+    }
+    out.flush()?;
+    Ok(())
+}
+
+/// Runs `$body` with `$conn` bound to a connection of the URL's backend.
+macro_rules! with_connection {
+    ($url:expr, |$conn:ident, $db:ident| $body:block) => {
+        if $url.starts_with("sqlite:") {
+            type $db = sqlx::Sqlite;
+            let mut $conn = sqlx::SqliteConnection::connect($url).await?;
+            $body
+        } else {
+            type $db = sqlx::Postgres;
+            let mut $conn = sqlx::PgConnection::connect($url).await?;
+            $body
+        }
+    };
+}
+
+/// Bench setup only: households straight into the table, many per statement.
+async fn register_households(url: &str, rows: usize) -> anyhow::Result<()> {
+    with_connection!(url, |conn, Db| {
+        let now = crate::store::now();
+        let mut tx = conn.begin().await?;
+        for start in (0..rows).step_by(ROWS_PER_STATEMENT) {
+            let mut insert = sqlx::QueryBuilder::<Db>::new(
+                "INSERT INTO households (id, kk_number, head_nik, head_name, street, rt, rw, kelurahan,
+                                         kecamatan, status, revision, created_at, updated_at) ",
+            );
+            insert.push_values(start..(start + ROWS_PER_STATEMENT).min(rows), |mut row, index| {
+                row.push_bind(crate::domain::ids::HouseholdId::new())
+                    .push_bind(kk(index))
+                    .push_bind(kk(index))
+                    .push_bind("Bench household")
+                    .push_bind("Jl. Benchmark 1")
+                    .push_bind("001")
+                    .push_bind("001")
+                    .push_bind("Air Putih")
+                    .push_bind("Samarinda Ulu")
+                    .push_bind("active")
+                    .push_bind(1_i32)
+                    .push_bind(now)
+                    .push_bind(now);
+            });
+            insert.build().execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+    });
+    Ok(())
+}
+
+/// The baseline: read the same file and insert its rows into a plain table, in one transaction,
+/// many rows per statement.
+async fn raw_bulk_insert(url: &str, file: &Path) -> anyhow::Result<Duration> {
+    let started = Instant::now();
+    with_connection!(url, |conn, Db| {
+        sqlx::query(
+            "CREATE TABLE bench_raw_quota (line_no BIGINT NOT NULL, period TEXT NOT NULL, program_code TEXT NOT NULL,
+                                           kk_number TEXT NOT NULL, amount_idr TEXT NOT NULL)",
+        )
+        .execute(&mut conn)
+        .await?;
+        let mut tx = conn.begin().await?;
+        let reader = std::io::BufReader::new(std::fs::File::open(file)?);
+        let mut batch: Vec<(i64, String)> = Vec::with_capacity(ROWS_PER_STATEMENT);
+        let mut lines = reader.lines().enumerate().skip(1).peekable();
+        while let Some((index, line)) = lines.next() {
+            batch.push((index as i64 + 1, line?));
+            if batch.len() == ROWS_PER_STATEMENT || lines.peek().is_none() {
+                let mut insert = sqlx::QueryBuilder::<Db>::new(
+                    "INSERT INTO bench_raw_quota (line_no, period, program_code, kk_number, amount_idr) ",
+                );
+                insert.push_values(&batch, |mut row, (line_no, line)| {
+                    let mut fields = line.split(',');
+                    row.push_bind(*line_no);
+                    for _ in 0..4 {
+                        row.push_bind(fields.next().unwrap_or_default().to_string());
+                    }
+                });
+                insert.build().execute(&mut *tx).await?;
+                batch.clear();
+            }
+        }
+        tx.commit().await?;
+    });
+    Ok(started.elapsed())
+}

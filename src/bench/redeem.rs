@@ -1,0 +1,321 @@
+//! `ssn bench redeem`: N simulated terminals, each with its operator's real JWT, doing
+//! authorize (with PIN) and complete over HTTP for a fixed time; then, in the same run, the raw
+//! ceiling: the same ledger SQL for one redemption in one transaction, one after another, no HTTP
+//! and no batching (on PostgreSQL also pgbench's TPC-B on the same server).
+
+use std::{
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+use async_trait::async_trait;
+use clap::{Args, Parser};
+use rand::Rng;
+
+use crate::{
+    bench::{
+        dataset::{self, FreshDatabase, RedeemDataset},
+        pgbench,
+        stats::Latencies,
+        BenchDatabase,
+    },
+    cli::{Cli, Command},
+    domain::{money::Amount, pan::Pan, pin::Pin, terminal::TerminalId},
+    http::state::AppState,
+    ledger::{LedgerJob, LedgerTx},
+    redemption::{
+        engine::{Authorize, FollowUp, Followup},
+        request::{AuthorizeRequest, BasketLine, LocalDate, LocalTime, OriginalRequest, Quantity, Sku, Stan, TransactionType},
+    },
+    startup::Application,
+    store::StoreResult,
+};
+
+#[derive(Debug, Clone, Args)]
+pub struct RedeemArgs {
+    #[command(flatten)]
+    pub database: BenchDatabase,
+    /// Simulated terminals, each a task with its own purchases.
+    #[arg(long, default_value_t = 500)]
+    pub terminals: usize,
+    /// How long each phase runs.
+    #[arg(long, default_value_t = 20)]
+    pub seconds: u64,
+    /// A terminal's pause between purchases, drawn uniformly from 0 to twice this (a cashier
+    /// scanning the next basket). 0 makes every terminal fire back to back.
+    #[arg(long, default_value_t = 400)]
+    pub think_ms: u64,
+    /// Households (cards) purchases are spread over.
+    #[arg(long, default_value_t = 1_000)]
+    pub households: usize,
+    /// pgbench clients for the PostgreSQL baseline (TPC-B, scale 10).
+    #[arg(long, default_value_t = 8)]
+    pub pgbench_clients: u32,
+}
+
+#[derive(Default)]
+struct Tally {
+    authorize: Latencies,
+    complete: Latencies,
+    redemption: Latencies,
+    redemptions: u64,
+    declined: u64,
+    failed: u64,
+}
+
+pub async fn run(args: RedeemArgs) -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let database = FreshDatabase::create(&args.database.bench_database, dir.path()).await?;
+    let outcome = measure(&args, &database, dir.path()).await;
+    database.drop_database().await;
+    outcome
+}
+
+async fn measure(args: &RedeemArgs, database: &FreshDatabase, dir: &std::path::Path) -> anyhow::Result<()> {
+    let key = |bytes: [u8; 32]| {
+        use base64::Engine;
+        base64::engine::general_purpose::STANDARD.encode(bytes)
+    };
+    let (jwt, pin) = (key(rand::random()), key(rand::random()));
+    let max_connections = if database.is_postgres() { "32" } else { "8" };
+    let cli = Cli::try_parse_from([
+        "ssn", "--database-url", &database.url, "--data-dir", &dir.display().to_string(),
+        "--db-max-connections", max_connections,
+        "serve", "--listen", "127.0.0.1:0", "--jwt-secret", &jwt, "--pin-key", &pin,
+        "--request-timeout-seconds", "120",
+    ])?;
+    let Command::Serve(serve) = cli.command else { unreachable!("parsed as serve") };
+    let app = Application::build(&cli.common, &serve).await?;
+    let state = app.state().clone();
+    let base = format!("http://{}", app.address());
+    eprintln!("bench: creating {} terminals and {} households with cards on {} …", args.terminals, args.households, state.store.backend());
+    let data = Arc::new(dataset::redeem_dataset(&state, args.terminals, args.households).await?);
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(app.run_until(async move {
+        let _ = stopped.await;
+    }));
+
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(args.terminals)
+        .timeout(Duration::from_secs(60))
+        .build()?;
+    let mut tokens = Vec::new();
+    for (operator, _) in &data.ewarungs {
+        tokens.push(login(&http, &base, operator).await?);
+    }
+    eprintln!("bench: {} terminals buying for {} s over HTTP …", args.terminals, args.seconds);
+    let deadline = Instant::now() + Duration::from_secs(args.seconds);
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for (ewarung, (_, terminals)) in data.ewarungs.iter().enumerate() {
+        for terminal in terminals {
+            tasks.push(tokio::spawn(terminal_loop(
+                http.clone(),
+                base.clone(),
+                tokens[ewarung].clone(),
+                terminal.clone(),
+                data.clone(),
+                deadline,
+                args.think_ms,
+            )));
+        }
+    }
+    let mut tally = Tally::default();
+    for task in tasks {
+        let one = task.await?;
+        tally.authorize.merge(one.authorize);
+        tally.complete.merge(one.complete);
+        tally.redemption.merge(one.redemption);
+        tally.redemptions += one.redemptions;
+        tally.declined += one.declined;
+        tally.failed += one.failed;
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    let _ = stop.send(());
+    let _ = server.await;
+    let service_rate = tally.redemptions as f64 / elapsed;
+
+    eprintln!("bench: raw ceiling for {} s (same SQL, one transaction per redemption, no HTTP) …", args.seconds);
+    let raw_rate = raw_ceiling(&state, &data, Duration::from_secs(args.seconds)).await?;
+
+    let backend = state.store.backend();
+    println!("ssn bench redeem: {backend}, {} terminals, think {} ms, {} s, {} households", args.terminals, args.think_ms, args.seconds, args.households);
+    println!(
+        "  service over HTTP: {} redemptions (authorize + complete) in {elapsed:.1} s = {service_rate:.0}/s; {} declined, {} failed",
+        tally.redemptions, tally.declined, tally.failed
+    );
+    println!(
+        "    authorize p50 {:.2} ms p99 {:.2} ms | complete p50 {:.2} ms p99 {:.2} ms | whole redemption p50 {:.2} ms p99 {:.2} ms",
+        tally.authorize.percentile_ms(50.0), tally.authorize.percentile_ms(99.0),
+        tally.complete.percentile_ms(50.0), tally.complete.percentile_ms(99.0),
+        tally.redemption.percentile_ms(50.0), tally.redemption.percentile_ms(99.0),
+    );
+    println!("  raw ceiling (same SQL, one transaction per redemption, sequential): {raw_rate:.0}/s");
+    println!("  ratio service / raw ceiling: {:.2}x", service_rate / raw_rate);
+    if let Some(admin) = database.is_postgres().then_some(&database.url) {
+        eprintln!("bench: pgbench TPC-B scale 10, {} clients, {} s …", args.pgbench_clients, args.seconds);
+        let tps = pgbench::tpc_b(admin, args.pgbench_clients, args.seconds).await?;
+        println!("  pgbench TPC-B (scale 10, {} clients): {tps:.0} tps", args.pgbench_clients);
+        println!("  ratio service / pgbench: {:.2}x", service_rate / tps);
+    }
+    Ok(())
+}
+
+async fn login(http: &reqwest::Client, base: &str, username: &str) -> anyhow::Result<String> {
+    let reply: serde_json::Value = http
+        .post(format!("{base}/v1/auth/login"))
+        .json(&serde_json::json!({"username": username, "password": dataset::OPERATOR_PASSWORD}))
+        .send()
+        .await?
+        .json()
+        .await?;
+    reply["access_token"]
+        .as_str()
+        .map(str::to_string)
+        .ok_or_else(|| anyhow::anyhow!("login failed: {reply}"))
+}
+
+async fn terminal_loop(
+    http: reqwest::Client,
+    base: String,
+    token: String,
+    terminal: String,
+    data: Arc<RedeemDataset>,
+    deadline: Instant,
+    think_ms: u64,
+) -> Tally {
+    let mut tally = Tally::default();
+    let mut stan = 0u32;
+    let date = crate::redemption::engine::business_date(crate::store::now());
+    // Terminals do not start in lockstep.
+    if think_ms > 0 {
+        let pause = rand::thread_rng().gen_range(0..=2 * think_ms);
+        tokio::time::sleep(Duration::from_millis(pause)).await;
+    }
+    while Instant::now() < deadline {
+        stan += 1;
+        let pan = &data.pans[rand::thread_rng().gen_range(0..data.pans.len())];
+        let request = serde_json::json!({
+            "terminal_id": terminal, "stan": format!("{stan:06}"), "local_time": format!("{date}T10:00:00"),
+            "pan": pan, "pin": dataset::PIN, "type": "purchase",
+            "lines": [{"sku": dataset::SKU, "quantity": 2, "unit_price": "13500"}],
+        });
+        let began = Instant::now();
+        let Some(code) = post(&http, &base, "authorize", &token, &request).await else {
+            tally.failed += 1;
+            continue;
+        };
+        tally.authorize.record(began.elapsed());
+        if code != "00" {
+            tally.declined += 1;
+            continue;
+        }
+        let original = serde_json::json!({"terminal_id": terminal, "stan": format!("{stan:06}"), "local_date": date});
+        let completing = Instant::now();
+        match post(&http, &base, "complete", &token, &original).await.as_deref() {
+            Some("00") => {
+                tally.complete.record(completing.elapsed());
+                tally.redemption.record(began.elapsed());
+                tally.redemptions += 1;
+            }
+            _ => tally.failed += 1,
+        }
+        if think_ms > 0 {
+            let pause = rand::thread_rng().gen_range(0..=2 * think_ms);
+            tokio::time::sleep(Duration::from_millis(pause)).await;
+        }
+    }
+    tally
+}
+
+/// Sends one terminal request; the response code, or `None` on a transport failure.
+async fn post(http: &reqwest::Client, base: &str, action: &str, token: &str, body: &serde_json::Value) -> Option<String> {
+    let reply: serde_json::Value = http
+        .post(format!("{base}/v1/redemptions/{action}"))
+        .bearer_auth(token)
+        .json(body)
+        .send()
+        .await
+        .ok()?
+        .json()
+        .await
+        .ok()?;
+    reply["response_code"].as_str().map(str::to_string)
+}
+
+/// One redemption's ledger work, authorize and complete, in one transaction.
+struct RawRedemption {
+    authorize: Authorize,
+    complete: FollowUp,
+}
+
+#[async_trait]
+impl LedgerJob for RawRedemption {
+    type Output = bool;
+
+    async fn run(&self, tx: &mut dyn LedgerTx) -> StoreResult<bool> {
+        let answer = self.authorize.run(tx).await?;
+        let approved = serde_json::from_slice::<serde_json::Value>(&answer)
+            .is_ok_and(|reply| reply["response_code"] == "00");
+        if approved {
+            self.complete.run(tx).await?;
+        }
+        Ok(approved)
+    }
+}
+
+/// Redemptions per second when each one commits alone, one after another.
+async fn raw_ceiling(state: &AppState, data: &RedeemDataset, length: Duration) -> anyhow::Result<f64> {
+    let ewarung = state
+        .store
+        .get_terminal(&data.ewarungs[0].1[0])
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("bench terminal missing"))?
+        .ewarung_id;
+    let terminal = TerminalId::parse(&data.ewarungs[0].1[0])?;
+    // A day of its own, so the raw run's STANs never meet the service run's.
+    let local_time = LocalTime::parse("2099-12-31T10:00:00")?;
+    let started = Instant::now();
+    let mut done = 0u64;
+    let mut stan = 0u32;
+    while started.elapsed() < length {
+        stan += 1;
+        let stan_text = format!("{:06}", stan % 1_000_000);
+        let pan = &data.pans[rand::thread_rng().gen_range(0..data.pans.len())];
+        let request = AuthorizeRequest {
+            terminal_id: terminal.clone(),
+            stan: Stan::parse(&stan_text)?,
+            local_time,
+            pan: Pan::parse(pan)?,
+            pin: Pin::parse(dataset::PIN)?,
+            transaction_type: TransactionType::Purchase,
+            program_code: None,
+            lines: vec![BasketLine {
+                sku: Sku::parse(dataset::SKU)?,
+                quantity: serde_json::from_value::<Quantity>(serde_json::json!(2))?,
+                unit_price: Amount::parse("13500")?,
+            }],
+        };
+        let job = RawRedemption {
+            authorize: Authorize {
+                rules: state.redemptions.clone(),
+                ewarung,
+                request,
+            },
+            complete: FollowUp {
+                ewarung,
+                action: Followup::Complete,
+                original: OriginalRequest {
+                    terminal_id: terminal.clone(),
+                    stan: Stan::parse(&stan_text)?,
+                    local_date: LocalDate::parse("2099-12-31")?,
+                },
+            },
+        };
+        let output = state.store.ledger().transact_alone(Arc::new(job)).await?;
+        if output.downcast::<bool>().map(|ok| *ok).unwrap_or(false) {
+            done += 1;
+        }
+    }
+    Ok(done as f64 / started.elapsed().as_secs_f64())
+}
