@@ -6,7 +6,11 @@ use ssn::cli::{Cli, Command};
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
-    ssn::telemetry::init(cli.common.log_format);
+    let default_level = match cli.command {
+        Command::Bench(_) => "warn",
+        _ => "info",
+    };
+    ssn::telemetry::init(cli.common.log_format, default_level);
     let outcome = match cli.command {
         Command::Serve(args) => ssn::startup::serve(&cli.common, args).await,
         Command::Migrate => ssn::cli::migrate(&cli.common).await,

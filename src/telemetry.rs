@@ -1,13 +1,15 @@
 //! Structured logs with `tracing`: readable text by default, JSON with `SSN_LOG_FORMAT=json`.
-//! Levels come from `SSN_LOG` (e.g. `info,ssn=debug`), default `info`. Logs go to stderr so that
+//! Levels come from `SSN_LOG` (e.g. `info,ssn=debug`), default `info` (`warn` for benchmarks, where
+//! a line per request would measure the terminal instead of the service). Logs go to stderr so that
 //! commands can print their results on stdout.
 
 use tracing_subscriber::{fmt, EnvFilter};
 
 use crate::config::LogFormat;
 
-pub fn init(format: LogFormat) {
-    let filter = EnvFilter::try_from_env("SSN_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+pub fn init(format: LogFormat, default_level: &str) {
+    let filter =
+        EnvFilter::try_from_env("SSN_LOG").unwrap_or_else(|_| EnvFilter::new(default_level));
     let builder = fmt().with_env_filter(filter).with_writer(std::io::stderr);
     // A second init (as in tests that start several apps) is harmless, so its error is ignored.
     let _ = match format {

@@ -142,3 +142,7 @@ CREATE UNIQUE INDEX redemptions_rrn_key ON redemptions (rrn) WHERE rrn IS NOT NU
 CREATE INDEX redemptions_business_date_idx ON redemptions (business_date, terminal_id);
 -- Purchases waiting for completion: few at any time, and what the hold sweeper scans.
 CREATE INDEX redemptions_held_idx ON redemptions (hold_id) WHERE state = 'held';
+
+-- Retrieval reference numbers come from a sequence: unique by construction, and taking one never
+-- waits for another transaction.
+CREATE SEQUENCE rrn_seq;

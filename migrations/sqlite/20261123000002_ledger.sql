@@ -143,3 +143,11 @@ CREATE UNIQUE INDEX redemptions_rrn_key ON redemptions (rrn) WHERE rrn IS NOT NU
 CREATE INDEX redemptions_business_date_idx ON redemptions (business_date, terminal_id);
 -- Purchases waiting for completion: few at any time, and what the hold sweeper scans.
 CREATE INDEX redemptions_held_idx ON redemptions (hold_id) WHERE state = 'held';
+
+-- Retrieval reference numbers come from a counter, so they are unique by construction. SQLite has
+-- one writer, so a counter row costs no contention.
+CREATE TABLE sequences (
+    name  text PRIMARY KEY,
+    value INTEGER NOT NULL
+);
+INSERT INTO sequences (name, value) VALUES ('rrn', 0);

@@ -90,6 +90,9 @@ pub trait LedgerTx: Send {
     /// The database's own clock (hold timeouts and the sweeper agree on it across app servers).
     async fn db_now(&mut self) -> StoreResult<DateTime<Utc>>;
 
+    /// The next retrieval reference number (a counter: unique by construction).
+    async fn next_rrn(&mut self) -> StoreResult<i64>;
+
     async fn terminal(&mut self, terminal_id: &str) -> StoreResult<Option<TerminalContext>>;
     async fn card_by_pan(&mut self, pan: &str) -> StoreResult<Option<CardRecord>>;
     async fn household_status(&mut self, id: HouseholdId) -> StoreResult<Option<HouseholdStatus>>;

@@ -291,7 +291,7 @@ impl Authorize {
             );
             return Ok(());
         }
-        let rrn = new_rrn(now);
+        let rrn = format!("{:012}", tx.next_rrn().await?);
         let approval_code = format!("{:06}", rand::thread_rng().gen_range(0..1_000_000));
         decision.state = state::HELD;
         decision.row.hold_id = Some(hold.id);
@@ -457,18 +457,6 @@ async fn price_basket(
         ));
     }
     Ok(Ok(receipt))
-}
-
-/// A retrieval reference number: 12 digits, the year's last digit, the day of the year, and eight
-/// random digits (unique per day with overwhelming probability; a unique index guards the rest).
-fn new_rrn(now: DateTime<Utc>) -> String {
-    use chrono::Datelike;
-    format!(
-        "{}{:03}{:08}",
-        now.year() % 10,
-        now.ordinal(),
-        rand::thread_rng().gen_range(0..100_000_000u32)
-    )
 }
 
 /// What a complete, void or reversal does to the purchase it names.

@@ -50,17 +50,23 @@ async fn run(writer: SqlitePool, mut queue: mpsc::Receiver<Queued>) {
     }
 }
 
-async fn commit_batch(writer: SqlitePool, batch: Vec<Queued>) {
+async fn commit_batch(writer: SqlitePool, mut batch: Vec<Queued>) {
     let mut results: Vec<(oneshot::Sender<JobResult>, JobResult)> = Vec::with_capacity(batch.len());
-    match run_batch(&writer, batch, &mut results).await {
+    match run_batch(&writer, &mut batch, &mut results).await {
         Ok(()) => {
             for (reply, result) in results {
                 let _ = reply.send(result);
             }
         }
         Err(error) => {
-            tracing::error!(%error, jobs = results.len(), "write batch failed; nothing in it was committed");
-            for (reply, _) in results {
+            // Jobs that ran and jobs that never got to run are answered alike: not committed.
+            let replies: Vec<_> = results
+                .into_iter()
+                .map(|(reply, _)| reply)
+                .chain(batch.into_iter().map(|queued| queued.reply))
+                .collect();
+            tracing::error!(%error, jobs = replies.len(), "write batch failed; nothing in it was committed");
+            for reply in replies {
                 let _ = reply.send(Err(StoreError::Database(sqlx::Error::Protocol(format!(
                     "the write batch failed: {error}"
                 )))));
@@ -72,12 +78,13 @@ async fn commit_batch(writer: SqlitePool, batch: Vec<Queued>) {
 /// Runs every job of the batch in one transaction, collecting each job's own result.
 async fn run_batch(
     writer: &SqlitePool,
-    batch: Vec<Queued>,
+    batch: &mut Vec<Queued>,
     results: &mut Vec<(oneshot::Sender<JobResult>, JobResult)>,
 ) -> Result<(), sqlx::Error> {
     let mut conn = writer.acquire().await?;
     let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
-    for Queued { job, reply } in batch {
+    batch.reverse();
+    while let Some(Queued { job, reply }) = batch.pop() {
         sqlx::query("SAVEPOINT job").execute(&mut *tx).await?;
         let result = {
             let mut ledger = SqliteLedgerTx { conn: &mut tx };

@@ -4,7 +4,7 @@
 //! transaction (or a savepoint); committing is the caller's business.
 
 macro_rules! ledger_tx_impl {
-    ($tx:ident, $db:ty, $conn:ty, $now_sql:literal) => {
+    ($tx:ident, $db:ty, $conn:ty, $now_sql:literal, $rrn_sql:literal) => {
         /// A ledger transaction on this backend: a borrowed connection already inside a transaction.
         pub struct $tx<'c> {
             pub conn: &'c mut $conn,
@@ -17,6 +17,10 @@ macro_rules! ledger_tx_impl {
                 let now: chrono::DateTime<chrono::Utc> =
                     sqlx::query_scalar($now_sql).fetch_one(&mut *self.conn).await?;
                 Ok(now.trunc_subsecs(6))
+            }
+
+            async fn next_rrn(&mut self) -> $crate::store::StoreResult<i64> {
+                Ok(sqlx::query_scalar($rrn_sql).fetch_one(&mut *self.conn).await?)
             }
 
             async fn terminal(

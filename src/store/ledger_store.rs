@@ -203,15 +203,33 @@ macro_rules! ledger_store_impl {
                 batch: QuotaBatchId,
                 rows: i64,
             ) -> StoreResult<BatchReport> {
-                let mut tx = self.begin_write().await?;
-                sqlx::query(
-                    "UPDATE quota_lines SET household_id =
-                         (SELECT h.id FROM households h WHERE h.kk_number = quota_lines.kk_number)
-                     WHERE batch_id = $1",
+                // In slices of lines, each its own short transaction, so that on SQLite a large
+                // file never holds the single writer away from terminals for long. Until the last
+                // step the batch stays `validating`, which can never be approved.
+                const SLICE: i64 = 50_000;
+                let last_line: Option<i64> = sqlx::query_scalar(
+                    "SELECT max(line_no) FROM quota_lines WHERE batch_id = $1",
                 )
                 .bind(batch)
-                .execute(&mut *tx)
+                .fetch_one(self.reader())
                 .await?;
+                let mut from = 0;
+                while from < last_line.unwrap_or(0) {
+                    let mut tx = self.begin_write().await?;
+                    sqlx::query(
+                        "UPDATE quota_lines SET household_id =
+                             (SELECT h.id FROM households h WHERE h.kk_number = quota_lines.kk_number)
+                         WHERE batch_id = $1 AND line_no > $2 AND line_no <= $3",
+                    )
+                    .bind(batch)
+                    .bind(from)
+                    .bind(from + SLICE)
+                    .execute(&mut *tx)
+                    .await?;
+                    tx.commit().await?;
+                    from += SLICE;
+                }
+                let mut tx = self.begin_write().await?;
                 sqlx::query(
                     "INSERT INTO quota_errors (batch_id, line_no, field, code, message)
                      SELECT batch_id, line_no, 'kk_number', 'unknown_household',
@@ -221,18 +239,18 @@ macro_rules! ledger_store_impl {
                 .bind(batch)
                 .execute(&mut *tx)
                 .await?;
+                // Duplicates by grouping (one pass and a sort), not by a per-row search.
                 sqlx::query(
                     "INSERT INTO quota_errors (batch_id, line_no, field, code, message)
                      SELECT l.batch_id, l.line_no, 'kk_number', 'duplicate_household',
                             'the household is already in this file for the same program and period (line '
-                            || CAST((SELECT min(o.line_no) FROM quota_lines o
-                                     WHERE o.batch_id = l.batch_id AND o.kk_number = l.kk_number
-                                       AND o.program_id = l.program_id AND o.period = l.period) AS TEXT) || ')'
-                     FROM quota_lines l
-                     WHERE l.batch_id = $1 AND EXISTS (
-                         SELECT 1 FROM quota_lines o
-                         WHERE o.batch_id = l.batch_id AND o.kk_number = l.kk_number
-                           AND o.program_id = l.program_id AND o.period = l.period AND o.line_no < l.line_no)",
+                            || CAST(d.first_line AS TEXT) || ')'
+                     FROM (SELECT program_id, kk_number, period, min(line_no) AS first_line
+                           FROM quota_lines WHERE batch_id = $1
+                           GROUP BY program_id, kk_number, period HAVING count(*) > 1) d
+                     JOIN quota_lines l ON l.batch_id = $1 AND l.kk_number = d.kk_number
+                                       AND l.program_id = d.program_id AND l.period = d.period
+                     WHERE l.line_no > d.first_line",
                 )
                 .bind(batch)
                 .execute(&mut *tx)
@@ -250,16 +268,21 @@ macro_rules! ledger_store_impl {
                 .bind(rows)
                 .execute(&mut *tx)
                 .await?;
-                let report = Self::batch_report(&mut tx, batch)
-                    .await?
-                    .ok_or(StoreError::NotFound { entity: "quota batch" })?;
+                let record: QuotaBatchRecord = sqlx::query_as("SELECT * FROM quota_batches WHERE id = $1")
+                    .bind(batch)
+                    .fetch_one(&mut *tx)
+                    .await?;
                 let detail = json!({
-                    "rows": rows, "errors": report.batch.error_count, "status": report.batch.status.as_str()
+                    "rows": rows, "errors": record.error_count, "status": record.status.as_str()
                 });
-                Self::audit(&mut tx, Some(report.batch.uploaded_by), "quota.uploaded",
+                Self::audit(&mut tx, Some(record.uploaded_by), "quota.uploaded",
                     ("quota_batch", batch.to_string()), detail).await?;
                 tx.commit().await?;
-                Ok(report)
+                // The report only reads: it runs on a reader, off the writer.
+                let mut conn = self.reader().acquire().await?;
+                Self::batch_report(&mut conn, batch)
+                    .await?
+                    .ok_or(StoreError::NotFound { entity: "quota batch" })
             }
 
             async fn quota_batch_report(&self, batch: QuotaBatchId) -> StoreResult<Option<BatchReport>> {
@@ -533,17 +556,17 @@ macro_rules! ledger_store_impl {
                     let mut ledger = $ledger_tx { conn: &mut *tx };
                     ledger.ensure_account(AccountKind::ProgramFunding, *program, AccountOwner::Program).await?;
                 }
-                // One new entitlement account per household not yet in the program (the line with
-                // the smallest number supplies the id chosen at upload).
+                // One new entitlement account per household not yet in the program (its first
+                // line in the file supplies the id chosen at upload). Every step below is a join
+                // or a grouping, never a per-row search, so a million rows post in seconds.
                 sqlx::query(
                     "INSERT INTO accounts (id, kind, program_id, household_id, created_at)
                      SELECT l.account_id, 'entitlement', l.program_id, l.household_id, $2
-                     FROM quota_lines l
-                     WHERE l.batch_id = $1 AND l.outcome = 'credited'
-                       AND l.line_no = (SELECT min(o.line_no) FROM quota_lines o
-                                        WHERE o.batch_id = l.batch_id AND o.kk_number = l.kk_number
-                                          AND o.program_id = l.program_id AND o.outcome = 'credited')
-                       AND NOT EXISTS (SELECT 1 FROM accounts a WHERE a.kind = 'entitlement'
+                     FROM (SELECT program_id, household_id, min(line_no) AS first_line FROM quota_lines
+                           WHERE batch_id = $1 AND outcome = 'credited'
+                           GROUP BY program_id, household_id) f
+                     JOIN quota_lines l ON l.batch_id = $1 AND l.line_no = f.first_line
+                     WHERE NOT EXISTS (SELECT 1 FROM accounts a WHERE a.kind = 'entitlement'
                                          AND a.program_id = l.program_id AND a.household_id = l.household_id)
                      ON CONFLICT DO NOTHING",
                 )
@@ -574,24 +597,26 @@ macro_rules! ledger_store_impl {
                 .bind(batch)
                 .execute(&mut *tx)
                 .await?;
+                // Each account gains the sum of its new transfers: the credits and, on the program's
+                // funding account, the matching debits.
                 sqlx::query(
-                    "UPDATE accounts SET credits_posted = credits_posted + CAST((
-                         SELECT COALESCE(sum(l.amount_minor), 0) FROM quota_lines l
-                         WHERE l.batch_id = $1 AND l.outcome = 'credited'
-                           AND l.program_id = accounts.program_id AND l.household_id = accounts.household_id) AS BIGINT)
-                     WHERE kind = 'entitlement' AND id IN (
-                         SELECT t.credit_account_id FROM quota_lines l JOIN transfers t ON t.id = l.transfer_id
-                         WHERE l.batch_id = $1 AND l.outcome = 'credited')",
+                    "UPDATE accounts SET credits_posted = accounts.credits_posted + c.total
+                     FROM (SELECT t.credit_account_id AS account_id, CAST(sum(t.amount_minor) AS BIGINT) AS total
+                           FROM quota_lines l JOIN transfers t ON t.id = l.transfer_id
+                           WHERE l.batch_id = $1 AND l.outcome = 'credited'
+                           GROUP BY t.credit_account_id) c
+                     WHERE accounts.id = c.account_id",
                 )
                 .bind(batch)
                 .execute(&mut *tx)
                 .await?;
                 sqlx::query(
-                    "UPDATE accounts SET debits_posted = debits_posted + CAST((
-                         SELECT COALESCE(sum(l.amount_minor), 0) FROM quota_lines l
-                         WHERE l.batch_id = $1 AND l.outcome = 'credited' AND l.program_id = accounts.program_id) AS BIGINT)
-                     WHERE kind = 'program_funding' AND program_id IN (
-                         SELECT program_id FROM quota_lines WHERE batch_id = $1 AND outcome = 'credited')",
+                    "UPDATE accounts SET debits_posted = accounts.debits_posted + d.total
+                     FROM (SELECT t.debit_account_id AS account_id, CAST(sum(t.amount_minor) AS BIGINT) AS total
+                           FROM quota_lines l JOIN transfers t ON t.id = l.transfer_id
+                           WHERE l.batch_id = $1 AND l.outcome = 'credited'
+                           GROUP BY t.debit_account_id) d
+                     WHERE accounts.id = d.account_id",
                 )
                 .bind(batch)
                 .execute(&mut *tx)
