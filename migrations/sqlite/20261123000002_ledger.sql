@@ -24,9 +24,12 @@ CREATE TABLE accounts (
         kind NOT IN ('entitlement', 'ewarung_payable')
         OR debits_pending + debits_posted <= credits_posted)
 );
-CREATE UNIQUE INDEX accounts_entitlement_key ON accounts (program_id, household_id) WHERE kind = 'entitlement';
-CREATE UNIQUE INDEX accounts_payable_key ON accounts (program_id, ewarung_id) WHERE kind = 'ewarung_payable';
-CREATE UNIQUE INDEX accounts_program_key ON accounts (program_id, kind) WHERE kind IN ('program_funding', 'settlement');
+-- One account per owner. Each partial index names its kind literally, so that queries naming the
+-- same kind can use it (SQLite only matches a partial index whose condition the query repeats).
+CREATE UNIQUE INDEX accounts_entitlement_key ON accounts (household_id, program_id) WHERE kind = 'entitlement';
+CREATE UNIQUE INDEX accounts_payable_key ON accounts (ewarung_id, program_id) WHERE kind = 'ewarung_payable';
+CREATE UNIQUE INDEX accounts_funding_key ON accounts (program_id) WHERE kind = 'program_funding';
+CREATE UNIQUE INDEX accounts_settlement_key ON accounts (program_id) WHERE kind = 'settlement';
 
 CREATE TABLE transfers (
     id                BLOB PRIMARY KEY,

@@ -172,24 +172,35 @@ macro_rules! ledger_tx_impl {
                 owner: $crate::ledger::tx::AccountOwner,
             ) -> $crate::store::StoreResult<$crate::domain::ids::AccountId> {
                 use $crate::ledger::tx::AccountOwner;
+                // The kind is spelled out in the SQL (it comes from a fixed enum), so that each
+                // lookup uses the partial unique index of that kind.
+                let kind_literal = kind.as_str();
+                let (owner_column, owner_id) = match owner {
+                    AccountOwner::Program => (None, None),
+                    AccountOwner::Household(id) => (Some("household_id"), Some(id.0)),
+                    AccountOwner::Ewarung(id) => (Some("ewarung_id"), Some(id.0)),
+                };
+                let find = match owner_column {
+                    Some(column) => format!(
+                        "SELECT id FROM accounts WHERE kind = '{kind_literal}' AND {column} = $2 AND program_id = $1"
+                    ),
+                    None => format!("SELECT id FROM accounts WHERE kind = '{kind_literal}' AND program_id = $1"),
+                };
+                let lookup = || {
+                    let query = sqlx::query_scalar::<_, $crate::domain::ids::AccountId>(&find).bind(program);
+                    match owner_id {
+                        Some(id) => query.bind(id),
+                        None => query,
+                    }
+                };
+                if let Some(id) = lookup().fetch_optional(&mut *self.conn).await? {
+                    return Ok(id);
+                }
                 let (household, ewarung) = match owner {
                     AccountOwner::Program => (None, None),
                     AccountOwner::Household(id) => (Some(id), None),
                     AccountOwner::Ewarung(id) => (None, Some(id)),
                 };
-                let find = "SELECT id FROM accounts
-                            WHERE kind = $1 AND program_id = $2
-                              AND household_id IS NOT DISTINCT FROM $3 AND ewarung_id IS NOT DISTINCT FROM $4";
-                let found: Option<$crate::domain::ids::AccountId> = sqlx::query_scalar(find)
-                    .bind(kind)
-                    .bind(program)
-                    .bind(household)
-                    .bind(ewarung)
-                    .fetch_optional(&mut *self.conn)
-                    .await?;
-                if let Some(id) = found {
-                    return Ok(id);
-                }
                 // A concurrent transaction may create the same account first: do nothing then,
                 // and read whichever row won.
                 sqlx::query(
@@ -204,13 +215,7 @@ macro_rules! ledger_tx_impl {
                 .bind($crate::store::now())
                 .execute(&mut *self.conn)
                 .await?;
-                Ok(sqlx::query_scalar(find)
-                    .bind(kind)
-                    .bind(program)
-                    .bind(household)
-                    .bind(ewarung)
-                    .fetch_one(&mut *self.conn)
-                    .await?)
+                Ok(lookup().fetch_one(&mut *self.conn).await?)
             }
 
             async fn apply_transfer(
