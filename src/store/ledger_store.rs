@@ -23,6 +23,76 @@ macro_rules! ledger_store_impl {
         };
 
         impl $store {
+            /// For each line, its household and what posting it would do now; `None` when no
+            /// household has that KK number. Reads only, on a reader, a few hundred lines a query.
+            async fn resolve_quota_lines(
+                &self,
+                lines: &[StagedLine],
+            ) -> StoreResult<Vec<Option<($crate::domain::ids::HouseholdId, &'static str)>>> {
+                use std::collections::{HashMap, HashSet};
+                use $crate::domain::{household::HouseholdStatus, ids::HouseholdId, ids::ProgramId};
+                const PER_QUERY: usize = 500;
+                let mut households: HashMap<String, (HouseholdId, HouseholdStatus)> = HashMap::new();
+                let mut kks: Vec<&str> = lines.iter().map(|l| l.kk_number.as_str()).collect();
+                kks.sort_unstable();
+                kks.dedup();
+                for part in kks.chunks(PER_QUERY) {
+                    let sql = format!(
+                        "SELECT kk_number, id, status FROM households WHERE kk_number IN ({})",
+                        $crate::store::registry::placeholders(1, part.len())
+                    );
+                    let mut query = sqlx::query_as::<_, (String, HouseholdId, HouseholdStatus)>(&sql);
+                    for kk in part {
+                        query = query.bind(*kk);
+                    }
+                    for (kk, id, status) in query.fetch_all(self.reader()).await? {
+                        households.insert(kk, (id, status));
+                    }
+                }
+                let mut loaded: HashSet<(ProgramId, HouseholdId, String)> = HashSet::new();
+                let mut by_program: HashMap<ProgramId, Vec<HouseholdId>> = HashMap::new();
+                for line in lines {
+                    if let Some((id, _)) = households.get(&line.kk_number) {
+                        by_program.entry(line.program_id).or_default().push(*id);
+                    }
+                }
+                for (program, mut ids) in by_program {
+                    ids.sort_unstable();
+                    ids.dedup();
+                    for part in ids.chunks(PER_QUERY) {
+                        let sql = format!(
+                            "SELECT household_id, period FROM quota_credits WHERE program_id = $1 AND household_id IN ({})",
+                            $crate::store::registry::placeholders(2, part.len())
+                        );
+                        let mut query = sqlx::query_as::<_, (HouseholdId, String)>(&sql).bind(program);
+                        for id in part {
+                            query = query.bind(*id);
+                        }
+                        for (household, period) in query.fetch_all(self.reader()).await? {
+                            loaded.insert((program, household, period));
+                        }
+                    }
+                }
+                Ok(lines
+                    .iter()
+                    .map(|line| {
+                        households.get(&line.kk_number).map(|(id, status)| {
+                            let outcome = match status {
+                                HouseholdStatus::Suspended => "skipped_suspended",
+                                HouseholdStatus::Exited => "skipped_exited",
+                                HouseholdStatus::Active
+                                    if loaded.contains(&(line.program_id, *id, line.period.clone())) =>
+                                {
+                                    "already_loaded"
+                                }
+                                HouseholdStatus::Active => "credited",
+                            };
+                            (*id, outcome)
+                        })
+                    })
+                    .collect())
+            }
+
             async fn batch_report(
                 conn: &mut <$db as sqlx::Database>::Connection,
                 batch: QuotaBatchId,
@@ -36,29 +106,20 @@ macro_rules! ledger_store_impl {
                     return Ok(None);
                 };
                 let households: i64 = sqlx::query_scalar(
-                    "SELECT CAST(count(DISTINCT kk_number) AS BIGINT) FROM quota_lines WHERE batch_id = $1",
+                    "SELECT CAST(count(DISTINCT household_id) AS BIGINT) FROM quota_lines WHERE batch_id = $1",
                 )
                 .bind(batch)
                 .fetch_one(&mut *conn)
                 .await?;
-                // Before posting, outcomes are what posting would do now; after, what it did.
-                let outcomes: Vec<OutcomeCount> = if record.status == BatchStatus::Posted {
+                // Before posting, outcomes are what posting would have done at upload; after, what
+                // it did (posting decides again, as households and other batches may have changed).
+                let has_outcomes = matches!(record.status, BatchStatus::Validated | BatchStatus::Posted);
+                let outcomes: Vec<OutcomeCount> = if has_outcomes {
                     sqlx::query_as(
                         "SELECT outcome, CAST(count(*) AS BIGINT) AS rows,
                                 CAST(COALESCE(sum(amount_minor), 0) AS BIGINT) AS amount_minor
                          FROM quota_lines WHERE batch_id = $1 GROUP BY outcome ORDER BY outcome",
                     )
-                    .bind(batch)
-                    .fetch_all(&mut *conn)
-                    .await?
-                } else if record.status == BatchStatus::Validated {
-                    sqlx::query_as(&format!(
-                        "SELECT outcome, CAST(count(*) AS BIGINT) AS rows,
-                                CAST(COALESCE(sum(amount_minor), 0) AS BIGINT) AS amount_minor
-                         FROM (SELECT {PREVIEW_OUTCOME} AS outcome, l.amount_minor
-                               FROM quota_lines l WHERE l.batch_id = $1) preview
-                         GROUP BY outcome ORDER BY outcome"
-                    ))
                     .bind(batch)
                     .fetch_all(&mut *conn)
                     .await?
@@ -73,22 +134,11 @@ macro_rules! ledger_store_impl {
                 .bind(REPORT_SAMPLE)
                 .fetch_all(&mut *conn)
                 .await?;
-                let skipped: Vec<SkippedLine> = if record.status == BatchStatus::Posted {
+                let skipped: Vec<SkippedLine> = if has_outcomes {
                     sqlx::query_as(
                         "SELECT line_no, kk_number, household_id, period, outcome FROM quota_lines
                          WHERE batch_id = $1 AND outcome <> 'credited' ORDER BY line_no LIMIT $2",
                     )
-                    .bind(batch)
-                    .bind(REPORT_SAMPLE)
-                    .fetch_all(&mut *conn)
-                    .await?
-                } else if record.status == BatchStatus::Validated {
-                    sqlx::query_as(&format!(
-                        "SELECT * FROM (SELECT l.line_no, l.kk_number, l.household_id, l.period,
-                                {PREVIEW_OUTCOME} AS outcome
-                         FROM quota_lines l WHERE l.batch_id = $1) preview
-                         WHERE outcome <> 'credited' ORDER BY line_no LIMIT $2"
-                    ))
                     .bind(batch)
                     .bind(REPORT_SAMPLE)
                     .fetch_all(&mut *conn)
@@ -106,8 +156,8 @@ macro_rules! ledger_store_impl {
             }
         }
 
-        /// What posting a line would do now, as SQL over `quota_lines l`.
-        const PREVIEW_OUTCOME: &str = "CASE (SELECT h.status FROM households h WHERE h.id = l.household_id)
+        /// What posting a line does, decided again at posting time, as SQL over `quota_lines l`.
+        const POSTING_OUTCOME: &str = "CASE (SELECT h.status FROM households h WHERE h.id = l.household_id)
                 WHEN 'suspended' THEN 'skipped_suspended'
                 WHEN 'exited' THEN 'skipped_exited'
                 ELSE CASE WHEN EXISTS (SELECT 1 FROM quota_credits c WHERE c.program_id = l.program_id
@@ -160,22 +210,37 @@ macro_rules! ledger_store_impl {
                 lines: &[StagedLine],
                 errors: &[LineError],
             ) -> StoreResult<()> {
-                // 9 values a line: SQLite allows 32766 bound parameters a statement.
+                // 10 values a line: SQLite allows 32766 bound parameters a statement.
                 const LINES_PER_STATEMENT: usize = 1_000;
+                let resolved = self.resolve_quota_lines(lines).await?;
+                let mut errors = errors.to_vec();
+                let mut staged = Vec::with_capacity(lines.len());
+                for (line, resolution) in lines.iter().zip(resolved) {
+                    match resolution {
+                        Some((household, outcome)) => staged.push((line, household, outcome)),
+                        None => errors.push(LineError {
+                            line_no: line.line_no,
+                            field: "kk_number".into(),
+                            code: "unknown_household".into(),
+                            message: format!("no household is registered with KK number {}", line.kk_number),
+                        }),
+                    }
+                }
                 let mut tx = self.begin_write().await?;
-                for part in lines.chunks(LINES_PER_STATEMENT) {
+                for part in staged.chunks(LINES_PER_STATEMENT) {
                     let mut insert = sqlx::QueryBuilder::<$db>::new(
-                        "INSERT INTO quota_lines (batch_id, line_no, program_id, kk_number, period,
+                        "INSERT INTO quota_lines (batch_id, line_no, program_id, kk_number, household_id, period,
                                                   amount_minor, outcome, transfer_id, account_id) ",
                     );
-                    insert.push_values(part, |mut row, line| {
+                    insert.push_values(part, |mut row, (line, household, outcome)| {
                         row.push_bind(batch)
                             .push_bind(line.line_no)
                             .push_bind(line.program_id)
                             .push_bind(line.kk_number.clone())
+                            .push_bind(*household)
                             .push_bind(line.period.clone())
                             .push_bind(line.amount_minor)
-                            .push_bind("pending")
+                            .push_bind(*outcome)
                             .push_bind($crate::domain::ids::TransferId::new())
                             .push_bind($crate::domain::ids::AccountId::new());
                     });
@@ -203,54 +268,17 @@ macro_rules! ledger_store_impl {
                 batch: QuotaBatchId,
                 rows: i64,
             ) -> StoreResult<BatchReport> {
-                // In slices of lines, each its own short transaction, so that on SQLite a large
-                // file never holds the single writer away from terminals for long. Until the last
-                // step the batch stays `validating`, which can never be approved.
-                const SLICE: i64 = 50_000;
-                let last_line: Option<i64> = sqlx::query_scalar(
-                    "SELECT max(line_no) FROM quota_lines WHERE batch_id = $1",
-                )
-                .bind(batch)
-                .fetch_one(self.reader())
-                .await?;
-                let mut from = 0;
-                while from < last_line.unwrap_or(0) {
-                    let mut tx = self.begin_write().await?;
-                    sqlx::query(
-                        "UPDATE quota_lines SET household_id =
-                             (SELECT h.id FROM households h WHERE h.kk_number = quota_lines.kk_number)
-                         WHERE batch_id = $1 AND line_no > $2 AND line_no <= $3",
-                    )
-                    .bind(batch)
-                    .bind(from)
-                    .bind(from + SLICE)
-                    .execute(&mut *tx)
-                    .await?;
-                    tx.commit().await?;
-                    from += SLICE;
-                }
+                // Households were resolved as the rows arrived; what needs the whole file is the
+                // same household twice, found with one sort rather than a search per row.
                 let mut tx = self.begin_write().await?;
                 sqlx::query(
                     "INSERT INTO quota_errors (batch_id, line_no, field, code, message)
-                     SELECT batch_id, line_no, 'kk_number', 'unknown_household',
-                            'no household is registered with KK number ' || kk_number
-                     FROM quota_lines WHERE batch_id = $1 AND household_id IS NULL",
-                )
-                .bind(batch)
-                .execute(&mut *tx)
-                .await?;
-                // Duplicates by grouping (one pass and a sort), not by a per-row search.
-                sqlx::query(
-                    "INSERT INTO quota_errors (batch_id, line_no, field, code, message)
-                     SELECT l.batch_id, l.line_no, 'kk_number', 'duplicate_household',
+                     SELECT $1, line_no, 'kk_number', 'duplicate_household',
                             'the household is already in this file for the same program and period (line '
-                            || CAST(d.first_line AS TEXT) || ')'
-                     FROM (SELECT program_id, kk_number, period, min(line_no) AS first_line
-                           FROM quota_lines WHERE batch_id = $1
-                           GROUP BY program_id, kk_number, period HAVING count(*) > 1) d
-                     JOIN quota_lines l ON l.batch_id = $1 AND l.kk_number = d.kk_number
-                                       AND l.program_id = d.program_id AND l.period = d.period
-                     WHERE l.line_no > d.first_line",
+                            || CAST(first_line AS TEXT) || ')'
+                     FROM (SELECT line_no, min(line_no) OVER (PARTITION BY program_id, kk_number, period) AS first_line
+                           FROM quota_lines WHERE batch_id = $1) w
+                     WHERE line_no > first_line",
                 )
                 .bind(batch)
                 .execute(&mut *tx)
@@ -539,7 +567,7 @@ macro_rules! ledger_store_impl {
                     });
                 }
                 sqlx::query(&format!(
-                    "UPDATE quota_lines SET outcome = (SELECT {PREVIEW_OUTCOME} FROM quota_lines l
+                    "UPDATE quota_lines SET outcome = (SELECT {POSTING_OUTCOME} FROM quota_lines l
                          WHERE l.batch_id = quota_lines.batch_id AND l.line_no = quota_lines.line_no)
                      WHERE batch_id = $1"
                 ))
