@@ -174,7 +174,11 @@ async fn upload_csv(
     let store = state.store.ledger();
     let mut batch: Option<QuotaBatchRecord> = None;
     let mut rows: i64 = 0;
+    let (mut waiting, mut staging) = (std::time::Duration::ZERO, std::time::Duration::ZERO);
+    let mut clock = std::time::Instant::now();
     while let Some(chunk) = chunks.recv().await {
+        waiting += clock.elapsed();
+        clock = std::time::Instant::now();
         if chunk.rows == 0 {
             continue;
         }
@@ -192,7 +196,10 @@ async fn upload_csv(
             .stage_quota_chunk(id, &chunk.lines, &chunk.errors)
             .await?;
         tracing::debug!(batch = %id, rows, bytes = chunk.bytes_read, "staged quota rows");
+        staging += clock.elapsed();
+        clock = std::time::Instant::now();
     }
+    tracing::info!(rows, waiting_ms = waiting.as_millis() as u64, staging_ms = staging.as_millis() as u64, "quota file read and staged");
     let parsed = parser
         .await
         .map_err(|error| ApiError::Internal(anyhow::anyhow!("quota parser stopped: {error}")))?;

@@ -484,9 +484,6 @@ impl LedgerJob for FollowUp {
     async fn run(&self, tx: &mut dyn LedgerTx) -> StoreResult<Vec<u8>> {
         let original = &self.original;
         let terminal_id = original.terminal_id.as_str();
-        if own_terminal(tx, terminal_id, self.ewarung).await?.is_none() {
-            return Ok(not_your_terminal(terminal_id).to_bytes());
-        }
         let found = tx
             .find_redemption(
                 terminal_id,
@@ -494,6 +491,14 @@ impl LedgerJob for FollowUp {
                 original.local_date.as_str(),
             )
             .await?;
+        // A stored request names its E-Warung; only for an unknown one is the terminal looked up.
+        let yours = match &found {
+            Some(row) => row.ewarung_id == self.ewarung,
+            None => own_terminal(tx, terminal_id, self.ewarung).await?.is_some(),
+        };
+        if !yours {
+            return Ok(not_your_terminal(terminal_id).to_bytes());
+        }
         let mut reply = match found {
             None if self.action == Followup::Reverse => {
                 self.mark_reversed_unknown(tx).await?;

@@ -4,7 +4,7 @@
 //! transaction (or a savepoint); committing is the caller's business.
 
 macro_rules! ledger_tx_impl {
-    ($tx:ident, $db:ty, $conn:ty, $now_sql:literal, $rrn_sql:literal) => {
+    ($tx:ident, $db:ty, $conn:ty, $now_sql:expr, $rrn_sql:literal) => {
         /// A ledger transaction on this backend: a borrowed connection already inside a transaction.
         pub struct $tx<'c> {
             pub conn: &'c mut $conn,
@@ -14,8 +14,13 @@ macro_rules! ledger_tx_impl {
         impl $crate::ledger::LedgerTx for $tx<'_> {
             async fn db_now(&mut self) -> $crate::store::StoreResult<chrono::DateTime<chrono::Utc>> {
                 use chrono::SubsecRound;
+                let sql: Option<&str> = $now_sql;
+                let Some(sql) = sql else {
+                    // An embedded database's clock is this process's clock: no query needed.
+                    return Ok($crate::store::now());
+                };
                 let now: chrono::DateTime<chrono::Utc> =
-                    sqlx::query_scalar($now_sql).fetch_one(&mut *self.conn).await?;
+                    sqlx::query_scalar(sql).fetch_one(&mut *self.conn).await?;
                 Ok(now.trunc_subsecs(6))
             }
 

@@ -212,7 +212,9 @@ macro_rules! ledger_store_impl {
             ) -> StoreResult<()> {
                 // 10 values a line: SQLite allows 32766 bound parameters a statement.
                 const LINES_PER_STATEMENT: usize = 1_000;
+                let clock = std::time::Instant::now();
                 let resolved = self.resolve_quota_lines(lines).await?;
+                let resolving = clock.elapsed();
                 let mut errors = errors.to_vec();
                 let mut staged = Vec::with_capacity(lines.len());
                 for (line, resolution) in lines.iter().zip(resolved) {
@@ -260,6 +262,8 @@ macro_rules! ledger_store_impl {
                     insert.build().execute(&mut *tx).await?;
                 }
                 tx.commit().await?;
+                tracing::debug!(lines = lines.len(), resolve_ms = resolving.as_millis() as u64,
+                    total_ms = clock.elapsed().as_millis() as u64, "staged a quota chunk");
                 Ok(())
             }
 

@@ -90,6 +90,6 @@ ledger_tx_impl!(
     PgLedgerTx,
     sqlx::Postgres,
     sqlx::PgConnection,
-    "SELECT clock_timestamp()",
+    Some("SELECT clock_timestamp()"),
     "SELECT nextval('rrn_seq')"
 );

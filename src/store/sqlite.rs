@@ -103,6 +103,6 @@ ledger_tx_impl!(
     SqliteLedgerTx,
     sqlx::Sqlite,
     sqlx::SqliteConnection,
-    "SELECT strftime('%Y-%m-%dT%H:%M:%fZ', 'now')",
+    None,
     "UPDATE sequences SET value = value + 1 WHERE name = 'rrn' RETURNING value"
 );
