@@ -29,6 +29,13 @@ pub struct TerminalContext {
     pub ewarung_status: EwarungStatus,
 }
 
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct CardWithHousehold {
+    #[sqlx(flatten)]
+    pub card: CardRecord,
+    pub household_status: HouseholdStatus,
+}
+
 /// A transfer to write. Holds carry `timeout_at`; resolutions carry `pending_id`.
 #[derive(Debug, Clone)]
 pub struct NewTransfer {
@@ -94,8 +101,8 @@ pub trait LedgerTx: Send {
     async fn next_rrn(&mut self) -> StoreResult<i64>;
 
     async fn terminal(&mut self, terminal_id: &str) -> StoreResult<Option<TerminalContext>>;
-    async fn card_by_pan(&mut self, pan: &str) -> StoreResult<Option<CardRecord>>;
-    async fn household_status(&mut self, id: HouseholdId) -> StoreResult<Option<HouseholdStatus>>;
+    /// The card with that number and its household's status, in one query.
+    async fn card_by_pan(&mut self, pan: &str) -> StoreResult<Option<CardWithHousehold>>;
     async fn program_by_code(&mut self, code: &str) -> StoreResult<Option<ProgramRecord>>;
     async fn program(&mut self, id: ProgramId) -> StoreResult<Option<ProgramRecord>>;
     async fn catalog_items(

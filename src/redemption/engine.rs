@@ -27,7 +27,7 @@ use crate::{
     },
     http::state::CardPolicy,
     ledger::{
-        tx::{AccountOwner, RedemptionRow, TerminalContext},
+        tx::{AccountOwner, CardWithHousehold, RedemptionRow, TerminalContext},
         AccountBalance, AccountKind, LedgerJob, LedgerTx, NewTransfer, TransferKind,
     },
     pin_check::{self, PinRefusal},
@@ -186,7 +186,11 @@ impl Authorize {
             decline(decision, ResponseCode::TerminalNotPermitted, &reason);
             return Ok(());
         }
-        let Some(card) = tx.card_by_pan(request.pan.expose()).await? else {
+        let Some(CardWithHousehold {
+            card,
+            household_status,
+        }) = tx.card_by_pan(request.pan.expose()).await?
+        else {
             decline(decision, ResponseCode::InvalidCard, "no such card");
             return Ok(());
         };
@@ -203,12 +207,8 @@ impl Authorize {
             decision.reply.pin_tries_left = left;
             return Ok(());
         }
-        let household_status = tx.household_status(card.household_id).await?;
-        if household_status != Some(HouseholdStatus::Active) {
-            let reason = format!(
-                "the household is {}; its balance is kept",
-                household_status.map_or("unknown", |s| s.as_str())
-            );
+        if household_status != HouseholdStatus::Active {
+            let reason = format!("the household is {household_status}; its balance is kept");
             decline(decision, ResponseCode::RestrictedCard, &reason);
             return Ok(());
         }
@@ -725,7 +725,8 @@ impl LedgerJob for Balance {
                     &reason,
                 ));
             }
-            let Some(card) = tx.card_by_pan(request.pan.expose()).await? else {
+            let Some(CardWithHousehold { card, .. }) = tx.card_by_pan(request.pan.expose()).await?
+            else {
                 return Ok(reply(ResponseCode::InvalidCard, "no such card"));
             };
             if card.status != CardStatus::Active {

@@ -42,21 +42,17 @@ macro_rules! ledger_tx_impl {
                 .await?)
             }
 
-            async fn card_by_pan(&mut self, pan: &str) -> $crate::store::StoreResult<Option<$crate::store::CardRecord>> {
-                Ok(sqlx::query_as("SELECT * FROM cards WHERE pan = $1")
-                    .bind(pan)
-                    .fetch_optional(&mut *self.conn)
-                    .await?)
-            }
-
-            async fn household_status(
+            async fn card_by_pan(
                 &mut self,
-                id: $crate::domain::ids::HouseholdId,
-            ) -> $crate::store::StoreResult<Option<$crate::domain::household::HouseholdStatus>> {
-                Ok(sqlx::query_scalar("SELECT status FROM households WHERE id = $1")
-                    .bind(id)
-                    .fetch_optional(&mut *self.conn)
-                    .await?)
+                pan: &str,
+            ) -> $crate::store::StoreResult<Option<$crate::ledger::tx::CardWithHousehold>> {
+                Ok(sqlx::query_as(
+                    "SELECT c.*, h.status AS household_status
+                     FROM cards c JOIN households h ON h.id = c.household_id WHERE c.pan = $1",
+                )
+                .bind(pan)
+                .fetch_optional(&mut *self.conn)
+                .await?)
             }
 
             async fn program_by_code(&mut self, code: &str) -> $crate::store::StoreResult<Option<$crate::store::ProgramRecord>> {
