@@ -16,7 +16,10 @@ use crate::{
     },
     http::state::AppState,
     quota::StagedLine,
-    store::{BankAccount, NewCard, NewCatalogItem, NewEwarung, NewHousehold, NewProgram, NewTerminal, NewUser},
+    store::{
+        BankAccount, NewCard, NewCatalogItem, NewEwarung, NewHousehold, NewProgram, NewTerminal,
+        NewUser,
+    },
 };
 
 /// A database made for one benchmark run; a PostgreSQL one is dropped when the run ends.
@@ -61,15 +64,50 @@ impl FreshDatabase {
     pub async fn drop_database(&self) {
         if let Some(admin) = &self.admin_url {
             if let Ok(mut admin) = sqlx::PgConnection::connect(admin).await {
-                let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name))
-                    .execute(&mut admin)
-                    .await;
+                let _ = sqlx::query(&format!(
+                    "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                    self.name
+                ))
+                .execute(&mut admin)
+                .await;
             }
         }
     }
 }
 
 pub const OPERATOR_PASSWORD: &str = "bench-operator-password";
+pub const OFFICE_PASSWORD: &str = "bench-office-password";
+
+/// An office user for the bench (the maker and the checker of its quota batches).
+pub fn office_user(username: &str) -> NewUser {
+    NewUser {
+        username: username.into(),
+        password_hash: password::hash(OFFICE_PASSWORD).expect("hashing works"),
+        role: Role::Office,
+        ewarung_id: None,
+        actor: None,
+    }
+}
+
+/// Logs in over HTTP and returns the access token.
+pub async fn login(
+    http: &reqwest::Client,
+    base: &str,
+    username: &str,
+    password: &str,
+) -> anyhow::Result<String> {
+    let reply: serde_json::Value = http
+        .post(format!("{base}/v1/auth/login"))
+        .json(&serde_json::json!({"username": username, "password": password}))
+        .send()
+        .await?
+        .json()
+        .await?;
+    reply["access_token"]
+        .as_str()
+        .map(str::to_string)
+        .ok_or_else(|| anyhow::anyhow!("login failed: {reply}"))
+}
 pub const PIN: &str = "123456";
 pub const SKU: &str = "BERAS";
 
@@ -89,15 +127,8 @@ pub async fn redeem_dataset(
     households: usize,
 ) -> anyhow::Result<RedeemDataset> {
     let store = state.store.as_ref();
-    let office = |name: &str| NewUser {
-        username: name.into(),
-        password_hash: password::hash("bench-office-password").expect("hashing works"),
-        role: Role::Office,
-        ewarung_id: None,
-        actor: None,
-    };
-    let maker = store.create_user(office("bench-maker")).await?.id;
-    let checker = store.create_user(office("bench-checker")).await?.id;
+    let maker = store.create_user(office_user("bench-maker")).await?.id;
+    let checker = store.create_user(office_user("bench-checker")).await?.id;
     let program = store
         .create_program(
             NewProgram {
@@ -212,14 +243,25 @@ pub async fn redeem_dataset(
     })
 }
 
-async fn load_quota(state: &AppState, lines: &[StagedLine], maker: UserId, checker: UserId) -> anyhow::Result<()> {
+async fn load_quota(
+    state: &AppState,
+    lines: &[StagedLine],
+    maker: UserId,
+    checker: UserId,
+) -> anyhow::Result<()> {
     let ledger = state.store.ledger();
     let batch = ledger.create_quota_batch("bench.csv", maker).await?;
     for part in lines.chunks(5_000) {
         ledger.stage_quota_chunk(batch.id, part, &[]).await?;
     }
-    let report = ledger.finish_quota_batch(batch.id, lines.len() as i64).await?;
-    anyhow::ensure!(report.batch.error_count == 0, "bench quota invalid: {:?}", report.errors);
+    let report = ledger
+        .finish_quota_batch(batch.id, lines.len() as i64)
+        .await?;
+    anyhow::ensure!(
+        report.batch.error_count == 0,
+        "bench quota invalid: {:?}",
+        report.errors
+    );
     ledger.approve_quota_batch(batch.id, checker).await?;
     Ok(())
 }

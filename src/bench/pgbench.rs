@@ -35,22 +35,42 @@ fn pgbench_binary() -> anyhow::Result<PathBuf> {
 pub async fn tpc_b(url: &str, clients: u32, seconds: u64) -> anyhow::Result<f64> {
     let binary = pgbench_binary()?;
     let name = format!("ssn_pgbench_{}", uuid::Uuid::new_v4().simple());
-    let (prefix, _) = url.rsplit_once('/').context("the URL needs a database name")?;
+    let (prefix, _) = url
+        .rsplit_once('/')
+        .context("the URL needs a database name")?;
     let mut admin = sqlx::PgConnection::connect(url).await?;
-    sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut admin).await?;
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&mut admin)
+        .await?;
     let target = format!("{prefix}/{name}");
     let result = async {
         let init = tokio::process::Command::new(&binary)
             .args(["-i", "-s", "10", "-q", &target])
             .output()
             .await?;
-        anyhow::ensure!(init.status.success(), "pgbench -i failed: {}", String::from_utf8_lossy(&init.stderr));
+        anyhow::ensure!(
+            init.status.success(),
+            "pgbench -i failed: {}",
+            String::from_utf8_lossy(&init.stderr)
+        );
         let threads = clients.min(2).to_string();
         let run = tokio::process::Command::new(&binary)
-            .args(["-c", &clients.to_string(), "-j", &threads, "-T", &seconds.to_string(), &target])
+            .args([
+                "-c",
+                &clients.to_string(),
+                "-j",
+                &threads,
+                "-T",
+                &seconds.to_string(),
+                &target,
+            ])
             .output()
             .await?;
-        anyhow::ensure!(run.status.success(), "pgbench failed: {}", String::from_utf8_lossy(&run.stderr));
+        anyhow::ensure!(
+            run.status.success(),
+            "pgbench failed: {}",
+            String::from_utf8_lossy(&run.stderr)
+        );
         let text = String::from_utf8_lossy(&run.stdout);
         text.lines()
             .find_map(|line| line.strip_prefix("tps = "))
@@ -59,6 +79,8 @@ pub async fn tpc_b(url: &str, clients: u32, seconds: u64) -> anyhow::Result<f64>
             .with_context(|| format!("no tps in pgbench's output: {text}"))
     }
     .await;
-    let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut admin).await;
+    let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        .execute(&mut admin)
+        .await;
     result
 }

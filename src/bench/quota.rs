@@ -14,12 +14,13 @@ use futures_util::TryStreamExt;
 use sqlx::Connection;
 
 use crate::{
-    auth::password,
-    bench::{dataset::FreshDatabase, stats, BenchDatabase},
+    bench::{
+        dataset::{login, office_user, FreshDatabase, OFFICE_PASSWORD},
+        stats, BenchDatabase,
+    },
     cli::{Cli, Command},
-    domain::role::Role,
     startup::Application,
-    store::{NewProgram, NewUser},
+    store::NewProgram,
 };
 
 #[derive(Debug, Clone, Args)]
@@ -44,23 +45,26 @@ pub async fn run(args: QuotaArgs) -> anyhow::Result<()> {
 
 async fn measure(args: &QuotaArgs, database: &FreshDatabase, dir: &Path) -> anyhow::Result<()> {
     let cli = Cli::try_parse_from([
-        "ssn", "--database-url", &database.url, "--data-dir", &dir.display().to_string(),
-        "serve", "--listen", "127.0.0.1:0", "--request-timeout-seconds", "600",
+        "ssn",
+        "--database-url",
+        &database.url,
+        "--data-dir",
+        &dir.display().to_string(),
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--request-timeout-seconds",
+        "600",
     ])?;
-    let Command::Serve(serve) = cli.command else { unreachable!("parsed as serve") };
+    let Command::Serve(serve) = cli.command else {
+        unreachable!("parsed as serve")
+    };
     let app = Application::build(&cli.common, &serve).await?;
     let state = app.state().clone();
     let base = format!("http://{}", app.address());
     let store = state.store.as_ref();
-    let office = |name: &str| NewUser {
-        username: name.into(),
-        password_hash: password::hash("bench-office-password").expect("hashing works"),
-        role: Role::Office,
-        ewarung_id: None,
-        actor: None,
-    };
-    let maker = store.create_user(office("bench-maker")).await?.id;
-    store.create_user(office("bench-checker")).await?;
+    let maker = store.create_user(office_user("bench-maker")).await?.id;
+    store.create_user(office_user("bench-checker")).await?;
     store
         .create_program(
             NewProgram {
@@ -82,16 +86,23 @@ async fn measure(args: &QuotaArgs, database: &FreshDatabase, dir: &Path) -> anyh
     let server = tokio::spawn(app.run_until(async move {
         let _ = stopped.await;
     }));
-    let http = reqwest::Client::builder().timeout(Duration::from_secs(3_600)).build()?;
-    let maker_token = login(&http, &base, "bench-maker").await?;
-    let checker_token = login(&http, &base, "bench-checker").await?;
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(3_600))
+        .build()?;
+    let maker_token = login(&http, &base, "bench-maker", OFFICE_PASSWORD).await?;
+    let checker_token = login(&http, &base, "bench-checker", OFFICE_PASSWORD).await?;
 
     let rss_before = stats::rss_mib().unwrap_or(0.0);
     reset_peak_rss();
-    eprintln!("bench: uploading {size_mib:.1} MiB ({} rows) through POST /v1/quota/batches …", args.rows);
+    eprintln!(
+        "bench: uploading {size_mib:.1} MiB ({} rows) through POST /v1/quota/batches …",
+        args.rows
+    );
     let started = Instant::now();
     let handle = tokio::fs::File::open(&file).await?;
-    let body = reqwest::Body::wrap_stream(tokio_util::io::ReaderStream::with_capacity(handle, 256 * 1024).map_ok(|b| b));
+    let body = reqwest::Body::wrap_stream(
+        tokio_util::io::ReaderStream::with_capacity(handle, 256 * 1024).map_ok(|b| b),
+    );
     let report: serde_json::Value = http
         .post(format!("{base}/v1/quota/batches?source_name=bench.csv"))
         .bearer_auth(&maker_token)
@@ -103,8 +114,14 @@ async fn measure(args: &QuotaArgs, database: &FreshDatabase, dir: &Path) -> anyh
         .await?;
     let load = started.elapsed();
     let peak = stats::peak_rss_mib().unwrap_or(0.0);
-    anyhow::ensure!(report["batch"]["status"] == "validated", "the bench batch did not validate: {report}");
-    let batch = report["batch"]["id"].as_str().unwrap_or_default().to_string();
+    anyhow::ensure!(
+        report["batch"]["status"] == "validated",
+        "the bench batch did not validate: {report}"
+    );
+    let batch = report["batch"]["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
 
     eprintln!("bench: approving (posting) the batch …");
     let started = Instant::now();
@@ -116,7 +133,10 @@ async fn measure(args: &QuotaArgs, database: &FreshDatabase, dir: &Path) -> anyh
         .json()
         .await?;
     let post = started.elapsed();
-    anyhow::ensure!(posted["batch"]["status"] == "posted", "the bench batch did not post: {posted}");
+    anyhow::ensure!(
+        posted["batch"]["status"] == "posted",
+        "the bench batch did not post: {posted}"
+    );
     let _ = stop.send(());
     let _ = server.await;
 
@@ -125,7 +145,10 @@ async fn measure(args: &QuotaArgs, database: &FreshDatabase, dir: &Path) -> anyh
 
     let backend = state.store.backend();
     let rows = args.rows as f64;
-    println!("ssn bench quota: {backend}, {} rows ({size_mib:.1} MiB)", args.rows);
+    println!(
+        "ssn bench quota: {backend}, {} rows ({size_mib:.1} MiB)",
+        args.rows
+    );
     println!(
         "  upload + validate over HTTP: {:.2} s ({:.0} rows/s)",
         load.as_secs_f64(),
@@ -136,33 +159,24 @@ async fn measure(args: &QuotaArgs, database: &FreshDatabase, dir: &Path) -> anyh
         raw.as_secs_f64(),
         rows / raw.as_secs_f64()
     );
-    println!("  ratio upload / raw: {:.2}x", load.as_secs_f64() / raw.as_secs_f64());
+    println!(
+        "  ratio upload / raw: {:.2}x",
+        load.as_secs_f64() / raw.as_secs_f64()
+    );
     println!(
         "  approve (post {} credits, atomically): {:.2} s",
         args.rows,
         post.as_secs_f64()
     );
-    println!("  memory: {rss_before:.0} MiB resident before the upload, peak {peak:.0} MiB during it");
+    println!(
+        "  memory: {rss_before:.0} MiB resident before the upload, peak {peak:.0} MiB during it"
+    );
     Ok(())
 }
 
 /// Lets the next reading of VmHWM show the peak from now on (Linux: `echo 5 > clear_refs`).
 fn reset_peak_rss() {
     let _ = std::fs::write("/proc/self/clear_refs", "5");
-}
-
-async fn login(http: &reqwest::Client, base: &str, username: &str) -> anyhow::Result<String> {
-    let reply: serde_json::Value = http
-        .post(format!("{base}/v1/auth/login"))
-        .json(&serde_json::json!({"username": username, "password": "bench-office-password"}))
-        .send()
-        .await?
-        .json()
-        .await?;
-    reply["access_token"]
-        .as_str()
-        .map(str::to_string)
-        .ok_or_else(|| anyhow::anyhow!("login failed: {reply}"))
 }
 
 fn kk(index: usize) -> String {
@@ -204,21 +218,24 @@ async fn register_households(url: &str, rows: usize) -> anyhow::Result<()> {
                 "INSERT INTO households (id, kk_number, head_nik, head_name, street, rt, rw, kelurahan,
                                          kecamatan, status, revision, created_at, updated_at) ",
             );
-            insert.push_values(start..(start + ROWS_PER_STATEMENT).min(rows), |mut row, index| {
-                row.push_bind(crate::domain::ids::HouseholdId::new())
-                    .push_bind(kk(index))
-                    .push_bind(kk(index))
-                    .push_bind("Bench household")
-                    .push_bind("Jl. Benchmark 1")
-                    .push_bind("001")
-                    .push_bind("001")
-                    .push_bind("Air Putih")
-                    .push_bind("Samarinda Ulu")
-                    .push_bind("active")
-                    .push_bind(1_i32)
-                    .push_bind(now)
-                    .push_bind(now);
-            });
+            insert.push_values(
+                start..(start + ROWS_PER_STATEMENT).min(rows),
+                |mut row, index| {
+                    row.push_bind(crate::domain::ids::HouseholdId::new())
+                        .push_bind(kk(index))
+                        .push_bind(kk(index))
+                        .push_bind("Bench household")
+                        .push_bind("Jl. Benchmark 1")
+                        .push_bind("001")
+                        .push_bind("001")
+                        .push_bind("Air Putih")
+                        .push_bind("Samarinda Ulu")
+                        .push_bind("active")
+                        .push_bind(1_i32)
+                        .push_bind(now)
+                        .push_bind(now);
+                },
+            );
             insert.build().execute(&mut *tx).await?;
         }
         tx.commit().await?;

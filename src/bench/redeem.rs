@@ -25,7 +25,10 @@ use crate::{
     ledger::{LedgerJob, LedgerTx},
     redemption::{
         engine::{Authorize, FollowUp, Followup},
-        request::{AuthorizeRequest, BasketLine, LocalDate, LocalTime, OriginalRequest, Quantity, Sku, Stan, TransactionType},
+        request::{
+            AuthorizeRequest, BasketLine, LocalDate, LocalTime, OriginalRequest, Quantity, Sku,
+            Stan, TransactionType,
+        },
     },
     startup::Application,
     store::StoreResult,
@@ -71,7 +74,11 @@ pub async fn run(args: RedeemArgs) -> anyhow::Result<()> {
     outcome
 }
 
-async fn measure(args: &RedeemArgs, database: &FreshDatabase, dir: &std::path::Path) -> anyhow::Result<()> {
+async fn measure(
+    args: &RedeemArgs,
+    database: &FreshDatabase,
+    dir: &std::path::Path,
+) -> anyhow::Result<()> {
     let key = |bytes: [u8; 32]| {
         use base64::Engine;
         base64::engine::general_purpose::STANDARD.encode(bytes)
@@ -79,16 +86,35 @@ async fn measure(args: &RedeemArgs, database: &FreshDatabase, dir: &std::path::P
     let (jwt, pin) = (key(rand::random()), key(rand::random()));
     let max_connections = if database.is_postgres() { "32" } else { "8" };
     let cli = Cli::try_parse_from([
-        "ssn", "--database-url", &database.url, "--data-dir", &dir.display().to_string(),
-        "--db-max-connections", max_connections,
-        "serve", "--listen", "127.0.0.1:0", "--jwt-secret", &jwt, "--pin-key", &pin,
-        "--request-timeout-seconds", "120",
+        "ssn",
+        "--database-url",
+        &database.url,
+        "--data-dir",
+        &dir.display().to_string(),
+        "--db-max-connections",
+        max_connections,
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--jwt-secret",
+        &jwt,
+        "--pin-key",
+        &pin,
+        "--request-timeout-seconds",
+        "120",
     ])?;
-    let Command::Serve(serve) = cli.command else { unreachable!("parsed as serve") };
+    let Command::Serve(serve) = cli.command else {
+        unreachable!("parsed as serve")
+    };
     let app = Application::build(&cli.common, &serve).await?;
     let state = app.state().clone();
     let base = format!("http://{}", app.address());
-    eprintln!("bench: creating {} terminals and {} households with cards on {} …", args.terminals, args.households, state.store.backend());
+    eprintln!(
+        "bench: creating {} terminals and {} households with cards on {} …",
+        args.terminals,
+        args.households,
+        state.store.backend()
+    );
     let data = Arc::new(dataset::redeem_dataset(&state, args.terminals, args.households).await?);
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(app.run_until(async move {
@@ -101,9 +127,12 @@ async fn measure(args: &RedeemArgs, database: &FreshDatabase, dir: &std::path::P
         .build()?;
     let mut tokens = Vec::new();
     for (operator, _) in &data.ewarungs {
-        tokens.push(login(&http, &base, operator).await?);
+        tokens.push(dataset::login(&http, &base, operator, dataset::OPERATOR_PASSWORD).await?);
     }
-    eprintln!("bench: {} terminals buying for {} s over HTTP …", args.terminals, args.seconds);
+    eprintln!(
+        "bench: {} terminals buying for {} s over HTTP …",
+        args.terminals, args.seconds
+    );
     let deadline = Instant::now() + Duration::from_secs(args.seconds);
     let started = Instant::now();
     let mut tasks = Vec::new();
@@ -135,11 +164,17 @@ async fn measure(args: &RedeemArgs, database: &FreshDatabase, dir: &std::path::P
     let _ = server.await;
     let service_rate = tally.redemptions as f64 / elapsed;
 
-    eprintln!("bench: raw ceiling for {} s (same SQL, one transaction per redemption, no HTTP) …", args.seconds);
+    eprintln!(
+        "bench: raw ceiling for {} s (same SQL, one transaction per redemption, no HTTP) …",
+        args.seconds
+    );
     let raw_rate = raw_ceiling(&state, &data, Duration::from_secs(args.seconds)).await?;
 
     let backend = state.store.backend();
-    println!("ssn bench redeem: {backend}, {} terminals, think {} ms, {} s, {} households", args.terminals, args.think_ms, args.seconds, args.households);
+    println!(
+        "ssn bench redeem: {backend}, {} terminals, think {} ms, {} s, {} households",
+        args.terminals, args.think_ms, args.seconds, args.households
+    );
     println!(
         "  service over HTTP: {} redemptions (authorize + complete) in {elapsed:.1} s = {service_rate:.0}/s; {} declined, {} failed",
         tally.redemptions, tally.declined, tally.failed
@@ -150,29 +185,26 @@ async fn measure(args: &RedeemArgs, database: &FreshDatabase, dir: &std::path::P
         tally.complete.percentile_ms(50.0), tally.complete.percentile_ms(99.0),
         tally.redemption.percentile_ms(50.0), tally.redemption.percentile_ms(99.0),
     );
-    println!("  raw ceiling (same SQL, one transaction per redemption, sequential): {raw_rate:.0}/s");
-    println!("  ratio service / raw ceiling: {:.2}x", service_rate / raw_rate);
+    println!(
+        "  raw ceiling (same SQL, one transaction per redemption, sequential): {raw_rate:.0}/s"
+    );
+    println!(
+        "  ratio service / raw ceiling: {:.2}x",
+        service_rate / raw_rate
+    );
     if let Some(admin) = database.is_postgres().then_some(&database.url) {
-        eprintln!("bench: pgbench TPC-B scale 10, {} clients, {} s …", args.pgbench_clients, args.seconds);
+        eprintln!(
+            "bench: pgbench TPC-B scale 10, {} clients, {} s …",
+            args.pgbench_clients, args.seconds
+        );
         let tps = pgbench::tpc_b(admin, args.pgbench_clients, args.seconds).await?;
-        println!("  pgbench TPC-B (scale 10, {} clients): {tps:.0} tps", args.pgbench_clients);
+        println!(
+            "  pgbench TPC-B (scale 10, {} clients): {tps:.0} tps",
+            args.pgbench_clients
+        );
         println!("  ratio service / pgbench: {:.2}x", service_rate / tps);
     }
     Ok(())
-}
-
-async fn login(http: &reqwest::Client, base: &str, username: &str) -> anyhow::Result<String> {
-    let reply: serde_json::Value = http
-        .post(format!("{base}/v1/auth/login"))
-        .json(&serde_json::json!({"username": username, "password": dataset::OPERATOR_PASSWORD}))
-        .send()
-        .await?
-        .json()
-        .await?;
-    reply["access_token"]
-        .as_str()
-        .map(str::to_string)
-        .ok_or_else(|| anyhow::anyhow!("login failed: {reply}"))
 }
 
 async fn terminal_loop(
@@ -212,7 +244,10 @@ async fn terminal_loop(
         }
         let original = serde_json::json!({"terminal_id": terminal, "stan": format!("{stan:06}"), "local_date": date});
         let completing = Instant::now();
-        match post(&http, &base, "complete", &token, &original).await.as_deref() {
+        match post(&http, &base, "complete", &token, &original)
+            .await
+            .as_deref()
+        {
             Some("00") => {
                 tally.complete.record(completing.elapsed());
                 tally.redemption.record(began.elapsed());
@@ -229,7 +264,13 @@ async fn terminal_loop(
 }
 
 /// Sends one terminal request; the response code, or `None` on a transport failure.
-async fn post(http: &reqwest::Client, base: &str, action: &str, token: &str, body: &serde_json::Value) -> Option<String> {
+async fn post(
+    http: &reqwest::Client,
+    base: &str,
+    action: &str,
+    token: &str,
+    body: &serde_json::Value,
+) -> Option<String> {
     let reply: serde_json::Value = http
         .post(format!("{base}/v1/redemptions/{action}"))
         .bearer_auth(token)
@@ -265,7 +306,11 @@ impl LedgerJob for RawRedemption {
 }
 
 /// Redemptions per second when each one commits alone, one after another.
-async fn raw_ceiling(state: &AppState, data: &RedeemDataset, length: Duration) -> anyhow::Result<f64> {
+async fn raw_ceiling(
+    state: &AppState,
+    data: &RedeemDataset,
+    length: Duration,
+) -> anyhow::Result<f64> {
     let ewarung = state
         .store
         .get_terminal(&data.ewarungs[0].1[0])

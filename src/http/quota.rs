@@ -199,7 +199,12 @@ async fn upload_csv(
         staging += clock.elapsed();
         clock = std::time::Instant::now();
     }
-    tracing::info!(rows, waiting_ms = waiting.as_millis() as u64, staging_ms = staging.as_millis() as u64, "quota file read and staged");
+    tracing::info!(
+        rows,
+        waiting_ms = waiting.as_millis() as u64,
+        staging_ms = staging.as_millis() as u64,
+        "quota file read and staged"
+    );
     let parsed = parser
         .await
         .map_err(|error| ApiError::Internal(anyhow::anyhow!("quota parser stopped: {error}")))?;

@@ -36,9 +36,9 @@ pub struct CardWithHousehold {
     pub household_status: HouseholdStatus,
 }
 
-/// A transfer to write. Holds carry `timeout_at`; resolutions carry `pending_id`.
-#[derive(Debug, Clone)]
-pub struct NewTransfer {
+/// A transfer, to write or as stored. Holds carry `timeout_at`; resolutions carry `pending_id`.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Transfer {
     pub id: TransferId,
     pub program_id: ProgramId,
     pub debit_account_id: AccountId,
@@ -51,18 +51,43 @@ pub struct NewTransfer {
     pub created_at: DateTime<Utc>,
 }
 
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct TransferRow {
-    pub id: TransferId,
-    pub program_id: ProgramId,
-    pub debit_account_id: AccountId,
-    pub credit_account_id: AccountId,
-    pub amount_minor: i64,
-    pub kind: TransferKind,
-    pub pending_id: Option<TransferId>,
-    pub timeout_at: Option<DateTime<Utc>>,
-    pub reference: String,
-    pub created_at: DateTime<Utc>,
+impl Transfer {
+    /// Resolves `hold` for its full amount: `Post`, `Void` or `HoldExpired`.
+    pub fn resolving(
+        hold: &Transfer,
+        kind: TransferKind,
+        reference: String,
+        at: DateTime<Utc>,
+    ) -> Self {
+        Self {
+            id: TransferId::new(),
+            program_id: hold.program_id,
+            debit_account_id: hold.debit_account_id,
+            credit_account_id: hold.credit_account_id,
+            amount_minor: hold.amount_minor,
+            kind,
+            pending_id: Some(hold.id),
+            timeout_at: None,
+            reference,
+            created_at: at,
+        }
+    }
+
+    /// Moves a posted hold's amount back the way it came, as a posted `Refund`.
+    pub fn refunding(hold: &Transfer, reference: String, at: DateTime<Utc>) -> Self {
+        Self {
+            id: TransferId::new(),
+            program_id: hold.program_id,
+            debit_account_id: hold.credit_account_id,
+            credit_account_id: hold.debit_account_id,
+            amount_minor: hold.amount_minor,
+            kind: TransferKind::Refund,
+            pending_id: None,
+            timeout_at: None,
+            reference,
+            created_at: at,
+        }
+    }
 }
 
 /// A stored redemption request and what became of it.
@@ -133,8 +158,8 @@ pub trait LedgerTx: Send {
     /// Writes a transfer and moves the balances. Returns `false` (and writes nothing) when the
     /// debit would overdraw an entitlement or payable, or when the hold it resolves is already
     /// resolved.
-    async fn apply_transfer(&mut self, transfer: &NewTransfer) -> StoreResult<bool>;
-    async fn transfer(&mut self, id: TransferId) -> StoreResult<Option<TransferRow>>;
+    async fn apply_transfer(&mut self, transfer: &Transfer) -> StoreResult<bool>;
+    async fn transfer(&mut self, id: TransferId) -> StoreResult<Option<Transfer>>;
 
     async fn find_redemption(
         &mut self,

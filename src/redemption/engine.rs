@@ -28,7 +28,7 @@ use crate::{
     http::state::CardPolicy,
     ledger::{
         tx::{AccountOwner, CardWithHousehold, RedemptionRow, TerminalContext},
-        AccountBalance, AccountKind, LedgerJob, LedgerTx, NewTransfer, TransferKind,
+        AccountBalance, AccountKind, LedgerJob, LedgerTx, Transfer, TransferKind,
     },
     pin_check::{self, PinRefusal},
     redemption::{
@@ -36,7 +36,7 @@ use crate::{
         response::{ReceiptLine, TerminalReply},
         ResponseCode,
     },
-    store::{ProgramRecord, StoreResult},
+    store::{ProgramRecord, StoreError, StoreResult},
 };
 
 /// Samarinda keeps Central Indonesia Time (WITA, UTC+8): the business day that decides whether a
@@ -270,7 +270,7 @@ impl Authorize {
         let timeout_at = db_now
             + chrono::Duration::from_std(self.rules.hold_timeout)
                 .unwrap_or(chrono::Duration::seconds(120));
-        let hold = NewTransfer {
+        let hold = Transfer {
             id: TransferId::new(),
             program_id: program.id,
             debit_account_id: account.id,
@@ -602,27 +602,10 @@ impl FollowUp {
         kind: TransferKind,
         now: DateTime<Utc>,
     ) -> StoreResult<()> {
-        let hold_id = row
-            .hold_id
-            .ok_or(crate::store::StoreError::NotFound { entity: "hold" })?;
-        let hold = tx
-            .transfer(hold_id)
-            .await?
-            .ok_or(crate::store::StoreError::NotFound { entity: "hold" })?;
-        let resolution = NewTransfer {
-            id: TransferId::new(),
-            program_id: hold.program_id,
-            debit_account_id: hold.debit_account_id,
-            credit_account_id: hold.credit_account_id,
-            amount_minor: hold.amount_minor,
-            kind,
-            pending_id: Some(hold.id),
-            timeout_at: None,
-            reference: format!("redemption:{}", row.id),
-            created_at: now,
-        };
+        let hold = hold_of(tx, row).await?;
+        let resolution = Transfer::resolving(&hold, kind, format!("redemption:{}", row.id), now);
         if !tx.apply_transfer(&resolution).await? {
-            return Err(crate::store::StoreError::StateConflict {
+            return Err(StoreError::StateConflict {
                 entity: "hold",
                 actual: "already resolved".into(),
             });
@@ -637,28 +620,11 @@ impl FollowUp {
         row: &RedemptionRow,
         now: DateTime<Utc>,
     ) -> StoreResult<TransferId> {
-        let hold_id = row
-            .hold_id
-            .ok_or(crate::store::StoreError::NotFound { entity: "hold" })?;
-        let hold = tx
-            .transfer(hold_id)
-            .await?
-            .ok_or(crate::store::StoreError::NotFound { entity: "hold" })?;
-        let refund = NewTransfer {
-            id: TransferId::new(),
-            program_id: hold.program_id,
-            debit_account_id: hold.credit_account_id,
-            credit_account_id: hold.debit_account_id,
-            amount_minor: hold.amount_minor,
-            kind: TransferKind::Refund,
-            pending_id: None,
-            timeout_at: None,
-            reference: format!("redemption:{}", row.id),
-            created_at: now,
-        };
+        let hold = hold_of(tx, row).await?;
+        let refund = Transfer::refunding(&hold, format!("redemption:{}", row.id), now);
         if !tx.apply_transfer(&refund).await? {
             // The E-Warung's payable no longer holds the amount (already settled out).
-            return Err(crate::store::StoreError::StateConflict {
+            return Err(StoreError::StateConflict {
                 entity: "payable",
                 actual: "already settled".into(),
             });
@@ -671,7 +637,7 @@ impl FollowUp {
         let terminal = tx
             .terminal(self.original.terminal_id.as_str())
             .await?
-            .ok_or(crate::store::StoreError::NotFound { entity: "terminal" })?;
+            .ok_or(StoreError::NotFound { entity: "terminal" })?;
         let row = RedemptionRow {
             id: RedemptionId::new(),
             terminal_id: terminal.terminal_id,
@@ -699,6 +665,13 @@ impl FollowUp {
     }
 }
 
+/// The hold a purchase placed.
+async fn hold_of(tx: &mut dyn LedgerTx, row: &RedemptionRow) -> StoreResult<Transfer> {
+    let missing = || StoreError::NotFound { entity: "hold" };
+    let hold_id = row.hold_id.ok_or_else(missing)?;
+    tx.transfer(hold_id).await?.ok_or_else(missing)
+}
+
 /// Balance inquiry with card and PIN.
 pub struct Balance {
     pub rules: Arc<RedemptionRules>,
@@ -720,10 +693,7 @@ impl LedgerJob for Balance {
             |code: ResponseCode, reason: &str| TerminalReply::new(code, terminal_id).reason(reason);
         let mut answer = async {
             if let Some(reason) = terminal_refusal(&terminal) {
-                return Ok::<_, crate::store::StoreError>(reply(
-                    ResponseCode::TerminalNotPermitted,
-                    &reason,
-                ));
+                return Ok::<_, StoreError>(reply(ResponseCode::TerminalNotPermitted, &reason));
             }
             let Some(CardWithHousehold { card, .. }) = tx.card_by_pan(request.pan.expose()).await?
             else {
@@ -773,18 +743,12 @@ pub(crate) async fn expire_hold(
     let Some(hold) = tx.transfer(hold_id).await? else {
         return Ok(false);
     };
-    let expiry = NewTransfer {
-        id: TransferId::new(),
-        program_id: hold.program_id,
-        debit_account_id: hold.debit_account_id,
-        credit_account_id: hold.credit_account_id,
-        amount_minor: hold.amount_minor,
-        kind: TransferKind::HoldExpired,
-        pending_id: Some(hold.id),
-        timeout_at: None,
-        reference: format!("redemption:{redemption}"),
-        created_at: now,
-    };
+    let expiry = Transfer::resolving(
+        &hold,
+        TransferKind::HoldExpired,
+        format!("redemption:{redemption}"),
+        now,
+    );
     if !tx.apply_transfer(&expiry).await? {
         return Ok(false);
     }

@@ -157,8 +157,11 @@ mod tests {
     async fn a_failing_job_in_a_batch_leaves_the_others_committed() {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}", dir.path().join("t.db").display());
-        let store: Arc<dyn Store> =
-            Arc::new(SqliteStore::open(&url, &ConnectOptions::default()).await.unwrap());
+        let store: Arc<dyn Store> = Arc::new(
+            SqliteStore::open(&url, &ConnectOptions::default())
+                .await
+                .unwrap(),
+        );
         // Many jobs at once, so the writer batches them; every fifth one fails.
         let tasks: Vec<_> = (0..50)
             .map(|i| {

@@ -221,7 +221,7 @@ macro_rules! ledger_tx_impl {
 
             async fn apply_transfer(
                 &mut self,
-                transfer: &$crate::ledger::NewTransfer,
+                transfer: &$crate::ledger::Transfer,
             ) -> $crate::store::StoreResult<bool> {
                 use $crate::ledger::TransferKind;
                 const GUARDED_DEBIT: &str =
@@ -312,7 +312,7 @@ macro_rules! ledger_tx_impl {
             async fn transfer(
                 &mut self,
                 id: $crate::domain::ids::TransferId,
-            ) -> $crate::store::StoreResult<Option<$crate::ledger::tx::TransferRow>> {
+            ) -> $crate::store::StoreResult<Option<$crate::ledger::tx::Transfer>> {
                 Ok(sqlx::query_as("SELECT * FROM transfers WHERE id = $1")
                     .bind(id)
                     .fetch_optional(&mut *self.conn)
@@ -416,7 +416,7 @@ macro_rules! ledger_tx_impl {
             /// Inserts a transfer; `false` when a hold resolution lost the race to another one.
             async fn insert_transfer(
                 conn: &mut $conn,
-                transfer: &$crate::ledger::NewTransfer,
+                transfer: &$crate::ledger::Transfer,
             ) -> $crate::store::StoreResult<bool> {
                 let done = sqlx::query(
                     "INSERT INTO transfers (id, program_id, debit_account_id, credit_account_id, amount_minor,

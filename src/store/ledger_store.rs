@@ -13,7 +13,7 @@ macro_rules! ledger_store_impl {
             ledger::{
                 tx::AccountOwner,
                 verify::{LedgerCheck, RecomputedAccount, Violation},
-                AccountKind, LedgerTx, NewTransfer, TransferKind,
+                AccountKind, LedgerTx, Transfer, TransferKind,
             },
             quota::{
                 BatchReport, BatchStatus, ExpiredEntitlement, LineError, OutcomeCount,
@@ -403,7 +403,7 @@ macro_rules! ledger_store_impl {
                         if excess <= 0 {
                             continue;
                         }
-                        let transfer = NewTransfer {
+                        let transfer = Transfer {
                             id: $crate::domain::ids::TransferId::new(),
                             program_id: program.id,
                             debit_account_id: account,
