@@ -605,9 +605,10 @@ impl FollowUp {
         let hold = hold_of(tx, row).await?;
         let resolution = Transfer::resolving(&hold, kind, format!("redemption:{}", row.id), now);
         if !tx.apply_transfer(&resolution).await? {
-            return Err(StoreError::StateConflict {
-                entity: "hold",
-                actual: "already resolved".into(),
+            // Another transaction (the sweeper, on PostgreSQL) resolved the hold after this one
+            // read the purchase: run the whole request again, and it will see what happened.
+            return Err(StoreError::Duplicate {
+                constraint: "transfers_hold_resolves_once".into(),
             });
         }
         Ok(())

@@ -30,8 +30,9 @@ pub enum StoreError {
 
 impl StoreError {
     /// Failures where running the whole transaction again is the right answer: PostgreSQL (and
-    /// compatible distributed engines) asking for a retry, a deadlock, or a concurrent request
-    /// with the same idempotency key or quota key winning the race (the retry then sees it).
+    /// compatible distributed engines) asking for a retry, a deadlock, or a concurrent transaction
+    /// winning a race on a unique key (same request, same quota month, same hold resolved): the
+    /// retry then sees the winner's work and answers from it.
     pub fn is_retryable(&self) -> bool {
         match self {
             StoreError::Database(error) => error
@@ -40,7 +41,10 @@ impl StoreError {
                 .is_some_and(|code| code == "40001" || code == "40P01"),
             StoreError::Duplicate { constraint } => matches!(
                 constraint.as_str(),
-                "redemptions_request_key" | "quota_credits_pkey" | "redemptions_rrn_key"
+                "redemptions_request_key"
+                    | "quota_credits_pkey"
+                    | "redemptions_rrn_key"
+                    | "transfers_hold_resolves_once"
             ),
             _ => false,
         }
