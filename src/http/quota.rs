@@ -157,7 +157,7 @@ async fn upload_csv(
     programs: HashMap<String, ProgramId>,
     request: Request,
 ) -> Result<BatchReport, ApiError> {
-    use futures_util::TryStreamExt;
+    use futures_util::{StreamExt, TryStreamExt};
     let stream = request
         .into_body()
         .into_data_stream()
@@ -172,50 +172,53 @@ async fn upload_csv(
         })
     });
     let store = state.store.ledger();
-    let mut batch: Option<QuotaBatchRecord> = None;
-    let mut rows: i64 = 0;
-    let (mut waiting, mut staging) = (std::time::Duration::ZERO, std::time::Duration::ZERO);
-    let mut clock = std::time::Instant::now();
-    while let Some(chunk) = chunks.recv().await {
-        waiting += clock.elapsed();
-        clock = std::time::Instant::now();
-        if chunk.rows == 0 {
-            continue;
+    // The batch is created with the first row, so a file with a bad header or no rows leaves none.
+    let first = loop {
+        match chunks.recv().await {
+            Some(chunk) if chunk.rows == 0 => continue,
+            other => break other,
         }
-        let id = match &batch {
-            Some(batch) => batch.id,
-            None => {
-                let created = store.create_quota_batch(&name, caller.user).await?;
-                let id = created.id;
-                batch = Some(created);
-                id
-            }
-        };
-        rows += chunk.rows as i64;
-        store
-            .stage_quota_chunk(id, &chunk.lines, &chunk.errors)
-            .await?;
-        tracing::debug!(batch = %id, rows, bytes = chunk.bytes_read, "staged quota rows");
-        staging += clock.elapsed();
-        clock = std::time::Instant::now();
-    }
-    tracing::info!(
-        rows,
-        waiting_ms = waiting.as_millis() as u64,
-        staging_ms = staging.as_millis() as u64,
-        "quota file read and staged"
-    );
-    let parsed = parser
-        .await
-        .map_err(|error| ApiError::Internal(anyhow::anyhow!("quota parser stopped: {error}")))?;
-    if let Err(header) = parsed {
-        return Err(ApiError::Invalid {
-            code: "invalid_header".into(),
-            message: header.0,
-            field: Some("header".into()),
+    };
+    let Some(first) = first else {
+        let parsed = parser.await.map_err(|error| {
+            ApiError::Internal(anyhow::anyhow!("quota parser stopped: {error}"))
+        })?;
+        return Err(match parsed {
+            Err(header) => ApiError::Invalid {
+                code: "invalid_header".into(),
+                message: header.0,
+                field: Some("header".into()),
+            },
+            Ok(()) => empty_file(),
         });
-    }
-    let batch = batch.ok_or_else(empty_file)?;
+    };
+    let batch = store.create_quota_batch(&name, caller.user).await?;
+    // Two chunks are staged at once: one looks its households up on a reader while the other is
+    // written, which on SQLite's single writer is the difference that matters.
+    let mut rows: i64 = 0;
+    let rest = futures_util::stream::unfold(chunks, |mut chunks| async move {
+        chunks.recv().await.map(|chunk| (chunk, chunks))
+    });
+    futures_util::stream::once(async { first })
+        .chain(rest)
+        .map(|chunk| {
+            rows += chunk.rows as i64;
+            async move {
+                store
+                    .stage_quota_chunk(batch.id, &chunk.lines, &chunk.errors)
+                    .await
+            }
+        })
+        .buffer_unordered(2)
+        .try_collect::<()>()
+        .await?;
+    tracing::debug!(batch = %batch.id, rows, "quota file read and staged");
+    parser
+        .await
+        .map_err(|error| ApiError::Internal(anyhow::anyhow!("quota parser stopped: {error}")))?
+        .map_err(|header| {
+            ApiError::Internal(anyhow::anyhow!("header failed late: {}", header.0))
+        })?;
     Ok(store.finish_quota_batch(batch.id, rows).await?)
 }
 

@@ -7,7 +7,7 @@
 pub(crate) const REPORT_SAMPLE: i64 = 100;
 
 macro_rules! ledger_store_impl {
-    ($store:ty, $db:ty, $ledger_tx:ident) => {
+    ($store:ty, $db:ty, $ledger_tx:ident, $json_texts:literal) => {
         use $crate::{
             domain::ids::{QuotaBatchId, UserId as QuotaUserId},
             ledger::{
@@ -24,71 +24,57 @@ macro_rules! ledger_store_impl {
 
         impl $store {
             /// For each line, its household and what posting it would do now; `None` when no
-            /// household has that KK number. Reads only, on a reader, a few hundred lines a query.
+            /// household has that KK number. Reads only, on a reader: one query per program and
+            /// period in the chunk, with the KK numbers passed as one JSON array (a bound
+            /// parameter per number costs more than the lookup itself).
             async fn resolve_quota_lines(
                 &self,
                 lines: &[StagedLine],
             ) -> StoreResult<Vec<Option<($crate::domain::ids::HouseholdId, &'static str)>>> {
-                use std::collections::{HashMap, HashSet};
+                use std::collections::HashMap;
                 use $crate::domain::{household::HouseholdStatus, ids::HouseholdId, ids::ProgramId};
-                const PER_QUERY: usize = 500;
-                let mut households: HashMap<String, (HouseholdId, HouseholdStatus)> = HashMap::new();
-                let mut kks: Vec<&str> = lines.iter().map(|l| l.kk_number.as_str()).collect();
-                kks.sort_unstable();
-                kks.dedup();
-                for part in kks.chunks(PER_QUERY) {
-                    let sql = format!(
-                        "SELECT kk_number, id, status FROM households WHERE kk_number IN ({})",
-                        $crate::store::registry::placeholders(1, part.len())
-                    );
-                    let mut query = sqlx::query_as::<_, (String, HouseholdId, HouseholdStatus)>(&sql);
-                    for kk in part {
-                        query = query.bind(*kk);
-                    }
-                    for (kk, id, status) in query.fetch_all(self.reader()).await? {
-                        households.insert(kk, (id, status));
-                    }
-                }
-                let mut loaded: HashSet<(ProgramId, HouseholdId, String)> = HashSet::new();
-                let mut by_program: HashMap<ProgramId, Vec<HouseholdId>> = HashMap::new();
+                let mut groups: HashMap<(ProgramId, &str), Vec<&str>> = HashMap::new();
                 for line in lines {
-                    if let Some((id, _)) = households.get(&line.kk_number) {
-                        by_program.entry(line.program_id).or_default().push(*id);
-                    }
+                    groups
+                        .entry((line.program_id, line.period.as_str()))
+                        .or_default()
+                        .push(line.kk_number.as_str());
                 }
-                for (program, mut ids) in by_program {
-                    ids.sort_unstable();
-                    ids.dedup();
-                    for part in ids.chunks(PER_QUERY) {
-                        let sql = format!(
-                            "SELECT household_id, period FROM quota_credits WHERE program_id = $1 AND household_id IN ({})",
-                            $crate::store::registry::placeholders(2, part.len())
-                        );
-                        let mut query = sqlx::query_as::<_, (HouseholdId, String)>(&sql).bind(program);
-                        for id in part {
-                            query = query.bind(*id);
-                        }
-                        for (household, period) in query.fetch_all(self.reader()).await? {
-                            loaded.insert((program, household, period));
-                        }
+                let sql = format!(
+                    "SELECT h.kk_number, h.id, h.status,
+                            EXISTS (SELECT 1 FROM quota_credits c WHERE c.program_id = $2
+                                      AND c.household_id = h.id AND c.period = $3) AS loaded
+                     FROM {} JOIN households h ON h.kk_number = j.value",
+                    $json_texts
+                );
+                let mut found: HashMap<(ProgramId, &str, String), (HouseholdId, &'static str)> =
+                    HashMap::new();
+                for ((program, period), mut kks) in groups {
+                    kks.sort_unstable();
+                    kks.dedup();
+                    let array = serde_json::to_string(&kks).expect("strings serialise");
+                    let rows = sqlx::query_as::<_, (String, HouseholdId, HouseholdStatus, bool)>(&sql)
+                        .bind(array)
+                        .bind(program)
+                        .bind(period)
+                        .fetch_all(self.reader())
+                        .await?;
+                    for (kk, id, status, loaded) in rows {
+                        let outcome = match status {
+                            HouseholdStatus::Suspended => "skipped_suspended",
+                            HouseholdStatus::Exited => "skipped_exited",
+                            HouseholdStatus::Active if loaded => "already_loaded",
+                            HouseholdStatus::Active => "credited",
+                        };
+                        found.insert((program, period, kk), (id, outcome));
                     }
                 }
                 Ok(lines
                     .iter()
                     .map(|line| {
-                        households.get(&line.kk_number).map(|(id, status)| {
-                            let outcome = match status {
-                                HouseholdStatus::Suspended => "skipped_suspended",
-                                HouseholdStatus::Exited => "skipped_exited",
-                                HouseholdStatus::Active
-                                    if loaded.contains(&(line.program_id, *id, line.period.clone())) =>
-                                {
-                                    "already_loaded"
-                                }
-                                HouseholdStatus::Active => "credited",
-                            };
-                            (*id, outcome)
-                        })
+                        found
+                            .get(&(line.program_id, line.period.as_str(), line.kk_number.clone()))
+                            .copied()
                     })
                     .collect())
             }

@@ -85,7 +85,12 @@ impl PgStore {
 }
 
 registry_store_impl!(PgStore, sqlx::Postgres);
-ledger_store_impl!(PgStore, sqlx::Postgres, PgLedgerTx);
+ledger_store_impl!(
+    PgStore,
+    sqlx::Postgres,
+    PgLedgerTx,
+    "jsonb_array_elements_text($1::jsonb) AS j(value)"
+);
 ledger_tx_impl!(
     PgLedgerTx,
     sqlx::Postgres,

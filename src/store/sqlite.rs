@@ -98,7 +98,12 @@ impl SqliteStore {
 }
 
 registry_store_impl!(SqliteStore, sqlx::Sqlite);
-ledger_store_impl!(SqliteStore, sqlx::Sqlite, SqliteLedgerTx);
+ledger_store_impl!(
+    SqliteStore,
+    sqlx::Sqlite,
+    SqliteLedgerTx,
+    "json_each($1) AS j"
+);
 ledger_tx_impl!(
     SqliteLedgerTx,
     sqlx::Sqlite,
