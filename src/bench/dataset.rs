@@ -22,6 +22,27 @@ use crate::{
     },
 };
 
+/// Builds the real application (HTTP server, store, sweeper) on `database` listening on a free
+/// port; `extra` are further `serve` flags. Not started: the caller runs it.
+pub async fn build_app(
+    database: &FreshDatabase,
+    dir: &Path,
+    global: &[&str],
+    extra: &[&str],
+) -> anyhow::Result<crate::startup::Application> {
+    use clap::Parser;
+    let dir = dir.display().to_string();
+    let mut args = vec!["ssn", "--database-url", &database.url, "--data-dir", &dir];
+    args.extend_from_slice(global);
+    args.extend_from_slice(&["serve", "--listen", "127.0.0.1:0"]);
+    args.extend_from_slice(extra);
+    let cli = crate::cli::Cli::try_parse_from(args)?;
+    let crate::cli::Command::Serve(serve) = cli.command else {
+        unreachable!("parsed as serve")
+    };
+    crate::startup::Application::build(&cli.common, &serve).await
+}
+
 /// A database made for one benchmark run; a PostgreSQL one is dropped when the run ends.
 pub struct FreshDatabase {
     pub url: String,

@@ -9,17 +9,15 @@ use std::{
     time::{Duration, Instant},
 };
 
-use clap::{Args, Parser};
+use clap::Args;
 use futures_util::TryStreamExt;
 use sqlx::Connection;
 
 use crate::{
     bench::{
-        dataset::{login, office_user, FreshDatabase, OFFICE_PASSWORD},
+        dataset::{self, login, office_user, FreshDatabase, OFFICE_PASSWORD},
         stats, BenchDatabase,
     },
-    cli::{Cli, Command},
-    startup::Application,
     store::NewProgram,
 };
 
@@ -44,22 +42,7 @@ pub async fn run(args: QuotaArgs) -> anyhow::Result<()> {
 }
 
 async fn measure(args: &QuotaArgs, database: &FreshDatabase, dir: &Path) -> anyhow::Result<()> {
-    let cli = Cli::try_parse_from([
-        "ssn",
-        "--database-url",
-        &database.url,
-        "--data-dir",
-        &dir.display().to_string(),
-        "serve",
-        "--listen",
-        "127.0.0.1:0",
-        "--request-timeout-seconds",
-        "600",
-    ])?;
-    let Command::Serve(serve) = cli.command else {
-        unreachable!("parsed as serve")
-    };
-    let app = Application::build(&cli.common, &serve).await?;
+    let app = dataset::build_app(database, dir, &[], &["--request-timeout-seconds", "600"]).await?;
     let state = app.state().clone();
     let base = format!("http://{}", app.address());
     let store = state.store.as_ref();

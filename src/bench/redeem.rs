@@ -9,7 +9,7 @@ use std::{
 };
 
 use async_trait::async_trait;
-use clap::{Args, Parser};
+use clap::Args;
 use rand::Rng;
 
 use crate::{
@@ -19,7 +19,6 @@ use crate::{
         stats::Latencies,
         BenchDatabase,
     },
-    cli::{Cli, Command},
     domain::{money::Amount, pan::Pan, pin::Pin, terminal::TerminalId},
     http::state::AppState,
     ledger::{LedgerJob, LedgerTx},
@@ -30,7 +29,6 @@ use crate::{
             Stan, TransactionType,
         },
     },
-    startup::Application,
     store::StoreResult,
 };
 
@@ -85,28 +83,20 @@ async fn measure(
     };
     let (jwt, pin) = (key(rand::random()), key(rand::random()));
     let max_connections = if database.is_postgres() { "32" } else { "8" };
-    let cli = Cli::try_parse_from([
-        "ssn",
-        "--database-url",
-        &database.url,
-        "--data-dir",
-        &dir.display().to_string(),
-        "--db-max-connections",
-        max_connections,
-        "serve",
-        "--listen",
-        "127.0.0.1:0",
-        "--jwt-secret",
-        &jwt,
-        "--pin-key",
-        &pin,
-        "--request-timeout-seconds",
-        "120",
-    ])?;
-    let Command::Serve(serve) = cli.command else {
-        unreachable!("parsed as serve")
-    };
-    let app = Application::build(&cli.common, &serve).await?;
+    let app = dataset::build_app(
+        database,
+        dir,
+        &["--db-max-connections", max_connections],
+        &[
+            "--jwt-secret",
+            &jwt,
+            "--pin-key",
+            &pin,
+            "--request-timeout-seconds",
+            "120",
+        ],
+    )
+    .await?;
     let state = app.state().clone();
     let base = format!("http://{}", app.address());
     eprintln!(

@@ -116,6 +116,42 @@ pub struct RedemptionRow {
     pub updated_at: DateTime<Utc>,
 }
 
+impl RedemptionRow {
+    /// A request about to be recorded: everything it did not touch empty, the answer to come.
+    pub fn new(
+        terminal: &TerminalContext,
+        stan: &str,
+        local_date: &str,
+        kind: &str,
+        business_date: String,
+        now: DateTime<Utc>,
+    ) -> Self {
+        Self {
+            id: RedemptionId::new(),
+            terminal_id: terminal.terminal_id.clone(),
+            ewarung_id: terminal.ewarung_id,
+            stan: stan.to_string(),
+            local_date: local_date.to_string(),
+            request_hash: Vec::new(),
+            kind: kind.to_string(),
+            response_code: String::new(),
+            response: Vec::new(),
+            card_id: None,
+            household_id: None,
+            program_id: None,
+            amount_minor: 0,
+            hold_id: None,
+            refund_id: None,
+            state: String::new(),
+            rrn: None,
+            approval_code: None,
+            business_date,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+}
+
 /// A transaction on the ledger. Every method runs inside the one transaction the job was given.
 #[async_trait]
 pub trait LedgerTx: Send {

@@ -122,27 +122,15 @@ impl LedgerJob for Authorize {
             reply: TerminalReply::new(ResponseCode::Approved, terminal_id),
             state: state::DECLINED,
             row: RedemptionRow {
-                id: RedemptionId::new(),
-                terminal_id: terminal_id.to_string(),
-                ewarung_id: terminal.ewarung_id,
-                stan: request.stan.as_str().to_string(),
-                local_date: local_date.clone(),
                 request_hash: fingerprint,
-                kind: KIND_PURCHASE.to_string(),
-                response_code: String::new(),
-                response: Vec::new(),
-                card_id: None,
-                household_id: None,
-                program_id: None,
-                amount_minor: 0,
-                hold_id: None,
-                refund_id: None,
-                state: String::new(),
-                rrn: None,
-                approval_code: None,
-                business_date: business_date(now),
-                created_at: now,
-                updated_at: now,
+                ..RedemptionRow::new(
+                    &terminal,
+                    request.stan.as_str(),
+                    &local_date,
+                    KIND_PURCHASE,
+                    business_date(now),
+                    now,
+                )
             },
         };
         self.decide(tx, &terminal, &mut decision, now).await?;
@@ -640,27 +628,16 @@ impl FollowUp {
             .await?
             .ok_or(StoreError::NotFound { entity: "terminal" })?;
         let row = RedemptionRow {
-            id: RedemptionId::new(),
-            terminal_id: terminal.terminal_id,
-            ewarung_id: terminal.ewarung_id,
-            stan: self.original.stan.as_str().to_string(),
-            local_date: self.original.local_date.as_str().to_string(),
-            request_hash: Vec::new(),
-            kind: KIND_REVERSAL_MARKER.to_string(),
             response_code: ResponseCode::Approved.code().to_string(),
-            response: Vec::new(),
-            card_id: None,
-            household_id: None,
-            program_id: None,
-            amount_minor: 0,
-            hold_id: None,
-            refund_id: None,
             state: state::REVERSED.to_string(),
-            rrn: None,
-            approval_code: None,
-            business_date: business_date(now),
-            created_at: now,
-            updated_at: now,
+            ..RedemptionRow::new(
+                &terminal,
+                self.original.stan.as_str(),
+                self.original.local_date.as_str(),
+                KIND_REVERSAL_MARKER,
+                business_date(now),
+                now,
+            )
         };
         tx.insert_redemption(&row).await
     }
