@@ -224,27 +224,12 @@ macro_rules! ledger_tx_impl {
                 transfer: &$crate::ledger::Transfer,
             ) -> $crate::store::StoreResult<bool> {
                 use $crate::ledger::TransferKind;
-                const GUARDED_DEBIT: &str =
-                    "kind NOT IN ('entitlement', 'ewarung_payable') OR credits_posted - debits_posted - debits_pending >= $2";
                 let amount = transfer.amount_minor;
                 match transfer.kind {
                     TransferKind::Hold => {
-                        let moved = sqlx::query(&format!(
-                            "UPDATE accounts SET debits_pending = debits_pending + $2 WHERE id = $1 AND ({GUARDED_DEBIT})"
-                        ))
-                        .bind(transfer.debit_account_id)
-                        .bind(amount)
-                        .execute(&mut *self.conn)
-                        .await?;
-                        if moved.rows_affected() == 0 {
+                        if !Self::move_value(self.conn, transfer, "pending").await? {
                             return Ok(false);
                         }
-                        sqlx::query("UPDATE accounts SET credits_pending = credits_pending + $2 WHERE id = $1")
-                            .bind(transfer.credit_account_id)
-                            .bind(amount)
-                            .execute(&mut *self.conn)
-                            .await?;
-                        Self::insert_transfer(self.conn, transfer).await?;
                     }
                     TransferKind::Post | TransferKind::Void | TransferKind::HoldExpired => {
                         let hold_id = transfer.pending_id.ok_or($crate::store::StoreError::Check {
@@ -288,22 +273,9 @@ macro_rules! ledger_tx_impl {
                         .await?;
                     }
                     _ => {
-                        let moved = sqlx::query(&format!(
-                            "UPDATE accounts SET debits_posted = debits_posted + $2 WHERE id = $1 AND ({GUARDED_DEBIT})"
-                        ))
-                        .bind(transfer.debit_account_id)
-                        .bind(amount)
-                        .execute(&mut *self.conn)
-                        .await?;
-                        if moved.rows_affected() == 0 {
+                        if !Self::move_value(self.conn, transfer, "posted").await? {
                             return Ok(false);
                         }
-                        sqlx::query("UPDATE accounts SET credits_posted = credits_posted + $2 WHERE id = $1")
-                            .bind(transfer.credit_account_id)
-                            .bind(amount)
-                            .execute(&mut *self.conn)
-                            .await?;
-                        Self::insert_transfer(self.conn, transfer).await?;
                     }
                 }
                 Ok(true)
@@ -413,6 +385,37 @@ macro_rules! ledger_tx_impl {
         }
 
         impl $tx<'_> {
+            /// Debits and credits a hold (`phase` "pending") or a posted transfer ("posted") and
+            /// writes it; `false`, with nothing written, when the debit would overdraw an
+            /// entitlement or payable (holds included).
+            async fn move_value(
+                conn: &mut $conn,
+                transfer: &$crate::ledger::Transfer,
+                phase: &'static str,
+            ) -> $crate::store::StoreResult<bool> {
+                let moved = sqlx::query(&format!(
+                    "UPDATE accounts SET debits_{phase} = debits_{phase} + $2 WHERE id = $1
+                       AND (kind NOT IN ('entitlement', 'ewarung_payable')
+                            OR credits_posted - debits_posted - debits_pending >= $2)"
+                ))
+                .bind(transfer.debit_account_id)
+                .bind(transfer.amount_minor)
+                .execute(&mut *conn)
+                .await?;
+                if moved.rows_affected() == 0 {
+                    return Ok(false);
+                }
+                sqlx::query(&format!(
+                    "UPDATE accounts SET credits_{phase} = credits_{phase} + $2 WHERE id = $1"
+                ))
+                .bind(transfer.credit_account_id)
+                .bind(transfer.amount_minor)
+                .execute(&mut *conn)
+                .await?;
+                Self::insert_transfer(conn, transfer).await?;
+                Ok(true)
+            }
+
             /// Inserts a transfer; `false` when a hold resolution lost the race to another one.
             async fn insert_transfer(
                 conn: &mut $conn,

@@ -617,28 +617,19 @@ macro_rules! ledger_store_impl {
                 .await?;
                 // Each account gains the sum of its new transfers: the credits and, on the program's
                 // funding account, the matching debits.
-                sqlx::query(
-                    "UPDATE accounts SET credits_posted = accounts.credits_posted + c.total
-                     FROM (SELECT t.credit_account_id AS account_id, CAST(sum(t.amount_minor) AS BIGINT) AS total
-                           FROM quota_lines l JOIN transfers t ON t.id = l.transfer_id
-                           WHERE l.batch_id = $1 AND l.outcome = 'credited'
-                           GROUP BY t.credit_account_id) c
-                     WHERE accounts.id = c.account_id",
-                )
-                .bind(batch)
-                .execute(&mut *tx)
-                .await?;
-                sqlx::query(
-                    "UPDATE accounts SET debits_posted = accounts.debits_posted + d.total
-                     FROM (SELECT t.debit_account_id AS account_id, CAST(sum(t.amount_minor) AS BIGINT) AS total
-                           FROM quota_lines l JOIN transfers t ON t.id = l.transfer_id
-                           WHERE l.batch_id = $1 AND l.outcome = 'credited'
-                           GROUP BY t.debit_account_id) d
-                     WHERE accounts.id = d.account_id",
-                )
-                .bind(batch)
-                .execute(&mut *tx)
-                .await?;
+                for (side, account) in [("credits", "credit_account_id"), ("debits", "debit_account_id")] {
+                    sqlx::query(&format!(
+                        "UPDATE accounts SET {side}_posted = accounts.{side}_posted + moved.total
+                         FROM (SELECT t.{account} AS account_id, CAST(sum(t.amount_minor) AS BIGINT) AS total
+                               FROM quota_lines l JOIN transfers t ON t.id = l.transfer_id
+                               WHERE l.batch_id = $1 AND l.outcome = 'credited'
+                               GROUP BY t.{account}) moved
+                         WHERE accounts.id = moved.account_id"
+                    ))
+                    .bind(batch)
+                    .execute(&mut *tx)
+                    .await?;
+                }
                 let report = Self::batch_report(&mut tx, batch)
                     .await?
                     .ok_or(StoreError::NotFound { entity: "quota batch" })?;
