@@ -1,0 +1,17 @@
+//! The EDC terminal link, as layers (see `docs/terminal-protocol.md`):
+//! - [`crc`] and [`frame`]: bytes on the serial line, framed and checked (pure, no I/O);
+//! - [`tlv`]: a frame's payload as ISO 8583 data elements (pure);
+//! - [`messages`]: the typed messages terminals and the host exchange (pure);
+//! - [`pin_block`]: ISO 9564 format 4 PIN blocks under a per-terminal key (pure).
+//!
+//! Everything here is shared by the host's gateway and by `terminal-sim`, so both sides speak
+//! exactly the same bytes.
+
+pub mod crc;
+pub mod frame;
+pub mod messages;
+pub mod pin_block;
+pub mod tlv;
+
+#[cfg(test)]
+mod properties;
