@@ -1,5 +1,6 @@
 //! The EDC terminal link, as layers (see `docs/terminal-protocol.md`):
 //! - [`crc`] and [`frame`]: bytes on the serial line, framed and checked (pure, no I/O);
+//! - [`link`]: ACK/NAK, retries and duplicate suppression over any byte stream;
 //! - [`tlv`]: a frame's payload as ISO 8583 data elements (pure);
 //! - [`messages`]: the typed messages terminals and the host exchange (pure);
 //! - [`pin_block`]: ISO 9564 format 4 PIN blocks under a per-terminal key (pure).
@@ -9,9 +10,12 @@
 
 pub mod crc;
 pub mod frame;
+pub mod link;
 pub mod messages;
 pub mod pin_block;
 pub mod tlv;
 
+#[doc(hidden)]
+pub mod examples;
 #[cfg(test)]
 mod properties;
