@@ -19,12 +19,16 @@ use crate::{
     quota::StagedLine,
     store::{
         BankAccount, NewCard, NewCatalogItem, NewEwarung, NewHousehold, NewProgram, NewTerminal,
-        NewUser, Page,
+        NewUser, Page, WrappedPinKey,
     },
+    terminal::pin_block::TerminalKey,
 };
 
 /// The demo PIN of every demo card.
 pub const DEMO_PIN: &str = "123456";
+/// The PIN key of every demo terminal (`terminal-sim`'s default), for the demo only: real
+/// terminals each get a random key when they are registered.
+pub const DEMO_TERMINAL_PIN_KEY: &str = "53534E2D44454D4F2D50494E2D4B4559";
 const SEED: u64 = 20_261_123;
 
 /// (username, role, password, E-Warung index for operators)
@@ -175,10 +179,15 @@ pub async fn load(state: &AppState) -> anyhow::Result<()> {
             )
             .await?;
         for (index, terminal_id) in terminals.iter().enumerate() {
+            let key = TerminalKey::from_hex(DEMO_TERMINAL_PIN_KEY).expect("a valid demo key");
             let terminal = NewTerminal {
                 terminal_id: terminal_id.to_string(),
                 ewarung_id: ewarung.id,
                 serial_number: format!("VX520-{terminal_id}-{index}"),
+                pin_key: Some(WrappedPinKey {
+                    wrapped: state.terminal_keys.wrap(terminal_id, &key),
+                    check_value: key.check_value(),
+                }),
             };
             store.create_terminal(terminal, admin).await?;
         }

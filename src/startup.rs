@@ -7,7 +7,7 @@ use std::{net::SocketAddr, sync::Arc, time::Duration};
 use tokio::{net::TcpListener, sync::Notify};
 
 use crate::{
-    auth::{jwt::JwtKeys, pin::PinHasher},
+    auth::{jwt::JwtKeys, pin::PinHasher, terminal_keys::TerminalKeyVault},
     cli::connect_options,
     config::{CommonArgs, ServeArgs},
     demo,
@@ -37,6 +37,7 @@ impl Application {
         let pin_key =
             secrets::load_or_create(args.pin_key.as_deref(), &common.data_dir, "pin.key")?;
         let pins = Arc::new(PinHasher::new(&pin_key));
+        let terminal_keys = Arc::new(TerminalKeyVault::new(&pin_key));
         let cards = Arc::new(CardPolicy {
             prefix: args.card_prefix.clone(),
             pin_max_failures: args.pin_max_failures,
@@ -49,7 +50,9 @@ impl Application {
                 pins: pins.clone(),
                 cards: cards.clone(),
                 hold_timeout: Duration::from_secs(args.hold_timeout_seconds),
+                terminal_keys: terminal_keys.clone(),
             }),
+            terminal_keys,
             pins,
             cards,
         };

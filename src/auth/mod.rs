@@ -5,3 +5,4 @@
 pub mod jwt;
 pub mod password;
 pub mod pin;
+pub mod terminal_keys;

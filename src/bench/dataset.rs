@@ -210,6 +210,7 @@ pub async fn redeem_dataset(
                         terminal_id: id.clone(),
                         ewarung_id: ewarung.id,
                         serial_number: format!("SN-{id}"),
+                        pin_key: None,
                     },
                     maker,
                 )

@@ -322,7 +322,8 @@ async fn raw_ceiling(
             stan: Stan::parse(&stan_text)?,
             local_time,
             pan: Pan::parse(pan)?,
-            pin: Pin::parse(dataset::PIN)?,
+            pin: Some(Pin::parse(dataset::PIN)?),
+            pin_block: None,
             transaction_type: TransactionType::Purchase,
             program_code: None,
             lines: vec![BasketLine {

@@ -1,7 +1,7 @@
 //! E-Warungs and their terminals. Operators see only their own E-Warung and its terminals.
 
 use axum::{extract::State, http::StatusCode, Json};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::{
@@ -16,7 +16,10 @@ use crate::{
         auth::Caller, error::ApiError, json::Body, state::AppState, text, Listing, PageQuery,
         Params, PathParam,
     },
-    store::{BankAccount, EwarungRecord, NewEwarung, NewTerminal, Page, TerminalRecord},
+    store::{
+        BankAccount, EwarungRecord, NewEwarung, NewTerminal, Page, TerminalRecord, WrappedPinKey,
+    },
+    terminal::pin_block::TerminalKey,
 };
 
 #[derive(Deserialize, ToSchema)]
@@ -158,27 +161,95 @@ pub async fn change_status(
 }
 
 #[utoipa::path(post, path = "/v1/ewarungs/{id}/terminals", tag = "ewarungs", request_body = CreateTerminal,
-    responses((status = 201, body = TerminalRecord)), security(("bearer" = [])))]
+    responses((status = 201, body = TerminalWithKey, description = "the terminal and its PIN key, shown this once")),
+    security(("bearer" = [])))]
 pub async fn add_terminal(
     State(state): State<AppState>,
     caller: Caller,
     PathParam(id): PathParam<EwarungId>,
     Body(request): Body<CreateTerminal>,
-) -> Result<(StatusCode, Json<TerminalRecord>), ApiError> {
+) -> Result<(StatusCode, Json<TerminalWithKey>), ApiError> {
     caller.require(Permission::ManageEwarungs)?;
     state
         .store
         .get_ewarung(id)
         .await?
         .ok_or(ApiError::NotFound { entity: "ewarung" })?;
+    let terminal_id = request.terminal_id.as_str().to_string();
+    let (key, wrapped) = new_pin_key(&state, &terminal_id);
     let terminal = NewTerminal {
-        terminal_id: request.terminal_id.as_str().to_string(),
+        terminal_id,
         ewarung_id: id,
         serial_number: text("serial_number", &request.serial_number, 64)?,
+        pin_key: Some(wrapped),
     };
+    let terminal = state.store.create_terminal(terminal, caller.user).await?;
     Ok((
         StatusCode::CREATED,
-        Json(state.store.create_terminal(terminal, caller.user).await?),
+        Json(TerminalWithKey {
+            terminal,
+            pin_key: ProvisionedKey::show_once(&key),
+        }),
+    ))
+}
+
+/// A terminal with its new PIN key, shown this once to be loaded into the terminal.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TerminalWithKey {
+    #[serde(flatten)]
+    pub terminal: TerminalRecord,
+    pub pin_key: ProvisionedKey,
+}
+
+/// A PIN key in clear, answered only when it is made: the host keeps it wrapped.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ProvisionedKey {
+    /// AES-128 key, 32 hex digits, to load into the terminal (ISO 9564 format 4 PIN blocks).
+    #[schema(example = "00112233445566778899AABBCCDDEEFF")]
+    pub key: String,
+    /// First three bytes of the key enciphering a zero block: confirms the key without showing it.
+    #[schema(example = "9A3B1C")]
+    pub check_value: String,
+}
+
+impl ProvisionedKey {
+    fn show_once(key: &TerminalKey) -> Self {
+        Self {
+            key: key.expose_hex().to_string(),
+            check_value: key.check_value(),
+        }
+    }
+}
+
+fn new_pin_key(state: &AppState, terminal_id: &str) -> (TerminalKey, WrappedPinKey) {
+    let key = TerminalKey::generate();
+    let wrapped = WrappedPinKey {
+        wrapped: state.terminal_keys.wrap(terminal_id, &key),
+        check_value: key.check_value(),
+    };
+    (key, wrapped)
+}
+
+#[utoipa::path(post, path = "/v1/terminals/{terminal_id}/pin-key", tag = "ewarungs",
+    responses((status = 201, body = TerminalWithKey, description = "a new PIN key; the old one stops working")),
+    security(("bearer" = [])))]
+pub async fn rotate_pin_key(
+    State(state): State<AppState>,
+    caller: Caller,
+    PathParam(terminal_id): PathParam<String>,
+) -> Result<(StatusCode, Json<TerminalWithKey>), ApiError> {
+    caller.require(Permission::ManageEwarungs)?;
+    let (key, wrapped) = new_pin_key(&state, &terminal_id);
+    let terminal = state
+        .store
+        .set_terminal_pin_key(&terminal_id, wrapped, caller.user)
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(TerminalWithKey {
+            terminal,
+            pin_key: ProvisionedKey::show_once(&key),
+        }),
     ))
 }
 

@@ -90,6 +90,10 @@ pub fn router(state: AppState, limits: Limits) -> Router {
         )
         .route("/terminals/{terminal_id}", get(ewarungs::get_terminal))
         .route(
+            "/terminals/{terminal_id}/pin-key",
+            post(ewarungs::rotate_pin_key),
+        )
+        .route(
             "/terminals/{terminal_id}/status",
             post(ewarungs::change_terminal_status),
         )

@@ -22,6 +22,7 @@ use crate::http::{
         cards::report_lost, cards::replace, cards::set_pin, cards::change_pin, cards::unlock,
         ewarungs::create, ewarungs::list, ewarungs::get, ewarungs::change_status,
         ewarungs::add_terminal, ewarungs::list_terminals, ewarungs::get_terminal,
+        ewarungs::rotate_pin_key,
         ewarungs::change_terminal_status, audit::list,
         redemptions::authorize, redemptions::complete, redemptions::void, redemptions::reversal,
         redemptions::balance,

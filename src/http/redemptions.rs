@@ -35,6 +35,9 @@ pub async fn authorize(
     Body(request): Body<AuthorizeRequest>,
 ) -> Result<Response, ApiError> {
     let ewarung = terminal_operator(&caller)?;
+    request
+        .pin_entry()
+        .map_err(|invalid| ApiError::invalid("pin", invalid))?;
     let terminal = request.terminal_id.to_string();
     let job = Authorize {
         rules: state.redemptions.clone(),
@@ -86,6 +89,9 @@ pub async fn balance(
     Body(request): Body<BalanceRequest>,
 ) -> Result<Response, ApiError> {
     let ewarung = terminal_operator(&caller)?;
+    request
+        .pin_entry()
+        .map_err(|invalid| ApiError::invalid("pin", invalid))?;
     let terminal = request.terminal_id.to_string();
     let job = Balance {
         rules: state.redemptions.clone(),

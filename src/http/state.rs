@@ -16,6 +16,8 @@ pub struct AppState {
     pub pins: Arc<PinHasher>,
     pub cards: Arc<CardPolicy>,
     pub redemptions: Arc<RedemptionRules>,
+    /// Wraps and unwraps terminals' PIN keys.
+    pub terminal_keys: Arc<crate::auth::terminal_keys::TerminalKeyVault>,
 }
 
 /// How cards are numbered and how hard PIN guessing is made.

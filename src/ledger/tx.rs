@@ -27,6 +27,8 @@ pub struct TerminalContext {
     pub ewarung_id: EwarungId,
     pub status: TerminalStatus,
     pub ewarung_status: EwarungStatus,
+    /// The terminal's PIN key, wrapped; `None` until provisioned.
+    pub pin_key_wrapped: Option<Vec<u8>>,
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]

@@ -16,7 +16,7 @@ use chrono::{DateTime, Utc};
 use rand::Rng;
 
 use crate::{
-    auth::pin::PinHasher,
+    auth::{pin::PinHasher, terminal_keys::TerminalKeyVault},
     domain::{
         card::CardStatus,
         household::HouseholdStatus,
@@ -32,11 +32,12 @@ use crate::{
     },
     pin_check::{self, PinRefusal},
     redemption::{
-        request::{AuthorizeRequest, BalanceRequest, OriginalRequest, TransactionType},
+        request::{AuthorizeRequest, BalanceRequest, OriginalRequest, PinEntry, TransactionType},
         response::{ReceiptLine, TerminalReply},
         ResponseCode,
     },
     store::{ProgramRecord, StoreError, StoreResult},
+    terminal::pin_block,
 };
 
 /// Samarinda keeps Central Indonesia Time (WITA, UTC+8): the business day that decides whether a
@@ -49,6 +50,8 @@ pub struct RedemptionRules {
     pub cards: Arc<CardPolicy>,
     /// How long an approved purchase's hold waits for the terminal's completion.
     pub hold_timeout: Duration,
+    /// Terminals' PIN keys, for PIN blocks.
+    pub terminal_keys: Arc<TerminalKeyVault>,
 }
 
 /// The day a purchase belongs to, in local business time.
@@ -189,7 +192,9 @@ impl Authorize {
             decline(decision, ResponseCode::RestrictedCard, &reason);
             return Ok(());
         }
-        if let Err(refusal) = verify_pin(tx, &self.rules, &card, &request.pin).await? {
+        if let Err(refusal) =
+            verify_pin(tx, &self.rules, terminal, &card, request.pin_entry()).await?
+        {
             let (code, reason, left) = pin_decline(&refusal);
             decline(decision, code, &reason);
             decision.reply.pin_tries_left = left;
@@ -325,17 +330,88 @@ fn not_your_terminal(terminal_id: &str) -> TerminalReply {
         .reason("the terminal is unknown or not registered to your E-Warung")
 }
 
+/// Why the PIN step declined.
+enum PinProblem {
+    Refused(PinRefusal),
+    /// The request came without a PIN or PIN block (the HTTP layer refuses this before).
+    Missing,
+    /// A PIN block from a terminal that has no PIN key.
+    NoTerminalKey,
+    /// The block does not decipher to a format 4 PIN for this card under the terminal's key:
+    /// no PIN was tried, so no failure is counted against the card.
+    UnreadableBlock,
+    /// The stored key does not unwrap (another host key, or tampering).
+    KeyUnusable,
+}
+
 async fn verify_pin(
     tx: &mut dyn LedgerTx,
     rules: &RedemptionRules,
+    terminal: &TerminalContext,
     card: &crate::store::CardRecord,
-    pin: &crate::domain::pin::Pin,
-) -> StoreResult<Result<(), PinRefusal>> {
+    entry: Result<PinEntry<'_>, crate::domain::Invalid>,
+) -> StoreResult<Result<(), PinProblem>> {
+    let deciphered;
+    let pin = match entry {
+        Err(_) => return Ok(Err(PinProblem::Missing)),
+        Ok(PinEntry::Clear(pin)) => pin,
+        Ok(PinEntry::Block(block)) => {
+            let Some(wrapped) = terminal.pin_key_wrapped.as_deref() else {
+                return Ok(Err(PinProblem::NoTerminalKey));
+            };
+            let key = match rules.terminal_keys.unwrap(&terminal.terminal_id, wrapped) {
+                Ok(key) => key,
+                Err(error) => {
+                    tracing::error!(%error, "terminal PIN key");
+                    return Ok(Err(PinProblem::KeyUnusable));
+                }
+            };
+            match pin_block::decipher(&key, &block.0, &card.pan) {
+                Ok(pin) => {
+                    deciphered = pin;
+                    &deciphered
+                }
+                Err(_) => return Ok(Err(PinProblem::UnreadableBlock)),
+            }
+        }
+    };
     let mut attempts: &mut dyn LedgerTx = tx;
-    pin_check::check(&mut attempts, &rules.pins, &rules.cards, card, pin).await
+    Ok(
+        pin_check::check(&mut attempts, &rules.pins, &rules.cards, card, pin)
+            .await?
+            .map_err(PinProblem::Refused),
+    )
 }
 
-fn pin_decline(refusal: &PinRefusal) -> (ResponseCode, String, Option<u32>) {
+fn pin_decline(problem: &PinProblem) -> (ResponseCode, String, Option<u32>) {
+    let refusal = match problem {
+        PinProblem::Refused(refusal) => refusal,
+        PinProblem::Missing => {
+            return (ResponseCode::WrongPin, "no PIN was sent".into(), None);
+        }
+        PinProblem::NoTerminalKey => {
+            return (
+                ResponseCode::TerminalNotPermitted,
+                "the terminal has no PIN key yet; ask the office to provision one".into(),
+                None,
+            );
+        }
+        PinProblem::UnreadableBlock => {
+            return (
+                ResponseCode::WrongPin,
+                "the PIN block does not decipher for this card under the terminal's key".into(),
+                None,
+            );
+        }
+        PinProblem::KeyUnusable => {
+            return (
+                ResponseCode::SystemError,
+                "the terminal's PIN key cannot be used; ask the office to provision a new one"
+                    .into(),
+                None,
+            );
+        }
+    };
     match refusal {
         PinRefusal::NotSet => (
             ResponseCode::WrongPin,
@@ -683,7 +759,9 @@ impl LedgerJob for Balance {
                     &format!("the card is {}", card.status),
                 ));
             }
-            if let Err(refusal) = verify_pin(tx, &self.rules, &card, &request.pin).await? {
+            if let Err(refusal) =
+                verify_pin(tx, &self.rules, &terminal, &card, request.pin_entry()).await?
+            {
                 let (code, reason, left) = pin_decline(&refusal);
                 let mut declined = reply(code, &reason);
                 declined.pin_tries_left = left;

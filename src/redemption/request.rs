@@ -133,6 +133,55 @@ impl Serialize for TransactionType {
 
 crate::deserialize_via_parse!(TransactionType, "a transaction type such as \"purchase\"");
 
+/// An ISO 9564 format 4 PIN block (32 hex digits), enciphered under the terminal's PIN key: how a
+/// terminal sends the PIN so that it never travels in clear.
+#[derive(Clone, PartialEq, Eq)]
+pub struct PinBlock(pub [u8; crate::terminal::pin_block::BLOCK_LEN]);
+
+impl PinBlock {
+    pub fn parse(text: &str) -> Result<Self, Invalid> {
+        let bytes = hex::decode(text)
+            .ok()
+            .and_then(|bytes| bytes.try_into().ok());
+        bytes.map(Self).ok_or_else(|| {
+            Invalid::new(
+                "invalid_pin_block",
+                "pin_block must be 32 hex digits (ISO 9564 format 4)",
+            )
+        })
+    }
+}
+
+impl std::fmt::Debug for PinBlock {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PinBlock(…)")
+    }
+}
+
+crate::deserialize_via_parse!(PinBlock, "a PIN block of 32 hex digits");
+
+/// How the PIN came: in clear over TLS (a client of the HTTP API) or as a terminal's PIN block.
+#[derive(Debug, Clone, Copy)]
+pub enum PinEntry<'a> {
+    Clear(&'a Pin),
+    Block(&'a PinBlock),
+}
+
+/// Exactly one of `pin` and `pin_block`.
+fn pin_entry<'a>(
+    pin: Option<&'a Pin>,
+    block: Option<&'a PinBlock>,
+) -> Result<PinEntry<'a>, Invalid> {
+    match (pin, block) {
+        (Some(pin), None) => Ok(PinEntry::Clear(pin)),
+        (None, Some(block)) => Ok(PinEntry::Block(block)),
+        _ => Err(Invalid::new(
+            "pin_required",
+            "send either pin or pin_block (ISO 9564 format 4 under the terminal's key), not both",
+        )),
+    }
+}
+
 /// A SKU as sent: 1 to 32 printable characters (whether it is in the catalog is a business rule).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Sku(String);
@@ -210,8 +259,14 @@ pub struct AuthorizeRequest {
     pub local_time: LocalTime,
     #[schema(value_type = String, example = "6019010435474346")]
     pub pan: Pan,
-    #[schema(value_type = String, example = "123456")]
-    pub pin: Pin,
+    /// The PIN in clear; or send `pin_block` instead.
+    #[serde(default)]
+    #[schema(value_type = Option<String>, example = "123456")]
+    pub pin: Option<Pin>,
+    /// ISO 9564 format 4 PIN block under the terminal's PIN key, 32 hex digits.
+    #[serde(default)]
+    #[schema(value_type = Option<String>, example = "3B1F9C07D24481A65E10C72B9368F00D")]
+    pub pin_block: Option<PinBlock>,
     /// `purchase`; cash types are refused with 57, others with 12.
     #[serde(rename = "type")]
     #[schema(value_type = String, example = "purchase")]
@@ -223,6 +278,10 @@ pub struct AuthorizeRequest {
 
 impl AuthorizeRequest {
     pub const MAX_LINES: usize = 50;
+
+    pub fn pin_entry(&self) -> Result<PinEntry<'_>, Invalid> {
+        pin_entry(self.pin.as_ref(), self.pin_block.as_ref())
+    }
 
     /// SHA-256 over everything in the request except the PIN: a replay must match it to get the
     /// stored answer. The PIN stays out so no unkeyed PIN-derived value is ever stored.
@@ -273,9 +332,19 @@ pub struct BalanceRequest {
     pub terminal_id: TerminalId,
     #[schema(value_type = String, example = "6019010435474346")]
     pub pan: Pan,
-    #[schema(value_type = String, example = "123456")]
-    pub pin: Pin,
+    #[serde(default)]
+    #[schema(value_type = Option<String>, example = "123456")]
+    pub pin: Option<Pin>,
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub pin_block: Option<PinBlock>,
     pub program_code: Option<String>,
+}
+
+impl BalanceRequest {
+    pub fn pin_entry(&self) -> Result<PinEntry<'_>, Invalid> {
+        pin_entry(self.pin.as_ref(), self.pin_block.as_ref())
+    }
 }
 
 #[cfg(test)]

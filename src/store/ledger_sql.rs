@@ -33,7 +33,7 @@ macro_rules! ledger_tx_impl {
                 terminal_id: &str,
             ) -> $crate::store::StoreResult<Option<$crate::ledger::tx::TerminalContext>> {
                 Ok(sqlx::query_as(
-                    "SELECT t.terminal_id, t.ewarung_id, t.status, e.status AS ewarung_status
+                    "SELECT t.terminal_id, t.ewarung_id, t.status, e.status AS ewarung_status, t.pin_key_wrapped
                      FROM terminals t JOIN ewarungs e ON e.id = t.ewarung_id
                      WHERE t.terminal_id = $1",
                 )

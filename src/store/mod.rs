@@ -126,6 +126,14 @@ pub trait Store: Send + Sync + 'static {
         reason: String,
         actor: UserId,
     ) -> StoreResult<EwarungRecord>;
+    /// Replaces a terminal's PIN key (provisioning or rotation), audited with its check value.
+    async fn set_terminal_pin_key(
+        &self,
+        terminal_id: &str,
+        key: WrappedPinKey,
+        actor: UserId,
+    ) -> StoreResult<TerminalRecord>;
+
     async fn create_terminal(
         &self,
         terminal: NewTerminal,

@@ -207,6 +207,8 @@ pub struct TerminalRecord {
     pub serial_number: String,
     pub status: TerminalStatus,
     pub created_at: DateTime<Utc>,
+    /// Check value of the terminal's PIN key (the key itself is never shown again).
+    pub pin_key_check_value: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -214,6 +216,7 @@ pub struct NewTerminal {
     pub terminal_id: String,
     pub ewarung_id: EwarungId,
     pub serial_number: String,
+    pub pin_key: Option<WrappedPinKey>,
 }
 
 #[derive(Debug, Clone, sqlx::FromRow, Serialize, ToSchema)]
@@ -239,4 +242,11 @@ fn masked_pan<S: Serializer>(full: &str, serializer: S) -> Result<S::Ok, S::Erro
 
 fn is_present<S: Serializer>(value: &Option<Vec<u8>>, serializer: S) -> Result<S::Ok, S::Error> {
     serializer.serialize_bool(value.is_some())
+}
+
+/// A terminal's PIN key as stored: wrapped (see `auth::terminal_keys`), with its check value.
+#[derive(Debug, Clone)]
+pub struct WrappedPinKey {
+    pub wrapped: Vec<u8>,
+    pub check_value: String,
 }

@@ -43,7 +43,7 @@ macro_rules! registry_store_impl {
             AuditRecord, CardRecord, CardStatusChange, CatalogItemRecord, EwarungRecord,
             HouseholdChange, HouseholdFilter, HouseholdRecord, NewCard, NewCatalogItem,
             NewEwarung, NewHousehold, NewProgram, NewTerminal, NewUser, Page, ProgramRecord,
-            RevisionRecord, StoreError, StoreResult, TerminalRecord, UserRecord,
+            RevisionRecord, StoreError, StoreResult, TerminalRecord, UserRecord, WrappedPinKey,
         };
 
         impl $store {
@@ -600,17 +600,39 @@ macro_rules! registry_store_impl {
             async fn create_terminal(&self, terminal: NewTerminal, actor: UserId) -> StoreResult<TerminalRecord> {
                 let mut tx = self.begin_write().await?;
                 let record = sqlx::query_as::<_, TerminalRecord>(
-                    "INSERT INTO terminals (terminal_id, ewarung_id, serial_number, status, created_at)
-                     VALUES ($1, $2, $3, 'active', $4) RETURNING *",
+                    "INSERT INTO terminals (terminal_id, ewarung_id, serial_number, status, created_at,
+                                            pin_key_wrapped, pin_key_check_value)
+                     VALUES ($1, $2, $3, 'active', $4, $5, $6) RETURNING *",
                 )
                 .bind(&terminal.terminal_id)
                 .bind(terminal.ewarung_id)
                 .bind(&terminal.serial_number)
                 .bind($crate::store::now())
+                .bind(terminal.pin_key.as_ref().map(|key| key.wrapped.clone()))
+                .bind(terminal.pin_key.as_ref().map(|key| key.check_value.clone()))
                 .fetch_one(&mut *tx)
                 .await?;
                 let detail = json!({ "ewarung_id": terminal.ewarung_id, "serial_number": terminal.serial_number });
                 Self::audit(&mut tx, Some(actor), "terminal.create", ("terminal", terminal.terminal_id.clone()), detail).await?;
+                tx.commit().await?;
+                Ok(record)
+            }
+
+            async fn set_terminal_pin_key(&self, terminal_id: &str, key: WrappedPinKey, actor: UserId) -> StoreResult<TerminalRecord> {
+                let mut tx = self.begin_write().await?;
+                let record = sqlx::query_as::<_, TerminalRecord>(
+                    "UPDATE terminals SET pin_key_wrapped = $2, pin_key_check_value = $3
+                     WHERE terminal_id = $1 RETURNING *",
+                )
+                .bind(terminal_id)
+                .bind(&key.wrapped)
+                .bind(&key.check_value)
+                .fetch_optional(&mut *tx)
+                .await?
+                .ok_or(StoreError::NotFound { entity: "terminal" })?;
+                // The check value identifies the key without revealing it.
+                let detail = json!({ "check_value": key.check_value });
+                Self::audit(&mut tx, Some(actor), "terminal.pin_key", ("terminal", terminal_id.to_string()), detail).await?;
                 tx.commit().await?;
                 Ok(record)
             }
