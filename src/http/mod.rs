@@ -102,6 +102,7 @@ pub fn router(state: AppState, limits: Limits) -> Router {
         .route("/redemptions/void", post(redemptions::void))
         .route("/redemptions/reversal", post(redemptions::reversal))
         .route("/redemptions/balance", post(redemptions::balance))
+        .route("/redemptions/status", post(redemptions::status))
         .route("/quota/batches/{id}", get(quota::report))
         .route("/quota/batches/{id}/errors", get(quota::errors))
         .route("/quota/batches/{id}/approve", post(quota::approve))

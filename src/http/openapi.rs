@@ -26,6 +26,7 @@ use crate::http::{
         ewarungs::change_terminal_status, audit::list,
         redemptions::authorize, redemptions::complete, redemptions::void, redemptions::reversal,
         redemptions::balance,
+        redemptions::status,
         quota::upload, quota::list, quota::report, quota::errors, quota::approve, quota::expire,
     ),
     components(schemas(error::ErrorBody, error::ErrorDetail)),

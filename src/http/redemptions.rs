@@ -13,7 +13,7 @@ use crate::{
     http::{auth::Caller, error::ApiError, json::Body, state::AppState},
     ledger::LedgerJob,
     redemption::{
-        engine::{Authorize, Balance, FollowUp, Followup},
+        engine::{Authorize, Balance, FollowUp, Followup, Status},
         request::{AuthorizeRequest, BalanceRequest, OriginalRequest},
         response::TerminalReply,
         ResponseCode,
@@ -99,6 +99,20 @@ pub async fn balance(
         request,
     };
     Ok(answer(&state, job, &terminal).await)
+}
+
+#[utoipa::path(post, path = "/v1/redemptions/status", tag = "redemptions",
+    request_body = OriginalRequest,
+    responses((status = 200, description = "`status` final (with the stored `answer`, as first sent) or not_found")),
+    security(("bearer" = [])))]
+pub async fn status(
+    State(state): State<AppState>,
+    caller: Caller,
+    Body(original): Body<OriginalRequest>,
+) -> Result<Response, ApiError> {
+    let ewarung = terminal_operator(&caller)?;
+    let terminal = original.terminal_id.to_string();
+    Ok(answer(&state, Status { ewarung, original }, &terminal).await)
 }
 
 async fn follow_up(

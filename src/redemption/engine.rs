@@ -812,3 +812,53 @@ pub(crate) async fn expire_hold(
         .await?;
     Ok(true)
 }
+
+/// What became of a request (the terminal's status query after a power loss or a lost answer):
+/// the stored answer, byte for byte, or that the host never saw it. Reads only.
+pub struct Status {
+    pub ewarung: EwarungId,
+    pub original: OriginalRequest,
+}
+
+#[async_trait]
+impl LedgerJob for Status {
+    type Output = Vec<u8>;
+
+    async fn run(&self, tx: &mut dyn LedgerTx) -> StoreResult<Vec<u8>> {
+        let original = &self.original;
+        let terminal_id = original.terminal_id.as_str();
+        let found = tx
+            .find_redemption(
+                terminal_id,
+                original.stan.as_str(),
+                original.local_date.as_str(),
+            )
+            .await?;
+        let yours = match &found {
+            Some(row) => row.ewarung_id == self.ewarung,
+            None => own_terminal(tx, terminal_id, self.ewarung).await?.is_some(),
+        };
+        if !yours {
+            return Ok(not_your_terminal(terminal_id).to_bytes());
+        }
+        let (status, answer) = match found {
+            Some(row) if row.kind == KIND_PURCHASE => (
+                "final",
+                serde_json::from_slice::<serde_json::Value>(&row.response)
+                    .map_err(|error| StoreError::Database(sqlx::Error::Decode(Box::new(error))))?,
+            ),
+            // A reversal marker: the request never ran here and never will.
+            _ => ("not_found", serde_json::Value::Null),
+        };
+        let mut body = serde_json::json!({
+            "terminal_id": terminal_id,
+            "stan": original.stan.as_str(),
+            "local_date": original.local_date.as_str(),
+            "status": status,
+        });
+        if !answer.is_null() {
+            body["answer"] = answer;
+        }
+        Ok(serde_json::to_vec(&body).expect("plain data serialises"))
+    }
+}

@@ -566,7 +566,47 @@ async fn many_terminals_racing_on_few_cards_never_overspend(app: TestApp) {
     app.assert_ledger_clean().await;
 }
 
+async fn a_status_query_answers_from_the_stored_result(app: TestApp) {
+    let operator = app.login("warung-berkah").await;
+    let status = |stan: &str| original("SMD00001", stan);
+    let unknown = app
+        .post("/v1/redemptions/status", &operator, status("000901"))
+        .await
+        .expect(200);
+    assert_eq!(unknown["status"], "not_found", "{unknown}");
+    assert!(unknown.get("answer").is_none());
+
+    let request = purchase("SMD00001", "000902", DEMO_PANS[0], 1, "13500");
+    let first: Value =
+        serde_json::from_slice(&app.post_bytes(AUTHORIZE, &operator, &request).await).unwrap();
+    let known = app
+        .post("/v1/redemptions/status", &operator, status("000902"))
+        .await
+        .expect(200);
+    assert_eq!(known["status"], "final");
+    assert_eq!(known["answer"], first);
+
+    // A reversal that arrived before its request leaves nothing to report.
+    app.post("/v1/redemptions/reversal", &operator, status("000903"))
+        .await
+        .expect(200);
+    let reversed = app
+        .post("/v1/redemptions/status", &operator, status("000903"))
+        .await
+        .expect(200);
+    assert_eq!(reversed["status"], "not_found");
+
+    // Another E-Warung's operator learns nothing about this terminal.
+    let other = app.login("warung-sejahtera").await;
+    let refused = app
+        .post("/v1/redemptions/status", &other, status("000902"))
+        .await
+        .expect(200);
+    assert_eq!(refused["response_code"], "58", "{refused}");
+}
+
 on_both_backends!(
+    a_status_query_answers_from_the_stored_result,
     an_approved_purchase_is_held_completed_and_replayed_byte_for_byte,
     every_decline_has_its_code_and_moves_no_money,
     a_declined_request_stays_declined_and_a_changed_body_is_a_duplicate,
