@@ -41,6 +41,15 @@ pub enum Command {
     /// Benchmarks whose figures go in docs/benchmarks.md.
     #[command(subcommand)]
     Bench(crate::bench::BenchCommand),
+    /// EDC terminals on serial lines.
+    #[command(subcommand)]
+    Terminal(TerminalCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TerminalCommand {
+    /// Bridge a terminal's serial line to the redemption API (docs/terminal-protocol.md).
+    Gateway(crate::gateway::GatewayArgs),
 }
 
 #[derive(Debug, Subcommand)]

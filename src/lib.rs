@@ -26,6 +26,7 @@ pub mod client;
 pub mod config;
 pub mod demo;
 pub mod domain;
+pub mod gateway;
 pub mod http;
 pub mod ledger;
 pub mod pin_check;

@@ -18,6 +18,9 @@ async fn main() -> std::process::ExitCode {
         Command::Quota(command) => ssn::cli::quota(command).await,
         Command::Ledger(command) => ssn::cli::ledger(&cli.common, command).await,
         Command::Bench(command) => ssn::bench::run(command).await,
+        Command::Terminal(ssn::cli::TerminalCommand::Gateway(args)) => {
+            ssn::gateway::run(&cli.common.data_dir, args).await
+        }
     };
     match outcome {
         Ok(()) => std::process::ExitCode::SUCCESS,

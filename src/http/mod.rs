@@ -15,6 +15,7 @@ pub mod quota;
 pub mod redemptions;
 pub mod sessions;
 pub mod state;
+pub mod terminals;
 pub mod users;
 
 use std::time::Duration;
@@ -92,6 +93,14 @@ pub fn router(state: AppState, limits: Limits) -> Router {
         .route(
             "/terminals/{terminal_id}/pin-key",
             post(ewarungs::rotate_pin_key),
+        )
+        .route(
+            "/terminals/{terminal_id}/batch-totals",
+            post(terminals::batch_totals),
+        )
+        .route(
+            "/terminals/{terminal_id}/events",
+            post(terminals::device_event),
         )
         .route(
             "/terminals/{terminal_id}/status",

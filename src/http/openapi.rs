@@ -23,6 +23,8 @@ use crate::http::{
         ewarungs::create, ewarungs::list, ewarungs::get, ewarungs::change_status,
         ewarungs::add_terminal, ewarungs::list_terminals, ewarungs::get_terminal,
         ewarungs::rotate_pin_key,
+        crate::http::terminals::batch_totals,
+        crate::http::terminals::device_event,
         ewarungs::change_terminal_status, audit::list,
         redemptions::authorize, redemptions::complete, redemptions::void, redemptions::reversal,
         redemptions::balance,

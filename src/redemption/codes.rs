@@ -26,8 +26,15 @@ pub enum ResponseCode {
     RestrictedCard,
     /// 75: too many wrong PINs; the card is locked for a while.
     PinTriesExceeded,
+    /// 30: the terminal's message could not be read (the gateway answers it; nothing happened).
+    FormatError,
+    /// 91: the host could not be reached (the gateway answers it; nothing happened, or the
+    /// gateway reverses whatever might have).
+    HostUnavailable,
     /// 94: the same terminal, STAN and date were already used for a different request.
     Duplicate,
+    /// 95: a terminal's batch totals differ from the host's (the mismatch is recorded).
+    ReconcileError,
     /// 96: the host failed; the terminal should reverse and may retry.
     SystemError,
 }
@@ -51,7 +58,10 @@ impl ResponseCode {
         ResponseCode::TerminalNotPermitted,
         ResponseCode::RestrictedCard,
         ResponseCode::PinTriesExceeded,
+        ResponseCode::FormatError,
+        ResponseCode::HostUnavailable,
         ResponseCode::Duplicate,
+        ResponseCode::ReconcileError,
         ResponseCode::SystemError,
     ];
 
@@ -67,7 +77,10 @@ impl ResponseCode {
             ResponseCode::TerminalNotPermitted => "58",
             ResponseCode::RestrictedCard => "62",
             ResponseCode::PinTriesExceeded => "75",
+            ResponseCode::FormatError => "30",
+            ResponseCode::HostUnavailable => "91",
             ResponseCode::Duplicate => "94",
+            ResponseCode::ReconcileError => "95",
             ResponseCode::SystemError => "96",
         }
     }
@@ -94,7 +107,12 @@ impl ResponseCode {
             ResponseCode::PinTriesExceeded => {
                 ("PIN salah 3 kali, kartu terkunci", "PIN tries exceeded")
             }
+            ResponseCode::FormatError => ("Format pesan salah", "Message format error"),
+            ResponseCode::HostUnavailable => {
+                ("Host tidak dapat dihubungi, coba lagi", "Host unreachable, try again")
+            }
             ResponseCode::Duplicate => ("Transaksi ganda", "Duplicate transaction"),
+            ResponseCode::ReconcileError => ("Total batch tidak cocok", "Batch totals differ"),
             ResponseCode::SystemError => ("Gangguan sistem", "System error"),
         };
         DisplayText { id, en }

@@ -841,14 +841,15 @@ impl LedgerJob for Status {
         if !yours {
             return Ok(not_your_terminal(terminal_id).to_bytes());
         }
-        let (status, answer) = match found {
+        let (status, answer, current) = match found {
             Some(row) if row.kind == KIND_PURCHASE => (
                 "final",
                 serde_json::from_slice::<serde_json::Value>(&row.response)
                     .map_err(|error| StoreError::Database(sqlx::Error::Decode(Box::new(error))))?,
+                Some(row.state),
             ),
             // A reversal marker: the request never ran here and never will.
-            _ => ("not_found", serde_json::Value::Null),
+            _ => ("not_found", serde_json::Value::Null, None),
         };
         let mut body = serde_json::json!({
             "terminal_id": terminal_id,
@@ -858,6 +859,8 @@ impl LedgerJob for Status {
         });
         if !answer.is_null() {
             body["answer"] = answer;
+            // What became of it since: held, completed, reversed, voided, refunded, expired.
+            body["state"] = serde_json::json!(current);
         }
         Ok(serde_json::to_vec(&body).expect("plain data serialises"))
     }

@@ -140,6 +140,23 @@ pub trait Store: Send + Sync + 'static {
         actor: UserId,
     ) -> StoreResult<TerminalRecord>;
     async fn get_terminal(&self, terminal_id: &str) -> StoreResult<Option<TerminalRecord>>;
+    /// Stores a terminal's batch totals next to the host's for the same terminal and local date
+    /// (completed purchases, refunds, reversed approvals), audited when they differ.
+    async fn record_batch_totals(
+        &self,
+        terminal_id: &str,
+        business_date: &str,
+        terminal: BatchSide,
+        actor: UserId,
+    ) -> StoreResult<BatchTotalsRecord>;
+    /// A device event a terminal reported (paper out, card read error, …), into the audit log.
+    async fn record_terminal_event(
+        &self,
+        terminal_id: &str,
+        event: &str,
+        local_time: &str,
+        actor: UserId,
+    ) -> StoreResult<()>;
     async fn list_terminals(&self, ewarung: EwarungId) -> StoreResult<Vec<TerminalRecord>>;
     async fn set_terminal_status(
         &self,

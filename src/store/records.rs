@@ -250,3 +250,30 @@ pub struct WrappedPinKey {
     pub wrapped: Vec<u8>,
     pub check_value: String,
 }
+
+/// Count and total of one kind of transaction, in minor units.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, serde::Deserialize, ToSchema)]
+pub struct CountAndTotal {
+    pub count: i64,
+    pub amount_minor: i64,
+}
+
+/// Completed purchases, refunds (voids of completed purchases) and reversed approvals.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, serde::Deserialize, ToSchema)]
+pub struct BatchSide {
+    pub purchases: CountAndTotal,
+    pub refunds: CountAndTotal,
+    pub reversals: CountAndTotal,
+}
+
+/// A terminal's batch totals as received, with the host's for the same terminal and date.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct BatchTotalsRecord {
+    pub id: uuid::Uuid,
+    pub terminal_id: String,
+    pub business_date: String,
+    pub terminal: BatchSide,
+    pub host: BatchSide,
+    pub matched: bool,
+    pub received_at: DateTime<Utc>,
+}

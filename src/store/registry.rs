@@ -44,6 +44,7 @@ macro_rules! registry_store_impl {
             HouseholdChange, HouseholdFilter, HouseholdRecord, NewCard, NewCatalogItem,
             NewEwarung, NewHousehold, NewProgram, NewTerminal, NewUser, Page, ProgramRecord,
             RevisionRecord, StoreError, StoreResult, TerminalRecord, UserRecord, WrappedPinKey,
+            BatchSide, BatchTotalsRecord, CountAndTotal,
         };
 
         impl $store {
@@ -635,6 +636,91 @@ macro_rules! registry_store_impl {
                 Self::audit(&mut tx, Some(actor), "terminal.pin_key", ("terminal", terminal_id.to_string()), detail).await?;
                 tx.commit().await?;
                 Ok(record)
+            }
+
+            async fn record_batch_totals(
+                &self,
+                terminal_id: &str,
+                business_date: &str,
+                terminal: BatchSide,
+                actor: UserId,
+            ) -> StoreResult<BatchTotalsRecord> {
+                let mut tx = self.begin_write().await?;
+                let (pc, pm, fc, fm, rc, rm): (i64, i64, i64, i64, i64, i64) = sqlx::query_as(
+                    "SELECT
+                       CAST(COALESCE(sum(CASE WHEN state IN ('completed', 'refunded') THEN 1 ELSE 0 END), 0) AS BIGINT),
+                       CAST(COALESCE(sum(CASE WHEN state IN ('completed', 'refunded') THEN amount_minor ELSE 0 END), 0) AS BIGINT),
+                       CAST(COALESCE(sum(CASE WHEN state = 'refunded' THEN 1 ELSE 0 END), 0) AS BIGINT),
+                       CAST(COALESCE(sum(CASE WHEN state = 'refunded' THEN amount_minor ELSE 0 END), 0) AS BIGINT),
+                       CAST(COALESCE(sum(CASE WHEN state = 'reversed' AND hold_id IS NOT NULL THEN 1 ELSE 0 END), 0) AS BIGINT),
+                       CAST(COALESCE(sum(CASE WHEN state = 'reversed' AND hold_id IS NOT NULL THEN amount_minor ELSE 0 END), 0) AS BIGINT)
+                     FROM redemptions WHERE terminal_id = $1 AND local_date = $2 AND kind = 'purchase'",
+                )
+                .bind(terminal_id)
+                .bind(business_date)
+                .fetch_one(&mut *tx)
+                .await?;
+                let side = |count, amount_minor| CountAndTotal { count, amount_minor };
+                let host = BatchSide { purchases: side(pc, pm), refunds: side(fc, fm), reversals: side(rc, rm) };
+                let record = BatchTotalsRecord {
+                    id: uuid::Uuid::now_v7(),
+                    terminal_id: terminal_id.to_string(),
+                    business_date: business_date.to_string(),
+                    terminal,
+                    host,
+                    matched: terminal == host,
+                    received_at: $crate::store::now(),
+                };
+                sqlx::query(
+                    "INSERT INTO terminal_batch_totals (id, terminal_id, business_date,
+                        purchases_count, purchases_minor, refunds_count, refunds_minor, reversals_count, reversals_minor,
+                        host_purchases_count, host_purchases_minor, host_refunds_count, host_refunds_minor,
+                        host_reversals_count, host_reversals_minor, matched, received_at)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
+                )
+                .bind(record.id)
+                .bind(terminal_id)
+                .bind(business_date)
+                .bind(terminal.purchases.count)
+                .bind(terminal.purchases.amount_minor)
+                .bind(terminal.refunds.count)
+                .bind(terminal.refunds.amount_minor)
+                .bind(terminal.reversals.count)
+                .bind(terminal.reversals.amount_minor)
+                .bind(host.purchases.count)
+                .bind(host.purchases.amount_minor)
+                .bind(host.refunds.count)
+                .bind(host.refunds.amount_minor)
+                .bind(host.reversals.count)
+                .bind(host.reversals.amount_minor)
+                .bind(record.matched)
+                .bind(record.received_at)
+                .execute(&mut *tx)
+                .await
+                .map_err(|error| match StoreError::from(error) {
+                    StoreError::MissingReference { .. } => StoreError::NotFound { entity: "terminal" },
+                    other => other,
+                })?;
+                if !record.matched {
+                    let detail = json!({ "business_date": business_date, "terminal": terminal, "host": host });
+                    Self::audit(&mut tx, Some(actor), "terminal.batch_mismatch", ("terminal", terminal_id.to_string()), detail).await?;
+                }
+                tx.commit().await?;
+                Ok(record)
+            }
+
+            async fn record_terminal_event(
+                &self,
+                terminal_id: &str,
+                event: &str,
+                local_time: &str,
+                actor: UserId,
+            ) -> StoreResult<()> {
+                let mut tx = self.begin_write().await?;
+                let detail = json!({ "event": event, "local_time": local_time });
+                Self::audit(&mut tx, Some(actor), "terminal.event", ("terminal", terminal_id.to_string()), detail).await?;
+                tx.commit().await?;
+                Ok(())
             }
 
             async fn get_terminal(&self, terminal_id: &str) -> StoreResult<Option<TerminalRecord>> {

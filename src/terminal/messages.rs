@@ -579,6 +579,22 @@ impl TerminalMessage {
 }
 
 impl HostMessage {
+    /// Whether this is the kind of answer `request` expects (a 0210 for a 0200, and so on): with
+    /// the terminal and STAN, what tells a terminal the answer is to its current request.
+    pub fn answers(&self, request: &TerminalMessage) -> bool {
+        let (terminal, stan) = request.terminal_and_stan();
+        let kinds_match = matches!(
+            (self, request),
+            (HostMessage::Financial(_), TerminalMessage::Financial(_))
+                | (HostMessage::Advice(_), TerminalMessage::Advice(_))
+                | (HostMessage::Status(_), TerminalMessage::Status(_))
+                | (HostMessage::Network(_), TerminalMessage::Network(_))
+                | (HostMessage::BatchTotals(_), TerminalMessage::BatchTotals(_))
+                | (HostMessage::DeviceEvent(_), TerminalMessage::DeviceEvent(_))
+        );
+        kinds_match && self.terminal_and_stan() == (terminal, stan)
+    }
+
     pub fn encode(&self) -> Result<Vec<u8>, MessageError> {
         Ok(self.to_iso().encode()?)
     }

@@ -585,6 +585,7 @@ async fn a_status_query_answers_from_the_stored_result(app: TestApp) {
         .expect(200);
     assert_eq!(known["status"], "final");
     assert_eq!(known["answer"], first);
+    assert_eq!(known["state"], "held");
 
     // A reversal that arrived before its request leaves nothing to report.
     app.post("/v1/redemptions/reversal", &operator, status("000903"))

@@ -1,0 +1,112 @@
+//! `ssn terminal gateway`: the bridge between an EDC terminal on a serial line and the service's
+//! redemption API (see `docs/terminal-protocol.md`). It opens the device, speaks the link, relays
+//! each message, and keeps unacknowledged advices in a local store-and-forward file. A device
+//! that vanishes (unplugged, EIO, end of file) is closed and reopened with backoff.
+
+pub mod host;
+pub mod outbox;
+pub mod session;
+pub mod translate;
+
+use std::{path::PathBuf, time::Duration};
+
+use anyhow::Context;
+use clap::Args;
+use zeroize::Zeroizing;
+
+use crate::terminal::link::LinkConfig;
+
+#[derive(Debug, Clone, Args)]
+pub struct GatewayArgs {
+    /// The terminal's serial device (or a pseudo-terminal, or a symlink to one).
+    #[arg(long)]
+    pub device: PathBuf,
+    #[arg(long, default_value_t = 9600)]
+    pub baud: u32,
+    /// The ssn server. The operator's credentials come from SSN_USERNAME and SSN_PASSWORD.
+    #[arg(long, env = "SSN_SERVER", default_value = "http://127.0.0.1:8080")]
+    pub server: String,
+    #[arg(long, env = "SSN_USERNAME")]
+    pub username: String,
+    /// The store-and-forward file (default: gateway-outbox.sqlite in the data directory).
+    #[arg(long)]
+    pub outbox: Option<PathBuf>,
+    /// How long a request may wait for the host before the terminal gets 91.
+    #[arg(long, default_value_t = 5)]
+    pub host_timeout_seconds: u64,
+    /// Tries of an advice before it is parked with an alarm.
+    #[arg(long, default_value_t = 20)]
+    pub outbox_attempts: u32,
+}
+
+/// Backoff between attempts to open the device: never a busy loop.
+const REOPEN_FIRST: Duration = Duration::from_millis(200);
+const REOPEN_MAX: Duration = Duration::from_secs(5);
+
+pub async fn run(data_dir: &std::path::Path, args: GatewayArgs) -> anyhow::Result<()> {
+    let password = Zeroizing::new(
+        std::env::var("SSN_PASSWORD").context("set SSN_PASSWORD to the operator's password")?,
+    );
+    let host = host::HostClient::new(
+        &args.server,
+        &args.username,
+        password,
+        Duration::from_secs(args.host_timeout_seconds),
+    )?;
+    let outbox_path = args
+        .outbox
+        .clone()
+        .unwrap_or_else(|| data_dir.join("gateway-outbox.sqlite"));
+    let outbox = outbox::Outbox::open(&outbox_path)
+        .await
+        .with_context(|| format!("opening the outbox {}", outbox_path.display()))?;
+    let gateway = session::Gateway {
+        host,
+        outbox,
+        outbox_attempts: args.outbox_attempts,
+        link: LinkConfig::default(),
+    };
+    tracing::info!(device = %args.device.display(), baud = args.baud, server = %args.server,
+        outbox = %outbox_path.display(), pending = gateway.outbox.pending_count().await?,
+        parked = gateway.outbox.parked_count().await?, "gateway: starting");
+    let shutdown = tokio::signal::ctrl_c();
+    tokio::pin!(shutdown);
+    let mut wait = REOPEN_FIRST;
+    loop {
+        let served = async {
+            match open(&args.device, args.baud) {
+                Ok(port) => {
+                    tracing::info!(device = %args.device.display(), "gateway: device open");
+                    let opened = std::time::Instant::now();
+                    let error = gateway.serve(port).await;
+                    tracing::warn!(%error, "gateway: device lost; reopening");
+                    // A device that fails at once is not back yet: keep backing off.
+                    opened.elapsed() > Duration::from_secs(2)
+                }
+                Err(error) => {
+                    tracing::warn!(device = %args.device.display(), %error, "gateway: cannot open the device");
+                    false
+                }
+            }
+        };
+        tokio::select! {
+            _ = &mut shutdown => break,
+            opened = served => {
+                wait = if opened { REOPEN_FIRST } else { (wait * 2).min(REOPEN_MAX) };
+            }
+        }
+        tokio::select! {
+            _ = &mut shutdown => break,
+            _ = tokio::time::sleep(wait) => {}
+        }
+    }
+    tracing::info!("gateway: stopped");
+    Ok(())
+}
+
+fn open(device: &std::path::Path, baud: u32) -> anyhow::Result<tokio_serial::SerialStream> {
+    use tokio_serial::SerialPortBuilderExt;
+    Ok(tokio_serial::new(device.to_string_lossy(), baud)
+        .timeout(Duration::from_millis(100))
+        .open_native_async()?)
+}

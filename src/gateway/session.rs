@@ -1,0 +1,341 @@
+//! One terminal link, served: each message from the terminal is relayed to the host and answered.
+//! Uncertainty is resolved, never guessed: an approval whose answer the terminal did not
+//! acknowledge is reversed; a request the host may have processed without answering is reversed
+//! and the terminal gets 91; advices wait in the outbox until the host acknowledges them, and
+//! they go before any new purchase.
+
+use std::time::Duration;
+
+use serde_json::json;
+use tokio::io::{AsyncRead, AsyncWrite};
+
+use crate::{
+    gateway::{
+        host::{HostClient, HostError},
+        outbox::{now_ms, AdviceAction, Outbox},
+        translate,
+    },
+    redemption::ResponseCode,
+    terminal::{
+        link::{Link, LinkConfig, LinkError},
+        messages::*,
+    },
+};
+
+/// How long the link waits for a message before looking at the outbox again.
+const IDLE_POLL: Duration = Duration::from_secs(1);
+/// The longest wait between two tries of an outbox item.
+const MAX_BACKOFF: Duration = Duration::from_secs(60);
+
+pub struct Gateway {
+    pub host: HostClient,
+    pub outbox: Outbox,
+    /// Tries of an outbox item before it is parked with an alarm.
+    pub outbox_attempts: u32,
+    pub link: LinkConfig,
+}
+
+impl Gateway {
+    /// Serves one open device until it fails; the caller reopens it.
+    pub async fn serve<S: AsyncRead + AsyncWrite + Unpin>(&self, stream: S) -> LinkError {
+        let mut link = Link::new(stream, self.link);
+        loop {
+            let payload = match link.recv(Some(IDLE_POLL)).await {
+                Ok(payload) => payload,
+                Err(LinkError::Timeout) => {
+                    self.drain(false).await;
+                    continue;
+                }
+                Err(error) => return error,
+            };
+            let message = match TerminalMessage::decode(&payload) {
+                Ok(message) => message,
+                Err(error) => {
+                    // Without a readable key there is nobody to answer; the terminal times out
+                    // and reverses or asks for the status, as it must.
+                    tracing::warn!(%error, "gateway: unreadable message from the terminal");
+                    continue;
+                }
+            };
+            let (answer, undo) = self.handle(&message).await;
+            let bytes = match answer.encode() {
+                Ok(bytes) => bytes,
+                Err(error) => {
+                    tracing::error!(%error, "gateway: an answer does not encode");
+                    continue;
+                }
+            };
+            if let Err(error) = link.send(&bytes).await {
+                if let Some(key) = undo {
+                    tracing::warn!(terminal = %key.terminal_id, stan = key.stan, %error,
+                        "gateway: the terminal did not take the approval; reversing it");
+                    self.store(AdviceAction::Reverse, &key).await;
+                }
+                if error.device_lost() {
+                    return error;
+                }
+                tracing::warn!(%error, "gateway: answer not acknowledged by the terminal");
+            }
+        }
+    }
+
+    /// The answer, and the request to reverse if that answer does not reach the terminal.
+    async fn handle(&self, message: &TerminalMessage) -> (HostMessage, Option<RequestKey>) {
+        let (terminal, stan) = message.terminal_and_stan();
+        tracing::info!(terminal, stan, kind = kind(message), "gateway: from terminal");
+        match message {
+            TerminalMessage::Financial(request) => self.financial(request).await,
+            TerminalMessage::Advice(advice) => (self.advice(advice).await, None),
+            TerminalMessage::Status(query) => (self.status(query).await, None),
+            TerminalMessage::Network(request) => (self.network(request).await, None),
+            TerminalMessage::BatchTotals(totals) => (self.batch_totals(totals).await, None),
+            TerminalMessage::DeviceEvent(event) => (self.device_event(event).await, None),
+        }
+    }
+
+    async fn financial(&self, request: &FinancialRequest) -> (HostMessage, Option<RequestKey>) {
+        let local = |code| (translate::local_response(request, code), None);
+        // Advices the host has not acknowledged go first: a purchase must never overtake the
+        // reversal of an earlier one.
+        if !self.drain(true).await {
+            return local(ResponseCode::HostUnavailable);
+        }
+        let (path, body) = match request.processing {
+            ProcessingCode::BalanceInquiry => {
+                ("/v1/redemptions/balance", translate::balance_body(request))
+            }
+            ProcessingCode::Refund => match &request.original {
+                Some(original) => (
+                    "/v1/redemptions/void",
+                    Ok(json!({
+                        "terminal_id": request.key.terminal_id,
+                        "stan": format!("{:06}", original.stan),
+                        "local_date": original.local_date.format("%Y-%m-%d").to_string(),
+                    })),
+                ),
+                None => return local(ResponseCode::FormatError),
+            },
+            _ => (
+                "/v1/redemptions/authorize",
+                translate::authorize_body(request),
+            ),
+        };
+        let body = match body {
+            Ok(body) => body,
+            Err((code, reason)) => {
+                tracing::info!(code = code.code(), reason, "gateway: declined without the host");
+                return local(code);
+            }
+        };
+        match self.host.post(path, &body).await {
+            Ok(reply) => {
+                let answer = translate::financial_response(request, &reply);
+                let spends = path == "/v1/redemptions/authorize";
+                let approved = answer.response_code() == Some(ResponseCode::Approved.code());
+                (answer, (spends && approved).then(|| request.key.clone()))
+            }
+            Err(HostError::Uncertain(error)) => {
+                if path == "/v1/redemptions/authorize" {
+                    tracing::warn!(%error, "gateway: no answer to an authorization; reversing it");
+                    self.store(AdviceAction::Reverse, &request.key).await;
+                }
+                local(ResponseCode::HostUnavailable)
+            }
+            Err(HostError::Unreachable(error)) => {
+                tracing::warn!(%error, "gateway: host unreachable");
+                local(ResponseCode::HostUnavailable)
+            }
+            Err(error @ HostError::Refused { .. }) => {
+                tracing::warn!(%error, "gateway: host refused the request");
+                local(ResponseCode::FormatError)
+            }
+        }
+    }
+
+    /// Completion and reversal advices are answered once stored; the host gets them in order.
+    async fn advice(&self, advice: &Advice) -> HostMessage {
+        let action = match advice.kind {
+            AdviceKind::Completion => AdviceAction::Complete,
+            AdviceKind::Reversal | AdviceKind::ReversalRepeat => AdviceAction::Reverse,
+        };
+        let code = if self.store(action, &advice.original).await {
+            self.drain(false).await;
+            ResponseCode::Approved
+        } else {
+            ResponseCode::SystemError
+        };
+        HostMessage::Advice(AdviceResponse {
+            kind: advice.kind,
+            original: advice.original.clone(),
+            response_code: code.code().into(),
+            display: code.text().id.into(),
+        })
+    }
+
+    async fn status(&self, query: &StatusQuery) -> HostMessage {
+        self.drain(true).await;
+        let body = translate::original_body(&query.original);
+        match self.host.post("/v1/redemptions/status", &body).await {
+            Ok(reply) => translate::status_response(&query.original, &reply),
+            Err(error) => {
+                tracing::warn!(%error, "gateway: status query not answered");
+                let code = ResponseCode::HostUnavailable;
+                HostMessage::Status(StatusResponse {
+                    original: query.original.clone(),
+                    status: RequestStatus::InProgress,
+                    response_code: Some(code.code().into()),
+                    rrn: None,
+                    approval_code: None,
+                    balance_minor: None,
+                    display: code.text().id.into(),
+                })
+            }
+        }
+    }
+
+    async fn network(&self, request: &NetworkRequest) -> HostMessage {
+        let code = if self.host.reachable().await {
+            ResponseCode::Approved
+        } else {
+            ResponseCode::HostUnavailable
+        };
+        HostMessage::Network(NetworkResponse {
+            terminal_id: request.terminal_id.clone(),
+            stan: request.stan,
+            code: request.code,
+            response_code: code.code().into(),
+            host_time_utc: chrono::Utc::now().naive_utc(),
+        })
+    }
+
+    async fn batch_totals(&self, totals: &BatchTotals) -> HostMessage {
+        let side = |t: Totals| json!({"count": t.count, "amount_minor": t.amount_minor});
+        let body = json!({
+            "business_date": totals.business_date.format("%Y-%m-%d").to_string(),
+            "purchases": side(totals.purchases),
+            "refunds": side(totals.refunds),
+            "reversals": side(totals.reversals),
+        });
+        let path = format!("/v1/terminals/{}/batch-totals", totals.terminal_id);
+        let code = match self.host.post(&path, &body).await {
+            Ok(reply) if reply["matched"] == true => ResponseCode::Approved,
+            Ok(_) => ResponseCode::ReconcileError,
+            Err(error) => {
+                tracing::warn!(%error, "gateway: batch totals not delivered");
+                ResponseCode::HostUnavailable
+            }
+        };
+        HostMessage::BatchTotals(BatchTotalsResponse {
+            terminal_id: totals.terminal_id.clone(),
+            stan: totals.stan,
+            response_code: code.code().into(),
+            display: code.text().id.into(),
+        })
+    }
+
+    async fn device_event(&self, event: &DeviceEvent) -> HostMessage {
+        let body = json!({
+            "event": event.event.as_str(),
+            "local_time": event.key.local_time.format("%Y-%m-%dT%H:%M:%S").to_string(),
+        });
+        let path = format!("/v1/terminals/{}/events", event.key.terminal_id);
+        let code = match self.host.post(&path, &body).await {
+            Ok(_) => ResponseCode::Approved,
+            Err(error) => {
+                tracing::warn!(%error, event = event.event.as_str(), "gateway: device event not delivered");
+                ResponseCode::HostUnavailable
+            }
+        };
+        HostMessage::DeviceEvent(DeviceEventResponse {
+            key: event.key.clone(),
+            response_code: code.code().into(),
+        })
+    }
+
+    /// Stores an advice durably. `false` if the outbox file could not be written.
+    async fn store(&self, action: AdviceAction, key: &RequestKey) -> bool {
+        let original = translate::original_body(key);
+        let text = |field: &str| original[field].as_str().unwrap_or_default().to_string();
+        match self
+            .outbox
+            .push(action, &key.terminal_id, &text("stan"), &text("local_date"))
+            .await
+        {
+            Ok(()) => true,
+            Err(error) => {
+                tracing::error!(alarm = true, %error, "gateway: the outbox cannot be written");
+                false
+            }
+        }
+    }
+
+    /// Sends what is due in the outbox, oldest first; with `force`, also what waits for its
+    /// backoff. Returns whether nothing is left to send.
+    pub async fn drain(&self, force: bool) -> bool {
+        let items = match self.outbox.pending().await {
+            Ok(items) => items,
+            Err(error) => {
+                tracing::error!(alarm = true, %error, "gateway: the outbox cannot be read");
+                return false;
+            }
+        };
+        for item in items {
+            if !force && item.next_attempt_ms > now_ms() {
+                return false;
+            }
+            let outcome = self.host.post(item.action().path(), &item.body()).await;
+            let result = match outcome {
+                Ok(reply) if reply["response_code"] == ResponseCode::SystemError.code() => {
+                    Err("the host answered 96".to_string())
+                }
+                Ok(reply) => {
+                    tracing::info!(terminal = %item.terminal_id, stan = %item.stan,
+                        action = %item.action, code = %reply["response_code"], "gateway: advice delivered");
+                    self.outbox.done(item.id).await
+                }
+                .map_err(|error| error.to_string()),
+                Err(error @ HostError::Refused { .. }) => {
+                    tracing::error!(alarm = true, %error, id = item.id, "gateway: advice refused by the host; parked");
+                    self.outbox
+                        .park(item.id, &error.to_string())
+                        .await
+                        .map_err(|error| error.to_string())
+                }
+                Err(error) => Err(error.to_string()),
+            };
+            if let Err(error) = result {
+                let attempts = item.attempts as u32 + 1;
+                if attempts >= self.outbox_attempts {
+                    tracing::error!(alarm = true, id = item.id, attempts, %error,
+                        "gateway: advice not acknowledged after every try; parked");
+                    let _ = self.outbox.park(item.id, &error).await;
+                    continue;
+                }
+                let backoff = Duration::from_secs(1 << attempts.min(6)).min(MAX_BACKOFF);
+                let _ = self.outbox.failed(item.id, &error, backoff).await;
+                return false;
+            }
+        }
+        true
+    }
+}
+
+fn kind(message: &TerminalMessage) -> &'static str {
+    match message {
+        TerminalMessage::Financial(request) => match request.processing {
+            ProcessingCode::Purchase => "purchase",
+            ProcessingCode::BalanceInquiry => "balance",
+            ProcessingCode::Refund => "refund",
+            ProcessingCode::CashWithdrawal | ProcessingCode::PurchaseWithCashBack => "cash",
+            ProcessingCode::Other(_) => "other",
+        },
+        TerminalMessage::Advice(advice) => match advice.kind {
+            AdviceKind::Completion => "completion",
+            _ => "reversal",
+        },
+        TerminalMessage::Status(_) => "status",
+        TerminalMessage::Network(_) => "network",
+        TerminalMessage::BatchTotals(_) => "batch_totals",
+        TerminalMessage::DeviceEvent(_) => "device_event",
+    }
+}

@@ -1,0 +1,286 @@
+//! The scripted and interactive modes. A script has one command per line (`#` starts a comment):
+//!
+//! ```text
+//! logon
+//! purchase PAN PIN SKU*QTY*PRICE [SKU*QTY*PRICE …]     # PRICE per unit in rupiah
+//! cash PAN PIN AMOUNT                                  # a cash withdrawal attempt
+//! cashback PAN PIN SKU*QTY*PRICE …                     # a purchase with cash-back attempt
+//! balance PAN PIN
+//! event PAPER_OUT|PAPER_LOADED|CARD_READ_ERROR|POWER_ON
+//! batch [YYYY-MM-DD]                                   # batch totals for the day (default today)
+//! power-loss                                           # the power goes; restart from the state file
+//! ```
+//!
+//! Each command prints one JSON report on standard output.
+
+use std::path::Path;
+
+use anyhow::{bail, Context};
+use ssn::{
+    domain::money::Amount,
+    terminal::messages::{BasketLine, DeviceEventKind, ProcessingCode},
+};
+use tokio::io::{AsyncBufReadExt, BufReader};
+
+use crate::{
+    faults::FaultArgs,
+    open_line,
+    paced::Paced,
+    terminal::{PowerLost, Report, Terminal},
+    LineArgs, Line,
+};
+
+/// One parsed command.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Command {
+    Logon,
+    Purchase {
+        processing: ProcessingCode,
+        pan: String,
+        pin: String,
+        basket: Vec<BasketLine>,
+    },
+    Balance { pan: String, pin: String },
+    Event(DeviceEventKind),
+    Batch(Option<chrono::NaiveDate>),
+    PowerLoss,
+}
+
+pub fn parse(line: &str) -> anyhow::Result<Option<Command>> {
+    let line = line.split('#').next().unwrap_or("").trim();
+    let words: Vec<&str> = line.split_whitespace().collect();
+    let Some((&verb, args)) = words.split_first() else {
+        return Ok(None);
+    };
+    let command = match (verb, args) {
+        ("logon", []) => Command::Logon,
+        ("purchase" | "cashback", [pan, pin, items @ ..]) if !items.is_empty() => Command::Purchase {
+            processing: if verb == "purchase" {
+                ProcessingCode::Purchase
+            } else {
+                ProcessingCode::PurchaseWithCashBack
+            },
+            pan: pan.to_string(),
+            pin: pin.to_string(),
+            basket: items.iter().map(|item| basket_line(item)).collect::<anyhow::Result<_>>()?,
+        },
+        ("cash", [pan, pin, amount]) => Command::Purchase {
+            processing: ProcessingCode::CashWithdrawal,
+            pan: pan.to_string(),
+            pin: pin.to_string(),
+            basket: vec![BasketLine {
+                sku: "CASH".into(),
+                quantity: 1,
+                unit_price_minor: rupiah(amount)?,
+            }],
+        },
+        ("balance", [pan, pin]) => Command::Balance {
+            pan: pan.to_string(),
+            pin: pin.to_string(),
+        },
+        ("event", [kind]) => Command::Event(
+            DeviceEventKind::parse(kind).with_context(|| format!("unknown event {kind}"))?,
+        ),
+        ("batch", []) => Command::Batch(None),
+        ("batch", [date]) => Command::Batch(Some(
+            chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d").context("batch date")?,
+        )),
+        ("power-loss", []) => Command::PowerLoss,
+        _ => bail!("cannot read the command {line:?}"),
+    };
+    Ok(Some(command))
+}
+
+fn rupiah(text: &str) -> anyhow::Result<i64> {
+    Ok(Amount::parse(text)
+        .map_err(|error| anyhow::anyhow!("{text}: {}", error.message))?
+        .minor_units())
+}
+
+/// `SKU*QTY*PRICE`.
+pub fn basket_line(item: &str) -> anyhow::Result<BasketLine> {
+    let [sku, quantity, price] = item.split('*').collect::<Vec<_>>()[..] else {
+        bail!("a basket item is SKU*QUANTITY*PRICE, not {item:?}");
+    };
+    Ok(BasketLine {
+        sku: sku.to_string(),
+        quantity: quantity.parse().context("quantity")?,
+        unit_price_minor: rupiah(price)?,
+    })
+}
+
+/// The simulator's one terminal, restartable after a power cut.
+pub struct Session {
+    line: LineArgs,
+    faults: FaultArgs,
+    restarts: u64,
+    pub terminal: Terminal<Paced<Line>>,
+}
+
+impl Session {
+    pub fn start(line: &LineArgs, faults: &FaultArgs) -> anyhow::Result<Self> {
+        let opened = open_line(line.device.as_ref(), line.pty_link.as_ref(), line.baud)?;
+        let terminal = crate::terminal(line, faults, 0, opened, &line.terminal_id, line.state.as_ref())?;
+        Ok(Self {
+            line: line.clone(),
+            faults: faults.clone(),
+            restarts: 0,
+            terminal,
+        })
+    }
+
+    /// The power comes back: a new line (the old one closed with the power) and the state file.
+    pub async fn restart(&mut self) -> anyhow::Result<()> {
+        self.restarts += 1;
+        let opened = open_line(self.line.device.as_ref(), self.line.pty_link.as_ref(), self.line.baud)?;
+        // Give the gateway a moment to notice the old line is gone and open the new one.
+        tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+        self.terminal = crate::terminal(
+            &self.line,
+            &self.faults,
+            self.restarts,
+            opened,
+            &self.line.terminal_id,
+            self.line.state.as_ref(),
+        )?;
+        Ok(())
+    }
+
+    pub async fn run(&mut self, command: Command) -> anyhow::Result<Report> {
+        let result = match command {
+            Command::Logon => self.terminal.logon().await,
+            Command::Purchase {
+                processing,
+                pan,
+                pin,
+                basket,
+            } => self.terminal.purchase(processing, &pan, &pin, basket).await,
+            Command::Balance { pan, pin } => self.terminal.balance(&pan, &pin).await,
+            Command::Event(kind) => self.terminal.device_event(kind).await,
+            Command::Batch(date) => {
+                let today = (chrono::Utc::now() + chrono::Duration::hours(8)).date_naive();
+                self.terminal.batch_close(date.unwrap_or(today)).await
+            }
+            Command::PowerLoss => Err(PowerLost.into()),
+        };
+        match result {
+            Err(error) if error.downcast_ref::<PowerLost>().is_some() => {
+                self.restart().await?;
+                let recovered = self.terminal.recover().await?;
+                let mut report = Report::power_lost();
+                report.note = Some(if recovered {
+                    "restarted; nothing owed to the host".into()
+                } else {
+                    "restarted; an advice is still owed to the host".into()
+                });
+                Ok(report)
+            }
+            other => other,
+        }
+    }
+}
+
+pub async fn run_file(line: &LineArgs, faults: &FaultArgs, file: &Path) -> anyhow::Result<()> {
+    let text = std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+    let commands: Vec<Command> = text
+        .lines()
+        .enumerate()
+        .filter_map(|(index, line)| {
+            parse(line)
+                .with_context(|| format!("{}:{}", file.display(), index + 1))
+                .transpose()
+        })
+        .collect::<anyhow::Result<_>>()?;
+    let mut session = Session::start(line, faults)?;
+    for command in commands {
+        let report = session.run(command).await?;
+        println!("{}", serde_json::to_string(&report)?);
+    }
+    Ok(())
+}
+
+pub async fn interactive(line: &LineArgs, faults: &FaultArgs) -> anyhow::Result<()> {
+    let mut session = Session::start(line, faults)?;
+    let mut input = BufReader::new(tokio::io::stdin()).lines();
+    println!("Terminal {} siap. Perintah: belanja, saldo, batch, keluar", line.terminal_id);
+    loop {
+        println!("> ");
+        let Some(choice) = input.next_line().await? else {
+            return Ok(());
+        };
+        let command = match choice.trim() {
+            "belanja" | "purchase" => {
+                println!("Nomor kartu:");
+                let pan = input.next_line().await?.unwrap_or_default();
+                println!("PIN:");
+                let pin = input.next_line().await?.unwrap_or_default();
+                println!("Barang (SKU*jumlah*harga, dipisah spasi), mis. BERAS-MEDIUM*5*13500:");
+                let items = input.next_line().await?.unwrap_or_default();
+                parse(&format!("purchase {} {} {}", pan.trim(), pin.trim(), items.trim()))
+            }
+            "saldo" | "balance" => {
+                println!("Nomor kartu:");
+                let pan = input.next_line().await?.unwrap_or_default();
+                println!("PIN:");
+                let pin = input.next_line().await?.unwrap_or_default();
+                parse(&format!("balance {} {}", pan.trim(), pin.trim()))
+            }
+            "batch" => parse("batch"),
+            "keluar" | "exit" | "quit" => return Ok(()),
+            "" => continue,
+            other => parse(other),
+        };
+        match command {
+            Ok(Some(command)) => {
+                let report = session.run(command).await?;
+                println!("{}", display(&report));
+            }
+            Ok(None) => {}
+            Err(error) => println!("Perintah tidak dikenal: {error}"),
+        }
+    }
+}
+
+/// What the terminal's screen shows.
+fn display(report: &Report) -> String {
+    let money = |minor: i64| format!("Rp {}", ssn::domain::money::format_minor(minor));
+    let mut text = format!(
+        "[{}] {}",
+        report.code.as_deref().unwrap_or("--"),
+        report.display.as_deref().unwrap_or(report.outcome)
+    );
+    if report.outcome == "approved" && report.amount_minor > 0 {
+        text.push_str(&format!(" — belanja {}", money(report.amount_minor)));
+    }
+    if let Some(balance) = report.balance_minor {
+        text.push_str(&format!(" — sisa saldo {}", money(balance)));
+    }
+    if let Some(rrn) = &report.rrn {
+        text.push_str(&format!(" — RRN {rrn}"));
+    }
+    if let Some(note) = &report.note {
+        text.push_str(&format!(" ({note})"));
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn commands_are_read_as_documented() {
+        let Some(Command::Purchase { basket, processing, .. }) =
+            parse("purchase 6019010000000001 123456 BERAS-MEDIUM*5*13500 # rice").unwrap()
+        else {
+            panic!("a purchase")
+        };
+        assert_eq!(processing, ProcessingCode::Purchase);
+        assert_eq!(basket[0].quantity, 5);
+        assert_eq!(basket[0].unit_price_minor, 1_350_000);
+        assert_eq!(parse("   # nothing").unwrap(), None);
+        assert!(parse("purchase 1 2").is_err());
+        assert!(matches!(parse("cash 6019010000000001 123456 50000").unwrap(),
+            Some(Command::Purchase { processing: ProcessingCode::CashWithdrawal, .. })));
+    }
+}
