@@ -82,7 +82,12 @@ impl Gateway {
     /// The answer, and the request to reverse if that answer does not reach the terminal.
     async fn handle(&self, message: &TerminalMessage) -> (HostMessage, Option<RequestKey>) {
         let (terminal, stan) = message.terminal_and_stan();
-        tracing::info!(terminal, stan, kind = kind(message), "gateway: from terminal");
+        tracing::info!(
+            terminal,
+            stan,
+            kind = kind(message),
+            "gateway: from terminal"
+        );
         match message {
             TerminalMessage::Financial(request) => self.financial(request).await,
             TerminalMessage::Advice(advice) => (self.advice(advice).await, None),
@@ -123,7 +128,11 @@ impl Gateway {
         let body = match body {
             Ok(body) => body,
             Err((code, reason)) => {
-                tracing::info!(code = code.code(), reason, "gateway: declined without the host");
+                tracing::info!(
+                    code = code.code(),
+                    reason,
+                    "gateway: declined without the host"
+                );
                 return local(code);
             }
         };

@@ -109,9 +109,7 @@ pub fn financial_response(request: &FinancialRequest, reply: &Value) -> HostMess
                     Some(ReceiptLine {
                         name: line["name"].as_str()?.to_string(),
                         quantity: u32::try_from(line["quantity"].as_u64()?).ok()?,
-                        amount_minor: Amount::parse(line["amount"].as_str()?)
-                            .ok()?
-                            .minor_units(),
+                        amount_minor: Amount::parse(line["amount"].as_str()?).ok()?.minor_units(),
                     })
                 })
                 .collect()

@@ -35,7 +35,11 @@ pub struct DeviceEventRequest {
 }
 
 /// The caller must be the operator of the terminal's E-Warung.
-async fn own_terminal(state: &AppState, caller: &Caller, terminal_id: &str) -> Result<(), ApiError> {
+async fn own_terminal(
+    state: &AppState,
+    caller: &Caller,
+    terminal_id: &str,
+) -> Result<(), ApiError> {
     caller.require(Permission::Redeem)?;
     let terminal = state
         .store
@@ -71,7 +75,12 @@ pub async fn batch_totals(
     }
     let record = state
         .store
-        .record_batch_totals(&terminal_id, request.business_date.as_str(), totals, caller.user)
+        .record_batch_totals(
+            &terminal_id,
+            request.business_date.as_str(),
+            totals,
+            caller.user,
+        )
         .await?;
     if !record.matched {
         tracing::warn!(terminal = %terminal_id, date = %record.business_date,

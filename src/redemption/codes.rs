@@ -108,9 +108,10 @@ impl ResponseCode {
                 ("PIN salah 3 kali, kartu terkunci", "PIN tries exceeded")
             }
             ResponseCode::FormatError => ("Format pesan salah", "Message format error"),
-            ResponseCode::HostUnavailable => {
-                ("Host tidak dapat dihubungi, coba lagi", "Host unreachable, try again")
-            }
+            ResponseCode::HostUnavailable => (
+                "Host tidak dapat dihubungi, coba lagi",
+                "Host unreachable, try again",
+            ),
             ResponseCode::Duplicate => ("Transaksi ganda", "Duplicate transaction"),
             ResponseCode::ReconcileError => ("Total batch tidak cocok", "Batch totals differ"),
             ResponseCode::SystemError => ("Gangguan sistem", "System error"),

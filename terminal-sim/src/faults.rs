@@ -82,11 +82,19 @@ impl Faults {
     }
 
     pub fn roll(&self, rate: f64) -> bool {
-        rate > 0.0 && self.rng.lock().expect("not poisoned").gen_bool(rate.min(1.0))
+        rate > 0.0
+            && self
+                .rng
+                .lock()
+                .expect("not poisoned")
+                .gen_bool(rate.min(1.0))
     }
 
     pub fn below(&self, bound: usize) -> usize {
-        self.rng.lock().expect("not poisoned").gen_range(0..bound.max(1))
+        self.rng
+            .lock()
+            .expect("not poisoned")
+            .gen_range(0..bound.max(1))
     }
 
     pub fn rng(&self) -> StdRng {

@@ -54,21 +54,26 @@ pub async fn run(line: &LineArgs, faults: &FaultArgs, args: LoadArgs) -> anyhow:
     let terminals = args.terminal_ids.len().max(1);
     let mut tasks = Vec::new();
     for (index, terminal_id) in args.terminal_ids.iter().enumerate() {
-        let share = args.transactions / terminals + usize::from(index < args.transactions % terminals);
+        let share =
+            args.transactions / terminals + usize::from(index < args.transactions % terminals);
         let mut line = line.clone();
         line.terminal_id = terminal_id.clone();
         line.device = None;
         line.pty_link = Some(PathBuf::from(format!("{}-{terminal_id}", args.link_prefix)));
-        line.state = args
-            .state_dir
-            .as_ref()
-            .map(|dir| dir.join(format!("{terminal_id}.json")));
+        // A terminal that loses power must find its STAN counter again: always a state file.
+        let state_dir = args.state_dir.clone().unwrap_or_else(|| {
+            std::env::temp_dir().join(format!("terminal-sim-{}", std::process::id()))
+        });
+        std::fs::create_dir_all(&state_dir)?;
+        line.state = Some(state_dir.join(format!("{terminal_id}.json")));
         let faults = FaultArgs {
             seed: faults.seed.wrapping_add(index as u64 * 7919),
             ..faults.clone()
         };
         let args = args.clone();
-        tasks.push(tokio::spawn(async move { drive(line, faults, args, share).await }));
+        tasks.push(tokio::spawn(async move {
+            drive(line, faults, args, share).await
+        }));
     }
     let mut done = Vec::new();
     let mut batches = Vec::new();
@@ -100,7 +105,11 @@ pub async fn run(line: &LineArgs, faults: &FaultArgs, args: LoadArgs) -> anyhow:
     let failed = summary["check"]["lost"].as_u64().unwrap_or(0)
         + summary["check"]["duplicated"].as_u64().unwrap_or(0)
         + summary["check"]["unresolved"].as_u64().unwrap_or(0);
-    anyhow::ensure!(failed == 0, "the check against the host failed: {}", summary["check"]);
+    anyhow::ensure!(
+        failed == 0,
+        "the check against the host failed: {}",
+        summary["check"]
+    );
     Ok(())
 }
 
@@ -191,7 +200,10 @@ async fn check(done: &[Done]) -> anyhow::Result<Value> {
         .error_for_status()?
         .json()
         .await?;
-    let token = login["access_token"].as_str().unwrap_or_default().to_string();
+    let token = login["access_token"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
     let status = |entry: &Done| {
         let body = json!({"terminal_id": entry.terminal_id,
             "stan": format!("{:06}", entry.report.stan.unwrap_or(0)), "local_date": entry.local_date});
@@ -231,9 +243,13 @@ async fn check(done: &[Done]) -> anyhow::Result<Value> {
             Some(_) => unresolved += 1,
             None => continue,
         }
-        problems.push(json!({"terminal_id": entry.terminal_id, "stan": entry.report.stan,
-            "terminal": entry.report.outcome, "host": state}));
+        problems.push(
+            json!({"terminal_id": entry.terminal_id, "stan": entry.report.stan,
+            "terminal": entry.report.outcome, "host": state}),
+        );
     }
-    Ok(json!({"checked": states.len(), "lost": lost, "duplicated": duplicated,
-        "unresolved": unresolved, "problems": problems}))
+    Ok(
+        json!({"checked": states.len(), "lost": lost, "duplicated": duplicated,
+        "unresolved": unresolved, "problems": problems}),
+    )
 }

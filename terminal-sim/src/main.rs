@@ -28,7 +28,11 @@ use crate::{
 };
 
 #[derive(Debug, Parser)]
-#[command(name = "terminal-sim", version, about = "A simulated EDC terminal for ssn")]
+#[command(
+    name = "terminal-sim",
+    version,
+    about = "A simulated EDC terminal for ssn"
+)]
 struct Cli {
     #[command(flatten)]
     line: LineArgs,
@@ -178,7 +182,11 @@ impl tokio::io::AsyncWrite for Line {
 
 /// Opens the line: the device, or a pseudo-terminal whose path is printed on standard error as
 /// `terminal-sim: pty PATH` (and linked at `link`).
-pub fn open_line(device: Option<&PathBuf>, link: Option<&PathBuf>, baud: u32) -> anyhow::Result<Line> {
+pub fn open_line(
+    device: Option<&PathBuf>,
+    link: Option<&PathBuf>,
+    baud: u32,
+) -> anyhow::Result<Line> {
     match device {
         Some(device) => {
             use tokio_serial::SerialPortBuilderExt;

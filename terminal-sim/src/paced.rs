@@ -66,7 +66,8 @@ impl<S: AsyncRead + Unpin> AsyncRead for Paced<S> {
         let n = self.pending.len().min(STEP).min(buf.remaining());
         buf.put_slice(&self.pending[..n]);
         self.pending.drain(..n);
-        self.read_wait = (!self.pending.is_empty()).then(|| self.pause(self.pending.len().min(STEP)));
+        self.read_wait =
+            (!self.pending.is_empty()).then(|| self.pause(self.pending.len().min(STEP)));
         Poll::Ready(Ok(()))
     }
 }

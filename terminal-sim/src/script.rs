@@ -27,7 +27,7 @@ use crate::{
     open_line,
     paced::Paced,
     terminal::{PowerLost, Report, Terminal},
-    LineArgs, Line,
+    Line, LineArgs,
 };
 
 /// One parsed command.
@@ -40,7 +40,10 @@ pub enum Command {
         pin: String,
         basket: Vec<BasketLine>,
     },
-    Balance { pan: String, pin: String },
+    Balance {
+        pan: String,
+        pin: String,
+    },
     Event(DeviceEventKind),
     Batch(Option<chrono::NaiveDate>),
     PowerLoss,
@@ -54,16 +57,21 @@ pub fn parse(line: &str) -> anyhow::Result<Option<Command>> {
     };
     let command = match (verb, args) {
         ("logon", []) => Command::Logon,
-        ("purchase" | "cashback", [pan, pin, items @ ..]) if !items.is_empty() => Command::Purchase {
-            processing: if verb == "purchase" {
-                ProcessingCode::Purchase
-            } else {
-                ProcessingCode::PurchaseWithCashBack
-            },
-            pan: pan.to_string(),
-            pin: pin.to_string(),
-            basket: items.iter().map(|item| basket_line(item)).collect::<anyhow::Result<_>>()?,
-        },
+        ("purchase" | "cashback", [pan, pin, items @ ..]) if !items.is_empty() => {
+            Command::Purchase {
+                processing: if verb == "purchase" {
+                    ProcessingCode::Purchase
+                } else {
+                    ProcessingCode::PurchaseWithCashBack
+                },
+                pan: pan.to_string(),
+                pin: pin.to_string(),
+                basket: items
+                    .iter()
+                    .map(|item| basket_line(item))
+                    .collect::<anyhow::Result<_>>()?,
+            }
+        }
         ("cash", [pan, pin, amount]) => Command::Purchase {
             processing: ProcessingCode::CashWithdrawal,
             pan: pan.to_string(),
@@ -120,7 +128,14 @@ pub struct Session {
 impl Session {
     pub fn start(line: &LineArgs, faults: &FaultArgs) -> anyhow::Result<Self> {
         let opened = open_line(line.device.as_ref(), line.pty_link.as_ref(), line.baud)?;
-        let terminal = crate::terminal(line, faults, 0, opened, &line.terminal_id, line.state.as_ref())?;
+        let terminal = crate::terminal(
+            line,
+            faults,
+            0,
+            opened,
+            &line.terminal_id,
+            line.state.as_ref(),
+        )?;
         Ok(Self {
             line: line.clone(),
             faults: faults.clone(),
@@ -132,7 +147,11 @@ impl Session {
     /// The power comes back: a new line (the old one closed with the power) and the state file.
     pub async fn restart(&mut self) -> anyhow::Result<()> {
         self.restarts += 1;
-        let opened = open_line(self.line.device.as_ref(), self.line.pty_link.as_ref(), self.line.baud)?;
+        let opened = open_line(
+            self.line.device.as_ref(),
+            self.line.pty_link.as_ref(),
+            self.line.baud,
+        )?;
         // Give the gateway a moment to notice the old line is gone and open the new one.
         tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
         self.terminal = crate::terminal(
@@ -181,7 +200,8 @@ impl Session {
 }
 
 pub async fn run_file(line: &LineArgs, faults: &FaultArgs, file: &Path) -> anyhow::Result<()> {
-    let text = std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+    let text =
+        std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
     let commands: Vec<Command> = text
         .lines()
         .enumerate()
@@ -202,7 +222,10 @@ pub async fn run_file(line: &LineArgs, faults: &FaultArgs, file: &Path) -> anyho
 pub async fn interactive(line: &LineArgs, faults: &FaultArgs) -> anyhow::Result<()> {
     let mut session = Session::start(line, faults)?;
     let mut input = BufReader::new(tokio::io::stdin()).lines();
-    println!("Terminal {} siap. Perintah: belanja, saldo, batch, keluar", line.terminal_id);
+    println!(
+        "Terminal {} siap. Perintah: belanja, saldo, batch, keluar",
+        line.terminal_id
+    );
     loop {
         println!("> ");
         let Some(choice) = input.next_line().await? else {
@@ -216,7 +239,12 @@ pub async fn interactive(line: &LineArgs, faults: &FaultArgs) -> anyhow::Result<
                 let pin = input.next_line().await?.unwrap_or_default();
                 println!("Barang (SKU*jumlah*harga, dipisah spasi), mis. BERAS-MEDIUM*5*13500:");
                 let items = input.next_line().await?.unwrap_or_default();
-                parse(&format!("purchase {} {} {}", pan.trim(), pin.trim(), items.trim()))
+                parse(&format!(
+                    "purchase {} {} {}",
+                    pan.trim(),
+                    pin.trim(),
+                    items.trim()
+                ))
             }
             "saldo" | "balance" => {
                 println!("Nomor kartu:");
@@ -270,8 +298,9 @@ mod tests {
 
     #[test]
     fn commands_are_read_as_documented() {
-        let Some(Command::Purchase { basket, processing, .. }) =
-            parse("purchase 6019010000000001 123456 BERAS-MEDIUM*5*13500 # rice").unwrap()
+        let Some(Command::Purchase {
+            basket, processing, ..
+        }) = parse("purchase 6019010000000001 123456 BERAS-MEDIUM*5*13500 # rice").unwrap()
         else {
             panic!("a purchase")
         };
@@ -280,7 +309,12 @@ mod tests {
         assert_eq!(basket[0].unit_price_minor, 1_350_000);
         assert_eq!(parse("   # nothing").unwrap(), None);
         assert!(parse("purchase 1 2").is_err());
-        assert!(matches!(parse("cash 6019010000000001 123456 50000").unwrap(),
-            Some(Command::Purchase { processing: ProcessingCode::CashWithdrawal, .. })));
+        assert!(matches!(
+            parse("cash 6019010000000001 123456 50000").unwrap(),
+            Some(Command::Purchase {
+                processing: ProcessingCode::CashWithdrawal,
+                ..
+            })
+        ));
     }
 }

@@ -18,7 +18,7 @@ use ssn::{
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 
 use crate::{
-    faults::{FaultyAcks, FaultyStream, Faults},
+    faults::{Faults, FaultyAcks, FaultyStream},
     state::{Pending, State},
 };
 
@@ -216,7 +216,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Terminal<S> {
         report.stan = Some(stan);
         match self.exchange(&request, self.config.response_timeout).await {
             Ok(HostMessage::Network(answer)) => {
-                report.outcome = if answer.response_code == "00" { "approved" } else { "declined" };
+                report.outcome = if answer.response_code == "00" {
+                    "approved"
+                } else {
+                    "declined"
+                };
                 report.code = Some(answer.response_code);
                 report.note = Some(format!("host time {} UTC", answer.host_time_utc));
             }
@@ -396,7 +400,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Terminal<S> {
         report.stan = Some(stan);
         match self.exchange(&request, self.config.response_timeout).await {
             Ok(HostMessage::Financial(answer)) => {
-                report.outcome = if answer.response_code == "00" { "approved" } else { "declined" };
+                report.outcome = if answer.response_code == "00" {
+                    "approved"
+                } else {
+                    "declined"
+                };
                 report.code = Some(answer.response_code);
                 report.display = Some(answer.display);
                 report.balance_minor = answer.balance_minor;
@@ -430,7 +438,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Terminal<S> {
         report.amount_minor = day.purchases.1;
         match self.exchange(&request, self.config.response_timeout).await {
             Ok(HostMessage::BatchTotals(answer)) => {
-                report.outcome = if answer.response_code == "00" { "approved" } else { "declined" };
+                report.outcome = if answer.response_code == "00" {
+                    "approved"
+                } else {
+                    "declined"
+                };
                 report.code = Some(answer.response_code);
                 report.display = Some(answer.display);
             }

@@ -33,13 +33,23 @@ impl ServerProcess {
     /// Starts `ssn serve --demo` and waits until it listens. Keys are fixed so that tokens and
     /// PINs stay valid across restarts.
     pub fn start(data_dir: &Path, database_url: &str, extra: &[&str]) -> ServerProcess {
+        Self::start_at(data_dir, database_url, "127.0.0.1:0", extra)
+    }
+
+    /// As `start`, on a given address (a restarted server that clients find at the same place).
+    pub fn start_at(
+        data_dir: &Path,
+        database_url: &str,
+        listen: &str,
+        extra: &[&str],
+    ) -> ServerProcess {
         use base64::Engine;
         let b64 = |key: &[u8]| base64::engine::general_purpose::STANDARD.encode(key);
         let log = data_dir.join(format!("server-{}.log", uuid::Uuid::new_v4().simple()));
         let child = ssn_command(data_dir, database_url)
             .env("SSN_JWT_SECRET", b64(super::JWT_SECRET))
             .env("SSN_PIN_KEY", b64(super::PIN_KEY))
-            .args(["serve", "--listen", "127.0.0.1:0", "--demo"])
+            .args(["serve", "--listen", listen, "--demo"])
             .args(extra)
             .stdout(Stdio::piped())
             .stderr(std::fs::File::create(&log).unwrap())

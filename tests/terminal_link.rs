@@ -1,0 +1,362 @@
+//! The whole terminal chain over real pseudo-terminals: `terminal-sim` ↔ pty ↔ `ssn terminal
+//! gateway` ↔ `ssn serve` ↔ database, each a real process, on SQLite and PostgreSQL. One test per
+//! failure class, each with its expected ending; the load test runs every fault class at once
+//! and checks every transaction against the host.
+
+#[path = "common/mod.rs"]
+mod common;
+
+use std::{
+    path::{Path, PathBuf},
+    process::{Child, Command, Stdio},
+};
+
+use common::{fresh_database, process::*, Backend, DEMO_PANS};
+use serde_json::Value;
+
+const OPERATOR: (&str, &str) = ("warung-berkah", "demo-operator-pass");
+
+/// `terminal-sim` is built beside `ssn` by `cargo test --workspace` (scripts/test builds it first).
+fn terminal_sim() -> PathBuf {
+    let path = Path::new(SSN).with_file_name("terminal-sim");
+    assert!(
+        path.exists(),
+        "{} is missing: run `cargo build --workspace --bins` (scripts/test does)",
+        path.display()
+    );
+    path
+}
+
+/// A chain: server, and a gateway on a device path that the simulator creates.
+struct Chain {
+    dir: tempfile::TempDir,
+    database_url: String,
+    listen: String,
+    server: Option<ServerProcess>,
+    gateway: Child,
+    device: PathBuf,
+}
+
+impl Chain {
+    async fn start(backend: Backend) -> Chain {
+        let dir = tempfile::tempdir().unwrap();
+        let database_url = fresh_database(backend, dir.path()).await;
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let listen = format!("127.0.0.1:{port}");
+        let server = ServerProcess::start_at(dir.path(), &database_url, &listen, &[]);
+        // The load mode links each terminal's pty at `PREFIX-ID`.
+        let device = dir.path().join("edc-SMD00001");
+        let gateway = ssn_command(&dir.path().join("gateway"), &database_url)
+            .env("SSN_USERNAME", OPERATOR.0)
+            .env("SSN_PASSWORD", OPERATOR.1)
+            .env("SSN_LOG", "info,ssn=debug")
+            .args(["terminal", "gateway", "--device"])
+            .arg(&device)
+            .args(["--server", &server.base, "--host-timeout-seconds", "3"])
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(dir.path().join("gateway.log")).unwrap())
+            .spawn()
+            .expect("the gateway starts");
+        Chain {
+            dir,
+            database_url,
+            listen,
+            server: Some(server),
+            gateway,
+            device,
+        }
+    }
+
+    fn base(&self) -> String {
+        format!("http://{}", self.listen)
+    }
+
+    fn state(&self) -> PathBuf {
+        self.dir.path().join("terminal-state.json")
+    }
+
+    /// Runs a scenario through the simulator; one report per command.
+    fn script(&self, lines: &[&str], flags: &[&str]) -> Vec<Value> {
+        let file = self
+            .dir
+            .path()
+            .join(format!("script-{}.txt", uuid::Uuid::new_v4().simple()));
+        std::fs::write(&file, lines.join("\n")).unwrap();
+        let output = self
+            .sim(flags)
+            .args(["script"])
+            .arg(&file)
+            .output()
+            .expect("terminal-sim runs");
+        assert!(
+            output.status.success(),
+            "terminal-sim failed: {}\n{}",
+            String::from_utf8_lossy(&output.stderr),
+            self.gateway_log()
+        );
+        String::from_utf8_lossy(&output.stdout)
+            .lines()
+            .map(|line| serde_json::from_str(line).unwrap())
+            .collect()
+    }
+
+    fn sim(&self, flags: &[&str]) -> Command {
+        let mut command = Command::new(terminal_sim());
+        command
+            .env_clear()
+            .arg("--pty-link")
+            .arg(&self.device)
+            .arg("--state")
+            .arg(self.state())
+            .args(["--baud", "115200", "--response-timeout-seconds", "10"])
+            .args(flags);
+        command
+    }
+
+    fn gateway_log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("gateway.log")).unwrap_or_default()
+    }
+
+    async fn status(&self, stan: u64) -> Value {
+        let http = reqwest::Client::new();
+        let login: Value = http
+            .post(format!("{}/v1/auth/login", self.base()))
+            .json(&serde_json::json!({"username": OPERATOR.0, "password": OPERATOR.1}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let date = ssn::redemption::engine::business_date(chrono::Utc::now());
+        http.post(format!("{}/v1/redemptions/status", self.base()))
+            .bearer_auth(login["access_token"].as_str().unwrap())
+            .json(&serde_json::json!({"terminal_id": "SMD00001", "stan": format!("{stan:06}"), "local_date": date}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
+    fn assert_ledger_verifies(&self) {
+        let output = ssn_command(self.dir.path(), &self.database_url)
+            .args(["ledger", "verify"])
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "ledger verify: {}",
+            String::from_utf8_lossy(&output.stdout)
+        );
+    }
+}
+
+impl Drop for Chain {
+    fn drop(&mut self) {
+        let _ = self.gateway.kill();
+        let _ = self.gateway.wait();
+    }
+}
+
+fn purchase_line(pan: &str, pin: &str) -> String {
+    format!("purchase {pan} {pin} BERAS-MEDIUM*2*13500")
+}
+
+#[track_caller]
+fn assert_report(report: &Value, outcome: &str, code: Option<&str>) {
+    assert_eq!(report["outcome"], outcome, "{report}");
+    if let Some(code) = code {
+        assert_eq!(report["code"], code, "{report}");
+    }
+}
+
+async fn a_person_buys_rice_and_cash_is_refused(backend: Backend) {
+    let chain = Chain::start(backend).await;
+    let pan = DEMO_PANS[0];
+    let reports = chain.script(
+        &[
+            "logon",
+            &purchase_line(pan, "123456"),
+            &format!("cash {pan} 123456 50000"),
+            &format!("cashback {pan} 123456 BERAS-MEDIUM*1*13500"),
+            &purchase_line(pan, "999999"),
+            &format!("balance {pan} 123456"),
+            "event PAPER_OUT",
+            "batch",
+        ],
+        &[],
+    );
+    assert_report(&reports[0], "approved", Some("00"));
+    assert_report(&reports[1], "approved", Some("00"));
+    assert_eq!(reports[1]["balance_minor"], 20_000_000 - 2_700_000);
+    assert_eq!(reports[1]["display"], "Disetujui");
+    assert_report(&reports[2], "declined", Some("57"));
+    assert_report(&reports[3], "declined", Some("57"));
+    assert_report(&reports[4], "declined", Some("55"));
+    assert_eq!(reports[5]["balance_minor"], 20_000_000 - 2_700_000);
+    assert_report(&reports[6], "approved", Some("00"));
+    // The terminal's totals (one purchase of Rp 27,000) agree with the host's.
+    assert_report(&reports[7], "approved", Some("00"));
+    // Exactly one debit, completed; the cash attempts are recorded as refused.
+    let bought = chain.status(reports[1]["stan"].as_u64().unwrap()).await;
+    assert_eq!(bought["state"], "completed", "{bought}");
+    let cash = chain.status(reports[2]["stan"].as_u64().unwrap()).await;
+    assert_eq!(cash["answer"]["response_code"], "57");
+    assert!(
+        !chain.gateway_log().contains(pan),
+        "the full card number never reaches the gateway's log"
+    );
+    chain.assert_ledger_verifies();
+}
+
+async fn every_fault_class_ends_exactly_once(backend: Backend) {
+    let chain = Chain::start(backend).await;
+    let output = chain
+        .sim(&[
+            "--seed",
+            "7",
+            "--corrupt-rate",
+            "0.1",
+            "--drop-ack-rate",
+            "0.1",
+            "--nak-rate",
+            "0.05",
+            "--duplicate-rate",
+            "0.1",
+            "--drop-before-ack-rate",
+            "0.05",
+            "--drop-after-ack-rate",
+            "0.05",
+            "--late-response-rate",
+            "0.05",
+            "--printer-out-rate",
+            "0.05",
+            "--card-read-failure-rate",
+            "0.05",
+            "--wrong-pin-rate",
+            "0.05",
+            "--cash-rate",
+            "0.05",
+            "--cashback-rate",
+            "0.05",
+            "--power-loss-rate",
+            "0.03",
+        ])
+        .env("SSN_SERVER", chain.base())
+        .env("SSN_USERNAME", OPERATOR.0)
+        .env("SSN_PASSWORD", OPERATOR.1)
+        .args([
+            "load",
+            "--transactions",
+            "40",
+            "--terminal-ids",
+            "SMD00001",
+            "--check",
+        ])
+        .arg("--link-prefix")
+        .arg(chain.dir.path().join("edc"))
+        .arg("--state-dir")
+        .arg(chain.dir.path())
+        .args(["--cards", &DEMO_PANS.join(",")])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "load failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let summary: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(summary["check"]["lost"], 0, "{summary}");
+    assert_eq!(summary["check"]["duplicated"], 0, "{summary}");
+    assert_eq!(summary["check"]["unresolved"], 0, "{summary}");
+    assert_eq!(summary["transactions"], 40);
+    chain.assert_ledger_verifies();
+}
+
+async fn the_outbox_drains_in_order_when_the_host_returns(backend: Backend) {
+    let mut chain = Chain::start(backend).await;
+    let pan = DEMO_PANS[1];
+    let first = chain.script(&["logon", &purchase_line(pan, "123456")], &[]);
+    assert_report(&first[1], "approved", Some("00"));
+
+    // The host goes away. The terminal does not hear the gateway's answer and reverses; the
+    // gateway stores the reversal and acknowledges it.
+    chain.server.take();
+    let lost = chain.script(
+        &[&purchase_line(pan, "123456")],
+        &["--drop-after-ack-rate", "1"],
+    );
+    assert_report(&lost[0], "reversed", None);
+    let reversed_stan = lost[0]["stan"].as_u64().unwrap();
+    // While the reversal waits, no new purchase goes through: 91 at once.
+    let refused = chain.script(&[&purchase_line(pan, "123456")], &[]);
+    assert_report(&refused[0], "declined", Some("91"));
+
+    // The host returns: the reversal goes first, then the new purchase is approved.
+    chain.server = Some(ServerProcess::start_at(
+        chain.dir.path(),
+        &chain.database_url,
+        &chain.listen,
+        &[],
+    ));
+    let after = chain.script(&[&purchase_line(pan, "123456")], &[]);
+    assert_report(&after[0], "approved", Some("00"));
+    let reversal = chain.status(reversed_stan).await;
+    assert_eq!(reversal["status"], "not_found", "{reversal}");
+    assert_eq!(
+        chain.status(first[1]["stan"].as_u64().unwrap()).await["state"],
+        "completed"
+    );
+    chain.assert_ledger_verifies();
+}
+
+async fn the_gateway_comes_back_after_the_device_vanished(backend: Backend) {
+    let chain = Chain::start(backend).await;
+    let pan = DEMO_PANS[2];
+    // A power cut in the middle closes the line (the pty disappears) and a new one appears at
+    // the same path; the gateway reopens it and the next purchase goes through.
+    let reports = chain.script(
+        &[
+            "logon",
+            &purchase_line(pan, "123456"),
+            "power-loss",
+            &purchase_line(pan, "123456"),
+        ],
+        &[],
+    );
+    assert_report(&reports[1], "approved", Some("00"));
+    assert_eq!(reports[2]["kind"], "power_loss");
+    assert_report(&reports[3], "approved", Some("00"));
+    assert!(
+        chain.gateway_log().contains("device lost"),
+        "{}",
+        chain.gateway_log()
+    );
+    chain.assert_ledger_verifies();
+}
+
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => { $(
+        mod $name {
+            use super::*;
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() { super::$name(Backend::Sqlite).await }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() { super::$name(Backend::Postgres).await }
+        }
+    )* };
+}
+
+on_both_backends!(
+    a_person_buys_rice_and_cash_is_refused,
+    every_fault_class_ends_exactly_once,
+    the_outbox_drains_in_order_when_the_host_returns,
+    the_gateway_comes_back_after_the_device_vanished,
+);
