@@ -1,8 +1,11 @@
 //! One terminal link, served: each message from the terminal is relayed to the host and answered.
-//! Uncertainty is resolved, never guessed: an approval whose answer the terminal did not
-//! acknowledge is reversed; a request the host may have processed without answering is reversed
-//! and the terminal gets 91; advices wait in the outbox until the host acknowledges them, and
-//! they go before any new purchase.
+//! Uncertainty is resolved, never guessed:
+//! - an approval the terminal did not acknowledge may still have arrived (only its ACK was lost):
+//!   the terminal's next message decides. A terminal that took the approval sends its completion
+//!   next (the protocol puts nothing before it); anything else, silence, or a lost device means it
+//!   did not, and the approval is reversed;
+//! - a request the host may have processed without answering is reversed and the terminal gets 91;
+//! - advices wait in the outbox until the host acknowledges them, and go before any new purchase.
 
 use std::time::Duration;
 
@@ -26,6 +29,9 @@ use crate::{
 const IDLE_POLL: Duration = Duration::from_secs(1);
 /// The longest wait between two tries of an outbox item.
 const MAX_BACKOFF: Duration = Duration::from_secs(60);
+/// How long an unacknowledged approval waits for the terminal's completion before it is
+/// reversed (a terminal that took it completes at once; the hold's own timeout is longer).
+const UNACKNOWLEDGED_WAIT: Duration = Duration::from_secs(30);
 
 pub struct Gateway {
     pub host: HostClient,
@@ -39,14 +45,29 @@ impl Gateway {
     /// Serves one open device until it fails; the caller reopens it.
     pub async fn serve<S: AsyncRead + AsyncWrite + Unpin>(&self, stream: S) -> LinkError {
         let mut link = Link::new(stream, self.link);
+        // An approval sent but not acknowledged, and since when.
+        let mut unacknowledged: Option<(RequestKey, std::time::Instant)> = None;
         loop {
             let payload = match link.recv(Some(IDLE_POLL)).await {
                 Ok(payload) => payload,
                 Err(LinkError::Timeout) => {
+                    if let Some((key, since)) = &unacknowledged {
+                        if since.elapsed() > UNACKNOWLEDGED_WAIT {
+                            tracing::warn!(terminal = %key.terminal_id, stan = key.stan,
+                                "gateway: no completion for an unacknowledged approval; reversing it");
+                            self.store(AdviceAction::Reverse, key).await;
+                            unacknowledged = None;
+                        }
+                    }
                     self.drain(false).await;
                     continue;
                 }
-                Err(error) => return error,
+                Err(error) => {
+                    if let Some((key, _)) = unacknowledged.take() {
+                        self.store(AdviceAction::Reverse, &key).await;
+                    }
+                    return error;
+                }
             };
             let message = match TerminalMessage::decode(&payload) {
                 Ok(message) => message,
@@ -57,6 +78,15 @@ impl Gateway {
                     continue;
                 }
             };
+            if let Some((key, _)) = unacknowledged.take() {
+                let completes_it = matches!(&message, TerminalMessage::Advice(advice)
+                    if advice.kind == AdviceKind::Completion && advice.original == key);
+                if !completes_it {
+                    tracing::warn!(terminal = %key.terminal_id, stan = key.stan,
+                        "gateway: the terminal moved on without the approval; reversing it");
+                    self.store(AdviceAction::Reverse, &key).await;
+                }
+            }
             let (answer, undo) = self.handle(&message).await;
             let bytes = match answer.encode() {
                 Ok(bytes) => bytes,
@@ -66,15 +96,16 @@ impl Gateway {
                 }
             };
             if let Err(error) = link.send(&bytes).await {
-                if let Some(key) = undo {
-                    tracing::warn!(terminal = %key.terminal_id, stan = key.stan, %error,
-                        "gateway: the terminal did not take the approval; reversing it");
-                    self.store(AdviceAction::Reverse, &key).await;
-                }
                 if error.device_lost() {
+                    if let Some(key) = undo {
+                        tracing::warn!(terminal = %key.terminal_id, stan = key.stan, %error,
+                            "gateway: the line went with the approval; reversing it");
+                        self.store(AdviceAction::Reverse, &key).await;
+                    }
                     return error;
                 }
                 tracing::warn!(%error, "gateway: answer not acknowledged by the terminal");
+                unacknowledged = undo.map(|key| (key, std::time::Instant::now()));
             }
         }
     }
@@ -136,9 +167,15 @@ impl Gateway {
                 return local(code);
             }
         };
-        match self.host.post(path, &body).await {
+        let asked = std::time::Instant::now();
+        let outcome = self.host.post(path, &body).await;
+        // The host's share of the terminal's wait (docs/benchmarks.md compares the two).
+        let host_us = asked.elapsed().as_micros() as u64;
+        match outcome {
             Ok(reply) => {
                 let answer = translate::financial_response(request, &reply);
+                tracing::info!(terminal = %request.key.terminal_id, stan = request.key.stan, host_us,
+                    code = answer.response_code().unwrap_or(""), "gateway: answered");
                 let spends = path == "/v1/redemptions/authorize";
                 let approved = answer.response_code() == Some(ResponseCode::Approved.code());
                 (answer, (spends && approved).then(|| request.key.clone()))

@@ -668,7 +668,10 @@ macro_rules! registry_store_impl {
                     business_date: business_date.to_string(),
                     terminal,
                     host,
-                    matched: terminal == host,
+                    // Reversals are reported, not compared: a request whose answer never reached
+                    // the terminal can be an approval reversed on the host and nothing at all on
+                    // the terminal. Purchases and refunds are what gets paid.
+                    matched: terminal.purchases == host.purchases && terminal.refunds == host.refunds,
                     received_at: $crate::store::now(),
                 };
                 sqlx::query(

@@ -91,12 +91,29 @@ pub async fn run(line: &LineArgs, faults: &FaultArgs, args: LoadArgs) -> anyhow:
         };
         *outcomes.entry(key).or_default() += 1;
     }
+    // Purchases on the line: the terminal's wait against the pure wire time at this baud rate.
+    let mut exchanges = Vec::new();
+    let mut wires = Vec::new();
+    for batch in &mut batches {
+        for timing in batch["timings"].as_array().cloned().unwrap_or_default() {
+            exchanges.push(timing[0].as_u64().unwrap_or(0));
+            let bytes = timing[1].as_u64().unwrap_or(0);
+            wires.push(bytes * 10 * 1_000_000 / u64::from(line.baud.max(1)));
+        }
+        batch.as_object_mut().map(|b| b.remove("timings"));
+    }
     let mut summary = json!({
         "transactions": done.len(),
         "terminals": terminals,
         "seconds": elapsed.as_secs_f64(),
         "outcomes": outcomes,
         "batch_totals": batches,
+        "line": {
+            "baud": line.baud,
+            "purchases_timed": exchanges.len(),
+            "exchange_ms": percentiles(&mut exchanges),
+            "wire_ms": percentiles(&mut wires),
+        },
     });
     if args.check {
         summary["check"] = check(&done).await?;
@@ -178,11 +195,13 @@ async fn drive(
     .date_naive();
     let batch = session.run(Command::Batch(Some(today))).await?;
     let stats = session.terminal.link_stats();
+    let timings = std::mem::take(&mut session.terminal.timings);
     Ok((
         done,
         json!({"terminal_id": line.terminal_id, "code": batch.code, "link": {
             "frames_sent": stats.frames_sent, "retransmissions": stats.retransmissions,
-            "duplicates_suppressed": stats.duplicates_suppressed, "rejected": stats.rejected}}),
+            "duplicates_suppressed": stats.duplicates_suppressed, "rejected": stats.rejected},
+            "timings": timings.iter().map(|t| json!([t.exchange.as_micros() as u64, t.wire_bytes])).collect::<Vec<_>>()}),
     ))
 }
 
@@ -252,4 +271,14 @@ async fn check(done: &[Done]) -> anyhow::Result<Value> {
         json!({"checked": states.len(), "lost": lost, "duplicated": duplicated,
         "unresolved": unresolved, "problems": problems}),
     )
+}
+
+/// p50 and p99 of microsecond samples, in milliseconds.
+fn percentiles(samples: &mut [u64]) -> Value {
+    if samples.is_empty() {
+        return Value::Null;
+    }
+    samples.sort_unstable();
+    let at = |q: f64| samples[((samples.len() - 1) as f64 * q).round() as usize] as f64 / 1000.0;
+    json!({"p50": at(0.5), "p99": at(0.99), "mean": samples.iter().sum::<u64>() as f64 / samples.len() as f64 / 1000.0})
 }

@@ -23,6 +23,19 @@ pub struct PtyMaster {
     /// Kept open so the pair lives while the gateway closes and reopens its side.
     _slave: OwnedFd,
     pub slave_path: PathBuf,
+    link: Option<PathBuf>,
+}
+
+impl Drop for PtyMaster {
+    /// The pair dies with the simulator: its link goes too, so a gateway never follows a stale
+    /// link to whatever pseudo-terminal gets the same number next.
+    fn drop(&mut self) {
+        if let Some(link) = &self.link {
+            if std::fs::read_link(link).is_ok_and(|target| target == self.slave_path) {
+                let _ = std::fs::remove_file(link);
+            }
+        }
+    }
 }
 
 impl PtyMaster {
@@ -50,6 +63,7 @@ impl PtyMaster {
             fd,
             _slave: pair.slave,
             slave_path,
+            link: link.map(Path::to_path_buf),
         })
     }
 }

@@ -76,7 +76,16 @@ impl Report {
 #[error("power lost")]
 pub struct PowerLost;
 
+/// One purchase's exchange on the line: from the request's first byte to the answer's last.
+#[derive(Debug, Clone, Copy)]
+pub struct Timing {
+    pub exchange: Duration,
+    /// Bytes of the request frame, its ACK, the answer frame and its ACK.
+    pub wire_bytes: usize,
+}
+
 pub struct Terminal<S> {
+    pub timings: Vec<Timing>,
     link: Link<FaultyStream<S>>,
     pub state: State,
     config: TerminalConfig,
@@ -92,6 +101,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Terminal<S> {
         .with_policy(Box::new(FaultyAcks(faults.clone())))
         .with_next_seq(state.next_seq);
         Self {
+            timings: Vec::new(),
             link,
             state,
             config,
@@ -317,7 +327,16 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Terminal<S> {
             } else {
                 self.config.response_timeout
             };
-            self.exchange(&request, timeout).await
+            let started = std::time::Instant::now();
+            let answer = self.exchange(&request, timeout).await;
+            if let Ok(answer) = &answer {
+                let frame = |payload: usize| ssn::terminal::frame::wire_len(payload) + 1;
+                self.timings.push(Timing {
+                    exchange: started.elapsed(),
+                    wire_bytes: frame(request.encode()?.len()) + frame(answer.encode()?.len()),
+                });
+            }
+            answer
         };
         self.power_cut()?;
         match answer {
