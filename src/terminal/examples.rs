@@ -109,3 +109,57 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod answer_matching {
+    use super::*;
+
+    #[test]
+    fn a_late_answer_to_the_purchase_is_not_taken_for_the_reversals() {
+        let purchase = TerminalMessage::Financial(FinancialRequest {
+            key: key(),
+            ewarung_id: "EW".into(),
+            processing: ProcessingCode::Purchase,
+            amount_minor: 1,
+            pan: "6019010000000001".into(),
+            pin_block: None,
+            program_code: None,
+            basket: vec![],
+            original: None,
+        });
+        let reversal = TerminalMessage::Advice(Advice {
+            kind: AdviceKind::Reversal,
+            original: key(),
+            amount_minor: 1,
+        });
+        let late_approval = HostMessage::Financial(FinancialResponse {
+            key: key(),
+            processing: ProcessingCode::Purchase,
+            response_code: "00".into(),
+            rrn: None,
+            approval_code: None,
+            amount_minor: None,
+            balance_minor: None,
+            display: String::new(),
+            receipt: vec![],
+        });
+        assert!(late_approval.answers(&purchase));
+        assert!(!late_approval.answers(&reversal), "same STAN, other kind");
+        let other_stan = TerminalMessage::Advice(Advice {
+            kind: AdviceKind::Reversal,
+            original: RequestKey { stan: 43, ..key() },
+            amount_minor: 1,
+        });
+        let acknowledgement = HostMessage::Advice(AdviceResponse {
+            kind: AdviceKind::Reversal,
+            original: key(),
+            response_code: "00".into(),
+            display: String::new(),
+        });
+        assert!(acknowledgement.answers(&reversal));
+        assert!(
+            !acknowledgement.answers(&other_stan),
+            "an answer to another request"
+        );
+    }
+}
