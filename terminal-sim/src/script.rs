@@ -6,6 +6,7 @@
 //! cash PAN PIN AMOUNT                                  # a cash withdrawal attempt
 //! cashback PAN PIN SKU*QTY*PRICE …                     # a purchase with cash-back attempt
 //! balance PAN PIN
+//! refund PAN STAN AMOUNT [YYYY-MM-DD]                  # return this terminal's purchase to the card
 //! event PAPER_OUT|PAPER_LOADED|CARD_READ_ERROR|POWER_ON
 //! batch [YYYY-MM-DD]                                   # batch totals for the day (default today)
 //! power-loss                                           # the power goes; restart from the state file
@@ -43,6 +44,12 @@ pub enum Command {
     Balance {
         pan: String,
         pin: String,
+    },
+    Refund {
+        pan: String,
+        stan: u32,
+        amount_minor: i64,
+        date: Option<chrono::NaiveDate>,
     },
     Event(DeviceEventKind),
     Batch(Option<chrono::NaiveDate>),
@@ -85,6 +92,16 @@ pub fn parse(line: &str) -> anyhow::Result<Option<Command>> {
         ("balance", [pan, pin]) => Command::Balance {
             pan: pan.to_string(),
             pin: pin.to_string(),
+        },
+        ("refund", [pan, stan, amount, rest @ ..]) if rest.len() <= 1 => Command::Refund {
+            pan: pan.to_string(),
+            stan: stan.parse().context("STAN")?,
+            amount_minor: rupiah(amount)?,
+            date: rest
+                .first()
+                .map(|date| chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d"))
+                .transpose()
+                .context("refund date")?,
         },
         ("event", [kind]) => Command::Event(
             DeviceEventKind::parse(kind).with_context(|| format!("unknown event {kind}"))?,
@@ -175,6 +192,17 @@ impl Session {
                 basket,
             } => self.terminal.purchase(processing, &pan, &pin, basket).await,
             Command::Balance { pan, pin } => self.terminal.balance(&pan, &pin).await,
+            Command::Refund {
+                pan,
+                stan,
+                amount_minor,
+                date,
+            } => {
+                let today = (chrono::Utc::now() + chrono::Duration::hours(8)).date_naive();
+                self.terminal
+                    .refund(&pan, stan, date.unwrap_or(today), amount_minor)
+                    .await
+            }
             Command::Event(kind) => self.terminal.device_event(kind).await,
             Command::Batch(date) => {
                 let today = (chrono::Utc::now() + chrono::Duration::hours(8)).date_naive();

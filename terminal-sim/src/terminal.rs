@@ -390,6 +390,60 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Terminal<S> {
         Ok(report)
     }
 
+    /// Returns an earlier purchase of this terminal (STAN and local date) to the card: DE3 20 with
+    /// the original in DE90. Never cash.
+    pub async fn refund(
+        &mut self,
+        pan: &str,
+        original_stan: u32,
+        original_date: NaiveDate,
+        amount_minor: i64,
+    ) -> anyhow::Result<Report> {
+        self.recover().await?;
+        let stan = self.state.take_stan();
+        self.save()?;
+        let key = RequestKey {
+            terminal_id: self.config.terminal_id.clone(),
+            stan,
+            local_time: self.local_now(),
+        };
+        let request = TerminalMessage::Financial(FinancialRequest {
+            key: key.clone(),
+            ewarung_id: self.config.ewarung_id.clone(),
+            processing: ProcessingCode::Refund,
+            amount_minor,
+            pan: pan.to_string(),
+            pin_block: None,
+            program_code: None,
+            basket: Vec::new(),
+            original: Some(OriginalRef {
+                stan: original_stan,
+                local_date: original_date,
+            }),
+        });
+        let mut report = Report::new("refund", "declined");
+        report.stan = Some(stan);
+        report.amount_minor = amount_minor;
+        match self.exchange(&request, self.config.response_timeout).await {
+            Ok(HostMessage::Financial(answer)) => {
+                if answer.response_code == "00" {
+                    report.outcome = "approved";
+                    let date = key.local_time.format("%Y-%m-%d").to_string();
+                    let day = self.state.day(&date);
+                    day.refunds.0 += 1;
+                    day.refunds.1 += amount_minor;
+                    self.save()?;
+                }
+                report.code = Some(answer.response_code);
+                report.display = Some(answer.display);
+                report.balance_minor = answer.balance_minor;
+            }
+            Ok(_) => report.note = Some("unexpected answer".into()),
+            Err(error) => report.note = Some(error.to_string()),
+        }
+        Ok(report)
+    }
+
     pub async fn balance(&mut self, pan: &str, pin: &str) -> anyhow::Result<Report> {
         let stan = self.state.take_stan();
         self.save()?;
