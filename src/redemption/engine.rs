@@ -535,6 +535,33 @@ pub enum Followup {
     Reverse,
 }
 
+/// The request an original names, if the caller may ask about it: `Err` carries the 58 answer
+/// for a terminal that is not the caller's. A stored request names its E-Warung; only for an
+/// unknown one is the terminal looked up.
+async fn find_original(
+    tx: &mut dyn LedgerTx,
+    original: &OriginalRequest,
+    ewarung: EwarungId,
+) -> StoreResult<Result<Option<RedemptionRow>, Vec<u8>>> {
+    let terminal_id = original.terminal_id.as_str();
+    let found = tx
+        .find_redemption(
+            terminal_id,
+            original.stan.as_str(),
+            original.local_date.as_str(),
+        )
+        .await?;
+    let yours = match &found {
+        Some(row) => row.ewarung_id == ewarung,
+        None => own_terminal(tx, terminal_id, ewarung).await?.is_some(),
+    };
+    Ok(if yours {
+        Ok(found)
+    } else {
+        Err(not_your_terminal(terminal_id).to_bytes())
+    })
+}
+
 pub struct FollowUp {
     pub ewarung: EwarungId,
     pub action: Followup,
@@ -548,21 +575,10 @@ impl LedgerJob for FollowUp {
     async fn run(&self, tx: &mut dyn LedgerTx) -> StoreResult<Vec<u8>> {
         let original = &self.original;
         let terminal_id = original.terminal_id.as_str();
-        let found = tx
-            .find_redemption(
-                terminal_id,
-                original.stan.as_str(),
-                original.local_date.as_str(),
-            )
-            .await?;
-        // A stored request names its E-Warung; only for an unknown one is the terminal looked up.
-        let yours = match &found {
-            Some(row) => row.ewarung_id == self.ewarung,
-            None => own_terminal(tx, terminal_id, self.ewarung).await?.is_some(),
+        let found = match find_original(tx, original, self.ewarung).await? {
+            Ok(found) => found,
+            Err(refused) => return Ok(refused),
         };
-        if !yours {
-            return Ok(not_your_terminal(terminal_id).to_bytes());
-        }
         let mut reply = match found {
             None if self.action == Followup::Reverse => {
                 self.mark_reversed_unknown(tx).await?;
@@ -827,20 +843,10 @@ impl LedgerJob for Status {
     async fn run(&self, tx: &mut dyn LedgerTx) -> StoreResult<Vec<u8>> {
         let original = &self.original;
         let terminal_id = original.terminal_id.as_str();
-        let found = tx
-            .find_redemption(
-                terminal_id,
-                original.stan.as_str(),
-                original.local_date.as_str(),
-            )
-            .await?;
-        let yours = match &found {
-            Some(row) => row.ewarung_id == self.ewarung,
-            None => own_terminal(tx, terminal_id, self.ewarung).await?.is_some(),
+        let found = match find_original(tx, original, self.ewarung).await? {
+            Ok(found) => found,
+            Err(refused) => return Ok(refused),
         };
-        if !yours {
-            return Ok(not_your_terminal(terminal_id).to_bytes());
-        }
         let (status, answer, current) = match found {
             Some(row) if row.kind == KIND_PURCHASE => (
                 "final",

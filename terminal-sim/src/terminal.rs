@@ -161,6 +161,30 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Terminal<S> {
         }
     }
 
+    /// Sends a request that moves no money on the terminal's side; the report from its answer.
+    async fn ask(&mut self, request: &TerminalMessage, mut report: Report) -> Report {
+        match self.exchange(request, self.config.response_timeout).await {
+            Ok(answer) => {
+                let code = answer.response_code().unwrap_or_default().to_string();
+                report.outcome = if code == "00" { "approved" } else { "declined" };
+                report.code = Some(code);
+                match answer {
+                    HostMessage::Financial(answer) => {
+                        report.display = Some(answer.display);
+                        report.balance_minor = answer.balance_minor;
+                    }
+                    HostMessage::BatchTotals(answer) => report.display = Some(answer.display),
+                    HostMessage::Network(answer) => {
+                        report.note = Some(format!("host time {} UTC", answer.host_time_utc))
+                    }
+                    _ => {}
+                }
+            }
+            Err(error) => report.note = Some(error.to_string()),
+        }
+        report
+    }
+
     /// Clears the advice owed to the host, if any. `false` if the host did not take it yet.
     pub async fn recover(&mut self) -> anyhow::Result<bool> {
         let Some(pending) = self.state.pending.clone() else {
@@ -224,20 +248,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Terminal<S> {
         });
         let mut report = Report::new("logon", "declined");
         report.stan = Some(stan);
-        match self.exchange(&request, self.config.response_timeout).await {
-            Ok(HostMessage::Network(answer)) => {
-                report.outcome = if answer.response_code == "00" {
-                    "approved"
-                } else {
-                    "declined"
-                };
-                report.code = Some(answer.response_code);
-                report.note = Some(format!("host time {} UTC", answer.host_time_utc));
-            }
-            Ok(_) => report.note = Some("unexpected answer".into()),
-            Err(error) => report.note = Some(error.to_string()),
-        }
-        Ok(report)
+        Ok(self.ask(&request, report).await)
     }
 
     /// A purchase (or a refused cash type, by `processing`) of `basket` with `pan` and `pin`.
@@ -424,22 +435,13 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Terminal<S> {
         let mut report = Report::new("refund", "declined");
         report.stan = Some(stan);
         report.amount_minor = amount_minor;
-        match self.exchange(&request, self.config.response_timeout).await {
-            Ok(HostMessage::Financial(answer)) => {
-                if answer.response_code == "00" {
-                    report.outcome = "approved";
-                    let date = key.local_time.format("%Y-%m-%d").to_string();
-                    let day = self.state.day(&date);
-                    day.refunds.0 += 1;
-                    day.refunds.1 += amount_minor;
-                    self.save()?;
-                }
-                report.code = Some(answer.response_code);
-                report.display = Some(answer.display);
-                report.balance_minor = answer.balance_minor;
-            }
-            Ok(_) => report.note = Some("unexpected answer".into()),
-            Err(error) => report.note = Some(error.to_string()),
+        let report = self.ask(&request, report).await;
+        if report.outcome == "approved" {
+            let date = key.local_time.format("%Y-%m-%d").to_string();
+            let day = self.state.day(&date);
+            day.refunds.0 += 1;
+            day.refunds.1 += amount_minor;
+            self.save()?;
         }
         Ok(report)
     }
@@ -471,21 +473,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Terminal<S> {
         });
         let mut report = Report::new("balance", "declined");
         report.stan = Some(stan);
-        match self.exchange(&request, self.config.response_timeout).await {
-            Ok(HostMessage::Financial(answer)) => {
-                report.outcome = if answer.response_code == "00" {
-                    "approved"
-                } else {
-                    "declined"
-                };
-                report.code = Some(answer.response_code);
-                report.display = Some(answer.display);
-                report.balance_minor = answer.balance_minor;
-            }
-            Ok(_) => report.note = Some("unexpected answer".into()),
-            Err(error) => report.note = Some(error.to_string()),
-        }
-        Ok(report)
+        Ok(self.ask(&request, report).await)
     }
 
     /// Sends the day's totals (0500); `batch_mismatch` adds a purchase that never happened.
@@ -509,20 +497,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Terminal<S> {
         let mut report = Report::new("batch_close", "declined");
         report.stan = Some(stan);
         report.amount_minor = day.purchases.1;
-        match self.exchange(&request, self.config.response_timeout).await {
-            Ok(HostMessage::BatchTotals(answer)) => {
-                report.outcome = if answer.response_code == "00" {
-                    "approved"
-                } else {
-                    "declined"
-                };
-                report.code = Some(answer.response_code);
-                report.display = Some(answer.display);
-            }
-            Ok(_) => report.note = Some("unexpected answer".into()),
-            Err(error) => report.note = Some(error.to_string()),
-        }
-        Ok(report)
+        Ok(self.ask(&request, report).await)
     }
 
     pub async fn device_event(&mut self, event: DeviceEventKind) -> anyhow::Result<Report> {
@@ -539,16 +514,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Terminal<S> {
         let mut report = Report::new("device_event", "declined");
         report.stan = Some(stan);
         report.note = Some(event.as_str().into());
-        match self.exchange(&request, self.config.response_timeout).await {
-            Ok(answer) => {
-                report.code = answer.response_code().map(str::to_string);
-                if report.code.as_deref() == Some("00") {
-                    report.outcome = "approved";
-                }
-            }
-            Err(error) => report.note = Some(format!("{}: {error}", event.as_str())),
-        }
-        Ok(report)
+        Ok(self.ask(&request, report).await)
     }
 }
 
