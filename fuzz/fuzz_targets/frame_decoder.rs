@@ -16,7 +16,11 @@ fuzz_target!(|data: &[u8]| {
     let start = Instant::now();
     // The first byte picks a chunk size and whether chunks are 0.6 s apart (a gap).
     let chunk = usize::from(control & 0x7F) + 1;
-    let gap = if control & 0x80 != 0 { Duration::from_millis(600) } else { Duration::ZERO };
+    let gap = if control & 0x80 != 0 {
+        Duration::from_millis(600)
+    } else {
+        Duration::ZERO
+    };
     for (index, part) in bytes.chunks(chunk).enumerate() {
         decoder.push(part, start + gap * index as u32, &mut out);
     }

@@ -14,7 +14,10 @@ fuzz_target!(|data: &[u8]| {
     }
     if let Ok(message) = TerminalMessage::decode(data) {
         let bytes = message.encode().expect("decoded, so it fits");
-        assert_eq!(TerminalMessage::decode(&bytes).expect("re-decodes"), message);
+        assert_eq!(
+            TerminalMessage::decode(&bytes).expect("re-decodes"),
+            message
+        );
     }
     if let Ok(message) = HostMessage::decode(data) {
         let bytes = message.encode().expect("decoded, so it fits");

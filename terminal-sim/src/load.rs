@@ -186,6 +186,9 @@ async fn drive(
             report,
             local_date,
         });
+        if done.len() % 100 == 0 || done.len() == count {
+            eprintln!("terminal-sim: {} {}/{count}", line.terminal_id, done.len());
+        }
     }
     // Everything owed goes to the host, then the day's totals.
     session.terminal.recover().await?;
