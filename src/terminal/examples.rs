@@ -98,16 +98,6 @@ mod tests {
             );
         }
     }
-
-    /// Prints the examples for the document:
-    /// `cargo test --lib print_protocol_examples -- --ignored --nocapture`.
-    #[test]
-    #[ignore]
-    fn print_protocol_examples() {
-        for (title, bytes) in examples() {
-            println!("{title} ({} bytes):\n{}\n", bytes.len(), hex_dump(&bytes));
-        }
-    }
 }
 
 #[cfg(test)]
