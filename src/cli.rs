@@ -50,6 +50,8 @@ pub enum Command {
 pub enum TerminalCommand {
     /// Bridge a terminal's serial line to the redemption API (docs/terminal-protocol.md).
     Gateway(crate::gateway::GatewayArgs),
+    /// Show a gateway's store-and-forward outbox; re-queue parked items.
+    Outbox(crate::gateway::OutboxArgs),
 }
 
 #[derive(Debug, Subcommand)]

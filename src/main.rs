@@ -21,6 +21,9 @@ async fn main() -> std::process::ExitCode {
         Command::Terminal(ssn::cli::TerminalCommand::Gateway(args)) => {
             ssn::gateway::run(&cli.common.data_dir, args).await
         }
+        Command::Terminal(ssn::cli::TerminalCommand::Outbox(args)) => {
+            ssn::gateway::outbox_command(&cli.common.data_dir, args).await
+        }
     };
     match outcome {
         Ok(()) => std::process::ExitCode::SUCCESS,

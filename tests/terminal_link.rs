@@ -449,3 +449,53 @@ on_both_backends!(
     the_outbox_drains_in_order_when_the_host_returns,
     the_gateway_comes_back_after_the_device_vanished,
 );
+
+/// After an alarm a person looks at the gateway's outbox and, once the cause is fixed, puts the
+/// parked items back in line.
+#[tokio::test]
+async fn parked_outbox_items_are_listed_and_can_be_put_back_in_line() {
+    use ssn::gateway::outbox::{AdviceAction, Outbox};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("outbox.sqlite");
+    let outbox = Outbox::open(&path).await.unwrap();
+    outbox
+        .push(AdviceAction::Reverse, "SMD00001", "000042", "2026-11-23")
+        .await
+        .unwrap();
+    outbox
+        .push(AdviceAction::Complete, "SMD00001", "000043", "2026-11-23")
+        .await
+        .unwrap();
+    let first = outbox.pending().await.unwrap()[0].id;
+    outbox.park(first, "host refused: 422").await.unwrap();
+    let run = |extra: &[&str]| {
+        let output = Command::new(SSN)
+            .args(["--data-dir"])
+            .arg(dir.path())
+            .args(["terminal", "outbox", "--outbox"])
+            .arg(&path)
+            .args(extra)
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{output:?}");
+        String::from_utf8(output.stdout).unwrap()
+    };
+    let listed = run(&[]);
+    assert!(listed.contains("2 item(s)"), "{listed}");
+    assert!(
+        listed.contains(
+            "reversal SMD00001 000042 2026-11-23 tries=0 PARKED last error: host refused: 422"
+        ),
+        "{listed}"
+    );
+    assert!(listed.contains("complete SMD00001 000043"), "{listed}");
+    let retried = run(&["--retry-parked"]);
+    assert!(
+        retried.contains("1 parked item(s) back in line"),
+        "{retried}"
+    );
+    assert_eq!(outbox.parked_count().await.unwrap(), 0);
+    assert_eq!(outbox.pending_count().await.unwrap(), 2);
+    // Still in the order they came.
+    assert_eq!(outbox.pending().await.unwrap()[0].stan, "000042");
+}

@@ -39,6 +39,54 @@ pub struct GatewayArgs {
     pub outbox_attempts: u32,
 }
 
+/// `ssn terminal outbox`: what a gateway's store-and-forward file holds.
+#[derive(Debug, Clone, Args)]
+pub struct OutboxArgs {
+    /// The gateway's outbox file (default: gateway-outbox.sqlite in the data directory).
+    #[arg(long)]
+    pub outbox: Option<PathBuf>,
+    /// Put parked items back in line (after the cause of the alarm is fixed); the running gateway
+    /// sends them at its next look.
+    #[arg(long)]
+    pub retry_parked: bool,
+}
+
+/// Lists the outbox (and re-queues parked items with `--retry-parked`).
+pub async fn outbox_command(data_dir: &std::path::Path, args: OutboxArgs) -> anyhow::Result<()> {
+    let path = args
+        .outbox
+        .unwrap_or_else(|| data_dir.join("gateway-outbox.sqlite"));
+    anyhow::ensure!(path.exists(), "no outbox at {}", path.display());
+    let outbox = outbox::Outbox::open(&path).await?;
+    if args.retry_parked {
+        let count = outbox.unpark_all().await?;
+        println!("{count} parked item(s) back in line");
+    }
+    let items = outbox.all().await?;
+    println!("{} item(s) in {}", items.len(), path.display());
+    for outbox::Listed {
+        item,
+        parked,
+        last_error,
+    } in items
+    {
+        println!(
+            "#{} {:<8} {} {} {} tries={} {}{}",
+            item.id,
+            item.action,
+            item.terminal_id,
+            item.stan,
+            item.local_date,
+            item.attempts,
+            if parked { "PARKED" } else { "pending" },
+            last_error
+                .map(|e| format!(" last error: {e}"))
+                .unwrap_or_default()
+        );
+    }
+    Ok(())
+}
+
 /// Backoff between attempts to open the device: never a busy loop.
 const REOPEN_FIRST: Duration = Duration::from_millis(200);
 const REOPEN_MAX: Duration = Duration::from_secs(5);

@@ -61,6 +61,15 @@ impl Item {
     }
 }
 
+/// An item as `ssn terminal outbox` lists it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Listed {
+    #[sqlx(flatten)]
+    pub item: Item,
+    pub parked: bool,
+    pub last_error: Option<String>,
+}
+
 pub struct Outbox {
     pool: SqlitePool,
 }
@@ -165,6 +174,29 @@ impl Outbox {
         .execute(&self.pool)
         .await?;
         Ok(())
+    }
+
+    /// Every item, parked ones included, oldest first, with whether it is parked and why it last
+    /// failed.
+    pub async fn all(&self) -> anyhow::Result<Vec<Listed>> {
+        Ok(sqlx::query_as(
+            "SELECT id, action, terminal_id, stan, local_date, attempts, next_attempt_ms,
+                    parked = 1 AS parked, last_error
+             FROM outbox ORDER BY id",
+        )
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// Puts parked items back in line with a fresh count of tries (after a person fixed the cause);
+    /// the running gateway sends them at its next look. Returns how many.
+    pub async fn unpark_all(&self) -> anyhow::Result<u64> {
+        Ok(sqlx::query(
+            "UPDATE outbox SET parked = 0, attempts = 0, next_attempt_ms = 0 WHERE parked = 1",
+        )
+        .execute(&self.pool)
+        .await?
+        .rows_affected())
     }
 
     /// Gives up on an item: it stays in the file for a person to look at.
