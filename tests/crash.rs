@@ -24,19 +24,6 @@ const TERMINALS: [&str; 2] = ["SMD00001", "SMD00002"];
 const CLIENTS: usize = 12;
 const KILLS: usize = 3;
 
-async fn login(http: &reqwest::Client, base: &str) -> String {
-    let reply: serde_json::Value = http
-        .post(format!("{base}/v1/auth/login"))
-        .json(&serde_json::json!({"username": "warung-berkah", "password": "demo-operator-pass"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    reply["access_token"].as_str().unwrap().to_string()
-}
-
 /// One terminal buying until the server goes away: authorize, then complete the approved ones.
 async fn terminal_loop(base: String, token: String, stans: Arc<AtomicU32>, approved: Approved) {
     let http = reqwest::Client::builder()
@@ -97,7 +84,7 @@ async fn approvals_survive_sigkill(backend: Backend) {
     let http = reqwest::Client::new();
     for _ in 0..KILLS {
         let mut server = ServerProcess::start(dir.path(), &db, &flags);
-        let token = login(&http, &server.base).await;
+        let token = login(&http, &server.base, "warung-berkah", "demo-operator-pass").await;
         let clients: Vec<_> = (0..CLIENTS)
             .map(|_| {
                 tokio::spawn(terminal_loop(
@@ -123,7 +110,7 @@ async fn approvals_survive_sigkill(backend: Backend) {
     );
 
     let server = ServerProcess::start(dir.path(), &db, &flags);
-    let token = login(&http, &server.base).await;
+    let token = login(&http, &server.base, "warung-berkah", "demo-operator-pass").await;
     for (request, answer) in &approved {
         let replay = http
             .post(format!("{}/v1/redemptions/authorize", server.base))

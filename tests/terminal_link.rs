@@ -123,18 +123,10 @@ impl Chain {
 
     async fn status(&self, stan: u64) -> Value {
         let http = reqwest::Client::new();
-        let login: Value = http
-            .post(format!("{}/v1/auth/login", self.base()))
-            .json(&serde_json::json!({"username": OPERATOR.0, "password": OPERATOR.1}))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let token = login(&http, &self.base(), OPERATOR.0, OPERATOR.1).await;
         let date = ssn::redemption::engine::business_date(chrono::Utc::now());
         http.post(format!("{}/v1/redemptions/status", self.base()))
-            .bearer_auth(login["access_token"].as_str().unwrap())
+            .bearer_auth(token)
             .json(&serde_json::json!({"terminal_id": "SMD00001", "stan": format!("{stan:06}"), "local_date": date}))
             .send()
             .await

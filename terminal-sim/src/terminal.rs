@@ -122,6 +122,26 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Terminal<S> {
         .expect("zero nanoseconds is valid")
     }
 
+    /// A new request of this terminal at its own clock.
+    fn request_key(&self, stan: u32) -> RequestKey {
+        RequestKey {
+            terminal_id: self.config.terminal_id.clone(),
+            stan,
+            local_time: self.local_now(),
+        }
+    }
+
+    /// What the PIN pad sends: the PIN enciphered under the terminal's key for this card.
+    fn pin_block(&self, pin: &str, pan: &str) -> anyhow::Result<[u8; pin_block::BLOCK_LEN]> {
+        let pin = Pin::parse(pin).map_err(|error| anyhow::anyhow!("{}", error.message))?;
+        Ok(pin_block::encipher(
+            &self.config.key,
+            &pin,
+            pan,
+            &mut self.faults.rng(),
+        )?)
+    }
+
     fn save(&mut self) -> anyhow::Result<()> {
         self.state.next_seq = self.link.next_seq();
         self.state.save()
@@ -286,17 +306,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Terminal<S> {
             .map(|line| i64::from(line.quantity) * line.unit_price_minor)
             .sum();
         let stan = self.state.take_stan();
-        let key = RequestKey {
-            terminal_id: self.config.terminal_id.clone(),
-            stan,
-            local_time: self.local_now(),
-        };
-        let pin_block = pin_block::encipher(
-            &self.config.key,
-            &Pin::parse(&pin).map_err(|e| anyhow::anyhow!("{}", e.message))?,
-            pan,
-            &mut self.faults.rng(),
-        )?;
+        let key = self.request_key(stan);
+        let pin_block = self.pin_block(&pin, pan)?;
         let request = TerminalMessage::Financial(FinancialRequest {
             key: key.clone(),
             ewarung_id: self.config.ewarung_id.clone(),
@@ -413,11 +424,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Terminal<S> {
         self.recover().await?;
         let stan = self.state.take_stan();
         self.save()?;
-        let key = RequestKey {
-            terminal_id: self.config.terminal_id.clone(),
-            stan,
-            local_time: self.local_now(),
-        };
+        let key = self.request_key(stan);
         let request = TerminalMessage::Financial(FinancialRequest {
             key: key.clone(),
             ewarung_id: self.config.ewarung_id.clone(),
@@ -449,17 +456,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Terminal<S> {
     pub async fn balance(&mut self, pan: &str, pin: &str) -> anyhow::Result<Report> {
         let stan = self.state.take_stan();
         self.save()?;
-        let key = RequestKey {
-            terminal_id: self.config.terminal_id.clone(),
-            stan,
-            local_time: self.local_now(),
-        };
-        let pin_block = pin_block::encipher(
-            &self.config.key,
-            &Pin::parse(pin).map_err(|e| anyhow::anyhow!("{}", e.message))?,
-            pan,
-            &mut self.faults.rng(),
-        )?;
+        let key = self.request_key(stan);
+        let pin_block = self.pin_block(pin, pan)?;
         let request = TerminalMessage::Financial(FinancialRequest {
             key,
             ewarung_id: self.config.ewarung_id.clone(),
@@ -504,11 +502,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Terminal<S> {
         let stan = self.state.take_stan();
         self.save()?;
         let request = TerminalMessage::DeviceEvent(DeviceEvent {
-            key: RequestKey {
-                terminal_id: self.config.terminal_id.clone(),
-                stan,
-                local_time: self.local_now(),
-            },
+            key: self.request_key(stan),
             event,
         });
         let mut report = Report::new("device_event", "declined");

@@ -92,3 +92,17 @@ impl Drop for ServerProcess {
         self.kill();
     }
 }
+
+/// Logs in over HTTP and returns the access token.
+pub async fn login(http: &reqwest::Client, base: &str, username: &str, password: &str) -> String {
+    let reply: serde_json::Value = http
+        .post(format!("{base}/v1/auth/login"))
+        .json(&serde_json::json!({"username": username, "password": password}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    reply["access_token"].as_str().unwrap().to_string()
+}
