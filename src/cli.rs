@@ -41,6 +41,30 @@ pub enum Command {
     /// Benchmarks whose figures go in docs/benchmarks.md.
     #[command(subcommand)]
     Bench(crate::bench::BenchCommand),
+    /// Close a business date (the bank; as a client of a running server).
+    Close {
+        #[command(flatten)]
+        client: ClientArgs,
+        #[arg(long)]
+        date: chrono::NaiveDate,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Reconcile the bank's settlement file (as a client of a running server).
+    #[command(subcommand)]
+    Recon(crate::recon::cli::ReconCommand),
+    /// Settle a reconciled date and write the payout instruction file.
+    Settle {
+        #[command(flatten)]
+        client: ClientArgs,
+        #[arg(long)]
+        date: chrono::NaiveDate,
+        /// Where to write the payout file (CSV, one line per E-Warung).
+        #[arg(long, default_value = "payout.csv")]
+        output: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
     /// EDC terminals on serial lines.
     #[command(subcommand)]
     Terminal(TerminalCommand),

@@ -100,6 +100,12 @@ pub struct ServeArgs {
     #[arg(long, env = "SSN_HOLD_TIMEOUT_SECONDS", default_value_t = 120, value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub hold_timeout_seconds: u64,
 
+    /// Time of day (WITA, HH:MM) from which activity belongs to the next business date. Stored in
+    /// the database, so every server agrees; when not given, the stored value stays (00:00 on a
+    /// new database: the calendar day).
+    #[arg(long, env = "SSN_BUSINESS_CUTOFF")]
+    pub business_cutoff: Option<crate::business_day::Cutoff>,
+
     /// How often the sweeper looks for overdue holds.
     #[arg(long, env = "SSN_SWEEP_INTERVAL_SECONDS", default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=3_600))]
     pub sweep_interval_seconds: u64,

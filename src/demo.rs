@@ -333,7 +333,7 @@ async fn load_quota(
         .await?
         .expect("demo office user was just created")
         .id;
-    let period = crate::redemption::engine::business_date(crate::store::now())[..7].to_string();
+    let period = crate::redemption::engine::local_date(crate::store::now())[..7].to_string();
     let lines: Vec<StagedLine> = kk_numbers
         .iter()
         .enumerate()

@@ -21,8 +21,10 @@
 
 pub mod auth;
 pub mod bench;
+pub mod business_day;
 pub mod cli;
 pub mod client;
+pub mod close;
 pub mod config;
 pub mod demo;
 pub mod domain;
@@ -31,8 +33,10 @@ pub mod http;
 pub mod ledger;
 pub mod pin_check;
 pub mod quota;
+pub mod recon;
 pub mod redemption;
 pub mod secrets;
+pub mod settlement;
 pub mod startup;
 pub mod store;
 pub mod telemetry;

@@ -56,6 +56,10 @@ impl Application {
             pins,
             cards,
         };
+        if let Some(cutoff) = args.business_cutoff {
+            state.store.days().set_cutoff(cutoff).await?;
+            tracing::info!(%cutoff, "business-date cut-off (WITA)");
+        }
         if args.demo {
             demo::load(&state).await?;
         }

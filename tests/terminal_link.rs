@@ -124,7 +124,7 @@ impl Chain {
     async fn status(&self, stan: u64) -> Value {
         let http = reqwest::Client::new();
         let token = login(&http, &self.base(), OPERATOR.0, OPERATOR.1).await;
-        let date = ssn::redemption::engine::business_date(chrono::Utc::now());
+        let date = ssn::redemption::engine::local_date(chrono::Utc::now());
         http.post(format!("{}/v1/redemptions/status", self.base()))
             .bearer_auth(token)
             .json(&serde_json::json!({"terminal_id": "SMD00001", "stan": format!("{stan:06}"), "local_date": date}))

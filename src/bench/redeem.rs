@@ -208,7 +208,7 @@ async fn terminal_loop(
 ) -> Tally {
     let mut tally = Tally::default();
     let mut stan = 0u32;
-    let date = crate::redemption::engine::business_date(crate::store::now());
+    let date = crate::redemption::engine::local_date(crate::store::now());
     // Terminals do not start in lockstep.
     if think_ms > 0 {
         let pause = rand::thread_rng().gen_range(0..=2 * think_ms);

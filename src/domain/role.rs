@@ -37,8 +37,15 @@ pub enum Permission {
     Redeem,
     /// Upload monthly quota files, approve another user's upload, expire old entitlement.
     LoadQuotas,
-    /// Read balances, transfers, quota batches and redemptions.
+    /// Read balances, transfers, quota batches and redemptions, closes, reconciliation runs and
+    /// settlements.
     ReadLedger,
+    /// Close a business date.
+    CloseDays,
+    /// Run reconciliation against the bank's settlement file, and settle matched amounts.
+    Reconcile,
+    /// Resolve a reconciliation exception with a reason.
+    ResolveExceptions,
 }
 
 impl Role {
@@ -65,9 +72,18 @@ impl Role {
                     | ReadPrograms
                     | LoadQuotas
                     | ReadLedger
+                    | ResolveExceptions
             ),
             Role::Operator => matches!(permission, ReadEwarungs | ReadPrograms | Redeem),
-            Role::Bank => matches!(permission, ReadEwarungs | ReadPrograms | ReadLedger),
+            Role::Bank => matches!(
+                permission,
+                ReadEwarungs
+                    | ReadPrograms
+                    | ReadLedger
+                    | CloseDays
+                    | Reconcile
+                    | ResolveExceptions
+            ),
             Role::Auditor => matches!(
                 permission,
                 ReadRegistry | ReadEwarungs | ReadPrograms | ReadLedger
@@ -96,6 +112,9 @@ mod tests {
             ManageEwarungs,
             Redeem,
             LoadQuotas,
+            CloseDays,
+            Reconcile,
+            ResolveExceptions,
         ] {
             assert!(!Role::Auditor.may(p), "{p:?}");
         }
@@ -111,6 +130,20 @@ mod tests {
         assert!(!Role::Bank.may(Permission::ManageHouseholds));
         assert!(!Role::Operator.may(Permission::LoadQuotas));
         assert!(!Role::Operator.may(Permission::ReadLedger));
+    }
+
+    #[test]
+    fn only_the_bank_closes_and_reconciles_and_only_bank_or_office_resolve() {
+        for role in Role::ALL {
+            let bank = *role == Role::Bank;
+            assert_eq!(role.may(Permission::CloseDays), bank, "{role}");
+            assert_eq!(role.may(Permission::Reconcile), bank, "{role}");
+            assert_eq!(
+                role.may(Permission::ResolveExceptions),
+                bank || *role == Role::Office,
+                "{role}"
+            );
+        }
     }
 
     #[test]

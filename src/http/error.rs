@@ -164,6 +164,21 @@ impl IntoResponse for ApiError {
     }
 }
 
+impl From<crate::recon::run::RunError> for ApiError {
+    fn from(error: crate::recon::run::RunError) -> Self {
+        use crate::recon::run::RunError;
+        match error {
+            RunError::Header(header) => ApiError::Invalid {
+                code: "invalid_header".into(),
+                message: header.0,
+                field: Some("header".into()),
+            },
+            RunError::Store(store) => store.into(),
+            RunError::Stopped(reason) => ApiError::Internal(anyhow::anyhow!(reason)),
+        }
+    }
+}
+
 impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> Self {
         match error {
@@ -193,6 +208,7 @@ impl From<StoreError> for ApiError {
                 code: "maker_checker",
                 message: "a batch must be approved by a different office user than the one who uploaded it",
             },
+            StoreError::Refused { code, message } => ApiError::Conflict { code, message },
             StoreError::Database(error) => ApiError::Internal(error.into()),
         }
     }

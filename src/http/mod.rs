@@ -4,6 +4,7 @@
 pub mod audit;
 pub mod auth;
 pub mod cards;
+pub mod days;
 pub mod error;
 pub mod ewarungs;
 pub mod health;
@@ -12,6 +13,7 @@ pub mod json;
 pub mod openapi;
 pub mod programs;
 pub mod quota;
+pub mod recon;
 pub mod redemptions;
 pub mod sessions;
 pub mod state;
@@ -116,6 +118,19 @@ pub fn router(state: AppState, limits: Limits) -> Router {
         .route("/quota/batches/{id}/errors", get(quota::errors))
         .route("/quota/batches/{id}/approve", post(quota::approve))
         .route("/quota/expire", post(quota::expire))
+        .route("/days/{date}/close", post(days::close).get(days::get_close))
+        .route(
+            "/settlements/{date}",
+            post(days::settle).get(days::settlements),
+        )
+        .route("/recon/runs", get(recon::list))
+        .route("/recon/runs/{id}", get(recon::get))
+        .route("/recon/runs/{id}/exceptions", get(recon::exceptions))
+        .route(
+            "/recon/runs/{id}/exceptions.csv",
+            get(recon::exceptions_csv),
+        )
+        .route("/recon/exceptions/{id}/resolve", post(recon::resolve))
         .route("/audit", get(audit::list))
         .route("/openapi.json", get(openapi::document))
         .layer(TimeoutLayer::with_status_code(
@@ -129,6 +144,10 @@ pub fn router(state: AppState, limits: Limits) -> Router {
             post(quota::upload)
                 .layer(DefaultBodyLimit::max(quota::JSON_UPLOAD_LIMIT))
                 .get(quota::list),
+        )
+        .route(
+            "/recon/runs",
+            post(recon::upload).layer(DefaultBodyLimit::disable()),
         );
 
     Router::new()

@@ -113,7 +113,12 @@ pub struct RedemptionRow {
     pub state: String,
     pub rrn: Option<String>,
     pub approval_code: Option<String>,
+    /// The business date of authorization.
     pub business_date: String,
+    /// The business date it was completed on, and the one it was undone on (voided, reversed,
+    /// expired, refunded).
+    pub completed_date: Option<String>,
+    pub undone_date: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -148,6 +153,8 @@ impl RedemptionRow {
             rrn: None,
             approval_code: None,
             business_date,
+            completed_date: None,
+            undone_date: None,
             created_at: now,
             updated_at: now,
         }
@@ -206,13 +213,20 @@ pub trait LedgerTx: Send {
         local_date: &str,
     ) -> StoreResult<Option<RedemptionRow>>;
     async fn insert_redemption(&mut self, row: &RedemptionRow) -> StoreResult<()>;
+    /// Moves a purchase to `state`, stamping `business_date` as its completion date (for
+    /// `completed`) or the date it was undone (any other state).
     async fn set_redemption_state(
         &mut self,
         id: RedemptionId,
         state: &str,
         refund_id: Option<TransferId>,
+        business_date: &str,
         at: DateTime<Utc>,
     ) -> StoreResult<()>;
+    /// The business date activity at `at` lands on: by the clock and the cut-off, and never a
+    /// closed date. On PostgreSQL the calendar row is share-locked, so a concurrent close waits
+    /// for this transaction and this one waits for the close.
+    async fn business_date(&mut self, at: DateTime<Utc>) -> StoreResult<String>;
     /// Holds whose timeout has passed at `now` and that nothing has resolved, oldest first.
     async fn expired_holds(
         &mut self,

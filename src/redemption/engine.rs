@@ -40,10 +40,6 @@ use crate::{
     terminal::pin_block,
 };
 
-/// Samarinda keeps Central Indonesia Time (WITA, UTC+8): the business day that decides whether a
-/// completed purchase may still be voided.
-const BUSINESS_UTC_OFFSET_HOURS: i64 = 8;
-
 /// Everything the rules need besides the database.
 pub struct RedemptionRules {
     pub pins: Arc<PinHasher>,
@@ -54,11 +50,13 @@ pub struct RedemptionRules {
     pub terminal_keys: Arc<TerminalKeyVault>,
 }
 
-/// The day a purchase belongs to, in local business time.
-pub fn business_date(at: DateTime<Utc>) -> String {
-    (at + chrono::Duration::hours(BUSINESS_UTC_OFFSET_HOURS))
-        .format("%Y-%m-%d")
-        .to_string()
+/// The calendar date in Samarinda (WITA) at `at`, ignoring the cut-off and closes: for labels
+/// such as the quota period of demo data. Money is dated by [`LedgerTx::business_date`].
+pub fn local_date(at: DateTime<Utc>) -> String {
+    crate::business_day::format_date(crate::business_day::clock_date(
+        at,
+        crate::business_day::Cutoff::default(),
+    ))
 }
 
 /// Purchase states, as stored.
@@ -121,6 +119,7 @@ impl LedgerJob for Authorize {
         }
 
         let now = crate::store::now();
+        let today = tx.business_date(now).await?;
         let mut decision = Decision {
             reply: TerminalReply::new(ResponseCode::Approved, terminal_id),
             state: state::DECLINED,
@@ -131,7 +130,7 @@ impl LedgerJob for Authorize {
                     request.stan.as_str(),
                     &local_date,
                     KIND_PURCHASE,
-                    business_date(now),
+                    today,
                     now,
                 )
             },
@@ -615,6 +614,22 @@ impl FollowUp {
         };
         let now = crate::store::now();
         let current = row.state.as_str();
+        // Every change below is dated with the open business date; replays and refusals do not
+        // need it.
+        let changes = !matches!(
+            (self.action, current),
+            (_, state::DECLINED)
+                | (Followup::Complete, state::COMPLETED)
+                | (Followup::Void | Followup::Reverse, state::VOIDED)
+                | (Followup::Void | Followup::Reverse, state::REVERSED)
+                | (Followup::Void | Followup::Reverse, state::EXPIRED)
+                | (Followup::Void | Followup::Reverse, state::REFUNDED)
+        ) && row.kind != KIND_REVERSAL_MARKER;
+        let today = if changes {
+            tx.business_date(now).await?
+        } else {
+            String::new()
+        };
         Ok(match (self.action, current) {
             (_, _) if row.kind == KIND_REVERSAL_MARKER => match self.action {
                 Followup::Reverse => done(state::REVERSED),
@@ -630,7 +645,7 @@ impl FollowUp {
             ),
             (Followup::Complete, state::HELD) => {
                 self.resolve(tx, &row, TransferKind::Post, now).await?;
-                tx.set_redemption_state(row.id, state::COMPLETED, None, now)
+                tx.set_redemption_state(row.id, state::COMPLETED, None, &today, now)
                     .await?;
                 done(state::COMPLETED)
             }
@@ -646,15 +661,18 @@ impl FollowUp {
                 } else {
                     state::REVERSED
                 };
-                tx.set_redemption_state(row.id, next, None, now).await?;
+                tx.set_redemption_state(row.id, next, None, &today, now)
+                    .await?;
                 done(next)
             }
-            (Followup::Void, state::COMPLETED) if row.business_date != business_date(now) => {
+            (Followup::Void, state::COMPLETED)
+                if row.completed_date.as_deref() != Some(today.as_str()) =>
+            {
                 refuse(
                     ResponseCode::InvalidTransaction,
                     format!(
                         "a completed purchase can be voided only on its business day ({})",
-                        row.business_date
+                        row.completed_date.as_deref().unwrap_or(&row.business_date)
                     ),
                 )
             }
@@ -665,7 +683,7 @@ impl FollowUp {
                 } else {
                     state::REVERSED
                 };
-                tx.set_redemption_state(row.id, next, Some(refund), now)
+                tx.set_redemption_state(row.id, next, Some(refund), &today, now)
                     .await?;
                 done(next)
             }
@@ -727,7 +745,7 @@ impl FollowUp {
                 self.original.stan.as_str(),
                 self.original.local_date.as_str(),
                 KIND_REVERSAL_MARKER,
-                business_date(now),
+                tx.business_date(now).await?,
                 now,
             )
         };
@@ -824,7 +842,8 @@ pub(crate) async fn expire_hold(
     if !tx.apply_transfer(&expiry).await? {
         return Ok(false);
     }
-    tx.set_redemption_state(redemption, state::EXPIRED, None, now)
+    let today = tx.business_date(now).await?;
+    tx.set_redemption_state(redemption, state::EXPIRED, None, &today, now)
         .await?;
     Ok(true)
 }

@@ -24,6 +24,10 @@ pub enum StoreError {
     /// Maker-checker: the user who uploaded a batch tried to approve it.
     #[error("the uploader of a batch cannot approve it")]
     SameApprover,
+    /// A business rule refused the request as a whole (closing a date that has not begun,
+    /// reconciling a date that is not closed); `code` is the stable error code.
+    #[error("{message}")]
+    Refused { code: &'static str, message: String },
     #[error(transparent)]
     Database(sqlx::Error),
 }

@@ -4,7 +4,7 @@
 //! transaction (or a savepoint); committing is the caller's business.
 
 macro_rules! ledger_tx_impl {
-    ($tx:ident, $db:ty, $conn:ty, $now_sql:expr, $rrn_sql:literal) => {
+    ($tx:ident, $db:ty, $conn:ty, $now_sql:expr, $rrn_sql:literal, $share_lock:literal) => {
         /// A ledger transaction on this backend: a borrowed connection already inside a transaction.
         pub struct $tx<'c> {
             pub conn: &'c mut $conn,
@@ -349,19 +349,38 @@ macro_rules! ledger_tx_impl {
                 id: $crate::domain::ids::RedemptionId,
                 state: &str,
                 refund_id: Option<$crate::domain::ids::TransferId>,
+                business_date: &str,
                 at: chrono::DateTime<chrono::Utc>,
             ) -> $crate::store::StoreResult<()> {
                 sqlx::query(
-                    "UPDATE redemptions SET state = $2, refund_id = COALESCE($3, refund_id), updated_at = $4
+                    "UPDATE redemptions SET state = $2, refund_id = COALESCE($3, refund_id), updated_at = $4,
+                         completed_date = CASE WHEN $2 = 'completed' THEN $5 ELSE completed_date END,
+                         undone_date = CASE WHEN $2 = 'completed' THEN undone_date ELSE $5 END
                      WHERE id = $1",
                 )
                 .bind(id)
                 .bind(state)
                 .bind(refund_id)
                 .bind(at)
+                .bind(business_date)
                 .execute(&mut *self.conn)
                 .await?;
                 Ok(())
+            }
+
+            async fn business_date(
+                &mut self,
+                at: chrono::DateTime<chrono::Utc>,
+            ) -> $crate::store::StoreResult<String> {
+                let (cutoff, closed): (i32, Option<String>) = sqlx::query_as(concat!(
+                    "SELECT cutoff_minutes, last_closed_date FROM business_calendar WHERE id = 1",
+                    $share_lock
+                ))
+                .fetch_one(&mut *self.conn)
+                .await?;
+                let cutoff = $crate::business_day::Cutoff::from_minutes(i64::from(cutoff)).unwrap_or_default();
+                let closed = closed.as_deref().and_then($crate::business_day::parse_date);
+                Ok($crate::business_day::format_date($crate::business_day::open_date(at, cutoff, closed)))
             }
 
             async fn expired_holds(

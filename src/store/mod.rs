@@ -4,6 +4,7 @@
 //! instantiated for both backends, so behaviour cannot drift between them; what truly differs
 //! (pools, how a write transaction begins, migrations) stays in each backend's file.
 
+pub(crate) mod day_sql;
 pub mod error;
 mod group_commit;
 mod ledger_sql;
@@ -175,6 +176,94 @@ pub trait Store: Send + Sync + 'static {
 
     /// The ledger side of the same database.
     fn ledger(&self) -> &dyn LedgerStore;
+    /// Business dates: close, reconciliation, settlement.
+    fn days(&self) -> &dyn DayStore;
+}
+
+/// Which exceptions of a run to list.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ExceptionFilter {
+    pub category: Option<crate::recon::model::Category>,
+    pub open_only: bool,
+}
+
+/// The daily close, reconciliation runs and settlement (see `store::day_sql`).
+#[async_trait]
+pub trait DayStore: Send + Sync + 'static {
+    /// Sets the time of day (WITA) from which activity belongs to the next business date.
+    async fn set_cutoff(&self, cutoff: crate::business_day::Cutoff) -> StoreResult<()>;
+    /// The date activity lands on now.
+    async fn open_business_date(&self) -> StoreResult<String>;
+    /// Closes `date`, or returns its existing close (`false`: it was closed before).
+    async fn close_day(
+        &self,
+        date: chrono::NaiveDate,
+        actor: UserId,
+    ) -> StoreResult<(crate::close::DayClose, bool)>;
+    async fn day_close(
+        &self,
+        date: chrono::NaiveDate,
+    ) -> StoreResult<Option<crate::close::DayClose>>;
+    /// Every terminal and its E-Warung.
+    async fn terminal_owners(&self) -> StoreResult<Vec<(String, EwarungId)>>;
+    /// Streams the host's entries of `date` (completed purchases, refunds) into `sink`; returns
+    /// how many.
+    async fn host_entries(
+        &self,
+        date: chrono::NaiveDate,
+        sink: &mut (dyn for<'r> FnMut(crate::recon::model::HostRow<'r>) + Send),
+    ) -> StoreResult<i64>;
+    /// Starts a run for a closed date.
+    async fn start_recon_run(
+        &self,
+        date: chrono::NaiveDate,
+        file_name: &str,
+        actor: UserId,
+    ) -> StoreResult<uuid::Uuid>;
+    async fn add_recon_exceptions(
+        &self,
+        rows: &[crate::recon::model::ReconException],
+    ) -> StoreResult<()>;
+    /// Finishes a run with its report; when the same file was reconciled for the date before,
+    /// this run is dropped and the earlier one returned.
+    async fn finish_recon_run(
+        &self,
+        run: uuid::Uuid,
+        report: &crate::recon::model::ReconReport,
+        payables: &[crate::recon::model::Payable],
+    ) -> StoreResult<crate::recon::model::ReconRun>;
+    /// Drops a run that failed part way.
+    async fn abandon_recon_run(&self, run: uuid::Uuid) -> StoreResult<()>;
+    async fn recon_run(&self, id: uuid::Uuid)
+        -> StoreResult<Option<crate::recon::model::ReconRun>>;
+    async fn list_recon_runs(
+        &self,
+        date: chrono::NaiveDate,
+    ) -> StoreResult<Vec<crate::recon::model::ReconRun>>;
+    async fn recon_exceptions(
+        &self,
+        run: uuid::Uuid,
+        filter: &ExceptionFilter,
+        page: Page,
+    ) -> StoreResult<Vec<crate::recon::model::ReconException>>;
+    /// Closes an exception with a reason, audited; refused when already resolved.
+    async fn resolve_exception(
+        &self,
+        id: uuid::Uuid,
+        reason: &str,
+        actor: UserId,
+    ) -> StoreResult<crate::recon::model::ReconException>;
+    /// Moves the latest run's matched amounts from payables to settlement, once per date,
+    /// E-Warung and program; returns every settlement of the date.
+    async fn settle(
+        &self,
+        date: chrono::NaiveDate,
+        actor: UserId,
+    ) -> StoreResult<Vec<crate::settlement::SettlementRecord>>;
+    async fn settlements(
+        &self,
+        date: chrono::NaiveDate,
+    ) -> StoreResult<Vec<crate::settlement::SettlementRecord>>;
 }
 
 /// The ledger: jobs that move value, quota batches, and the checks over all of it.

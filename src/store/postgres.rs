@@ -91,10 +91,12 @@ ledger_store_impl!(
     PgLedgerTx,
     "jsonb_array_elements_text($1::jsonb) AS j(value)"
 );
+crate::store::day_sql::day_store_impl!(PgStore, sqlx::Postgres, PgLedgerTx);
 ledger_tx_impl!(
     PgLedgerTx,
     sqlx::Postgres,
     sqlx::PgConnection,
     Some("SELECT clock_timestamp()"),
-    "SELECT nextval('rrn_seq')"
+    "SELECT nextval('rrn_seq')",
+    " FOR SHARE"
 );

@@ -760,6 +760,10 @@ macro_rules! registry_store_impl {
                 self
             }
 
+            fn days(&self) -> &dyn $crate::store::DayStore {
+                self
+            }
+
             async fn list_audit(&self, subject_type: Option<String>, subject_id: Option<String>, page: Page) -> StoreResult<Vec<AuditRecord>> {
                 Ok(sqlx::query_as(
                     "SELECT * FROM audit_log

@@ -104,10 +104,12 @@ ledger_store_impl!(
     SqliteLedgerTx,
     "json_each($1) AS j"
 );
+crate::store::day_sql::day_store_impl!(SqliteStore, sqlx::Sqlite, SqliteLedgerTx);
 ledger_tx_impl!(
     SqliteLedgerTx,
     sqlx::Sqlite,
     sqlx::SqliteConnection,
     None,
-    "UPDATE sequences SET value = value + 1 WHERE name = 'rrn' RETURNING value"
+    "UPDATE sequences SET value = value + 1 WHERE name = 'rrn' RETURNING value",
+    ""
 );

@@ -324,7 +324,7 @@ pub const DEMO_QUOTA: &str = "200000.00";
 
 /// Today's date as a terminal would send it (the business day, WITA).
 pub fn today() -> String {
-    ssn::redemption::engine::business_date(chrono::Utc::now())
+    ssn::redemption::engine::local_date(chrono::Utc::now())
 }
 
 /// An authorize request for one line of rice (`BERAS-MEDIUM`, cap 14000 per kg).

@@ -7,6 +7,7 @@ mod common;
 mod auth;
 mod bad_input;
 mod cards;
+mod days;
 mod operations;
 mod pin_blocks;
 mod quota;

@@ -1,0 +1,295 @@
+//! `ssn close`, `ssn recon run | show | resolve`, `ssn settle`: the bank's daily jobs, as clients
+//! of the API (the server does the work; these show progress and write the files).
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use clap::Subcommand;
+use futures_util::TryStreamExt;
+use indicatif::{ProgressBar, ProgressStyle};
+use tokio_util::io::ReaderStream;
+
+use crate::{
+    client::{read, ApiClient, ClientArgs},
+    close::DayClose,
+    domain::money::format_minor,
+    recon::{model::ReconRun, report},
+    settlement::{write_payout_file, SettlementRecord},
+};
+
+#[derive(Debug, Subcommand)]
+pub enum ReconCommand {
+    /// Reconcile the bank's settlement file for a closed date; prints the summary. Exits non-zero
+    /// when exceptions are open, so scripts notice.
+    Run {
+        #[command(flatten)]
+        client: ClientArgs,
+        #[arg(long)]
+        date: chrono::NaiveDate,
+        /// CSV: value_date,terminal_id,stan,rrn,approval_code,amount_idr,type
+        #[arg(long)]
+        bank_file: PathBuf,
+        /// Print the run as JSON instead of the summary.
+        #[arg(long)]
+        json: bool,
+        /// Also write every exception, line by line, to this CSV file.
+        #[arg(long)]
+        exceptions_csv: Option<PathBuf>,
+    },
+    /// Show a recorded run again.
+    Show {
+        #[command(flatten)]
+        client: ClientArgs,
+        run_id: uuid::Uuid,
+        #[arg(long)]
+        json: bool,
+        #[arg(long)]
+        exceptions_csv: Option<PathBuf>,
+    },
+    /// Resolve an exception with a reason (audited).
+    Resolve {
+        #[command(flatten)]
+        client: ClientArgs,
+        exception_id: uuid::Uuid,
+        #[arg(long)]
+        reason: String,
+    },
+}
+
+pub async fn recon(command: ReconCommand) -> anyhow::Result<()> {
+    match command {
+        ReconCommand::Run {
+            client,
+            date,
+            bank_file,
+            json,
+            exceptions_csv,
+        } => run(&client, date, &bank_file, json, exceptions_csv.as_deref()).await,
+        ReconCommand::Show {
+            client,
+            run_id,
+            json,
+            exceptions_csv,
+        } => {
+            let api = ApiClient::login(&client).await?;
+            let response = api
+                .request(reqwest::Method::GET, &format!("/v1/recon/runs/{run_id}"))
+                .send()
+                .await?;
+            let run: serde_json::Value = read(response).await?;
+            finish(&api, run, json, exceptions_csv.as_deref()).await
+        }
+        ReconCommand::Resolve {
+            client,
+            exception_id,
+            reason,
+        } => {
+            let api = ApiClient::login(&client).await?;
+            let response = api
+                .request(
+                    reqwest::Method::POST,
+                    &format!("/v1/recon/exceptions/{exception_id}/resolve"),
+                )
+                .json(&serde_json::json!({ "reason": reason }))
+                .send()
+                .await?;
+            let resolved: serde_json::Value = read(response).await?;
+            println!(
+                "resolved {} ({}, line {}): {}",
+                exception_id,
+                resolved["category"].as_str().unwrap_or(""),
+                resolved["line_no"],
+                resolved["resolution"].as_str().unwrap_or("")
+            );
+            Ok(())
+        }
+    }
+}
+
+async fn run(
+    args: &ClientArgs,
+    date: chrono::NaiveDate,
+    file: &Path,
+    json: bool,
+    exceptions_csv: Option<&Path>,
+) -> anyhow::Result<()> {
+    let api = ApiClient::login(args).await?;
+    let handle = tokio::fs::File::open(file)
+        .await
+        .with_context(|| format!("cannot open {}", file.display()))?;
+    let size = handle.metadata().await?.len();
+    let progress = ProgressBar::new(size).with_style(
+        ProgressStyle::with_template(
+            "{spinner} reconciling {bytes}/{total_bytes} [{bar:30}] {percent}% {bytes_per_sec}, {eta} left",
+        )
+        .expect("valid template")
+        .progress_chars("=> "),
+    );
+    let ticker = progress.clone();
+    let stream = ReaderStream::with_capacity(handle, 256 * 1024).inspect_ok(move |chunk| {
+        ticker.inc(chunk.len() as u64);
+    });
+    let name = file
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "bank.csv".into());
+    let response = api
+        .request(reqwest::Method::POST, "/v1/recon/runs")
+        .query(&[("date", date.to_string()), ("file_name", name)])
+        .header(reqwest::header::CONTENT_TYPE, "text/csv")
+        .body(reqwest::Body::wrap_stream(stream))
+        .send()
+        .await
+        .context("uploading the bank file")?;
+    progress.finish_and_clear();
+    let run: serde_json::Value = read(response).await?;
+    finish(&api, run, json, exceptions_csv).await
+}
+
+/// Prints a run (JSON or summary), writes its exceptions when asked, and fails when any are open.
+async fn finish(
+    api: &ApiClient,
+    value: serde_json::Value,
+    json: bool,
+    exceptions_csv: Option<&Path>,
+) -> anyhow::Result<()> {
+    if json {
+        println!("{}", serde_json::to_string_pretty(&value)?);
+    }
+    let run: ReconRun = serde_json::from_value(value).context("reading the run")?;
+    if !json {
+        println!("run {}", run.id);
+        if let Some(report) = &run.report {
+            println!("{}", report::summary(report));
+        }
+    }
+    if let Some(path) = exceptions_csv {
+        let response = api
+            .request(
+                reqwest::Method::GET,
+                &format!("/v1/recon/runs/{}/exceptions.csv", run.id),
+            )
+            .send()
+            .await?;
+        anyhow::ensure!(
+            response.status().is_success(),
+            "fetching the exceptions: {}",
+            response.status()
+        );
+        let mut out = tokio::fs::File::create(path)
+            .await
+            .with_context(|| format!("cannot create {}", path.display()))?;
+        let mut body = response.bytes_stream().map_err(std::io::Error::other);
+        while let Some(chunk) = body.try_next().await? {
+            tokio::io::AsyncWriteExt::write_all(&mut out, &chunk).await?;
+        }
+        tokio::io::AsyncWriteExt::flush(&mut out).await?;
+        if !json {
+            println!("exceptions written to {}", path.display());
+        }
+    }
+    anyhow::ensure!(
+        run.open_exceptions == 0,
+        "{} exceptions are open; resolve each with `ssn recon resolve`",
+        run.open_exceptions
+    );
+    Ok(())
+}
+
+/// `ssn close --date`: closes the date and prints its totals.
+pub async fn close(args: &ClientArgs, date: chrono::NaiveDate, json: bool) -> anyhow::Result<()> {
+    let api = ApiClient::login(args).await?;
+    let response = api
+        .request(reqwest::Method::POST, &format!("/v1/days/{date}/close"))
+        .send()
+        .await?;
+    let again = response.status() == reqwest::StatusCode::OK;
+    let value: serde_json::Value = read(response).await?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&value)?);
+        return Ok(());
+    }
+    let close: DayClose = serde_json::from_value(value).context("reading the close")?;
+    let t = &close.totals;
+    println!(
+        "{} {} (cut-off {} WITA){}",
+        if again { "already closed:" } else { "closed" },
+        close.business_date,
+        close.cutoff,
+        if again { ", nothing changed" } else { "" }
+    );
+    let line = |name: &str, c: &crate::store::CountAndTotal| {
+        println!(
+            "  {name:<12} {:>8} {:>18} IDR",
+            c.count,
+            format_minor(c.amount_minor)
+        )
+    };
+    line("purchases", &t.purchases);
+    line("voids", &t.voids);
+    line("reversals", &t.reversals);
+    line("expired", &t.expired);
+    line("refunds", &t.refunds);
+    println!(
+        "  {:<12} {:>8} {:>18} IDR",
+        "net",
+        "",
+        format_minor(t.net_minor)
+    );
+    for e in &close.ewarungs {
+        println!(
+            "  {:<32} {:>8} purchases {:>18} IDR net",
+            e.name,
+            e.totals.purchases.count,
+            format_minor(e.totals.net_minor)
+        );
+    }
+    println!("  open holds at close: {}", close.open_holds.len());
+    for hold in &close.open_holds {
+        println!(
+            "    {} STAN {} RRN {} {} IDR (authorized {})",
+            hold.terminal_id,
+            hold.stan,
+            hold.rrn.as_deref().unwrap_or("-"),
+            format_minor(hold.amount_minor),
+            hold.authorized_at
+        );
+    }
+    for problem in close.batch_problems() {
+        println!(
+            "  terminal {} batch totals: {:?} (terminal {:?}, host {:?})",
+            problem.terminal_id, problem.status, problem.terminal, problem.host
+        );
+    }
+    Ok(())
+}
+
+/// `ssn settle --date`: settles the date and writes the payout instruction file.
+pub async fn settle(
+    args: &ClientArgs,
+    date: chrono::NaiveDate,
+    output: &Path,
+    json: bool,
+) -> anyhow::Result<()> {
+    let api = ApiClient::login(args).await?;
+    let response = api
+        .request(reqwest::Method::POST, &format!("/v1/settlements/{date}"))
+        .send()
+        .await?;
+    let records: Vec<SettlementRecord> = read(response).await?;
+    let file = std::fs::File::create(output)
+        .with_context(|| format!("cannot create {}", output.display()))?;
+    let lines = write_payout_file(&records, std::io::BufWriter::new(file))?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&records)?);
+        return Ok(());
+    }
+    let total: i64 = records.iter().map(|r| r.amount_minor.max(0)).sum();
+    println!(
+        "settled {date}: {} E-Warung payouts, {} IDR; payout file {}",
+        lines,
+        format_minor(total),
+        output.display()
+    );
+    Ok(())
+}

@@ -1,0 +1,206 @@
+//! What reconciliation reads, decides and records.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::domain::ids::{EwarungId, ProgramId, UserId};
+
+/// The bank file's `type` column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum EntryType {
+    Sale,
+    Void,
+    Refund,
+}
+
+impl EntryType {
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "SALE" => Some(Self::Sale),
+            "VOID" => Some(Self::Void),
+            "REFUND" => Some(Self::Refund),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Sale => "SALE",
+            Self::Void => "VOID",
+            Self::Refund => "REFUND",
+        }
+    }
+
+    /// Which way the money goes: a sale owes the E-Warung; a void or refund takes it back.
+    pub fn direction(self) -> Direction {
+        match self {
+            Self::Sale => Direction::Sale,
+            Self::Void | Self::Refund => Direction::MoneyBack,
+        }
+    }
+}
+
+/// A sale or money going back; a bank VOID and REFUND both match a host refund of the purchase.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Direction {
+    Sale,
+    MoneyBack,
+}
+
+/// Where a line of either side ended up. Every line ends in exactly one.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Category {
+    Matched,
+    AmountMismatch,
+    /// Approved by the host, absent from the bank's file.
+    HostOnly,
+    /// In the bank's file, unknown to the host or declined or reversed here.
+    BankOnly,
+    /// A second bank line for what an earlier line already claimed.
+    Duplicate,
+    /// A bank line that could not be read.
+    Malformed,
+}
+
+impl Category {
+    pub const ALL: [Category; 6] = [
+        Category::Matched,
+        Category::AmountMismatch,
+        Category::HostOnly,
+        Category::BankOnly,
+        Category::Duplicate,
+        Category::Malformed,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Matched => "matched",
+            Self::AmountMismatch => "amount_mismatch",
+            Self::HostOnly => "host_only",
+            Self::BankOnly => "bank_only",
+            Self::Duplicate => "duplicate",
+            Self::Malformed => "malformed",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|c| c.as_str() == text)
+    }
+
+    pub(crate) fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// A host-side entry of the date as the store hands it over (borrowed from the row).
+#[derive(Debug, Clone, Copy)]
+pub struct HostRow<'a> {
+    pub redemption_id: uuid::Uuid,
+    pub terminal_id: &'a str,
+    pub stan: &'a str,
+    pub rrn: Option<&'a str>,
+    pub approval_code: Option<&'a str>,
+    pub amount_minor: i64,
+    pub ewarung_id: EwarungId,
+    pub program_id: ProgramId,
+    pub direction: Direction,
+}
+
+/// One exception line, to record.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, sqlx::FromRow)]
+pub struct ReconException {
+    pub id: uuid::Uuid,
+    pub run_id: uuid::Uuid,
+    pub category: String,
+    /// The bank file's line number (none for host-only entries).
+    pub line_no: Option<i64>,
+    pub terminal_id: Option<String>,
+    pub stan: Option<String>,
+    pub rrn: Option<String>,
+    pub approval_code: Option<String>,
+    /// SALE, VOID or REFUND.
+    pub entry_type: Option<String>,
+    pub bank_amount_minor: Option<i64>,
+    pub host_amount_minor: Option<i64>,
+    #[schema(value_type = Option<String>, format = Uuid)]
+    pub ewarung_id: Option<EwarungId>,
+    pub redemption_id: Option<uuid::Uuid>,
+    pub detail: String,
+    #[schema(value_type = Option<String>, format = Uuid)]
+    pub resolved_by: Option<UserId>,
+    pub resolved_at: Option<DateTime<Utc>>,
+    pub resolution: Option<String>,
+}
+
+/// Count and amounts of one category (bank amounts for lines of the file, host amounts for
+/// entries of the host).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct CategoryTotal {
+    pub count: i64,
+    pub bank_amount_minor: i64,
+    pub host_amount_minor: i64,
+}
+
+/// Totals per category, keyed by the category's name.
+pub type CategoryTotals = std::collections::BTreeMap<Category, CategoryTotal>;
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct EwarungRecon {
+    /// None for bank lines whose terminal the host does not know.
+    #[schema(value_type = Option<String>, format = Uuid)]
+    pub ewarung_id: Option<EwarungId>,
+    pub name: String,
+    #[schema(value_type = Object)]
+    pub categories: CategoryTotals,
+    /// Matched sales less matched refunds: what settlement moves.
+    pub payable_minor: i64,
+}
+
+/// What a run found. Stored with the run and returned unchanged when the run is fetched again.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ReconReport {
+    pub business_date: String,
+    pub file_name: String,
+    pub file_sha256: String,
+    /// Data lines in the bank file (after the header).
+    pub bank_lines: i64,
+    /// Of those, lines that could not be used (malformed).
+    pub unusable_lines: i64,
+    /// Host entries of the date: completed purchases and refunds.
+    pub host_entries: i64,
+    #[schema(value_type = Object)]
+    pub categories: CategoryTotals,
+    pub ewarungs: Vec<EwarungRecon>,
+    /// Exceptions still open (all of them, at the end of the run).
+    pub exceptions: i64,
+}
+
+/// A recorded run.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ReconRun {
+    pub id: uuid::Uuid,
+    pub business_date: String,
+    pub file_name: String,
+    pub status: String,
+    #[schema(value_type = String, format = Uuid)]
+    pub created_by: UserId,
+    pub created_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
+    pub report: Option<ReconReport>,
+    /// Exceptions of this run still waiting for a resolution.
+    pub open_exceptions: i64,
+}
+
+/// What a run found payable for one E-Warung and program.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Payable {
+    pub ewarung_id: EwarungId,
+    pub program_id: ProgramId,
+    pub items: i64,
+    pub amount_minor: i64,
+}

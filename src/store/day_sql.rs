@@ -1,0 +1,685 @@
+//! [`DayStore`](crate::store::DayStore) for both backends, SQL written once: the daily close,
+//! reconciliation runs and their exceptions, and settlement.
+
+/// Rows per multi-row insert of exceptions (7 columns stay well under SQLite's 32,766 parameters).
+pub(crate) const EXCEPTION_CHUNK: usize = 1_000;
+
+macro_rules! day_store_impl {
+    ($store:ty, $db:ty, $ledger_tx:ident) => {
+        const _: () = {
+            use sqlx::types::Json;
+            use $crate::{
+                business_day::{self, Cutoff},
+                close::{BatchComparison, BatchStatus, DayClose, DayTotals, EwarungDay, OpenHold, TerminalDay},
+                domain::ids::{EwarungId, ProgramId, TransferId, UserId},
+                ledger::{tx::AccountOwner, AccountKind, LedgerTx, Transfer, TransferKind},
+                recon::model::{Direction, HostRow, Payable, ReconException, ReconReport, ReconRun},
+                settlement::SettlementRecord,
+                store::{BatchSide, CountAndTotal, StoreError, StoreResult},
+            };
+
+            /// The six count/total pairs of a terminal's day, as the close query returns them.
+            type DayRow = (String, EwarungId, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64);
+
+            const SIDE_SUMS: &str = "
+                CAST(COALESCE(sum(CASE WHEN state IN ('completed', 'refunded') THEN 1 ELSE 0 END), 0) AS BIGINT),
+                CAST(COALESCE(sum(CASE WHEN state IN ('completed', 'refunded') THEN amount_minor ELSE 0 END), 0) AS BIGINT),
+                CAST(COALESCE(sum(CASE WHEN state = 'refunded' THEN 1 ELSE 0 END), 0) AS BIGINT),
+                CAST(COALESCE(sum(CASE WHEN state = 'refunded' THEN amount_minor ELSE 0 END), 0) AS BIGINT),
+                CAST(COALESCE(sum(CASE WHEN state = 'reversed' AND hold_id IS NOT NULL THEN 1 ELSE 0 END), 0) AS BIGINT),
+                CAST(COALESCE(sum(CASE WHEN state = 'reversed' AND hold_id IS NOT NULL THEN amount_minor ELSE 0 END), 0) AS BIGINT)";
+
+            fn side(count: i64, amount_minor: i64) -> CountAndTotal {
+                CountAndTotal { count, amount_minor }
+            }
+
+            fn refused(code: &'static str, message: String) -> StoreError {
+                StoreError::Refused { code, message }
+            }
+
+            impl $store {
+                async fn write_audit(
+                    tx: &mut sqlx::Transaction<'static, $db>,
+                    actor: UserId,
+                    action: &str,
+                    subject: (&str, String),
+                    detail: serde_json::Value,
+                ) -> StoreResult<()> {
+                    sqlx::query(
+                        "INSERT INTO audit_log (id, at, actor_id, action, subject_type, subject_id, detail)
+                         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                    )
+                    .bind(uuid::Uuid::now_v7())
+                    .bind($crate::store::now())
+                    .bind(actor)
+                    .bind(action)
+                    .bind(subject.0)
+                    .bind(subject.1)
+                    .bind(Json(detail))
+                    .execute(&mut **tx)
+                    .await?;
+                    Ok(())
+                }
+
+                /// Computes the close of `date` inside the close's transaction.
+                async fn compute_close(
+                    tx: &mut sqlx::Transaction<'static, $db>,
+                    date: &str,
+                    cutoff: Cutoff,
+                    actor: UserId,
+                ) -> StoreResult<DayClose> {
+                    let rows: Vec<DayRow> = sqlx::query_as(
+                        "SELECT terminal_id, ewarung_id,
+                           CAST(sum(CASE WHEN completed_date = $1 THEN 1 ELSE 0 END) AS BIGINT),
+                           CAST(sum(CASE WHEN completed_date = $1 THEN amount_minor ELSE 0 END) AS BIGINT),
+                           CAST(sum(CASE WHEN undone_date = $1 AND state IN ('voided', 'refunded') THEN 1 ELSE 0 END) AS BIGINT),
+                           CAST(sum(CASE WHEN undone_date = $1 AND state IN ('voided', 'refunded') THEN amount_minor ELSE 0 END) AS BIGINT),
+                           CAST(sum(CASE WHEN undone_date = $1 AND state = 'reversed' THEN 1 ELSE 0 END) AS BIGINT),
+                           CAST(sum(CASE WHEN undone_date = $1 AND state = 'reversed' THEN amount_minor ELSE 0 END) AS BIGINT),
+                           CAST(sum(CASE WHEN undone_date = $1 AND state = 'expired' THEN 1 ELSE 0 END) AS BIGINT),
+                           CAST(sum(CASE WHEN undone_date = $1 AND state = 'expired' THEN amount_minor ELSE 0 END) AS BIGINT),
+                           CAST(sum(CASE WHEN undone_date = $1 AND refund_id IS NOT NULL THEN 1 ELSE 0 END) AS BIGINT),
+                           CAST(sum(CASE WHEN undone_date = $1 AND refund_id IS NOT NULL THEN amount_minor ELSE 0 END) AS BIGINT)
+                         FROM redemptions WHERE completed_date = $1 OR undone_date = $1
+                         GROUP BY terminal_id, ewarung_id ORDER BY terminal_id",
+                    )
+                    .bind(date)
+                    .fetch_all(&mut **tx)
+                    .await?;
+                    let terminals: Vec<TerminalDay> = rows
+                        .into_iter()
+                        .map(|(terminal_id, ewarung_id, pc, pm, vc, vm, rc, rm, ec, em, fc, fm)| TerminalDay {
+                            terminal_id,
+                            ewarung_id,
+                            totals: DayTotals {
+                                purchases: side(pc, pm),
+                                voids: side(vc, vm),
+                                reversals: side(rc, rm),
+                                expired: side(ec, em),
+                                refunds: side(fc, fm),
+                                net_minor: pm - fm,
+                            },
+                        })
+                        .collect();
+                    let names: Vec<(EwarungId, String)> =
+                        sqlx::query_as("SELECT id, name FROM ewarungs").fetch_all(&mut **tx).await?;
+                    let names: std::collections::HashMap<EwarungId, String> = names.into_iter().collect();
+                    let mut totals = DayTotals::default();
+                    let mut by_ewarung: std::collections::BTreeMap<EwarungId, DayTotals> = Default::default();
+                    for terminal in &terminals {
+                        totals.add(&terminal.totals);
+                        by_ewarung.entry(terminal.ewarung_id).or_default().add(&terminal.totals);
+                    }
+                    let mut ewarungs: Vec<EwarungDay> = by_ewarung
+                        .into_iter()
+                        .map(|(ewarung_id, totals)| EwarungDay {
+                            ewarung_id,
+                            name: names.get(&ewarung_id).cloned().unwrap_or_default(),
+                            totals,
+                        })
+                        .collect();
+                    ewarungs.sort_by(|a, b| a.name.cmp(&b.name));
+                    let open_holds: Vec<OpenHold> = sqlx::query_as(
+                        "SELECT terminal_id, stan, local_date, rrn, amount_minor, business_date, created_at AS authorized_at
+                         FROM redemptions WHERE state = 'held' AND business_date <= $1 ORDER BY created_at",
+                    )
+                    .bind(date)
+                    .fetch_all(&mut **tx)
+                    .await?;
+                    let batch_totals = Self::compare_batches(tx, date).await?;
+                    for problem in batch_totals.iter().filter(|c| c.status != BatchStatus::Matched) {
+                        let detail = serde_json::json!({
+                            "business_date": date, "status": problem.status,
+                            "terminal": problem.terminal, "host": problem.host,
+                        });
+                        Self::write_audit(tx, actor, "day.batch_mismatch", ("terminal", problem.terminal_id.clone()), detail).await?;
+                    }
+                    Ok(DayClose {
+                        business_date: date.to_string(),
+                        closed_at: $crate::store::now(),
+                        closed_by: actor,
+                        cutoff: cutoff.to_string(),
+                        totals,
+                        ewarungs,
+                        terminals,
+                        open_holds,
+                        batch_totals,
+                    })
+                }
+
+                /// Each terminal's latest batch totals for the date against the host's figures
+                /// now (same rules as at batch time: by the terminal's local date).
+                async fn compare_batches(
+                    tx: &mut sqlx::Transaction<'static, $db>,
+                    date: &str,
+                ) -> StoreResult<Vec<BatchComparison>> {
+                    let day = business_day::parse_date(date).ok_or(StoreError::NotFound { entity: "business date" })?;
+                    let around = |d: Option<chrono::NaiveDate>| d.map(business_day::format_date).unwrap_or_else(|| date.to_string());
+                    let host: Vec<(String, i64, i64, i64, i64, i64, i64)> = sqlx::query_as(&format!(
+                        "SELECT terminal_id, {SIDE_SUMS} FROM redemptions
+                         WHERE business_date >= $2 AND business_date <= $3 AND local_date = $1 AND kind = 'purchase'
+                         GROUP BY terminal_id"
+                    ))
+                    .bind(date)
+                    .bind(around(day.pred_opt()))
+                    .bind(around(day.succ_opt()))
+                    .fetch_all(&mut **tx)
+                    .await?;
+                    type Submitted = (String, i64, i64, i64, i64, i64, i64, chrono::DateTime<chrono::Utc>);
+                    let submitted: Vec<Submitted> = sqlx::query_as(
+                        "SELECT b.terminal_id, b.purchases_count, b.purchases_minor, b.refunds_count, b.refunds_minor,
+                                b.reversals_count, b.reversals_minor, b.received_at
+                         FROM terminal_batch_totals b
+                         WHERE b.business_date = $1 AND b.received_at = (SELECT max(x.received_at) FROM terminal_batch_totals x
+                                 WHERE x.terminal_id = b.terminal_id AND x.business_date = $1)",
+                    )
+                    .bind(date)
+                    .fetch_all(&mut **tx)
+                    .await?;
+                    let mut by_terminal: std::collections::BTreeMap<String, (Option<(BatchSide, chrono::DateTime<chrono::Utc>)>, BatchSide)> =
+                        Default::default();
+                    for (terminal, pc, pm, fc, fm, rc, rm) in host {
+                        by_terminal.entry(terminal).or_default().1 =
+                            BatchSide { purchases: side(pc, pm), refunds: side(fc, fm), reversals: side(rc, rm) };
+                    }
+                    for (terminal, pc, pm, fc, fm, rc, rm, at) in submitted {
+                        by_terminal.entry(terminal).or_default().0 =
+                            Some((BatchSide { purchases: side(pc, pm), refunds: side(fc, fm), reversals: side(rc, rm) }, at));
+                    }
+                    Ok(by_terminal
+                        .into_iter()
+                        .filter(|(_, (sent, host))| sent.is_some() || host.purchases.count > 0 || host.refunds.count > 0)
+                        .map(|(terminal_id, (sent, host))| {
+                            let status = match &sent {
+                                None => BatchStatus::Missing,
+                                Some((t, _)) if t.purchases == host.purchases && t.refunds == host.refunds => BatchStatus::Matched,
+                                Some(_) => BatchStatus::Mismatch,
+                            };
+                            BatchComparison {
+                                terminal_id,
+                                status,
+                                terminal: sent.map(|(side, _)| side),
+                                host,
+                                received_at: sent.map(|(_, at)| at),
+                            }
+                        })
+                        .collect())
+                }
+
+                async fn stored_close(
+                    conn: &mut <$db as sqlx::Database>::Connection,
+                    date: &str,
+                ) -> StoreResult<Option<DayClose>> {
+                    let row: Option<(Json<DayClose>,)> =
+                        sqlx::query_as("SELECT report FROM day_closes WHERE business_date = $1")
+                            .bind(date)
+                            .fetch_optional(&mut *conn)
+                            .await?;
+                    Ok(row.map(|(Json(close),)| close))
+                }
+
+                async fn run_record(
+                    conn: &mut <$db as sqlx::Database>::Connection,
+                    id: uuid::Uuid,
+                ) -> StoreResult<Option<ReconRun>> {
+                    type Row = (uuid::Uuid, String, String, String, UserId, chrono::DateTime<chrono::Utc>,
+                                Option<chrono::DateTime<chrono::Utc>>, Option<Json<ReconReport>>, i64);
+                    let row: Option<Row> = sqlx::query_as(
+                        "SELECT r.id, r.business_date, r.file_name, r.status, r.created_by, r.created_at, r.finished_at, r.report,
+                                (SELECT CAST(count(*) AS BIGINT) FROM recon_exceptions e
+                                  WHERE e.run_id = r.id AND e.resolved_by IS NULL)
+                         FROM recon_runs r WHERE r.id = $1",
+                    )
+                    .bind(id)
+                    .fetch_optional(&mut *conn)
+                    .await?;
+                    Ok(row.map(|(id, business_date, file_name, status, created_by, created_at, finished_at, report, open_exceptions)| ReconRun {
+                        id,
+                        business_date,
+                        file_name,
+                        status,
+                        created_by,
+                        created_at,
+                        finished_at,
+                        report: report.map(|Json(r)| r),
+                        open_exceptions,
+                    }))
+                }
+
+                async fn settlement_rows(
+                    conn: &mut <$db as sqlx::Database>::Connection,
+                    date: &str,
+                ) -> StoreResult<Vec<SettlementRecord>> {
+                    Ok(sqlx::query_as(
+                        "SELECT s.business_date, s.ewarung_id, e.name AS ewarung_name, e.bank_code, e.bank_account_number,
+                                e.bank_account_holder, s.program_id, p.code AS program_code, s.run_id, s.transfer_id,
+                                s.items, s.amount_minor, s.created_at
+                         FROM settlements s JOIN ewarungs e ON e.id = s.ewarung_id JOIN programs p ON p.id = s.program_id
+                         WHERE s.business_date = $1 ORDER BY e.name, p.code",
+                    )
+                    .bind(date)
+                    .fetch_all(&mut *conn)
+                    .await?)
+                }
+            }
+
+            #[async_trait::async_trait]
+            impl $crate::store::DayStore for $store {
+                async fn set_cutoff(&self, cutoff: Cutoff) -> StoreResult<()> {
+                    let mut tx = self.begin_write().await?;
+                    sqlx::query("UPDATE business_calendar SET cutoff_minutes = $1 WHERE id = 1")
+                        .bind(cutoff.minutes() as i32)
+                        .execute(&mut *tx)
+                        .await?;
+                    tx.commit().await?;
+                    Ok(())
+                }
+
+                async fn open_business_date(&self) -> StoreResult<String> {
+                    let mut tx = self.begin_write().await?;
+                    let date = $ledger_tx { conn: &mut *tx }.business_date($crate::store::now()).await?;
+                    tx.commit().await?;
+                    Ok(date)
+                }
+
+                async fn close_day(&self, date: chrono::NaiveDate, actor: UserId) -> StoreResult<(DayClose, bool)> {
+                    let text = business_day::format_date(date);
+                    let mut tx = self.begin_write().await?;
+                    if let Some(close) = Self::stored_close(&mut *tx, &text).await? {
+                        return Ok((close, false));
+                    }
+                    // Lock the calendar first: on PostgreSQL this waits for every transaction that
+                    // has read the open date, and holds off new ones until the close commits.
+                    sqlx::query("UPDATE business_calendar SET cutoff_minutes = cutoff_minutes WHERE id = 1")
+                        .execute(&mut *tx)
+                        .await?;
+                    let open = $ledger_tx { conn: &mut *tx }.business_date($crate::store::now()).await?;
+                    if text > open {
+                        return Err(refused(
+                            "business_date_not_started",
+                            format!("{text} has not begun; the open business date is {open}"),
+                        ));
+                    }
+                    let (cutoff,): (i32,) = sqlx::query_as("SELECT cutoff_minutes FROM business_calendar WHERE id = 1")
+                        .fetch_one(&mut *tx)
+                        .await?;
+                    sqlx::query(
+                        "UPDATE business_calendar SET last_closed_date = $1
+                         WHERE id = 1 AND (last_closed_date IS NULL OR last_closed_date < $1)",
+                    )
+                    .bind(&text)
+                    .execute(&mut *tx)
+                    .await?;
+                    let cutoff = Cutoff::from_minutes(i64::from(cutoff)).unwrap_or_default();
+                    let close = Self::compute_close(&mut tx, &text, cutoff, actor).await?;
+                    sqlx::query("INSERT INTO day_closes (business_date, closed_at, closed_by, report) VALUES ($1, $2, $3, $4)")
+                        .bind(&text)
+                        .bind(close.closed_at)
+                        .bind(actor)
+                        .bind(Json(&close))
+                        .execute(&mut *tx)
+                        .await?;
+                    let detail = serde_json::json!({
+                        "totals": close.totals, "open_holds": close.open_holds.len(),
+                        "batch_problems": close.batch_problems().count(),
+                    });
+                    Self::write_audit(&mut tx, actor, "day.closed", ("business_date", text.clone()), detail).await?;
+                    tx.commit().await?;
+                    Ok((close, true))
+                }
+
+                async fn day_close(&self, date: chrono::NaiveDate) -> StoreResult<Option<DayClose>> {
+                    let mut conn = self.reader().acquire().await?;
+                    Self::stored_close(&mut *conn, &business_day::format_date(date)).await
+                }
+
+                async fn terminal_owners(&self) -> StoreResult<Vec<(String, EwarungId)>> {
+                    Ok(sqlx::query_as("SELECT terminal_id, ewarung_id FROM terminals")
+                        .fetch_all(self.reader())
+                        .await?)
+                }
+
+                async fn host_entries(
+                    &self,
+                    date: chrono::NaiveDate,
+                    sink: &mut (dyn for<'r> FnMut(HostRow<'r>) + Send),
+                ) -> StoreResult<i64> {
+                    use futures_util::TryStreamExt;
+                    use sqlx::Row;
+                    let text = business_day::format_date(date);
+                    let mut rows = sqlx::query(
+                        "SELECT id, terminal_id, stan, rrn, approval_code, amount_minor, ewarung_id, program_id, 0 AS back
+                         FROM redemptions WHERE completed_date = $1
+                         UNION ALL
+                         SELECT id, terminal_id, stan, rrn, approval_code, amount_minor, ewarung_id, program_id, 1 AS back
+                         FROM redemptions WHERE undone_date = $1 AND refund_id IS NOT NULL",
+                    )
+                    .bind(&text)
+                    .fetch(self.reader());
+                    let mut count = 0;
+                    while let Some(row) = rows.try_next().await? {
+                        let back: i32 = row.try_get(8)?;
+                        sink(HostRow {
+                            redemption_id: row.try_get(0)?,
+                            terminal_id: row.try_get(1)?,
+                            stan: row.try_get(2)?,
+                            rrn: row.try_get(3)?,
+                            approval_code: row.try_get(4)?,
+                            amount_minor: row.try_get(5)?,
+                            ewarung_id: row.try_get(6)?,
+                            program_id: row.try_get(7)?,
+                            direction: if back == 1 { Direction::MoneyBack } else { Direction::Sale },
+                        });
+                        count += 1;
+                    }
+                    Ok(count)
+                }
+
+                async fn start_recon_run(
+                    &self,
+                    date: chrono::NaiveDate,
+                    file_name: &str,
+                    actor: UserId,
+                ) -> StoreResult<uuid::Uuid> {
+                    let text = business_day::format_date(date);
+                    let mut tx = self.begin_write().await?;
+                    if Self::stored_close(&mut *tx, &text).await?.is_none() {
+                        return Err(refused(
+                            "business_date_not_closed",
+                            format!("{text} is not closed yet; close it before reconciling"),
+                        ));
+                    }
+                    let id = uuid::Uuid::now_v7();
+                    sqlx::query(
+                        "INSERT INTO recon_runs (id, business_date, file_name, status, created_by, created_at)
+                         VALUES ($1, $2, $3, 'running', $4, $5)",
+                    )
+                    .bind(id)
+                    .bind(&text)
+                    .bind(file_name)
+                    .bind(actor)
+                    .bind($crate::store::now())
+                    .execute(&mut *tx)
+                    .await?;
+                    tx.commit().await?;
+                    Ok(id)
+                }
+
+                async fn add_recon_exceptions(&self, rows: &[ReconException]) -> StoreResult<()> {
+                    if rows.is_empty() {
+                        return Ok(());
+                    }
+                    let mut tx = self.begin_write().await?;
+                    for chunk in rows.chunks($crate::store::day_sql::EXCEPTION_CHUNK) {
+                        let mut query = sqlx::QueryBuilder::<$db>::new(
+                            "INSERT INTO recon_exceptions (id, run_id, category, line_no, terminal_id, stan, rrn,
+                                 approval_code, entry_type, bank_amount_minor, host_amount_minor, ewarung_id,
+                                 redemption_id, detail) ",
+                        );
+                        query.push_values(chunk, |mut b, e| {
+                            b.push_bind(e.id)
+                                .push_bind(e.run_id)
+                                .push_bind(e.category.clone())
+                                .push_bind(e.line_no)
+                                .push_bind(e.terminal_id.clone())
+                                .push_bind(e.stan.clone())
+                                .push_bind(e.rrn.clone())
+                                .push_bind(e.approval_code.clone())
+                                .push_bind(e.entry_type.clone())
+                                .push_bind(e.bank_amount_minor)
+                                .push_bind(e.host_amount_minor)
+                                .push_bind(e.ewarung_id)
+                                .push_bind(e.redemption_id)
+                                .push_bind(e.detail.clone());
+                        });
+                        query.build().execute(&mut *tx).await?;
+                    }
+                    tx.commit().await?;
+                    Ok(())
+                }
+
+                async fn finish_recon_run(
+                    &self,
+                    run: uuid::Uuid,
+                    report: &ReconReport,
+                    payables: &[Payable],
+                ) -> StoreResult<ReconRun> {
+                    let mut tx = self.begin_write().await?;
+                    // The same file for the same date was reconciled before: that run stands,
+                    // and this one leaves nothing behind.
+                    let earlier: Option<(uuid::Uuid,)> = sqlx::query_as(
+                        "SELECT id FROM recon_runs WHERE business_date = $1 AND file_sha256 = $2 AND status = 'finished'",
+                    )
+                    .bind(&report.business_date)
+                    .bind(&report.file_sha256)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                    let id = if let Some((earlier,)) = earlier {
+                        sqlx::query("DELETE FROM recon_exceptions WHERE run_id = $1").bind(run).execute(&mut *tx).await?;
+                        sqlx::query("DELETE FROM recon_runs WHERE id = $1").bind(run).execute(&mut *tx).await?;
+                        earlier
+                    } else {
+                        for p in payables {
+                            sqlx::query(
+                                "INSERT INTO recon_payables (run_id, ewarung_id, program_id, items, amount_minor)
+                                 VALUES ($1, $2, $3, $4, $5)",
+                            )
+                            .bind(run)
+                            .bind(p.ewarung_id)
+                            .bind(p.program_id)
+                            .bind(p.items)
+                            .bind(p.amount_minor)
+                            .execute(&mut *tx)
+                            .await?;
+                        }
+                        let finished = sqlx::query(
+                            "UPDATE recon_runs SET status = 'finished', file_sha256 = $2, finished_at = $3, report = $4
+                             WHERE id = $1 AND status = 'running'",
+                        )
+                        .bind(run)
+                        .bind(&report.file_sha256)
+                        .bind($crate::store::now())
+                        .bind(Json(report))
+                        .execute(&mut *tx)
+                        .await?;
+                        if finished.rows_affected() != 1 {
+                            return Err(StoreError::NotFound { entity: "reconciliation run" });
+                        }
+                        let actor: (UserId,) = sqlx::query_as("SELECT created_by FROM recon_runs WHERE id = $1")
+                            .bind(run)
+                            .fetch_one(&mut *tx)
+                            .await?;
+                        let detail = serde_json::json!({
+                            "business_date": report.business_date, "file_name": report.file_name,
+                            "file_sha256": report.file_sha256, "bank_lines": report.bank_lines,
+                            "exceptions": report.exceptions,
+                        });
+                        Self::write_audit(&mut tx, actor.0, "recon.run", ("recon_run", run.to_string()), detail).await?;
+                        run
+                    };
+                    let record = Self::run_record(&mut *tx, id).await?.ok_or(StoreError::NotFound { entity: "reconciliation run" })?;
+                    tx.commit().await?;
+                    Ok(record)
+                }
+
+                async fn abandon_recon_run(&self, run: uuid::Uuid) -> StoreResult<()> {
+                    let mut tx = self.begin_write().await?;
+                    sqlx::query("DELETE FROM recon_exceptions WHERE run_id = $1").bind(run).execute(&mut *tx).await?;
+                    sqlx::query("DELETE FROM recon_runs WHERE id = $1 AND status = 'running'").bind(run).execute(&mut *tx).await?;
+                    tx.commit().await?;
+                    Ok(())
+                }
+
+                async fn recon_run(&self, id: uuid::Uuid) -> StoreResult<Option<ReconRun>> {
+                    let mut conn = self.reader().acquire().await?;
+                    Self::run_record(&mut *conn, id).await
+                }
+
+                async fn list_recon_runs(&self, date: chrono::NaiveDate) -> StoreResult<Vec<ReconRun>> {
+                    let ids: Vec<(uuid::Uuid,)> = sqlx::query_as(
+                        "SELECT id FROM recon_runs WHERE business_date = $1 AND status = 'finished' ORDER BY finished_at DESC",
+                    )
+                    .bind(business_day::format_date(date))
+                    .fetch_all(self.reader())
+                    .await?;
+                    let mut conn = self.reader().acquire().await?;
+                    let mut runs = Vec::with_capacity(ids.len());
+                    for (id,) in ids {
+                        if let Some(run) = Self::run_record(&mut *conn, id).await? {
+                            runs.push(run);
+                        }
+                    }
+                    Ok(runs)
+                }
+
+                async fn recon_exceptions(
+                    &self,
+                    run: uuid::Uuid,
+                    filter: &$crate::store::ExceptionFilter,
+                    page: $crate::store::Page,
+                ) -> StoreResult<Vec<ReconException>> {
+                    Ok(sqlx::query_as(
+                        "SELECT * FROM recon_exceptions WHERE run_id = $1
+                           AND ($2 IS NULL OR category = $2)
+                           AND ($3 = 0 OR resolved_by IS NULL)
+                           AND ($4 IS NULL OR id > $4)
+                         ORDER BY id LIMIT $5",
+                    )
+                    .bind(run)
+                    .bind(filter.category.map(|c| c.as_str()))
+                    .bind(i32::from(filter.open_only))
+                    .bind(page.after)
+                    .bind(i64::from(page.limit))
+                    .fetch_all(self.reader())
+                    .await?)
+                }
+
+                async fn resolve_exception(
+                    &self,
+                    id: uuid::Uuid,
+                    reason: &str,
+                    actor: UserId,
+                ) -> StoreResult<ReconException> {
+                    let mut tx = self.begin_write().await?;
+                    let resolved: Option<ReconException> = sqlx::query_as(
+                        "UPDATE recon_exceptions SET resolved_by = $2, resolved_at = $3, resolution = $4
+                         WHERE id = $1 AND resolved_by IS NULL RETURNING *",
+                    )
+                    .bind(id)
+                    .bind(actor)
+                    .bind($crate::store::now())
+                    .bind(reason)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                    let Some(resolved) = resolved else {
+                        let exists: Option<(uuid::Uuid,)> = sqlx::query_as("SELECT id FROM recon_exceptions WHERE id = $1")
+                            .bind(id)
+                            .fetch_optional(&mut *tx)
+                            .await?;
+                        return Err(match exists {
+                            Some(_) => StoreError::StateConflict { entity: "exception", actual: "already resolved".into() },
+                            None => StoreError::NotFound { entity: "exception" },
+                        });
+                    };
+                    let detail = serde_json::json!({
+                        "run_id": resolved.run_id, "category": resolved.category, "line_no": resolved.line_no,
+                        "rrn": resolved.rrn, "reason": reason,
+                    });
+                    Self::write_audit(&mut tx, actor, "recon.exception_resolved", ("recon_exception", id.to_string()), detail).await?;
+                    tx.commit().await?;
+                    Ok(resolved)
+                }
+
+                async fn settle(&self, date: chrono::NaiveDate, actor: UserId) -> StoreResult<Vec<SettlementRecord>> {
+                    let text = business_day::format_date(date);
+                    let mut tx = self.begin_write().await?;
+                    if Self::stored_close(&mut *tx, &text).await?.is_none() {
+                        return Err(refused("business_date_not_closed", format!("{text} is not closed yet")));
+                    }
+                    let run: Option<(uuid::Uuid,)> = sqlx::query_as(
+                        "SELECT id FROM recon_runs WHERE business_date = $1 AND status = 'finished'
+                         ORDER BY finished_at DESC LIMIT 1",
+                    )
+                    .bind(&text)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                    let Some((run,)) = run else {
+                        return Err(refused(
+                            "not_reconciled",
+                            format!("{text} has no reconciliation run; run one with the bank's file first"),
+                        ));
+                    };
+                    let payables: Vec<(EwarungId, ProgramId, i64, i64)> = sqlx::query_as(
+                        "SELECT p.ewarung_id, p.program_id, p.items, p.amount_minor FROM recon_payables p
+                         WHERE p.run_id = $1 AND NOT EXISTS (SELECT 1 FROM settlements s WHERE s.business_date = $2
+                               AND s.ewarung_id = p.ewarung_id AND s.program_id = p.program_id)
+                         ORDER BY p.ewarung_id, p.program_id",
+                    )
+                    .bind(run)
+                    .bind(&text)
+                    .fetch_all(&mut *tx)
+                    .await?;
+                    let now = $crate::store::now();
+                    for (ewarung, program, items, amount) in payables {
+                        let transfer_id = if amount > 0 {
+                            let mut ledger = $ledger_tx { conn: &mut *tx };
+                            let payable = ledger.ensure_account(AccountKind::EwarungPayable, program, AccountOwner::Ewarung(ewarung)).await?;
+                            let settlement = ledger.ensure_account(AccountKind::Settlement, program, AccountOwner::Program).await?;
+                            let transfer = Transfer {
+                                id: TransferId::new(),
+                                program_id: program,
+                                debit_account_id: payable,
+                                credit_account_id: settlement,
+                                amount_minor: amount,
+                                kind: TransferKind::Settlement,
+                                pending_id: None,
+                                timeout_at: None,
+                                reference: format!("settlement:{text}:{ewarung}"),
+                                created_at: now,
+                            };
+                            if !ledger.apply_transfer(&transfer).await? {
+                                return Err(refused(
+                                    "payable_short",
+                                    format!("E-Warung {ewarung}'s payable holds less than the {} matched for {text}",
+                                        $crate::domain::money::format_minor(amount)),
+                                ));
+                            }
+                            Some(transfer.id)
+                        } else {
+                            None
+                        };
+                        sqlx::query(
+                            "INSERT INTO settlements (business_date, ewarung_id, program_id, run_id, transfer_id, items,
+                                                      amount_minor, created_by, created_at)
+                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                        )
+                        .bind(&text)
+                        .bind(ewarung)
+                        .bind(program)
+                        .bind(run)
+                        .bind(transfer_id)
+                        .bind(items)
+                        .bind(amount)
+                        .bind(actor)
+                        .bind(now)
+                        .execute(&mut *tx)
+                        .await?;
+                        let detail = serde_json::json!({ "business_date": text, "program_id": program, "run_id": run,
+                            "items": items, "amount_minor": amount, "transfer_id": transfer_id });
+                        Self::write_audit(&mut tx, actor, "settlement.posted", ("ewarung", ewarung.to_string()), detail).await?;
+                    }
+                    let rows = Self::settlement_rows(&mut *tx, &text).await?;
+                    tx.commit().await?;
+                    Ok(rows)
+                }
+
+                async fn settlements(&self, date: chrono::NaiveDate) -> StoreResult<Vec<SettlementRecord>> {
+                    let mut conn = self.reader().acquire().await?;
+                    Self::settlement_rows(&mut *conn, &business_day::format_date(date)).await
+                }
+            }
+        };
+    };
+}
+
+pub(crate) use day_store_impl;

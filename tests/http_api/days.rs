@@ -1,0 +1,453 @@
+//! The bank's day: close, reconciliation against its settlement file, settlement to E-Warungs,
+//! exception resolution, and who may do each.
+
+use reqwest::Method;
+use serde_json::{json, Value};
+
+use crate::common::*;
+use crate::on_both_backends;
+
+const HEADER: &str = "value_date,terminal_id,stan,rrn,approval_code,amount_idr,type";
+
+/// One completed purchase of `kilos` kg of rice at 13,500: returns the authorize answer.
+async fn bought(
+    app: &TestApp,
+    operator: &str,
+    terminal: &str,
+    stan: &str,
+    pan: &str,
+    kilos: u32,
+) -> Value {
+    let answer = app
+        .post(
+            "/v1/redemptions/authorize",
+            operator,
+            purchase(terminal, stan, pan, kilos, "13500"),
+        )
+        .await
+        .expect(200);
+    assert_eq!(answer["response_code"], "00", "{answer}");
+    let done = app
+        .post(
+            "/v1/redemptions/complete",
+            operator,
+            original(terminal, stan),
+        )
+        .await
+        .expect(200);
+    assert_eq!(done["state"], "completed", "{done}");
+    answer
+}
+
+fn rrn(answer: &Value) -> &str {
+    answer["rrn"].as_str().unwrap()
+}
+
+async fn upload(app: &TestApp, token: &str, date: &str, text: &str) -> Reply {
+    app.raw(
+        Method::POST,
+        &format!("/v1/recon/runs?date={date}&file_name=bank-{date}.csv"),
+        Some(token),
+        Some("text/csv"),
+        Some(text.as_bytes().to_vec()),
+    )
+    .await
+}
+
+fn category(run: &Value, name: &str) -> i64 {
+    run["report"]["categories"][name]["count"].as_i64().unwrap()
+}
+
+fn tomorrow() -> String {
+    let today = ssn::business_day::parse_date(&today()).unwrap();
+    ssn::business_day::format_date(today.succ_opt().unwrap())
+}
+
+async fn a_clean_day_closes_reconciles_and_settles_once(app: TestApp) {
+    let operator = app.login("warung-berkah").await;
+    let bank = app.login("kaltimtara").await;
+    let auditor = app.login("auditor").await;
+    let date = today();
+    let a = bought(&app, &operator, "SMD00001", "000001", DEMO_PANS[0], 5).await; // 67,500
+    let b = bought(&app, &operator, "SMD00002", "000001", DEMO_PANS[1], 2).await; // 27,000
+    let d = bought(&app, &operator, "SMD00001", "000002", DEMO_PANS[2], 1).await; // 13,500, voided
+    let voided = app
+        .post(
+            "/v1/redemptions/void",
+            &operator,
+            original("SMD00001", "000002"),
+        )
+        .await
+        .expect(200);
+    assert_eq!(voided["state"], "refunded", "{voided}");
+    // Approved, never completed: still held at close.
+    let held = app
+        .post(
+            "/v1/redemptions/authorize",
+            &operator,
+            purchase("SMD00002", "000009", DEMO_PANS[3], 1, "13000"),
+        )
+        .await
+        .expect(200);
+    assert_eq!(held["response_code"], "00");
+
+    let close = app
+        .post(&format!("/v1/days/{date}/close"), &bank, json!({}))
+        .await
+        .expect(201);
+    assert_eq!(
+        close["totals"]["purchases"],
+        json!({"count": 3, "amount_minor": 10_800_000})
+    );
+    assert_eq!(
+        close["totals"]["voids"],
+        json!({"count": 1, "amount_minor": 1_350_000})
+    );
+    assert_eq!(
+        close["totals"]["refunds"],
+        json!({"count": 1, "amount_minor": 1_350_000})
+    );
+    assert_eq!(close["totals"]["net_minor"], 9_450_000);
+    assert_eq!(close["terminals"].as_array().unwrap().len(), 2);
+    assert_eq!(close["ewarungs"][0]["net_minor"], 9_450_000);
+    let holds = close["open_holds"].as_array().unwrap();
+    assert_eq!(holds.len(), 1);
+    assert_eq!(holds[0]["stan"], "000009");
+    assert_eq!(holds[0]["rrn"], held["rrn"]);
+    // Closing twice reports the same and changes nothing.
+    let again = app
+        .post(&format!("/v1/days/{date}/close"), &bank, json!({}))
+        .await
+        .expect(200);
+    assert_eq!(again, close);
+
+    // The held purchase completes after the close: it lands on the next date, not the closed one.
+    app.post(
+        "/v1/redemptions/complete",
+        &operator,
+        original("SMD00002", "000009"),
+    )
+    .await
+    .expect(200);
+    let late = count_on(
+        app.backend,
+        &app.database_url,
+        &format!(
+            "SELECT COUNT(*) FROM redemptions WHERE stan = '000009' AND completed_date = '{}'",
+            tomorrow()
+        ),
+    )
+    .await;
+    assert_eq!(late, 1);
+    assert_eq!(
+        app.get(&format!("/v1/days/{date}/close"), &auditor)
+            .await
+            .expect(200),
+        close
+    );
+
+    let file = format!(
+        "{HEADER}\n{date},SMD00001,000001,{},{},67500,SALE\n{date},SMD00002,000001,{},{},27000.00,SALE\n\
+         {date},SMD00001,000002,{},,13500,SALE\n{date},SMD00001,000002,{},,13500,VOID\n",
+        rrn(&a), a["approval_code"].as_str().unwrap(), rrn(&b), b["approval_code"].as_str().unwrap(), rrn(&d), rrn(&d)
+    );
+    let run = upload(&app, &bank, &date, &file).await.expect(201);
+    assert_eq!(category(&run, "matched"), 4, "{run}");
+    assert_eq!(run["report"]["exceptions"], 0);
+    assert_eq!(run["report"]["host_entries"], 4);
+    assert_eq!(run["open_exceptions"], 0);
+    assert_eq!(run["report"]["ewarungs"][0]["payable_minor"], 9_450_000);
+    // The same file again is the same run; nothing is counted twice.
+    let rerun = upload(&app, &bank, &date, &file).await.expect(201);
+    assert_eq!(rerun["id"], run["id"]);
+    assert_eq!(app.count("recon_runs").await, 1);
+    assert_eq!(
+        app.get(
+            &format!("/v1/recon/runs/{}", run["id"].as_str().unwrap()),
+            &auditor
+        )
+        .await
+        .expect(200)["report"],
+        run["report"]
+    );
+
+    let settled = app
+        .post(&format!("/v1/settlements/{date}"), &bank, json!({}))
+        .await
+        .expect(200);
+    let rows = settled.as_array().unwrap();
+    assert_eq!(rows.len(), 1, "{settled}");
+    assert_eq!(rows[0]["amount_minor"], 9_450_000);
+    assert_eq!(rows[0]["items"], 4);
+    assert!(!rows[0]["bank_account_number"].as_str().unwrap().is_empty());
+    let transfers = app.count("transfers").await;
+    let twice = app
+        .post(&format!("/v1/settlements/{date}"), &bank, json!({}))
+        .await
+        .expect(200);
+    assert_eq!(twice, settled);
+    assert_eq!(
+        app.count("transfers").await,
+        transfers,
+        "settling twice moves nothing"
+    );
+    let settled_minor = count_on(
+        app.backend,
+        &app.database_url,
+        "SELECT CAST(COALESCE(SUM(amount_minor), 0) AS BIGINT) FROM transfers WHERE kind = 'settlement'",
+    )
+    .await;
+    assert_eq!(settled_minor, 9_450_000);
+    assert!(app
+        .audit_actions(&auditor, "business_date", &date)
+        .await
+        .contains(&"day.closed".to_string()));
+    app.assert_ledger_clean().await;
+}
+
+async fn every_exception_category_is_found_and_resolved_by_the_right_people(app: TestApp) {
+    let operator = app.login("warung-berkah").await;
+    let bank = app.login("kaltimtara").await;
+    let office = app.login("dinsos").await;
+    let auditor = app.login("auditor").await;
+    let date = today();
+    let a = bought(&app, &operator, "SMD00001", "000001", DEMO_PANS[0], 1).await;
+    let b = bought(&app, &operator, "SMD00001", "000002", DEMO_PANS[1], 2).await;
+    let c = bought(&app, &operator, "SMD00001", "000003", DEMO_PANS[2], 3).await;
+    let _d = bought(&app, &operator, "SMD00002", "000004", DEMO_PANS[3], 4).await;
+    // Reconciling before the close is refused, and so is settling.
+    upload(&app, &bank, &date, HEADER)
+        .await
+        .expect_error(409, "business_date_not_closed");
+    app.post(&format!("/v1/days/{date}/close"), &bank, json!({}))
+        .await
+        .expect(201);
+    app.post(&format!("/v1/settlements/{date}"), &bank, json!({}))
+        .await
+        .expect_error(409, "not_reconciled");
+
+    // BOM, CRLF, and one line of each kind.
+    let file = format!(
+        "\u{feff}{HEADER}\r\n\
+         {date},SMD00001,000001,{},,13500,SALE\r\n\
+         {date},SMD00001,000002,{},,27500,SALE\r\n\
+         {date},SMD00001,000009,999999999999,,5000,SALE\r\n\
+         {date},SMD00001,000001,{},,13500,SALE\r\n\
+         {date},SMD00002,000004,,,54000,SALE\r\n\
+         {date},SMD00001,12,1,,100,SALE\r\n\
+         2001-01-01,SMD00001,000005,1,,100,SALE\r\n",
+        rrn(&a),
+        rrn(&b),
+        rrn(&a)
+    );
+    // Roles: an operator and an office cannot run reconciliation; nothing is recorded.
+    upload(&app, &operator, &date, &file)
+        .await
+        .expect_error(403, "forbidden_role");
+    upload(&app, &office, &date, &file)
+        .await
+        .expect_error(403, "forbidden_role");
+    let run = upload(&app, &bank, &date, &file).await.expect(201);
+    for (name, count) in [
+        ("matched", 2),
+        ("amount_mismatch", 1),
+        ("host_only", 1),
+        ("bank_only", 1),
+        ("duplicate", 1),
+        ("malformed", 2),
+    ] {
+        assert_eq!(category(&run, name), count, "{name}: {run}");
+    }
+    assert_eq!(run["report"]["bank_lines"], 7);
+    assert_eq!(run["report"]["unusable_lines"], 2);
+    assert_eq!(run["open_exceptions"], 6);
+    let exceptions = run["exceptions"].as_array().unwrap();
+    let find = |cat: &str| {
+        exceptions
+            .iter()
+            .find(|e| e["category"] == cat)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(find("amount_mismatch")["line_no"], 3);
+    assert_eq!(find("amount_mismatch")["host_amount_minor"], 2_700_000);
+    assert_eq!(find("host_only")["rrn"], c["rrn"]);
+    assert_eq!(find("duplicate")["line_no"], 5);
+    let malformed: Vec<i64> = exceptions
+        .iter()
+        .filter(|e| e["category"] == "malformed")
+        .map(|e| e["line_no"].as_i64().unwrap())
+        .collect();
+    assert_eq!(malformed, [7, 8]);
+    // Only what matched is settled: a (13,500) and d (54,000).
+    let payable = run["report"]["ewarungs"][0]["payable_minor"]
+        .as_i64()
+        .unwrap();
+    assert_eq!(payable, 6_750_000);
+
+    // The auditor reads, page by page and as CSV, and changes nothing.
+    let run_id = run["id"].as_str().unwrap();
+    let page = app
+        .get(
+            &format!("/v1/recon/runs/{run_id}/exceptions?category=bank_only"),
+            &auditor,
+        )
+        .await
+        .expect(200);
+    assert_eq!(page["items"].as_array().unwrap().len(), 1);
+    let csv = app
+        .get(&format!("/v1/recon/runs/{run_id}/exceptions.csv"), &auditor)
+        .await;
+    let text = csv.body.as_str().unwrap().to_string();
+    assert_eq!(text.lines().count(), 7, "{text}");
+    assert!(text.starts_with("category,line_no,"));
+    let exception = find("bank_only")["id"].as_str().unwrap().to_string();
+    let resolve = format!("/v1/recon/exceptions/{exception}/resolve");
+    let reason = json!({"reason": "bank confirmed a test transaction; reversed on their side"});
+    app.post(&resolve, &auditor, reason.clone())
+        .await
+        .expect_error(403, "forbidden_role");
+    app.post(&resolve, &operator, reason.clone())
+        .await
+        .expect_error(403, "forbidden_role");
+    app.post(&resolve, &office, json!({"reason": "ok"}))
+        .await
+        .expect_error(422, "reason_required");
+    let resolved = app
+        .post(&resolve, &office, reason.clone())
+        .await
+        .expect(200);
+    assert_eq!(resolved["resolution"], reason["reason"]);
+    app.post(&resolve, &bank, reason)
+        .await
+        .expect_error(409, "invalid_state");
+    assert!(app
+        .audit_actions(&auditor, "recon_exception", &exception)
+        .await
+        .contains(&"recon.exception_resolved".to_string()));
+    let open = app
+        .get(
+            &format!("/v1/recon/runs/{run_id}/exceptions?open=true"),
+            &bank,
+        )
+        .await
+        .expect(200);
+    assert_eq!(open["items"].as_array().unwrap().len(), 5);
+    assert_eq!(
+        app.get(&format!("/v1/recon/runs/{run_id}"), &auditor)
+            .await
+            .expect(200)["open_exceptions"],
+        5
+    );
+
+    let settled = app
+        .post(&format!("/v1/settlements/{date}"), &bank, json!({}))
+        .await
+        .expect(200);
+    let total: i64 = settled
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["amount_minor"].as_i64().unwrap())
+        .sum();
+    assert_eq!(total, 6_750_000);
+    app.post(&format!("/v1/settlements/{date}"), &operator, json!({}))
+        .await
+        .expect_error(403, "forbidden_role");
+    app.assert_ledger_clean().await;
+}
+
+async fn a_terminal_batch_mismatch_is_recorded_and_reported_at_close(app: TestApp) {
+    let operator = app.login("warung-berkah").await;
+    let bank = app.login("kaltimtara").await;
+    let date = today();
+    bought(&app, &operator, "SMD00001", "000001", DEMO_PANS[0], 2).await;
+    bought(&app, &operator, "SMD00002", "000001", DEMO_PANS[1], 1).await;
+    // SMD00001 says it sold one more than the host knows; SMD00002 sends nothing.
+    let totals = json!({
+        "business_date": date,
+        "purchases": {"count": 2, "amount_minor": 4_050_000},
+        "refunds": {"count": 0, "amount_minor": 0},
+        "reversals": {"count": 0, "amount_minor": 0},
+    });
+    let sent = app
+        .post("/v1/terminals/SMD00001/batch-totals", &operator, totals)
+        .await
+        .expect(200);
+    assert_eq!(sent["matched"], false);
+    let close = app
+        .post(&format!("/v1/days/{date}/close"), &bank, json!({}))
+        .await
+        .expect(201);
+    let batches = close["batch_totals"].as_array().unwrap();
+    let status =
+        |t: &str| batches.iter().find(|b| b["terminal_id"] == t).unwrap()["status"].clone();
+    assert_eq!(status("SMD00001"), "mismatch", "{close}");
+    assert_eq!(status("SMD00002"), "missing", "{close}");
+    let one = batches
+        .iter()
+        .find(|b| b["terminal_id"] == "SMD00001")
+        .unwrap();
+    assert_eq!(one["terminal"]["purchases"]["count"], 2);
+    assert_eq!(one["host"]["purchases"]["count"], 1);
+    let auditor = app.login("auditor").await;
+    let audited = app.audit_actions(&auditor, "terminal", "SMD00001").await;
+    assert!(
+        audited.contains(&"day.batch_mismatch".to_string()),
+        "{audited:?}"
+    );
+}
+
+async fn dates_roles_and_headers_are_checked_before_anything_changes(app: TestApp) {
+    let bank = app.login("kaltimtara").await;
+    let operator = app.login("warung-berkah").await;
+    let office = app.login("dinsos").await;
+    let auditor = app.login("auditor").await;
+    let date = today();
+    app.post(&format!("/v1/days/{}/close", tomorrow()), &bank, json!({}))
+        .await
+        .expect_error(409, "business_date_not_started");
+    app.post("/v1/days/2026-13-01/close", &bank, json!({}))
+        .await
+        .expect_error(422, "invalid_date");
+    for token in [&operator, &office, &auditor] {
+        app.post(&format!("/v1/days/{date}/close"), token, json!({}))
+            .await
+            .expect_error(403, "forbidden_role");
+    }
+    app.get(&format!("/v1/days/{date}/close"), &operator)
+        .await
+        .expect_error(403, "forbidden_role");
+    app.get(&format!("/v1/days/{date}/close"), &auditor)
+        .await
+        .expect_error(404, "close_not_found");
+    app.post(&format!("/v1/days/{date}/close"), &bank, json!({}))
+        .await
+        .expect(201);
+    upload(&app, &bank, &date, "date,amount\n2026-01-01,5\n")
+        .await
+        .expect_error(422, "invalid_header");
+    assert_eq!(
+        app.count("recon_runs").await,
+        0,
+        "a refused file leaves no run"
+    );
+    // An empty day reconciles cleanly against an empty file.
+    let run = upload(&app, &bank, &date, &format!("{HEADER}\n"))
+        .await
+        .expect(201);
+    assert_eq!(run["report"]["exceptions"], 0);
+    app.get(
+        &format!("/v1/recon/runs/{}", run["id"].as_str().unwrap()),
+        &operator,
+    )
+    .await
+    .expect_error(403, "forbidden_role");
+}
+
+on_both_backends!(
+    a_clean_day_closes_reconciles_and_settles_once,
+    every_exception_category_is_found_and_resolved_by_the_right_people,
+    a_terminal_batch_mismatch_is_recorded_and_reported_at_close,
+    dates_roles_and_headers_are_checked_before_anything_changes,
+);
