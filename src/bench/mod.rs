@@ -5,6 +5,7 @@
 pub mod dataset;
 pub mod pgbench;
 pub mod quota;
+pub mod recon;
 pub mod redeem;
 pub mod stats;
 
@@ -17,6 +18,9 @@ pub enum BenchCommand {
     Redeem(redeem::RedeemArgs),
     /// Upload and validate a generated quota file against a raw bulk insert of the same rows.
     Quota(quota::QuotaArgs),
+    /// Reconcile a generated day of purchases against a bank file with planted exceptions, and
+    /// time pandas doing the same merge.
+    Recon(recon::ReconArgs),
 }
 
 /// Where the benchmark's fresh database lives.
@@ -32,5 +36,6 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
     match command {
         BenchCommand::Redeem(args) => redeem::run(args).await,
         BenchCommand::Quota(args) => quota::run(args).await,
+        BenchCommand::Recon(args) => recon::run(args).await,
     }
 }

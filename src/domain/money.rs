@@ -27,6 +27,14 @@ impl Amount {
     /// Parses a decimal string such as `"150000"` or `"12500.50"`.
     pub fn parse(text: &str) -> Result<Self, Invalid> {
         let text = text.trim();
+        match plain_minor(text) {
+            Some(minor) => Ok(Self { minor }),
+            None => Self::parse_general(text),
+        }
+    }
+
+    /// Any decimal text, with the reason when it is not an amount.
+    fn parse_general(text: &str) -> Result<Self, Invalid> {
         let well_formed = !text.is_empty()
             && text
                 .bytes()
@@ -91,6 +99,27 @@ impl Amount {
     pub fn to_decimal(self) -> Decimal {
         Decimal::new(self.minor, 2)
     }
+}
+
+/// The common case without a decimal library: up to 13 digits and up to two decimals, above zero
+/// (anything else takes the general path, which also explains what is wrong).
+fn plain_minor(text: &str) -> Option<i64> {
+    let (units, cents) = text.split_once('.').unwrap_or((text, ""));
+    let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    if units.is_empty() || units.len() > 13 || cents.len() > 2 || !digits(units) || !digits(cents) {
+        return None;
+    }
+    if text.ends_with('.') {
+        return None;
+    }
+    let mut minor: i64 = units.parse().ok()?;
+    minor *= MINOR_PER_UNIT;
+    match cents.len() {
+        1 => minor += cents.parse::<i64>().ok()? * 10,
+        2 => minor += cents.parse::<i64>().ok()?,
+        _ => {}
+    }
+    (minor > 0 && minor <= MAX_AMOUNT_MINOR).then_some(minor)
 }
 
 /// Formats minor units (which may be zero or negative, e.g. a balance) as an IDR decimal string.
@@ -196,6 +225,13 @@ mod tests {
     }
 
     proptest! {
+        #[test]
+        fn the_plain_fast_path_agrees_with_the_decimal_path(text in "[0-9]{0,15}(\\.[0-9]{0,3})?") {
+            if let Some(minor) = plain_minor(&text) {
+                prop_assert_eq!(Amount::parse_general(&text).unwrap().minor_units(), minor);
+            }
+        }
+
         #[test]
         fn minor_units_round_trip_through_text(minor in 1..=MAX_AMOUNT_MINOR) {
             let amount = Amount::from_minor(minor).unwrap();

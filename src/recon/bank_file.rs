@@ -163,7 +163,8 @@ pub fn parse_line<'r>(
         *slot = field(i).map_err(|()| unusable(format!("{} is not UTF-8", HEADER[i])))?;
     }
     let [date, terminal_id, stan, rrn, approval_code, amount, kind] = fields;
-    if crate::business_day::parse_date(date).is_none() {
+    // The reconciled date is a valid date, so a line that carries it needs no parsing.
+    if date != value_date && crate::business_day::parse_date(date).is_none() {
         return Err(unusable(format!(
             "value_date '{}' is not a date YYYY-MM-DD",
             clip(date)

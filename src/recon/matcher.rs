@@ -44,6 +44,48 @@ type IntMap<K, V> = HashMap<K, V, BuildHasherDefault<IntHasher>>;
 
 const NO_RRN: u64 = u64::MAX;
 
+/// Lines that wait for the end of the file before matching on terminal, STAN and amount; past
+/// this many, the rest are matched as they come, so memory stays bounded whatever the file.
+const PENDING_LIMIT: usize = 50_000;
+
+/// A bank line kept until the end of the file.
+#[derive(Debug, Clone)]
+struct PendingLine {
+    line_no: i64,
+    terminal_id: String,
+    stan: String,
+    rrn: String,
+    approval_code: String,
+    amount_minor: i64,
+    entry_type: crate::recon::model::EntryType,
+}
+
+impl PendingLine {
+    fn from(line: &BankLine<'_>) -> Self {
+        Self {
+            line_no: line.line_no,
+            terminal_id: line.terminal_id.to_string(),
+            stan: line.stan.to_string(),
+            rrn: line.rrn.to_string(),
+            approval_code: line.approval_code.to_string(),
+            amount_minor: line.amount_minor,
+            entry_type: line.entry_type,
+        }
+    }
+
+    fn as_line(&self) -> BankLine<'_> {
+        BankLine {
+            line_no: self.line_no,
+            terminal_id: &self.terminal_id,
+            stan: &self.stan,
+            rrn: &self.rrn,
+            approval_code: &self.approval_code,
+            amount_minor: self.amount_minor,
+            entry_type: self.entry_type,
+        }
+    }
+}
+
 /// One host entry, compact.
 #[derive(Debug, Clone)]
 struct HostEntry {
@@ -69,16 +111,20 @@ pub struct Matcher {
     value_date: String,
     entries: Vec<HostEntry>,
     terminals: Vec<String>,
-    terminal_index: HashMap<String, u32>,
+    terminal_index: HashMap<String, u32, BuildHasherDefault<IntHasher>>,
     /// The E-Warung each known terminal belongs to.
     terminal_ewarung: Vec<u32>,
     ewarungs: Vec<EwarungId>,
     ewarung_index: IntMap<u128, u32>,
     programs: Vec<ProgramId>,
     program_index: IntMap<u128, u32>,
+    /// The program of the last entry added (rows come mostly program by program).
+    last_program: Option<(ProgramId, u32)>,
     by_rrn: IntMap<u64, u32>,
     /// (terminal, STAN, amount, direction) → entry, sorted; built the first time a line needs it.
     by_key: Option<Vec<(u128, u32)>>,
+    /// Lines whose RRN matched nothing, decided at the end (see `bank_line`).
+    pending: Vec<PendingLine>,
     /// Bank-only lines seen so far, to tell a repeated one as a duplicate.
     bank_only_seen: HashSet<String>,
     totals: Totals,
@@ -102,14 +148,16 @@ impl Matcher {
             value_date: value_date.to_string(),
             entries: Vec::new(),
             terminals: Vec::new(),
-            terminal_index: HashMap::new(),
+            terminal_index: HashMap::default(),
             terminal_ewarung: Vec::new(),
             ewarungs: Vec::new(),
             ewarung_index: IntMap::default(),
             programs: Vec::new(),
             program_index: IntMap::default(),
+            last_program: None,
             by_rrn: IntMap::default(),
             by_key: None,
+            pending: Vec::new(),
             bank_only_seen: HashSet::new(),
             totals: Totals::default(),
             per_ewarung: IntMap::default(),
@@ -148,16 +196,38 @@ impl Matcher {
 
     /// Adds one host entry of the date.
     pub fn add_host(&mut self, row: HostRow<'_>) {
-        let ewarung = self.ewarung(row.ewarung_id);
-        let terminal = self.terminal(row.terminal_id, ewarung);
-        let next = self.programs.len() as u32;
-        let program = *self
-            .program_index
-            .entry(row.program_id.0.as_u128())
-            .or_insert_with(|| {
-                self.programs.push(row.program_id);
-                next
+        // Most rows name a known terminal of the same E-Warung and the last row's program.
+        let known = self
+            .terminal_index
+            .get(row.terminal_id)
+            .copied()
+            .filter(|&t| {
+                self.ewarungs
+                    .get(self.terminal_ewarung[t as usize] as usize)
+                    == Some(&row.ewarung_id)
             });
+        let (terminal, ewarung) = match known {
+            Some(t) => (t, self.terminal_ewarung[t as usize]),
+            None => {
+                let ewarung = self.ewarung(row.ewarung_id);
+                (self.terminal(row.terminal_id, ewarung), ewarung)
+            }
+        };
+        let program = match self.last_program {
+            Some((id, index)) if id == row.program_id => index,
+            _ => {
+                let next = self.programs.len() as u32;
+                let index = *self
+                    .program_index
+                    .entry(row.program_id.0.as_u128())
+                    .or_insert(next);
+                if index == next {
+                    self.programs.push(row.program_id);
+                }
+                self.last_program = Some((row.program_id, index));
+                index
+            }
+        };
         let rrn = row.rrn.and_then(parse_rrn).unwrap_or(NO_RRN);
         let mut approval = [0u8; 8];
         if let Some(code) = row.approval_code {
@@ -188,14 +258,82 @@ impl Matcher {
     }
 
     /// Decides one bank line; returns the exception to record, if it is one.
+    ///
+    /// A line whose RRN finds nothing waits until the end of the file (up to `PENDING_LIMIT`
+    /// lines), so that matching on terminal, STAN and amount only takes what no RRN claimed.
     pub fn bank_line(&mut self, line: &BankLine<'_>) -> Option<ReconException> {
         let direction = line.entry_type.direction();
         let by_rrn =
             parse_rrn(line.rrn).and_then(|rrn| self.by_rrn.get(&rrn_key(rrn, direction)).copied());
-        let found = match by_rrn {
-            Some(index) => Some((index, true)),
-            None => self.by_terminal_stan_amount(line, direction),
-        };
+        if let Some(index) = by_rrn {
+            return self.decide(line, Some((index, true)));
+        }
+        if self.by_key.is_none() && self.pending.len() < PENDING_LIMIT {
+            self.pending.push(PendingLine::from(line));
+            return None;
+        }
+        // Past the limit, later lines match as they come; the waiting ones are still decided at
+        // the end (and may then find their entry claimed: a duplicate).
+        let found = self.by_terminal_stan_amount(line, direction);
+        self.decide(line, found)
+    }
+
+    /// Decides the lines that waited for a match on terminal, STAN and amount; call once the
+    /// whole file has been read. Returns their exceptions, in file order.
+    pub fn finish_bank_side(&mut self) -> Vec<ReconException> {
+        let pending = std::mem::take(&mut self.pending);
+        if pending.is_empty() {
+            return Vec::new();
+        }
+        // One pass over the host side collects the candidates of exactly the keys asked for.
+        let mut wanted: IntMap<u128, Vec<u32>> = IntMap::default();
+        for line in &pending {
+            if let Some(key) = self.line_key(&line.as_line()) {
+                wanted.entry(key).or_default();
+            }
+        }
+        for (index, e) in self.entries.iter().enumerate() {
+            let key = fallback_key(e.terminal, e.stan, e.amount_minor, e.direction);
+            if let Some(candidates) = wanted.get_mut(&key) {
+                candidates.push(index as u32);
+            }
+        }
+        let mut exceptions = Vec::new();
+        for line in &pending {
+            let line = line.as_line();
+            let candidates = self
+                .line_key(&line)
+                .and_then(|key| wanted.get(&key))
+                .map(Vec::as_slice)
+                .unwrap_or_default();
+            let found = candidates
+                .iter()
+                .find(|&&i| self.entries[i as usize].claimed_by == 0)
+                .or(candidates.first())
+                .map(|&i| (i, false));
+            exceptions.extend(self.decide(&line, found));
+        }
+        exceptions
+    }
+
+    /// The (terminal, STAN, amount, direction) key of a line, when its terminal and STAN can be one.
+    fn line_key(&self, line: &BankLine<'_>) -> Option<u128> {
+        let &terminal = self.terminal_index.get(line.terminal_id)?;
+        let stan: u32 = line.stan.parse().ok()?;
+        Some(fallback_key(
+            terminal,
+            stan,
+            line.amount_minor,
+            line.entry_type.direction(),
+        ))
+    }
+
+    /// Claims the host entry found for `line` (matched or amount mismatch), or says why not.
+    fn decide(
+        &mut self,
+        line: &BankLine<'_>,
+        found: Option<(u32, bool)>,
+    ) -> Option<ReconException> {
         let Some((index, on_rrn)) = found else {
             return Some(self.bank_only(line));
         };
@@ -581,38 +719,43 @@ mod tests {
     fn every_line_of_either_side_lands_in_exactly_one_category() {
         let mut m = matcher();
         use EntryType::*;
-        // RRN match; the refund of purchase 1 matches its own entry, not the sale's.
+        let lines = [
+            // RRN match; the refund of purchase 1 matches its own entry, not the sale's.
+            line(2, "000001", "000000000001", 10_000, Sale),
+            line(3, "000001", "1", 10_000, Void),
+            // Mistyped RRN: matched on terminal, STAN and amount at the end of the file.
+            line(4, "000002", "99999", 20_000, Sale),
+            // Same RRN, another amount.
+            line(5, "000003", "000000000003", 31_000, Sale),
+            // Again for entry 1: duplicate.
+            line(6, "000001", "000000000001", 10_000, Sale),
+            // Unknown to the host, twice.
+            line(7, "000009", "000000000009", 5_000, Sale),
+            line(8, "000009", "000000000009", 5_000, Sale),
+        ];
+        let mut exceptions: Vec<ReconException> =
+            lines.iter().filter_map(|l| m.bank_line(l)).collect();
+        exceptions.extend(m.finish_bank_side());
+        let of = |n: i64| {
+            exceptions
+                .iter()
+                .find(|e| e.line_no == Some(n))
+                .map_or("matched", |e| {
+                    Category::parse(&e.category).unwrap().as_str()
+                })
+        };
+        let decided: Vec<&str> = (2..=8).map(of).collect();
         assert_eq!(
-            category(m.bank_line(&line(2, "000001", "000000000001", 10_000, Sale))),
-            "matched"
-        );
-        assert_eq!(
-            category(m.bank_line(&line(3, "000001", "1", 10_000, Void))),
-            "matched"
-        );
-        // Mistyped RRN: matched on terminal, STAN and amount.
-        assert_eq!(
-            category(m.bank_line(&line(4, "000002", "99999", 20_000, Sale))),
-            "matched"
-        );
-        // Same RRN, another amount.
-        assert_eq!(
-            category(m.bank_line(&line(5, "000003", "000000000003", 31_000, Sale))),
-            "amount_mismatch"
-        );
-        // Again for entry 1: duplicate.
-        assert_eq!(
-            category(m.bank_line(&line(6, "000001", "000000000001", 10_000, Sale))),
-            "duplicate"
-        );
-        // Unknown to the host, twice.
-        assert_eq!(
-            category(m.bank_line(&line(7, "000009", "000000000009", 5_000, Sale))),
-            "bank_only"
-        );
-        assert_eq!(
-            category(m.bank_line(&line(8, "000009", "000000000009", 5_000, Sale))),
-            "duplicate"
+            decided,
+            [
+                "matched",
+                "matched",
+                "matched",
+                "amount_mismatch",
+                "duplicate",
+                "bank_only",
+                "duplicate"
+            ]
         );
         let mut host_only = Vec::new();
         m.finish_host_side(10, |chunk| host_only.extend(chunk));
@@ -633,12 +776,30 @@ mod tests {
     }
 
     #[test]
+    fn a_line_without_rrn_takes_only_what_no_rrn_claimed() {
+        let mut m = matcher();
+        // Line 2 has no RRN but fits entry 2; line 3 names entry 2 by RRN later in the file.
+        assert!(m
+            .bank_line(&line(2, "000002", "", 20_000, EntryType::Sale))
+            .is_none());
+        assert!(m
+            .bank_line(&line(3, "000002", "000000000002", 20_000, EntryType::Sale))
+            .is_none());
+        let decided = m.finish_bank_side();
+        assert_eq!(decided.len(), 1);
+        assert_eq!(decided[0].category, "duplicate");
+        assert_eq!(decided[0].line_no, Some(2));
+    }
+
+    #[test]
     fn a_missing_rrn_with_another_amount_matches_nothing() {
         let mut m = matcher();
-        let exception = m
+        assert!(m
             .bank_line(&line(2, "000002", "", 20_001, EntryType::Sale))
-            .unwrap();
-        assert_eq!(exception.category, "bank_only");
+            .is_none());
+        let decided = m.finish_bank_side();
+        assert_eq!(decided.len(), 1);
+        assert_eq!(decided[0].category, "bank_only");
         let mut host_only = 0;
         m.finish_host_side(10, |chunk| host_only += chunk.len());
         assert_eq!(host_only, 5);

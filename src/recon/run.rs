@@ -67,12 +67,19 @@ async fn reconcile(
     mut progress: impl FnMut(u64) + Send + 'static,
 ) -> Result<ReconRun, RunError> {
     let days = store.days();
+    let started = std::time::Instant::now();
     let date = crate::business_day::format_date(request.date);
     let mut matcher = Matcher::new(run_id, &date, days.terminal_owners().await?);
+    // The close counted the day's entries: room for all of them up front, no rehashing.
+    if let Some(close) = days.day_close(request.date).await? {
+        let expected = close.totals.purchases.count + close.totals.refunds.count;
+        matcher.reserve(usize::try_from(expected).unwrap_or(0));
+    }
     let host_entries = days
         .host_entries(request.date, &mut |row| matcher.add_host(row))
         .await?;
-    tracing::info!(run = %run_id, date = %date, host_entries, "host entries loaded");
+    let loaded_ms = started.elapsed().as_millis() as u64;
+    tracing::info!(run = %run_id, date = %date, host_entries, loaded_ms, "host entries loaded");
 
     let (sender, mut chunks) = mpsc::channel::<Vec<ReconException>>(4);
     let value_date = date.clone();
@@ -113,6 +120,7 @@ async fn reconcile(
         // Read to the end, so the hash covers the whole file even after the last record.
         std::io::copy(&mut hashing, &mut std::io::sink())
             .map_err(|error| RunError::Stopped(error.to_string()))?;
+        batch.extend(matcher.finish_bank_side());
         flush(&mut batch, &mut open);
         matcher.finish_host_side(CHUNK, |chunk| {
             open = open && sender.blocking_send(chunk).is_ok();
@@ -129,6 +137,8 @@ async fn reconcile(
     let (matcher, sha, bank_lines, unusable_lines) = reading
         .await
         .map_err(|error| RunError::Stopped(error.to_string()))??;
+    let matched_ms = started.elapsed().as_millis() as u64;
+    tracing::info!(run = %run_id, bank_lines, matched_ms, "bank file matched");
 
     let categories = named(matcher.totals());
     let exceptions = categories

@@ -13,7 +13,7 @@ macro_rules! day_store_impl {
                 close::{BatchComparison, BatchStatus, DayClose, DayTotals, EwarungDay, OpenHold, TerminalDay},
                 domain::ids::{EwarungId, ProgramId, TransferId, UserId},
                 ledger::{tx::AccountOwner, AccountKind, LedgerTx, Transfer, TransferKind},
-                recon::model::{Direction, HostRow, Payable, ReconException, ReconReport, ReconRun},
+                recon::model::{HostRow, Payable, ReconException, ReconReport, ReconRun},
                 settlement::SettlementRecord,
                 store::{BatchSide, CountAndTotal, StoreError, StoreResult},
             };
@@ -344,35 +344,8 @@ macro_rules! day_store_impl {
                     date: chrono::NaiveDate,
                     sink: &mut (dyn for<'r> FnMut(HostRow<'r>) + Send),
                 ) -> StoreResult<i64> {
-                    use futures_util::TryStreamExt;
-                    use sqlx::Row;
-                    let text = business_day::format_date(date);
-                    let mut rows = sqlx::query(
-                        "SELECT id, terminal_id, stan, rrn, approval_code, amount_minor, ewarung_id, program_id, 0 AS back
-                         FROM redemptions WHERE completed_date = $1
-                         UNION ALL
-                         SELECT id, terminal_id, stan, rrn, approval_code, amount_minor, ewarung_id, program_id, 1 AS back
-                         FROM redemptions WHERE undone_date = $1 AND refund_id IS NOT NULL",
-                    )
-                    .bind(&text)
-                    .fetch(self.reader());
-                    let mut count = 0;
-                    while let Some(row) = rows.try_next().await? {
-                        let back: i32 = row.try_get(8)?;
-                        sink(HostRow {
-                            redemption_id: row.try_get(0)?,
-                            terminal_id: row.try_get(1)?,
-                            stan: row.try_get(2)?,
-                            rrn: row.try_get(3)?,
-                            approval_code: row.try_get(4)?,
-                            amount_minor: row.try_get(5)?,
-                            ewarung_id: row.try_get(6)?,
-                            program_id: row.try_get(7)?,
-                            direction: if back == 1 { Direction::MoneyBack } else { Direction::Sale },
-                        });
-                        count += 1;
-                    }
-                    Ok(count)
+                    // Each backend reads the day its fastest way (see `load_host_entries`).
+                    self.load_host_entries(&business_day::format_date(date), sink).await
                 }
 
                 async fn start_recon_run(
