@@ -709,12 +709,6 @@ mod tests {
         }
     }
 
-    fn category(exception: Option<ReconException>) -> &'static str {
-        exception.map_or("matched", |e| {
-            Category::parse(&e.category).unwrap().as_str()
-        })
-    }
-
     #[test]
     fn every_line_of_either_side_lands_in_exactly_one_category() {
         let mut m = matcher();
