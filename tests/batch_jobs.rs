@@ -166,3 +166,180 @@ async fn quota_commands_and_ledger_verify_on_sqlite() {
 async fn quota_commands_and_ledger_verify_on_postgres() {
     quota_commands_load_approve_expire_and_the_ledger_verifies(Backend::Postgres).await;
 }
+
+/// The bank's day as its staff run it: `ssn close`, `ssn recon run` (BOM, CRLF, a malformed line),
+/// `ssn recon resolve`, `ssn recon show`, `ssn settle` twice (the same payout file), and an
+/// operator turned away.
+async fn the_banks_daily_commands_close_reconcile_resolve_and_settle(backend: Backend) {
+    use common::{original, purchase, today};
+    let dir = tempfile::tempdir().unwrap();
+    let db = common::fresh_database(backend, dir.path()).await;
+    let server = ServerProcess::start(dir.path(), &db, &[]);
+    let http = reqwest::Client::new();
+    let operator = login(&http, &server.base, "warung-berkah", "demo-operator-pass").await;
+    let post = |path: &str, body: serde_json::Value| {
+        http.post(format!("{}{path}", server.base))
+            .bearer_auth(&operator)
+            .json(&body)
+            .send()
+    };
+    let approved: serde_json::Value = post(
+        "/v1/redemptions/authorize",
+        purchase("SMD00001", "000042", common::DEMO_PANS[0], 3, "13500"),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(approved["response_code"], "00", "{approved}");
+    post("/v1/redemptions/complete", original("SMD00001", "000042"))
+        .await
+        .unwrap();
+    let date = today();
+    let bank = |args: &[&str]| {
+        run(
+            dir.path(),
+            &db,
+            &server.base,
+            "kaltimtara",
+            "demo-bank-pass",
+            args,
+        )
+    };
+
+    let refused = run(
+        dir.path(),
+        &db,
+        &server.base,
+        "warung-berkah",
+        "demo-operator-pass",
+        &["close", "--date", &date],
+    );
+    assert!(!refused.status.success());
+    assert!(
+        text(&refused).contains("forbidden_role"),
+        "{}",
+        text(&refused)
+    );
+
+    let closed = bank(&["close", "--date", &date]);
+    assert!(closed.status.success(), "{}", text(&closed));
+    let out = text(&closed);
+    assert!(out.contains(&format!("closed {date}")), "{out}");
+    assert!(
+        out.contains("purchases           1           40500.00 IDR"),
+        "{out}"
+    );
+    let again = bank(&["close", "--date", &date]);
+    assert!(text(&again).contains("already closed"), "{}", text(&again));
+
+    let file = dir.path().join("kaltimtara.csv");
+    std::fs::write(
+        &file,
+        format!(
+            "\u{feff}value_date,terminal_id,stan,rrn,approval_code,amount_idr,type\r\n\
+             {date},SMD00001,000042,{},{},40500,SALE\r\n{date},SMD00001,42,x,y,1,SALE\r\n",
+            approved["rrn"].as_str().unwrap(),
+            approved["approval_code"].as_str().unwrap()
+        ),
+    )
+    .unwrap();
+    let exceptions = dir.path().join("exceptions.csv");
+    let reconciled = bank(&[
+        "recon",
+        "run",
+        "--date",
+        &date,
+        "--bank-file",
+        file.to_str().unwrap(),
+        "--exceptions-csv",
+        exceptions.to_str().unwrap(),
+    ]);
+    let out = text(&reconciled);
+    assert!(
+        !reconciled.status.success(),
+        "an open exception fails the command: {out}"
+    );
+    assert!(out.contains("1 exceptions are open"), "{out}");
+    assert!(
+        out.contains("2 bank lines (1 unusable) against 1 host entries"),
+        "{out}"
+    );
+    let run_id = out
+        .lines()
+        .find_map(|l| l.strip_prefix("run "))
+        .expect("the run id is printed")
+        .trim()
+        .to_string();
+    let listed = std::fs::read_to_string(&exceptions).unwrap();
+    let lines: Vec<&str> = listed.lines().collect();
+    assert_eq!(lines.len(), 2, "{listed}");
+    assert!(lines[1].contains(",malformed,3,"), "{listed}");
+    let exception = lines[1].split(',').next().unwrap();
+
+    let resolved = run(
+        dir.path(),
+        &db,
+        &server.base,
+        "dinsos",
+        "demo-office-pass",
+        &[
+            "recon",
+            "resolve",
+            exception,
+            "--reason",
+            "the bank's test line; they removed it",
+        ],
+    );
+    assert!(resolved.status.success(), "{}", text(&resolved));
+    let shown = bank(&["recon", "show", &run_id]);
+    assert!(
+        shown.status.success(),
+        "nothing is open any more: {}",
+        text(&shown)
+    );
+
+    let payout = dir.path().join("payout.csv");
+    let settle = || {
+        bank(&[
+            "settle",
+            "--date",
+            &date,
+            "--output",
+            payout.to_str().unwrap(),
+        ])
+    };
+    let settled = settle();
+    assert!(settled.status.success(), "{}", text(&settled));
+    assert!(
+        text(&settled).contains("1 E-Warung payouts, 40500.00 IDR"),
+        "{}",
+        text(&settled)
+    );
+    let first = std::fs::read_to_string(&payout).unwrap();
+    assert!(first.starts_with("business_date,ewarung_id,ewarung_name,bank_code,bank_account_number,bank_account_holder,count,net_amount_idr"), "{first}");
+    assert!(first.contains(",1,40500.00"), "{first}");
+    assert!(settle().status.success());
+    assert_eq!(
+        std::fs::read_to_string(&payout).unwrap(),
+        first,
+        "settling again pays nothing new"
+    );
+
+    let verified = ssn_command(dir.path(), &db)
+        .args(["ledger", "verify"])
+        .output()
+        .unwrap();
+    assert!(verified.status.success(), "{}", text(&verified));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_banks_daily_commands_on_sqlite() {
+    the_banks_daily_commands_close_reconcile_resolve_and_settle(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_banks_daily_commands_on_postgres() {
+    the_banks_daily_commands_close_reconcile_resolve_and_settle(Backend::Postgres).await;
+}

@@ -9,8 +9,12 @@ UPDATE redemptions SET completed_date = business_date
  WHERE kind = 'purchase' AND (state IN ('completed', 'refunded') OR (state = 'reversed' AND refund_id IS NOT NULL));
 UPDATE redemptions SET undone_date = business_date
  WHERE kind = 'purchase' AND state IN ('voided', 'reversed', 'expired', 'refunded');
-CREATE INDEX redemptions_completed_date_idx ON redemptions (completed_date) WHERE completed_date IS NOT NULL;
-CREATE INDEX redemptions_undone_date_idx ON redemptions (undone_date) WHERE undone_date IS NOT NULL;
+-- Covers reconciliation's read of a day's completed purchases (per program and terminal) so it
+-- never touches the wide rows; the close uses it too.
+CREATE INDEX redemptions_completed_idx ON redemptions
+    (completed_date, program_id, terminal_id, stan, rrn, approval_code, amount_minor, id)
+    WHERE completed_date IS NOT NULL;
+CREATE INDEX redemptions_undone_date_idx ON redemptions (undone_date, terminal_id) WHERE undone_date IS NOT NULL;
 
 -- One row: the cut-off (minutes after local midnight, WITA, from which activity belongs to the
 -- next day) and the last closed date. Every transaction that stamps a business date reads it

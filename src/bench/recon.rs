@@ -34,6 +34,10 @@ pub struct ReconArgs {
 
 const ROWS_PER_STATEMENT: usize = 500;
 
+/// What a real approval stores with the request (the answer replayed byte for byte), so that the
+/// table is as wide as in production.
+const STORED_ANSWER: &str = r#"{"response_code":"00","approved":true,"message":{"id":"Disetujui","en":"Approved"},"terminal_id":"SMD00001","stan":"000123","local_date":"2026-11-23","card":"************4346","rrn":"000000123456","approval_code":"A1B2C3","amount":"67500.00","balance":"132500.00","program_code":"SSN-SEMBAKO","receipt":[{"sku":"BERAS-MEDIUM","name":"Beras medium","unit":"kg","quantity":5,"unit_price":"13500.00","amount":"67500.00"}],"state":"held"}"#;
+
 /// Planted exceptions, one in `EVERY` purchases each.
 const EVERY: usize = 1_000;
 
@@ -311,7 +315,7 @@ async fn insert_purchases(
                         .push_bind(vec![0u8; 8])
                         .push_bind("purchase")
                         .push_bind("00")
-                        .push_bind(Vec::<u8>::new())
+                        .push_bind(STORED_ANSWER.as_bytes().to_vec())
                         .push_bind(program)
                         .push_bind(p.amount_minor)
                         .push_bind("completed")

@@ -122,7 +122,7 @@ pub async fn get(
     caller.require(Permission::ReadLedger)?;
     let run = state.store.days().recon_run(id).await?;
     Ok(Json(run.ok_or(ApiError::NotFound {
-        entity: "reconciliation run",
+        entity: "recon_run",
     })?))
 }
 
@@ -176,7 +176,7 @@ pub async fn exceptions(
     };
     let days = state.store.days();
     days.recon_run(id).await?.ok_or(ApiError::NotFound {
-        entity: "reconciliation run",
+        entity: "recon_run",
     })?;
     let items = days.recon_exceptions(id, &filter, page).await?;
     Ok(Json(Listing::new(items, page, |e| e.id)))
@@ -197,7 +197,7 @@ pub async fn exceptions_csv(
         .recon_run(id)
         .await?
         .ok_or(ApiError::NotFound {
-            entity: "reconciliation run",
+            entity: "recon_run",
         })?;
     let store = state.store.clone();
     let pages = futures_util::stream::unfold(Some((store, None, true)), move |cursor| async move {

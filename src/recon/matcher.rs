@@ -44,6 +44,55 @@ type IntMap<K, V> = HashMap<K, V, BuildHasherDefault<IntHasher>>;
 
 const NO_RRN: u64 = u64::MAX;
 
+/// Finds an entry by RRN and direction. RRNs come from a counter, so a day's are nearly a dense
+/// range: then a plain array indexed by RRN (filled and read mostly in order, which the cache
+/// likes); a hash map when they are spread out.
+enum RrnIndex {
+    Dense { base: u64, slots: Vec<u32> },
+    Sparse(IntMap<u64, u32>),
+}
+
+impl RrnIndex {
+    const EMPTY: u32 = u32::MAX;
+
+    fn build(entries: &[HostEntry]) -> Self {
+        let keys = || {
+            entries
+                .iter()
+                .enumerate()
+                .filter(|(_, e)| e.rrn != NO_RRN)
+                .map(|(i, e)| (rrn_key(e.rrn, e.direction), i as u32))
+        };
+        let (low, high) = keys().fold((u64::MAX, 0), |(low, high), (key, _)| {
+            (low.min(key), high.max(key))
+        });
+        let span = high.saturating_sub(low).saturating_add(1);
+        if low <= high && span <= 4 * entries.len() as u64 + 1024 {
+            let mut slots = vec![Self::EMPTY; span as usize];
+            for (key, index) in keys() {
+                slots[(key - low) as usize] = index;
+            }
+            RrnIndex::Dense { base: low, slots }
+        } else {
+            let mut map = IntMap::default();
+            map.reserve(entries.len());
+            map.extend(keys());
+            RrnIndex::Sparse(map)
+        }
+    }
+
+    fn get(&self, key: u64) -> Option<u32> {
+        match self {
+            RrnIndex::Dense { base, slots } => key
+                .checked_sub(*base)
+                .and_then(|offset| slots.get(usize::try_from(offset).ok()?))
+                .copied()
+                .filter(|&index| index != Self::EMPTY),
+            RrnIndex::Sparse(map) => map.get(&key).copied(),
+        }
+    }
+}
+
 /// Lines that wait for the end of the file before matching on terminal, STAN and amount; past
 /// this many, the rest are matched as they come, so memory stays bounded whatever the file.
 const PENDING_LIMIT: usize = 50_000;
@@ -120,7 +169,8 @@ pub struct Matcher {
     program_index: IntMap<u128, u32>,
     /// The program of the last entry added (rows come mostly program by program).
     last_program: Option<(ProgramId, u32)>,
-    by_rrn: IntMap<u64, u32>,
+    /// RRN (and direction) → entry; built when the first bank line arrives.
+    by_rrn: Option<RrnIndex>,
     /// (terminal, STAN, amount, direction) → entry, sorted; built the first time a line needs it.
     by_key: Option<Vec<(u128, u32)>>,
     /// Lines whose RRN matched nothing, decided at the end (see `bank_line`).
@@ -155,7 +205,7 @@ impl Matcher {
             programs: Vec::new(),
             program_index: IntMap::default(),
             last_program: None,
-            by_rrn: IntMap::default(),
+            by_rrn: None,
             by_key: None,
             pending: Vec::new(),
             bank_only_seen: HashSet::new(),
@@ -191,7 +241,6 @@ impl Matcher {
 
     pub fn reserve(&mut self, entries: usize) {
         self.entries.reserve(entries);
-        self.by_rrn.reserve(entries);
     }
 
     /// Adds one host entry of the date.
@@ -202,16 +251,22 @@ impl Matcher {
             .get(row.terminal_id)
             .copied()
             .filter(|&t| {
-                self.ewarungs
-                    .get(self.terminal_ewarung[t as usize] as usize)
-                    == Some(&row.ewarung_id)
+                row.ewarung_id.map_or(true, |id| {
+                    self.ewarungs
+                        .get(self.terminal_ewarung[t as usize] as usize)
+                        == Some(&id)
+                })
             });
-        let (terminal, ewarung) = match known {
-            Some(t) => (t, self.terminal_ewarung[t as usize]),
-            None => {
-                let ewarung = self.ewarung(row.ewarung_id);
+        let (terminal, ewarung) = match (known, row.ewarung_id) {
+            (Some(t), _) => (t, self.terminal_ewarung[t as usize]),
+            (None, Some(id)) => {
+                let ewarung = self.ewarung(id);
                 (self.terminal(row.terminal_id, ewarung), ewarung)
             }
+            (None, None) => (
+                self.terminal(row.terminal_id, UNKNOWN_EWARUNG),
+                UNKNOWN_EWARUNG,
+            ),
         };
         let program = match self.last_program {
             Some((id, index)) if id == row.program_id => index,
@@ -235,7 +290,6 @@ impl Matcher {
             let n = bytes.len().min(8);
             approval[..n].copy_from_slice(&bytes[..n]);
         }
-        let index = self.entries.len() as u32;
         self.entries.push(HostEntry {
             redemption_id: row.redemption_id,
             rrn,
@@ -248,9 +302,6 @@ impl Matcher {
             direction: row.direction,
             claimed_by: 0,
         });
-        if rrn != NO_RRN {
-            self.by_rrn.insert(rrn_key(rrn, row.direction), index);
-        }
     }
 
     pub fn host_entries(&self) -> usize {
@@ -263,8 +314,9 @@ impl Matcher {
     /// lines), so that matching on terminal, STAN and amount only takes what no RRN claimed.
     pub fn bank_line(&mut self, line: &BankLine<'_>) -> Option<ReconException> {
         let direction = line.entry_type.direction();
-        let by_rrn =
-            parse_rrn(line.rrn).and_then(|rrn| self.by_rrn.get(&rrn_key(rrn, direction)).copied());
+        let entries = &self.entries;
+        let index = self.by_rrn.get_or_insert_with(|| RrnIndex::build(entries));
+        let by_rrn = parse_rrn(line.rrn).and_then(|rrn| index.get(rrn_key(rrn, direction)));
         if let Some(index) = by_rrn {
             return self.decide(line, Some((index, true)));
         }
@@ -683,7 +735,7 @@ mod tests {
                 rrn: Some(&rrn),
                 approval_code: Some("AB12CD"),
                 amount_minor: amount,
-                ewarung_id: ewarung,
+                ewarung_id: Some(ewarung),
                 program_id: program,
                 direction,
             });

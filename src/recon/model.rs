@@ -106,7 +106,8 @@ pub struct HostRow<'a> {
     pub rrn: Option<&'a str>,
     pub approval_code: Option<&'a str>,
     pub amount_minor: i64,
-    pub ewarung_id: EwarungId,
+    /// None: the E-Warung the terminal belongs to.
+    pub ewarung_id: Option<EwarungId>,
     pub program_id: ProgramId,
     pub direction: Direction,
 }

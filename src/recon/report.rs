@@ -8,7 +8,7 @@ use crate::{
     recon::model::{Category, ReconException, ReconReport},
 };
 
-pub const EXCEPTION_HEADER: &str = "category,line_no,terminal_id,stan,rrn,approval_code,type,bank_amount_idr,host_amount_idr,ewarung_id,detail,resolved_at,resolution\n";
+pub const EXCEPTION_HEADER: &str = "id,category,line_no,terminal_id,stan,rrn,approval_code,type,bank_amount_idr,host_amount_idr,ewarung_id,detail,resolved_at,resolution\n";
 
 pub fn write_exceptions_header(out: &mut Vec<u8>) {
     out.extend_from_slice(EXCEPTION_HEADER.as_bytes());
@@ -23,6 +23,7 @@ pub fn write_exceptions(rows: &[ReconException], out: &mut Vec<u8>) {
         let opt = |v: &Option<String>| v.clone().unwrap_or_default();
         let amount = |v: Option<i64>| v.map(format_minor).unwrap_or_default();
         let _ = csv.write_record([
+            e.id.to_string(),
             e.category.clone(),
             e.line_no.map(|n| n.to_string()).unwrap_or_default(),
             opt(&e.terminal_id),

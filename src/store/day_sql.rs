@@ -4,6 +4,57 @@
 /// Rows per multi-row insert of exceptions (7 columns stay well under SQLite's 32,766 parameters).
 pub(crate) const EXCEPTION_CHUNK: usize = 1_000;
 
+/// One packed host entry: hex id, terminal, STAN, RRN, approval code, amount in minor units.
+pub(crate) fn unpack_host_row(
+    line: &str,
+    direction: crate::recon::model::Direction,
+    program_id: crate::domain::ids::ProgramId,
+) -> Option<crate::recon::model::HostRow<'_>> {
+    let mut fields = line.split(',');
+    let mut next = || fields.next();
+    let id = uuid::Uuid::try_parse(next()?).ok()?;
+    let terminal_id = next()?;
+    let stan = next()?;
+    let rrn = next()?;
+    let approval = next()?;
+    let amount_minor = next()?.parse().ok()?;
+    Some(crate::recon::model::HostRow {
+        redemption_id: id,
+        terminal_id,
+        stan,
+        rrn: (!rrn.is_empty()).then_some(rrn),
+        approval_code: (!approval.is_empty()).then_some(approval),
+        amount_minor,
+        ewarung_id: None,
+        program_id,
+        direction,
+    })
+}
+
+/// Splits one packed chunk into entries for `sink`; fails when it does not hold `rows` entries.
+pub(crate) fn unpack_chunk(
+    packed: &str,
+    rows: i64,
+    direction: crate::recon::model::Direction,
+    program: crate::domain::ids::ProgramId,
+    sink: &mut (dyn for<'r> FnMut(crate::recon::model::HostRow<'r>) + Send),
+) -> crate::store::StoreResult<()> {
+    let unreadable = |what: String| crate::store::StoreError::Database(sqlx::Error::Protocol(what));
+    let mut parsed = 0;
+    for line in packed.split('\n') {
+        let row = unpack_host_row(line, direction, program)
+            .ok_or_else(|| unreadable(format!("unreadable host entry {line:?}")))?;
+        sink(row);
+        parsed += 1;
+    }
+    if parsed != rows {
+        return Err(unreadable(format!(
+            "{rows} host entries in a chunk, {parsed} read"
+        )));
+    }
+    Ok(())
+}
+
 macro_rules! day_store_impl {
     ($store:ty, $db:ty, $ledger_tx:ident) => {
         const _: () = {
@@ -456,7 +507,7 @@ macro_rules! day_store_impl {
                         .execute(&mut *tx)
                         .await?;
                         if finished.rows_affected() != 1 {
-                            return Err(StoreError::NotFound { entity: "reconciliation run" });
+                            return Err(StoreError::NotFound { entity: "recon_run" });
                         }
                         let actor: (UserId,) = sqlx::query_as("SELECT created_by FROM recon_runs WHERE id = $1")
                             .bind(run)
@@ -470,7 +521,7 @@ macro_rules! day_store_impl {
                         Self::write_audit(&mut tx, actor.0, "recon.run", ("recon_run", run.to_string()), detail).await?;
                         run
                     };
-                    let record = Self::run_record(&mut *tx, id).await?.ok_or(StoreError::NotFound { entity: "reconciliation run" })?;
+                    let record = Self::run_record(&mut *tx, id).await?.ok_or(StoreError::NotFound { entity: "recon_run" })?;
                     tx.commit().await?;
                     Ok(record)
                 }

@@ -85,43 +85,53 @@ impl PgStore {
 }
 
 impl PgStore {
-    /// The host's entries of a date, streamed row by row: PostgreSQL's binary protocol makes a
-    /// row cheap.
+    /// The host's entries of a date, streamed row by row (PostgreSQL's binary protocol makes a
+    /// row cheap; formatting text on the server costs more than it saves), per program and
+    /// direction, with only the columns matching needs: the E-Warung follows from the terminal.
     async fn load_host_entries(
         &self,
         date: &str,
         sink: &mut (dyn for<'r> FnMut(crate::recon::model::HostRow<'r>) + Send),
     ) -> crate::store::StoreResult<i64> {
+        use crate::{
+            domain::ids::ProgramId,
+            recon::model::{Direction, HostRow},
+        };
         use futures_util::TryStreamExt;
         use sqlx::Row;
-        let mut rows = sqlx::query(
-            "SELECT id, terminal_id, stan, rrn, approval_code, amount_minor, ewarung_id, program_id, 0 AS back
-             FROM redemptions WHERE completed_date = $1
-             UNION ALL
-             SELECT id, terminal_id, stan, rrn, approval_code, amount_minor, ewarung_id, program_id, 1 AS back
-             FROM redemptions WHERE undone_date = $1 AND refund_id IS NOT NULL",
-        )
-        .bind(date)
-        .fetch(&self.pool);
+        let programs: Vec<ProgramId> = sqlx::query_scalar("SELECT id FROM programs")
+            .fetch_all(&self.pool)
+            .await?;
         let mut count = 0;
-        while let Some(row) = rows.try_next().await? {
-            let back: i32 = row.try_get(8)?;
-            sink(crate::recon::model::HostRow {
-                redemption_id: row.try_get(0)?,
-                terminal_id: row.try_get(1)?,
-                stan: row.try_get(2)?,
-                rrn: row.try_get(3)?,
-                approval_code: row.try_get(4)?,
-                amount_minor: row.try_get(5)?,
-                ewarung_id: row.try_get(6)?,
-                program_id: row.try_get(7)?,
-                direction: if back == 1 {
-                    crate::recon::model::Direction::MoneyBack
-                } else {
-                    crate::recon::model::Direction::Sale
-                },
-            });
-            count += 1;
+        for program_id in programs {
+            for direction in [Direction::Sale, Direction::MoneyBack] {
+                let condition = match direction {
+                    Direction::Sale => "completed_date = $1",
+                    Direction::MoneyBack => "undone_date = $1 AND refund_id IS NOT NULL",
+                };
+                let sql = format!(
+                    "SELECT id, terminal_id, stan, rrn, approval_code, amount_minor FROM redemptions
+                     WHERE {condition} AND program_id = $2"
+                );
+                let mut rows = sqlx::query(&sql)
+                    .bind(date)
+                    .bind(program_id)
+                    .fetch(&self.pool);
+                while let Some(row) = rows.try_next().await? {
+                    sink(HostRow {
+                        redemption_id: row.try_get(0)?,
+                        terminal_id: row.try_get(1)?,
+                        stan: row.try_get(2)?,
+                        rrn: row.try_get(3)?,
+                        approval_code: row.try_get(4)?,
+                        amount_minor: row.try_get(5)?,
+                        ewarung_id: None,
+                        program_id,
+                        direction,
+                    });
+                    count += 1;
+                }
+            }
         }
         Ok(count)
     }

@@ -97,150 +97,78 @@ impl SqliteStore {
     }
 }
 
-/// Host entries per packed chunk (one text row each; about 150 bytes an entry).
-const HOST_CHUNK: i64 = 8_192;
-
 impl SqliteStore {
-    /// The host's entries of a date. sqlx hands SQLite rows across threads one at a time, which
-    /// costs more than reading them, so SQLite packs each chunk of entries into one text value
-    /// (keyset on rowid, which the date index keeps in order) and it is split here.
+    /// The host's entries of a date, a (program, terminal) slice per query, each packed by SQLite
+    /// into one text value: sqlx hands SQLite rows across threads one at a time, which costs more
+    /// than reading them. Completed purchases come from the covering index
+    /// `redemptions_completed_idx` without reading the wide rows; refunds through
+    /// `redemptions_undone_date_idx`. Two readers pack while this task unpacks.
     async fn load_host_entries(
         &self,
         date: &str,
         sink: &mut (dyn for<'r> FnMut(crate::recon::model::HostRow<'r>) + Send),
     ) -> crate::store::StoreResult<i64> {
-        use crate::{recon::model::Direction, store::StoreError};
-        let phases = [
-            ("completed_date = $1", Direction::Sale),
-            (
-                "undone_date = $1 AND refund_id IS NOT NULL",
-                Direction::MoneyBack,
-            ),
-        ];
-        use crate::domain::ids::{EwarungId, ProgramId};
-        let unreadable = |what: String| StoreError::Database(sqlx::Error::Protocol(what));
-        // A terminal never changes E-Warung and programs are few: both stay out of the packed
-        // text, which then costs SQLite (and this side) far less per entry.
-        let owners: std::collections::HashMap<String, EwarungId> =
-            sqlx::query_as::<_, (String, EwarungId)>(
-                "SELECT terminal_id, ewarung_id FROM terminals",
-            )
-            .fetch_all(&self.readers)
-            .await?
-            .into_iter()
-            .collect();
+        use crate::{domain::ids::ProgramId, recon::model::Direction, store::StoreResult};
+        // A terminal never changes E-Warung (the matcher knows whose each is) and programs are
+        // few: both stay out of the packed text.
         let programs: Vec<ProgramId> = sqlx::query_scalar("SELECT id FROM programs")
             .fetch_all(&self.readers)
             .await?;
-        let mut count = 0;
-        let passes: Vec<((&str, Direction), ProgramId)> = phases
+        let terminals: Vec<String> =
+            sqlx::query_scalar("SELECT terminal_id FROM terminals ORDER BY terminal_id")
+                .fetch_all(&self.readers)
+                .await?;
+        let mut slices: [Vec<(ProgramId, String, Direction)>; 2] = Default::default();
+        let all = programs
             .iter()
-            .flat_map(|phase| programs.iter().map(|program| (*phase, *program)))
-            .collect();
-        for ((condition, direction), program) in passes {
-            let (low, high): (Option<i64>, Option<i64>) = sqlx::query_as(&format!(
-                "SELECT min(rowid), max(rowid) FROM redemptions WHERE {condition} AND program_id = $2"
-            ))
-            .bind(date)
-            .bind(program)
-            .fetch_one(&self.readers)
-            .await?;
-            let (Some(low), Some(high)) = (low, high) else {
-                continue;
-            };
-            // Two readers pack halves of the range at once while this task unpacks.
-            let middle = low + (high - low) / 2;
-            let sql = Arc::new(format!(
-                "SELECT CAST(count(*) AS BIGINT), max(rid), group_concat(line, char(10)) FROM (
-                   SELECT rowid AS rid,
-                          printf('%s,%s,%s,%s,%s,%d', hex(id), terminal_id, stan, COALESCE(rrn, ''),
-                                 COALESCE(approval_code, ''), amount_minor) AS line
-                   FROM redemptions WHERE {condition} AND program_id = $5
-                     AND rowid > $2 AND rowid <= $3 ORDER BY rowid LIMIT $4)"
-            ));
-            let (sender, mut chunks) = mpsc::channel::<crate::store::StoreResult<(i64, String)>>(4);
-            for (after, last) in [(low - 1, middle), (middle, high)] {
-                let (sql, sender, readers, date) = (
-                    sql.clone(),
-                    sender.clone(),
-                    self.readers.clone(),
-                    date.to_string(),
-                );
-                tokio::spawn(async move {
-                    let mut after = after;
-                    loop {
-                        let fetched: Result<(i64, Option<i64>, Option<String>), _> =
-                            sqlx::query_as(&sql)
-                                .bind(&date)
-                                .bind(after)
-                                .bind(last)
-                                .bind(HOST_CHUNK)
-                                .bind(program)
-                                .fetch_one(&readers)
-                                .await;
-                        let (rows, next, packed) = match fetched {
-                            Ok((rows, Some(next), Some(packed))) => (rows, next, packed),
-                            Ok(_) => return,
-                            Err(error) => {
-                                let _ = sender.send(Err(error.into())).await;
-                                return;
-                            }
-                        };
-                        if sender.send(Ok((rows, packed))).await.is_err() || rows < HOST_CHUNK {
-                            return;
-                        }
-                        after = next;
+            .flat_map(|p| terminals.iter().map(move |t| (*p, t.clone())));
+        for (i, (program, terminal)) in all.enumerate() {
+            slices[i % 2].push((program, terminal.clone(), Direction::Sale));
+            slices[(i + 1) % 2].push((program, terminal, Direction::MoneyBack));
+        }
+        type Packed = (ProgramId, Direction, i64, String);
+        let (sender, mut chunks) = mpsc::channel::<StoreResult<Packed>>(2);
+        for work in slices {
+            let (sender, readers, date) = (sender.clone(), self.readers.clone(), date.to_string());
+            tokio::spawn(async move {
+                for (program, terminal, direction) in work {
+                    let condition = match direction {
+                        Direction::Sale => "completed_date = $1",
+                        Direction::MoneyBack => "undone_date = $1 AND refund_id IS NOT NULL",
+                    };
+                    let fetched: Result<(i64, Option<String>), sqlx::Error> =
+                        sqlx::query_as(&format!(
+                            "SELECT CAST(count(*) AS BIGINT),
+                                    group_concat(printf('%s,%s,%s,%s,%s,%d', hex(id), terminal_id, stan,
+                                        COALESCE(rrn, ''), COALESCE(approval_code, ''), amount_minor), char(10))
+                             FROM redemptions WHERE {condition} AND program_id = $2 AND terminal_id = $3"
+                        ))
+                        .bind(&date)
+                        .bind(program)
+                        .bind(&terminal)
+                        .fetch_one(&readers)
+                        .await;
+                    let chunk = match fetched {
+                        Ok((_, None)) => continue,
+                        Ok((rows, Some(packed))) => Ok((program, direction, rows, packed)),
+                        Err(error) => Err(error.into()),
+                    };
+                    let failed = chunk.is_err();
+                    if sender.send(chunk).await.is_err() || failed {
+                        return;
                     }
-                });
-            }
-            drop(sender);
-            while let Some(chunk) = chunks.recv().await {
-                let (rows, packed) = chunk?;
-                let mut parsed = 0;
-                for line in packed.split('\n') {
-                    let row = unpack_host_row(line, direction, program, &owners)
-                        .ok_or_else(|| unreadable(format!("unreadable host entry {line:?}")))?;
-                    sink(row);
-                    parsed += 1;
                 }
-                if parsed != rows {
-                    return Err(unreadable(format!(
-                        "{rows} host entries in a chunk, {parsed} read"
-                    )));
-                }
-                count += rows;
-            }
+            });
+        }
+        drop(sender);
+        let mut count = 0;
+        while let Some(chunk) = chunks.recv().await {
+            let (program, direction, rows, packed) = chunk?;
+            crate::store::day_sql::unpack_chunk(&packed, rows, direction, program, sink)?;
+            count += rows;
         }
         Ok(count)
     }
-}
-
-/// One packed host entry: id, terminal, STAN, RRN, approval code, amount.
-fn unpack_host_row<'a>(
-    line: &'a str,
-    direction: crate::recon::model::Direction,
-    program_id: crate::domain::ids::ProgramId,
-    owners: &std::collections::HashMap<String, crate::domain::ids::EwarungId>,
-) -> Option<crate::recon::model::HostRow<'a>> {
-    let mut fields = line.split(',');
-    let mut next = || fields.next();
-    let id = uuid::Uuid::try_parse(next()?).ok()?;
-    let terminal_id = next()?;
-    let stan = next()?;
-    let rrn = next()?;
-    let approval = next()?;
-    let amount_minor = next()?.parse().ok()?;
-    Some(crate::recon::model::HostRow {
-        redemption_id: id,
-        terminal_id,
-        stan,
-        rrn: (!rrn.is_empty()).then_some(rrn),
-        approval_code: (!approval.is_empty()).then_some(approval),
-        amount_minor,
-        ewarung_id: *owners.get(terminal_id)?,
-        program_id,
-        direction,
-    })
 }
 
 registry_store_impl!(SqliteStore, sqlx::Sqlite);

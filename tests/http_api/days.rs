@@ -300,7 +300,7 @@ async fn every_exception_category_is_found_and_resolved_by_the_right_people(app:
         .await;
     let text = csv.body.as_str().unwrap().to_string();
     assert_eq!(text.lines().count(), 7, "{text}");
-    assert!(text.starts_with("category,line_no,"));
+    assert!(text.starts_with("id,category,line_no,"));
     let exception = find("bank_only")["id"].as_str().unwrap().to_string();
     let resolve = format!("/v1/recon/exceptions/{exception}/resolve");
     let reason = json!({"reason": "bank confirmed a test transaction; reversed on their side"});
