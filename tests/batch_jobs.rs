@@ -246,6 +246,7 @@ async fn the_banks_daily_commands_close_reconcile_resolve_and_settle(backend: Ba
     )
     .unwrap();
     let exceptions = dir.path().join("exceptions.csv");
+    let totals = dir.path().join("totals.csv");
     let reconciled = bank(&[
         "recon",
         "run",
@@ -255,6 +256,8 @@ async fn the_banks_daily_commands_close_reconcile_resolve_and_settle(backend: Ba
         file.to_str().unwrap(),
         "--exceptions-csv",
         exceptions.to_str().unwrap(),
+        "--totals-csv",
+        totals.to_str().unwrap(),
     ]);
     let out = text(&reconciled);
     assert!(
@@ -277,6 +280,15 @@ async fn the_banks_daily_commands_close_reconcile_resolve_and_settle(backend: Ba
     assert_eq!(lines.len(), 2, "{listed}");
     assert!(lines[1].contains(",malformed,3,"), "{listed}");
     let exception = lines[1].split(',').next().unwrap();
+    let totals = std::fs::read_to_string(&totals).unwrap();
+    assert!(
+        totals.contains(&format!("{date},,(all),matched,1,40500.00,40500.00")),
+        "{totals}"
+    );
+    assert!(
+        totals.contains(&format!("{date},,(all),malformed,1,0.00,0.00")),
+        "{totals}"
+    );
 
     let resolved = run(
         dir.path(),

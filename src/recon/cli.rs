@@ -35,6 +35,9 @@ pub enum ReconCommand {
         /// Also write every exception, line by line, to this CSV file.
         #[arg(long)]
         exceptions_csv: Option<PathBuf>,
+        /// Also write the totals per category and per E-Warung to this CSV file.
+        #[arg(long)]
+        totals_csv: Option<PathBuf>,
     },
     /// Show a recorded run again.
     Show {
@@ -45,6 +48,8 @@ pub enum ReconCommand {
         json: bool,
         #[arg(long)]
         exceptions_csv: Option<PathBuf>,
+        #[arg(long)]
+        totals_csv: Option<PathBuf>,
     },
     /// Resolve an exception with a reason (audited).
     Resolve {
@@ -64,20 +69,32 @@ pub async fn recon(command: ReconCommand) -> anyhow::Result<()> {
             bank_file,
             json,
             exceptions_csv,
-        } => run(&client, date, &bank_file, json, exceptions_csv.as_deref()).await,
+            totals_csv,
+        } => {
+            let files = OutputFiles {
+                exceptions: exceptions_csv,
+                totals: totals_csv,
+            };
+            run(&client, date, &bank_file, json, &files).await
+        }
         ReconCommand::Show {
             client,
             run_id,
             json,
             exceptions_csv,
+            totals_csv,
         } => {
+            let files = OutputFiles {
+                exceptions: exceptions_csv,
+                totals: totals_csv,
+            };
             let api = ApiClient::login(&client).await?;
             let response = api
                 .request(reqwest::Method::GET, &format!("/v1/recon/runs/{run_id}"))
                 .send()
                 .await?;
             let run: serde_json::Value = read(response).await?;
-            finish(&api, run, json, exceptions_csv.as_deref()).await
+            finish(&api, run, json, &files).await
         }
         ReconCommand::Resolve {
             client,
@@ -106,12 +123,18 @@ pub async fn recon(command: ReconCommand) -> anyhow::Result<()> {
     }
 }
 
+/// Where `recon run` and `recon show` write their CSV files, if anywhere.
+struct OutputFiles {
+    exceptions: Option<PathBuf>,
+    totals: Option<PathBuf>,
+}
+
 async fn run(
     args: &ClientArgs,
     date: chrono::NaiveDate,
     file: &Path,
     json: bool,
-    exceptions_csv: Option<&Path>,
+    files: &OutputFiles,
 ) -> anyhow::Result<()> {
     let api = ApiClient::login(args).await?;
     let handle = tokio::fs::File::open(file)
@@ -143,7 +166,7 @@ async fn run(
         .context("uploading the bank file")?;
     progress.finish_and_clear();
     let run: serde_json::Value = read(response).await?;
-    finish(&api, run, json, exceptions_csv).await
+    finish(&api, run, json, files).await
 }
 
 /// Prints a run (JSON or summary), writes its exceptions when asked, and fails when any are open.
@@ -151,7 +174,7 @@ async fn finish(
     api: &ApiClient,
     value: serde_json::Value,
     json: bool,
-    exceptions_csv: Option<&Path>,
+    files: &OutputFiles,
 ) -> anyhow::Result<()> {
     if json {
         println!("{}", serde_json::to_string_pretty(&value)?);
@@ -163,7 +186,15 @@ async fn finish(
             println!("{}", report::summary(report));
         }
     }
-    if let Some(path) = exceptions_csv {
+    if let (Some(path), Some(report)) = (&files.totals, &run.report) {
+        let out = std::fs::File::create(path)
+            .with_context(|| format!("cannot create {}", path.display()))?;
+        report::write_totals(report, std::io::BufWriter::new(out))?;
+        if !json {
+            println!("totals written to {}", path.display());
+        }
+    }
+    if let Some(path) = &files.exceptions {
         let response = api
             .request(
                 reqwest::Method::GET,

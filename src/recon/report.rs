@@ -42,6 +42,41 @@ pub fn write_exceptions(rows: &[ReconException], out: &mut Vec<u8>) {
     let _ = csv.flush();
 }
 
+/// The totals as CSV: one line per category for the whole file, then per E-Warung.
+pub fn write_totals(report: &ReconReport, out: impl std::io::Write) -> csv::Result<()> {
+    let mut csv = csv::Writer::from_writer(out);
+    csv.write_record([
+        "business_date",
+        "ewarung_id",
+        "ewarung_name",
+        "category",
+        "count",
+        "bank_amount_idr",
+        "host_amount_idr",
+    ])?;
+    let mut rows = |id: &str, name: &str, totals: &crate::recon::model::CategoryTotals| {
+        Category::ALL.into_iter().try_for_each(|category| {
+            let t = totals.get(&category).copied().unwrap_or_default();
+            csv.write_record([
+                report.business_date.as_str(),
+                id,
+                name,
+                category.as_str(),
+                &t.count.to_string(),
+                &format_minor(t.bank_amount_minor),
+                &format_minor(t.host_amount_minor),
+            ])
+        })
+    };
+    rows("", "(all)", &report.categories)?;
+    for e in &report.ewarungs {
+        let id = e.ewarung_id.map(|id| id.to_string()).unwrap_or_default();
+        rows(&id, &e.name, &e.categories)?;
+    }
+    csv.flush()?;
+    Ok(())
+}
+
 /// The summary printed by `ssn recon run`.
 pub fn summary(report: &ReconReport) -> String {
     let mut out = String::new();
