@@ -62,7 +62,14 @@ async fn measure(args: &ReconArgs, database: &FreshDatabase, dir: &Path) -> anyh
         database,
         dir,
         &[],
-        &["--demo", "--request-timeout-seconds", "3600"],
+        // No hold sweeper: it would only wait on the bulk insert of the day.
+        &[
+            "--demo",
+            "--request-timeout-seconds",
+            "3600",
+            "--sweep-interval-seconds",
+            "3600",
+        ],
     )
     .await?;
     let state = app.state().clone();

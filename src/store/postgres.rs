@@ -85,9 +85,10 @@ impl PgStore {
 }
 
 impl PgStore {
-    /// The host's entries of a date, streamed row by row (PostgreSQL's binary protocol makes a
-    /// row cheap; formatting text on the server costs more than it saves), per program and
-    /// direction, with only the columns matching needs: the E-Warung follows from the terminal.
+    /// The host's entries of a date, streamed row by row per program and direction, with only
+    /// the columns matching needs (the E-Warung follows from the terminal). Tried and slower on
+    /// this machine: text packed by `format`/`string_agg`, `COPY … TO STDOUT`, two connections
+    /// splitting the terminals, and forcing a bitmap heap scan (docs/benchmarks.md).
     async fn load_host_entries(
         &self,
         date: &str,
