@@ -79,6 +79,50 @@ impl ApiClient {
 }
 
 /// Reads a JSON answer, turning an error body into a readable error.
+/// Posts `file` as `text/csv` to `path` (with `query`), streamed, with a progress bar saying
+/// `doing` (e.g. "uploading").
+pub async fn upload_csv(
+    client: &ApiClient,
+    path: &str,
+    query: &[(&str, String)],
+    file: &std::path::Path,
+    doing: &str,
+) -> anyhow::Result<reqwest::Response> {
+    use futures_util::TryStreamExt;
+    use indicatif::{ProgressBar, ProgressStyle};
+    let handle = tokio::fs::File::open(file)
+        .await
+        .with_context(|| format!("cannot open {}", file.display()))?;
+    let size = handle.metadata().await?.len();
+    let progress = ProgressBar::new(size).with_style(
+        ProgressStyle::with_template(&format!(
+            "{{spinner}} {doing} {{bytes}}/{{total_bytes}} [{{bar:30}}] {{percent}}% {{bytes_per_sec}}, {{eta}} left"
+        ))
+        .context("progress template")?
+        .progress_chars("=> "),
+    );
+    let ticker = progress.clone();
+    let stream = tokio_util::io::ReaderStream::with_capacity(handle, 256 * 1024)
+        .inspect_ok(move |chunk| ticker.inc(chunk.len() as u64));
+    let response = client
+        .request(reqwest::Method::POST, path)
+        .query(query)
+        .header(reqwest::header::CONTENT_TYPE, "text/csv")
+        .body(reqwest::Body::wrap_stream(stream))
+        .send()
+        .await
+        .with_context(|| format!("sending {}", file.display()))?;
+    progress.finish_and_clear();
+    Ok(response)
+}
+
+/// The file's own name, for the record on the server.
+pub fn file_name(file: &std::path::Path, default: &str) -> String {
+    file.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| default.into())
+}
+
 pub async fn read<T: DeserializeOwned>(response: reqwest::Response) -> anyhow::Result<T> {
     let status = response.status();
     let bytes = response.bytes().await.context("reading the answer")?;

@@ -26,6 +26,7 @@ pub mod cli;
 pub mod client;
 pub mod close;
 pub mod config;
+pub mod csv_input;
 pub mod demo;
 pub mod domain;
 pub mod gateway;

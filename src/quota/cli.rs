@@ -3,13 +3,10 @@
 use std::path::Path;
 
 use anyhow::Context;
-use futures_util::TryStreamExt;
-use indicatif::{ProgressBar, ProgressStyle};
 use serde::Deserialize;
-use tokio_util::io::ReaderStream;
 
 use crate::{
-    client::{read, ApiClient, ClientArgs},
+    client::{file_name, read, upload_csv, ApiClient, ClientArgs},
     quota::LineError,
 };
 
@@ -52,35 +49,9 @@ pub struct SkippedView {
 /// invalid, so scripts can stop there.
 pub async fn load(args: &ClientArgs, file: &Path, json: bool) -> anyhow::Result<()> {
     let client = ApiClient::login(args).await?;
-    let handle = tokio::fs::File::open(file)
-        .await
-        .with_context(|| format!("cannot open {}", file.display()))?;
-    let size = handle.metadata().await?.len();
-    let progress = ProgressBar::new(size).with_style(
-        ProgressStyle::with_template(
-            "{spinner} uploading {bytes}/{total_bytes} [{bar:30}] {percent}% {bytes_per_sec}, {eta} left",
-        )
-        .expect("valid template")
-        .progress_chars("=> "),
-    );
-    let ticker = progress.clone();
-    let stream = ReaderStream::with_capacity(handle, 256 * 1024).inspect_ok(move |chunk| {
-        ticker.inc(chunk.len() as u64);
-    });
-    let name = file
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "upload.csv".into());
-    let response = client
-        .request(reqwest::Method::POST, "/v1/quota/batches")
-        .query(&[("source_name", name.as_str())])
-        .header(reqwest::header::CONTENT_TYPE, "text/csv")
-        .body(reqwest::Body::wrap_stream(stream))
-        .send()
-        .await
-        .context("uploading the file")?;
-    progress.set_message("validating");
-    progress.finish_and_clear();
+    let name = file_name(file, "upload.csv");
+    let query = [("source_name", name)];
+    let response = upload_csv(&client, "/v1/quota/batches", &query, file, "uploading").await?;
     let report: serde_json::Value = read(response).await?;
     print_report(&report, json)?;
     let status = report["batch"]["status"].as_str().unwrap_or_default();

@@ -113,28 +113,7 @@ pub fn read_csv(
         .has_headers(true)
         .flexible(true)
         .from_reader(reader);
-    let header = csv
-        .headers()
-        .map_err(|error| HeaderError(format!("cannot read the header line: {error}")))?;
-    let names: Vec<String> = header
-        .iter()
-        .enumerate()
-        .map(|(i, name)| {
-            let name = if i == 0 {
-                name.trim_start_matches('\u{feff}')
-            } else {
-                name
-            };
-            name.trim().to_ascii_lowercase()
-        })
-        .collect();
-    if names != HEADER {
-        return Err(HeaderError(format!(
-            "the header must be '{}', found '{}'",
-            HEADER.join(","),
-            names.join(",")
-        )));
-    }
+    crate::csv_input::check_header(&mut csv, &HEADER).map_err(HeaderError)?;
     let mut chunk = Chunk::default();
     let mut record = csv::StringRecord::new();
     // The header is line 1, so the first data row starts on line 2. The csv crate does not count

@@ -59,28 +59,7 @@ pub fn read(
         .flexible(true)
         .buffer_capacity(256 * 1024)
         .from_reader(reader);
-    let header = csv
-        .headers()
-        .map_err(|error| HeaderError(format!("cannot read the header line: {error}")))?;
-    let names: Vec<String> = header
-        .iter()
-        .enumerate()
-        .map(|(i, name)| {
-            let name = if i == 0 {
-                name.trim_start_matches('\u{feff}')
-            } else {
-                name
-            };
-            name.trim().to_ascii_lowercase()
-        })
-        .collect();
-    if names != HEADER {
-        return Err(HeaderError(format!(
-            "the header must be '{}', found '{}'",
-            HEADER.join(","),
-            names.join(",")
-        )));
-    }
+    crate::csv_input::check_header(&mut csv, &HEADER).map_err(HeaderError)?;
     // The header is line 1. The csv crate does not count a CRLF header's terminator, so its line
     // numbers are corrected by what it reports right after the header.
     let shift = 2 - csv.position().line() as i64;

@@ -6,11 +6,9 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use clap::Subcommand;
 use futures_util::TryStreamExt;
-use indicatif::{ProgressBar, ProgressStyle};
-use tokio_util::io::ReaderStream;
 
 use crate::{
-    client::{read, ApiClient, ClientArgs},
+    client::{file_name, read, upload_csv, ApiClient, ClientArgs},
     close::DayClose,
     domain::money::format_minor,
     recon::{model::ReconRun, report},
@@ -137,34 +135,11 @@ async fn run(
     files: &OutputFiles,
 ) -> anyhow::Result<()> {
     let api = ApiClient::login(args).await?;
-    let handle = tokio::fs::File::open(file)
-        .await
-        .with_context(|| format!("cannot open {}", file.display()))?;
-    let size = handle.metadata().await?.len();
-    let progress = ProgressBar::new(size).with_style(
-        ProgressStyle::with_template(
-            "{spinner} reconciling {bytes}/{total_bytes} [{bar:30}] {percent}% {bytes_per_sec}, {eta} left",
-        )
-        .expect("valid template")
-        .progress_chars("=> "),
-    );
-    let ticker = progress.clone();
-    let stream = ReaderStream::with_capacity(handle, 256 * 1024).inspect_ok(move |chunk| {
-        ticker.inc(chunk.len() as u64);
-    });
-    let name = file
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "bank.csv".into());
-    let response = api
-        .request(reqwest::Method::POST, "/v1/recon/runs")
-        .query(&[("date", date.to_string()), ("file_name", name)])
-        .header(reqwest::header::CONTENT_TYPE, "text/csv")
-        .body(reqwest::Body::wrap_stream(stream))
-        .send()
-        .await
-        .context("uploading the bank file")?;
-    progress.finish_and_clear();
+    let query = [
+        ("date", date.to_string()),
+        ("file_name", file_name(file, "bank.csv")),
+    ];
+    let response = upload_csv(&api, "/v1/recon/runs", &query, file, "reconciling").await?;
     let run: serde_json::Value = read(response).await?;
     finish(&api, run, json, files).await
 }

@@ -89,6 +89,7 @@ macro_rules! day_store_impl {
             }
 
             impl $store {
+                /// An audit entry by `actor`, in the caller's transaction (the registry's writer).
                 async fn write_audit(
                     tx: &mut sqlx::Transaction<'static, $db>,
                     actor: UserId,
@@ -96,20 +97,7 @@ macro_rules! day_store_impl {
                     subject: (&str, String),
                     detail: serde_json::Value,
                 ) -> StoreResult<()> {
-                    sqlx::query(
-                        "INSERT INTO audit_log (id, at, actor_id, action, subject_type, subject_id, detail)
-                         VALUES ($1, $2, $3, $4, $5, $6, $7)",
-                    )
-                    .bind(uuid::Uuid::now_v7())
-                    .bind($crate::store::now())
-                    .bind(actor)
-                    .bind(action)
-                    .bind(subject.0)
-                    .bind(subject.1)
-                    .bind(Json(detail))
-                    .execute(&mut **tx)
-                    .await?;
-                    Ok(())
+                    Self::audit(tx, Some(actor), action, subject, detail).await
                 }
 
                 /// Computes the close of `date` inside the close's transaction.
