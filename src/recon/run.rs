@@ -70,7 +70,7 @@ async fn reconcile(
     let started = std::time::Instant::now();
     let date = crate::business_day::format_date(request.date);
     let mut matcher = Matcher::new(run_id, &date, days.terminal_owners().await?);
-    // The close counted the day's entries: room for all of them up front, no rehashing.
+    // The close counted the day's entries: room for all of them up front.
     if let Some(close) = days.day_close(request.date).await? {
         let expected = close.totals.purchases.count + close.totals.refunds.count;
         matcher.reserve(usize::try_from(expected).unwrap_or(0));
