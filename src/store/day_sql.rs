@@ -401,6 +401,26 @@ macro_rules! day_store_impl {
                             format!("{text} is not closed yet; close it before reconciling"),
                         ));
                     }
+                    // A run still `running` after an hour died with its process (a run of a million
+                    // lines takes seconds): it and its partial exceptions go.
+                    let stale = $crate::store::now() - chrono::Duration::hours(1);
+                    let condition = "business_date = $1 AND status = 'running' AND created_at < $2";
+                    sqlx::query(&format!(
+                        "DELETE FROM recon_exceptions WHERE run_id IN (SELECT id FROM recon_runs WHERE {condition})"
+                    ))
+                    .bind(&text)
+                    .bind(stale)
+                    .execute(&mut *tx)
+                    .await?;
+                    let removed = sqlx::query(&format!("DELETE FROM recon_runs WHERE {condition}"))
+                        .bind(&text)
+                        .bind(stale)
+                        .execute(&mut *tx)
+                        .await?
+                        .rows_affected();
+                    if removed > 0 {
+                        tracing::warn!(date = %text, removed, "removed reconciliation runs that never finished");
+                    }
                     let id = uuid::Uuid::now_v7();
                     sqlx::query(
                         "INSERT INTO recon_runs (id, business_date, file_name, status, created_by, created_at)
