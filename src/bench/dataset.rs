@@ -43,6 +43,28 @@ pub async fn build_app(
     crate::startup::Application::build(&cli.common, &serve).await
 }
 
+/// A benchmark's server, serving in this process until `stop`.
+pub struct BackgroundServer {
+    stop: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+impl BackgroundServer {
+    pub fn start(app: crate::startup::Application) -> Self {
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(app.run_until(async move {
+            let _ = stopped.await;
+        }));
+        Self { stop, task }
+    }
+
+    /// Stops the server and waits until it has.
+    pub async fn stop(self) {
+        let _ = self.stop.send(());
+        let _ = self.task.await;
+    }
+}
+
 /// A database made for one benchmark run; a PostgreSQL one is dropped when the run ends.
 pub struct FreshDatabase {
     pub url: String,

@@ -65,10 +65,7 @@ async fn measure(args: &QuotaArgs, database: &FreshDatabase, dir: &Path) -> anyh
     write_file(&file, args.rows)?;
     let size_mib = std::fs::metadata(&file)?.len() as f64 / 1_048_576.0;
 
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(app.run_until(async move {
-        let _ = stopped.await;
-    }));
+    let server = dataset::BackgroundServer::start(app);
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(3_600))
         .build()?;
@@ -76,7 +73,7 @@ async fn measure(args: &QuotaArgs, database: &FreshDatabase, dir: &Path) -> anyh
     let checker_token = login(&http, &base, "bench-checker", OFFICE_PASSWORD).await?;
 
     let rss_before = stats::rss_mib().unwrap_or(0.0);
-    reset_peak_rss();
+    stats::reset_peak_rss();
     eprintln!(
         "bench: uploading {size_mib:.1} MiB ({} rows) through POST /v1/quota/batches …",
         args.rows
@@ -120,8 +117,7 @@ async fn measure(args: &QuotaArgs, database: &FreshDatabase, dir: &Path) -> anyh
         posted["batch"]["status"] == "posted",
         "the bench batch did not post: {posted}"
     );
-    let _ = stop.send(());
-    let _ = server.await;
+    server.stop().await;
 
     eprintln!("bench: raw bulk insert of the same rows …");
     let raw = raw_bulk_insert(&database.url, &file).await?;
@@ -155,11 +151,6 @@ async fn measure(args: &QuotaArgs, database: &FreshDatabase, dir: &Path) -> anyh
         "  memory: {rss_before:.0} MiB resident before the upload, peak {peak:.0} MiB during it"
     );
     Ok(())
-}
-
-/// Lets the next reading of VmHWM show the peak from now on (Linux: `echo 5 > clear_refs`).
-fn reset_peak_rss() {
-    let _ = std::fs::write("/proc/self/clear_refs", "5");
 }
 
 fn kk(index: usize) -> String {

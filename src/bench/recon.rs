@@ -116,17 +116,14 @@ async fn measure(args: &ReconArgs, database: &FreshDatabase, dir: &Path) -> anyh
     drop(purchases);
     let size_mib = std::fs::metadata(&bank_file)?.len() as f64 / 1_048_576.0;
 
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(app.run_until(async move {
-        let _ = stopped.await;
-    }));
+    let server = dataset::BackgroundServer::start(app);
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(3_600))
         .build()?;
     let token = login(&http, &base, "kaltimtara", "demo-bank-pass").await?;
     eprintln!("bench: reconciling {} …", bank_file.display());
     let rss_before = stats::rss_mib().unwrap_or(0.0);
-    let _ = std::fs::write("/proc/self/clear_refs", "5");
+    stats::reset_peak_rss();
     let started = Instant::now();
     let body = tokio::fs::File::open(&bank_file).await?;
     let response = http
@@ -144,8 +141,7 @@ async fn measure(args: &ReconArgs, database: &FreshDatabase, dir: &Path) -> anyh
     let ours = started.elapsed();
     let peak = stats::peak_rss_mib().unwrap_or(0.0);
     anyhow::ensure!(status.is_success(), "the run failed: {run}");
-    let _ = stop.send(());
-    let _ = server.await;
+    server.stop().await;
 
     let categories = &run["report"]["categories"];
     let count = |name: &str| categories[name]["count"].as_i64().unwrap_or(-1);

@@ -106,10 +106,7 @@ async fn measure(
         state.store.backend()
     );
     let data = Arc::new(dataset::redeem_dataset(&state, args.terminals, args.households).await?);
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(app.run_until(async move {
-        let _ = stopped.await;
-    }));
+    let server = dataset::BackgroundServer::start(app);
 
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(args.terminals)
@@ -150,8 +147,7 @@ async fn measure(
         tally.failed += one.failed;
     }
     let elapsed = started.elapsed().as_secs_f64();
-    let _ = stop.send(());
-    let _ = server.await;
+    server.stop().await;
     let service_rate = tally.redemptions as f64 / elapsed;
 
     eprintln!(

@@ -37,6 +37,11 @@ impl Latencies {
     }
 }
 
+/// Lets the next reading of VmHWM show the peak from now on (Linux: `echo 5 > clear_refs`).
+pub fn reset_peak_rss() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
 /// Peak resident memory of this process so far (Linux), in MiB.
 pub fn peak_rss_mib() -> Option<f64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
