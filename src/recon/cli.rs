@@ -27,27 +27,16 @@ pub enum ReconCommand {
         /// CSV: value_date,terminal_id,stan,rrn,approval_code,amount_idr,type
         #[arg(long)]
         bank_file: PathBuf,
-        /// Print the run as JSON instead of the summary.
-        #[arg(long)]
-        json: bool,
-        /// Also write every exception, line by line, to this CSV file.
-        #[arg(long)]
-        exceptions_csv: Option<PathBuf>,
-        /// Also write the totals per category and per E-Warung to this CSV file.
-        #[arg(long)]
-        totals_csv: Option<PathBuf>,
+        #[command(flatten)]
+        output: RunOutput,
     },
     /// Show a recorded run again.
     Show {
         #[command(flatten)]
         client: ClientArgs,
         run_id: uuid::Uuid,
-        #[arg(long)]
-        json: bool,
-        #[arg(long)]
-        exceptions_csv: Option<PathBuf>,
-        #[arg(long)]
-        totals_csv: Option<PathBuf>,
+        #[command(flatten)]
+        output: RunOutput,
     },
     /// Resolve an exception with a reason (audited).
     Resolve {
@@ -59,40 +48,40 @@ pub enum ReconCommand {
     },
 }
 
+/// How `recon run` and `recon show` present a run.
+#[derive(Debug, clap::Args)]
+pub struct RunOutput {
+    /// Print the run as JSON instead of the summary.
+    #[arg(long)]
+    json: bool,
+    /// Also write every exception, line by line, to this CSV file.
+    #[arg(long)]
+    exceptions_csv: Option<PathBuf>,
+    /// Also write the totals per category and per E-Warung to this CSV file.
+    #[arg(long)]
+    totals_csv: Option<PathBuf>,
+}
+
 pub async fn recon(command: ReconCommand) -> anyhow::Result<()> {
     match command {
         ReconCommand::Run {
             client,
             date,
             bank_file,
-            json,
-            exceptions_csv,
-            totals_csv,
-        } => {
-            let files = OutputFiles {
-                exceptions: exceptions_csv,
-                totals: totals_csv,
-            };
-            run(&client, date, &bank_file, json, &files).await
-        }
+            output,
+        } => run(&client, date, &bank_file, &output).await,
         ReconCommand::Show {
             client,
             run_id,
-            json,
-            exceptions_csv,
-            totals_csv,
+            output,
         } => {
-            let files = OutputFiles {
-                exceptions: exceptions_csv,
-                totals: totals_csv,
-            };
             let api = ApiClient::login(&client).await?;
             let response = api
                 .request(reqwest::Method::GET, &format!("/v1/recon/runs/{run_id}"))
                 .send()
                 .await?;
             let run: serde_json::Value = read(response).await?;
-            finish(&api, run, json, &files).await
+            finish(&api, run, &output).await
         }
         ReconCommand::Resolve {
             client,
@@ -121,18 +110,11 @@ pub async fn recon(command: ReconCommand) -> anyhow::Result<()> {
     }
 }
 
-/// Where `recon run` and `recon show` write their CSV files, if anywhere.
-struct OutputFiles {
-    exceptions: Option<PathBuf>,
-    totals: Option<PathBuf>,
-}
-
 async fn run(
     args: &ClientArgs,
     date: chrono::NaiveDate,
     file: &Path,
-    json: bool,
-    files: &OutputFiles,
+    output: &RunOutput,
 ) -> anyhow::Result<()> {
     let api = ApiClient::login(args).await?;
     let query = [
@@ -141,16 +123,16 @@ async fn run(
     ];
     let response = upload_csv(&api, "/v1/recon/runs", &query, file, "reconciling").await?;
     let run: serde_json::Value = read(response).await?;
-    finish(&api, run, json, files).await
+    finish(&api, run, output).await
 }
 
 /// Prints a run (JSON or summary), writes its exceptions when asked, and fails when any are open.
 async fn finish(
     api: &ApiClient,
     value: serde_json::Value,
-    json: bool,
-    files: &OutputFiles,
+    output: &RunOutput,
 ) -> anyhow::Result<()> {
+    let json = output.json;
     if json {
         println!("{}", serde_json::to_string_pretty(&value)?);
     }
@@ -161,7 +143,7 @@ async fn finish(
             println!("{}", report::summary(report));
         }
     }
-    if let (Some(path), Some(report)) = (&files.totals, &run.report) {
+    if let (Some(path), Some(report)) = (&output.totals_csv, &run.report) {
         let out = std::fs::File::create(path)
             .with_context(|| format!("cannot create {}", path.display()))?;
         report::write_totals(report, std::io::BufWriter::new(out))?;
@@ -169,7 +151,7 @@ async fn finish(
             println!("totals written to {}", path.display());
         }
     }
-    if let Some(path) = &files.exceptions {
+    if let Some(path) = &output.exceptions_csv {
         let response = api
             .request(
                 reqwest::Method::GET,
