@@ -76,6 +76,24 @@ macro_rules! string_enum {
             }
         }
 
+        // The same spelling for the SQLite writer's direct statements (`store::sqlite_direct`).
+        impl rusqlite::types::ToSql for $name {
+            fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+                Ok(rusqlite::types::ToSqlOutput::Borrowed(
+                    rusqlite::types::ValueRef::Text(self.as_str().as_bytes()),
+                ))
+            }
+        }
+
+        impl rusqlite::types::FromSql for $name {
+            fn column_result(
+                value: rusqlite::types::ValueRef<'_>,
+            ) -> rusqlite::types::FromSqlResult<Self> {
+                Self::parse(value.as_str()?)
+                    .map_err(|invalid| rusqlite::types::FromSqlError::Other(Box::new(invalid)))
+            }
+        }
+
         impl<'r, DB: sqlx::Database> sqlx::Decode<'r, DB> for $name
         where
             &'r str: sqlx::Decode<'r, DB>,

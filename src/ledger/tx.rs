@@ -243,6 +243,27 @@ pub enum AccountOwner {
     Ewarung(EwarungId),
 }
 
+impl AccountOwner {
+    /// The accounts column that names this owner, with the owner's id (none for the program's
+    /// own funding account).
+    pub fn column(self) -> (Option<&'static str>, Option<uuid::Uuid>) {
+        match self {
+            AccountOwner::Program => (None, None),
+            AccountOwner::Household(id) => (Some("household_id"), Some(id.0)),
+            AccountOwner::Ewarung(id) => (Some("ewarung_id"), Some(id.0)),
+        }
+    }
+
+    /// The values of the `household_id` and `ewarung_id` columns of the owner's account.
+    pub fn ids(self) -> (Option<HouseholdId>, Option<EwarungId>) {
+        match self {
+            AccountOwner::Program => (None, None),
+            AccountOwner::Household(id) => (Some(id), None),
+            AccountOwner::Ewarung(id) => (None, Some(id)),
+        }
+    }
+}
+
 /// Work the store runs in one transaction. `run` may be called again on a retryable failure, so it
 /// takes `&self` and must not assume it runs once.
 #[async_trait]

@@ -77,7 +77,11 @@ fn constraint_name(error: &dyn sqlx::error::DatabaseError) -> String {
     if let Some(name) = error.constraint() {
         return name.to_string();
     }
-    let message = error.message();
+    sqlite_constraint_name(error.message())
+}
+
+/// The PostgreSQL name of the constraint in SQLite's `… constraint failed: t.a, t.b` message.
+pub(crate) fn sqlite_constraint_name(message: &str) -> String {
     let detail = message
         .split_once("constraint failed: ")
         .map(|(_, rest)| rest.trim())

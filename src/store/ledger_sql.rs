@@ -1,10 +1,133 @@
-//! The ledger's SQL, written once and instantiated for each backend by [`ledger_tx_impl!`], in the
-//! same way as the registry: `$N` placeholders and native types on both engines. The type it
-//! implements [`LedgerTx`](crate::ledger::LedgerTx) for wraps a connection that is already inside a
-//! transaction (or a savepoint); committing is the caller's business.
+//! The ledger's SQL, written once. [`sql`] holds the statements; [`ledger_tx_impl!`] instantiates
+//! them through sqlx for each backend (`$N` placeholders and native types on both engines), and
+//! SQLite's group-commit writer runs the same statements on the writer's handle directly
+//! (`store::sqlite_direct`). The type the macro implements [`LedgerTx`](crate::ledger::LedgerTx)
+//! for wraps a connection that is already inside a transaction (or a savepoint); committing is the
+//! caller's business.
+
+/// The statements, shared by every implementation of `LedgerTx`.
+pub(crate) mod sql {
+    pub const TERMINAL: &str = "SELECT t.terminal_id, t.ewarung_id, t.status, e.status AS ewarung_status, t.pin_key_wrapped
+         FROM terminals t JOIN ewarungs e ON e.id = t.ewarung_id
+         WHERE t.terminal_id = $1";
+    pub const CARD_BY_PAN: &str = "SELECT c.*, h.status AS household_status
+         FROM cards c JOIN households h ON h.id = c.household_id WHERE c.pan = $1";
+    pub const PROGRAM_BY_CODE: &str = "SELECT * FROM programs WHERE code = $1";
+    pub const PROGRAM: &str = "SELECT * FROM programs WHERE id = $1";
+    pub const PIN_FAILURE: &str = "UPDATE cards SET pin_failures = pin_failures + 1,
+             locked_until = CASE WHEN pin_failures + 1 >= $2 THEN $3 ELSE locked_until END,
+             updated_at = $4
+         WHERE id = $1 RETURNING *";
+    pub const PIN_LOCKED_AUDIT: &str =
+        "INSERT INTO audit_log (id, at, actor_id, action, subject_type, subject_id, detail)
+         VALUES ($1, $2, NULL, 'card.pin_locked', 'card', $3, $4)";
+    pub const CLEAR_PIN_FAILURES: &str = "UPDATE cards SET pin_failures = 0, locked_until = NULL
+         WHERE id = $1 AND (pin_failures > 0 OR locked_until IS NOT NULL)";
+    pub const ENTITLEMENTS: &str =
+        "SELECT id, program_id, household_id, ewarung_id, debits_pending, debits_posted,
+                credits_pending, credits_posted
+         FROM accounts WHERE kind = 'entitlement' AND household_id = $1 ORDER BY id";
+    pub const ACCOUNT: &str =
+        "SELECT id, program_id, household_id, ewarung_id, debits_pending, debits_posted,
+                credits_pending, credits_posted
+         FROM accounts WHERE id = $1";
+    /// A concurrent transaction may create the same account first: nothing happens then.
+    pub const INSERT_ACCOUNT: &str =
+        "INSERT INTO accounts (id, kind, program_id, household_id, ewarung_id, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING";
+    pub const HELD_AMOUNT: &str =
+        "SELECT amount_minor FROM transfers WHERE id = $1 AND kind = 'hold'";
+    /// A hold's resolution: `$2` leaves pending, `$3` of it becomes posted.
+    pub const RESOLVE_DEBIT: &str = "UPDATE accounts SET debits_pending = debits_pending - $2,
+                             debits_posted = debits_posted + $3 WHERE id = $1";
+    pub const RESOLVE_CREDIT: &str = "UPDATE accounts SET credits_pending = credits_pending - $2,
+                             credits_posted = credits_posted + $3 WHERE id = $1";
+    pub const TRANSFER: &str = "SELECT * FROM transfers WHERE id = $1";
+    pub const FIND_REDEMPTION: &str =
+        "SELECT * FROM redemptions WHERE terminal_id = $1 AND stan = $2 AND local_date = $3";
+    pub const INSERT_REDEMPTION: &str = "INSERT INTO redemptions (id, terminal_id, ewarung_id, stan, local_date, request_hash, kind,
+             response_code, response, card_id, household_id, program_id, amount_minor, hold_id,
+             refund_id, state, rrn, approval_code, business_date, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18,
+                 $19, $20, $21)";
+    pub const SET_REDEMPTION_STATE: &str =
+        "UPDATE redemptions SET state = $2, refund_id = COALESCE($3, refund_id), updated_at = $4,
+             completed_date = CASE WHEN $2 = 'completed' THEN $5 ELSE completed_date END,
+             undone_date = CASE WHEN $2 = 'completed' THEN undone_date ELSE $5 END
+         WHERE id = $1";
+    pub const BUSINESS_CALENDAR: &str =
+        "SELECT cutoff_minutes, last_closed_date FROM business_calendar WHERE id = 1";
+    pub const EXPIRED_HOLDS: &str =
+        "SELECT r.id, t.id FROM redemptions r JOIN transfers t ON t.id = r.hold_id
+         WHERE r.state = 'held' AND t.timeout_at <= $1
+           AND NOT EXISTS (SELECT 1 FROM transfers x WHERE x.pending_id = t.id)
+         ORDER BY t.timeout_at LIMIT $2";
+    /// The unique index on pending_id lets exactly one resolution of a hold in.
+    pub const INSERT_TRANSFER: &str =
+        "INSERT INTO transfers (id, program_id, debit_account_id, credit_account_id, amount_minor,
+                                kind, pending_id, timeout_at, reference, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT DO NOTHING";
+    /// SQLite's RRN counter (PostgreSQL has a sequence).
+    pub const SQLITE_NEXT_RRN: &str =
+        "UPDATE sequences SET value = value + 1 WHERE name = 'rrn' RETURNING value";
+
+    /// Debits a hold (`phase` "pending") or a posted transfer ("posted"), unless that would
+    /// overdraw an entitlement or payable, holds included.
+    pub fn debit(phase: Phase) -> &'static str {
+        match phase {
+            Phase::Pending => {
+                "UPDATE accounts SET debits_pending = debits_pending + $2 WHERE id = $1
+                   AND (kind NOT IN ('entitlement', 'ewarung_payable')
+                        OR credits_posted - debits_posted - debits_pending >= $2)"
+            }
+            Phase::Posted => {
+                "UPDATE accounts SET debits_posted = debits_posted + $2 WHERE id = $1
+                   AND (kind NOT IN ('entitlement', 'ewarung_payable')
+                        OR credits_posted - debits_posted - debits_pending >= $2)"
+            }
+        }
+    }
+
+    pub fn credit(phase: Phase) -> &'static str {
+        match phase {
+            Phase::Pending => {
+                "UPDATE accounts SET credits_pending = credits_pending + $2 WHERE id = $1"
+            }
+            Phase::Posted => {
+                "UPDATE accounts SET credits_posted = credits_posted + $2 WHERE id = $1"
+            }
+        }
+    }
+
+    /// Whether a transfer moves value into the pending or the posted columns.
+    #[derive(Debug, Clone, Copy)]
+    pub enum Phase {
+        Pending,
+        Posted,
+    }
+
+    /// Finds the account of a kind for its program (`$1`) and owner (`$2`, in `owner_column`).
+    /// The kind is spelled out (it comes from a fixed enum), so that the lookup uses the partial
+    /// unique index of that kind.
+    pub fn find_account(kind: &str, owner_column: Option<&str>) -> String {
+        match owner_column {
+            Some(column) => format!(
+                "SELECT id FROM accounts WHERE kind = '{kind}' AND {column} = $2 AND program_id = $1"
+            ),
+            None => format!("SELECT id FROM accounts WHERE kind = '{kind}' AND program_id = $1"),
+        }
+    }
+
+    pub fn catalog_items(skus: usize) -> String {
+        format!(
+            "SELECT * FROM catalog_items WHERE program_id = $1 AND sku IN ({})",
+            crate::store::registry::placeholders(2, skus)
+        )
+    }
+}
 
 macro_rules! ledger_tx_impl {
-    ($tx:ident, $db:ty, $conn:ty, $now_sql:expr, $rrn_sql:literal, $share_lock:literal) => {
+    ($tx:ident, $db:ty, $conn:ty, $now_sql:expr, $rrn_sql:expr, $calendar_sql:expr) => {
         /// A ledger transaction on this backend: a borrowed connection already inside a transaction.
         pub struct $tx<'c> {
             pub conn: &'c mut $conn,
@@ -32,11 +155,7 @@ macro_rules! ledger_tx_impl {
                 &mut self,
                 terminal_id: &str,
             ) -> $crate::store::StoreResult<Option<$crate::ledger::tx::TerminalContext>> {
-                Ok(sqlx::query_as(
-                    "SELECT t.terminal_id, t.ewarung_id, t.status, e.status AS ewarung_status, t.pin_key_wrapped
-                     FROM terminals t JOIN ewarungs e ON e.id = t.ewarung_id
-                     WHERE t.terminal_id = $1",
-                )
+                Ok(sqlx::query_as($crate::store::ledger_sql::sql::TERMINAL)
                 .bind(terminal_id)
                 .fetch_optional(&mut *self.conn)
                 .await?)
@@ -46,17 +165,14 @@ macro_rules! ledger_tx_impl {
                 &mut self,
                 pan: &str,
             ) -> $crate::store::StoreResult<Option<$crate::ledger::tx::CardWithHousehold>> {
-                Ok(sqlx::query_as(
-                    "SELECT c.*, h.status AS household_status
-                     FROM cards c JOIN households h ON h.id = c.household_id WHERE c.pan = $1",
-                )
+                Ok(sqlx::query_as($crate::store::ledger_sql::sql::CARD_BY_PAN)
                 .bind(pan)
                 .fetch_optional(&mut *self.conn)
                 .await?)
             }
 
             async fn program_by_code(&mut self, code: &str) -> $crate::store::StoreResult<Option<$crate::store::ProgramRecord>> {
-                Ok(sqlx::query_as("SELECT * FROM programs WHERE code = $1")
+                Ok(sqlx::query_as($crate::store::ledger_sql::sql::PROGRAM_BY_CODE)
                     .bind(code)
                     .fetch_optional(&mut *self.conn)
                     .await?)
@@ -66,7 +182,7 @@ macro_rules! ledger_tx_impl {
                 &mut self,
                 id: $crate::domain::ids::ProgramId,
             ) -> $crate::store::StoreResult<Option<$crate::store::ProgramRecord>> {
-                Ok(sqlx::query_as("SELECT * FROM programs WHERE id = $1")
+                Ok(sqlx::query_as($crate::store::ledger_sql::sql::PROGRAM)
                     .bind(id)
                     .fetch_optional(&mut *self.conn)
                     .await?)
@@ -80,10 +196,7 @@ macro_rules! ledger_tx_impl {
                 if skus.is_empty() {
                     return Ok(Vec::new());
                 }
-                let sql = format!(
-                    "SELECT * FROM catalog_items WHERE program_id = $1 AND sku IN ({})",
-                    $crate::store::registry::placeholders(2, skus.len())
-                );
+                let sql = $crate::store::ledger_sql::sql::catalog_items(skus.len());
                 let mut query = sqlx::query_as(&sql).bind(program);
                 for sku in skus {
                     query = query.bind(sku);
@@ -97,12 +210,7 @@ macro_rules! ledger_tx_impl {
                 max_failures: u32,
                 lock_until: chrono::DateTime<chrono::Utc>,
             ) -> $crate::store::StoreResult<$crate::store::CardRecord> {
-                let record: $crate::store::CardRecord = sqlx::query_as(
-                    "UPDATE cards SET pin_failures = pin_failures + 1,
-                         locked_until = CASE WHEN pin_failures + 1 >= $2 THEN $3 ELSE locked_until END,
-                         updated_at = $4
-                     WHERE id = $1 RETURNING *",
-                )
+                let record: $crate::store::CardRecord = sqlx::query_as($crate::store::ledger_sql::sql::PIN_FAILURE)
                 .bind(card)
                 .bind(i64::from(max_failures))
                 .bind(lock_until)
@@ -111,10 +219,7 @@ macro_rules! ledger_tx_impl {
                 .await?
                 .ok_or($crate::store::StoreError::NotFound { entity: "card" })?;
                 if record.pin_failures == i32::try_from(max_failures).unwrap_or(i32::MAX) {
-                    sqlx::query(
-                        "INSERT INTO audit_log (id, at, actor_id, action, subject_type, subject_id, detail)
-                         VALUES ($1, $2, NULL, 'card.pin_locked', 'card', $3, $4)",
-                    )
+                    sqlx::query($crate::store::ledger_sql::sql::PIN_LOCKED_AUDIT)
                     .bind(uuid::Uuid::now_v7())
                     .bind($crate::store::now())
                     .bind(card.to_string())
@@ -128,10 +233,7 @@ macro_rules! ledger_tx_impl {
             }
 
             async fn clear_pin_failures(&mut self, card: $crate::domain::ids::CardId) -> $crate::store::StoreResult<()> {
-                sqlx::query(
-                    "UPDATE cards SET pin_failures = 0, locked_until = NULL
-                     WHERE id = $1 AND (pin_failures > 0 OR locked_until IS NOT NULL)",
-                )
+                sqlx::query($crate::store::ledger_sql::sql::CLEAR_PIN_FAILURES)
                 .bind(card)
                 .execute(&mut *self.conn)
                 .await?;
@@ -142,11 +244,7 @@ macro_rules! ledger_tx_impl {
                 &mut self,
                 household: $crate::domain::ids::HouseholdId,
             ) -> $crate::store::StoreResult<Vec<$crate::ledger::AccountBalance>> {
-                Ok(sqlx::query_as(
-                    "SELECT id, program_id, household_id, ewarung_id, debits_pending, debits_posted,
-                            credits_pending, credits_posted
-                     FROM accounts WHERE kind = 'entitlement' AND household_id = $1 ORDER BY id",
-                )
+                Ok(sqlx::query_as($crate::store::ledger_sql::sql::ENTITLEMENTS)
                 .bind(household)
                 .fetch_all(&mut *self.conn)
                 .await?)
@@ -156,11 +254,7 @@ macro_rules! ledger_tx_impl {
                 &mut self,
                 id: $crate::domain::ids::AccountId,
             ) -> $crate::store::StoreResult<Option<$crate::ledger::AccountBalance>> {
-                Ok(sqlx::query_as(
-                    "SELECT id, program_id, household_id, ewarung_id, debits_pending, debits_posted,
-                            credits_pending, credits_posted
-                     FROM accounts WHERE id = $1",
-                )
+                Ok(sqlx::query_as($crate::store::ledger_sql::sql::ACCOUNT)
                 .bind(id)
                 .fetch_optional(&mut *self.conn)
                 .await?)
@@ -172,21 +266,8 @@ macro_rules! ledger_tx_impl {
                 program: $crate::domain::ids::ProgramId,
                 owner: $crate::ledger::tx::AccountOwner,
             ) -> $crate::store::StoreResult<$crate::domain::ids::AccountId> {
-                use $crate::ledger::tx::AccountOwner;
-                // The kind is spelled out in the SQL (it comes from a fixed enum), so that each
-                // lookup uses the partial unique index of that kind.
-                let kind_literal = kind.as_str();
-                let (owner_column, owner_id) = match owner {
-                    AccountOwner::Program => (None, None),
-                    AccountOwner::Household(id) => (Some("household_id"), Some(id.0)),
-                    AccountOwner::Ewarung(id) => (Some("ewarung_id"), Some(id.0)),
-                };
-                let find = match owner_column {
-                    Some(column) => format!(
-                        "SELECT id FROM accounts WHERE kind = '{kind_literal}' AND {column} = $2 AND program_id = $1"
-                    ),
-                    None => format!("SELECT id FROM accounts WHERE kind = '{kind_literal}' AND program_id = $1"),
-                };
+                let (owner_column, owner_id) = owner.column();
+                let find = $crate::store::ledger_sql::sql::find_account(kind.as_str(), owner_column);
                 let lookup = || {
                     let query = sqlx::query_scalar::<_, $crate::domain::ids::AccountId>(&find).bind(program);
                     match owner_id {
@@ -197,17 +278,9 @@ macro_rules! ledger_tx_impl {
                 if let Some(id) = lookup().fetch_optional(&mut *self.conn).await? {
                     return Ok(id);
                 }
-                let (household, ewarung) = match owner {
-                    AccountOwner::Program => (None, None),
-                    AccountOwner::Household(id) => (Some(id), None),
-                    AccountOwner::Ewarung(id) => (None, Some(id)),
-                };
-                // A concurrent transaction may create the same account first: do nothing then,
-                // and read whichever row won.
-                sqlx::query(
-                    "INSERT INTO accounts (id, kind, program_id, household_id, ewarung_id, created_at)
-                     VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
-                )
+                let (household, ewarung) = owner.ids();
+                // Another transaction may create the same account first: read whichever row won.
+                sqlx::query($crate::store::ledger_sql::sql::INSERT_ACCOUNT)
                 .bind($crate::domain::ids::AccountId::new())
                 .bind(kind)
                 .bind(program)
@@ -224,10 +297,9 @@ macro_rules! ledger_tx_impl {
                 transfer: &$crate::ledger::Transfer,
             ) -> $crate::store::StoreResult<bool> {
                 use $crate::ledger::TransferKind;
-                let amount = transfer.amount_minor;
                 match transfer.kind {
                     TransferKind::Hold => {
-                        if !Self::move_value(self.conn, transfer, "pending").await? {
+                        if !Self::move_value(self.conn, transfer, $crate::store::ledger_sql::sql::Phase::Pending).await? {
                             return Ok(false);
                         }
                     }
@@ -235,37 +307,23 @@ macro_rules! ledger_tx_impl {
                         let hold_id = transfer.pending_id.ok_or($crate::store::StoreError::Check {
                             constraint: "transfers_resolution_names_hold".into(),
                         })?;
-                        let held: Option<i64> = sqlx::query_scalar(
-                            "SELECT amount_minor FROM transfers WHERE id = $1 AND kind = 'hold'",
-                        )
+                        let held: Option<i64> = sqlx::query_scalar($crate::store::ledger_sql::sql::HELD_AMOUNT)
                         .bind(hold_id)
                         .fetch_optional(&mut *self.conn)
                         .await?;
                         let held = held.ok_or($crate::store::StoreError::NotFound { entity: "hold" })?;
-                        let posted = if transfer.kind == TransferKind::Post { amount } else { 0 };
-                        if posted > held || (transfer.kind != TransferKind::Post && amount != held) {
-                            return Err($crate::store::StoreError::Check {
-                                constraint: "transfers_post_within_hold".into(),
-                            });
-                        }
-                        // The unique index on pending_id lets exactly one resolution in.
+                        let posted = $crate::store::ledger_sql::posted_of_resolution(transfer, held)?;
                         let inserted = Self::insert_transfer(self.conn, transfer).await?;
                         if !inserted {
                             return Ok(false);
                         }
-                        sqlx::query(
-                            "UPDATE accounts SET debits_pending = debits_pending - $2,
-                                                 debits_posted = debits_posted + $3 WHERE id = $1",
-                        )
+                        sqlx::query($crate::store::ledger_sql::sql::RESOLVE_DEBIT)
                         .bind(transfer.debit_account_id)
                         .bind(held)
                         .bind(posted)
                         .execute(&mut *self.conn)
                         .await?;
-                        sqlx::query(
-                            "UPDATE accounts SET credits_pending = credits_pending - $2,
-                                                 credits_posted = credits_posted + $3 WHERE id = $1",
-                        )
+                        sqlx::query($crate::store::ledger_sql::sql::RESOLVE_CREDIT)
                         .bind(transfer.credit_account_id)
                         .bind(held)
                         .bind(posted)
@@ -273,7 +331,7 @@ macro_rules! ledger_tx_impl {
                         .await?;
                     }
                     _ => {
-                        if !Self::move_value(self.conn, transfer, "posted").await? {
+                        if !Self::move_value(self.conn, transfer, $crate::store::ledger_sql::sql::Phase::Posted).await? {
                             return Ok(false);
                         }
                     }
@@ -285,7 +343,7 @@ macro_rules! ledger_tx_impl {
                 &mut self,
                 id: $crate::domain::ids::TransferId,
             ) -> $crate::store::StoreResult<Option<$crate::ledger::tx::Transfer>> {
-                Ok(sqlx::query_as("SELECT * FROM transfers WHERE id = $1")
+                Ok(sqlx::query_as($crate::store::ledger_sql::sql::TRANSFER)
                     .bind(id)
                     .fetch_optional(&mut *self.conn)
                     .await?)
@@ -297,9 +355,7 @@ macro_rules! ledger_tx_impl {
                 stan: &str,
                 local_date: &str,
             ) -> $crate::store::StoreResult<Option<$crate::ledger::tx::RedemptionRow>> {
-                Ok(sqlx::query_as(
-                    "SELECT * FROM redemptions WHERE terminal_id = $1 AND stan = $2 AND local_date = $3",
-                )
+                Ok(sqlx::query_as($crate::store::ledger_sql::sql::FIND_REDEMPTION)
                 .bind(terminal_id)
                 .bind(stan)
                 .bind(local_date)
@@ -311,13 +367,7 @@ macro_rules! ledger_tx_impl {
                 &mut self,
                 row: &$crate::ledger::tx::RedemptionRow,
             ) -> $crate::store::StoreResult<()> {
-                sqlx::query(
-                    "INSERT INTO redemptions (id, terminal_id, ewarung_id, stan, local_date, request_hash, kind,
-                         response_code, response, card_id, household_id, program_id, amount_minor, hold_id,
-                         refund_id, state, rrn, approval_code, business_date, created_at, updated_at)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18,
-                             $19, $20, $21)",
-                )
+                sqlx::query($crate::store::ledger_sql::sql::INSERT_REDEMPTION)
                 .bind(row.id)
                 .bind(&row.terminal_id)
                 .bind(row.ewarung_id)
@@ -352,12 +402,7 @@ macro_rules! ledger_tx_impl {
                 business_date: &str,
                 at: chrono::DateTime<chrono::Utc>,
             ) -> $crate::store::StoreResult<()> {
-                sqlx::query(
-                    "UPDATE redemptions SET state = $2, refund_id = COALESCE($3, refund_id), updated_at = $4,
-                         completed_date = CASE WHEN $2 = 'completed' THEN $5 ELSE completed_date END,
-                         undone_date = CASE WHEN $2 = 'completed' THEN undone_date ELSE $5 END
-                     WHERE id = $1",
-                )
+                sqlx::query($crate::store::ledger_sql::sql::SET_REDEMPTION_STATE)
                 .bind(id)
                 .bind(state)
                 .bind(refund_id)
@@ -372,15 +417,10 @@ macro_rules! ledger_tx_impl {
                 &mut self,
                 at: chrono::DateTime<chrono::Utc>,
             ) -> $crate::store::StoreResult<String> {
-                let (cutoff, closed): (i32, Option<String>) = sqlx::query_as(concat!(
-                    "SELECT cutoff_minutes, last_closed_date FROM business_calendar WHERE id = 1",
-                    $share_lock
-                ))
-                .fetch_one(&mut *self.conn)
-                .await?;
-                let cutoff = $crate::business_day::Cutoff::from_minutes(i64::from(cutoff)).unwrap_or_default();
-                let closed = closed.as_deref().and_then($crate::business_day::parse_date);
-                Ok($crate::business_day::format_date($crate::business_day::open_date(at, cutoff, closed)))
+                let (cutoff, closed): (i32, Option<String>) = sqlx::query_as($calendar_sql)
+                    .fetch_one(&mut *self.conn)
+                    .await?;
+                Ok($crate::store::ledger_sql::open_business_date(at, cutoff, closed.as_deref()))
             }
 
             async fn expired_holds(
@@ -390,12 +430,7 @@ macro_rules! ledger_tx_impl {
             ) -> $crate::store::StoreResult<
                 Vec<($crate::domain::ids::RedemptionId, $crate::domain::ids::TransferId)>,
             > {
-                Ok(sqlx::query_as(
-                    "SELECT r.id, t.id FROM redemptions r JOIN transfers t ON t.id = r.hold_id
-                     WHERE r.state = 'held' AND t.timeout_at <= $1
-                       AND NOT EXISTS (SELECT 1 FROM transfers x WHERE x.pending_id = t.id)
-                     ORDER BY t.timeout_at LIMIT $2",
-                )
+                Ok(sqlx::query_as($crate::store::ledger_sql::sql::EXPIRED_HOLDS)
                 .bind(now)
                 .bind(i64::from(limit))
                 .fetch_all(&mut *self.conn)
@@ -404,19 +439,15 @@ macro_rules! ledger_tx_impl {
         }
 
         impl $tx<'_> {
-            /// Debits and credits a hold (`phase` "pending") or a posted transfer ("posted") and
-            /// writes it; `false`, with nothing written, when the debit would overdraw an
-            /// entitlement or payable (holds included).
+            /// Debits and credits a hold (pending) or a posted transfer and writes it; `false`,
+            /// with nothing written, when the debit would overdraw an entitlement or payable
+            /// (holds included).
             async fn move_value(
                 conn: &mut $conn,
                 transfer: &$crate::ledger::Transfer,
-                phase: &'static str,
+                phase: $crate::store::ledger_sql::sql::Phase,
             ) -> $crate::store::StoreResult<bool> {
-                let moved = sqlx::query(&format!(
-                    "UPDATE accounts SET debits_{phase} = debits_{phase} + $2 WHERE id = $1
-                       AND (kind NOT IN ('entitlement', 'ewarung_payable')
-                            OR credits_posted - debits_posted - debits_pending >= $2)"
-                ))
+                let moved = sqlx::query($crate::store::ledger_sql::sql::debit(phase))
                 .bind(transfer.debit_account_id)
                 .bind(transfer.amount_minor)
                 .execute(&mut *conn)
@@ -424,9 +455,7 @@ macro_rules! ledger_tx_impl {
                 if moved.rows_affected() == 0 {
                     return Ok(false);
                 }
-                sqlx::query(&format!(
-                    "UPDATE accounts SET credits_{phase} = credits_{phase} + $2 WHERE id = $1"
-                ))
+                sqlx::query($crate::store::ledger_sql::sql::credit(phase))
                 .bind(transfer.credit_account_id)
                 .bind(transfer.amount_minor)
                 .execute(&mut *conn)
@@ -440,11 +469,7 @@ macro_rules! ledger_tx_impl {
                 conn: &mut $conn,
                 transfer: &$crate::ledger::Transfer,
             ) -> $crate::store::StoreResult<bool> {
-                let done = sqlx::query(
-                    "INSERT INTO transfers (id, program_id, debit_account_id, credit_account_id, amount_minor,
-                                            kind, pending_id, timeout_at, reference, created_at)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT DO NOTHING",
-                )
+                let done = sqlx::query($crate::store::ledger_sql::sql::INSERT_TRANSFER)
                 .bind(transfer.id)
                 .bind(transfer.program_id)
                 .bind(transfer.debit_account_id)
@@ -464,3 +489,35 @@ macro_rules! ledger_tx_impl {
 }
 
 pub(crate) use ledger_tx_impl;
+
+/// How much of the hold a resolution posts (all of it for `Post`, nothing for a void or expiry);
+/// anything but the whole held amount, or more than held, breaks the ledger's rules.
+pub(crate) fn posted_of_resolution(
+    transfer: &crate::ledger::Transfer,
+    held: i64,
+) -> crate::store::StoreResult<i64> {
+    use crate::ledger::TransferKind;
+    let amount = transfer.amount_minor;
+    let posted = if transfer.kind == TransferKind::Post {
+        amount
+    } else {
+        0
+    };
+    if posted > held || (transfer.kind != TransferKind::Post && amount != held) {
+        return Err(crate::store::StoreError::Check {
+            constraint: "transfers_post_within_hold".into(),
+        });
+    }
+    Ok(posted)
+}
+
+/// The business date activity at `at` lands on, from the calendar row's cut-off and last close.
+pub(crate) fn open_business_date(
+    at: chrono::DateTime<chrono::Utc>,
+    cutoff_minutes: i32,
+    closed: Option<&str>,
+) -> String {
+    use crate::business_day::{format_date, open_date, parse_date, Cutoff};
+    let cutoff = Cutoff::from_minutes(i64::from(cutoff_minutes)).unwrap_or_default();
+    format_date(open_date(at, cutoff, closed.and_then(parse_date)))
+}

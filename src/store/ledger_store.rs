@@ -164,10 +164,7 @@ macro_rules! ledger_store_impl {
                 &self,
                 job: std::sync::Arc<dyn $crate::ledger::tx::ErasedJob>,
             ) -> StoreResult<Box<dyn std::any::Any + Send>> {
-                let mut tx = self.begin_write().await?;
-                let output = job.run_erased(&mut $ledger_tx { conn: &mut *tx }).await?;
-                tx.commit().await?;
-                Ok(output)
+                self.transact_job_alone(job).await
             }
 
             async fn create_quota_batch(

@@ -13,6 +13,7 @@ pub mod postgres;
 pub mod records;
 pub(crate) mod registry;
 pub mod sqlite;
+mod sqlite_direct;
 
 use std::{any::Any, sync::Arc};
 

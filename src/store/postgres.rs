@@ -82,6 +82,14 @@ impl PgStore {
             }
         }
     }
+
+    /// On PostgreSQL every job already has a transaction and a commit of its own.
+    async fn transact_job_alone(
+        &self,
+        job: Arc<dyn ErasedJob>,
+    ) -> crate::store::StoreResult<Box<dyn Any + Send>> {
+        self.transact_job(job).await
+    }
 }
 
 impl PgStore {
@@ -152,5 +160,6 @@ ledger_tx_impl!(
     sqlx::PgConnection,
     Some("SELECT clock_timestamp()"),
     "SELECT nextval('rrn_seq')",
-    " FOR SHARE"
+    // Share-locked: a concurrent close waits for this transaction, and this one for the close.
+    "SELECT cutoff_minutes, last_closed_date FROM business_calendar WHERE id = 1 FOR SHARE"
 );

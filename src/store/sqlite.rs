@@ -95,6 +95,14 @@ impl SqliteStore {
             .map_err(|_| stopped())?;
         answer.await.map_err(|_| stopped())?
     }
+
+    /// One job, one transaction, one commit (see `group_commit::run_alone`).
+    async fn transact_job_alone(
+        &self,
+        job: Arc<dyn ErasedJob>,
+    ) -> crate::store::StoreResult<Box<dyn Any + Send>> {
+        group_commit::run_alone(&self.writer, job).await
+    }
 }
 
 impl SqliteStore {
@@ -184,6 +192,6 @@ ledger_tx_impl!(
     sqlx::Sqlite,
     sqlx::SqliteConnection,
     None,
-    "UPDATE sequences SET value = value + 1 WHERE name = 'rrn' RETURNING value",
-    ""
+    crate::store::ledger_sql::sql::SQLITE_NEXT_RRN,
+    crate::store::ledger_sql::sql::BUSINESS_CALENDAR
 );
