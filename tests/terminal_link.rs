@@ -304,10 +304,15 @@ macro_rules! fault_classes {
 }
 
 fault_classes! {
-    // A damaged frame is NAKed and sent again; every purchase still ends once.
+    // A damaged frame is NAKed and sent again; every purchase still ends once: approved, or
+    // reversed when an answer stayed damaged three times (which frames the seeded faults hit
+    // depends on timing: a slow ACK means one more frame), and both sides' totals agree.
     corrupted_bytes: ["--corrupt-rate", "0.4"] => |s| {
         assert!(link(s, "retransmissions") > 0, "{s}");
-        assert_eq!(ended(s, "purchase approved"), 12, "{s}");
+        let approved = ended(s, "purchase approved");
+        assert!(approved >= 8, "{s}");
+        assert_eq!(approved + ended(s, "purchase reversed"), 12, "{s}");
+        assert_eq!(batch_code(s), "00", "{s}");
     };
     // The gateway resends an answer whose ACK was lost; the terminal takes it once.
     lost_acks: ["--drop-ack-rate", "0.3"] => |s| {

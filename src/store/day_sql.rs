@@ -91,7 +91,7 @@ macro_rules! day_store_impl {
             impl $store {
                 /// An audit entry by `actor`, in the caller's transaction (the registry's writer).
                 async fn write_audit(
-                    tx: &mut sqlx::Transaction<'static, $db>,
+                    tx: &mut $crate::store::WriteTx<$db>,
                     actor: UserId,
                     action: &str,
                     subject: (&str, String),
@@ -102,7 +102,7 @@ macro_rules! day_store_impl {
 
                 /// Computes the close of `date` inside the close's transaction.
                 async fn compute_close(
-                    tx: &mut sqlx::Transaction<'static, $db>,
+                    tx: &mut $crate::store::WriteTx<$db>,
                     date: &str,
                     cutoff: Cutoff,
                     actor: UserId,
@@ -189,7 +189,7 @@ macro_rules! day_store_impl {
                 /// Each terminal's latest batch totals for the date against the host's figures
                 /// now (same rules as at batch time: by the terminal's local date).
                 async fn compare_batches(
-                    tx: &mut sqlx::Transaction<'static, $db>,
+                    tx: &mut $crate::store::WriteTx<$db>,
                     date: &str,
                 ) -> StoreResult<Vec<BatchComparison>> {
                     let day = business_day::parse_date(date).ok_or(StoreError::NotFound { entity: "business date" })?;

@@ -1,116 +1,119 @@
 //! Group commit for SQLite's single writer. `synchronous=FULL` makes every commit wait for the disk,
-//! so committing each redemption alone caps throughput at the disk's flush rate. Instead one task
-//! owns the writer: it takes every job waiting in the queue (up to a bound), runs each inside its
-//! own savepoint of one `BEGIN IMMEDIATE` transaction, commits once, and only then answers each job.
-//! A job that fails rolls back to its savepoint and does not disturb the others; if the commit
-//! itself fails, every job in the batch gets the error, so nothing unflushed is ever acknowledged.
-//! The batch runs on a blocking thread straight on the writer's handle (see `sqlite_direct`).
+//! so committing each redemption alone caps throughput at the disk's flush rate. Instead one thread
+//! owns the ledger's writes: it takes every job waiting in the queue (up to a bound), runs them in
+//! one `BEGIN IMMEDIATE` transaction, commits once, and only then answers each job. If a job
+//! fails, the batch runs again with each job inside its own savepoint, so one job's failure does
+//! not disturb the others; if the commit itself fails, every job in the batch gets the error, so
+//! nothing unflushed is ever acknowledged.
+//!
+//! The thread has a SQLite connection of its own and runs the statements on it directly
+//! (`sqlite_direct`): through sqlx every statement is a round trip to sqlx's worker thread, and
+//! with about twenty statements a redemption those hand-offs cost more CPU than SQLite itself.
+//! It writes only in its [`WriterTurn`], which the registry's sqlx writes take too.
 
-use std::{any::Any, sync::Arc};
-
-use rusqlite::Connection;
-use sqlx::SqlitePool;
-use tokio::{
-    runtime::Handle,
-    sync::{mpsc, oneshot},
+use std::{
+    any::Any,
+    future::Future,
+    path::Path,
+    sync::Arc,
+    task::{Context, Poll, Wake, Waker},
 };
+
+use rusqlite::{Connection, OpenFlags};
+use tokio::sync::{mpsc, oneshot};
 
 use crate::{
     ledger::tx::ErasedJob,
     store::{
         sqlite_direct::{DirectLedgerTx, STATEMENT_CACHE},
-        StoreError, StoreResult,
+        ConnectOptions, StoreError, StoreResult, WriterTurn,
     },
 };
 
 pub type JobResult = StoreResult<Box<dyn Any + Send>>;
 
+/// A job for the writer and where its answer goes. `alone` jobs get a transaction and a commit of
+/// their own (the per-commit baseline `ssn bench redeem` compares group commit with).
 pub struct Queued {
     pub job: Arc<dyn ErasedJob>,
     pub reply: oneshot::Sender<JobResult>,
+    pub alone: bool,
 }
 
 /// Jobs one commit may carry: enough to amortise the flush, small enough to keep latency bounded.
 const MAX_BATCH: usize = 256;
 
-/// Starts the writer task; it stops when the last sender is dropped.
-pub fn spawn(writer: SqlitePool) -> mpsc::Sender<Queued> {
+/// Opens the writer's connection (the database exists and is migrated) and starts its thread,
+/// which stops when the last sender is dropped.
+pub fn spawn(
+    path: &Path,
+    options: &ConnectOptions,
+    turn: WriterTurn,
+) -> anyhow::Result<mpsc::Sender<Queued>> {
+    let db = open(path, options)?;
     let (sender, receiver) = mpsc::channel(4 * MAX_BATCH);
-    tokio::spawn(run(writer, receiver));
-    sender
+    std::thread::Builder::new()
+        .name("ssn-ledger-writer".into())
+        .spawn(move || run(db, receiver, turn))?;
+    Ok(sender)
 }
 
-async fn run(writer: SqlitePool, mut queue: mpsc::Receiver<Queued>) {
-    while let Some(first) = queue.recv().await {
+/// The same settings as sqlx's connections (`SqliteStore::open`): WAL, `synchronous=FULL`,
+/// foreign keys on, checkpoints left to `wal_checkpoint`.
+fn open(path: &Path, options: &ConnectOptions) -> anyhow::Result<Connection> {
+    let db = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    db.busy_timeout(options.busy_timeout)?;
+    db.execute_batch(
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;
+         PRAGMA wal_autocheckpoint = 0;",
+    )?;
+    db.pragma_update(None, "journal_size_limit", options.wal.size_limit_bytes)?;
+    db.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+    Ok(db)
+}
+
+fn run(mut db: Connection, mut queue: mpsc::Receiver<Queued>, turn: WriterTurn) {
+    let mut next = None;
+    while let Some(first) = next.take().or_else(|| queue.blocking_recv()) {
         let mut batch = vec![first];
-        while batch.len() < MAX_BATCH {
+        while !batch[0].alone && batch.len() < MAX_BATCH {
             match queue.try_recv() {
-                Ok(next) => batch.push(next),
+                Ok(queued) if queued.alone => {
+                    next = Some(queued);
+                    break;
+                }
+                Ok(queued) => batch.push(queued),
                 Err(_) => break,
             }
         }
-        // A panicking job must not take the writer down with it: if the batch's thread dies,
-        // its jobs' reply channels drop and their callers see an error; nothing was committed.
-        if let Err(error) =
-            on_writer_handle(&writer, |db, runtime| commit_batch(db, runtime, batch)).await
-        {
-            tracing::error!(%error, "a write batch did not run; its jobs were not committed");
+        let _turn = turn.blocking_lock();
+        // A panicking job must not take the writer down with it: its batch's reply channels drop
+        // (their callers see an error), the transaction is rolled back, and the thread goes on.
+        let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            commit_batch(&mut db, batch)
+        }));
+        if ran.is_err() {
+            tracing::error!("a write batch panicked; its jobs were not committed");
         }
-    }
-}
-
-/// Runs `work` on a blocking thread with the writer connection's handle locked away from sqlx's
-/// worker. A transaction `work` leaves open (an error or a panic half-way) is rolled back before
-/// the connection goes back to the pool.
-#[allow(unsafe_code)]
-pub async fn on_writer_handle<R: Send + 'static>(
-    writer: &SqlitePool,
-    work: impl FnOnce(&mut Connection, &Handle) -> R + Send + 'static,
-) -> StoreResult<R> {
-    let mut connection = writer.acquire().await?;
-    let runtime = Handle::current();
-    let ran = tokio::task::spawn_blocking(move || -> StoreResult<R> {
-        let mut locked = runtime.block_on(connection.lock_handle())?;
-        // SAFETY: the handle is sqlx's open connection, locked away from its worker thread until
-        // `locked` drops, which is after `direct` (declared later, dropped first). rusqlite
-        // borrows it without closing it.
-        let db = unsafe { Connection::from_handle(locked.as_raw_handle().as_ptr()) }?;
-        let mut direct = RollbackOnDrop(db);
-        direct
-            .0
-            .set_prepared_statement_cache_capacity(STATEMENT_CACHE);
-        Ok(work(&mut direct.0, &runtime))
-    })
-    .await;
-    match ran {
-        Ok(result) => result,
-        Err(panic) => Err(StoreError::Database(sqlx::Error::Protocol(format!(
-            "the writer's work panicked: {panic}"
-        )))),
-    }
-}
-
-/// Leaves no transaction open on a connection that goes back to sqlx.
-struct RollbackOnDrop(Connection);
-
-impl Drop for RollbackOnDrop {
-    fn drop(&mut self) {
-        if !self.0.is_autocommit() {
-            if let Err(error) = self.0.execute_batch("ROLLBACK") {
+        if !db.is_autocommit() {
+            if let Err(error) = db.execute_batch("ROLLBACK") {
                 tracing::error!(%error, "rolling back the writer's open transaction");
             }
         }
     }
 }
 
-/// Runs a statement without rows, prepared once per batch.
-pub fn run_statement(db: &Connection, statement: &str) -> rusqlite::Result<()> {
+/// Runs a statement without rows, prepared once.
+fn run_statement(db: &Connection, statement: &str) -> rusqlite::Result<()> {
     db.prepare_cached(statement)?.raw_execute().map(drop)
 }
 
-fn commit_batch(db: &mut Connection, runtime: &Handle, mut batch: Vec<Queued>) {
+fn commit_batch(db: &mut Connection, mut batch: Vec<Queued>) {
     let mut results: Vec<(oneshot::Sender<JobResult>, JobResult)> = Vec::with_capacity(batch.len());
-    match run_batch(db, runtime, &mut batch, &mut results) {
+    match run_batch(db, &mut batch, &mut results) {
         Ok(()) => {
             for (reply, result) in results {
                 let _ = reply.send(result);
@@ -139,7 +142,6 @@ fn commit_batch(db: &mut Connection, runtime: &Handle, mut batch: Vec<Queued>) {
 /// undoes another's work (nothing was answered yet, so running a job twice is invisible).
 fn run_batch(
     db: &mut Connection,
-    runtime: &Handle,
     batch: &mut Vec<Queued>,
     results: &mut Vec<(oneshot::Sender<JobResult>, JobResult)>,
 ) -> rusqlite::Result<()> {
@@ -148,8 +150,7 @@ fn run_batch(
         let mut outputs = Vec::with_capacity(batch.len());
         let mut clean = true;
         for queued in batch.iter() {
-            let mut ledger = DirectLedgerTx { db: &mut *db };
-            match runtime.block_on(queued.job.run_erased(&mut ledger)) {
+            match run_job(db, &queued.job) {
                 Ok(output) => outputs.push(output),
                 Err(_) => {
                     clean = false;
@@ -168,12 +169,9 @@ fn run_batch(
     }
     run_statement(db, "BEGIN IMMEDIATE")?;
     batch.reverse();
-    while let Some(Queued { job, reply }) = batch.pop() {
+    while let Some(Queued { job, reply, .. }) = batch.pop() {
         run_statement(db, "SAVEPOINT job")?;
-        let result = {
-            let mut ledger = DirectLedgerTx { db: &mut *db };
-            runtime.block_on(job.run_erased(&mut ledger))
-        };
+        let result = run_job(db, &job);
         if result.is_err() {
             run_statement(db, "ROLLBACK TO job")?;
         }
@@ -183,16 +181,29 @@ fn run_batch(
     run_statement(db, "COMMIT")
 }
 
-/// Runs one job in a transaction of its own on the writer's handle, committed before it answers:
-/// the per-commit baseline that `ssn bench redeem` compares group commit with.
-pub async fn run_alone(writer: &SqlitePool, job: Arc<dyn ErasedJob>) -> JobResult {
-    on_writer_handle(writer, move |db, runtime| {
-        run_statement(db, "BEGIN IMMEDIATE")?;
-        let output = runtime.block_on(job.run_erased(&mut DirectLedgerTx { db: &mut *db }))?;
-        run_statement(db, "COMMIT")?;
-        Ok(output)
-    })
-    .await?
+fn run_job(db: &mut Connection, job: &Arc<dyn ErasedJob>) -> JobResult {
+    block_on(job.run_erased(&mut DirectLedgerTx { db }))
+}
+
+/// Polls a job to completion on this thread. A job on the direct connection never waits for
+/// anything (every statement runs synchronously), so it is ready at the first poll; the parking
+/// is only there to be correct if one ever did.
+fn block_on<F: Future>(future: F) -> F::Output {
+    struct Unpark(std::thread::Thread);
+    impl Wake for Unpark {
+        fn wake(self: Arc<Self>) {
+            self.0.unpark();
+        }
+    }
+    let waker = Waker::from(Arc::new(Unpark(std::thread::current())));
+    let mut context = Context::from_waker(&waker);
+    let mut future = std::pin::pin!(future);
+    loop {
+        match future.as_mut().poll(&mut context) {
+            Poll::Ready(output) => return output,
+            Poll::Pending => std::thread::park(),
+        }
+    }
 }
 
 #[cfg(test)]

@@ -14,6 +14,8 @@ pub mod records;
 pub(crate) mod registry;
 pub mod sqlite;
 mod sqlite_direct;
+pub mod wal_checkpoint;
+mod write_tx;
 
 use std::{any::Any, sync::Arc};
 
@@ -22,6 +24,7 @@ use chrono::{DateTime, Utc};
 
 pub use error::StoreError;
 pub use records::*;
+pub use write_tx::{WriteTx, WriterTurn};
 
 use crate::domain::{
     card::CardStatus,
@@ -390,6 +393,8 @@ pub struct ConnectOptions {
     pub busy_timeout: std::time::Duration,
     /// Run pending migrations when opening (the `serve` default; `ssn migrate` does it explicitly).
     pub migrate: bool,
+    /// SQLite: when and how the WAL is checkpointed (see `wal_checkpoint`).
+    pub wal: wal_checkpoint::WalPolicy,
 }
 
 impl Default for ConnectOptions {
@@ -398,6 +403,7 @@ impl Default for ConnectOptions {
             max_connections: 8,
             busy_timeout: std::time::Duration::from_secs(5),
             migrate: true,
+            wal: wal_checkpoint::WalPolicy::default(),
         }
     }
 }

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use sqlx::{postgres::PgPoolOptions, PgPool, Postgres, Transaction};
+use sqlx::{postgres::PgPoolOptions, PgPool, Postgres};
 
 use std::{any::Any, sync::Arc};
 
@@ -51,8 +51,8 @@ impl PgStore {
         &self.pool
     }
 
-    async fn begin_write(&self) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
-        self.pool.begin().await
+    async fn begin_write(&self) -> Result<crate::store::WriteTx<Postgres>, sqlx::Error> {
+        Ok(crate::store::WriteTx::new(self.pool.begin().await?, None))
     }
 
     /// Runs a ledger job in its own transaction, again on a retryable failure (with a short,

@@ -50,7 +50,7 @@ macro_rules! registry_store_impl {
         impl $store {
             /// Appends one audit entry inside the caller's transaction.
             async fn audit(
-                tx: &mut sqlx::Transaction<'static, $db>,
+                tx: &mut $crate::store::WriteTx<$db>,
                 actor: Option<UserId>,
                 action: &str,
                 subject: (&str, String),
@@ -73,7 +73,7 @@ macro_rules! registry_store_impl {
             }
 
             async fn insert_card(
-                tx: &mut sqlx::Transaction<'static, $db>,
+                tx: &mut $crate::store::WriteTx<$db>,
                 card: &NewCard,
                 replaces: Option<CardId>,
                 actor: UserId,
@@ -99,7 +99,7 @@ macro_rules! registry_store_impl {
             /// Tells "no such card" from "card in the wrong state" after a conditional update
             /// matched nothing.
             async fn card_state_error(
-                tx: &mut sqlx::Transaction<'static, $db>,
+                tx: &mut $crate::store::WriteTx<$db>,
                 card: CardId,
             ) -> StoreError {
                 let status: Result<Option<CardStatus>, sqlx::Error> =

@@ -7,7 +7,7 @@ use std::{path::Path, str::FromStr};
 
 use sqlx::{
     sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous},
-    Sqlite, SqlitePool, Transaction,
+    Sqlite, SqlitePool,
 };
 
 use std::{any::Any, sync::Arc};
@@ -21,12 +21,14 @@ use crate::{
         ledger_sql::ledger_tx_impl,
         ledger_store::ledger_store_impl,
         registry::registry_store_impl,
-        ConnectOptions,
+        wal_checkpoint, ConnectOptions, WriteTx, WriterTurn,
     },
 };
 
 pub struct SqliteStore {
+    /// sqlx's writer, for everything but the ledger's jobs; it writes in its turn.
     writer: SqlitePool,
+    turn: WriterTurn,
     readers: SqlitePool,
     /// The group-commit writer's queue (see `group_commit`).
     jobs: mpsc::Sender<Queued>,
@@ -41,7 +43,13 @@ impl SqliteStore {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
-            .busy_timeout(options.busy_timeout);
+            .busy_timeout(options.busy_timeout)
+            // Checkpoints are the checkpointer's (`wal_checkpoint`), never a writer's commit's.
+            .pragma("wal_autocheckpoint", "0")
+            .pragma(
+                "journal_size_limit",
+                options.wal.size_limit_bytes.to_string(),
+            );
         if let Some(parent) = Path::new(connect.get_filename()).parent() {
             if !parent.as_os_str().is_empty() {
                 std::fs::create_dir_all(parent)?;
@@ -56,11 +64,15 @@ impl SqliteStore {
         }
         let readers = SqlitePoolOptions::new()
             .max_connections(options.max_connections.max(1))
-            .connect_with(connect.read_only(true))
+            .connect_with(connect.clone().read_only(true))
             .await?;
-        let jobs = group_commit::spawn(writer.clone());
+        let turn = WriterTurn::default();
+        let path = connect.get_filename();
+        wal_checkpoint::spawn(path, &turn, options.wal)?;
+        let jobs = group_commit::spawn(path, options, turn.clone())?;
         Ok(Self {
             writer,
+            turn,
             readers,
             jobs,
         })
@@ -68,6 +80,7 @@ impl SqliteStore {
 
     /// Applies pending migrations (for `ssn migrate`).
     pub async fn migrate(&self) -> anyhow::Result<()> {
+        let _turn = self.turn.clone().lock_owned().await;
         sqlx::migrate!("./migrations/sqlite")
             .run(&self.writer)
             .await?;
@@ -78,8 +91,10 @@ impl SqliteStore {
         &self.readers
     }
 
-    async fn begin_write(&self) -> Result<Transaction<'static, Sqlite>, sqlx::Error> {
-        self.writer.begin_with("BEGIN IMMEDIATE").await
+    async fn begin_write(&self) -> Result<WriteTx<Sqlite>, sqlx::Error> {
+        let turn = self.turn.clone().lock_owned().await;
+        let tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
+        Ok(WriteTx::new(tx, Some(turn)))
     }
 
     /// Queues a ledger job for the group-commit writer and waits until its batch is durable.
@@ -87,21 +102,29 @@ impl SqliteStore {
         &self,
         job: Arc<dyn ErasedJob>,
     ) -> crate::store::StoreResult<Box<dyn Any + Send>> {
-        let (reply, answer) = oneshot::channel();
-        let stopped = || crate::store::StoreError::Database(sqlx::Error::PoolClosed);
-        self.jobs
-            .send(Queued { job, reply })
-            .await
-            .map_err(|_| stopped())?;
-        answer.await.map_err(|_| stopped())?
+        self.queue_job(job, false).await
     }
 
-    /// One job, one transaction, one commit (see `group_commit::run_alone`).
+    /// One job, one transaction, one commit: the per-commit baseline.
     async fn transact_job_alone(
         &self,
         job: Arc<dyn ErasedJob>,
     ) -> crate::store::StoreResult<Box<dyn Any + Send>> {
-        group_commit::run_alone(&self.writer, job).await
+        self.queue_job(job, true).await
+    }
+
+    async fn queue_job(
+        &self,
+        job: Arc<dyn ErasedJob>,
+        alone: bool,
+    ) -> crate::store::StoreResult<Box<dyn Any + Send>> {
+        let (reply, answer) = oneshot::channel();
+        let stopped = || crate::store::StoreError::Database(sqlx::Error::PoolClosed);
+        self.jobs
+            .send(Queued { job, reply, alone })
+            .await
+            .map_err(|_| stopped())?;
+        answer.await.map_err(|_| stopped())?
     }
 }
 

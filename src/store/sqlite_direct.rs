@@ -1,14 +1,12 @@
-//! SQLite's ledger transactions, run straight on the writer connection's `sqlite3` handle.
+//! SQLite's ledger transactions, run directly on the ledger writer's own connection.
 //!
 //! sqlx runs every SQLite statement on a worker thread of its own and hands each one (and each
 //! row) across threads; a redemption is about twenty statements, and under load those hand-offs
-//! cost more CPU than SQLite itself (`perf`: about 40% of the samples were thread wake-ups and
-//! context switches). So the group-commit writer takes the writer connection from sqlx's pool,
-//! locks its handle away from sqlx's worker (`SqliteConnection::lock_handle`, sqlx's documented
-//! way to call SQLite directly), and runs the whole batch on one blocking thread through rusqlite,
-//! with the statements of [`sql`] and the same encodings as sqlx (uuids as 16-byte blobs,
-//! timestamps as RFC 3339 text), so the rows are indistinguishable from sqlx's.
-//! The connection, its pool, its pragmas and its migrations stay sqlx's.
+//! cost more CPU than SQLite itself (`perf` on `ssn bench redeem`: about 40% of the samples were
+//! thread wake-ups and context switches). So the group-commit writer (`group_commit`) keeps a
+//! connection of its own and runs the statements of [`sql`] on it through rusqlite, synchronously
+//! on its thread, with the same encodings as sqlx (uuids as 16-byte blobs, timestamps as RFC 3339
+//! text), so that the rows are indistinguishable from those sqlx writes and reads.
 
 use async_trait::async_trait;
 use chrono::{DateTime, SecondsFormat, Utc};
