@@ -70,7 +70,6 @@ fn open(path: &Path, options: &ConnectOptions) -> anyhow::Result<Connection> {
         "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;
          PRAGMA wal_autocheckpoint = 0;",
     )?;
-    db.pragma_update(None, "journal_size_limit", options.wal.size_limit_bytes)?;
     db.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
     Ok(db)
 }

@@ -45,11 +45,7 @@ impl SqliteStore {
             .foreign_keys(true)
             .busy_timeout(options.busy_timeout)
             // Checkpoints are the checkpointer's (`wal_checkpoint`), never a writer's commit's.
-            .pragma("wal_autocheckpoint", "0")
-            .pragma(
-                "journal_size_limit",
-                options.wal.size_limit_bytes.to_string(),
-            );
+            .pragma("wal_autocheckpoint", "0");
         if let Some(parent) = Path::new(connect.get_filename()).parent() {
             if !parent.as_os_str().is_empty() {
                 std::fs::create_dir_all(parent)?;

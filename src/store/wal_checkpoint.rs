@@ -10,9 +10,10 @@
 //! bound (a gigabyte in ten seconds of the bench). When it passes 1 GiB, the
 //! checkpointer catches up with passive checkpoints until few frames are left, then takes the
 //! writer's turn for one last one (a few to tens of milliseconds, most of it the sync); the next
-//! write starts the WAL from its beginning and cuts the file back to 64 MiB. The bound
-//! is large so that under the heaviest load this stall comes seldom (every few seconds in the
-//! bench); at a normal pace the WAL starts over by itself whenever writes pause.
+//! write starts the WAL from its beginning. The file keeps its size and is written over (cutting
+//! it back stalled the writer for up to half a second). The bound is large so that under the
+//! heaviest load the stall comes seldom (every few seconds in the bench); at a normal pace the WAL
+//! starts over by itself whenever writes pause.
 
 use std::{path::Path, time::Duration};
 
@@ -27,8 +28,6 @@ pub struct WalPolicy {
     pub interval: Duration,
     /// WAL pages after which the checkpointer makes the WAL start over.
     pub restart_pages: i64,
-    /// What the WAL file is cut back to when it starts over (`journal_size_limit` of the writers).
-    pub size_limit_bytes: i64,
 }
 
 impl Default for WalPolicy {
@@ -37,7 +36,6 @@ impl Default for WalPolicy {
             interval: Duration::from_secs(1),
             // 1 GiB of 4 KiB pages.
             restart_pages: 262_144,
-            size_limit_bytes: 64 * 1024 * 1024,
         }
     }
 }
@@ -147,7 +145,6 @@ mod tests {
         let policy = WalPolicy {
             interval: Duration::from_millis(20),
             restart_pages: 64,
-            size_limit_bytes: 64 * 4096,
         };
         let options = ConnectOptions {
             wal: policy,
