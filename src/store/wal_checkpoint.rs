@@ -1,19 +1,20 @@
 //! SQLite's WAL checkpoints, off the writer's path. By default the connection whose commit takes
 //! the WAL past 1,000 pages copies it back into the database file and syncs it, inside that
-//! commit: every few hundred redemptions one batch waited tens of milliseconds for it (`ssn bench
-//! redeem`'s authorize p99 was 37 ms with it, 6 to 18 ms without). So the store's connections never checkpoint
-//! (`wal_autocheckpoint = 0`), and this thread, with a connection of its own, runs a passive
-//! checkpoint every second ([`WalPolicy`]), alongside the writer and readers, blocking neither.
+//! commit, and every few hundred redemptions a batch waited tens of milliseconds for it (in a
+//! 10 s `ssn bench redeem` run the authorize p99 fell from 37 ms to 6 ms without it). So the
+//! store's connections never checkpoint (`wal_autocheckpoint = 0`), and this thread, with a
+//! connection of its own, runs a passive checkpoint every second ([`WalPolicy`]), alongside the
+//! writer and readers, blocking neither.
 //!
 //! Under steady writes a passive checkpoint never quite catches up, and SQLite only starts the WAL
 //! over when a write begins with every frame already copied back, so the file would grow without
-//! bound (a gigabyte in ten seconds of the bench). When it passes 1 GiB, the
-//! checkpointer catches up with passive checkpoints until few frames are left, then takes the
-//! writer's turn for one last one (a few to tens of milliseconds, most of it the sync); the next
-//! write starts the WAL from its beginning. The file keeps its size and is written over (cutting
-//! it back stalled the writer for up to half a second). The bound is large so that under the
-//! heaviest load the stall comes seldom (every few seconds in the bench); at a normal pace the WAL
-//! starts over by itself whenever writes pause.
+//! bound (a gigabyte in ten seconds of the bench) and every page read would search a growing WAL
+//! index. When it passes 256 MiB, the checkpointer catches up with passive checkpoints until few
+//! frames are left, then takes the writer's turn for one last checkpoint (a few to tens of
+//! milliseconds, most of it the sync); the next write starts the WAL from its beginning. The file
+//! keeps its size and is written over (cutting it back with `journal_size_limit` was tried: one
+//! bench run's p99 reached 577 ms). At 1,500 redemptions/s the stall comes every two to three
+//! seconds; at a normal pace the WAL starts over by itself whenever writes pause.
 
 use std::{path::Path, time::Duration};
 
@@ -34,8 +35,8 @@ impl Default for WalPolicy {
     fn default() -> Self {
         Self {
             interval: Duration::from_secs(1),
-            // 1 GiB of 4 KiB pages.
-            restart_pages: 262_144,
+            // 256 MiB of 4 KiB pages.
+            restart_pages: 65_536,
         }
     }
 }
