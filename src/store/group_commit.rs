@@ -138,34 +138,42 @@ fn commit_batch(db: &mut Connection, mut batch: Vec<Queued>) {
 /// Runs every job of the batch in one transaction, collecting each job's own result. The fast
 /// path runs the jobs back to back with no savepoints; if any job fails, the whole transaction is
 /// rolled back and the jobs run again each inside its own savepoint, so one job's failure never
-/// undoes another's work (nothing was answered yet, so running a job twice is invisible).
+/// undoes another's work (nothing was answered yet, so running a job twice is invisible). A job
+/// on its own (an `alone` job, or a quiet moment) needs no savepoint: its failure rolls back all.
 fn run_batch(
     db: &mut Connection,
     batch: &mut Vec<Queued>,
     results: &mut Vec<(oneshot::Sender<JobResult>, JobResult)>,
 ) -> rusqlite::Result<()> {
-    if batch.len() > 1 {
+    if batch.len() == 1 {
+        let Queued { job, reply, .. } = batch.remove(0);
         run_statement(db, "BEGIN IMMEDIATE")?;
-        let mut outputs = Vec::with_capacity(batch.len());
-        let mut clean = true;
-        for queued in batch.iter() {
-            match run_job(db, &queued.job) {
-                Ok(output) => outputs.push(output),
-                Err(_) => {
-                    clean = false;
-                    break;
-                }
-            }
-        }
-        if clean {
-            run_statement(db, "COMMIT")?;
-            for (queued, output) in batch.drain(..).zip(outputs) {
-                results.push((queued.reply, Ok(output)));
-            }
-            return Ok(());
-        }
-        run_statement(db, "ROLLBACK")?;
+        let result = run_job(db, &job);
+        // Pushed first, so that a failed commit answers this job with the commit's error.
+        let committed = result.is_ok();
+        results.push((reply, result));
+        return run_statement(db, if committed { "COMMIT" } else { "ROLLBACK" });
     }
+    run_statement(db, "BEGIN IMMEDIATE")?;
+    let mut outputs = Vec::with_capacity(batch.len());
+    let mut clean = true;
+    for queued in batch.iter() {
+        match run_job(db, &queued.job) {
+            Ok(output) => outputs.push(output),
+            Err(_) => {
+                clean = false;
+                break;
+            }
+        }
+    }
+    if clean {
+        run_statement(db, "COMMIT")?;
+        for (queued, output) in batch.drain(..).zip(outputs) {
+            results.push((queued.reply, Ok(output)));
+        }
+        return Ok(());
+    }
+    run_statement(db, "ROLLBACK")?;
     run_statement(db, "BEGIN IMMEDIATE")?;
     batch.reverse();
     while let Some(Queued { job, reply, .. }) = batch.pop() {
@@ -257,7 +265,7 @@ mod tests {
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn a_panicking_job_commits_nothing_and_leaves_the_writer_working() {
+    async fn a_panicking_or_failing_job_commits_nothing_and_leaves_the_writer_working() {
         let dir = tempfile::tempdir().unwrap();
         let store = open_store(&dir).await;
         assert_eq!(run_job(store.as_ref(), Job::ok()).await.unwrap(), 1);
@@ -266,8 +274,17 @@ mod tests {
             panic: true,
         };
         assert!(run_job(store.as_ref(), panicking).await.is_err());
-        // The panicking job's transaction was rolled back, and sqlx's writer connection is usable
-        // again, outside any transaction: both the next job and a plain sqlx write go through.
+        // A job alone that fails gets its own error, and its write is rolled back.
+        let failing = Job {
+            fail: true,
+            panic: false,
+        };
+        assert!(matches!(
+            run_job(store.as_ref(), failing).await,
+            Err(StoreError::NotFound { entity: "test" })
+        ));
+        // The panicking and the failing job's transactions were rolled back, and the writer goes
+        // on: both the next job and a plain sqlx write (which takes the writer's turn) go through.
         assert_eq!(run_job(store.as_ref(), Job::ok()).await.unwrap(), 2);
         let user = store
             .create_user(crate::store::NewUser {
