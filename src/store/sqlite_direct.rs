@@ -30,7 +30,7 @@ pub struct DirectLedgerTx<'c> {
     pub db: &'c mut Connection,
 }
 
-/// Statements a batch may use, kept prepared for its length (a handful of kinds of job).
+/// Prepared statements the writer keeps for its whole life: every statement of every kind of job.
 pub const STATEMENT_CACHE: usize = 64;
 
 /// `$1`, `$2`, …: the names SQLite gives the shared statements' placeholders.
