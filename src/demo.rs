@@ -349,9 +349,11 @@ async fn load_quota(
     let batch = ledger
         .create_quota_batch(&format!("demo-{period}.csv"), uploader)
         .await?;
-    ledger.stage_quota_chunk(batch.id, &lines, &[]).await?;
+    let outcomes = ledger.stage_quota_chunk(batch.id, &lines, &[]).await?;
+    let mut tally = crate::quota::BatchTally::default();
+    tally.record(&lines, &outcomes);
     ledger
-        .finish_quota_batch(batch.id, lines.len() as i64)
+        .finish_quota_batch(batch.id, lines.len() as i64, tally.finish())
         .await?;
     ledger.approve_quota_batch(batch.id, approver).await?;
     Ok(period)

@@ -295,11 +295,13 @@ async fn load_quota(
 ) -> anyhow::Result<()> {
     let ledger = state.store.ledger();
     let batch = ledger.create_quota_batch("bench.csv", maker).await?;
+    let mut tally = crate::quota::BatchTally::default();
     for part in lines.chunks(5_000) {
-        ledger.stage_quota_chunk(batch.id, part, &[]).await?;
+        let outcomes = ledger.stage_quota_chunk(batch.id, part, &[]).await?;
+        tally.record(part, &outcomes);
     }
     let report = ledger
-        .finish_quota_batch(batch.id, lines.len() as i64)
+        .finish_quota_batch(batch.id, lines.len() as i64, tally.finish())
         .await?;
     anyhow::ensure!(
         report.batch.error_count == 0,

@@ -25,7 +25,7 @@ use crate::{
     },
     quota::{
         parse::{self, Chunk},
-        BatchReport, ExpiredEntitlement, LineError, QuotaBatchRecord,
+        BatchReport, BatchTally, ExpiredEntitlement, LineError, QuotaBatchRecord,
     },
     store::Store,
 };
@@ -128,6 +128,7 @@ async fn upload_json(
     let store = state.store.ledger();
     let batch = store.create_quota_batch(&name, caller.user).await?;
     let rows = lines.len() as i64;
+    let mut tally = BatchTally::default();
     for (index, part) in lines.chunks(parse::CHUNK_ROWS).enumerate() {
         let mut chunk = Chunk::default();
         for (offset, line) in part.iter().enumerate() {
@@ -143,11 +144,14 @@ async fn upload_json(
                 Err(errors) => chunk.errors.extend(errors),
             }
         }
-        store
+        let outcomes = store
             .stage_quota_chunk(batch.id, &chunk.lines, &chunk.errors)
             .await?;
+        tally.record(&chunk.lines, &outcomes);
     }
-    Ok(store.finish_quota_batch(batch.id, rows).await?)
+    Ok(store
+        .finish_quota_batch(batch.id, rows, tally.finish())
+        .await?)
 }
 
 async fn upload_csv(
@@ -196,6 +200,7 @@ async fn upload_csv(
     // Two chunks are staged at once: one looks its households up on a reader while the other is
     // written, which on SQLite's single writer is the difference that matters.
     let mut rows: i64 = 0;
+    let mut tally = BatchTally::default();
     let rest = futures_util::stream::unfold(chunks, |mut chunks| async move {
         chunks.recv().await.map(|chunk| (chunk, chunks))
     });
@@ -204,13 +209,17 @@ async fn upload_csv(
         .map(|chunk| {
             rows += chunk.rows as i64;
             async move {
-                store
+                let outcomes = store
                     .stage_quota_chunk(batch.id, &chunk.lines, &chunk.errors)
-                    .await
+                    .await?;
+                Ok::<_, crate::store::StoreError>((chunk.lines, outcomes))
             }
         })
         .buffer_unordered(2)
-        .try_collect::<()>()
+        .try_for_each(|(lines, outcomes)| {
+            tally.record(&lines, &outcomes);
+            futures_util::future::ready(Ok(()))
+        })
         .await?;
     tracing::debug!(batch = %batch.id, rows, "quota file read and staged");
     parser
@@ -219,7 +228,9 @@ async fn upload_csv(
         .map_err(|header| {
             ApiError::Internal(anyhow::anyhow!("header failed late: {}", header.0))
         })?;
-    Ok(store.finish_quota_batch(batch.id, rows).await?)
+    Ok(store
+        .finish_quota_batch(batch.id, rows, tally.finish())
+        .await?)
 }
 
 fn empty_file() -> ApiError {

@@ -6,5 +6,7 @@
 pub mod cli;
 pub mod model;
 pub mod parse;
+pub mod tally;
 
 pub use model::*;
+pub use tally::{BatchSummary, BatchTally};

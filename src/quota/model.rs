@@ -30,6 +30,27 @@ pub struct StagedLine {
     pub amount_minor: i64,
 }
 
+/// What posting a staged row does (decided at upload, decided again at posting).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum LineOutcome {
+    Credited,
+    AlreadyLoaded,
+    SkippedSuspended,
+    SkippedExited,
+}
+
+impl LineOutcome {
+    /// The name stored in `quota_lines.outcome` and shown in reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Credited => "credited",
+            Self::AlreadyLoaded => "already_loaded",
+            Self::SkippedSuspended => "skipped_suspended",
+            Self::SkippedExited => "skipped_exited",
+        }
+    }
+}
+
 /// Why a row was refused.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, ToSchema, sqlx::FromRow)]
 pub struct LineError {

@@ -1,7 +1,7 @@
 //! Reading quota rows: per-row checks that need no database (period, program code, KK number,
 //! amount), and a streaming CSV reader that hands out rows in chunks so that a file of any size is
-//! read in constant memory. Checks that need the database (unknown household, the same household
-//! twice) run set-based in SQL once the rows are staged.
+//! read in constant memory. The unknown household is found as the rows are staged (the store),
+//! the same household twice once the whole file is in (`tally`).
 
 use std::{collections::HashMap, io::Read};
 

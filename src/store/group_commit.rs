@@ -32,10 +32,21 @@ use crate::{
 
 pub type JobResult = StoreResult<Box<dyn Any + Send>>;
 
+/// Statements of the store's own run on the writer's connection (quota staging). It may run twice
+/// (see `run_batch`), so it is `Fn`.
+pub type DirectWork = Arc<dyn Fn(&Connection) -> JobResult + Send + Sync>;
+
+/// What the writer runs in a batch.
+pub enum Work {
+    /// A ledger job, through [`LedgerTx`](crate::ledger::LedgerTx).
+    Ledger(Arc<dyn ErasedJob>),
+    Direct(DirectWork),
+}
+
 /// A job for the writer and where its answer goes. `alone` jobs get a transaction and a commit of
 /// their own (the per-commit baseline `ssn bench redeem` compares group commit with).
 pub struct Queued {
-    pub job: Arc<dyn ErasedJob>,
+    pub job: Work,
     pub reply: oneshot::Sender<JobResult>,
     pub alone: bool,
 }
@@ -188,8 +199,11 @@ fn run_batch(
     run_statement(db, "COMMIT")
 }
 
-fn run_job(db: &mut Connection, job: &Arc<dyn ErasedJob>) -> JobResult {
-    block_on(job.run_erased(&mut DirectLedgerTx { db }))
+fn run_job(db: &mut Connection, job: &Work) -> JobResult {
+    match job {
+        Work::Ledger(job) => block_on(job.run_erased(&mut DirectLedgerTx { db })),
+        Work::Direct(work) => work(db),
+    }
 }
 
 /// Polls a job to completion on this thread. A job on the direct connection never waits for

@@ -7,7 +7,7 @@
 pub(crate) const REPORT_SAMPLE: i64 = 100;
 
 macro_rules! ledger_store_impl {
-    ($store:ty, $db:ty, $ledger_tx:ident, $json_texts:literal) => {
+    ($store:ty, $db:ty, $ledger_tx:ident) => {
         use $crate::{
             domain::ids::{QuotaBatchId, UserId as QuotaUserId},
             ledger::{
@@ -16,67 +16,35 @@ macro_rules! ledger_store_impl {
                 AccountKind, LedgerTx, Transfer, TransferKind,
             },
             quota::{
-                BatchReport, BatchStatus, ExpiredEntitlement, LineError, OutcomeCount,
-                QuotaBatchRecord, SkippedLine, StagedLine,
+                BatchReport, BatchStatus, BatchSummary, ExpiredEntitlement, LineError, LineOutcome,
+                OutcomeCount, QuotaBatchRecord, SkippedLine, StagedLine,
             },
             store::ledger_store::REPORT_SAMPLE,
         };
 
         impl $store {
-            /// For each line, its household and what posting it would do now; `None` when no
-            /// household has that KK number. Reads only, on a reader: one query per program and
-            /// period in the chunk, with the KK numbers passed as one JSON array (a bound
-            /// parameter per number costs more than the lookup itself).
-            async fn resolve_quota_lines(
-                &self,
-                lines: &[StagedLine],
-            ) -> StoreResult<Vec<Option<($crate::domain::ids::HouseholdId, &'static str)>>> {
-                use std::collections::HashMap;
-                use $crate::domain::{household::HouseholdStatus, ids::HouseholdId, ids::ProgramId};
-                let mut groups: HashMap<(ProgramId, &str), Vec<&str>> = HashMap::new();
-                for line in lines {
-                    groups
-                        .entry((line.program_id, line.period.as_str()))
-                        .or_default()
-                        .push(line.kk_number.as_str());
+            /// Records problems with lines, many per statement.
+            pub(crate) async fn insert_quota_errors(
+                conn: &mut <$db as sqlx::Database>::Connection,
+                batch: QuotaBatchId,
+                errors: &[LineError],
+            ) -> StoreResult<()> {
+                // 5 values a line: SQLite allows 32766 bound parameters a statement.
+                const ERRORS_PER_STATEMENT: usize = 1_000;
+                for part in errors.chunks(ERRORS_PER_STATEMENT) {
+                    let mut insert = sqlx::QueryBuilder::<$db>::new(
+                        "INSERT INTO quota_errors (batch_id, line_no, field, code, message) ",
+                    );
+                    insert.push_values(part, |mut row, error| {
+                        row.push_bind(batch)
+                            .push_bind(error.line_no)
+                            .push_bind(error.field.clone())
+                            .push_bind(error.code.clone())
+                            .push_bind(error.message.clone());
+                    });
+                    insert.build().execute(&mut *conn).await?;
                 }
-                let sql = format!(
-                    "SELECT h.kk_number, h.id, h.status,
-                            EXISTS (SELECT 1 FROM quota_credits c WHERE c.program_id = $2
-                                      AND c.household_id = h.id AND c.period = $3) AS loaded
-                     FROM {} JOIN households h ON h.kk_number = j.value",
-                    $json_texts
-                );
-                let mut found: HashMap<(ProgramId, &str, String), (HouseholdId, &'static str)> =
-                    HashMap::new();
-                for ((program, period), mut kks) in groups {
-                    kks.sort_unstable();
-                    kks.dedup();
-                    let array = serde_json::to_string(&kks).expect("strings serialise");
-                    let rows = sqlx::query_as::<_, (String, HouseholdId, HouseholdStatus, bool)>(&sql)
-                        .bind(array)
-                        .bind(program)
-                        .bind(period)
-                        .fetch_all(self.reader())
-                        .await?;
-                    for (kk, id, status, loaded) in rows {
-                        let outcome = match status {
-                            HouseholdStatus::Suspended => "skipped_suspended",
-                            HouseholdStatus::Exited => "skipped_exited",
-                            HouseholdStatus::Active if loaded => "already_loaded",
-                            HouseholdStatus::Active => "credited",
-                        };
-                        found.insert((program, period, kk), (id, outcome));
-                    }
-                }
-                Ok(lines
-                    .iter()
-                    .map(|line| {
-                        found
-                            .get(&(line.program_id, line.period.as_str(), line.kk_number.clone()))
-                            .copied()
-                    })
-                    .collect())
+                Ok(())
             }
 
             async fn batch_report(
@@ -92,7 +60,7 @@ macro_rules! ledger_store_impl {
                     return Ok(None);
                 };
                 let households: i64 = sqlx::query_scalar(
-                    "SELECT CAST(count(DISTINCT household_id) AS BIGINT) FROM quota_lines WHERE batch_id = $1",
+                    "SELECT household_count FROM quota_batches WHERE id = $1",
                 )
                 .bind(batch)
                 .fetch_one(&mut *conn)
@@ -102,9 +70,8 @@ macro_rules! ledger_store_impl {
                 let has_outcomes = matches!(record.status, BatchStatus::Validated | BatchStatus::Posted);
                 let outcomes: Vec<OutcomeCount> = if has_outcomes {
                     sqlx::query_as(
-                        "SELECT outcome, CAST(count(*) AS BIGINT) AS rows,
-                                CAST(COALESCE(sum(amount_minor), 0) AS BIGINT) AS amount_minor
-                         FROM quota_lines WHERE batch_id = $1 GROUP BY outcome ORDER BY outcome",
+                        "SELECT outcome, row_count AS rows, amount_minor
+                         FROM quota_batch_outcomes WHERE batch_id = $1 ORDER BY outcome",
                     )
                     .bind(batch)
                     .fetch_all(&mut *conn)
@@ -120,7 +87,9 @@ macro_rules! ledger_store_impl {
                 .bind(REPORT_SAMPLE)
                 .fetch_all(&mut *conn)
                 .await?;
-                let skipped: Vec<SkippedLine> = if has_outcomes {
+                // Looked for only when there are some: the search walks the batch's lines.
+                let any_skipped = outcomes.iter().any(|o| o.outcome != LineOutcome::Credited.as_str());
+                let skipped: Vec<SkippedLine> = if any_skipped {
                     sqlx::query_as(
                         "SELECT line_no, kk_number, household_id, period, outcome FROM quota_lines
                          WHERE batch_id = $1 AND outcome <> 'credited' ORDER BY line_no LIMIT $2",
@@ -192,97 +161,37 @@ macro_rules! ledger_store_impl {
                 batch: QuotaBatchId,
                 lines: &[StagedLine],
                 errors: &[LineError],
-            ) -> StoreResult<()> {
-                // 10 values a line: SQLite allows 32766 bound parameters a statement.
-                const LINES_PER_STATEMENT: usize = 1_000;
-                let clock = std::time::Instant::now();
-                let resolved = self.resolve_quota_lines(lines).await?;
-                let resolving = clock.elapsed();
-                let mut errors = errors.to_vec();
-                let mut staged = Vec::with_capacity(lines.len());
-                for (line, resolution) in lines.iter().zip(resolved) {
-                    match resolution {
-                        Some((household, outcome)) => staged.push((line, household, outcome)),
-                        None => errors.push(LineError {
-                            line_no: line.line_no,
-                            field: "kk_number".into(),
-                            code: "unknown_household".into(),
-                            message: format!("no household is registered with KK number {}", line.kk_number),
-                        }),
-                    }
-                }
-                let mut tx = self.begin_write().await?;
-                for part in staged.chunks(LINES_PER_STATEMENT) {
-                    let mut insert = sqlx::QueryBuilder::<$db>::new(
-                        "INSERT INTO quota_lines (batch_id, line_no, program_id, kk_number, household_id, period,
-                                                  amount_minor, outcome, transfer_id, account_id) ",
-                    );
-                    insert.push_values(part, |mut row, (line, household, outcome)| {
-                        row.push_bind(batch)
-                            .push_bind(line.line_no)
-                            .push_bind(line.program_id)
-                            .push_bind(line.kk_number.clone())
-                            .push_bind(*household)
-                            .push_bind(line.period.clone())
-                            .push_bind(line.amount_minor)
-                            .push_bind(*outcome)
-                            .push_bind($crate::domain::ids::TransferId::new())
-                            .push_bind($crate::domain::ids::AccountId::new());
-                    });
-                    insert.build().execute(&mut *tx).await?;
-                }
-                for part in errors.chunks(LINES_PER_STATEMENT) {
-                    let mut insert = sqlx::QueryBuilder::<$db>::new(
-                        "INSERT INTO quota_errors (batch_id, line_no, field, code, message) ",
-                    );
-                    insert.push_values(part, |mut row, error| {
-                        row.push_bind(batch)
-                            .push_bind(error.line_no)
-                            .push_bind(error.field.clone())
-                            .push_bind(error.code.clone())
-                            .push_bind(error.message.clone());
-                    });
-                    insert.build().execute(&mut *tx).await?;
-                }
-                tx.commit().await?;
-                tracing::debug!(lines = lines.len(), resolve_ms = resolving.as_millis() as u64,
-                    total_ms = clock.elapsed().as_millis() as u64, "staged a quota chunk");
-                Ok(())
+            ) -> StoreResult<Vec<Option<LineOutcome>>> {
+                self.stage_lines(batch, lines, errors).await
             }
 
             async fn finish_quota_batch(
                 &self,
                 batch: QuotaBatchId,
                 rows: i64,
+                summary: BatchSummary,
             ) -> StoreResult<BatchReport> {
-                // Households were resolved as the rows arrived; what needs the whole file is the
-                // same household twice, found with one sort rather than a search per row.
                 let mut tx = self.begin_write().await?;
-                sqlx::query(
-                    "INSERT INTO quota_errors (batch_id, line_no, field, code, message)
-                     SELECT $1, line_no, 'kk_number', 'duplicate_household',
-                            'the household is already in this file for the same program and period (line '
-                            || CAST(first_line AS TEXT) || ')'
-                     FROM (SELECT line_no, min(line_no) OVER (PARTITION BY program_id, kk_number, period) AS first_line
-                           FROM quota_lines WHERE batch_id = $1) w
-                     WHERE line_no > first_line",
-                )
-                .bind(batch)
-                .execute(&mut *tx)
-                .await?;
-                sqlx::query(
+                Self::insert_quota_errors(&mut tx, batch, &summary.duplicates).await?;
+                let settled = sqlx::query(
                     "UPDATE quota_batches SET
                          row_count = $2,
                          error_count = (SELECT count(*) FROM quota_errors WHERE batch_id = $1),
-                         total_minor = (SELECT COALESCE(sum(amount_minor), 0) FROM quota_lines WHERE batch_id = $1),
+                         total_minor = $3,
+                         household_count = $4,
                          status = CASE WHEN EXISTS (SELECT 1 FROM quota_errors WHERE batch_id = $1)
                                        OR $2 = 0 THEN 'invalid' ELSE 'validated' END
                      WHERE id = $1 AND status = 'validating'",
                 )
                 .bind(batch)
                 .bind(rows)
+                .bind(summary.total_minor)
+                .bind(summary.households)
                 .execute(&mut *tx)
                 .await?;
+                if settled.rows_affected() == 1 {
+                    Self::record_outcomes(&mut tx, batch, &summary.outcomes).await?;
+                }
                 let record: QuotaBatchRecord = sqlx::query_as("SELECT * FROM quota_batches WHERE id = $1")
                     .bind(batch)
                     .fetch_one(&mut *tx)
@@ -522,6 +431,28 @@ macro_rules! ledger_store_impl {
         type HouseholdIdAlias = $crate::domain::ids::HouseholdId;
 
         impl $store {
+            /// Keeps a batch's rows and amount by outcome with the batch, for its reports.
+            async fn record_outcomes(
+                conn: &mut <$db as sqlx::Database>::Connection,
+                batch: QuotaBatchId,
+                outcomes: &[OutcomeCount],
+            ) -> StoreResult<()> {
+                if outcomes.is_empty() {
+                    return Ok(());
+                }
+                let mut insert = sqlx::QueryBuilder::<$db>::new(
+                    "INSERT INTO quota_batch_outcomes (batch_id, outcome, row_count, amount_minor) ",
+                );
+                insert.push_values(outcomes, |mut row, outcome| {
+                    row.push_bind(batch)
+                        .push_bind(outcome.outcome.clone())
+                        .push_bind(outcome.rows)
+                        .push_bind(outcome.amount_minor);
+                });
+                insert.build().execute(&mut *conn).await?;
+                Ok(())
+            }
+
             /// One attempt at posting a batch, in one transaction (see `approve_quota_batch`).
             async fn post_quota_batch(
                 &self,
@@ -627,6 +558,19 @@ macro_rules! ledger_store_impl {
                     .execute(&mut *tx)
                     .await?;
                 }
+                let outcomes: Vec<OutcomeCount> = sqlx::query_as(
+                    "SELECT outcome, CAST(count(*) AS BIGINT) AS rows,
+                            CAST(sum(amount_minor) AS BIGINT) AS amount_minor
+                     FROM quota_lines WHERE batch_id = $1 GROUP BY outcome",
+                )
+                .bind(batch)
+                .fetch_all(&mut *tx)
+                .await?;
+                sqlx::query("DELETE FROM quota_batch_outcomes WHERE batch_id = $1")
+                    .bind(batch)
+                    .execute(&mut *tx)
+                    .await?;
+                Self::record_outcomes(&mut tx, batch, &outcomes).await?;
                 let report = Self::batch_report(&mut tx, batch)
                     .await?
                     .ok_or(StoreError::NotFound { entity: "quota batch" })?;

@@ -10,10 +10,12 @@ mod group_commit;
 mod ledger_sql;
 pub(crate) mod ledger_store;
 pub mod postgres;
+mod postgres_quota;
 pub mod records;
 pub(crate) mod registry;
 pub mod sqlite;
 mod sqlite_direct;
+mod sqlite_quota;
 pub mod wal_checkpoint;
 mod write_tx;
 
@@ -36,7 +38,10 @@ use crate::ledger::{
     tx::{ErasedJob, LedgerJob},
     verify::LedgerCheck,
 };
-use crate::quota::{BatchReport, ExpiredEntitlement, LineError, QuotaBatchRecord, StagedLine};
+use crate::quota::{
+    BatchReport, BatchSummary, ExpiredEntitlement, LineError, LineOutcome, QuotaBatchRecord,
+    StagedLine,
+};
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
@@ -285,16 +290,23 @@ pub trait LedgerStore: Send + Sync + 'static {
         source_name: &str,
         uploaded_by: UserId,
     ) -> StoreResult<QuotaBatchRecord>;
-    /// Stages rows that passed the per-row checks and the problems of those that did not.
+    /// Stages rows that passed the per-row checks and the problems of those that did not; a row
+    /// whose KK number names no household becomes a problem too. Answers, per row, what posting
+    /// it would do now (`None`: no household), for the caller's [`BatchTally`](crate::quota::BatchTally).
     async fn stage_quota_chunk(
         &self,
         batch: QuotaBatchId,
         lines: &[StagedLine],
         errors: &[LineError],
-    ) -> StoreResult<()>;
-    /// Runs the whole-file checks (unknown household, the same household twice) and settles the
+    ) -> StoreResult<Vec<Option<LineOutcome>>>;
+    /// Records the whole-file results (the same household twice, the totals) and settles the
     /// batch as `validated` or `invalid`.
-    async fn finish_quota_batch(&self, batch: QuotaBatchId, rows: i64) -> StoreResult<BatchReport>;
+    async fn finish_quota_batch(
+        &self,
+        batch: QuotaBatchId,
+        rows: i64,
+        summary: BatchSummary,
+    ) -> StoreResult<BatchReport>;
     async fn quota_batch_report(&self, batch: QuotaBatchId) -> StoreResult<Option<BatchReport>>;
     async fn list_quota_batches(&self, page: Page) -> StoreResult<Vec<QuotaBatchRecord>>;
     async fn list_quota_errors(

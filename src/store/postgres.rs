@@ -47,11 +47,11 @@ impl PgStore {
         Ok(())
     }
 
-    fn reader(&self) -> &PgPool {
+    pub(crate) fn reader(&self) -> &PgPool {
         &self.pool
     }
 
-    async fn begin_write(&self) -> Result<crate::store::WriteTx<Postgres>, sqlx::Error> {
+    pub(crate) async fn begin_write(&self) -> Result<crate::store::WriteTx<Postgres>, sqlx::Error> {
         Ok(crate::store::WriteTx::new(self.pool.begin().await?, None))
     }
 
@@ -147,12 +147,7 @@ impl PgStore {
 }
 
 registry_store_impl!(PgStore, sqlx::Postgres);
-ledger_store_impl!(
-    PgStore,
-    sqlx::Postgres,
-    PgLedgerTx,
-    "jsonb_array_elements_text($1::jsonb) AS j(value)"
-);
+ledger_store_impl!(PgStore, sqlx::Postgres, PgLedgerTx);
 crate::store::day_sql::day_store_impl!(PgStore, sqlx::Postgres, PgLedgerTx);
 ledger_tx_impl!(
     PgLedgerTx,

@@ -17,7 +17,7 @@ use tokio::sync::{mpsc, oneshot};
 use crate::{
     ledger::tx::ErasedJob,
     store::{
-        group_commit::{self, Queued},
+        group_commit::{self, Queued, Work},
         ledger_sql::ledger_tx_impl,
         ledger_store::ledger_store_impl,
         registry::registry_store_impl,
@@ -114,6 +114,14 @@ impl SqliteStore {
         job: Arc<dyn ErasedJob>,
         alone: bool,
     ) -> crate::store::StoreResult<Box<dyn Any + Send>> {
+        self.queue_work(Work::Ledger(job), alone).await
+    }
+
+    async fn queue_work(
+        &self,
+        job: Work,
+        alone: bool,
+    ) -> crate::store::StoreResult<Box<dyn Any + Send>> {
         let (reply, answer) = oneshot::channel();
         let stopped = || crate::store::StoreError::Database(sqlx::Error::PoolClosed);
         self.jobs
@@ -198,13 +206,29 @@ impl SqliteStore {
     }
 }
 
+impl SqliteStore {
+    /// Quota staging runs on the ledger writer's own connection (`sqlite_quota`), batched with
+    /// whatever else is waiting to commit.
+    async fn stage_lines(
+        &self,
+        batch: crate::domain::ids::QuotaBatchId,
+        lines: &[crate::quota::StagedLine],
+        errors: &[crate::quota::LineError],
+    ) -> crate::store::StoreResult<Vec<Option<crate::quota::LineOutcome>>> {
+        let (lines, errors) = (lines.to_vec(), errors.to_vec());
+        let work: group_commit::DirectWork = Arc::new(move |db: &rusqlite::Connection| {
+            let outcomes = crate::store::sqlite_quota::stage(db, batch, &lines, &errors)?;
+            Ok(Box::new(outcomes) as Box<dyn Any + Send>)
+        });
+        let outcomes = self.queue_work(Work::Direct(work), false).await?;
+        Ok(*outcomes
+            .downcast()
+            .expect("quota staging answers with the lines' outcomes"))
+    }
+}
+
 registry_store_impl!(SqliteStore, sqlx::Sqlite);
-ledger_store_impl!(
-    SqliteStore,
-    sqlx::Sqlite,
-    SqliteLedgerTx,
-    "json_each($1) AS j"
-);
+ledger_store_impl!(SqliteStore, sqlx::Sqlite, SqliteLedgerTx);
 crate::store::day_sql::day_store_impl!(SqliteStore, sqlx::Sqlite, SqliteLedgerTx);
 ledger_tx_impl!(
     SqliteLedgerTx,
