@@ -32,6 +32,8 @@ pub struct SqliteStore {
     readers: SqlitePool,
     /// The group-commit writer's queue (see `group_commit`).
     jobs: mpsc::Sender<Queued>,
+    /// Read connections of quota staging's own (`sqlite_quota`).
+    quota_lookups: Arc<crate::store::sqlite_quota::Lookups>,
 }
 
 impl SqliteStore {
@@ -66,11 +68,13 @@ impl SqliteStore {
         let path = connect.get_filename();
         wal_checkpoint::spawn(path, &turn, options.wal)?;
         let jobs = group_commit::spawn(path, options, turn.clone())?;
+        let quota_lookups = Arc::new(crate::store::sqlite_quota::Lookups::new(path));
         Ok(Self {
             writer,
             turn,
             readers,
             jobs,
+            quota_lookups,
         })
     }
 
@@ -207,23 +211,36 @@ impl SqliteStore {
 }
 
 impl SqliteStore {
-    /// Quota staging runs on the ledger writer's own connection (`sqlite_quota`), batched with
-    /// whatever else is waiting to commit.
+    /// Quota staging (`sqlite_quota`): the households are looked up on a blocking thread, then
+    /// the lines are appended by the ledger writer, batched with whatever else waits to commit.
     async fn stage_lines(
         &self,
         batch: crate::domain::ids::QuotaBatchId,
         lines: &[crate::quota::StagedLine],
         errors: &[crate::quota::LineError],
     ) -> crate::store::StoreResult<Vec<Option<crate::quota::LineOutcome>>> {
-        let (lines, errors) = (lines.to_vec(), errors.to_vec());
+        let lines = Arc::new(lines.to_vec());
+        let (lookups, to_find) = (self.quota_lookups.clone(), lines.clone());
+        let found = Arc::new(
+            tokio::task::spawn_blocking(move || lookups.find_households(&to_find))
+                .await
+                .map_err(|error| {
+                    crate::store::StoreError::Database(sqlx::Error::Protocol(format!(
+                        "quota lookups stopped: {error}"
+                    )))
+                })??,
+        );
+        let outcomes = found
+            .iter()
+            .map(|found| found.map(|(_, outcome)| outcome))
+            .collect();
+        let errors = errors.to_vec();
         let work: group_commit::DirectWork = Arc::new(move |db: &rusqlite::Connection| {
-            let outcomes = crate::store::sqlite_quota::stage(db, batch, &lines, &errors)?;
-            Ok(Box::new(outcomes) as Box<dyn Any + Send>)
+            crate::store::sqlite_quota::stage(db, batch, &lines, &found, &errors)?;
+            Ok(Box::new(()) as Box<dyn Any + Send>)
         });
-        let outcomes = self.queue_work(Work::Direct(work), false).await?;
-        Ok(*outcomes
-            .downcast()
-            .expect("quota staging answers with the lines' outcomes"))
+        self.queue_work(Work::Direct(work), false).await?;
+        Ok(outcomes)
     }
 }
 

@@ -1,9 +1,14 @@
-//! Quota staging on SQLite, on the ledger writer's own connection: each line is looked up and
-//! staged by two prepared statements, so a million-row upload costs SQLite's own work and little
-//! else. Through sqlx, every row read and
+//! Quota staging on SQLite through rusqlite: households are looked up on a read connection of
+//! its own, and the lines appended by the ledger writer (prepared statements, one row each), so a
+//! million-row upload costs SQLite's own work and little else. Through sqlx, every row read and
 //! every statement is a hand-off to sqlx's worker thread, which cost three times what SQLite did.
 
-use rusqlite::{Connection, OptionalExtension};
+use std::{
+    path::{Path, PathBuf},
+    sync::{LazyLock, Mutex},
+};
+
+use rusqlite::{types::ToSql, Connection, OpenFlags, OptionalExtension};
 
 use crate::{
     domain::{
@@ -20,26 +25,109 @@ const FIND_HOUSEHOLD: &str = "SELECT h.id, h.status,
                       AND c.household_id = h.id AND c.period = ?3)
      FROM households h WHERE h.kk_number = ?1";
 
-/// One row a statement: SQLite runs a single-row `INSERT … VALUES` without a statement journal
-/// (an `INSERT … SELECT`, or `RETURNING`, pays for one and for a temporary table, per row).
-const STAGE_LINE: &str =
-    "INSERT INTO quota_lines (batch_id, line_no, program_id, kk_number, household_id, period,
-                                 amount_minor, outcome, transfer_id, account_id)
-     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)";
+/// Lines are appended `ROWS_PER_INSERT` to a statement (the remainder one at a time): per row,
+/// a statement's own cost (reset, bind, step, halt) was a third of the writer's time. Measured on
+/// a million rows: one row a statement 3.5 s, 50 rows 2.6 s, 100 rows 2.6 s, 200 no better.
+const ROWS_PER_INSERT: usize = 100;
+const COLUMNS: usize = 10;
+
+fn insert_lines(rows: usize) -> String {
+    let values: Vec<String> = (0..rows)
+        .map(|row| {
+            let row: Vec<String> = (1..=COLUMNS)
+                .map(|column| format!("?{}", row * COLUMNS + column))
+                .collect();
+            format!("({})", row.join(", "))
+        })
+        .collect();
+    format!(
+        "INSERT INTO quota_lines (batch_id, line_no, program_id, kk_number, household_id, period,
+                                  amount_minor, outcome, transfer_id, account_id) VALUES {}",
+        values.join(", ")
+    )
+}
+
+static STAGE_LINES: LazyLock<[String; 2]> =
+    LazyLock::new(|| [insert_lines(ROWS_PER_INSERT), insert_lines(1)]);
 
 const INSERT_ERROR: &str =
     "INSERT INTO quota_errors (batch_id, line_no, field, code, message) VALUES (?1, ?2, ?3, ?4, ?5)";
 
-/// Stages a chunk inside the writer's open transaction; answers each line's outcome (`None`: no
-/// household, recorded as an `unknown_household` error).
+/// Read-only connections for the lookups, kept between chunks (opening one parses the schema).
+/// The lookups run here, off the writer, so that the writer only appends: one chunk is looked up
+/// while the one before it is written.
+pub(crate) struct Lookups {
+    path: PathBuf,
+    idle: Mutex<Vec<Connection>>,
+}
+
+/// A line's household and what posting would do now; `None`: no household has its KK number.
+pub(crate) type Found = Option<(HouseholdId, LineOutcome)>;
+
+impl Lookups {
+    pub(crate) fn new(path: &Path) -> Self {
+        Self {
+            path: path.to_path_buf(),
+            idle: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Looks up a chunk's households (blocking: run it on a blocking thread).
+    pub(crate) fn find_households(&self, lines: &[StagedLine]) -> StoreResult<Vec<Found>> {
+        let idle = self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
+        let db = match idle {
+            Some(db) => db,
+            None => self.open()?,
+        };
+        let found = find_households(&db, lines);
+        self.idle.lock().unwrap_or_else(|e| e.into_inner()).push(db);
+        found
+    }
+
+    fn open(&self) -> StoreResult<Connection> {
+        let db = Connection::open_with_flags(
+            &self.path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        // A bigger page cache keeps the KK index's upper levels and recent leaves in memory.
+        db.execute_batch("PRAGMA cache_size = -16384;")?;
+        Ok(db)
+    }
+}
+
+fn find_households(db: &Connection, lines: &[StagedLine]) -> StoreResult<Vec<Found>> {
+    let mut find_household = db.prepare_cached(FIND_HOUSEHOLD)?;
+    // One read transaction for the chunk: one snapshot, and no lock taken per statement.
+    db.execute_batch("BEGIN")?;
+    let found = lines
+        .iter()
+        .map(|line| {
+            find_household
+                .query_row(
+                    rusqlite::params![line.kk_number, line.program_id, line.period],
+                    |row| {
+                        let household: HouseholdId = row.get(0)?;
+                        let status: HouseholdStatus = row.get(1)?;
+                        let loaded: bool = row.get(2)?;
+                        Ok((household, posting_outcome(status, loaded)))
+                    },
+                )
+                .optional()
+        })
+        .collect::<Result<Vec<_>, _>>();
+    db.execute_batch("COMMIT")?;
+    Ok(found?)
+}
+
+/// Stages a chunk inside the writer's open transaction: the lines whose household was found,
+/// and a problem for each of the others and for each line that failed its row checks.
 pub(crate) fn stage(
     db: &Connection,
     batch: QuotaBatchId,
     lines: &[StagedLine],
+    found: &[Found],
     errors: &[LineError],
-) -> StoreResult<Vec<Option<LineOutcome>>> {
-    let mut find_household = db.prepare_cached(FIND_HOUSEHOLD)?;
-    let mut stage_line = db.prepare_cached(STAGE_LINE)?;
+) -> StoreResult<()> {
     let mut insert_error = db.prepare_cached(INSERT_ERROR)?;
     let mut refuse = |error: &LineError| {
         insert_error.execute(rusqlite::params![
@@ -50,21 +138,11 @@ pub(crate) fn stage(
             error.message
         ])
     };
-    let mut outcomes = Vec::with_capacity(lines.len());
-    for line in lines {
-        let found = find_household
-            .query_row(
-                rusqlite::params![line.kk_number, line.program_id, line.period],
-                |row| {
-                    let household: HouseholdId = row.get(0)?;
-                    let status: HouseholdStatus = row.get(1)?;
-                    let loaded: bool = row.get(2)?;
-                    Ok((household, posting_outcome(status, loaded)))
-                },
-            )
-            .optional()?;
-        let Some((household, outcome)) = found else {
-            refuse(&LineError {
+    let mut staged = Vec::with_capacity(lines.len());
+    for (line, found) in lines.iter().zip(found) {
+        match found {
+            Some((household, outcome)) => staged.push((line, *household, *outcome)),
+            None => refuse(&LineError {
                 line_no: line.line_no,
                 field: "kk_number".into(),
                 code: "unknown_household".into(),
@@ -72,28 +150,42 @@ pub(crate) fn stage(
                     "no household is registered with KK number {}",
                     line.kk_number
                 ),
-            })?;
-            outcomes.push(None);
-            continue;
+            })
+            .map(drop)?,
+        }
+    }
+    let [many, one] = &*STAGE_LINES;
+    for part in staged.chunks(ROWS_PER_INSERT) {
+        let (statement, rows_per_statement) = match part.len() {
+            ROWS_PER_INSERT => (many, ROWS_PER_INSERT),
+            _ => (one, 1),
         };
-        stage_line.execute(rusqlite::params![
-            batch,
-            line.line_no,
-            line.program_id,
-            line.kk_number,
-            household,
-            line.period,
-            line.amount_minor,
-            outcome.as_str(),
-            TransferId::new(),
-            AccountId::new(),
-        ])?;
-        outcomes.push(Some(outcome));
+        let mut insert = db.prepare_cached(statement)?;
+        for rows in part.chunks(rows_per_statement) {
+            for (row, (line, household, outcome)) in rows.iter().enumerate() {
+                let values: [&dyn ToSql; COLUMNS] = [
+                    &batch,
+                    &line.line_no,
+                    &line.program_id,
+                    &line.kk_number,
+                    household,
+                    &line.period,
+                    &line.amount_minor,
+                    &outcome.as_str(),
+                    &TransferId::new(),
+                    &AccountId::new(),
+                ];
+                for (column, value) in values.iter().enumerate() {
+                    insert.raw_bind_parameter(row * COLUMNS + column + 1, value)?;
+                }
+            }
+            insert.raw_execute()?;
+        }
     }
     for error in errors {
         refuse(error)?;
     }
-    Ok(outcomes)
+    Ok(())
 }
 
 /// What posting does with a household's line (posting decides again with the same rules, in SQL).

@@ -311,10 +311,140 @@ async fn expiry_returns_entitlement_older_than_the_carry_over_oldest_first(app: 
     app.assert_ledger_clean().await;
 }
 
+/// Registers `count` households straight into the table (setup for a large file; registration
+/// itself is tested elsewhere): KK numbers `7100000000000000` onwards, every thousandth from the
+/// seventh on suspended.
+async fn register_many_households(app: &TestApp, count: usize) {
+    let columns =
+        "id, kk_number, head_nik, head_name, street, rt, rw, kelurahan, kecamatan, status,
+                   revision, created_at, updated_at";
+    let sql = match app.backend {
+        Backend::Sqlite => format!(
+            "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < {last})
+             INSERT INTO households ({columns})
+             SELECT randomblob(16), printf('71%014d', i), printf('71%014d', i), 'Keluarga Uji',
+                    'Jl. Uji 1', '001', '001', 'Air Putih', 'Samarinda Ulu',
+                    CASE WHEN i % 1000 = 7 THEN 'suspended' ELSE 'active' END, 1,
+                    '2026-11-23T00:00:00Z', '2026-11-23T00:00:00Z' FROM n",
+            last = count - 1
+        ),
+        Backend::Postgres => format!(
+            "INSERT INTO households ({columns})
+             SELECT gen_random_uuid(), '71' || lpad(i::text, 14, '0'), '71' || lpad(i::text, 14, '0'),
+                    'Keluarga Uji', 'Jl. Uji 1', '001', '001', 'Air Putih', 'Samarinda Ulu',
+                    CASE WHEN i % 1000 = 7 THEN 'suspended' ELSE 'active' END, 1, now(), now()
+             FROM generate_series(0, {last}) AS i",
+            last = count - 1
+        ),
+    };
+    app.execute(&sql).await;
+}
+
+fn many_kk(index: usize) -> String {
+    format!("71{index:014}")
+}
+
+/// A file bigger than one staging chunk (5,000 rows) and than one multi-row insert (100 rows):
+/// every line is staged once, unknown households and a repeat across chunks are found with
+/// their line numbers, and the clean file posts every credit.
+async fn a_file_of_several_chunks_is_checked_and_posted_whole(app: TestApp) {
+    const HOUSEHOLDS: usize = 5_100;
+    register_many_households(&app, HOUSEHOLDS).await;
+    let maker = app.login("dinsos").await;
+    let checker = app.login("diskominfo").await;
+    let header = "period,program_code,kk_number,amount_idr\n";
+    let mut clean = String::from(header);
+    for index in 0..HOUSEHOLDS {
+        clean.push_str(&format!("2026-12,SSN-SEMBAKO,{},100000\n", many_kk(index)));
+    }
+    // 49 unknown households (lines 5102 to 5150), then the first household again (line 5151).
+    let mut flawed = clean.clone();
+    for index in 0..49 {
+        flawed.push_str(&format!("2026-12,SSN-SEMBAKO,72{index:014},100000\n"));
+    }
+    flawed.push_str(&format!("2026-12,SSN-SEMBAKO,{},100000\n", many_kk(0)));
+
+    let transfers = app.count("transfers").await;
+    let report = upload_csv(&app, &maker, &flawed).await.expect(201);
+    assert_eq!(report["batch"]["status"], "invalid", "{report}");
+    assert_eq!(report["batch"]["row_count"], 5_150);
+    assert_eq!(report["batch"]["error_count"], 50);
+    assert_eq!(report["households"], 5_100);
+    let errors: Vec<(i64, &str)> = report["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["line_no"].as_i64().unwrap(), e["code"].as_str().unwrap()))
+        .collect();
+    let mut expected: Vec<(i64, &str)> = (5_102..=5_150)
+        .map(|line| (line, "unknown_household"))
+        .collect();
+    expected.push((5_151, "duplicate_household"));
+    assert_eq!(errors, expected);
+    assert!(
+        report["errors"][49]["message"]
+            .as_str()
+            .unwrap()
+            .ends_with("(line 2)"),
+        "{}",
+        report["errors"][49]
+    );
+
+    let report = upload_csv(&app, &maker, &clean).await.expect(201);
+    assert_eq!(report["batch"]["status"], "validated", "{report}");
+    assert_eq!(report["households"], 5_100);
+    assert_eq!(report["batch"]["total_amount"], "510000000.00");
+    // Households 7, 1007, … 5007 are suspended: six of them, on lines 9, 1009, … 5009.
+    assert_eq!(outcome(&report, "credited"), (5_094, "509400000.00".into()));
+    assert_eq!(
+        outcome(&report, "skipped_suspended"),
+        (6, "600000.00".into())
+    );
+    let skipped: Vec<(i64, &str)> = report["skipped"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["line_no"].as_i64().unwrap(),
+                s["kk_number"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    let kks: Vec<String> = (0..6).map(|k| many_kk(k * 1000 + 7)).collect();
+    let expected: Vec<(i64, &str)> = (0..6)
+        .map(|k| (k as i64 * 1000 + 9, kks[k].as_str()))
+        .collect();
+    assert_eq!(skipped, expected);
+    assert_eq!(
+        app.count("transfers").await,
+        transfers,
+        "nothing moves before approval"
+    );
+
+    let id = report["batch"]["id"].as_str().unwrap();
+    let posted = app
+        .post(&format!("{BATCHES}/{id}/approve"), &checker, json!({}))
+        .await
+        .expect(200);
+    assert_eq!(posted["batch"]["status"], "posted");
+    assert_eq!(outcome(&posted, "credited"), (5_094, "509400000.00".into()));
+    assert_eq!(app.count("transfers").await, transfers + 5_094);
+    // The report read back later says the same.
+    let read = app
+        .get(&format!("{BATCHES}/{id}"), &checker)
+        .await
+        .expect(200);
+    assert_eq!(read["households"], 5_100);
+    assert_eq!(outcome(&read, "credited"), (5_094, "509400000.00".into()));
+    app.assert_ledger_clean().await;
+}
+
 on_both_backends!(
     a_batch_is_validated_whole_and_errors_name_their_lines,
     a_second_office_user_approves_and_a_reupload_moves_no_money,
     suspended_and_exited_households_are_skipped_with_the_reason,
     uploads_refuse_bad_files_and_wrong_roles_without_creating_a_batch,
     expiry_returns_entitlement_older_than_the_carry_over_oldest_first,
+    a_file_of_several_chunks_is_checked_and_posted_whole,
 );
