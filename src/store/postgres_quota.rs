@@ -1,9 +1,7 @@
 //! Quota staging on PostgreSQL: households looked up on a reader (one query per program and
-//! period in a chunk), the lines streamed into `quota_lines` with `COPY`, which PostgreSQL loads
-//! several times faster than multi-row `INSERT`s (no statement to parse and plan per thousand rows,
-//! no bound parameters).
-
-use std::fmt::Write as _;
+//! period in a chunk), the lines streamed into `quota_lines` with binary `COPY`, which PostgreSQL
+//! loads several times faster than multi-row `INSERT`s (no statement to parse and plan per
+//! thousand rows, no bound parameters, no text to parse).
 
 use crate::{
     domain::ids::{AccountId, QuotaBatchId, TransferId},
@@ -13,7 +11,7 @@ use crate::{
 
 const COPY_LINES: &str =
     "COPY quota_lines (batch_id, line_no, program_id, kk_number, household_id, period,
-                                amount_minor, outcome, transfer_id, account_id) FROM STDIN";
+                                amount_minor, outcome, transfer_id, account_id) FROM STDIN (FORMAT binary)";
 
 impl PgStore {
     /// For each line, its household and what posting it would do now; `None` when no
@@ -84,24 +82,21 @@ impl PgStore {
     ) -> StoreResult<Vec<Option<LineOutcome>>> {
         let resolved = self.resolve_quota_lines(lines).await?;
         let mut errors = errors.to_vec();
-        let mut rows = String::with_capacity(lines.len() * 200);
+        let mut rows = BinaryRows::with_capacity(lines.len());
         for (line, found) in lines.iter().zip(&resolved) {
             match found {
                 Some((household, outcome)) => {
-                    // Text format: tab-separated, one row a line. Every field is a number, a uuid
-                    // or text the row checks allowed (digits, `YYYY-MM`), but escape anyway.
-                    let _ = writeln!(
-                        rows,
-                        "{batch}\t{}\t{}\t{}\t{household}\t{}\t{}\t{}\t{}\t{}",
-                        line.line_no,
-                        line.program_id,
-                        copy_text(&line.kk_number),
-                        copy_text(&line.period),
-                        line.amount_minor,
-                        outcome.as_str(),
-                        TransferId::new(),
-                        AccountId::new(),
-                    );
+                    rows.row(10);
+                    rows.uuid(batch.0);
+                    rows.bigint(line.line_no);
+                    rows.uuid(line.program_id.0);
+                    rows.text(&line.kk_number);
+                    rows.uuid(household.0);
+                    rows.text(&line.period);
+                    rows.bigint(line.amount_minor);
+                    rows.text(outcome.as_str());
+                    rows.uuid(TransferId::new().0);
+                    rows.uuid(AccountId::new().0);
                 }
                 None => errors.push(LineError {
                     line_no: line.line_no,
@@ -115,9 +110,9 @@ impl PgStore {
             }
         }
         let mut tx = self.begin_write().await?;
-        if !rows.is_empty() {
+        if rows.count > 0 {
             let mut copy = tx.copy_in_raw(COPY_LINES).await?;
-            if let Err(error) = copy.send(rows.as_bytes()).await {
+            if let Err(error) = copy.send(rows.finish()).await {
                 copy.abort(error.to_string()).await?;
                 return Err(error.into());
             }
@@ -132,23 +127,72 @@ impl PgStore {
     }
 }
 
-/// Escapes text for `COPY … FROM STDIN` in text format.
-fn copy_text(text: &str) -> std::borrow::Cow<'_, str> {
-    if !text.contains(['\\', '\t', '\n', '\r']) {
-        return text.into();
+/// Rows in the binary format of `COPY … FROM STDIN`: a signature and an empty header, then each
+/// row as its field count and each field as its length and the type's binary form, and a count of
+/// -1 at the end. PostgreSQL reads it without parsing text (uuids as text cost it a tenth of its
+/// time in the text format).
+struct BinaryRows {
+    buffer: Vec<u8>,
+    count: usize,
+}
+
+impl BinaryRows {
+    const SIGNATURE: &'static [u8; 11] = b"PGCOPY\n\xff\r\n\0";
+
+    fn with_capacity(rows: usize) -> Self {
+        let mut buffer = Vec::with_capacity(19 + rows * 160);
+        buffer.extend_from_slice(Self::SIGNATURE);
+        buffer.extend_from_slice(&0_i32.to_be_bytes()); // flags
+        buffer.extend_from_slice(&0_i32.to_be_bytes()); // header extension length
+        Self { buffer, count: 0 }
     }
-    text.replace('\\', "\\\\")
-        .replace('\t', "\\t")
-        .replace('\n', "\\n")
-        .replace('\r', "\\r")
-        .into()
+
+    fn row(&mut self, fields: i16) {
+        self.buffer.extend_from_slice(&fields.to_be_bytes());
+        self.count += 1;
+    }
+
+    fn field(&mut self, bytes: &[u8]) {
+        let length = i32::try_from(bytes.len()).expect("a field shorter than 2 GiB");
+        self.buffer.extend_from_slice(&length.to_be_bytes());
+        self.buffer.extend_from_slice(bytes);
+    }
+
+    fn uuid(&mut self, id: uuid::Uuid) {
+        self.field(id.as_bytes());
+    }
+
+    fn bigint(&mut self, value: i64) {
+        self.field(&value.to_be_bytes());
+    }
+
+    fn text(&mut self, text: &str) {
+        self.field(text.as_bytes());
+    }
+
+    fn finish(mut self) -> Vec<u8> {
+        self.buffer.extend_from_slice(&(-1_i16).to_be_bytes());
+        self.buffer
+    }
 }
 
 #[cfg(test)]
 mod tests {
+    use super::BinaryRows;
+
     #[test]
-    fn copy_text_escapes_what_would_end_a_field_or_a_row() {
-        assert_eq!(super::copy_text("2026-11"), "2026-11");
-        assert_eq!(super::copy_text("a\tb\\c\nd"), "a\\tb\\\\c\\nd");
+    fn binary_copy_rows_carry_the_signature_each_field_length_first_and_the_trailer() {
+        let mut rows = BinaryRows::with_capacity(1);
+        rows.row(2);
+        rows.bigint(7);
+        rows.text("ab");
+        let bytes = rows.finish();
+        let mut expected = b"PGCOPY\n\xff\r\n\0".to_vec();
+        expected.extend_from_slice(&[0, 0, 0, 0, 0, 0, 0, 0]);
+        expected.extend_from_slice(&[0, 2]);
+        expected.extend_from_slice(&[0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 7]);
+        expected.extend_from_slice(&[0, 0, 0, 2, b'a', b'b']);
+        expected.extend_from_slice(&[0xff, 0xff]);
+        assert_eq!(bytes, expected);
     }
 }
