@@ -5,7 +5,10 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::{
-    domain::ids::{HouseholdId, ProgramId, QuotaBatchId, UserId},
+    domain::{
+        household::HouseholdStatus,
+        ids::{HouseholdId, ProgramId, QuotaBatchId, UserId},
+    },
     string_enum,
 };
 
@@ -47,6 +50,17 @@ impl LineOutcome {
             Self::AlreadyLoaded => "already_loaded",
             Self::SkippedSuspended => "skipped_suspended",
             Self::SkippedExited => "skipped_exited",
+        }
+    }
+
+    /// What posting does with a line of this household (posting decides again, with the same
+    /// rules, in SQL: `POSTING_OUTCOME` in `store::ledger_store`).
+    pub fn of_household(status: HouseholdStatus, already_loaded: bool) -> Self {
+        match status {
+            HouseholdStatus::Suspended => Self::SkippedSuspended,
+            HouseholdStatus::Exited => Self::SkippedExited,
+            HouseholdStatus::Active if already_loaded => Self::AlreadyLoaded,
+            HouseholdStatus::Active => Self::Credited,
         }
     }
 }

@@ -49,12 +49,7 @@ impl PgStore {
                 .fetch_all(self.reader())
                 .await?;
             for (kk, id, status, loaded) in rows {
-                let outcome = match status {
-                    HouseholdStatus::Suspended => LineOutcome::SkippedSuspended,
-                    HouseholdStatus::Exited => LineOutcome::SkippedExited,
-                    HouseholdStatus::Active if loaded => LineOutcome::AlreadyLoaded,
-                    HouseholdStatus::Active => LineOutcome::Credited,
-                };
+                let outcome = LineOutcome::of_household(status, loaded);
                 found.insert((program, period, kk), (id, outcome));
             }
         }

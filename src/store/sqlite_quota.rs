@@ -109,7 +109,7 @@ fn find_households(db: &Connection, lines: &[StagedLine]) -> StoreResult<Vec<Fou
                         let household: HouseholdId = row.get(0)?;
                         let status: HouseholdStatus = row.get(1)?;
                         let loaded: bool = row.get(2)?;
-                        Ok((household, posting_outcome(status, loaded)))
+                        Ok((household, LineOutcome::of_household(status, loaded)))
                     },
                 )
                 .optional()
@@ -186,14 +186,4 @@ pub(crate) fn stage(
         refuse(error)?;
     }
     Ok(())
-}
-
-/// What posting does with a household's line (posting decides again with the same rules, in SQL).
-fn posting_outcome(status: HouseholdStatus, already_loaded: bool) -> LineOutcome {
-    match status {
-        HouseholdStatus::Suspended => LineOutcome::SkippedSuspended,
-        HouseholdStatus::Exited => LineOutcome::SkippedExited,
-        HouseholdStatus::Active if already_loaded => LineOutcome::AlreadyLoaded,
-        HouseholdStatus::Active => LineOutcome::Credited,
-    }
 }
