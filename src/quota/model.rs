@@ -74,6 +74,21 @@ pub struct LineError {
     pub message: String,
 }
 
+impl LineError {
+    /// A line whose KK number names no registered household (found when the line is staged).
+    pub fn unknown_household(line: &StagedLine) -> Self {
+        Self {
+            line_no: line.line_no,
+            field: "kk_number".into(),
+            code: "unknown_household".into(),
+            message: format!(
+                "no household is registered with KK number {}",
+                line.kk_number
+            ),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize, ToSchema, sqlx::FromRow)]
 pub struct QuotaBatchRecord {
     pub id: QuotaBatchId,

@@ -93,15 +93,7 @@ impl PgStore {
                     rows.uuid(TransferId::new().0);
                     rows.uuid(AccountId::new().0);
                 }
-                None => errors.push(LineError {
-                    line_no: line.line_no,
-                    field: "kk_number".into(),
-                    code: "unknown_household".into(),
-                    message: format!(
-                        "no household is registered with KK number {}",
-                        line.kk_number
-                    ),
-                }),
+                None => errors.push(LineError::unknown_household(line)),
             }
         }
         let mut tx = self.begin_write().await?;

@@ -142,16 +142,7 @@ pub(crate) fn stage(
     for (line, found) in lines.iter().zip(found) {
         match found {
             Some((household, outcome)) => staged.push((line, *household, *outcome)),
-            None => refuse(&LineError {
-                line_no: line.line_no,
-                field: "kk_number".into(),
-                code: "unknown_household".into(),
-                message: format!(
-                    "no household is registered with KK number {}",
-                    line.kk_number
-                ),
-            })
-            .map(drop)?,
+            None => refuse(&LineError::unknown_household(line)).map(drop)?,
         }
     }
     let [many, one] = &*STAGE_LINES;
