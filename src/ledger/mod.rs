@@ -11,4 +11,4 @@ pub mod tx;
 pub mod verify;
 
 pub use accounts::{AccountBalance, AccountKind, TransferKind};
-pub use tx::{LedgerJob, LedgerTx, Transfer};
+pub use tx::{LedgerJob, LedgerTx, ReadAheadPlan, Transfer};

@@ -233,6 +233,34 @@ pub trait LedgerTx: Send {
         now: DateTime<Utc>,
         limit: u32,
     ) -> StoreResult<Vec<(RedemptionId, TransferId)>>;
+
+    /// A hint: the reads a job is about to make. A backend that reaches its database over a
+    /// network may fetch them all in one round trip and answer the next reads from that; the
+    /// answers are the same as without the hint (see `store::read_ahead`). Others ignore it.
+    async fn read_ahead(&mut self, _plan: &ReadAheadPlan<'_>) -> StoreResult<()> {
+        Ok(())
+    }
+}
+
+/// What a job will read next, for [`LedgerTx::read_ahead`].
+#[derive(Debug, Clone, Copy)]
+pub enum ReadAheadPlan<'a> {
+    /// An authorization: the clock and business calendar, the terminal, whether its request key
+    /// is taken, the card with its household, the household's entitlements with their programs,
+    /// the basket's catalog items and the E-Warung's payable account in each program.
+    Authorize {
+        terminal_id: &'a str,
+        stan: &'a str,
+        local_date: &'a str,
+        pan: &'a str,
+        skus: &'a [String],
+    },
+    /// A completion, void or reversal: the business calendar, the original request and its hold.
+    FollowUp {
+        terminal_id: &'a str,
+        stan: &'a str,
+        local_date: &'a str,
+    },
 }
 
 /// Who an account belongs to, besides its program.

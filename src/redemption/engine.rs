@@ -28,7 +28,7 @@ use crate::{
     http::state::CardPolicy,
     ledger::{
         tx::{AccountOwner, CardWithHousehold, RedemptionRow, TerminalContext},
-        AccountBalance, AccountKind, LedgerJob, LedgerTx, Transfer, TransferKind,
+        AccountBalance, AccountKind, LedgerJob, LedgerTx, ReadAheadPlan, Transfer, TransferKind,
     },
     pin_check::{self, PinRefusal},
     redemption::{
@@ -95,10 +95,19 @@ impl LedgerJob for Authorize {
     async fn run(&self, tx: &mut dyn LedgerTx) -> StoreResult<Vec<u8>> {
         let request = &self.request;
         let terminal_id = request.terminal_id.as_str();
+        let local_date = request.local_time.date();
+        let skus = request.skus();
+        tx.read_ahead(&ReadAheadPlan::Authorize {
+            terminal_id,
+            stan: request.stan.as_str(),
+            local_date: &local_date,
+            pan: request.pan.expose(),
+            skus: &skus,
+        })
+        .await?;
         let Some(terminal) = own_terminal(tx, terminal_id, self.ewarung).await? else {
             return Ok(not_your_terminal(terminal_id).to_bytes());
         };
-        let local_date = request.local_time.date();
         let fingerprint = request.fingerprint();
         if let Some(existing) = tx
             .find_redemption(terminal_id, request.stan.as_str(), &local_date)
@@ -477,11 +486,7 @@ async fn price_basket(
     program: &ProgramRecord,
     request: &AuthorizeRequest,
 ) -> StoreResult<Result<Vec<(ReceiptLine, i64)>, String>> {
-    let skus: Vec<String> = request
-        .lines
-        .iter()
-        .map(|l| l.sku.as_str().to_string())
-        .collect();
+    let skus = request.skus();
     let catalog: HashMap<String, crate::store::CatalogItemRecord> = tx
         .catalog_items(program.id, &skus)
         .await?
@@ -574,6 +579,12 @@ impl LedgerJob for FollowUp {
     async fn run(&self, tx: &mut dyn LedgerTx) -> StoreResult<Vec<u8>> {
         let original = &self.original;
         let terminal_id = original.terminal_id.as_str();
+        tx.read_ahead(&ReadAheadPlan::FollowUp {
+            terminal_id,
+            stan: original.stan.as_str(),
+            local_date: original.local_date.as_str(),
+        })
+        .await?;
         let found = match find_original(tx, original, self.ewarung).await? {
             Ok(found) => found,
             Err(refused) => return Ok(refused),

@@ -279,6 +279,14 @@ pub struct AuthorizeRequest {
 impl AuthorizeRequest {
     pub const MAX_LINES: usize = 50;
 
+    /// The basket's SKUs, line by line.
+    pub fn skus(&self) -> Vec<String> {
+        self.lines
+            .iter()
+            .map(|line| line.sku.as_str().to_string())
+            .collect()
+    }
+
     pub fn pin_entry(&self) -> Result<PinEntry<'_>, Invalid> {
         pin_entry(self.pin.as_ref(), self.pin_block.as_ref())
     }

@@ -316,7 +316,7 @@ macro_rules! day_store_impl {
 
                 async fn open_business_date(&self) -> StoreResult<String> {
                     let mut tx = self.begin_write().await?;
-                    let date = $ledger_tx { conn: &mut *tx }.business_date($crate::store::now()).await?;
+                    let date = $ledger_tx::new(&mut *tx).business_date($crate::store::now()).await?;
                     tx.commit().await?;
                     Ok(date)
                 }
@@ -332,7 +332,7 @@ macro_rules! day_store_impl {
                     sqlx::query("UPDATE business_calendar SET cutoff_minutes = cutoff_minutes WHERE id = 1")
                         .execute(&mut *tx)
                         .await?;
-                    let open = $ledger_tx { conn: &mut *tx }.business_date($crate::store::now()).await?;
+                    let open = $ledger_tx::new(&mut *tx).business_date($crate::store::now()).await?;
                     if text > open {
                         return Err(refused(
                             "business_date_not_started",
@@ -654,7 +654,7 @@ macro_rules! day_store_impl {
                     let now = $crate::store::now();
                     for (ewarung, program, items, amount) in payables {
                         let transfer_id = if amount > 0 {
-                            let mut ledger = $ledger_tx { conn: &mut *tx };
+                            let mut ledger = $ledger_tx::new(&mut *tx);
                             let payable = ledger.ensure_account(AccountKind::EwarungPayable, program, AccountOwner::Ewarung(ewarung)).await?;
                             let settlement = ledger.ensure_account(AccountKind::Settlement, program, AccountOwner::Program).await?;
                             let transfer = Transfer {

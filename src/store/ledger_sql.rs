@@ -67,6 +67,57 @@ pub(crate) mod sql {
         "INSERT INTO transfers (id, program_id, debit_account_id, credit_account_id, amount_minor,
                                 kind, pending_id, timeout_at, reference, created_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT DO NOTHING";
+    /// PostgreSQL: a hold (`$11` = 'pending') or a posted transfer ('posted') in one statement
+    /// (one round trip instead of three): the debit with its overdraft guard, then the credit and
+    /// the transfer row only if the debit happened. Answers how many rows each part touched.
+    pub const MOVE_VALUE_AT_ONCE: &str = "WITH debit AS (
+            UPDATE accounts SET
+                debits_pending = debits_pending + CASE WHEN $11 = 'pending' THEN $5 ELSE 0 END,
+                debits_posted = debits_posted + CASE WHEN $11 = 'pending' THEN 0 ELSE $5 END
+            WHERE id = $3
+              AND (kind NOT IN ('entitlement', 'ewarung_payable')
+                   OR credits_posted - debits_posted - debits_pending >= $5)
+            RETURNING id),
+         credit AS (
+            UPDATE accounts SET
+                credits_pending = credits_pending + CASE WHEN $11 = 'pending' THEN $5 ELSE 0 END,
+                credits_posted = credits_posted + CASE WHEN $11 = 'pending' THEN 0 ELSE $5 END
+            WHERE id = $4 AND EXISTS (SELECT 1 FROM debit)
+            RETURNING id),
+         moved AS (
+            INSERT INTO transfers (id, program_id, debit_account_id, credit_account_id,
+                                   amount_minor, kind, pending_id, timeout_at, reference, created_at)
+            SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10 WHERE EXISTS (SELECT 1 FROM debit)
+            ON CONFLICT DO NOTHING
+            RETURNING id)
+         SELECT (SELECT count(*) FROM debit), (SELECT count(*) FROM credit),
+                (SELECT count(*) FROM moved)";
+    /// PostgreSQL: a hold's resolution in one statement (one round trip instead of four). The
+    /// resolution row goes in only if the hold exists and `$11` (posted) fits it; the unique
+    /// index on pending_id lets exactly one resolution in, and only the one that got in moves
+    /// the balances. Answers the held amount (NULL: no such hold) and the rows touched.
+    pub const RESOLVE_AT_ONCE: &str = "WITH held AS (
+            SELECT amount_minor FROM transfers WHERE id = $7 AND kind = 'hold'),
+         resolved AS (
+            INSERT INTO transfers (id, program_id, debit_account_id, credit_account_id,
+                                   amount_minor, kind, pending_id, timeout_at, reference, created_at)
+            SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10 FROM held
+            WHERE $11 <= held.amount_minor AND ($6 = 'post' OR $5 = held.amount_minor)
+            ON CONFLICT DO NOTHING
+            RETURNING id),
+         debit AS (
+            UPDATE accounts SET debits_pending = debits_pending - held.amount_minor,
+                                debits_posted = debits_posted + $11
+            FROM held WHERE accounts.id = $3 AND EXISTS (SELECT 1 FROM resolved)
+            RETURNING accounts.id),
+         credit AS (
+            UPDATE accounts SET credits_pending = credits_pending - held.amount_minor,
+                                credits_posted = credits_posted + $11
+            FROM held WHERE accounts.id = $4 AND EXISTS (SELECT 1 FROM resolved)
+            RETURNING accounts.id)
+         SELECT (SELECT amount_minor FROM held), (SELECT count(*) FROM resolved),
+                (SELECT count(*) FROM debit) + (SELECT count(*) FROM credit)";
+
     /// SQLite's RRN counter (PostgreSQL has a sequence).
     pub const SQLITE_NEXT_RRN: &str =
         "UPDATE sequences SET value = value + 1 WHERE name = 'rrn' RETURNING value";
@@ -127,15 +178,32 @@ pub(crate) mod sql {
 }
 
 macro_rules! ledger_tx_impl {
-    ($tx:ident, $db:ty, $conn:ty, $now_sql:expr, $rrn_sql:expr, $calendar_sql:expr) => {
+    ($tx:ident, $db:ty, $conn:ty, $now_sql:expr, $rrn_sql:expr, $calendar_sql:expr, $one_statement_transfers:expr, $read_ahead:path) => {
         /// A ledger transaction on this backend: a borrowed connection already inside a transaction.
         pub struct $tx<'c> {
             pub conn: &'c mut $conn,
+            /// Reads fetched ahead (`LedgerTx::read_ahead`), answered once each.
+            ahead: $crate::store::read_ahead::ReadAhead,
+        }
+
+        impl<'c> $tx<'c> {
+            pub fn new(conn: &'c mut $conn) -> Self {
+                Self { conn, ahead: Default::default() }
+            }
+
+            /// Whether answers fetched by `read_ahead` still wait for their reads (for tests).
+            pub fn has_unread_ahead(&self) -> bool {
+                self.ahead.holds_unread()
+            }
         }
 
         #[async_trait::async_trait]
         impl $crate::ledger::LedgerTx for $tx<'_> {
             async fn db_now(&mut self) -> $crate::store::StoreResult<chrono::DateTime<chrono::Utc>> {
+                if let Some(clock) = self.ahead.clock() {
+                    use chrono::SubsecRound;
+                    return Ok(clock.trunc_subsecs(6));
+                }
                 use chrono::SubsecRound;
                 let sql: Option<&str> = $now_sql;
                 let Some(sql) = sql else {
@@ -155,6 +223,9 @@ macro_rules! ledger_tx_impl {
                 &mut self,
                 terminal_id: &str,
             ) -> $crate::store::StoreResult<Option<$crate::ledger::tx::TerminalContext>> {
+                if let Some(fetched) = self.ahead.terminal(terminal_id) {
+                    return Ok(fetched);
+                }
                 Ok(sqlx::query_as($crate::store::ledger_sql::sql::TERMINAL)
                 .bind(terminal_id)
                 .fetch_optional(&mut *self.conn)
@@ -165,6 +236,9 @@ macro_rules! ledger_tx_impl {
                 &mut self,
                 pan: &str,
             ) -> $crate::store::StoreResult<Option<$crate::ledger::tx::CardWithHousehold>> {
+                if let Some(fetched) = self.ahead.card(pan) {
+                    return Ok(fetched);
+                }
                 Ok(sqlx::query_as($crate::store::ledger_sql::sql::CARD_BY_PAN)
                 .bind(pan)
                 .fetch_optional(&mut *self.conn)
@@ -172,6 +246,9 @@ macro_rules! ledger_tx_impl {
             }
 
             async fn program_by_code(&mut self, code: &str) -> $crate::store::StoreResult<Option<$crate::store::ProgramRecord>> {
+                if let Some(fetched) = self.ahead.program(|p| p.code == code) {
+                    return Ok(Some(fetched));
+                }
                 Ok(sqlx::query_as($crate::store::ledger_sql::sql::PROGRAM_BY_CODE)
                     .bind(code)
                     .fetch_optional(&mut *self.conn)
@@ -182,6 +259,9 @@ macro_rules! ledger_tx_impl {
                 &mut self,
                 id: $crate::domain::ids::ProgramId,
             ) -> $crate::store::StoreResult<Option<$crate::store::ProgramRecord>> {
+                if let Some(fetched) = self.ahead.program(|p| p.id == id) {
+                    return Ok(Some(fetched));
+                }
                 Ok(sqlx::query_as($crate::store::ledger_sql::sql::PROGRAM)
                     .bind(id)
                     .fetch_optional(&mut *self.conn)
@@ -193,6 +273,9 @@ macro_rules! ledger_tx_impl {
                 program: $crate::domain::ids::ProgramId,
                 skus: &[String],
             ) -> $crate::store::StoreResult<Vec<$crate::store::CatalogItemRecord>> {
+                if let Some(fetched) = self.ahead.catalog_items(program, skus) {
+                    return Ok(fetched);
+                }
                 if skus.is_empty() {
                     return Ok(Vec::new());
                 }
@@ -210,6 +293,7 @@ macro_rules! ledger_tx_impl {
                 max_failures: u32,
                 lock_until: chrono::DateTime<chrono::Utc>,
             ) -> $crate::store::StoreResult<$crate::store::CardRecord> {
+                self.ahead.forget();
                 let record: $crate::store::CardRecord = sqlx::query_as($crate::store::ledger_sql::sql::PIN_FAILURE)
                 .bind(card)
                 .bind(i64::from(max_failures))
@@ -233,6 +317,7 @@ macro_rules! ledger_tx_impl {
             }
 
             async fn clear_pin_failures(&mut self, card: $crate::domain::ids::CardId) -> $crate::store::StoreResult<()> {
+                self.ahead.forget();
                 sqlx::query($crate::store::ledger_sql::sql::CLEAR_PIN_FAILURES)
                 .bind(card)
                 .execute(&mut *self.conn)
@@ -244,6 +329,9 @@ macro_rules! ledger_tx_impl {
                 &mut self,
                 household: $crate::domain::ids::HouseholdId,
             ) -> $crate::store::StoreResult<Vec<$crate::ledger::AccountBalance>> {
+                if let Some(fetched) = self.ahead.entitlements(household) {
+                    return Ok(fetched);
+                }
                 Ok(sqlx::query_as($crate::store::ledger_sql::sql::ENTITLEMENTS)
                 .bind(household)
                 .fetch_all(&mut *self.conn)
@@ -266,6 +354,15 @@ macro_rules! ledger_tx_impl {
                 program: $crate::domain::ids::ProgramId,
                 owner: $crate::ledger::tx::AccountOwner,
             ) -> $crate::store::StoreResult<$crate::domain::ids::AccountId> {
+                if let (
+                    $crate::ledger::AccountKind::EwarungPayable,
+                    $crate::ledger::tx::AccountOwner::Ewarung(ewarung),
+                ) = (kind, owner)
+                {
+                    if let Some(fetched) = self.ahead.payable(program, ewarung) {
+                        return Ok(fetched);
+                    }
+                }
                 let (owner_column, owner_id) = owner.column();
                 let find = $crate::store::ledger_sql::sql::find_account(kind.as_str(), owner_column);
                 let lookup = || {
@@ -278,6 +375,7 @@ macro_rules! ledger_tx_impl {
                 if let Some(id) = lookup().fetch_optional(&mut *self.conn).await? {
                     return Ok(id);
                 }
+                self.ahead.forget();
                 let (household, ewarung) = owner.ids();
                 // Another transaction may create the same account first: read whichever row won.
                 sqlx::query($crate::store::ledger_sql::sql::INSERT_ACCOUNT)
@@ -296,7 +394,11 @@ macro_rules! ledger_tx_impl {
                 &mut self,
                 transfer: &$crate::ledger::Transfer,
             ) -> $crate::store::StoreResult<bool> {
+                self.ahead.forget();
                 use $crate::ledger::TransferKind;
+                if $one_statement_transfers {
+                    return Self::apply_transfer_at_once(self.conn, transfer).await;
+                }
                 match transfer.kind {
                     TransferKind::Hold => {
                         if !Self::move_value(self.conn, transfer, $crate::store::ledger_sql::sql::Phase::Pending).await? {
@@ -343,6 +445,9 @@ macro_rules! ledger_tx_impl {
                 &mut self,
                 id: $crate::domain::ids::TransferId,
             ) -> $crate::store::StoreResult<Option<$crate::ledger::tx::Transfer>> {
+                if let Some(fetched) = self.ahead.transfer(id) {
+                    return Ok(Some(fetched));
+                }
                 Ok(sqlx::query_as($crate::store::ledger_sql::sql::TRANSFER)
                     .bind(id)
                     .fetch_optional(&mut *self.conn)
@@ -355,6 +460,9 @@ macro_rules! ledger_tx_impl {
                 stan: &str,
                 local_date: &str,
             ) -> $crate::store::StoreResult<Option<$crate::ledger::tx::RedemptionRow>> {
+                if let Some(fetched) = self.ahead.redemption(terminal_id, stan, local_date) {
+                    return Ok(fetched);
+                }
                 Ok(sqlx::query_as($crate::store::ledger_sql::sql::FIND_REDEMPTION)
                 .bind(terminal_id)
                 .bind(stan)
@@ -367,6 +475,7 @@ macro_rules! ledger_tx_impl {
                 &mut self,
                 row: &$crate::ledger::tx::RedemptionRow,
             ) -> $crate::store::StoreResult<()> {
+                self.ahead.forget();
                 sqlx::query($crate::store::ledger_sql::sql::INSERT_REDEMPTION)
                 .bind(row.id)
                 .bind(&row.terminal_id)
@@ -402,6 +511,7 @@ macro_rules! ledger_tx_impl {
                 business_date: &str,
                 at: chrono::DateTime<chrono::Utc>,
             ) -> $crate::store::StoreResult<()> {
+                self.ahead.forget();
                 sqlx::query($crate::store::ledger_sql::sql::SET_REDEMPTION_STATE)
                 .bind(id)
                 .bind(state)
@@ -417,6 +527,9 @@ macro_rules! ledger_tx_impl {
                 &mut self,
                 at: chrono::DateTime<chrono::Utc>,
             ) -> $crate::store::StoreResult<String> {
+                if let Some((cutoff, closed)) = self.ahead.calendar() {
+                    return Ok($crate::store::ledger_sql::open_business_date(at, cutoff, closed.as_deref()));
+                }
                 let (cutoff, closed): (i32, Option<String>) = sqlx::query_as($calendar_sql)
                     .fetch_one(&mut *self.conn)
                     .await?;
@@ -435,6 +548,14 @@ macro_rules! ledger_tx_impl {
                 .bind(i64::from(limit))
                 .fetch_all(&mut *self.conn)
                 .await?)
+            }
+
+            async fn read_ahead(
+                &mut self,
+                plan: &$crate::ledger::ReadAheadPlan<'_>,
+            ) -> $crate::store::StoreResult<()> {
+                self.ahead = $read_ahead(&mut *self.conn, plan).await?;
+                Ok(())
             }
         }
 
@@ -462,6 +583,74 @@ macro_rules! ledger_tx_impl {
                 .await?;
                 Self::insert_transfer(conn, transfer).await?;
                 Ok(true)
+            }
+
+            /// [`sql::MOVE_VALUE_AT_ONCE`] and [`sql::RESOLVE_AT_ONCE`]: `apply_transfer` with the
+            /// same answers, in one statement.
+            async fn apply_transfer_at_once(
+                conn: &mut $conn,
+                transfer: &$crate::ledger::Transfer,
+            ) -> $crate::store::StoreResult<bool> {
+                use $crate::ledger::TransferKind;
+                use $crate::store::ledger_sql::{sql, posted_of_resolution};
+                let resolves = matches!(
+                    transfer.kind,
+                    TransferKind::Post | TransferKind::Void | TransferKind::HoldExpired
+                );
+                if !resolves {
+                    let phase = if transfer.kind == TransferKind::Hold { "pending" } else { "posted" };
+                    let (debited, credited, inserted) = sqlx::query_as::<_, (i64, i64, i64)>(sql::MOVE_VALUE_AT_ONCE)
+                        .bind(transfer.id)
+                        .bind(transfer.program_id)
+                        .bind(transfer.debit_account_id)
+                        .bind(transfer.credit_account_id)
+                        .bind(transfer.amount_minor)
+                        .bind(transfer.kind)
+                        .bind(transfer.pending_id)
+                        .bind(transfer.timeout_at)
+                        .bind(&transfer.reference)
+                        .bind(transfer.created_at)
+                        .bind(phase)
+                        .fetch_one(&mut *conn)
+                        .await?;
+                    return match (debited, credited, inserted) {
+                        (0, _, _) => Ok(false),
+                        (1, 1, 1) => Ok(true),
+                        // The caller's transaction rolls back: value never moves without its row.
+                        _ => Err($crate::store::StoreError::Check {
+                            constraint: "transfers_balanced".into(),
+                        }),
+                    };
+                }
+                if transfer.pending_id.is_none() {
+                    return Err($crate::store::StoreError::Check {
+                        constraint: "transfers_resolution_names_hold".into(),
+                    });
+                }
+                let posted = if transfer.kind == TransferKind::Post { transfer.amount_minor } else { 0 };
+                let (held, inserted, updated) = sqlx::query_as::<_, (Option<i64>, i64, i64)>(sql::RESOLVE_AT_ONCE)
+                    .bind(transfer.id)
+                    .bind(transfer.program_id)
+                    .bind(transfer.debit_account_id)
+                    .bind(transfer.credit_account_id)
+                    .bind(transfer.amount_minor)
+                    .bind(transfer.kind)
+                    .bind(transfer.pending_id)
+                    .bind(transfer.timeout_at)
+                    .bind(&transfer.reference)
+                    .bind(transfer.created_at)
+                    .bind(posted)
+                    .fetch_one(&mut *conn)
+                    .await?;
+                let held = held.ok_or($crate::store::StoreError::NotFound { entity: "hold" })?;
+                posted_of_resolution(transfer, held)?;
+                match (inserted, updated) {
+                    (0, _) => Ok(false),
+                    (1, 2) => Ok(true),
+                    _ => Err($crate::store::StoreError::Check {
+                        constraint: "transfers_balanced".into(),
+                    }),
+                }
             }
 
             /// Inserts a transfer; `false` when a hold resolution lost the race to another one.

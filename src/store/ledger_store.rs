@@ -288,7 +288,7 @@ macro_rules! ledger_store_impl {
                     .fetch_all(&mut *tx)
                     .await?;
                     let funding = {
-                        let mut ledger = $ledger_tx { conn: &mut *tx };
+                        let mut ledger = $ledger_tx::new(&mut *tx);
                         ledger.ensure_account(AccountKind::ProgramFunding, program.id, AccountOwner::Program).await?
                     };
                     for (account, household, kk_number, excess) in candidates {
@@ -307,7 +307,7 @@ macro_rules! ledger_store_impl {
                             reference: format!("expiry:{as_of}:before:{cutoff}"),
                             created_at: now,
                         };
-                        let mut ledger = $ledger_tx { conn: &mut *tx };
+                        let mut ledger = $ledger_tx::new(&mut *tx);
                         if ledger.apply_transfer(&transfer).await? {
                             expired.push(ExpiredEntitlement {
                                 program_code: program.code.clone(),
@@ -499,7 +499,7 @@ macro_rules! ledger_store_impl {
                 .fetch_all(&mut *tx)
                 .await?;
                 for program in &programs {
-                    let mut ledger = $ledger_tx { conn: &mut *tx };
+                    let mut ledger = $ledger_tx::new(&mut *tx);
                     ledger.ensure_account(AccountKind::ProgramFunding, *program, AccountOwner::Program).await?;
                 }
                 // One new entitlement account per household not yet in the program (its first

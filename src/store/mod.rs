@@ -11,6 +11,8 @@ mod ledger_sql;
 pub(crate) mod ledger_store;
 pub mod postgres;
 mod postgres_quota;
+mod postgres_read_ahead;
+pub(crate) mod read_ahead;
 pub mod records;
 pub(crate) mod registry;
 pub mod sqlite;

@@ -64,7 +64,7 @@ impl PgStore {
         let mut attempt = 0;
         loop {
             let mut tx = self.pool.begin().await?;
-            let result = match job.run_erased(&mut PgLedgerTx { conn: &mut tx }).await {
+            let result = match job.run_erased(&mut PgLedgerTx::new(&mut tx)).await {
                 Ok(output) => tx.commit().await.map(|()| output).map_err(Into::into),
                 Err(error) => {
                     let _ = tx.rollback().await;
@@ -156,5 +156,8 @@ ledger_tx_impl!(
     Some("SELECT clock_timestamp()"),
     "SELECT nextval('rrn_seq')",
     // Share-locked: a concurrent close waits for this transaction, and this one for the close.
-    "SELECT cutoff_minutes, last_closed_date FROM business_calendar WHERE id = 1 FOR SHARE"
+    "SELECT cutoff_minutes, last_closed_date FROM business_calendar WHERE id = 1 FOR SHARE",
+    // One statement a transfer: a data-modifying CTE.
+    true,
+    crate::store::postgres_read_ahead::fetch
 );

@@ -253,5 +253,8 @@ ledger_tx_impl!(
     sqlx::SqliteConnection,
     None,
     crate::store::ledger_sql::sql::SQLITE_NEXT_RRN,
-    crate::store::ledger_sql::sql::BUSINESS_CALENDAR
+    crate::store::ledger_sql::sql::BUSINESS_CALENDAR,
+    // One statement a transfer: SQLite has no data-modifying CTEs.
+    false,
+    crate::store::read_ahead::nothing
 );

@@ -11,5 +11,6 @@ mod days;
 mod operations;
 mod pin_blocks;
 mod quota;
+mod read_ahead;
 mod redemptions;
 mod registry;
