@@ -599,17 +599,7 @@ macro_rules! ledger_tx_impl {
                 );
                 if !resolves {
                     let phase = if transfer.kind == TransferKind::Hold { "pending" } else { "posted" };
-                    let (debited, credited, inserted) = sqlx::query_as::<_, (i64, i64, i64)>(sql::MOVE_VALUE_AT_ONCE)
-                        .bind(transfer.id)
-                        .bind(transfer.program_id)
-                        .bind(transfer.debit_account_id)
-                        .bind(transfer.credit_account_id)
-                        .bind(transfer.amount_minor)
-                        .bind(transfer.kind)
-                        .bind(transfer.pending_id)
-                        .bind(transfer.timeout_at)
-                        .bind(&transfer.reference)
-                        .bind(transfer.created_at)
+                    let (debited, credited, inserted) = $crate::store::ledger_sql::bind_transfer!(sqlx::query_as::<_, (i64, i64, i64)>(sql::MOVE_VALUE_AT_ONCE), transfer)
                         .bind(phase)
                         .fetch_one(&mut *conn)
                         .await?;
@@ -628,17 +618,7 @@ macro_rules! ledger_tx_impl {
                     });
                 }
                 let posted = if transfer.kind == TransferKind::Post { transfer.amount_minor } else { 0 };
-                let (held, inserted, updated) = sqlx::query_as::<_, (Option<i64>, i64, i64)>(sql::RESOLVE_AT_ONCE)
-                    .bind(transfer.id)
-                    .bind(transfer.program_id)
-                    .bind(transfer.debit_account_id)
-                    .bind(transfer.credit_account_id)
-                    .bind(transfer.amount_minor)
-                    .bind(transfer.kind)
-                    .bind(transfer.pending_id)
-                    .bind(transfer.timeout_at)
-                    .bind(&transfer.reference)
-                    .bind(transfer.created_at)
+                let (held, inserted, updated) = $crate::store::ledger_sql::bind_transfer!(sqlx::query_as::<_, (Option<i64>, i64, i64)>(sql::RESOLVE_AT_ONCE), transfer)
                     .bind(posted)
                     .fetch_one(&mut *conn)
                     .await?;
@@ -658,17 +638,7 @@ macro_rules! ledger_tx_impl {
                 conn: &mut $conn,
                 transfer: &$crate::ledger::Transfer,
             ) -> $crate::store::StoreResult<bool> {
-                let done = sqlx::query($crate::store::ledger_sql::sql::INSERT_TRANSFER)
-                .bind(transfer.id)
-                .bind(transfer.program_id)
-                .bind(transfer.debit_account_id)
-                .bind(transfer.credit_account_id)
-                .bind(transfer.amount_minor)
-                .bind(transfer.kind)
-                .bind(transfer.pending_id)
-                .bind(transfer.timeout_at)
-                .bind(&transfer.reference)
-                .bind(transfer.created_at)
+                let done = $crate::store::ledger_sql::bind_transfer!(sqlx::query($crate::store::ledger_sql::sql::INSERT_TRANSFER), transfer)
                 .execute(&mut *conn)
                 .await?;
                 Ok(done.rows_affected() == 1)
@@ -678,6 +648,25 @@ macro_rules! ledger_tx_impl {
 }
 
 pub(crate) use ledger_tx_impl;
+
+/// Binds a transfer's ten columns, in `INSERT_TRANSFER`'s order (`$1`…`$10`).
+macro_rules! bind_transfer {
+    ($query:expr, $transfer:expr) => {
+        $query
+            .bind($transfer.id)
+            .bind($transfer.program_id)
+            .bind($transfer.debit_account_id)
+            .bind($transfer.credit_account_id)
+            .bind($transfer.amount_minor)
+            .bind($transfer.kind)
+            .bind($transfer.pending_id)
+            .bind($transfer.timeout_at)
+            .bind(&$transfer.reference)
+            .bind($transfer.created_at)
+    };
+}
+
+pub(crate) use bind_transfer;
 
 /// How much of the hold a resolution posts (all of it for `Post`, nothing for a void or expiry);
 /// anything but the whole held amount, or more than held, breaks the ledger's rules.
