@@ -232,7 +232,7 @@ impl SqliteStore {
         );
         let outcomes = found
             .iter()
-            .map(|found| found.map(|(_, outcome)| outcome))
+            .map(|found| found.map(|line| line.outcome))
             .collect();
         let errors = errors.to_vec();
         let work: group_commit::DirectWork = Arc::new(move |db: &rusqlite::Connection| {
