@@ -242,8 +242,8 @@ pub trait LedgerTx: Send {
     }
 }
 
-/// What a job will read next, for [`LedgerTx::read_ahead`].
-#[derive(Debug, Clone, Copy)]
+/// What a job will read next, for [`LedgerTx::read_ahead`]. Its `Debug` masks the card number.
+#[derive(Clone, Copy)]
 pub enum ReadAheadPlan<'a> {
     /// An authorization: the clock and business calendar, the terminal, whether its request key
     /// is taken, the card with its household, the household's entitlements with their programs,
@@ -261,6 +261,37 @@ pub enum ReadAheadPlan<'a> {
         stan: &'a str,
         local_date: &'a str,
     },
+}
+
+impl std::fmt::Debug for ReadAheadPlan<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Authorize {
+                terminal_id,
+                stan,
+                local_date,
+                pan,
+                skus,
+            } => f
+                .debug_struct("Authorize")
+                .field("terminal_id", terminal_id)
+                .field("stan", stan)
+                .field("local_date", local_date)
+                .field("pan", &crate::domain::pan::mask(pan))
+                .field("skus", skus)
+                .finish(),
+            Self::FollowUp {
+                terminal_id,
+                stan,
+                local_date,
+            } => f
+                .debug_struct("FollowUp")
+                .field("terminal_id", terminal_id)
+                .field("stan", stan)
+                .field("local_date", local_date)
+                .finish(),
+        }
+    }
 }
 
 /// Who an account belongs to, besides its program.

@@ -167,6 +167,24 @@ mod tests {
     }
 
     #[test]
+    fn a_plan_shows_no_card_number() {
+        let skus = ["BERAS".to_string()];
+        let plan = crate::ledger::ReadAheadPlan::Authorize {
+            terminal_id: "SMD00001",
+            stan: "000001",
+            local_date: "2026-11-23",
+            pan: "6019010435474346",
+            skus: &skus,
+        };
+        let shown = format!("{plan:?}");
+        assert!(!shown.contains("6019010435474346"), "{shown}");
+        assert!(
+            shown.contains("4346") && shown.contains("SMD00001"),
+            "{shown}"
+        );
+    }
+
+    #[test]
     fn a_write_forgets_everything_fetched() {
         let mut ahead = ReadAhead {
             clock: Some(Utc::now()),
