@@ -34,6 +34,32 @@ fn outcome(report: &Value, name: &str) -> (i64, String) {
         .unwrap_or((0, "0".into()))
 }
 
+/// A report's errors as (line, code), in the report's order.
+fn errors(report: &Value) -> Vec<(i64, &str)> {
+    report["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["line_no"].as_i64().unwrap(), e["code"].as_str().unwrap()))
+        .collect()
+}
+
+/// A report's skipped lines as (line, KK number, outcome), in the report's order.
+fn skipped(report: &Value) -> Vec<(i64, &str, &str)> {
+    report["skipped"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["line_no"].as_i64().unwrap(),
+                s["kk_number"].as_str().unwrap(),
+                s["outcome"].as_str().unwrap(),
+            )
+        })
+        .collect()
+}
+
 /// A December file for all five demo households: BOM, CRLF and quoted fields, as spreadsheets
 /// write them.
 fn december_csv() -> String {
@@ -61,12 +87,7 @@ async fn a_batch_is_validated_whole_and_errors_name_their_lines(app: TestApp) {
     let report = upload_csv(&app, &office, csv).await.expect(201);
     assert_eq!(report["batch"]["status"], "invalid");
     assert_eq!(report["batch"]["row_count"], 8);
-    let errors: Vec<(i64, &str)> = report["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| (e["line_no"].as_i64().unwrap(), e["code"].as_str().unwrap()))
-        .collect();
+    let errors = errors(&report);
     assert_eq!(
         errors,
         vec![
@@ -201,16 +222,9 @@ async fn suspended_and_exited_households_are_skipped_with_the_reason(app: TestAp
         (1, "150000.00".into())
     );
     assert_eq!(outcome(&posted, "skipped_exited"), (1, "150000.00".into()));
-    let skipped: Vec<(&str, &str)> = posted["skipped"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| {
-            (
-                s["kk_number"].as_str().unwrap(),
-                s["outcome"].as_str().unwrap(),
-            )
-        })
+    let skipped: Vec<(&str, &str)> = skipped(&posted)
+        .into_iter()
+        .map(|(_, kk, outcome)| (kk, outcome))
         .collect();
     assert_eq!(
         skipped,
@@ -370,12 +384,7 @@ async fn a_file_of_several_chunks_is_checked_and_posted_whole(app: TestApp) {
     assert_eq!(report["batch"]["row_count"], 5_150);
     assert_eq!(report["batch"]["error_count"], 50);
     assert_eq!(report["households"], 5_100);
-    let errors: Vec<(i64, &str)> = report["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| (e["line_no"].as_i64().unwrap(), e["code"].as_str().unwrap()))
-        .collect();
+    let errors = errors(&report);
     let mut expected: Vec<(i64, &str)> = (5_102..=5_150)
         .map(|line| (line, "unknown_household"))
         .collect();
@@ -400,20 +409,10 @@ async fn a_file_of_several_chunks_is_checked_and_posted_whole(app: TestApp) {
         outcome(&report, "skipped_suspended"),
         (6, "600000.00".into())
     );
-    let skipped: Vec<(i64, &str)> = report["skipped"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| {
-            (
-                s["line_no"].as_i64().unwrap(),
-                s["kk_number"].as_str().unwrap(),
-            )
-        })
-        .collect();
+    let skipped = skipped(&report);
     let kks: Vec<String> = (0..6).map(|k| many_kk(k * 1000 + 7)).collect();
-    let expected: Vec<(i64, &str)> = (0..6)
-        .map(|k| (k as i64 * 1000 + 9, kks[k].as_str()))
+    let expected: Vec<(i64, &str, &str)> = (0..6)
+        .map(|k| (k as i64 * 1000 + 9, kks[k].as_str(), "skipped_suspended"))
         .collect();
     assert_eq!(skipped, expected);
     assert_eq!(
