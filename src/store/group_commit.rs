@@ -10,6 +10,11 @@
 //! (`sqlite_direct`): through sqlx every statement is a round trip to sqlx's worker thread, and
 //! with about twenty statements a redemption those hand-offs cost more CPU than SQLite itself.
 //! It writes only in its [`WriterTurn`], which the registry's sqlx writes take too.
+//!
+//! A batch of nothing but quota staging ([`Work::Staging`]) commits without flushing: no one is
+//! answered on those rows (the upload's report comes after a flushed commit of its own), and a
+//! flush of the log flushes every frame written before it. A batch with anything else in it is
+//! flushed as always.
 
 use std::{
     any::Any,
@@ -40,7 +45,18 @@ pub type DirectWork = Arc<dyn Fn(&Connection) -> JobResult + Send + Sync>;
 pub enum Work {
     /// A ledger job, through [`LedgerTx`](crate::ledger::LedgerTx).
     Ledger(Arc<dyn ErasedJob>),
-    Direct(DirectWork),
+    /// A chunk of a quota upload staged: its commit needs no flush of its own, because nothing is
+    /// acknowledged on it until the upload finishes with a flushed commit (which flushes the log
+    /// up to there, these frames with it). A crash before that loses at most an unfinished
+    /// upload's lines, as it would anyway.
+    Staging(DirectWork),
+}
+
+impl Work {
+    /// Whether committing this work must reach the disk before its caller is answered.
+    fn needs_flush(&self) -> bool {
+        !matches!(self, Work::Staging(_))
+    }
 }
 
 /// A job for the writer and where its answer goes. `alone` jobs get a transaction and a commit of
@@ -86,6 +102,7 @@ fn open(path: &Path, options: &ConnectOptions) -> anyhow::Result<Connection> {
 }
 
 fn run(mut db: Connection, mut queue: mpsc::Receiver<Queued>, turn: WriterTurn) {
+    let mut flushing = Flushing::On;
     let mut next = None;
     while let Some(first) = next.take().or_else(|| queue.blocking_recv()) {
         let mut batch = vec![first];
@@ -100,6 +117,19 @@ fn run(mut db: Connection, mut queue: mpsc::Receiver<Queued>, turn: WriterTurn) 
             }
         }
         let _turn = turn.blocking_lock();
+        let flush = batch.iter().any(|queued| queued.job.needs_flush());
+        if let Err(error) = flushing.set(&db, flush) {
+            // Never commit a batch that needs the flush without it: answer it with the error.
+            tracing::error!(%error, flush, "setting the writer's synchronous mode");
+            for queued in batch {
+                let _ = queued
+                    .reply
+                    .send(Err(StoreError::Database(sqlx::Error::Protocol(format!(
+                        "the write batch was not run: {error}"
+                    )))));
+            }
+            continue;
+        }
         // A panicking job must not take the writer down with it: its batch's reply channels drop
         // (their callers see an error), the transaction is rolled back, and the thread goes on.
         let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
@@ -113,6 +143,32 @@ fn run(mut db: Connection, mut queue: mpsc::Receiver<Queued>, turn: WriterTurn) 
                 tracing::error!(%error, "rolling back the writer's open transaction");
             }
         }
+    }
+}
+
+/// The writer connection's `synchronous` mode, changed only between transactions and only when a
+/// batch needs the other one (a staging upload is hundreds of batches in a row).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Flushing {
+    /// `synchronous = FULL`: the commit returns once the log is on disk.
+    On,
+    /// `synchronous = OFF`: the commit leaves the log in the OS's page cache.
+    Off,
+}
+
+impl Flushing {
+    fn set(&mut self, db: &Connection, flush: bool) -> rusqlite::Result<()> {
+        let wanted = if flush { Flushing::On } else { Flushing::Off };
+        if *self != wanted {
+            // Marked unknown first: if the pragma fails half-way, the next batch sets it again.
+            *self = Flushing::Off;
+            db.execute_batch(match wanted {
+                Flushing::On => "PRAGMA synchronous = FULL",
+                Flushing::Off => "PRAGMA synchronous = OFF",
+            })?;
+            *self = wanted;
+        }
+        Ok(())
     }
 }
 
@@ -202,7 +258,7 @@ fn run_batch(
 fn run_job(db: &mut Connection, job: &Work) -> JobResult {
     match job {
         Work::Ledger(job) => block_on(job.run_erased(&mut DirectLedgerTx { db })),
-        Work::Direct(work) => work(db),
+        Work::Staging(work) => work(db),
     }
 }
 
@@ -339,5 +395,105 @@ mod tests {
         rrns.sort_unstable();
         // The failed jobs' counter increments were rolled back, the others' kept: 1..=40.
         assert_eq!(rrns, (1..=40).collect::<Vec<_>>());
+    }
+
+    /// The writer's `synchronous` mode as a staging job sees it, inside its batch's transaction.
+    fn staging_probe(seen: Arc<std::sync::Mutex<Vec<i64>>>) -> super::Work {
+        super::Work::Staging(Arc::new(move |db: &rusqlite::Connection| {
+            let mode: i64 = db.query_row("PRAGMA synchronous", [], |row| row.get(0))?;
+            seen.lock().unwrap().push(mode);
+            Ok(Box::new(()) as Box<dyn std::any::Any + Send>)
+        }))
+    }
+
+    /// Queues `jobs` while the writer cannot write (the test holds its turn) behind a job that runs
+    /// alone, so that when the turn is given back they are all waiting and run as one batch.
+    async fn run_as_one_batch(
+        sender: &tokio::sync::mpsc::Sender<super::Queued>,
+        turn: &crate::store::WriterTurn,
+        jobs: Vec<super::Work>,
+    ) -> Vec<super::JobResult> {
+        let held = turn.lock().await;
+        let (reply, blocker) = tokio::sync::oneshot::channel();
+        let first = super::Queued {
+            job: super::Work::Staging(Arc::new(|_: &rusqlite::Connection| {
+                Ok(Box::new(()) as Box<dyn std::any::Any + Send>)
+            })),
+            reply,
+            alone: true,
+        };
+        sender.send(first).await.unwrap();
+        let mut answers = Vec::new();
+        for job in jobs {
+            let (reply, answer) = tokio::sync::oneshot::channel();
+            sender
+                .send(super::Queued {
+                    job,
+                    reply,
+                    alone: false,
+                })
+                .await
+                .unwrap();
+            answers.push(answer);
+        }
+        drop(held);
+        blocker.await.unwrap().unwrap();
+        let mut results = Vec::new();
+        for answer in answers {
+            results.push(answer.await.unwrap());
+        }
+        results
+    }
+
+    /// Nothing to do: a ledger job, to put in a batch with staging work.
+    struct Nothing;
+
+    #[async_trait]
+    impl LedgerJob for Nothing {
+        type Output = ();
+        async fn run(&self, _tx: &mut dyn LedgerTx) -> StoreResult<()> {
+            Ok(())
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn only_a_batch_of_nothing_but_staging_commits_without_the_flush() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        rusqlite::Connection::open(&path)
+            .unwrap()
+            .execute_batch("PRAGMA journal_mode = WAL")
+            .unwrap();
+        let turn = crate::store::WriterTurn::default();
+        let sender = super::spawn(&path, &ConnectOptions::default(), turn.clone()).unwrap();
+        let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+        const FULL: i64 = 2;
+        const OFF: i64 = 0;
+
+        // Staging alone: no flush.
+        let staging = vec![staging_probe(seen.clone()), staging_probe(seen.clone())];
+        for result in run_as_one_batch(&sender, &turn, staging).await {
+            result.unwrap();
+        }
+        assert_eq!(*seen.lock().unwrap(), vec![OFF, OFF]);
+
+        // Staging batched with a ledger job (a redemption, say): flushed.
+        seen.lock().unwrap().clear();
+        let mixed = vec![
+            staging_probe(seen.clone()),
+            super::Work::Ledger(Arc::new(Nothing)),
+            staging_probe(seen.clone()),
+        ];
+        for result in run_as_one_batch(&sender, &turn, mixed).await {
+            result.unwrap();
+        }
+        assert_eq!(*seen.lock().unwrap(), vec![FULL, FULL]);
+
+        // And back: staging alone again goes without.
+        seen.lock().unwrap().clear();
+        for result in run_as_one_batch(&sender, &turn, vec![staging_probe(seen.clone())]).await {
+            result.unwrap();
+        }
+        assert_eq!(*seen.lock().unwrap(), vec![OFF]);
     }
 }

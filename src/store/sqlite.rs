@@ -212,7 +212,8 @@ impl SqliteStore {
 
 impl SqliteStore {
     /// Quota staging (`sqlite_quota`): the households are looked up on a blocking thread, then
-    /// the lines are appended by the ledger writer, batched with whatever else waits to commit.
+    /// the lines are appended by the ledger writer, batched with whatever else waits to commit
+    /// (committed without a flush of their own: see `group_commit::Work::Staging`).
     async fn stage_lines(
         &self,
         batch: crate::domain::ids::QuotaBatchId,
@@ -239,7 +240,7 @@ impl SqliteStore {
             crate::store::sqlite_quota::stage(db, batch, &lines, &found, &errors)?;
             Ok(Box::new(()) as Box<dyn Any + Send>)
         });
-        self.queue_work(Work::Direct(work), false).await?;
+        self.queue_work(Work::Staging(work), false).await?;
         Ok(outcomes)
     }
 }

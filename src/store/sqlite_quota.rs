@@ -8,22 +8,25 @@ use std::{
     sync::{LazyLock, Mutex},
 };
 
-use rusqlite::{types::ToSql, Connection, OpenFlags, OptionalExtension};
+use rusqlite::{types::ToSql, Connection, OpenFlags};
 
 use crate::{
     domain::{
         household::HouseholdStatus,
-        ids::{AccountId, HouseholdId, QuotaBatchId, TransferId},
+        ids::{AccountId, HouseholdId, ProgramId, QuotaBatchId, TransferId},
     },
     quota::{LineError, LineOutcome, StagedLine},
     store::StoreResult,
 };
 
-/// A line's household by KK number, and whether the program already credited it for the period.
-const FIND_HOUSEHOLD: &str = "SELECT h.id, h.status,
+/// The households of many lines at once, for one program and period: the lines' KK numbers
+/// arrive as one JSON array and come back with their position in it (`key`); a KK number no
+/// household has returns no row. One statement per chunk instead of one per line: a statement's
+/// own cost (reset, bind, open the cursors, halt) was about half of a line's lookup.
+const FIND_HOUSEHOLDS: &str = "SELECT j.key, h.id, h.status,
             EXISTS (SELECT 1 FROM quota_credits c WHERE c.program_id = ?2
                       AND c.household_id = h.id AND c.period = ?3)
-     FROM households h WHERE h.kk_number = ?1";
+     FROM json_each(?1) j JOIN households h ON h.kk_number = j.value";
 
 /// Lines are appended `ROWS_PER_INSERT` to a statement (the remainder one at a time): per row,
 /// a statement's own cost (reset, bind, step, halt) was a third of the writer's time. Measured on
@@ -108,32 +111,46 @@ impl Lookups {
 }
 
 fn find_households(db: &Connection, lines: &[StagedLine]) -> StoreResult<Vec<Found>> {
-    let mut find_household = db.prepare_cached(FIND_HOUSEHOLD)?;
+    // Lines grouped by program and period (a file usually has one of each), in order.
+    let mut groups: Vec<((ProgramId, &str), Vec<usize>)> = Vec::new();
+    for (index, line) in lines.iter().enumerate() {
+        let key = (line.program_id, line.period.as_str());
+        match groups.iter_mut().find(|(group, _)| *group == key) {
+            Some((_, members)) => members.push(index),
+            None => groups.push((key, vec![index])),
+        }
+    }
+    let mut found = vec![None; lines.len()];
+    let mut find = db.prepare_cached(FIND_HOUSEHOLDS)?;
     // One read transaction for the chunk: one snapshot, and no lock taken per statement.
     db.execute_batch("BEGIN")?;
-    let found = lines
-        .iter()
-        .map(|line| {
-            find_household
-                .query_row(
-                    rusqlite::params![line.kk_number, line.program_id, line.period],
-                    |row| {
-                        let household: HouseholdId = row.get(0)?;
-                        let status: HouseholdStatus = row.get(1)?;
-                        let loaded: bool = row.get(2)?;
-                        Ok(FoundLine {
-                            household,
-                            outcome: LineOutcome::of_household(status, loaded),
-                            transfer: TransferId::new(),
-                            account: AccountId::new(),
-                        })
-                    },
-                )
-                .optional()
-        })
-        .collect::<Result<Vec<_>, _>>();
+    let looked_up = groups.iter().try_for_each(|((program, period), members)| {
+        let kk_numbers: Vec<&str> = members
+            .iter()
+            .map(|&index| lines[index].kk_number.as_str())
+            .collect();
+        let kk_numbers = serde_json::to_string(&kk_numbers)
+            .map_err(|error| rusqlite::Error::ToSqlConversionFailure(error.into()))?;
+        let mut rows = find.query(rusqlite::params![kk_numbers, program, period])?;
+        while let Some(row) = rows.next()? {
+            let position: usize = row.get(0)?;
+            let status: HouseholdStatus = row.get(2)?;
+            let line = members
+                .get(position)
+                .copied()
+                .ok_or_else(|| rusqlite::Error::IntegralValueOutOfRange(0, position as i64))?;
+            found[line] = Some(FoundLine {
+                household: row.get(1)?,
+                outcome: LineOutcome::of_household(status, row.get(3)?),
+                transfer: TransferId::new(),
+                account: AccountId::new(),
+            });
+        }
+        Ok::<_, rusqlite::Error>(())
+    });
     db.execute_batch("COMMIT")?;
-    Ok(found?)
+    looked_up?;
+    Ok(found)
 }
 
 /// Stages a chunk inside the writer's open transaction: the lines whose household was found,

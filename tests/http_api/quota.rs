@@ -178,6 +178,47 @@ async fn a_second_office_user_approves_and_a_reupload_moves_no_money(app: TestAp
     app.assert_ledger_clean().await;
 }
 
+/// Households are looked up a chunk at a time, grouped by program and period: a file that
+/// alternates two periods line by line gets each line's own answer (December already loaded,
+/// January new), told apart here by their amounts.
+async fn a_file_alternating_periods_gets_each_line_its_own_outcome(app: TestApp) {
+    let maker = app.login("dinsos").await;
+    let checker = app.login("diskominfo").await;
+    let december = upload_csv(&app, &maker, &december_csv()).await.expect(201);
+    let december_id = december["batch"]["id"].as_str().unwrap();
+    app.post(
+        &format!("{BATCHES}/{december_id}/approve"),
+        &checker,
+        json!({}),
+    )
+    .await
+    .expect(200);
+
+    let mut mixed = String::from("period,program_code,kk_number,amount_idr\n");
+    for kk in DEMO_KKS {
+        mixed.push_str(&format!("2027-01,SSN-SEMBAKO,{kk},160000\n"));
+        mixed.push_str(&format!("2026-12,SSN-SEMBAKO,{kk},150000\n"));
+    }
+    let report = upload_csv(&app, &maker, &mixed).await.expect(201);
+    assert_eq!(report["batch"]["status"], "validated", "{report}");
+    assert_eq!(report["batch"]["row_count"], 10);
+    assert_eq!(outcome(&report, "credited"), (5, "800000.00".into()));
+    assert_eq!(outcome(&report, "already_loaded"), (5, "750000.00".into()));
+    let id = report["batch"]["id"].as_str().unwrap();
+    let posted = app
+        .post(&format!("{BATCHES}/{id}/approve"), &checker, json!({}))
+        .await
+        .expect(200);
+    assert_eq!(outcome(&posted, "credited"), (5, "800000.00".into()));
+    let operator = app.login("warung-berkah").await;
+    assert_eq!(
+        app.balance(&operator, "SMD00001", DEMO_PANS[0]).await,
+        "510000.00",
+        "the demo's 200,000 plus December's 150,000 and January's 160,000"
+    );
+    app.assert_ledger_clean().await;
+}
+
 async fn suspended_and_exited_households_are_skipped_with_the_reason(app: TestApp) {
     let maker = app.login("dinsos").await;
     let checker = app.login("diskominfo").await;
@@ -442,6 +483,7 @@ async fn a_file_of_several_chunks_is_checked_and_posted_whole(app: TestApp) {
 on_both_backends!(
     a_batch_is_validated_whole_and_errors_name_their_lines,
     a_second_office_user_approves_and_a_reupload_moves_no_money,
+    a_file_alternating_periods_gets_each_line_its_own_outcome,
     suspended_and_exited_households_are_skipped_with_the_reason,
     uploads_refuse_bad_files_and_wrong_roles_without_creating_a_batch,
     expiry_returns_entitlement_older_than_the_carry_over_oldest_first,
