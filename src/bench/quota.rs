@@ -28,6 +28,17 @@ pub struct QuotaArgs {
     /// Rows in the generated file (one household each).
     #[arg(long, default_value_t = 1_000_000)]
     pub rows: usize,
+    /// Order of the file's rows: `registered` lists households in the order they were registered
+    /// (the lookups walk the KK index front to back, the best case); `shuffled` in a fixed
+    /// pseudo-random order (every lookup lands on a cold page, the worst case).
+    #[arg(long, value_enum, default_value_t = FileOrder::Registered)]
+    pub file_order: FileOrder,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum FileOrder {
+    Registered,
+    Shuffled,
 }
 
 /// Rows per statement when inserting in bulk (the same as the stager uses).
@@ -62,7 +73,7 @@ async fn measure(args: &QuotaArgs, database: &FreshDatabase, dir: &Path) -> anyh
     eprintln!("bench: registering {} households …", args.rows);
     register_households(&database.url, args.rows).await?;
     let file = dir.join("quota.csv");
-    write_file(&file, args.rows)?;
+    write_file(&file, args.rows, args.file_order)?;
     let size_mib = std::fs::metadata(&file)?.len() as f64 / 1_048_576.0;
 
     // The baseline runs first, on a quiet database: run after the approval, it would pay for
@@ -127,8 +138,12 @@ async fn measure(args: &QuotaArgs, database: &FreshDatabase, dir: &Path) -> anyh
     let backend = state.store.backend();
     let rows = args.rows as f64;
     println!(
-        "ssn bench quota: {backend}, {} rows ({size_mib:.1} MiB)",
-        args.rows
+        "ssn bench quota: {backend}, {} rows ({size_mib:.1} MiB), households in {} order",
+        args.rows,
+        match args.file_order {
+            FileOrder::Registered => "registration",
+            FileOrder::Shuffled => "shuffled",
+        }
     );
     println!(
         "  upload + validate over HTTP: {:.2} s ({:.0} rows/s)",
@@ -159,14 +174,30 @@ fn kk(index: usize) -> String {
     format!("98{index:014}")
 }
 
-fn write_file(path: &Path, rows: usize) -> anyhow::Result<()> {
+fn write_file(path: &Path, rows: usize, order: FileOrder) -> anyhow::Result<()> {
     let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);
     writeln!(out, "period,program_code,kk_number,amount_idr")?;
+    // `index * step mod rows` visits every index once when `step` and `rows` share no factor.
+    let step = match order {
+        FileOrder::Registered => 1,
+        FileOrder::Shuffled => (7_919_993..)
+            .find(|step| gcd(*step, rows.max(1)) == 1)
+            .unwrap_or(1),
+    };
     for index in 0..rows {
-        writeln!(out, "2026-11,BENCH,{},200000", kk(index))?;
+        let household = (index as u128 * step as u128 % rows as u128) as usize;
+        writeln!(out, "2026-11,BENCH,{},200000", kk(household))?;
     }
     out.flush()?;
     Ok(())
+}
+
+fn gcd(a: usize, b: usize) -> usize {
+    if b == 0 {
+        a
+    } else {
+        gcd(b, a % b)
+    }
 }
 
 /// Runs `$body` with `$conn` bound to a connection of the URL's backend.

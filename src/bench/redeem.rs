@@ -188,6 +188,25 @@ async fn measure(
             "  pgbench TPC-B (scale 10, {} clients): {tps:.0} tps",
             args.pgbench_clients
         );
+        eprintln!(
+            "bench: raw, {} clients at once for {} s (the same SQL, no HTTP) …",
+            args.pgbench_clients, args.seconds
+        );
+        let clients = args.pgbench_clients as usize;
+        let raw_parallel = raw_clients(
+            &state,
+            &data,
+            Duration::from_secs(args.seconds),
+            clients,
+            "2099-12-30",
+        )
+        .await?;
+        println!(
+            "  raw, {clients} clients at once (same SQL, one transaction per redemption, no HTTP): \
+             {raw_parallel:.0}/s = {:.2}x pgbench in redemptions, {:.2}x in database transactions",
+            raw_parallel / tps,
+            2.0 * raw_parallel / tps
+        );
         println!(
             "  ratio service / pgbench: {:.2}x in redemptions; {:.2}x in database transactions \
              (authorize and complete are one each, as a TPC-B transaction is)",
@@ -296,28 +315,79 @@ impl LedgerJob for RawRedemption {
     }
 }
 
-/// Redemptions per second when each one commits alone, one after another.
+/// Redemptions per second when each one commits alone, one after another, on a day of its own
+/// (its STANs never meet the service run's).
 async fn raw_ceiling(
     state: &AppState,
     data: &RedeemDataset,
     length: Duration,
 ) -> anyhow::Result<f64> {
+    raw_clients(state, data, length, 1, "2099-12-31").await
+}
+
+/// The same as [`raw_ceiling`] from `clients` tasks at once, each a terminal of its own (on
+/// PostgreSQL, pgbench's client count: what the per-request design gets from the server with
+/// no HTTP in front of it). `day` (a terminal's local date) keeps each run's STANs apart from the
+/// others': a STAN used twice on a day would be a replay, answered without any work.
+async fn raw_clients(
+    state: &AppState,
+    data: &RedeemDataset,
+    length: Duration,
+    clients: usize,
+    day: &'static str,
+) -> anyhow::Result<f64> {
+    // One terminal of each E-Warung in turn, as the service run's terminals are spread: clients at
+    // one E-Warung would queue on its payable account's row lock.
+    let most = data
+        .ewarungs
+        .iter()
+        .map(|(_, t)| t.len())
+        .max()
+        .unwrap_or(0);
+    let terminals: Vec<&String> = (0..most)
+        .flat_map(|nth| data.ewarungs.iter().filter_map(move |(_, t)| t.get(nth)))
+        .collect();
+    anyhow::ensure!(
+        clients <= terminals.len(),
+        "{clients} raw clients need as many terminals"
+    );
+    let started = Instant::now();
+    let mut tasks = Vec::with_capacity(clients);
+    for terminal in terminals.into_iter().take(clients) {
+        let (state, pans, terminal) = (state.clone(), data.pans.clone(), terminal.clone());
+        tasks.push(tokio::spawn(async move {
+            raw_client(&state, &pans, &terminal, day, started + length).await
+        }));
+    }
+    let mut done = 0u64;
+    for task in tasks {
+        done += task.await??;
+    }
+    Ok(done as f64 / started.elapsed().as_secs_f64())
+}
+
+/// One terminal's redemptions, each in a transaction of its own, until `deadline`.
+async fn raw_client(
+    state: &AppState,
+    pans: &[String],
+    terminal: &str,
+    day: &str,
+    deadline: Instant,
+) -> anyhow::Result<u64> {
     let ewarung = state
         .store
-        .get_terminal(&data.ewarungs[0].1[0])
+        .get_terminal(terminal)
         .await?
         .ok_or_else(|| anyhow::anyhow!("bench terminal missing"))?
         .ewarung_id;
-    let terminal = TerminalId::parse(&data.ewarungs[0].1[0])?;
-    // A day of its own, so the raw run's STANs never meet the service run's.
-    let local_time = LocalTime::parse("2099-12-31T10:00:00")?;
-    let started = Instant::now();
+    let terminal = TerminalId::parse(terminal)?;
+    let local_time = LocalTime::parse(&format!("{day}T10:00:00"))?;
     let mut done = 0u64;
     let mut stan = 0u32;
-    while started.elapsed() < length {
+    while Instant::now() < deadline {
         stan += 1;
         let stan_text = format!("{:06}", stan % 1_000_000);
-        let pan = &data.pans[rand::thread_rng().gen_range(0..data.pans.len())];
+        let pan = &pans[rand::thread_rng().gen_range(0..pans.len())];
         let request = AuthorizeRequest {
             terminal_id: terminal.clone(),
             stan: Stan::parse(&stan_text)?,
@@ -345,7 +415,7 @@ async fn raw_ceiling(
                 original: OriginalRequest {
                     terminal_id: terminal.clone(),
                     stan: Stan::parse(&stan_text)?,
-                    local_date: LocalDate::parse("2099-12-31")?,
+                    local_date: LocalDate::parse(day)?,
                 },
             },
         };
@@ -354,5 +424,5 @@ async fn raw_ceiling(
             done += 1;
         }
     }
-    Ok(done as f64 / started.elapsed().as_secs_f64())
+    Ok(done)
 }
