@@ -160,7 +160,8 @@ impl Flushing {
     fn set(&mut self, db: &Connection, flush: bool) -> rusqlite::Result<()> {
         let wanted = if flush { Flushing::On } else { Flushing::Off };
         if *self != wanted {
-            // Marked unknown first: if the pragma fails half-way, the next batch sets it again.
+            // `Off` until the pragma has run: if it fails, the mode is unknown, and recording
+            // `Off` makes the next batch that needs the flush set `FULL` again.
             *self = Flushing::Off;
             db.execute_batch(match wanted {
                 Flushing::On => "PRAGMA synchronous = FULL",
