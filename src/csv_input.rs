@@ -9,8 +9,15 @@ pub fn check_header<R: Read>(csv: &mut csv::Reader<R>, expected: &[&str]) -> Res
     let header = csv
         .headers()
         .map_err(|error| format!("cannot read the header line: {error}"))?;
+    check_header_names(header.iter(), expected)
+}
+
+/// Checks that the header's field names are exactly `expected`, in order.
+pub fn check_header_names<'a>(
+    header: impl Iterator<Item = &'a str>,
+    expected: &[&str],
+) -> Result<(), String> {
     let names: Vec<String> = header
-        .iter()
         .enumerate()
         .map(|(i, name)| {
             let name = if i == 0 {

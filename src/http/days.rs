@@ -7,7 +7,7 @@ use crate::{
     close::DayClose,
     domain::role::Permission,
     http::{auth::Caller, error::ApiError, state::AppState, PathParam},
-    settlement::SettlementRecord,
+    settlement::{SettlementOutcome, SettlementRecord},
 };
 
 /// A date in a path, `YYYY-MM-DD`.
@@ -65,14 +65,14 @@ pub async fn get_close(
 
 #[utoipa::path(post, path = "/v1/settlements/{date}", tag = "days",
     params(("date" = String, Path, description = "business date, YYYY-MM-DD")),
-    responses((status = 200, body = [SettlementRecord], description = "every settlement of the date; settling again adds nothing"),
+    responses((status = 200, body = SettlementOutcome, description = "what this call posted (the difference between the authoritative run's match and what was settled before) and every entry of the date; settling again with nothing new posts nothing"),
               (status = 409, body = crate::http::error::ErrorBody, description = "`business_date_not_closed`, `not_reconciled`, `payable_short`")),
     security(("bearer" = [])))]
 pub async fn settle(
     State(state): State<AppState>,
     caller: Caller,
     PathParam(date): PathParam<String>,
-) -> Result<Json<Vec<SettlementRecord>>, ApiError> {
+) -> Result<Json<SettlementOutcome>, ApiError> {
     caller.require(Permission::Reconcile)?;
     let date = parse_date(&date)?;
     Ok(Json(state.store.days().settle(date, caller.user).await?))

@@ -167,11 +167,23 @@ impl IntoResponse for ApiError {
 impl From<crate::recon::run::RunError> for ApiError {
     fn from(error: crate::recon::run::RunError) -> Self {
         use crate::recon::run::RunError;
+        use crate::recon::bank_file::FileError;
+        let message = error.to_string();
         match error {
-            RunError::Header(header) => ApiError::Invalid {
+            RunError::File(FileError::Header(reason)) => ApiError::Invalid {
                 code: "invalid_header".into(),
-                message: header.0,
+                message: reason,
                 field: Some("header".into()),
+            },
+            RunError::File(FileError::Empty) | RunError::NoLines => ApiError::Invalid {
+                code: "empty_file".into(),
+                message,
+                field: None,
+            },
+            RunError::ActivityInFile => ApiError::Invalid {
+                code: "activity_in_file".into(),
+                message,
+                field: Some("no_activity".into()),
             },
             RunError::Store(store) => store.into(),
             RunError::Stopped(reason) => ApiError::Internal(anyhow::anyhow!(reason)),

@@ -36,6 +36,8 @@ pub struct RunQuery {
     pub date: String,
     /// The bank file's name, for the record.
     pub file_name: Option<String>,
+    /// The bank states it had no activity on the date: only then is a header-only file a run.
+    pub no_activity: Option<bool>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -51,7 +53,7 @@ pub struct RunWithExceptions {
         description = "header value_date,terminal_id,stan,rrn,approval_code,amount_idr,type"),
     responses((status = 201, body = RunWithExceptions),
               (status = 409, body = crate::http::error::ErrorBody, description = "`business_date_not_closed`"),
-              (status = 422, body = crate::http::error::ErrorBody, description = "`invalid_header`")),
+              (status = 422, body = crate::http::error::ErrorBody, description = "`invalid_header`, `empty_file` (no header, or a header and no lines without `no_activity=true`), `activity_in_file` (`no_activity=true` with lines)")),
     security(("bearer" = [])))]
 pub async fn upload(
     State(state): State<AppState>,
@@ -76,6 +78,7 @@ pub async fn upload(
         date,
         file_name,
         actor: caller.user,
+        no_activity: query.no_activity.unwrap_or(false),
     };
     let run = run::run(state.store.clone(), request, reader, |_| {}).await?;
     let exceptions = state

@@ -41,67 +41,205 @@ pub struct Unusable {
     pub rrn: Option<String>,
 }
 
+/// Why a file cannot be reconciled at all.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct HeaderError(pub String);
+pub enum FileError {
+    #[error("the file is empty: it has no header line")]
+    Empty,
+    #[error("{0}")]
+    Header(String),
+}
 
-/// Reads `reader` to the end, handing each line to `on_line` and the bytes read so far to
-/// `on_progress` (every few thousand lines). `value_date` is the date being reconciled: a line
-/// for another date is unusable here. Stops early when `on_line` returns false.
+/// The longest physical line read; a longer one is reported as malformed and skipped to its end,
+/// so a file without line breaks can never fill memory.
+pub const MAX_LINE_BYTES: usize = 4_096;
+
+/// Lines between progress reports.
+const PROGRESS_EVERY: u64 = 8_192;
+
+/// Reads `reader` to the end, handing each data line to `on_line` and the bytes read so far to
+/// `on_progress` (every few thousand lines). Returns how many data lines there were (blank lines
+/// are not counted). `value_date` is the date being reconciled: a line for another date is
+/// unusable here. Stops early when `on_line` returns false.
+///
+/// Every record is one physical line: a bank file never breaks a field across lines, so a stray
+/// quote makes only its own line malformed instead of swallowing the lines after it.
 pub fn read(
     reader: impl Read,
     value_date: &str,
     mut on_line: impl FnMut(Result<BankLine<'_>, Unusable>) -> bool,
     mut on_progress: impl FnMut(u64),
-) -> Result<u64, HeaderError> {
-    let mut csv = csv::ReaderBuilder::new()
-        .has_headers(true)
-        .flexible(true)
-        .buffer_capacity(256 * 1024)
-        .from_reader(reader);
-    crate::csv_input::check_header(&mut csv, &HEADER).map_err(HeaderError)?;
-    // The header is line 1. The csv crate does not count a CRLF header's terminator, so its line
-    // numbers are corrected by what it reports right after the header.
-    let shift = 2 - csv.position().line() as i64;
+) -> Result<u64, FileError> {
+    let mut reader = std::io::BufReader::with_capacity(256 * 1024, reader);
+    let mut line = Vec::with_capacity(256);
     let mut record = csv::ByteRecord::new();
+    let mut scratch = Vec::new();
+    let mut bytes_read = 0u64;
+    let io_error = |error: std::io::Error| FileError::Header(format!("cannot read the file: {error}"));
+
+    let header = read_physical_line(&mut reader, &mut line).map_err(io_error)?;
+    let Some(header) = header else {
+        return Err(FileError::Empty);
+    };
+    bytes_read += header.consumed as u64;
+    let text = line.strip_prefix("\u{feff}".as_bytes()).unwrap_or(&line);
+    if text.iter().all(u8::is_ascii_whitespace) {
+        let more = std::io::BufRead::fill_buf(&mut reader).map_err(io_error)?;
+        return Err(if more.is_empty() {
+            FileError::Empty
+        } else {
+            FileError::Header("the first line is blank; it must be the header".into())
+        });
+    }
+    if header.too_long {
+        return Err(FileError::Header("the header line is too long".into()));
+    }
+    split_fields(text, &mut record, &mut scratch).map_err(|reason| {
+        FileError::Header(format!("cannot read the header line: {reason}"))
+    })?;
+    let names = record
+        .iter()
+        .map(std::str::from_utf8)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|_| FileError::Header("the header line is not UTF-8".into()))?;
+    crate::csv_input::check_header_names(names.into_iter(), &HEADER).map_err(FileError::Header)?;
+
+    let mut line_no = 1i64;
     let mut lines = 0u64;
-    loop {
-        let line_no = csv.position().line() as i64 + shift;
-        match csv.read_byte_record(&mut record) {
-            Ok(false) => break,
-            Ok(true) => {
-                lines += 1;
-                let line_no = record
-                    .position()
-                    .map_or(line_no, |p| p.line() as i64 + shift);
-                if !on_line(parse_line(&record, line_no, value_date)) {
-                    break;
-                }
-            }
-            Err(error) => {
-                lines += 1;
-                let unusable = Unusable {
-                    line_no,
-                    reason: format!("unreadable line: {error}"),
-                    terminal_id: None,
-                    stan: None,
-                    rrn: None,
-                };
-                if !on_line(Err(unusable)) {
-                    break;
-                }
-                // An I/O error does not advance; stop rather than spin.
-                if matches!(error.kind(), csv::ErrorKind::Io(_)) {
-                    break;
-                }
-            }
+    while let Some(read) = read_physical_line(&mut reader, &mut line).map_err(io_error)? {
+        line_no += 1;
+        bytes_read += read.consumed as u64;
+        if line.iter().all(u8::is_ascii_whitespace) && !read.too_long {
+            continue;
         }
-        if lines % 8192 == 0 {
-            on_progress(csv.position().byte());
+        lines += 1;
+        let outcome = if read.too_long {
+            Err(Unusable::without_fields(line_no, format!("the line is longer than {MAX_LINE_BYTES} bytes")))
+        } else {
+            match split_fields(&line, &mut record, &mut scratch) {
+                Ok(()) => parse_line(&record, line_no, value_date),
+                Err(reason) => Err(Unusable::without_fields(line_no, format!("unreadable line: {reason}"))),
+            }
+        };
+        if !on_line(outcome) {
+            break;
+        }
+        if lines % PROGRESS_EVERY == 0 {
+            on_progress(bytes_read);
         }
     }
-    on_progress(csv.position().byte());
+    on_progress(bytes_read);
     Ok(lines)
+}
+
+/// What reading one physical line found.
+struct PhysicalLine {
+    /// Bytes taken from the input, the line break included.
+    consumed: usize,
+    /// The line was cut at [`MAX_LINE_BYTES`].
+    too_long: bool,
+}
+
+/// Reads up to the next LF into `line` (without the LF or a CR before it), keeping at most
+/// [`MAX_LINE_BYTES`]; `None` at the end of the input.
+fn read_physical_line(
+    reader: &mut impl std::io::BufRead,
+    line: &mut Vec<u8>,
+) -> std::io::Result<Option<PhysicalLine>> {
+    line.clear();
+    let mut consumed = 0;
+    let mut too_long = false;
+    loop {
+        let available = reader.fill_buf()?;
+        if available.is_empty() {
+            break;
+        }
+        let (chunk, ended) = match available.iter().position(|&b| b == b'\n') {
+            Some(at) => (&available[..at], Some(at + 1)),
+            None => (available, None),
+        };
+        let room = MAX_LINE_BYTES.saturating_sub(line.len());
+        if chunk.len() > room {
+            too_long = true;
+        }
+        line.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        let taken = ended.unwrap_or(available.len());
+        reader.consume(taken);
+        consumed += taken;
+        if ended.is_some() {
+            break;
+        }
+    }
+    if consumed == 0 {
+        return Ok(None);
+    }
+    if line.last() == Some(&b'\r') {
+        line.pop();
+    }
+    Ok(Some(PhysicalLine { consumed, too_long }))
+}
+
+/// Splits one line into `record`'s fields: comma-separated, a field may be quoted (`"a,b"`, with
+/// `""` for a quote inside). A quote left open, text after a closing quote, or a quote inside an
+/// unquoted field makes the line unreadable.
+fn split_fields(
+    line: &[u8],
+    record: &mut csv::ByteRecord,
+    scratch: &mut Vec<u8>,
+) -> Result<(), &'static str> {
+    record.clear();
+    let mut at = 0;
+    loop {
+        let rest = &line[at..];
+        let leading_spaces = rest.iter().take_while(|&&b| b == b' ').count();
+        let end = if rest.get(leading_spaces) == Some(&b'"') {
+            scratch.clear();
+            let mut i = at + leading_spaces + 1;
+            loop {
+                let Some(quote) = line[i..].iter().position(|&b| b == b'"') else {
+                    return Err("a quoted field is not closed on its line");
+                };
+                scratch.extend_from_slice(&line[i..i + quote]);
+                i += quote + 1;
+                if line.get(i) == Some(&b'"') {
+                    scratch.push(b'"');
+                    i += 1;
+                } else {
+                    break;
+                }
+            }
+            let trailing_spaces = line[i..].iter().take_while(|&&b| b == b' ').count();
+            i += trailing_spaces;
+            if i < line.len() && line[i] != b',' {
+                return Err("text after a closing quote");
+            }
+            record.push_field(scratch);
+            i
+        } else {
+            let end = rest.iter().position(|&b| b == b',').map_or(line.len(), |p| at + p);
+            if line[at..end].contains(&b'"') {
+                return Err("a quote inside an unquoted field");
+            }
+            record.push_field(&line[at..end]);
+            end
+        };
+        if end >= line.len() {
+            return Ok(());
+        }
+        at = end + 1;
+    }
+}
+
+impl Unusable {
+    fn without_fields(line_no: i64, reason: String) -> Self {
+        Self {
+            line_no,
+            reason,
+            terminal_id: None,
+            stan: None,
+            rrn: None,
+        }
+    }
 }
 
 /// Checks one line; the first problem found is the reason.
@@ -192,7 +330,7 @@ fn clip(text: &str) -> String {
 mod tests {
     use super::*;
 
-    fn read_all(text: &str) -> (Vec<String>, Result<u64, HeaderError>) {
+    fn read_all(text: &str) -> (Vec<String>, Result<u64, FileError>) {
         let mut seen = Vec::new();
         let result = read(
             text.as_bytes(),
@@ -256,6 +394,50 @@ mod tests {
     #[test]
     fn a_wrong_header_is_refused_whole() {
         let (_, result) = read_all("date,terminal,stan\n2026-11-23,a,b\n");
-        assert!(result.unwrap_err().0.contains("the header must be"));
+        let FileError::Header(reason) = result.unwrap_err() else {
+            panic!("not a header error")
+        };
+        assert!(reason.contains("the header must be"), "{reason}");
+    }
+
+    #[test]
+    fn an_empty_file_is_empty_and_a_header_alone_has_no_lines() {
+        for empty in ["", "\u{feff}", "\n", "  \r\n"] {
+            assert_eq!(read_all(empty).1, Err(FileError::Empty), "{empty:?}");
+        }
+        let (seen, lines) = read_all("value_date,terminal_id,stan,rrn,approval_code,amount_idr,type\r\n\r\n");
+        assert_eq!((seen.len(), lines), (0, Ok(0)));
+    }
+
+    #[test]
+    fn a_stray_quote_spoils_only_its_own_physical_line() {
+        let text = "value_date,terminal_id,stan,rrn,approval_code,amount_idr,type\n\
+                    2026-11-23,SMD00001,000001,\"1,A,100,SALE\n\
+                    2026-11-23,SMD00001,000002,2,A,100,SALE\n\
+                    2026-11-23,SMD\"00001,000003,3,A,100,SALE\n\
+                    2026-11-23,\"SMD00001\"x,000004,4,A,100,SALE\n\
+                    \n\
+                    2026-11-23, \"SMD00001\" ,000005,\"5\",A,\"1,5\",SALE\n\
+                    2026-11-23,\"SMD\"\"1\",000006,6,A,100,SALE";
+        let (seen, lines) = read_all(text);
+        assert_eq!(lines, Ok(6), "the blank line is not counted");
+        assert_eq!(seen[0], "2 bad unreadable line: a quoted field is not closed on its line");
+        assert_eq!(seen[1], "3 ok 2 10000 SALE");
+        assert_eq!(seen[2], "4 bad unreadable line: a quote inside an unquoted field");
+        assert_eq!(seen[3], "5 bad unreadable line: text after a closing quote");
+        assert!(seen[4].starts_with("7 bad amount_idr"), "the quoted comma stays in its field: {}", seen[4]);
+        assert_eq!(seen[5], "8 ok 6 10000 SALE", "a doubled quote is a quote");
+    }
+
+    #[test]
+    fn an_endless_line_is_cut_reported_and_reading_goes_on() {
+        let text = format!(
+            "value_date,terminal_id,stan,rrn,approval_code,amount_idr,type\n{}\n2026-11-23,SMD00001,000002,2,A,100,SALE\n",
+            "x".repeat(MAX_LINE_BYTES * 3)
+        );
+        let (seen, lines) = read_all(&text);
+        assert_eq!(lines, Ok(2));
+        assert!(seen[0].starts_with("2 bad the line is longer than"), "{}", seen[0]);
+        assert_eq!(seen[1], "3 ok 2 10000 SALE");
     }
 }

@@ -12,7 +12,7 @@ use crate::{
     close::DayClose,
     domain::money::format_minor,
     recon::{model::ReconRun, report},
-    settlement::{write_payout_file, SettlementRecord},
+    settlement::{write_payout_file, SettlementOutcome},
 };
 
 #[derive(Debug, Subcommand)]
@@ -27,6 +27,9 @@ pub enum ReconCommand {
         /// CSV: value_date,terminal_id,stan,rrn,approval_code,amount_idr,type
         #[arg(long)]
         bank_file: PathBuf,
+        /// The bank had no activity on the date: accept a file with a header and no lines.
+        #[arg(long)]
+        no_activity: bool,
         #[command(flatten)]
         output: RunOutput,
     },
@@ -68,8 +71,9 @@ pub async fn recon(command: ReconCommand) -> anyhow::Result<()> {
             client,
             date,
             bank_file,
+            no_activity,
             output,
-        } => run(&client, date, &bank_file, &output).await,
+        } => run(&client, date, &bank_file, no_activity, &output).await,
         ReconCommand::Show {
             client,
             run_id,
@@ -114,12 +118,14 @@ async fn run(
     args: &ClientArgs,
     date: chrono::NaiveDate,
     file: &Path,
+    no_activity: bool,
     output: &RunOutput,
 ) -> anyhow::Result<()> {
     let api = ApiClient::login(args).await?;
     let query = [
         ("date", date.to_string()),
         ("file_name", file_name(file, "bank.csv")),
+        ("no_activity", no_activity.to_string()),
     ];
     let response = upload_csv(&api, "/v1/recon/runs", &query, file, "reconciling").await?;
     let run: serde_json::Value = read(response).await?;
@@ -264,19 +270,22 @@ pub async fn settle(
         .request(reqwest::Method::POST, &format!("/v1/settlements/{date}"))
         .send()
         .await?;
-    let records: Vec<SettlementRecord> = read(response).await?;
+    let outcome: SettlementOutcome = read(response).await?;
     let file = std::fs::File::create(output)
         .with_context(|| format!("cannot create {}", output.display()))?;
-    let lines = write_payout_file(&records, std::io::BufWriter::new(file))?;
+    let lines = write_payout_file(&outcome.posted, std::io::BufWriter::new(file))?;
     if json {
-        println!("{}", serde_json::to_string_pretty(&records)?);
+        println!("{}", serde_json::to_string_pretty(&outcome)?);
         return Ok(());
     }
-    let total: i64 = records.iter().map(|r| r.amount_minor.max(0)).sum();
+    let paid: i64 = outcome.posted.iter().map(|r| r.amount_minor.max(0)).sum();
+    let recovered: i64 = outcome.posted.iter().map(|r| r.amount_minor.min(0)).sum();
     println!(
-        "settled {date}: {} E-Warung payouts, {} IDR; payout file {}",
+        "settled {date} against run {}: {} payout lines, {} IDR paid, {} IDR recovered; payout file {}",
+        outcome.run_id,
         lines,
-        format_minor(total),
+        format_minor(paid),
+        format_minor(-recovered),
         output.display()
     );
     Ok(())

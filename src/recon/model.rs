@@ -179,6 +179,9 @@ pub struct ReconReport {
     pub ewarungs: Vec<EwarungRecon>,
     /// Exceptions still open (all of them, at the end of the run).
     pub exceptions: i64,
+    /// The bank stated it had no activity that day: the file had a header and no lines.
+    #[serde(default)]
+    pub no_activity: bool,
 }
 
 /// A recorded run.
@@ -195,6 +198,9 @@ pub struct ReconRun {
     pub report: Option<ReconReport>,
     /// Exceptions of this run still waiting for a resolution.
     pub open_exceptions: i64,
+    /// Whether settlement of the date pays from this run: the newest upload of the date is
+    /// authoritative (a new file's run, or an earlier run whose file was sent again).
+    pub authoritative: bool,
 }
 
 /// What a run found payable for one E-Warung and program.

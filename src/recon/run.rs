@@ -10,7 +10,7 @@ use tokio::sync::mpsc;
 use crate::{
     domain::ids::UserId,
     recon::{
-        bank_file::{self, HeaderError},
+        bank_file::{self, FileError},
         matcher::Matcher,
         model::{Category, CategoryTotals, EwarungRecon, ReconException, ReconReport, ReconRun},
     },
@@ -22,8 +22,14 @@ const CHUNK: usize = 2_000;
 
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
-    #[error("{0}")]
-    Header(#[from] HeaderError),
+    #[error(transparent)]
+    File(#[from] FileError),
+    /// A header and no lines, from a caller who did not state that the bank had no activity.
+    #[error("the file has a header and no lines; say no_activity=true if the bank had no activity that day")]
+    NoLines,
+    /// `no_activity` stated for a file that has lines.
+    #[error("no_activity=true was stated, but the file has lines")]
+    ActivityInFile,
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("reconciliation stopped: {0}")]
@@ -35,6 +41,8 @@ pub struct RunRequest {
     pub date: chrono::NaiveDate,
     pub file_name: String,
     pub actor: UserId,
+    /// The bank states it had no activity on the date: a header-only file is then a run.
+    pub no_activity: bool,
 }
 
 /// Reconciles `bank_file` for `request.date`. `progress` gets the bytes of the file read so far.
@@ -137,6 +145,11 @@ async fn reconcile(
     let (matcher, sha, bank_lines, unusable_lines) = reading
         .await
         .map_err(|error| RunError::Stopped(error.to_string()))??;
+    match (bank_lines, request.no_activity) {
+        (0, false) => return Err(RunError::NoLines),
+        (1.., true) => return Err(RunError::ActivityInFile),
+        _ => {}
+    }
     let matched_ms = started.elapsed().as_millis() as u64;
     tracing::info!(run = %run_id, bank_lines, matched_ms, "bank file matched");
 
@@ -179,6 +192,7 @@ async fn reconcile(
         categories,
         ewarungs,
         exceptions,
+        no_activity: request.no_activity,
     };
     Ok(days.finish_recon_run(run_id, &report, &payables).await?)
 }

@@ -65,7 +65,7 @@ macro_rules! day_store_impl {
                 domain::ids::{EwarungId, ProgramId, TransferId, UserId},
                 ledger::{tx::AccountOwner, AccountKind, LedgerTx, Transfer, TransferKind},
                 recon::model::{HostRow, Payable, ReconException, ReconReport, ReconRun},
-                settlement::SettlementRecord,
+                settlement::{differences, SettlementOutcome, SettlementRecord},
                 store::{BatchSide, CountAndTotal, StoreError, StoreResult},
             };
 
@@ -262,17 +262,18 @@ macro_rules! day_store_impl {
                     id: uuid::Uuid,
                 ) -> StoreResult<Option<ReconRun>> {
                     type Row = (uuid::Uuid, String, String, String, UserId, chrono::DateTime<chrono::Utc>,
-                                Option<chrono::DateTime<chrono::Utc>>, Option<Json<ReconReport>>, i64);
+                                Option<chrono::DateTime<chrono::Utc>>, Option<Json<ReconReport>>, i64, bool);
                     let row: Option<Row> = sqlx::query_as(
                         "SELECT r.id, r.business_date, r.file_name, r.status, r.created_by, r.created_at, r.finished_at, r.report,
                                 (SELECT CAST(count(*) AS BIGINT) FROM recon_exceptions e
-                                  WHERE e.run_id = r.id AND e.resolved_by IS NULL)
+                                  WHERE e.run_id = r.id AND e.resolved_by IS NULL),
+                                EXISTS (SELECT 1 FROM recon_authority a WHERE a.run_id = r.id)
                          FROM recon_runs r WHERE r.id = $1",
                     )
                     .bind(id)
                     .fetch_optional(&mut *conn)
                     .await?;
-                    Ok(row.map(|(id, business_date, file_name, status, created_by, created_at, finished_at, report, open_exceptions)| ReconRun {
+                    Ok(row.map(|(id, business_date, file_name, status, created_by, created_at, finished_at, report, open_exceptions, authoritative)| ReconRun {
                         id,
                         business_date,
                         file_name,
@@ -282,6 +283,7 @@ macro_rules! day_store_impl {
                         finished_at,
                         report: report.map(|Json(r)| r),
                         open_exceptions,
+                        authoritative,
                     }))
                 }
 
@@ -290,15 +292,37 @@ macro_rules! day_store_impl {
                     date: &str,
                 ) -> StoreResult<Vec<SettlementRecord>> {
                     Ok(sqlx::query_as(
-                        "SELECT s.business_date, s.ewarung_id, e.name AS ewarung_name, e.bank_code, e.bank_account_number,
+                        "SELECT s.id, s.business_date, s.ewarung_id, e.name AS ewarung_name, e.bank_code, e.bank_account_number,
                                 e.bank_account_holder, s.program_id, p.code AS program_code, s.run_id, s.transfer_id,
-                                s.items, s.amount_minor, s.created_at
-                         FROM settlements s JOIN ewarungs e ON e.id = s.ewarung_id JOIN programs p ON p.id = s.program_id
-                         WHERE s.business_date = $1 ORDER BY e.name, p.code",
+                                s.items, s.matched_minor, s.settled_before_minor, s.amount_minor, s.created_at
+                         FROM settlement_entries s JOIN ewarungs e ON e.id = s.ewarung_id JOIN programs p ON p.id = s.program_id
+                         WHERE s.business_date = $1 ORDER BY s.created_at, e.name, p.code",
                     )
                     .bind(date)
                     .fetch_all(&mut *conn)
                     .await?)
+                }
+
+                /// Makes `run` the date's authoritative run. The upsert takes the date's row lock,
+                /// which a settle holds while it pays: a run and a settle never interleave.
+                async fn make_authoritative(
+                    tx: &mut <$db as sqlx::Database>::Connection,
+                    date: &str,
+                    run: uuid::Uuid,
+                    actor: UserId,
+                ) -> StoreResult<()> {
+                    sqlx::query(
+                        "INSERT INTO recon_authority (business_date, run_id, chosen_by, chosen_at) VALUES ($1, $2, $3, $4)
+                         ON CONFLICT (business_date) DO UPDATE
+                            SET run_id = excluded.run_id, chosen_by = excluded.chosen_by, chosen_at = excluded.chosen_at",
+                    )
+                    .bind(date)
+                    .bind(run)
+                    .bind(actor)
+                    .bind($crate::store::now())
+                    .execute(&mut *tx)
+                    .await?;
+                    Ok(())
                 }
             }
 
@@ -486,6 +510,11 @@ macro_rules! day_store_impl {
                     .bind(&report.file_sha256)
                     .fetch_optional(&mut *tx)
                     .await?;
+                    let actor: (UserId,) = sqlx::query_as("SELECT created_by FROM recon_runs WHERE id = $1")
+                        .bind(run)
+                        .fetch_optional(&mut *tx)
+                        .await?
+                        .ok_or(StoreError::NotFound { entity: "recon_run" })?;
                     let id = if let Some((earlier,)) = earlier {
                         sqlx::query("DELETE FROM recon_exceptions WHERE run_id = $1").bind(run).execute(&mut *tx).await?;
                         sqlx::query("DELETE FROM recon_runs WHERE id = $1").bind(run).execute(&mut *tx).await?;
@@ -517,18 +546,18 @@ macro_rules! day_store_impl {
                         if finished.rows_affected() != 1 {
                             return Err(StoreError::NotFound { entity: "recon_run" });
                         }
-                        let actor: (UserId,) = sqlx::query_as("SELECT created_by FROM recon_runs WHERE id = $1")
-                            .bind(run)
-                            .fetch_one(&mut *tx)
-                            .await?;
-                        let detail = serde_json::json!({
-                            "business_date": report.business_date, "file_name": report.file_name,
-                            "file_sha256": report.file_sha256, "bank_lines": report.bank_lines,
-                            "exceptions": report.exceptions,
-                        });
-                        Self::write_audit(&mut tx, actor.0, "recon.run", ("recon_run", run.to_string()), detail).await?;
                         run
                     };
+                    // Every upload, new or sent again, is audited and becomes the date's
+                    // authoritative run: the bank's newest word on the date is what settles.
+                    let detail = serde_json::json!({
+                        "business_date": report.business_date, "file_name": report.file_name,
+                        "file_sha256": report.file_sha256, "bank_lines": report.bank_lines,
+                        "exceptions": report.exceptions, "no_activity": report.no_activity,
+                        "sent_again": id != run,
+                    });
+                    Self::write_audit(&mut tx, actor.0, "recon.run", ("recon_run", id.to_string()), detail).await?;
+                    Self::make_authoritative(&mut *tx, &report.business_date, id, actor.0).await?;
                     let record = Self::run_record(&mut *tx, id).await?.ok_or(StoreError::NotFound { entity: "recon_run" })?;
                     tx.commit().await?;
                     Ok(record)
@@ -622,15 +651,16 @@ macro_rules! day_store_impl {
                     Ok(resolved)
                 }
 
-                async fn settle(&self, date: chrono::NaiveDate, actor: UserId) -> StoreResult<Vec<SettlementRecord>> {
+                async fn settle(&self, date: chrono::NaiveDate, actor: UserId) -> StoreResult<SettlementOutcome> {
                     let text = business_day::format_date(date);
                     let mut tx = self.begin_write().await?;
                     if Self::stored_close(&mut *tx, &text).await?.is_none() {
                         return Err(refused("business_date_not_closed", format!("{text} is not closed yet")));
                     }
+                    // A no-op update that returns the authoritative run and holds the date's row
+                    // lock until the commit: a run finishing meanwhile, or a second settle, waits.
                     let run: Option<(uuid::Uuid,)> = sqlx::query_as(
-                        "SELECT id FROM recon_runs WHERE business_date = $1 AND status = 'finished'
-                         ORDER BY finished_at DESC LIMIT 1",
+                        "UPDATE recon_authority SET run_id = run_id WHERE business_date = $1 RETURNING run_id",
                     )
                     .bind(&text)
                     .fetch_optional(&mut *tx)
@@ -641,28 +671,44 @@ macro_rules! day_store_impl {
                             format!("{text} has no reconciliation run; run one with the bank's file first"),
                         ));
                     };
-                    let payables: Vec<(EwarungId, ProgramId, i64, i64)> = sqlx::query_as(
-                        "SELECT p.ewarung_id, p.program_id, p.items, p.amount_minor FROM recon_payables p
-                         WHERE p.run_id = $1 AND NOT EXISTS (SELECT 1 FROM settlements s WHERE s.business_date = $2
-                               AND s.ewarung_id = p.ewarung_id AND s.program_id = p.program_id)
-                         ORDER BY p.ewarung_id, p.program_id",
+                    let matched: Vec<(EwarungId, ProgramId, i64, i64)> = sqlx::query_as(
+                        "SELECT ewarung_id, program_id, items, amount_minor FROM recon_payables WHERE run_id = $1",
                     )
                     .bind(run)
+                    .fetch_all(&mut *tx)
+                    .await?;
+                    let settled: Vec<(EwarungId, ProgramId, i64)> = sqlx::query_as(
+                        "SELECT ewarung_id, program_id, CAST(sum(amount_minor) AS BIGINT) FROM settlement_entries
+                         WHERE business_date = $1 GROUP BY ewarung_id, program_id",
+                    )
                     .bind(&text)
                     .fetch_all(&mut *tx)
                     .await?;
                     let now = $crate::store::now();
-                    for (ewarung, program, items, amount) in payables {
-                        let transfer_id = if amount > 0 {
+                    let mut posted = Vec::new();
+                    for difference in differences(&matched, &settled) {
+                        if !difference.needs_entry() {
+                            continue;
+                        }
+                        let (ewarung, program) = (difference.ewarung_id, difference.program_id);
+                        let overflow = || refused("amount_out_of_range", format!("the settlement of {text} for E-Warung {ewarung} overflows"));
+                        let amount = difference.amount_minor().ok_or_else(overflow)?;
+                        let magnitude = amount.checked_abs().ok_or_else(overflow)?;
+                        let transfer_id = if amount == 0 {
+                            None
+                        } else {
                             let mut ledger = $ledger_tx::new(&mut *tx);
                             let payable = ledger.ensure_account(AccountKind::EwarungPayable, program, AccountOwner::Ewarung(ewarung)).await?;
                             let settlement = ledger.ensure_account(AccountKind::Settlement, program, AccountOwner::Program).await?;
+                            // A positive difference pays the kiosk; a negative one takes back what
+                            // an earlier run paid and this one no longer matches.
+                            let (debit, credit) = if amount > 0 { (payable, settlement) } else { (settlement, payable) };
                             let transfer = Transfer {
                                 id: TransferId::new(),
                                 program_id: program,
-                                debit_account_id: payable,
-                                credit_account_id: settlement,
-                                amount_minor: amount,
+                                debit_account_id: debit,
+                                credit_account_id: credit,
+                                amount_minor: magnitude,
                                 kind: TransferKind::Settlement,
                                 pending_id: None,
                                 timeout_at: None,
@@ -677,32 +723,42 @@ macro_rules! day_store_impl {
                                 ));
                             }
                             Some(transfer.id)
-                        } else {
-                            None
                         };
+                        let id = uuid::Uuid::now_v7();
                         sqlx::query(
-                            "INSERT INTO settlements (business_date, ewarung_id, program_id, run_id, transfer_id, items,
-                                                      amount_minor, created_by, created_at)
-                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                            "INSERT INTO settlement_entries (id, business_date, ewarung_id, program_id, run_id, transfer_id, items,
+                                 matched_minor, settled_before_minor, amount_minor, created_by, created_at)
+                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
                         )
+                        .bind(id)
                         .bind(&text)
                         .bind(ewarung)
                         .bind(program)
                         .bind(run)
                         .bind(transfer_id)
-                        .bind(items)
+                        .bind(difference.items)
+                        .bind(difference.matched_minor)
+                        .bind(difference.settled_before_minor)
                         .bind(amount)
                         .bind(actor)
                         .bind(now)
                         .execute(&mut *tx)
                         .await?;
                         let detail = serde_json::json!({ "business_date": text, "program_id": program, "run_id": run,
-                            "items": items, "amount_minor": amount, "transfer_id": transfer_id });
+                            "items": difference.items, "matched_minor": difference.matched_minor,
+                            "settled_before_minor": difference.settled_before_minor, "amount_minor": amount,
+                            "transfer_id": transfer_id });
                         Self::write_audit(&mut tx, actor, "settlement.posted", ("ewarung", ewarung.to_string()), detail).await?;
+                        posted.push(id);
                     }
-                    let rows = Self::settlement_rows(&mut *tx, &text).await?;
+                    let entries = Self::settlement_rows(&mut *tx, &text).await?;
                     tx.commit().await?;
-                    Ok(rows)
+                    Ok(SettlementOutcome {
+                        business_date: text,
+                        run_id: run,
+                        posted: entries.iter().filter(|e| posted.contains(&e.id)).cloned().collect(),
+                        entries,
+                    })
                 }
 
                 async fn settlements(&self, date: chrono::NaiveDate) -> StoreResult<Vec<SettlementRecord>> {

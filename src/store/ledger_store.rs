@@ -388,7 +388,7 @@ macro_rules! ledger_store_impl {
                         });
                     }
                 }
-                let checks: [(&'static str, &str); 6] = [
+                let checks: [(&'static str, &str); 9] = [
                     ("hold_resolved_twice",
                      "SELECT pending_id, 'resolved ' || CAST(count(*) AS TEXT) || ' times'
                       FROM transfers WHERE pending_id IS NOT NULL GROUP BY pending_id HAVING count(*) > 1"),
@@ -413,6 +413,38 @@ macro_rules! ledger_store_impl {
                      "SELECT r.id, 'is ' || r.state || ' but its hold is not resolved'
                       FROM redemptions r WHERE r.state IN ('completed', 'voided', 'expired', 'refunded')
                         AND NOT EXISTS (SELECT 1 FROM transfers x WHERE x.pending_id = r.hold_id)"),
+                    // Settled + still payable = matched: each entry pays the difference between its
+                    // run's match and what the entries before it settled...
+                    ("settlement_sum",
+                     "SELECT s.id, 'says ' || CAST(s.settled_before_minor AS TEXT) || ' was settled before it, earlier entries add up to '
+                             || CAST(COALESCE((SELECT sum(e.amount_minor) FROM settlement_entries e
+                                  WHERE e.business_date = s.business_date AND e.ewarung_id = s.ewarung_id
+                                    AND e.program_id = s.program_id AND e.created_at < s.created_at), 0) AS TEXT)
+                      FROM settlement_entries s
+                      WHERE s.settled_before_minor <> COALESCE((SELECT sum(e.amount_minor) FROM settlement_entries e
+                                  WHERE e.business_date = s.business_date AND e.ewarung_id = s.ewarung_id
+                                    AND e.program_id = s.program_id AND e.created_at < s.created_at), 0)
+                         OR s.amount_minor <> s.matched_minor - s.settled_before_minor"),
+                    // ...and its transfer moves exactly that between the kiosk's payable and the
+                    // program's settlement account (back again when negative)...
+                    ("settlement_transfer",
+                     "SELECT s.id, 'settles ' || CAST(s.amount_minor AS TEXT) || ' but its transfer does not move that between the payable and settlement'
+                      FROM settlement_entries s
+                      LEFT JOIN transfers t ON t.id = s.transfer_id
+                      LEFT JOIN accounts p ON p.kind = 'ewarung_payable' AND p.ewarung_id = s.ewarung_id AND p.program_id = s.program_id
+                      LEFT JOIN accounts x ON x.kind = 'settlement' AND x.program_id = s.program_id
+                      WHERE (s.amount_minor = 0 AND s.transfer_id IS NOT NULL)
+                         OR (s.amount_minor <> 0 AND (t.id IS NULL OR p.id IS NULL OR x.id IS NULL
+                             OR t.kind <> 'settlement' OR t.program_id <> s.program_id
+                             OR (s.amount_minor > 0 AND (t.debit_account_id <> p.id OR t.credit_account_id <> x.id
+                                                          OR t.amount_minor <> s.amount_minor))
+                             OR (s.amount_minor < 0 AND (t.debit_account_id <> x.id OR t.credit_account_id <> p.id
+                                                          OR t.amount_minor <> -s.amount_minor))))"),
+                    // ...and no settlement transfer exists without its entry.
+                    ("settlement_transfer",
+                     "SELECT t.id, 'is a settlement transfer that no settlement entry names'
+                      FROM transfers t WHERE t.kind = 'settlement'
+                        AND NOT EXISTS (SELECT 1 FROM settlement_entries s WHERE s.transfer_id = t.id)"),
                 ];
                 for (rule, sql) in checks {
                     let rows: Vec<(uuid::Uuid, String)> = sqlx::query_as(sql).fetch_all(&mut *tx).await?;

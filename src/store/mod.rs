@@ -264,13 +264,14 @@ pub trait DayStore: Send + Sync + 'static {
         reason: &str,
         actor: UserId,
     ) -> StoreResult<crate::recon::model::ReconException>;
-    /// Moves the latest run's matched amounts from payables to settlement, once per date,
-    /// E-Warung and program; returns every settlement of the date.
+    /// Settles the difference between what the date's authoritative run matched and what was
+    /// settled before, per E-Warung and program, as new entries and transfers (see
+    /// [`crate::settlement`]); settling again with nothing new posts nothing.
     async fn settle(
         &self,
         date: chrono::NaiveDate,
         actor: UserId,
-    ) -> StoreResult<Vec<crate::settlement::SettlementRecord>>;
+    ) -> StoreResult<crate::settlement::SettlementOutcome>;
     async fn settlements(
         &self,
         date: chrono::NaiveDate,

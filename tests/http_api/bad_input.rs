@@ -58,6 +58,18 @@ async fn every_kind_of_bad_body_is_refused_with_its_code_and_field(app: TestApp)
             "too_long",
             "head_name",
         ),
+        (
+            with("head_name", json!("Sri\u{202E}inuyhaW")),
+            422,
+            "invisible_characters",
+            "head_name",
+        ),
+        (
+            with("head_name", json!("Sri\u{200B}Wahyuni")),
+            422,
+            "invisible_characters",
+            "head_name",
+        ),
         (with("surprise", json!(1)), 400, "unknown_field", "surprise"),
         (
             nested_bad_rt.to_string().into_bytes(),

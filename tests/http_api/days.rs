@@ -44,9 +44,14 @@ fn rrn(answer: &Value) -> &str {
 }
 
 async fn upload(app: &TestApp, token: &str, date: &str, text: &str) -> Reply {
+    upload_with(app, token, date, "", text).await
+}
+
+/// Uploads with more query parameters (`extra` starts with `&`).
+async fn upload_with(app: &TestApp, token: &str, date: &str, extra: &str, text: &str) -> Reply {
     app.raw(
         Method::POST,
-        &format!("/v1/recon/runs?date={date}&file_name=bank-{date}.csv"),
+        &format!("/v1/recon/runs?date={date}&file_name=bank-{date}.csv{extra}"),
         Some(token),
         Some("text/csv"),
         Some(text.as_bytes().to_vec()),
@@ -175,17 +180,28 @@ async fn a_clean_day_closes_reconciles_and_settles_once(app: TestApp) {
         .post(&format!("/v1/settlements/{date}"), &bank, json!({}))
         .await
         .expect(200);
-    let rows = settled.as_array().unwrap();
+    let rows = settled["posted"].as_array().unwrap();
     assert_eq!(rows.len(), 1, "{settled}");
     assert_eq!(rows[0]["amount_minor"], 9_450_000);
+    assert_eq!(rows[0]["matched_minor"], 9_450_000);
+    assert_eq!(rows[0]["settled_before_minor"], 0);
     assert_eq!(rows[0]["items"], 4);
+    assert_eq!(settled["run_id"], run["id"]);
+    assert_eq!(settled["entries"], settled["posted"]);
     assert!(!rows[0]["bank_account_number"].as_str().unwrap().is_empty());
     let transfers = app.count("transfers").await;
     let twice = app
         .post(&format!("/v1/settlements/{date}"), &bank, json!({}))
         .await
         .expect(200);
-    assert_eq!(twice, settled);
+    assert_eq!(twice["posted"], json!([]), "nothing new to settle");
+    assert_eq!(twice["entries"], settled["entries"]);
+    assert_eq!(
+        app.get(&format!("/v1/settlements/{date}"), &auditor)
+            .await
+            .expect(200),
+        settled["entries"]
+    );
     assert_eq!(
         app.count("transfers").await,
         transfers,
@@ -344,7 +360,7 @@ async fn every_exception_category_is_found_and_resolved_by_the_right_people(app:
         .post(&format!("/v1/settlements/{date}"), &bank, json!({}))
         .await
         .expect(200);
-    let total: i64 = settled
+    let total: i64 = settled["posted"]
         .as_array()
         .unwrap()
         .iter()
@@ -432,11 +448,25 @@ async fn dates_roles_and_headers_are_checked_before_anything_changes(app: TestAp
         0,
         "a refused file leaves no run"
     );
-    // An empty day reconciles cleanly against an empty file.
-    let run = upload(&app, &bank, &date, &format!("{HEADER}\n"))
+    // A file with nothing in it, or a header alone, is no run: a truncated transfer must not
+    // become the date's word. A header alone is a run when the bank states it had no activity.
+    for empty in ["", "\u{feff}", &format!("{HEADER}\n"), &format!("{HEADER}\r\n\r\n")] {
+        upload(&app, &bank, &date, empty)
+            .await
+            .expect_error(422, "empty_file");
+    }
+    assert_eq!(app.count("recon_runs").await, 0);
+    let one_line = format!("{HEADER}\n{date},SMD00001,000001,1,A,100,SALE\n");
+    upload_with(&app, &bank, &date, "&no_activity=true", &one_line)
+        .await
+        .expect_error(422, "activity_in_file");
+    assert_eq!(app.count("recon_runs").await, 0);
+    let run = upload_with(&app, &bank, &date, "&no_activity=true", &format!("{HEADER}\n"))
         .await
         .expect(201);
     assert_eq!(run["report"]["exceptions"], 0);
+    assert_eq!(run["report"]["no_activity"], true);
+    assert_eq!(run["authoritative"], true);
     app.get(
         &format!("/v1/recon/runs/{}", run["id"].as_str().unwrap()),
         &operator,
@@ -445,7 +475,139 @@ async fn dates_roles_and_headers_are_checked_before_anything_changes(app: TestAp
     .expect_error(403, "forbidden_role");
 }
 
+/// Settles `date` and returns what this call posted, as (amount, matched, settled before).
+async fn settle(app: &TestApp, bank: &str, date: &str) -> (Value, Vec<(i64, i64, i64)>) {
+    let outcome = app
+        .post(&format!("/v1/settlements/{date}"), bank, json!({}))
+        .await
+        .expect(200);
+    let posted = outcome["posted"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            let n = |k: &str| e[k].as_i64().unwrap();
+            (n("amount_minor"), n("matched_minor"), n("settled_before_minor"))
+        })
+        .collect();
+    (outcome, posted)
+}
+
+async fn settled_total(app: &TestApp) -> i64 {
+    count_on(
+        app.backend,
+        &app.database_url,
+        "SELECT CAST(COALESCE(SUM(amount_minor), 0) AS BIGINT) FROM settlement_entries",
+    )
+    .await
+}
+
+async fn settlement_pays_the_difference_when_the_bank_sends_more_or_less(app: TestApp) {
+    let operator = app.login("warung-berkah").await;
+    let bank = app.login("kaltimtara").await;
+    let date = today();
+    let a = bought(&app, &operator, "SMD00001", "000001", DEMO_PANS[0], 5).await; // 67,500
+    let b = bought(&app, &operator, "SMD00002", "000001", DEMO_PANS[1], 2).await; // 27,000
+    app.post(&format!("/v1/days/{date}/close"), &bank, json!({}))
+        .await
+        .expect(201);
+    let line = |answer: &Value, terminal: &str, amount: &str| {
+        format!(
+            "{date},{terminal},000001,{},{},{amount},SALE\n",
+            rrn(answer),
+            answer["approval_code"].as_str().unwrap()
+        )
+    };
+    let partial = format!("{HEADER}\n{}", line(&a, "SMD00001", "67500"));
+    let full = format!("{partial}{}", line(&b, "SMD00002", "27000"));
+    let corrected = format!("{HEADER}\n{}", line(&b, "SMD00002", "27000"));
+
+    // A partial file first: only what it matched is paid.
+    let first = upload(&app, &bank, &date, &partial).await.expect(201);
+    assert_eq!(first["authoritative"], true);
+    let (outcome, posted) = settle(&app, &bank, &date).await;
+    assert_eq!(outcome["run_id"], first["id"]);
+    assert_eq!(posted, [(6_750_000, 6_750_000, 0)]);
+
+    // The complete file: the rest is paid, as a new entry; the partial run stops being the word.
+    let complete = upload(&app, &bank, &date, &full).await.expect(201);
+    assert_eq!(complete["authoritative"], true);
+    let first_now = app
+        .get(&format!("/v1/recon/runs/{}", first["id"].as_str().unwrap()), &bank)
+        .await
+        .expect(200);
+    assert_eq!(first_now["authoritative"], false);
+    let (outcome, posted) = settle(&app, &bank, &date).await;
+    assert_eq!(outcome["run_id"], complete["id"]);
+    assert_eq!(posted, [(2_700_000, 9_450_000, 6_750_000)]);
+    assert_eq!(settle(&app, &bank, &date).await.1, [], "nothing new");
+
+    // A corrected file that matches less: a visible negative entry, value moved back to the payable.
+    upload(&app, &bank, &date, &corrected).await.expect(201);
+    let (outcome, posted) = settle(&app, &bank, &date).await;
+    assert_eq!(posted, [(-6_750_000, 2_700_000, 9_450_000)]);
+    let back = count_on(
+        app.backend,
+        &app.database_url,
+        "SELECT COUNT(*) FROM transfers t JOIN accounts d ON d.id = t.debit_account_id
+          JOIN accounts c ON c.id = t.credit_account_id
+          WHERE t.kind = 'settlement' AND d.kind = 'settlement' AND c.kind = 'ewarung_payable'
+            AND t.amount_minor = 6750000",
+    )
+    .await;
+    assert_eq!(back, 1, "the adjustment is a transfer back: {outcome}");
+    let payout = {
+        let records: Vec<ssn::settlement::SettlementRecord> =
+            serde_json::from_value(outcome["posted"].clone()).unwrap();
+        let mut out = Vec::new();
+        ssn::settlement::write_payout_file(&records, &mut out).unwrap();
+        String::from_utf8(out).unwrap()
+    };
+    assert!(payout.lines().nth(1).unwrap().ends_with(",1,-67500.00"), "{payout}");
+    assert_eq!(outcome["entries"].as_array().unwrap().len(), 3);
+
+    // The earlier complete file sent again is the same run, and the word again.
+    let again = upload(&app, &bank, &date, &full).await.expect(201);
+    assert_eq!(again["id"], complete["id"]);
+    assert_eq!(again["authoritative"], true);
+    let (_, posted) = settle(&app, &bank, &date).await;
+    assert_eq!(posted, [(6_750_000, 9_450_000, 2_700_000)]);
+    assert_eq!(settled_total(&app).await, 9_450_000);
+    app.assert_ledger_clean().await;
+
+    // Settles and runs at the same time: whatever order they take, settled ends equal to matched.
+    for file in [&corrected, &full, &partial, &full] {
+        let (run, settled) = tokio::join!(
+            upload(&app, &bank, &date, file),
+            app.post(&format!("/v1/settlements/{date}"), &bank, json!({}))
+        );
+        run.expect(201);
+        settled.expect(200);
+    }
+    let (outcome, _) = settle(&app, &bank, &date).await;
+    let authoritative = app
+        .get(&format!("/v1/recon/runs/{}", outcome["run_id"].as_str().unwrap()), &bank)
+        .await
+        .expect(200);
+    assert_eq!(authoritative["authoritative"], true);
+    assert_eq!(authoritative["id"], complete["id"], "the last upload was the full file");
+    assert_eq!(settled_total(&app).await, 9_450_000);
+    app.assert_ledger_clean().await;
+
+    // The check notices an entry that no longer agrees with its transfer.
+    app.execute(
+        "UPDATE settlement_entries SET matched_minor = matched_minor + 100, amount_minor = amount_minor + 100
+          WHERE amount_minor > 0",
+    )
+    .await;
+    let check = app.app_state.store.ledger().verify_ledger().await.unwrap();
+    let rules: Vec<&str> = check.violations.iter().map(|v| v.rule).collect();
+    assert!(rules.contains(&"settlement_transfer"), "{rules:?}");
+    assert!(rules.contains(&"settlement_sum"), "{rules:?}");
+}
+
 on_both_backends!(
+    settlement_pays_the_difference_when_the_bank_sends_more_or_less,
     a_clean_day_closes_reconciles_and_settles_once,
     every_exception_category_is_found_and_resolved_by_the_right_people,
     a_terminal_batch_mismatch_is_recorded_and_reported_at_close,
