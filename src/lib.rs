@@ -19,6 +19,7 @@
 //! body into domain values (`http::json::Body`) → a permission check → a `Store` call in one
 //! transaction → a record serialised as JSON. Any failure on the way is an `http::error::ApiError`.
 
+pub mod abandon;
 pub mod auth;
 pub mod bench;
 pub mod business_day;

@@ -97,7 +97,11 @@ pub fn differences(
     settled: &[(EwarungId, ProgramId, i64)],
 ) -> Vec<Difference> {
     let mut by_key: BTreeMap<(EwarungId, ProgramId), Difference> = BTreeMap::new();
-    let mut entry = |ewarung_id, program_id| {
+    fn entry(
+        by_key: &mut BTreeMap<(EwarungId, ProgramId), Difference>,
+        ewarung_id: EwarungId,
+        program_id: ProgramId,
+    ) -> &mut Difference {
         by_key
             .entry((ewarung_id, program_id))
             .or_insert(Difference {
@@ -108,14 +112,14 @@ pub fn differences(
                 settled_before_minor: 0,
                 has_entries: false,
             })
-    };
+    }
     for &(ewarung, program, items, amount) in matched {
-        let difference = entry(ewarung, program);
+        let difference = entry(&mut by_key, ewarung, program);
         difference.items = items;
         difference.matched_minor = amount.max(0);
     }
     for &(ewarung, program, amount) in settled {
-        let difference = entry(ewarung, program);
+        let difference = entry(&mut by_key, ewarung, program);
         difference.settled_before_minor = amount;
         difference.has_entries = true;
     }
@@ -192,6 +196,10 @@ mod tests {
         let less = differences(&[(a, program, 2, 25_000)], &[(a, program, 30_000)]);
         assert_eq!(less[0].amount_minor(), Some(-5_000));
         let gone = differences(&[], &[(a, program, 30_000)]);
-        assert_eq!(gone[0].amount_minor(), Some(-30_000), "a run without the kiosk takes it all back");
+        assert_eq!(
+            gone[0].amount_minor(),
+            Some(-30_000),
+            "a run without the kiosk takes it all back"
+        );
     }
 }

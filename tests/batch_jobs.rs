@@ -168,7 +168,7 @@ async fn quota_commands_and_ledger_verify_on_postgres() {
 }
 
 /// The bank's day as its staff run it: `ssn close`, `ssn recon run` (BOM, CRLF, a malformed line),
-/// `ssn recon resolve`, `ssn recon show`, `ssn settle` twice (the same payout file), and an
+/// `ssn recon resolve`, `ssn recon show`, `ssn settle` twice (the second payout file pays nothing), and an
 /// operator turned away.
 async fn the_banks_daily_commands_close_reconcile_resolve_and_settle(backend: Backend) {
     use common::{original, purchase, today};
@@ -325,18 +325,20 @@ async fn the_banks_daily_commands_close_reconcile_resolve_and_settle(backend: Ba
     let settled = settle();
     assert!(settled.status.success(), "{}", text(&settled));
     assert!(
-        text(&settled).contains("1 E-Warung payouts, 40500.00 IDR"),
+        text(&settled).contains("1 payout lines, 40500.00 IDR paid, 0.00 IDR recovered"),
         "{}",
         text(&settled)
     );
     let first = std::fs::read_to_string(&payout).unwrap();
     assert!(first.starts_with("business_date,ewarung_id,ewarung_name,bank_code,bank_account_number,bank_account_holder,count,net_amount_idr"), "{first}");
     assert!(first.contains(",1,40500.00"), "{first}");
-    assert!(settle().status.success());
+    let again = settle();
+    assert!(again.status.success());
+    assert!(text(&again).contains("0 payout lines"), "{}", text(&again));
     assert_eq!(
         std::fs::read_to_string(&payout).unwrap(),
-        first,
-        "settling again pays nothing new"
+        first.lines().next().unwrap().to_string() + "\n",
+        "settling again pays nothing new: the payout file has no lines"
     );
 
     let verified = ssn_command(dir.path(), &db)

@@ -109,7 +109,13 @@ mod tests {
 
     #[test]
     fn indonesian_names_with_accents_and_punctuation_are_kept() {
-        for name in ["Sri Wahyuni", "Nur'aini", "Muh. Ridwan S.Pd.", "Dédé", "Ahmad-Ali"] {
+        for name in [
+            "Sri Wahyuni",
+            "Nur'aini",
+            "Muh. Ridwan S.Pd.",
+            "Dédé",
+            "Ahmad-Ali",
+        ] {
             assert_eq!(bounded(name, 50, "name").unwrap(), name);
         }
     }

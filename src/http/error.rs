@@ -164,10 +164,33 @@ impl IntoResponse for ApiError {
     }
 }
 
+impl From<crate::quota::parse::ReadError> for ApiError {
+    fn from(error: crate::quota::parse::ReadError) -> Self {
+        use crate::quota::parse::ReadError;
+        match error {
+            ReadError::Header(reason) => ApiError::Invalid {
+                code: "invalid_header".into(),
+                message: reason,
+                field: Some("header".into()),
+            },
+            ReadError::Interrupted(_) => upload_interrupted(error.to_string()),
+        }
+    }
+}
+
+/// The request body broke off before its end; nothing of it was kept.
+fn upload_interrupted(message: String) -> ApiError {
+    ApiError::BadRequest {
+        code: "upload_interrupted".into(),
+        message,
+        field: None,
+    }
+}
+
 impl From<crate::recon::run::RunError> for ApiError {
     fn from(error: crate::recon::run::RunError) -> Self {
-        use crate::recon::run::RunError;
         use crate::recon::bank_file::FileError;
+        use crate::recon::run::RunError;
         let message = error.to_string();
         match error {
             RunError::File(FileError::Header(reason)) => ApiError::Invalid {
@@ -175,6 +198,7 @@ impl From<crate::recon::run::RunError> for ApiError {
                 message: reason,
                 field: Some("header".into()),
             },
+            RunError::File(FileError::Interrupted(_)) => upload_interrupted(message),
             RunError::File(FileError::Empty) | RunError::NoLines => ApiError::Invalid {
                 code: "empty_file".into(),
                 message,

@@ -15,6 +15,7 @@ use tokio_util::io::{StreamReader, SyncIoBridge};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::{
+    abandon::Abandon,
     domain::{
         ids::{ProgramId, QuotaBatchId},
         role::Permission,
@@ -127,7 +128,19 @@ async fn upload_json(
     }
     let store = state.store.ledger();
     let batch = store.create_quota_batch(&name, caller.user).await?;
-    let rows = lines.len() as i64;
+    let abandon = abandon_batch(state, batch.id);
+    let staged = stage_json(state, batch.id, &programs, &lines).await;
+    finish_or_abandon(state, batch.id, lines.len() as i64, staged, abandon).await
+}
+
+/// Checks and stages the JSON lines a chunk at a time; the tally of what posting would do.
+async fn stage_json(
+    state: &AppState,
+    batch: QuotaBatchId,
+    programs: &HashMap<String, ProgramId>,
+    lines: &[JsonLine],
+) -> Result<BatchTally, ApiError> {
+    let store = state.store.ledger();
     let mut tally = BatchTally::default();
     for (index, part) in lines.chunks(parse::CHUNK_ROWS).enumerate() {
         let mut chunk = Chunk::default();
@@ -139,19 +152,61 @@ async fn upload_json(
                 line.kk_number.as_str(),
                 line.amount_idr.as_str(),
             ];
-            match parse::check_row(line_no, fields, &programs) {
+            match parse::check_row(line_no, fields, programs) {
                 Ok(staged) => chunk.lines.push(staged),
                 Err(errors) => chunk.errors.extend(errors),
             }
         }
         let outcomes = store
-            .stage_quota_chunk(batch.id, &chunk.lines, &chunk.errors)
+            .stage_quota_chunk(batch, &chunk.lines, &chunk.errors)
             .await?;
         tally.record(&chunk.lines, &outcomes);
     }
-    Ok(store
-        .finish_quota_batch(batch.id, rows, tally.finish())
-        .await?)
+    Ok(tally)
+}
+
+/// Removes the batch if the upload is dropped before it finishes (the client went away or the
+/// request timed out): a batch must never stay `validating`.
+fn abandon_batch(state: &AppState, batch: QuotaBatchId) -> Abandon {
+    let store = state.store.clone();
+    Abandon::new(async move {
+        match store.ledger().abandon_quota_batch(batch).await {
+            Ok(true) => tracing::warn!(%batch, "removed a quota batch whose upload did not finish"),
+            Ok(false) => {}
+            Err(error) => {
+                tracing::warn!(%batch, %error, "could not remove an unfinished quota batch")
+            }
+        }
+    })
+}
+
+/// Finishes the batch when staging went well; otherwise removes it before answering.
+async fn finish_or_abandon(
+    state: &AppState,
+    batch: QuotaBatchId,
+    rows: i64,
+    staged: Result<BatchTally, ApiError>,
+    abandon: Abandon,
+) -> Result<BatchReport, ApiError> {
+    let finished = match staged {
+        Ok(tally) => state
+            .store
+            .ledger()
+            .finish_quota_batch(batch, rows, tally.finish())
+            .await
+            .map_err(ApiError::from),
+        Err(error) => Err(error),
+    };
+    match finished {
+        Ok(report) => {
+            abandon.finished();
+            Ok(report)
+        }
+        Err(error) => {
+            abandon.now().await;
+            Err(error)
+        }
+    }
 }
 
 async fn upload_csv(
@@ -161,7 +216,7 @@ async fn upload_csv(
     programs: HashMap<String, ProgramId>,
     request: Request,
 ) -> Result<BatchReport, ApiError> {
-    use futures_util::{StreamExt, TryStreamExt};
+    use futures_util::TryStreamExt;
     let stream = request
         .into_body()
         .into_data_stream()
@@ -188,18 +243,30 @@ async fn upload_csv(
             ApiError::Internal(anyhow::anyhow!("quota parser stopped: {error}"))
         })?;
         return Err(match parsed {
-            Err(header) => ApiError::Invalid {
-                code: "invalid_header".into(),
-                message: header.0,
-                field: Some("header".into()),
-            },
+            Err(error) => error.into(),
             Ok(()) => empty_file(),
         });
     };
     let batch = store.create_quota_batch(&name, caller.user).await?;
+    let abandon = abandon_batch(state, batch.id);
+    let mut rows: i64 = 0;
+    let staged = stage_csv(state, batch.id, first, chunks, parser, &mut rows).await;
+    finish_or_abandon(state, batch.id, rows, staged, abandon).await
+}
+
+/// Stages the parsed chunks as they arrive and waits for the parser; counts the rows read.
+async fn stage_csv(
+    state: &AppState,
+    batch: QuotaBatchId,
+    first: Chunk,
+    chunks: mpsc::Receiver<Chunk>,
+    parser: tokio::task::JoinHandle<Result<(), parse::ReadError>>,
+    rows: &mut i64,
+) -> Result<BatchTally, ApiError> {
+    use futures_util::{StreamExt, TryStreamExt};
+    let store = state.store.ledger();
     // Two chunks are staged at once: one looks its households up on a reader while the other is
     // written, which on SQLite's single writer is the difference that matters.
-    let mut rows: i64 = 0;
     let mut tally = BatchTally::default();
     let rest = futures_util::stream::unfold(chunks, |mut chunks| async move {
         chunks.recv().await.map(|chunk| (chunk, chunks))
@@ -207,10 +274,10 @@ async fn upload_csv(
     futures_util::stream::once(async { first })
         .chain(rest)
         .map(|chunk| {
-            rows += chunk.rows as i64;
+            *rows += chunk.rows as i64;
             async move {
                 let outcomes = store
-                    .stage_quota_chunk(batch.id, &chunk.lines, &chunk.errors)
+                    .stage_quota_chunk(batch, &chunk.lines, &chunk.errors)
                     .await?;
                 Ok::<_, crate::store::StoreError>((chunk.lines, outcomes))
             }
@@ -221,16 +288,11 @@ async fn upload_csv(
             futures_util::future::ready(Ok(()))
         })
         .await?;
-    tracing::debug!(batch = %batch.id, rows, "quota file read and staged");
+    tracing::debug!(%batch, rows = *rows, "quota file read and staged");
     parser
         .await
-        .map_err(|error| ApiError::Internal(anyhow::anyhow!("quota parser stopped: {error}")))?
-        .map_err(|header| {
-            ApiError::Internal(anyhow::anyhow!("header failed late: {}", header.0))
-        })?;
-    Ok(store
-        .finish_quota_batch(batch.id, rows, tally.finish())
-        .await?)
+        .map_err(|error| ApiError::Internal(anyhow::anyhow!("quota parser stopped: {error}")))??;
+    Ok(tally)
 }
 
 fn empty_file() -> ApiError {

@@ -97,10 +97,17 @@ fn clip(text: &str) -> String {
     text.chars().take(40).collect()
 }
 
-/// The file's header was not the expected one; nothing was read.
+/// Why a quota file could not be read through.
 #[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct HeaderError(pub String);
+pub enum ReadError {
+    /// The file's header was not the expected one; nothing was read.
+    #[error("{0}")]
+    Header(String),
+    /// The upload broke off (the client went away, the connection failed): what was read cannot
+    /// be trusted to be the whole file, so the batch is not finished.
+    #[error("the upload broke off: {0}")]
+    Interrupted(String),
+}
 
 /// Reads a CSV quota file from `reader` (UTF-8, optional BOM, LF or CRLF, quoted fields), calling
 /// `sink` with each chunk; stops early when `sink` returns false (the receiver went away).
@@ -108,12 +115,12 @@ pub fn read_csv(
     reader: impl Read,
     programs: &HashMap<String, ProgramId>,
     mut sink: impl FnMut(Chunk) -> bool,
-) -> Result<(), HeaderError> {
+) -> Result<(), ReadError> {
     let mut csv = csv::ReaderBuilder::new()
         .has_headers(true)
         .flexible(true)
         .from_reader(reader);
-    crate::csv_input::check_header(&mut csv, &HEADER).map_err(HeaderError)?;
+    crate::csv_input::check_header(&mut csv, &HEADER).map_err(ReadError::Header)?;
     let mut chunk = Chunk::default();
     let mut record = csv::StringRecord::new();
     // The header is line 1, so the first data row starts on line 2. The csv crate does not count
@@ -145,23 +152,16 @@ pub fn read_csv(
                     }
                 }
             }
-            Err(error) => {
+            Err(error) if matches!(error.kind(), csv::ErrorKind::Utf8 { .. }) => {
                 chunk.rows += 1;
-                let code = match error.kind() {
-                    csv::ErrorKind::Utf8 { .. } => "invalid_utf8",
-                    _ => "unreadable_row",
-                };
                 chunk.errors.push(LineError {
                     line_no: line_of(error.position(), before),
                     field: "row".into(),
-                    code: code.into(),
+                    code: "invalid_utf8".into(),
                     message: error.to_string(),
                 });
-                if !matches!(error.kind(), csv::ErrorKind::Utf8 { .. }) {
-                    // An I/O error: the rest of the file cannot be trusted.
-                    break;
-                }
             }
+            Err(error) => return Err(ReadError::Interrupted(error.to_string())),
         }
         if chunk.rows as usize >= CHUNK_ROWS {
             chunk.bytes_read = csv.position().byte();

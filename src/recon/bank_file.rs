@@ -48,6 +48,9 @@ pub enum FileError {
     Empty,
     #[error("{0}")]
     Header(String),
+    /// The upload broke off before the end of the file.
+    #[error("the upload broke off: {0}")]
+    Interrupted(String),
 }
 
 /// The longest physical line read; a longer one is reported as malformed and skipped to its end,
@@ -75,7 +78,7 @@ pub fn read(
     let mut record = csv::ByteRecord::new();
     let mut scratch = Vec::new();
     let mut bytes_read = 0u64;
-    let io_error = |error: std::io::Error| FileError::Header(format!("cannot read the file: {error}"));
+    let io_error = |error: std::io::Error| FileError::Interrupted(error.to_string());
 
     let header = read_physical_line(&mut reader, &mut line).map_err(io_error)?;
     let Some(header) = header else {
@@ -94,9 +97,8 @@ pub fn read(
     if header.too_long {
         return Err(FileError::Header("the header line is too long".into()));
     }
-    split_fields(text, &mut record, &mut scratch).map_err(|reason| {
-        FileError::Header(format!("cannot read the header line: {reason}"))
-    })?;
+    split_fields(text, &mut record, &mut scratch)
+        .map_err(|reason| FileError::Header(format!("cannot read the header line: {reason}")))?;
     let names = record
         .iter()
         .map(std::str::from_utf8)
@@ -114,11 +116,17 @@ pub fn read(
         }
         lines += 1;
         let outcome = if read.too_long {
-            Err(Unusable::without_fields(line_no, format!("the line is longer than {MAX_LINE_BYTES} bytes")))
+            Err(Unusable::without_fields(
+                line_no,
+                format!("the line is longer than {MAX_LINE_BYTES} bytes"),
+            ))
         } else {
             match split_fields(&line, &mut record, &mut scratch) {
                 Ok(()) => parse_line(&record, line_no, value_date),
-                Err(reason) => Err(Unusable::without_fields(line_no, format!("unreadable line: {reason}"))),
+                Err(reason) => Err(Unusable::without_fields(
+                    line_no,
+                    format!("unreadable line: {reason}"),
+                )),
             }
         };
         if !on_line(outcome) {
@@ -216,7 +224,10 @@ fn split_fields(
             record.push_field(scratch);
             i
         } else {
-            let end = rest.iter().position(|&b| b == b',').map_or(line.len(), |p| at + p);
+            let end = rest
+                .iter()
+                .position(|&b| b == b',')
+                .map_or(line.len(), |p| at + p);
             if line[at..end].contains(&b'"') {
                 return Err("a quote inside an unquoted field");
             }
@@ -405,7 +416,8 @@ mod tests {
         for empty in ["", "\u{feff}", "\n", "  \r\n"] {
             assert_eq!(read_all(empty).1, Err(FileError::Empty), "{empty:?}");
         }
-        let (seen, lines) = read_all("value_date,terminal_id,stan,rrn,approval_code,amount_idr,type\r\n\r\n");
+        let (seen, lines) =
+            read_all("value_date,terminal_id,stan,rrn,approval_code,amount_idr,type\r\n\r\n");
         assert_eq!((seen.len(), lines), (0, Ok(0)));
     }
 
@@ -421,11 +433,21 @@ mod tests {
                     2026-11-23,\"SMD\"\"1\",000006,6,A,100,SALE";
         let (seen, lines) = read_all(text);
         assert_eq!(lines, Ok(6), "the blank line is not counted");
-        assert_eq!(seen[0], "2 bad unreadable line: a quoted field is not closed on its line");
+        assert_eq!(
+            seen[0],
+            "2 bad unreadable line: a quoted field is not closed on its line"
+        );
         assert_eq!(seen[1], "3 ok 2 10000 SALE");
-        assert_eq!(seen[2], "4 bad unreadable line: a quote inside an unquoted field");
+        assert_eq!(
+            seen[2],
+            "4 bad unreadable line: a quote inside an unquoted field"
+        );
         assert_eq!(seen[3], "5 bad unreadable line: text after a closing quote");
-        assert!(seen[4].starts_with("7 bad amount_idr"), "the quoted comma stays in its field: {}", seen[4]);
+        assert!(
+            seen[4].starts_with("7 bad amount_idr"),
+            "the quoted comma stays in its field: {}",
+            seen[4]
+        );
         assert_eq!(seen[5], "8 ok 6 10000 SALE", "a doubled quote is a quote");
     }
 
@@ -437,7 +459,11 @@ mod tests {
         );
         let (seen, lines) = read_all(&text);
         assert_eq!(lines, Ok(2));
-        assert!(seen[0].starts_with("2 bad the line is longer than"), "{}", seen[0]);
+        assert!(
+            seen[0].starts_with("2 bad the line is longer than"),
+            "{}",
+            seen[0]
+        );
         assert_eq!(seen[1], "3 ok 2 10000 SALE");
     }
 }

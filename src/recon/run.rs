@@ -8,6 +8,7 @@ use sha2::{Digest, Sha256};
 use tokio::sync::mpsc;
 
 use crate::{
+    abandon::Abandon,
     domain::ids::UserId,
     recon::{
         bank_file::{self, FileError},
@@ -56,12 +57,20 @@ pub async fn run(
     let run_id = days
         .start_recon_run(request.date, &request.file_name, request.actor)
         .await?;
+    // A run whose caller goes away mid-file is removed, not left `running`.
+    let cleanup_store = store.clone();
+    let abandon = Abandon::new(async move {
+        if let Err(cleanup) = cleanup_store.days().abandon_recon_run(run_id).await {
+            tracing::warn!(%cleanup, run = %run_id, "could not remove an unfinished run");
+        }
+    });
     match reconcile(store.clone(), run_id, &request, bank_file, progress).await {
-        Ok(run) => Ok(run),
+        Ok(run) => {
+            abandon.finished();
+            Ok(run)
+        }
         Err(error) => {
-            if let Err(cleanup) = store.days().abandon_recon_run(run_id).await {
-                tracing::warn!(%cleanup, run = %run_id, "could not remove a failed run");
-            }
+            abandon.now().await;
             Err(error)
         }
     }

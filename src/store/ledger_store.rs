@@ -142,6 +142,21 @@ macro_rules! ledger_store_impl {
                 uploaded_by: QuotaUserId,
             ) -> StoreResult<QuotaBatchRecord> {
                 let mut tx = self.begin_write().await?;
+                // A batch still `validating` after an hour died with its upload (a million lines
+                // take seconds) and was not cleaned up then: it and its staged rows go.
+                let stale = $crate::store::now() - chrono::Duration::hours(1);
+                let abandoned: Vec<(QuotaBatchId,)> = sqlx::query_as(
+                    "SELECT id FROM quota_batches WHERE status = 'validating' AND uploaded_at < $1",
+                )
+                .bind(stale)
+                .fetch_all(&mut *tx)
+                .await?;
+                for (batch,) in &abandoned {
+                    Self::remove_validating_batch(&mut tx, *batch).await?;
+                }
+                if !abandoned.is_empty() {
+                    tracing::warn!(removed = abandoned.len(), "removed quota batches whose upload never finished");
+                }
                 let record = sqlx::query_as(
                     "INSERT INTO quota_batches (id, status, source_name, uploaded_by, uploaded_at)
                      VALUES ($1, 'validating', $2, $3, $4) RETURNING *",
@@ -154,6 +169,13 @@ macro_rules! ledger_store_impl {
                 .await?;
                 tx.commit().await?;
                 Ok(record)
+            }
+
+            async fn abandon_quota_batch(&self, batch: QuotaBatchId) -> StoreResult<bool> {
+                let mut tx = self.begin_write().await?;
+                let removed = Self::remove_validating_batch(&mut tx, batch).await?;
+                tx.commit().await?;
+                Ok(removed)
             }
 
             async fn stage_quota_chunk(
@@ -463,6 +485,27 @@ macro_rules! ledger_store_impl {
         type HouseholdIdAlias = $crate::domain::ids::HouseholdId;
 
         impl $store {
+            /// Deletes a `validating` batch with its staged lines and errors, in the caller's
+            /// transaction; leaves any other batch alone.
+            async fn remove_validating_batch(
+                tx: &mut $crate::store::WriteTx<$db>,
+                batch: QuotaBatchId,
+            ) -> StoreResult<bool> {
+                let validating = "SELECT id FROM quota_batches WHERE id = $1 AND status = 'validating'";
+                for table in ["quota_lines", "quota_errors", "quota_batch_outcomes"] {
+                    sqlx::query(&format!("DELETE FROM {table} WHERE batch_id IN ({validating})"))
+                        .bind(batch)
+                        .execute(&mut **tx)
+                        .await?;
+                }
+                let removed = sqlx::query("DELETE FROM quota_batches WHERE id = $1 AND status = 'validating'")
+                    .bind(batch)
+                    .execute(&mut **tx)
+                    .await?
+                    .rows_affected();
+                Ok(removed == 1)
+            }
+
             /// Keeps a batch's rows and amount by outcome with the batch, for its reports.
             async fn record_outcomes(
                 conn: &mut <$db as sqlx::Database>::Connection,

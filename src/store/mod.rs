@@ -310,6 +310,9 @@ pub trait LedgerStore: Send + Sync + 'static {
         rows: i64,
         summary: BatchSummary,
     ) -> StoreResult<BatchReport>;
+    /// Removes a batch still `validating` (its upload failed or its caller went away) and its
+    /// staged lines and errors; a batch in any other state is kept. Answers whether it removed one.
+    async fn abandon_quota_batch(&self, batch: QuotaBatchId) -> StoreResult<bool>;
     async fn quota_batch_report(&self, batch: QuotaBatchId) -> StoreResult<Option<BatchReport>>;
     async fn list_quota_batches(&self, page: Page) -> StoreResult<Vec<QuotaBatchRecord>>;
     async fn list_quota_errors(

@@ -450,7 +450,12 @@ async fn dates_roles_and_headers_are_checked_before_anything_changes(app: TestAp
     );
     // A file with nothing in it, or a header alone, is no run: a truncated transfer must not
     // become the date's word. A header alone is a run when the bank states it had no activity.
-    for empty in ["", "\u{feff}", &format!("{HEADER}\n"), &format!("{HEADER}\r\n\r\n")] {
+    for empty in [
+        "",
+        "\u{feff}",
+        &format!("{HEADER}\n"),
+        &format!("{HEADER}\r\n\r\n"),
+    ] {
         upload(&app, &bank, &date, empty)
             .await
             .expect_error(422, "empty_file");
@@ -461,9 +466,15 @@ async fn dates_roles_and_headers_are_checked_before_anything_changes(app: TestAp
         .await
         .expect_error(422, "activity_in_file");
     assert_eq!(app.count("recon_runs").await, 0);
-    let run = upload_with(&app, &bank, &date, "&no_activity=true", &format!("{HEADER}\n"))
-        .await
-        .expect(201);
+    let run = upload_with(
+        &app,
+        &bank,
+        &date,
+        "&no_activity=true",
+        &format!("{HEADER}\n"),
+    )
+    .await
+    .expect(201);
     assert_eq!(run["report"]["exceptions"], 0);
     assert_eq!(run["report"]["no_activity"], true);
     assert_eq!(run["authoritative"], true);
@@ -487,7 +498,11 @@ async fn settle(app: &TestApp, bank: &str, date: &str) -> (Value, Vec<(i64, i64,
         .iter()
         .map(|e| {
             let n = |k: &str| e[k].as_i64().unwrap();
-            (n("amount_minor"), n("matched_minor"), n("settled_before_minor"))
+            (
+                n("amount_minor"),
+                n("matched_minor"),
+                n("settled_before_minor"),
+            )
         })
         .collect();
     (outcome, posted)
@@ -533,7 +548,10 @@ async fn settlement_pays_the_difference_when_the_bank_sends_more_or_less(app: Te
     let complete = upload(&app, &bank, &date, &full).await.expect(201);
     assert_eq!(complete["authoritative"], true);
     let first_now = app
-        .get(&format!("/v1/recon/runs/{}", first["id"].as_str().unwrap()), &bank)
+        .get(
+            &format!("/v1/recon/runs/{}", first["id"].as_str().unwrap()),
+            &bank,
+        )
         .await
         .expect(200);
     assert_eq!(first_now["authoritative"], false);
@@ -563,7 +581,10 @@ async fn settlement_pays_the_difference_when_the_bank_sends_more_or_less(app: Te
         ssn::settlement::write_payout_file(&records, &mut out).unwrap();
         String::from_utf8(out).unwrap()
     };
-    assert!(payout.lines().nth(1).unwrap().ends_with(",1,-67500.00"), "{payout}");
+    assert!(
+        payout.lines().nth(1).unwrap().ends_with(",1,-67500.00"),
+        "{payout}"
+    );
     assert_eq!(outcome["entries"].as_array().unwrap().len(), 3);
 
     // The earlier complete file sent again is the same run, and the word again.
@@ -576,21 +597,28 @@ async fn settlement_pays_the_difference_when_the_bank_sends_more_or_less(app: Te
     app.assert_ledger_clean().await;
 
     // Settles and runs at the same time: whatever order they take, settled ends equal to matched.
+    let settle_path = format!("/v1/settlements/{date}");
     for file in [&corrected, &full, &partial, &full] {
         let (run, settled) = tokio::join!(
             upload(&app, &bank, &date, file),
-            app.post(&format!("/v1/settlements/{date}"), &bank, json!({}))
+            app.post(&settle_path, &bank, json!({}))
         );
         run.expect(201);
         settled.expect(200);
     }
     let (outcome, _) = settle(&app, &bank, &date).await;
     let authoritative = app
-        .get(&format!("/v1/recon/runs/{}", outcome["run_id"].as_str().unwrap()), &bank)
+        .get(
+            &format!("/v1/recon/runs/{}", outcome["run_id"].as_str().unwrap()),
+            &bank,
+        )
         .await
         .expect(200);
     assert_eq!(authoritative["authoritative"], true);
-    assert_eq!(authoritative["id"], complete["id"], "the last upload was the full file");
+    assert_eq!(
+        authoritative["id"], complete["id"],
+        "the last upload was the full file"
+    );
     assert_eq!(settled_total(&app).await, 9_450_000);
     app.assert_ledger_clean().await;
 

@@ -480,7 +480,78 @@ async fn a_file_of_several_chunks_is_checked_and_posted_whole(app: TestApp) {
     app.assert_ledger_clean().await;
 }
 
+async fn count_validating(app: &TestApp) -> i64 {
+    count_on(
+        app.backend,
+        &app.database_url,
+        "SELECT COUNT(*) FROM quota_batches WHERE status = 'validating'",
+    )
+    .await
+}
+
+async fn an_upload_cut_off_midway_leaves_no_batch_validating(app: TestApp) {
+    let maker = app.login("dinsos").await;
+    let batches = app.count("quota_batches").await;
+    let staged_before = app.count("quota_lines").await + app.count("quota_errors").await;
+    // The client sends the header and some lines, then goes away mid-file: a raw connection, so
+    // that dropping it really closes the socket.
+    use tokio::io::AsyncWriteExt;
+    let address = app.base.trim_start_matches("http://").to_string();
+    let mut socket = tokio::net::TcpStream::connect(&address).await.unwrap();
+    // More than a chunk, so the server stages some before the file ends (unknown households are
+    // line errors, staged like good lines).
+    let mut rows = String::from("period,program_code,kk_number,amount_idr\n");
+    for i in 0..ssn::quota::parse::CHUNK_ROWS * 2 {
+        rows.push_str(&format!("2027-01,SSN-SEMBAKO,64729{i:011},150000\n"));
+    }
+    let head = format!(
+        "POST {BATCHES}?source_name=cut.csv HTTP/1.1\r\nhost: {address}\r\nauthorization: Bearer {maker}\r\n\
+         content-type: text/csv\r\ntransfer-encoding: chunked\r\n\r\n{:x}\r\n{rows}\r\n",
+        rows.len()
+    );
+    socket.write_all(head.as_bytes()).await.unwrap();
+    // Wait until the server has made the batch, then cut the connection.
+    let mut made = false;
+    for _ in 0..200 {
+        if app.count("quota_batches").await > batches {
+            made = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(made, "the server started the batch");
+    drop(socket);
+    let mut left = i64::MAX;
+    for _ in 0..200 {
+        left = count_validating(&app).await;
+        if left == 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(left, 0, "the cut upload's batch was removed");
+    assert_eq!(app.count("quota_batches").await, batches);
+    assert_eq!(
+        app.count("quota_lines").await + app.count("quota_errors").await,
+        staged_before,
+        "its staged lines went with it"
+    );
+    upload_csv(&app, &maker, &december_csv()).await.expect(201);
+
+    // A batch left `validating` by a process that died (no clean-up ran) goes at the next upload
+    // once it is an hour old.
+    app.execute(
+        "UPDATE quota_batches SET status = 'validating', uploaded_at = '2000-01-01T00:00:00Z'
+          WHERE source_name = 'dinsos-2026-12.csv'",
+    )
+    .await;
+    assert_eq!(count_validating(&app).await, 1);
+    upload_csv(&app, &maker, &december_csv()).await.expect(201);
+    assert_eq!(count_validating(&app).await, 0, "the stale batch was swept");
+}
+
 on_both_backends!(
+    an_upload_cut_off_midway_leaves_no_batch_validating,
     a_batch_is_validated_whole_and_errors_name_their_lines,
     a_second_office_user_approves_and_a_reupload_moves_no_money,
     a_file_alternating_periods_gets_each_line_its_own_outcome,
