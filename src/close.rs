@@ -8,7 +8,10 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::{
-    domain::ids::{EwarungId, UserId},
+    domain::{
+        ids::{EwarungId, UserId},
+        money::{Minor, Overflow},
+    },
     store::{BatchSide, CountAndTotal},
 };
 
@@ -31,17 +34,25 @@ pub struct DayTotals {
 }
 
 impl DayTotals {
-    pub fn add(&mut self, other: &DayTotals) {
-        let add = |a: &mut CountAndTotal, b: &CountAndTotal| {
-            a.count += b.count;
-            a.amount_minor += b.amount_minor;
+    /// Adds another terminal's or E-Warung's totals; refused (and `self` left part-added, to be
+    /// thrown away) when a total leaves the range of `i64` minor units.
+    pub fn add(&mut self, other: &DayTotals) -> Result<(), Overflow> {
+        let add = |a: &mut CountAndTotal, b: &CountAndTotal| -> Result<(), Overflow> {
+            a.count = a.count.checked_add(b.count).ok_or(Overflow)?;
+            a.amount_minor = Minor::new(a.amount_minor)
+                .checked_add(Minor::new(b.amount_minor))?
+                .get();
+            Ok(())
         };
-        add(&mut self.purchases, &other.purchases);
-        add(&mut self.voids, &other.voids);
-        add(&mut self.reversals, &other.reversals);
-        add(&mut self.expired, &other.expired);
-        add(&mut self.refunds, &other.refunds);
-        self.net_minor += other.net_minor;
+        add(&mut self.purchases, &other.purchases)?;
+        add(&mut self.voids, &other.voids)?;
+        add(&mut self.reversals, &other.reversals)?;
+        add(&mut self.expired, &other.expired)?;
+        add(&mut self.refunds, &other.refunds)?;
+        self.net_minor = Minor::new(self.net_minor)
+            .checked_add(Minor::new(other.net_minor))?
+            .get();
+        Ok(())
     }
 }
 

@@ -17,7 +17,7 @@ use utoipa::ToSchema;
 
 use crate::domain::{
     ids::{EwarungId, ProgramId, TransferId},
-    money::format_minor,
+    money::{format_minor, Minor},
 };
 
 /// One settlement entry of a (date, E-Warung, program), with where to pay.
@@ -141,19 +141,23 @@ pub const PAYOUT_HEADER: [&str; 8] = [
 /// positive net is paid; a negative one is an adjustment the bank recovers from the E-Warung; a
 /// net of zero is left out.
 pub fn write_payout_file(records: &[SettlementRecord], out: impl Write) -> csv::Result<usize> {
-    type Line<'a> = (&'a SettlementRecord, i64, i64);
+    type Line<'a> = (&'a SettlementRecord, i64, Minor);
     let mut by_ewarung: BTreeMap<(String, EwarungId), Line<'_>> = BTreeMap::new();
     for record in records {
         let line = by_ewarung
             .entry((record.ewarung_name.clone(), record.ewarung_id))
-            .or_insert((record, 0, 0));
-        line.1 += record.items;
-        line.2 += record.amount_minor;
+            .or_insert((record, 0, Minor::ZERO));
+        line.1 = line.1.saturating_add(record.items);
+        line.2 = line
+            .2
+            .checked_add(Minor::new(record.amount_minor))
+            .map_err(|overflow| std::io::Error::other(overflow.to_string()))?;
     }
     let mut csv = csv::Writer::from_writer(out);
     csv.write_record(PAYOUT_HEADER)?;
     let mut lines = 0;
     for (record, items, amount) in by_ewarung.into_values() {
+        let amount = amount.get();
         if amount == 0 {
             continue;
         }

@@ -122,6 +122,93 @@ fn plain_minor(text: &str) -> Option<i64> {
     (minor > 0 && minor <= MAX_AMOUNT_MINOR).then_some(minor)
 }
 
+/// The highest price cap a catalog item may have: 100 million rupiah a unit. A sack of rice costs
+/// a few hundred thousand; the cap keeps a typo from admitting absurd prices.
+pub const MAX_PRICE_CAP_MINOR: i64 = 100_000_000 * MINOR_PER_UNIT;
+
+/// The largest monthly quota one household may be loaded in one line: 100 million rupiah.
+pub const MAX_QUOTA_LINE_MINOR: i64 = 100_000_000 * MINOR_PER_UNIT;
+
+impl Amount {
+    /// Refuses an amount above `max_minor` (a price cap, a quota line) with `amount_out_of_range`.
+    pub fn at_most(self, max_minor: i64, what: &str) -> Result<Self, Invalid> {
+        if self.minor > max_minor {
+            return Err(Invalid::new(
+                "amount_out_of_range",
+                format!("{what} may be at most {} IDR", format_minor(max_minor)),
+            ));
+        }
+        Ok(self)
+    }
+}
+
+/// A sum of money in minor units that may be zero or negative: a basket's total, a batch's total,
+/// a balance, a difference. Every operation is checked: an overflow is an error, never a wrap
+/// (release builds wrap plain `i64` arithmetic silently).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Minor(i64);
+
+/// An operation on money left the range of `i64` minor units.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the amount is out of range")]
+pub struct Overflow;
+
+impl From<Overflow> for Invalid {
+    fn from(_: Overflow) -> Self {
+        Invalid::new(
+            "amount_out_of_range",
+            "the total exceeds the largest amount this service can hold",
+        )
+    }
+}
+
+impl Minor {
+    pub const ZERO: Minor = Minor(0);
+
+    pub const fn new(minor: i64) -> Self {
+        Self(minor)
+    }
+
+    pub const fn get(self) -> i64 {
+        self.0
+    }
+
+    pub fn checked_add(self, other: Minor) -> Result<Minor, Overflow> {
+        self.0.checked_add(other.0).map(Minor).ok_or(Overflow)
+    }
+
+    pub fn checked_sub(self, other: Minor) -> Result<Minor, Overflow> {
+        self.0.checked_sub(other.0).map(Minor).ok_or(Overflow)
+    }
+
+    /// A unit price times a quantity.
+    pub fn times(self, quantity: u32) -> Result<Minor, Overflow> {
+        self.0
+            .checked_mul(i64::from(quantity))
+            .map(Minor)
+            .ok_or(Overflow)
+    }
+
+    /// The sum of many amounts, refused as a whole when any partial sum overflows.
+    pub fn sum(amounts: impl IntoIterator<Item = Minor>) -> Result<Minor, Overflow> {
+        amounts
+            .into_iter()
+            .try_fold(Minor::ZERO, |total, amount| total.checked_add(amount))
+    }
+}
+
+impl From<Amount> for Minor {
+    fn from(amount: Amount) -> Self {
+        Minor(amount.minor)
+    }
+}
+
+impl fmt::Display for Minor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&format_minor(self.0))
+    }
+}
+
 /// Formats minor units (which may be zero or negative, e.g. a balance) as an IDR decimal string.
 pub fn format_minor(minor: i64) -> String {
     Decimal::new(minor, 2).to_string()
@@ -224,7 +311,47 @@ mod tests {
         );
     }
 
+    #[test]
+    fn sums_and_products_at_the_edges_are_refused_not_wrapped() {
+        let max = Minor::new(i64::MAX);
+        assert_eq!(max.checked_add(Minor::new(1)), Err(Overflow));
+        assert_eq!(
+            Minor::new(i64::MIN).checked_sub(Minor::new(1)),
+            Err(Overflow)
+        );
+        assert_eq!(Minor::new(i64::MAX / 2 + 1).times(2), Err(Overflow));
+        assert_eq!(
+            Minor::new(i64::MAX / 999).times(999).map(Minor::get),
+            Ok(i64::MAX / 999 * 999)
+        );
+        let biggest = Minor::from(Amount::from_minor(MAX_AMOUNT_MINOR).unwrap());
+        // The largest accepted price times the largest quantity still fits; ten such lines do not.
+        let line = biggest.times(999).unwrap();
+        assert_eq!(Minor::sum(std::iter::repeat_n(line, 10)), Err(Overflow));
+        assert_eq!(Minor::sum([]), Ok(Minor::ZERO));
+        assert_eq!(Invalid::from(Overflow).code, "amount_out_of_range");
+    }
+
     proptest! {
+        #[test]
+        fn checked_sums_equal_wide_sums_or_refuse(values in proptest::collection::vec(any::<i64>(), 0..20)) {
+            let wide: i128 = values.iter().map(|&v| i128::from(v)).sum();
+            let fits_every_step = values.iter().try_fold(0i64, |total, &v| total.checked_add(v)).is_some();
+            match Minor::sum(values.iter().copied().map(Minor::new)) {
+                Ok(total) => prop_assert_eq!(i128::from(total.get()), wide),
+                Err(Overflow) => prop_assert!(!fits_every_step),
+            }
+        }
+
+        #[test]
+        fn checked_products_equal_wide_products_or_refuse(price in any::<i64>(), quantity in any::<u32>()) {
+            let wide = i128::from(price) * i128::from(quantity);
+            match Minor::new(price).times(quantity) {
+                Ok(amount) => prop_assert_eq!(i128::from(amount.get()), wide),
+                Err(Overflow) => prop_assert!(wide > i128::from(i64::MAX) || wide < i128::from(i64::MIN)),
+            }
+        }
+
         #[test]
         fn the_plain_fast_path_agrees_with_the_decimal_path(text in "[0-9]{0,15}(\\.[0-9]{0,3})?") {
             if let Some(minor) = plain_minor(&text) {

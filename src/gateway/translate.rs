@@ -3,7 +3,7 @@
 use serde_json::{json, Value};
 
 use crate::{
-    domain::money::{format_minor, Amount},
+    domain::money::{format_minor, Amount, Minor},
     redemption::ResponseCode,
     terminal::{
         frame::MAX_PAYLOAD,
@@ -38,11 +38,18 @@ pub fn transaction_type(processing: ProcessingCode) -> String {
 /// `POST /v1/redemptions/authorize` for a purchase or a (refused) cash type, or the local decline
 /// when the message contradicts itself.
 pub fn authorize_body(request: &FinancialRequest) -> Result<Value, (ResponseCode, String)> {
-    let total: i64 = request
+    let lines = request
         .basket
         .iter()
-        .map(|line| i64::from(line.quantity) * line.unit_price_minor)
-        .sum();
+        .map(|line| Minor::new(line.unit_price_minor).times(line.quantity))
+        .collect::<Result<Vec<_>, _>>();
+    let Ok(total) = lines.and_then(Minor::sum) else {
+        return Err((
+            ResponseCode::InvalidTransaction,
+            "the basket's total is out of range".to_string(),
+        ));
+    };
+    let total = total.get();
     if request.processing == ProcessingCode::Purchase && total != request.amount_minor {
         return Err((
             ResponseCode::InvalidTransaction,

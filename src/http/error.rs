@@ -204,6 +204,11 @@ impl From<crate::recon::run::RunError> for ApiError {
                 message,
                 field: None,
             },
+            RunError::OutOfRange => ApiError::Invalid {
+                code: "amount_out_of_range".into(),
+                message,
+                field: None,
+            },
             RunError::ActivityInFile => ApiError::Invalid {
                 code: "activity_in_file".into(),
                 message,

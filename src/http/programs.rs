@@ -7,7 +7,7 @@ use utoipa::ToSchema;
 use crate::{
     domain::{
         catalog::{parse_code, CommodityGroup, CURRENCY, MAX_CARRY_OVER_MONTHS},
-        money::Amount,
+        money::{Amount, MAX_PRICE_CAP_MINOR, MAX_QUOTA_LINE_MINOR},
         role::Permission,
         Invalid,
     },
@@ -68,7 +68,11 @@ pub async fn create(
             NewProgram {
                 code,
                 name: text("name", &request.name, 200)?,
-                default_monthly_amount_minor: request.default_monthly_amount.minor_units(),
+                default_monthly_amount_minor: request
+                    .default_monthly_amount
+                    .at_most(MAX_QUOTA_LINE_MINOR, "the monthly amount")
+                    .map_err(|e| ApiError::invalid("default_monthly_amount", e))?
+                    .minor_units(),
                 carry_over_months: i32::from(request.carry_over_months),
             },
             caller.user,
@@ -123,7 +127,11 @@ pub async fn add_item(
         name: text("name", &request.name, 200)?,
         unit: text("unit", &request.unit, 20)?,
         commodity_group: request.group,
-        max_unit_price_minor: request.max_unit_price.minor_units(),
+        max_unit_price_minor: request
+            .max_unit_price
+            .at_most(MAX_PRICE_CAP_MINOR, "a price cap")
+            .map_err(|e| ApiError::invalid("max_unit_price", e))?
+            .minor_units(),
     };
     let record = state.store.add_catalog_item(item, caller.user).await?;
     Ok((StatusCode::CREATED, Json(record)))

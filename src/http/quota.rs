@@ -18,6 +18,7 @@ use crate::{
     abandon::Abandon,
     domain::{
         ids::{ProgramId, QuotaBatchId},
+        money::Minor,
         role::Permission,
     },
     http::{
@@ -406,7 +407,9 @@ pub async fn expire(
         .ledger()
         .expire_entitlements(request.as_of, Some(caller.user))
         .await?;
-    let total: i64 = households.iter().map(|h| h.amount_minor).sum();
+    let total = Minor::sum(households.iter().map(|h| Minor::new(h.amount_minor)))
+        .map_err(|overflow| ApiError::invalid("as_of", overflow.into()))?
+        .get();
     Ok(Json(ExpiryReport {
         as_of: request.as_of,
         households,

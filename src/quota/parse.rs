@@ -6,7 +6,11 @@
 use std::{collections::HashMap, io::Read};
 
 use crate::{
-    domain::{identity::KkNumber, ids::ProgramId, money::Amount},
+    domain::{
+        identity::KkNumber,
+        ids::ProgramId,
+        money::{Amount, MAX_QUOTA_LINE_MINOR},
+    },
     quota::model::{LineError, StagedLine},
 };
 
@@ -62,7 +66,8 @@ pub fn check_row(
     if let Err(invalid) = &kk {
         refuse("kk_number", invalid.code, invalid.message.clone());
     }
-    let amount = Amount::parse(amount);
+    let amount = Amount::parse(amount)
+        .and_then(|amount| amount.at_most(MAX_QUOTA_LINE_MINOR, "a household's quota line"));
     if let Err(invalid) = &amount {
         refuse("amount_idr", invalid.code, invalid.message.clone());
     }

@@ -8,27 +8,43 @@
 use std::collections::{BTreeMap, HashMap};
 
 use crate::{
-    domain::ids::ProgramId,
+    domain::{
+        ids::ProgramId,
+        money::{Minor, Overflow},
+    },
     quota::model::{LineError, LineOutcome, OutcomeCount, StagedLine},
 };
 
 /// Accumulates the staged chunks of one batch, in any order.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct BatchTally {
     /// (program, period) → a small number, so that a row's key fits in 128 bits.
     groups: HashMap<(ProgramId, String), u32>,
     /// `kk << 64 | group << 32 | line`: sorted, equal households and groups sit together with the
     /// first line first.
     keys: Vec<u128>,
-    outcomes: BTreeMap<&'static str, (i64, i64)>,
-    total_minor: i64,
+    outcomes: BTreeMap<&'static str, (i64, Minor)>,
+    /// `Err` once a sum overflowed: the batch is then refused whole.
+    total: Result<Minor, Overflow>,
+}
+
+impl Default for BatchTally {
+    fn default() -> Self {
+        Self {
+            groups: HashMap::new(),
+            keys: Vec::new(),
+            outcomes: BTreeMap::new(),
+            total: Ok(Minor::ZERO),
+        }
+    }
 }
 
 /// The whole-file results that settle a batch.
 #[derive(Debug, Clone, Default)]
 pub struct BatchSummary {
-    /// Every line whose household already appeared for the same program and period.
-    pub duplicates: Vec<LineError>,
+    /// Errors only the whole file shows: every line whose household already appeared for the
+    /// same program and period, and a total out of range (line 0).
+    pub file_errors: Vec<LineError>,
     /// Distinct households among the rows that found theirs.
     pub households: i64,
     /// Rows and amount by outcome, in the order of the outcome's name.
@@ -58,10 +74,16 @@ impl BatchTally {
             self.keys.push(
                 u128::from(kk) << 64 | u128::from(group) << 32 | line.line_no as u128 & 0xffff_ffff,
             );
-            let entry = self.outcomes.entry(outcome.as_str()).or_default();
+            let amount = Minor::new(line.amount_minor);
+            let entry = self
+                .outcomes
+                .entry(outcome.as_str())
+                .or_insert((0, Minor::ZERO));
             entry.0 += 1;
-            entry.1 += line.amount_minor;
-            self.total_minor += line.amount_minor;
+            // Amounts are positive, so an outcome's sum overflows only with the total, which
+            // refuses the batch.
+            entry.1 = entry.1.checked_add(amount).unwrap_or(entry.1);
+            self.total = self.total.and_then(|total| total.checked_add(amount));
         }
     }
 
@@ -94,8 +116,19 @@ impl BatchTally {
             }
         }
         duplicates.sort_unstable_by_key(|error| error.line_no);
+        if self.total.is_err() {
+            duplicates.insert(
+                0,
+                LineError {
+                    line_no: 0,
+                    field: "amount_idr".into(),
+                    code: "batch_total_out_of_range".into(),
+                    message: "the batch's amounts add up to more than this service can hold".into(),
+                },
+            );
+        }
         BatchSummary {
-            duplicates,
+            file_errors: duplicates,
             households,
             outcomes: self
                 .outcomes
@@ -103,10 +136,10 @@ impl BatchTally {
                 .map(|(outcome, (rows, amount_minor))| OutcomeCount {
                     outcome: outcome.to_string(),
                     rows,
-                    amount_minor,
+                    amount_minor: amount_minor.get(),
                 })
                 .collect(),
-            total_minor: self.total_minor,
+            total_minor: self.total.map_or(i64::MAX, Minor::get),
         }
     }
 }
@@ -148,7 +181,7 @@ mod tests {
         tally.record(&first, &[found; 3]);
         let summary = tally.finish();
         let repeats: Vec<_> = summary
-            .duplicates
+            .file_errors
             .iter()
             .map(|e| {
                 (
@@ -167,5 +200,20 @@ mod tests {
             .map(|o| (o.outcome.as_str(), o.rows, o.amount_minor))
             .collect();
         assert_eq!(outcomes, [("credited", 5, 500), ("skipped_exited", 1, 100)]);
+    }
+
+    #[test]
+    fn a_total_that_overflows_refuses_the_batch_instead_of_wrapping() {
+        let program = ProgramId::new();
+        let big = |line_no, kk: &str| StagedLine {
+            amount_minor: i64::MAX / 2 + 1,
+            ..line(line_no, program, kk, "2026-11")
+        };
+        let lines = [big(2, "6472010101230001"), big(3, "6472010101230002")];
+        let mut tally = BatchTally::default();
+        tally.record(&lines, &[Some(LineOutcome::Credited); 2]);
+        let summary = tally.finish();
+        assert_eq!(summary.file_errors[0].code, "batch_total_out_of_range");
+        assert_eq!(summary.file_errors[0].line_no, 0);
     }
 }

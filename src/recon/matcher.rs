@@ -181,6 +181,8 @@ pub struct Matcher {
     /// Per E-Warung (index; `u32::MAX` for unknown terminals).
     per_ewarung: IntMap<u32, Totals>,
     payables: IntMap<u64, (i64, i64)>,
+    /// A total overflowed (see `count`).
+    overflowed: bool,
 }
 
 pub const UNKNOWN_EWARUNG: u32 = u32::MAX;
@@ -210,6 +212,7 @@ impl Matcher {
             pending: Vec::new(),
             bank_only_seen: HashSet::new(),
             totals: Totals::default(),
+            overflowed: false,
             per_ewarung: IntMap::default(),
             payables: IntMap::default(),
         };
@@ -419,10 +422,14 @@ impl Matcher {
                 .entry(payable_key(entry.ewarung, entry.program))
                 .or_default();
             payable.0 += 1;
-            payable.1 += match entry.direction {
+            let signed = match entry.direction {
                 Direction::Sale => entry.amount_minor,
                 Direction::MoneyBack => -entry.amount_minor,
             };
+            match payable.1.checked_add(signed) {
+                Some(sum) => payable.1 = sum,
+                None => self.overflowed = true,
+            }
             return None;
         }
         self.count(
@@ -665,14 +672,23 @@ impl Matcher {
     }
 
     fn count(&mut self, category: Category, ewarung: u32, bank: i64, host: i64) {
-        let add = |totals: &mut Totals| {
+        // Checked: a bank file may carry any number of lines of up to 10 trillion rupiah each.
+        // An overflow marks the run, which then fails whole instead of reporting wrapped totals.
+        let add = |totals: &mut Totals| -> Option<()> {
             let t = &mut totals[category.index()];
             t.count += 1;
-            t.bank_amount_minor += bank;
-            t.host_amount_minor += host;
+            t.bank_amount_minor = t.bank_amount_minor.checked_add(bank)?;
+            t.host_amount_minor = t.host_amount_minor.checked_add(host)?;
+            Some(())
         };
-        add(&mut self.totals);
-        add(self.per_ewarung.entry(ewarung).or_default());
+        let fits = add(&mut self.totals).is_some()
+            && add(self.per_ewarung.entry(ewarung).or_default()).is_some();
+        self.overflowed |= !fits;
+    }
+
+    /// Whether a total left the range of `i64` minor units (the run must not be recorded).
+    pub fn overflowed(&self) -> bool {
+        self.overflowed
     }
 }
 

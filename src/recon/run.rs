@@ -9,7 +9,7 @@ use tokio::sync::mpsc;
 
 use crate::{
     abandon::Abandon,
-    domain::ids::UserId,
+    domain::{ids::UserId, money::Minor},
     recon::{
         bank_file::{self, FileError},
         matcher::Matcher,
@@ -28,6 +28,9 @@ pub enum RunError {
     /// A header and no lines, from a caller who did not state that the bank had no activity.
     #[error("the file has a header and no lines; say no_activity=true if the bank had no activity that day")]
     NoLines,
+    /// The file's amounts add up to more than an `i64` of minor units.
+    #[error("the file's amounts add up to more than this service can hold")]
+    OutOfRange,
     /// `no_activity` stated for a file that has lines.
     #[error("no_activity=true was stated, but the file has lines")]
     ActivityInFile,
@@ -154,6 +157,9 @@ async fn reconcile(
     let (matcher, sha, bank_lines, unusable_lines) = reading
         .await
         .map_err(|error| RunError::Stopped(error.to_string()))??;
+    if matcher.overflowed() {
+        return Err(RunError::OutOfRange);
+    }
     match (bank_lines, request.no_activity) {
         (0, false) => return Err(RunError::NoLines),
         (1.., true) => return Err(RunError::ActivityInFile),
@@ -178,11 +184,14 @@ async fn reconcile(
                 .map_or_else(String::new, |e| e.name),
             None => "(terminal unknown to the host)".to_string(),
         };
-        let payable_minor = payables
-            .iter()
-            .filter(|p| Some(p.ewarung_id) == ewarung_id)
-            .map(|p| p.amount_minor)
-            .sum();
+        let payable_minor = Minor::sum(
+            payables
+                .iter()
+                .filter(|p| Some(p.ewarung_id) == ewarung_id)
+                .map(|p| Minor::new(p.amount_minor)),
+        )
+        .map_err(|_| RunError::OutOfRange)?
+        .get();
         ewarungs.push(EwarungRecon {
             ewarung_id,
             name,

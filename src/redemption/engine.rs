@@ -21,7 +21,7 @@ use crate::{
         card::CardStatus,
         household::HouseholdStatus,
         ids::{EwarungId, RedemptionId, TransferId},
-        money::format_minor,
+        money::{format_minor, Minor},
         pan,
         terminal::{EwarungStatus, TerminalStatus},
     },
@@ -249,7 +249,15 @@ impl Authorize {
                 return Ok(());
             }
         };
-        let total: i64 = receipt.iter().map(|(_, amount)| amount).sum();
+        let Ok(total) = Minor::sum(receipt.iter().map(|(_, amount)| *amount)) else {
+            decline(
+                decision,
+                ResponseCode::InvalidTransaction,
+                "the basket's total is out of range",
+            );
+            return Ok(());
+        };
+        let total = total.get();
         decision.row.amount_minor = total;
         if total > account.available() {
             decline(
@@ -485,7 +493,7 @@ async fn price_basket(
     tx: &mut dyn LedgerTx,
     program: &ProgramRecord,
     request: &AuthorizeRequest,
-) -> StoreResult<Result<Vec<(ReceiptLine, i64)>, String>> {
+) -> StoreResult<Result<Vec<(ReceiptLine, Minor)>, String>> {
     let skus = request.skus();
     let catalog: HashMap<String, crate::store::CatalogItemRecord> = tx
         .catalog_items(program.id, &skus)
@@ -511,7 +519,13 @@ async fn price_basket(
                 item.unit
             )));
         }
-        let amount = price * i64::from(line.quantity.get());
+        let Ok(amount) = Minor::from(line.unit_price).times(line.quantity.get()) else {
+            return Ok(Err(format!(
+                "{} × {} is out of range",
+                line.quantity.get(),
+                item.sku
+            )));
+        };
         receipt.push((
             ReceiptLine {
                 sku: item.sku.clone(),
@@ -519,7 +533,7 @@ async fn price_basket(
                 unit: item.unit.clone(),
                 quantity: line.quantity.get(),
                 unit_price: format_minor(price),
-                amount: format_minor(amount),
+                amount: amount.to_string(),
             },
             amount,
         ));

@@ -145,9 +145,10 @@ macro_rules! day_store_impl {
                     let names: std::collections::HashMap<EwarungId, String> = names.into_iter().collect();
                     let mut totals = DayTotals::default();
                     let mut by_ewarung: std::collections::BTreeMap<EwarungId, DayTotals> = Default::default();
+                    let out_of_range = |_| refused("amount_out_of_range", format!("{date}'s totals exceed what this service can hold"));
                     for terminal in &terminals {
-                        totals.add(&terminal.totals);
-                        by_ewarung.entry(terminal.ewarung_id).or_default().add(&terminal.totals);
+                        totals.add(&terminal.totals).map_err(out_of_range)?;
+                        by_ewarung.entry(terminal.ewarung_id).or_default().add(&terminal.totals).map_err(out_of_range)?;
                     }
                     let mut ewarungs: Vec<EwarungDay> = by_ewarung
                         .into_iter()

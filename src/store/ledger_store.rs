@@ -194,7 +194,7 @@ macro_rules! ledger_store_impl {
                 summary: BatchSummary,
             ) -> StoreResult<BatchReport> {
                 let mut tx = self.begin_write().await?;
-                Self::insert_quota_errors(&mut tx, batch, &summary.duplicates).await?;
+                Self::insert_quota_errors(&mut tx, batch, &summary.file_errors).await?;
                 let settled = sqlx::query(
                     "UPDATE quota_batches SET
                          row_count = $2,
@@ -340,7 +340,14 @@ macro_rules! ledger_store_impl {
                         }
                     }
                 }
-                let total: i64 = expired.iter().map(|e| e.amount_minor).sum();
+                let total = $crate::domain::money::Minor::sum(
+                    expired.iter().map(|e| $crate::domain::money::Minor::new(e.amount_minor)),
+                )
+                .map_err(|_| StoreError::Refused {
+                    code: "amount_out_of_range",
+                    message: "the expired amounts add up to more than this service can hold".into(),
+                })?
+                .get();
                 let detail = json!({ "as_of": as_of.to_string(), "households": expired.len(), "total_minor": total });
                 Self::audit(&mut tx, actor, "quota.expired", ("ledger", as_of.to_string()), detail).await?;
                 tx.commit().await?;

@@ -8,6 +8,7 @@ mod auth;
 mod bad_input;
 mod cards;
 mod days;
+mod money_limits;
 mod operations;
 mod pin_blocks;
 mod quota;
