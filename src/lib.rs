@@ -33,6 +33,7 @@ pub mod domain;
 pub mod gateway;
 pub mod http;
 pub mod ledger;
+pub mod login;
 pub mod pin_check;
 pub mod quota;
 pub mod recon;

@@ -7,7 +7,10 @@ use std::{net::SocketAddr, sync::Arc, time::Duration};
 use tokio::{net::TcpListener, sync::Notify};
 
 use crate::{
-    auth::{jwt::JwtKeys, pin::PinHasher, terminal_keys::TerminalKeyVault},
+    auth::{
+        jwt::JwtKeys, login_throttle::ThrottlePolicy, password_workers::PasswordWorkers,
+        pin::PinHasher, terminal_keys::TerminalKeyVault,
+    },
     cli::connect_options,
     config::{CommonArgs, ServeArgs},
     demo,
@@ -16,6 +19,7 @@ use crate::{
         state::{AppState, CardPolicy},
         Limits,
     },
+    login::Logins,
     redemption::{self, engine::RedemptionRules},
     secrets, store,
 };
@@ -55,6 +59,10 @@ impl Application {
             terminal_keys,
             pins,
             cards,
+            logins: Arc::new(Logins::new(
+                PasswordWorkers::for_this_machine(),
+                ThrottlePolicy::default(),
+            )),
         };
         if let Some(cutoff) = args.business_cutoff {
             state.store.days().set_cutoff(cutoff).await?;
@@ -104,7 +112,13 @@ impl Application {
             tracing::info!("shutting down: no new connections, finishing requests in flight");
             notify.notify_one();
         };
-        let server = axum::serve(self.listener, self.router).with_graceful_shutdown(signal);
+        // Client addresses reach the handlers, for the failed-login throttle.
+        let server = axum::serve(
+            self.listener,
+            self.router
+                .into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(signal);
         let grace = self.grace;
         tokio::select! {
             result = server => result?,

@@ -3,6 +3,8 @@
 //! never enters the database).
 
 pub mod jwt;
+pub mod login_throttle;
 pub mod password;
+pub mod password_workers;
 pub mod pin;
 pub mod terminal_keys;

@@ -3,6 +3,7 @@
 //! figure is compared with, so the ratio is independent of how fast this particular machine is.
 
 pub mod dataset;
+pub mod logins;
 pub mod pgbench;
 pub mod quota;
 pub mod recon;
@@ -21,6 +22,8 @@ pub enum BenchCommand {
     /// Reconcile a generated day of purchases against a bank file with planted exceptions, and
     /// time pandas doing the same merge.
     Recon(recon::ReconArgs),
+    /// The server's resident memory before, during and after a burst of logins (argon2id).
+    Logins(logins::LoginsArgs),
 }
 
 /// Where the benchmark's fresh database lives.
@@ -37,5 +40,6 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Redeem(args) => redeem::run(args).await,
         BenchCommand::Quota(args) => quota::run(args).await,
         BenchCommand::Recon(args) => recon::run(args).await,
+        BenchCommand::Logins(args) => logins::run(args).await,
     }
 }

@@ -85,3 +85,21 @@ impl FromRequestParts<AppState> for Caller {
         })
     }
 }
+
+/// The address the request came from, when the server knows it (it is served with connect info;
+/// a router built without it, as in some tests, gives `None`). Proxies are not looked through:
+/// behind one, every client shares the proxy's address.
+pub struct ClientAddress(pub Option<std::net::IpAddr>);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientAddress {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(Self(
+            parts
+                .extensions
+                .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+                .map(|info| info.0.ip()),
+        ))
+    }
+}

@@ -52,8 +52,21 @@ pub enum ApiError {
     UnsupportedMediaType,
     #[error("method not allowed on this path")]
     MethodNotAllowed,
-    #[error("too many requests, try again shortly")]
-    Unavailable,
+    /// Too many failed attempts; try again after `retry_after`.
+    #[error("{message}")]
+    TooManyAttempts {
+        code: &'static str,
+        message: String,
+        retry_after: std::time::Duration,
+    },
+    /// The service cannot answer now (overloaded, or the outcome is not known yet); the message
+    /// says what to do, and `retry_after` when to try.
+    #[error("{message}")]
+    Unavailable {
+        code: &'static str,
+        message: String,
+        retry_after: Option<std::time::Duration>,
+    },
     /// Something went wrong on our side. Details are logged, never sent.
     #[error("internal error")]
     Internal(#[from] anyhow::Error),
@@ -95,7 +108,8 @@ impl ApiError {
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::TooManyAttempts { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -106,12 +120,13 @@ impl ApiError {
             ApiError::Unauthenticated { code, .. }
             | ApiError::Forbidden { code, .. }
             | ApiError::Conflict { code, .. }
-            | ApiError::Locked { code, .. } => code.to_string(),
+            | ApiError::Locked { code, .. }
+            | ApiError::TooManyAttempts { code, .. }
+            | ApiError::Unavailable { code, .. } => code.to_string(),
             ApiError::NotFound { entity } => format!("{entity}_not_found"),
             ApiError::PayloadTooLarge => "payload_too_large".into(),
             ApiError::UnsupportedMediaType => "unsupported_media_type".into(),
             ApiError::MethodNotAllowed => "method_not_allowed".into(),
-            ApiError::Unavailable => "unavailable".into(),
             ApiError::Internal(_) => "internal_error".into(),
         }
     }
@@ -154,6 +169,19 @@ impl IntoResponse for ApiError {
             },
         };
         let mut response = (status, Json(body)).into_response();
+        let retry_after = match &self {
+            ApiError::TooManyAttempts { retry_after, .. } => Some(*retry_after),
+            ApiError::Unavailable { retry_after, .. } => *retry_after,
+            _ => None,
+        };
+        if let Some(wait) = retry_after {
+            // Whole seconds, rounded up, never 0.
+            let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+            response.headers_mut().insert(
+                header::RETRY_AFTER,
+                header::HeaderValue::from(seconds.max(1)),
+            );
+        }
         if status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(
                 header::WWW_AUTHENTICATE,
@@ -161,6 +189,36 @@ impl IntoResponse for ApiError {
             );
         }
         response
+    }
+}
+
+impl From<crate::login::LoginError> for ApiError {
+    fn from(error: crate::login::LoginError) -> Self {
+        use crate::login::LoginError;
+        let message = error.to_string();
+        match error {
+            LoginError::Refused => ApiError::Unauthenticated {
+                code: "invalid_credentials",
+                message: "username or password is wrong",
+            },
+            LoginError::Throttled { retry_after } => ApiError::TooManyAttempts {
+                code: "too_many_attempts",
+                message,
+                retry_after,
+            },
+            LoginError::Overloaded(_) => ApiError::Unavailable {
+                code: "login_overloaded",
+                message,
+                retry_after: Some(std::time::Duration::from_secs(1)),
+            },
+            LoginError::Store(store) => store.into(),
+        }
+    }
+}
+
+impl From<crate::auth::password_workers::Overloaded> for ApiError {
+    fn from(error: crate::auth::password_workers::Overloaded) -> Self {
+        crate::login::LoginError::from(error).into()
     }
 }
 

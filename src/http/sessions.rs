@@ -6,9 +6,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::{
-    auth::password,
     domain::{ids::EwarungId, role::Role},
-    http::{error::ApiError, json::Body, state::AppState},
+    http::{auth::ClientAddress, error::ApiError, json::Body, state::AppState},
 };
 
 #[derive(Deserialize, ToSchema)]
@@ -28,32 +27,24 @@ pub struct Token {
 }
 
 #[utoipa::path(post, path = "/v1/auth/login", tag = "auth", request_body = Login,
-    responses((status = 200, body = Token), (status = 401, body = crate::http::error::ErrorBody)))]
+    responses((status = 200, body = Token),
+              (status = 401, body = crate::http::error::ErrorBody, description = "`invalid_credentials`"),
+              (status = 429, body = crate::http::error::ErrorBody, description = "`too_many_attempts`: too many failed logins for the username or from the address; `retry-after` says when to try again"),
+              (status = 503, body = crate::http::error::ErrorBody, description = "`login_overloaded`: password checks are busy; `retry-after` says when to try again")))]
 pub async fn login(
     State(state): State<AppState>,
+    ClientAddress(address): ClientAddress,
     Body(login): Body<Login>,
 ) -> Result<Json<Token>, ApiError> {
-    let refused = ApiError::Unauthenticated {
-        code: "invalid_credentials",
-        message: "username or password is wrong",
-    };
-    if login.username.len() > 64 || login.password.len() > password::MAX_PASSWORD_CHARS * 4 {
-        return Err(refused);
-    }
-    let user = state.store.find_user_by_username(&login.username).await?;
-    // Verify against a dummy hash when the user is unknown, so both failures take as long.
-    let stored = user
-        .as_ref()
-        .map(|user| user.password_hash.clone())
-        .unwrap_or_else(|| password::dummy_hash().to_string());
-    let candidate = login.password;
-    let matches = tokio::task::spawn_blocking(move || password::verify(&candidate, &stored))
-        .await
-        .map_err(|error| ApiError::Internal(error.into()))?;
-    let Some(user) = user.filter(|_| matches) else {
-        tracing::info!(username = %login.username, "login refused");
-        return Err(refused);
-    };
+    let user = state
+        .logins
+        .check(
+            state.store.as_ref(),
+            &login.username,
+            login.password,
+            address,
+        )
+        .await?;
     let (access_token, expires_at) =
         state
             .jwt

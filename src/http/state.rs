@@ -18,6 +18,8 @@ pub struct AppState {
     pub redemptions: Arc<RedemptionRules>,
     /// Wraps and unwraps terminals' PIN keys.
     pub terminal_keys: Arc<crate::auth::terminal_keys::TerminalKeyVault>,
+    /// Password checks (bounded) and the failed-login throttle.
+    pub logins: Arc<crate::login::Logins>,
 }
 
 /// How cards are numbered and how hard PIN guessing is made.

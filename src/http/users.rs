@@ -68,10 +68,7 @@ pub async fn create(
             .await?
             .ok_or(ApiError::NotFound { entity: "ewarung" })?;
     }
-    let candidate = request.password;
-    let password_hash = tokio::task::spawn_blocking(move || password::hash(&candidate))
-        .await
-        .map_err(|error| ApiError::Internal(error.into()))??;
+    let password_hash = state.logins.hash(request.password).await?;
     let user = state
         .store
         .create_user(NewUser {

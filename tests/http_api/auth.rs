@@ -265,7 +265,48 @@ async fn operators_must_be_bound_to_an_existing_ewarung(app: TestApp) {
         .expect_error(409, "username_taken");
 }
 
+async fn attempt(app: &TestApp, username: &str, password: &str) -> Reply {
+    app.request(
+        Method::POST,
+        "/v1/auth/login",
+        None,
+        Some(json!({"username": username, "password": password})),
+    )
+    .await
+}
+
+async fn failed_logins_are_throttled_per_username_and_per_address(app: TestApp) {
+    for _ in 0..5 {
+        attempt(&app, "dinsos", "wrong-password")
+            .await
+            .expect_error(401, "invalid_credentials");
+    }
+    // The sixth try is refused before the password is looked at, the right password too.
+    for password in ["wrong-password", "demo-office-pass"] {
+        let reply = attempt(&app, "dinsos", password).await;
+        reply.expect_error(429, "too_many_attempts");
+        let wait: u64 = reply.headers["retry-after"]
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!((1..=300).contains(&wait), "{wait}");
+    }
+    // Another user from the same address still gets in...
+    app.login("diskominfo").await;
+    // ...until the address itself has failed too often, whatever usernames it tries.
+    for i in 0..15 {
+        attempt(&app, &format!("guess{i}"), "wrong-password")
+            .await
+            .expect_error(401, "invalid_credentials");
+    }
+    attempt(&app, "auditor", "demo-auditor-pass")
+        .await
+        .expect_error(429, "too_many_attempts");
+}
+
 on_both_backends!(
+    failed_logins_are_throttled_per_username_and_per_address,
     login_gives_a_token_and_a_wrong_password_is_refused,
     requests_without_a_valid_token_are_refused_401,
     each_role_can_do_exactly_its_own_work,
