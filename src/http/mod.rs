@@ -18,20 +18,20 @@ pub mod redemptions;
 pub mod sessions;
 pub mod state;
 pub mod terminals;
+pub mod timeout;
 pub mod users;
 
 use std::time::Duration;
 
 use axum::{
     extract::{DefaultBodyLimit, FromRequestParts},
-    http::{HeaderName, Request, StatusCode},
+    http::{HeaderName, Request},
     routing::{get, post},
     Router,
 };
 use serde::{Deserialize, Serialize};
 use tower_http::{
     request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
-    timeout::TimeoutLayer,
     trace::{DefaultOnResponse, TraceLayer},
 };
 use utoipa::{IntoParams, ToSchema};
@@ -133,9 +133,9 @@ pub fn router(state: AppState, limits: Limits) -> Router {
         .route("/recon/exceptions/{id}/resolve", post(recon::resolve))
         .route("/audit", get(audit::list))
         .route("/openapi.json", get(openapi::document))
-        .layer(TimeoutLayer::with_status_code(
-            StatusCode::SERVICE_UNAVAILABLE,
+        .layer(axum::middleware::from_fn_with_state(
             limits.request_timeout,
+            timeout::limit,
         ))
         // Added after the timeout: an upload of a million rows takes longer than any request
         // should, and streams, so it is bounded by the connection instead.

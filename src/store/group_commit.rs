@@ -117,6 +117,12 @@ fn run(mut db: Connection, mut queue: mpsc::Receiver<Queued>, turn: WriterTurn) 
             }
         }
         let _turn = turn.blocking_lock();
+        // A job whose caller has gone (its request timed out or its client disconnected while
+        // it waited) is not run: nobody would learn its outcome but from the status endpoint.
+        batch.retain(|queued| !queued.reply.is_closed());
+        if batch.is_empty() {
+            continue;
+        }
         let flush = batch.iter().any(|queued| queued.job.needs_flush());
         if let Err(error) = flushing.set(&db, flush) {
             // Never commit a batch that needs the flush without it: answer it with the error.

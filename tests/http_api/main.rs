@@ -15,3 +15,4 @@ mod quota;
 mod read_ahead;
 mod redemptions;
 mod registry;
+mod timeouts;
