@@ -441,7 +441,45 @@ macro_rules! on_both_backends {
     )* };
 }
 
+/// docs/conformance/vectors.json, replayed byte for byte: every answer as the vectors say.
+async fn the_conformance_vectors_are_answered_as_documented(backend: Backend) {
+    let chain = Chain::start(backend).await;
+    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/conformance/vectors.json");
+    let document: Value = serde_json::from_str(&std::fs::read_to_string(file).unwrap()).unwrap();
+    let vectors = document["vectors"].as_array().unwrap();
+    let lines: Vec<String> = vectors
+        .iter()
+        .map(|vector| format!("raw {}", vector["payload_hex"].as_str().unwrap()))
+        .collect();
+    let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
+    let reports = chain.script(&lines, &["--response-timeout-seconds", "3"]);
+    assert_eq!(reports.len(), vectors.len());
+    for (vector, report) in vectors.iter().zip(&reports) {
+        let name = &vector["name"];
+        let expect = &vector["expect"];
+        if expect.is_null() {
+            assert_eq!(report["outcome"], "no_answer", "{name}: {report}");
+            continue;
+        }
+        assert_eq!(report["outcome"], "answered", "{name}: {report}");
+        assert_eq!(report["note"], expect["mti"], "{name}: {report}");
+        for (tag, value) in expect["elements"].as_object().unwrap() {
+            assert_eq!(
+                &report["elements"][tag], value,
+                "{name}: DE{tag} in {report}"
+            );
+        }
+    }
+    // Nothing the unreadable messages said was acted on.
+    assert!(
+        chain.gateway_log().contains("unreadable message"),
+        "{}",
+        chain.gateway_log()
+    );
+}
+
 on_both_backends!(
+    the_conformance_vectors_are_answered_as_documented,
     a_person_buys_rice_and_cash_is_refused,
     the_outbox_drains_in_order_when_the_host_returns,
     the_gateway_comes_back_after_the_device_vanished,

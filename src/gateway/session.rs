@@ -72,9 +72,19 @@ impl Gateway {
             let message = match TerminalMessage::decode(&payload) {
                 Ok(message) => message,
                 Err(error) => {
-                    // Without a readable key there is nobody to answer; the terminal times out
-                    // and reverses or asks for the status, as it must.
                     tracing::warn!(%error, "gateway: unreadable message from the terminal");
+                    // Nothing happened: the terminal is told so (DE39 30) when the message says
+                    // who it is from; otherwise nobody can be answered, and it times out.
+                    let now = chrono::Utc::now().naive_utc();
+                    let answer = format_error_reply(&payload, now).and_then(|a| a.encode().ok());
+                    if let Some(bytes) = answer {
+                        if let Err(error) = link.send(&bytes).await {
+                            if error.device_lost() {
+                                return error;
+                            }
+                            tracing::warn!(%error, "gateway: format-error answer not acknowledged");
+                        }
+                    }
                     continue;
                 }
             };

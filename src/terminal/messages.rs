@@ -81,6 +81,88 @@ pub enum MessageError {
     Missing(u8),
     #[error("data element {tag}: {reason}")]
     Invalid { tag: u8, reason: &'static str },
+    #[error("data element {tag} does not belong in a {mti}")]
+    Unexpected { tag: u8, mti: Mti },
+}
+
+/// The data elements each message a terminal sends may carry (mandatory and optional; the table
+/// in docs/terminal-protocol.md). Anything else in it makes the message unreadable.
+fn allowed_in_request(kind: Mti) -> &'static [u8] {
+    match kind {
+        mti::FINANCIAL => &[2, 3, 4, 11, 12, 13, 41, 42, 48, 52, 62, 90],
+        mti::COMPLETION | mti::REVERSAL | mti::REVERSAL_REPEAT => &[4, 11, 12, 13, 41],
+        mti::BATCH_TOTALS => &[11, 13, 41, 74, 76, 77, 86, 88, 89],
+        mti::STATUS => &[11, 12, 13, 41],
+        mti::NETWORK => &[11, 41, 70],
+        mti::DEVICE_EVENT => &[11, 12, 13, 41, 61],
+        _ => &[],
+    }
+}
+
+/// What the display shows for DE39 `30`.
+const FORMAT_ERROR_TEXT: &str = "Format pesan salah";
+
+/// The answer to a message the host cannot read (a missing or malformed data element, one that
+/// does not belong, tags out of order or repeated): the response MTI with DE39 `30`, addressed with
+/// the request's DE41, DE11 and (where the answer carries them) DE12/DE13. `None` when not even
+/// those can be read, or the MTI is not a request: then nobody can be answered, and the terminal
+/// times out and asks for the status, as it must.
+pub fn format_error_reply(payload: &[u8], now_utc: NaiveDateTime) -> Option<HostMessage> {
+    let iso = IsoMessage::decode_leniently(payload)?;
+    let response_code = "30".to_string();
+    let display = FORMAT_ERROR_TEXT.to_string();
+    let key = || RequestKey::read(&iso).ok();
+    let terminal = || terminal_id(&iso).ok();
+    let stan = || stan(&iso).ok();
+    Some(match iso.mti {
+        mti::FINANCIAL => HostMessage::Financial(FinancialResponse {
+            key: key()?,
+            processing: processing(&iso).unwrap_or(ProcessingCode::Purchase),
+            response_code,
+            rrn: None,
+            approval_code: None,
+            amount_minor: None,
+            balance_minor: None,
+            display,
+            receipt: Vec::new(),
+        }),
+        mti::COMPLETION | mti::REVERSAL | mti::REVERSAL_REPEAT => {
+            HostMessage::Advice(AdviceResponse {
+                kind: advice_kind(iso.mti),
+                original: key()?,
+                response_code,
+                display,
+            })
+        }
+        // The query could not be read, so what became of the request is not known: `P`.
+        mti::STATUS => HostMessage::Status(StatusResponse {
+            original: key()?,
+            status: RequestStatus::InProgress,
+            response_code: Some(response_code),
+            rrn: None,
+            approval_code: None,
+            balance_minor: None,
+            display,
+        }),
+        mti::NETWORK => HostMessage::Network(NetworkResponse {
+            terminal_id: terminal()?,
+            stan: stan()?,
+            code: network_code(&iso).unwrap_or(NetworkCode::Echo),
+            response_code,
+            host_time_utc: now_utc,
+        }),
+        mti::BATCH_TOTALS => HostMessage::BatchTotals(BatchTotalsResponse {
+            terminal_id: terminal()?,
+            stan: stan()?,
+            response_code,
+            display,
+        }),
+        mti::DEVICE_EVENT => HostMessage::DeviceEvent(DeviceEventResponse {
+            key: key()?,
+            response_code,
+        }),
+        _ => return None,
+    })
 }
 
 fn invalid(tag: u8, reason: &'static str) -> MessageError {
@@ -526,6 +608,12 @@ impl TerminalMessage {
     }
 
     pub fn from_iso(iso: &IsoMessage) -> Result<Self, MessageError> {
+        let allowed = allowed_in_request(iso.mti);
+        if let Some(tag) = iso.tags().find(|tag| !allowed.contains(tag)) {
+            if !allowed.is_empty() {
+                return Err(MessageError::Unexpected { tag, mti: iso.mti });
+            }
+        }
         let message = match iso.mti {
             mti::FINANCIAL => TerminalMessage::Financial(FinancialRequest {
                 key: RequestKey::read(iso)?,

@@ -215,6 +215,9 @@ mod tests {
             hex::encode_upper(pan_field("1234").unwrap()),
             "00000000012340000000000000000000"
         );
+        // docs/terminal-protocol.md prints the demo key's check value.
+        let demo = TerminalKey::from_hex("53534E2D44454D4F2D50494E2D4B4559").unwrap();
+        assert_eq!(demo.check_value(), "47A663");
         let check = key().check_value();
         assert_eq!(check.len(), 6);
         assert_ne!(

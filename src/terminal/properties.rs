@@ -13,7 +13,7 @@ use crate::{
         frame::{self, FrameDecoder, Received, MAX_PAYLOAD, STX},
         messages::*,
         pin_block::{self, TerminalKey},
-        tlv::{IsoMessage, Mti},
+        tlv::{IsoMessage, Mti, DEFINED_TAGS},
     },
 };
 
@@ -370,7 +370,8 @@ proptest! {
     #[test]
     fn tlv_messages_round_trip(
         mti in "[0-9]{4}",
-        fields in prop::collection::btree_map(2u8..=128, vec(any::<u8>(), 0..40), 0..16),
+        fields in prop::collection::btree_map(
+            prop::sample::select(DEFINED_TAGS.to_vec()), vec(any::<u8>(), 0..40), 0..16),
     ) {
         let mut message = IsoMessage::new(Mti::parse(mti.as_bytes()).unwrap());
         for (tag, value) in fields {

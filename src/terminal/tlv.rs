@@ -10,6 +10,13 @@ use crate::terminal::frame::MAX_PAYLOAD;
 
 /// The highest data element number (with a secondary bitmap, ISO 8583 has 128).
 pub const MAX_TAG: u8 = 128;
+
+/// The data elements this link defines (docs/terminal-protocol.md, "Data elements"); any other tag
+/// is refused, so a terminal that sends one learns at once instead of being half understood.
+pub const DEFINED_TAGS: [u8; 28] = [
+    2, 3, 4, 7, 11, 12, 13, 37, 38, 39, 41, 42, 44, 48, 52, 54, 60, 61, 62, 63, 70, 74, 76, 77, 86,
+    88, 89, 90,
+];
 const ENTRY_HEADER: usize = 3;
 
 /// Message type indicator, e.g. `0200`.
@@ -51,7 +58,7 @@ pub enum TlvError {
     MtiNotFirst(u8),
     #[error("the MTI must be four ASCII digits")]
     BadMti,
-    #[error("tag {0} is not a data element number (2 to {MAX_TAG})")]
+    #[error("tag {0} is not a data element this link defines")]
     BadTag(u8),
     #[error("tag {tag} follows tag {after}: tags must ascend, each once")]
     OutOfOrder { tag: u8, after: u8 },
@@ -74,11 +81,12 @@ impl IsoMessage {
         }
     }
 
-    /// Sets data element `tag`. Panics on a tag outside 2..=128: tags are constants in code.
+    /// Sets data element `tag`. Panics on a tag this link does not define: tags are constants in
+    /// code.
     pub fn set(&mut self, tag: u8, value: impl Into<Vec<u8>>) -> &mut Self {
         assert!(
-            (2..=MAX_TAG).contains(&tag),
-            "data element {tag} does not exist"
+            DEFINED_TAGS.contains(&tag),
+            "data element {tag} is not defined on this link"
         );
         self.fields.insert(tag, value.into());
         self
@@ -133,7 +141,7 @@ impl IsoMessage {
         let mut previous = 0u8;
         for entry in entries {
             let (tag, value) = entry?;
-            if !(2..=MAX_TAG).contains(&tag) {
+            if !DEFINED_TAGS.contains(&tag) {
                 return Err(TlvError::BadTag(tag));
             }
             if tag <= previous {
@@ -146,6 +154,30 @@ impl IsoMessage {
             message.fields.insert(tag, value.to_vec());
         }
         Ok(message)
+    }
+}
+
+impl IsoMessage {
+    /// Reads what can be read of a payload that [`IsoMessage::decode`] refuses: the MTI if it
+    /// comes first, then every defined element in any order, the first of repeats, up to where the
+    /// entries stop making sense. Only for answering an unreadable message (DE39 `30`): nothing
+    /// read this way is acted on.
+    pub fn decode_leniently(payload: &[u8]) -> Option<Self> {
+        let mut entries = Entries {
+            rest: payload.get(..payload.len().min(MAX_PAYLOAD))?,
+            at: 0,
+        };
+        let (tag, mti) = entries.next()?.ok()?;
+        if tag != 0 {
+            return None;
+        }
+        let mut message = Self::new(Mti::parse(mti)?);
+        for (tag, value) in entries.map_while(Result::ok) {
+            if DEFINED_TAGS.contains(&tag) {
+                message.fields.entry(tag).or_insert_with(|| value.to_vec());
+            }
+        }
+        Some(message)
     }
 }
 

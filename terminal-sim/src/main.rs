@@ -31,7 +31,9 @@ use crate::{
 #[command(
     name = "terminal-sim",
     version,
-    about = "A simulated EDC terminal for ssn"
+    about = "A simulated EDC terminal for ssn",
+    // A flag given twice takes its last value (scripts add to a base command line).
+    args_override_self = true
 )]
 struct Cli {
     #[command(flatten)]

@@ -54,6 +54,8 @@ pub enum Command {
     Event(DeviceEventKind),
     Batch(Option<chrono::NaiveDate>),
     PowerLoss,
+    /// A payload sent as it is (hex), well-formed or not: for conformance vectors.
+    Raw(Vec<u8>),
 }
 
 pub fn parse(line: &str) -> anyhow::Result<Option<Command>> {
@@ -111,6 +113,7 @@ pub fn parse(line: &str) -> anyhow::Result<Option<Command>> {
             chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d").context("batch date")?,
         )),
         ("power-loss", []) => Command::PowerLoss,
+        ("raw", [payload]) => Command::Raw(hex::decode(payload).context("raw payload hex")?),
         _ => bail!("cannot read the command {line:?}"),
     };
     Ok(Some(command))
@@ -204,6 +207,7 @@ impl Session {
                     .await
             }
             Command::Event(kind) => self.terminal.device_event(kind).await,
+            Command::Raw(payload) => self.terminal.raw(&payload).await,
             Command::Batch(date) => {
                 let today = (chrono::Utc::now() + chrono::Duration::hours(8)).date_naive();
                 self.terminal.batch_close(date.unwrap_or(today)).await

@@ -13,6 +13,7 @@ use ssn::{
         link::{Link, LinkError},
         messages::*,
         pin_block::{self, TerminalKey},
+        tlv::IsoMessage,
     },
 };
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
@@ -49,6 +50,9 @@ pub struct Report {
     pub balance_minor: Option<i64>,
     pub rrn: Option<String>,
     pub note: Option<String>,
+    /// A raw exchange's answer, element by element (as text).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub elements: Option<std::collections::BTreeMap<String, String>>,
 }
 
 impl Report {
@@ -67,6 +71,7 @@ impl Report {
             balance_minor: None,
             rrn: None,
             note: None,
+            elements: None,
         }
     }
 }
@@ -203,6 +208,37 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Terminal<S> {
             Err(error) => report.note = Some(error.to_string()),
         }
         report
+    }
+
+    /// Sends `payload` as it is and reports the first answer: its MTI (`note`), DE39 (`code`),
+    /// DE44 (`display`) and every data element (`elements`, hex). No answer in the response
+    /// timeout is the outcome `no_answer`.
+    pub async fn raw(&mut self, payload: &[u8]) -> anyhow::Result<Report> {
+        let mut report = Report::new("raw", "no_answer");
+        self.link.send(payload).await?;
+        match self.link.recv(Some(self.config.response_timeout)).await {
+            Ok(answer) => {
+                let iso = IsoMessage::decode(&answer).map_err(|error| {
+                    anyhow::anyhow!("the host's answer does not decode: {error}")
+                })?;
+                let text = |tag| {
+                    iso.get(tag)
+                        .map(|v| String::from_utf8_lossy(v).into_owned())
+                };
+                report.outcome = "answered";
+                report.note = Some(iso.mti.to_string());
+                report.code = text(de::RESPONSE_CODE);
+                report.display = text(de::DISPLAY_TEXT);
+                report.elements = Some(
+                    iso.tags()
+                        .map(|tag| (tag.to_string(), text(tag).unwrap_or_default()))
+                        .collect(),
+                );
+            }
+            Err(LinkError::Timeout) => {}
+            Err(error) => return Err(error.into()),
+        }
+        Ok(report)
     }
 
     /// Clears the advice owed to the host, if any. `false` if the host did not take it yet.
