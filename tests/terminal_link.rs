@@ -186,6 +186,9 @@ async fn a_person_buys_rice_and_cash_is_refused(backend: Backend) {
             &format!("refund {pan} 9 27000"),
             &format!("balance {pan} 123456"),
             "batch",
+            // The same bag refunded again under a new STAN: refused, and not counted.
+            &format!("refund {pan} 9 27000"),
+            "batch",
         ],
         &[],
     );
@@ -213,6 +216,9 @@ async fn a_person_buys_rice_and_cash_is_refused(backend: Backend) {
     assert_eq!(chain.status(9).await["state"], "refunded");
     // Purchases and refunds agree with the host's.
     assert_report(&reports[11], "approved", Some("00"));
+    assert_report(&reports[12], "declined", Some("94"));
+    assert_report(&reports[13], "approved", Some("00"));
+    assert_eq!(chain.status(9).await["state"], "refunded");
     // Exactly one debit, completed; the cash attempts are recorded as refused.
     let bought = chain.status(reports[1]["stan"].as_u64().unwrap()).await;
     assert_eq!(bought["state"], "completed", "{bought}");

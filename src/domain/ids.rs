@@ -91,3 +91,7 @@ id_type!(
     /// One uploaded quota file.
     QuotaBatchId
 );
+id_type!(
+    /// A terminal's refund request (its own STAN, naming a purchase).
+    RefundRequestId
+);

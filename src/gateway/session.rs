@@ -150,13 +150,16 @@ impl Gateway {
             ProcessingCode::BalanceInquiry => {
                 ("/v1/redemptions/balance", translate::balance_body(request))
             }
+            // A refund is a request of its own (its STAN), naming the purchase in DE90.
             ProcessingCode::Refund => match &request.original {
                 Some(original) => (
-                    "/v1/redemptions/void",
+                    "/v1/redemptions/refund",
                     Ok(json!({
                         "terminal_id": request.key.terminal_id,
-                        "stan": format!("{:06}", original.stan),
-                        "local_date": original.local_date.format("%Y-%m-%d").to_string(),
+                        "stan": request.key.stan_text(),
+                        "local_time": request.key.local_time.format("%Y-%m-%dT%H:%M:%S").to_string(),
+                        "original_stan": format!("{:06}", original.stan),
+                        "original_local_date": original.local_date.format("%Y-%m-%d").to_string(),
                     })),
                 ),
                 None => return local(ResponseCode::FormatError),

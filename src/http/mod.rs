@@ -111,6 +111,7 @@ pub fn router(state: AppState, limits: Limits) -> Router {
         .route("/redemptions/authorize", post(redemptions::authorize))
         .route("/redemptions/complete", post(redemptions::complete))
         .route("/redemptions/void", post(redemptions::void))
+        .route("/redemptions/refund", post(redemptions::refund))
         .route("/redemptions/reversal", post(redemptions::reversal))
         .route("/redemptions/balance", post(redemptions::balance))
         .route("/redemptions/status", post(redemptions::status))

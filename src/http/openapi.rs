@@ -26,7 +26,7 @@ use crate::http::{
         crate::http::terminals::batch_totals,
         crate::http::terminals::device_event,
         ewarungs::change_terminal_status, audit::list,
-        redemptions::authorize, redemptions::complete, redemptions::void, redemptions::reversal,
+        redemptions::authorize, redemptions::complete, redemptions::void, redemptions::refund, redemptions::reversal,
         redemptions::balance,
         redemptions::status,
         quota::upload, quota::list, quota::report, quota::errors, quota::approve, quota::expire,

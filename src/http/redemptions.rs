@@ -13,8 +13,8 @@ use crate::{
     http::{auth::Caller, error::ApiError, json::Body, state::AppState},
     ledger::LedgerJob,
     redemption::{
-        engine::{Authorize, Balance, FollowUp, Followup, Status},
-        request::{AuthorizeRequest, BalanceRequest, OriginalRequest},
+        engine::{Authorize, Balance, FollowUp, Followup, Refund, Status},
+        request::{AuthorizeRequest, BalanceRequest, OriginalRequest, RefundRequest},
         response::TerminalReply,
         ResponseCode,
     },
@@ -67,6 +67,20 @@ pub async fn void(
     Body(original): Body<OriginalRequest>,
 ) -> Result<Response, ApiError> {
     follow_up(state, caller, original, Followup::Void).await
+}
+
+#[utoipa::path(post, path = "/v1/redemptions/refund", tag = "redemptions",
+    request_body = RefundRequest,
+    responses((status = 200, body = TerminalReply, description = "00 returned to the card (a held purchase is voided, a completed one of the same business day refunded); 94 when the purchase was already refunded, voided, reversed or expired, or the STAN was used for another request; 25 when the purchase is unknown")),
+    security(("bearer" = [])))]
+pub async fn refund(
+    State(state): State<AppState>,
+    caller: Caller,
+    Body(request): Body<RefundRequest>,
+) -> Result<Response, ApiError> {
+    let ewarung = terminal_operator(&caller)?;
+    let terminal = request.terminal_id.to_string();
+    Ok(answer(&state, Refund { ewarung, request }, &terminal).await)
 }
 
 #[utoipa::path(post, path = "/v1/redemptions/reversal", tag = "redemptions",

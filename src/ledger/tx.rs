@@ -13,7 +13,10 @@ use chrono::{DateTime, Utc};
 use crate::{
     domain::{
         household::HouseholdStatus,
-        ids::{AccountId, CardId, EwarungId, HouseholdId, ProgramId, RedemptionId, TransferId},
+        ids::{
+            AccountId, CardId, EwarungId, HouseholdId, ProgramId, RedemptionId, RefundRequestId,
+            TransferId,
+        },
         terminal::{EwarungStatus, TerminalStatus},
     },
     ledger::{AccountBalance, AccountKind, TransferKind},
@@ -90,6 +93,22 @@ impl Transfer {
             created_at: at,
         }
     }
+}
+
+/// A terminal's refund request, keyed by its own terminal, STAN and date, with the answer it got.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct RefundRequestRow {
+    pub id: RefundRequestId,
+    pub terminal_id: String,
+    pub stan: String,
+    pub local_date: String,
+    /// Which purchase it named (its STAN and date), so a replay with another body is told apart.
+    pub request_hash: Vec<u8>,
+    /// The purchase refunded or refused, when one was found.
+    pub redemption_id: Option<RedemptionId>,
+    pub response_code: String,
+    pub response: Vec<u8>,
+    pub created_at: DateTime<Utc>,
 }
 
 /// A stored redemption request and what became of it.
@@ -213,6 +232,15 @@ pub trait LedgerTx: Send {
         local_date: &str,
     ) -> StoreResult<Option<RedemptionRow>>;
     async fn insert_redemption(&mut self, row: &RedemptionRow) -> StoreResult<()>;
+    async fn find_refund_request(
+        &mut self,
+        terminal_id: &str,
+        stan: &str,
+        local_date: &str,
+    ) -> StoreResult<Option<RefundRequestRow>>;
+    /// Records a refund request; a second approved refund of the same purchase is refused by a
+    /// unique index (`refund_requests_one_approved`).
+    async fn insert_refund_request(&mut self, row: &RefundRequestRow) -> StoreResult<()>;
     /// Moves a purchase to `state`, stamping `business_date` as its completion date (for
     /// `completed`) or the date it was undone (any other state).
     async fn set_redemption_state(

@@ -20,19 +20,22 @@ use crate::{
     domain::{
         card::CardStatus,
         household::HouseholdStatus,
-        ids::{EwarungId, RedemptionId, TransferId},
+        ids::{EwarungId, RedemptionId, RefundRequestId, TransferId},
         money::{format_minor, Minor},
         pan,
         terminal::{EwarungStatus, TerminalStatus},
     },
     http::state::CardPolicy,
     ledger::{
-        tx::{AccountOwner, CardWithHousehold, RedemptionRow, TerminalContext},
+        tx::{AccountOwner, CardWithHousehold, RedemptionRow, RefundRequestRow, TerminalContext},
         AccountBalance, AccountKind, LedgerJob, LedgerTx, ReadAheadPlan, Transfer, TransferKind,
     },
     pin_check::{self, PinRefusal},
     redemption::{
-        request::{AuthorizeRequest, BalanceRequest, OriginalRequest, PinEntry, TransactionType},
+        request::{
+            AuthorizeRequest, BalanceRequest, OriginalRequest, PinEntry, RefundRequest,
+            TransactionType,
+        },
         response::{ReceiptLine, TerminalReply},
         ResponseCode,
     },
@@ -873,6 +876,132 @@ pub(crate) async fn expire_hold(
     Ok(true)
 }
 
+/// A terminal's refund: a request of its own (terminal, STAN, date) that returns a purchase to
+/// the card, as a void does. Recorded with its answer, so the same refund again gets the same
+/// answer byte for byte, and a second refund of one purchase under a new STAN is refused (94) and
+/// recorded: no terminal can count one refund twice.
+pub struct Refund {
+    pub ewarung: EwarungId,
+    pub request: RefundRequest,
+}
+
+#[async_trait]
+impl LedgerJob for Refund {
+    type Output = Vec<u8>;
+
+    async fn run(&self, tx: &mut dyn LedgerTx) -> StoreResult<Vec<u8>> {
+        let request = &self.request;
+        let terminal_id = request.terminal_id.as_str();
+        let local_date = request.local_time.date();
+        let stan = request.stan.as_str();
+        let fingerprint = request.fingerprint();
+        // Another E-Warung's terminal: answered 58 before anything stored is looked at.
+        if own_terminal(tx, terminal_id, self.ewarung).await?.is_none() {
+            return Ok(self.reply_to(not_your_terminal(terminal_id)).to_bytes());
+        }
+        if let Some(existing) = tx
+            .find_refund_request(terminal_id, stan, &local_date)
+            .await?
+        {
+            if existing.request_hash == fingerprint {
+                return Ok(existing.response);
+            }
+            return Ok(self
+                .reply_to(refusal(
+                    ResponseCode::Duplicate,
+                    terminal_id,
+                    "this terminal already used the STAN today for a different refund",
+                ))
+                .to_bytes());
+        }
+        let original = request.original();
+        let found = match find_original(tx, &original, self.ewarung).await? {
+            Ok(found) => found,
+            // Not the caller's terminal: answered, not recorded (as everywhere).
+            Err(refused) => return Ok(refused),
+        };
+        let (reply, redemption_id) = if tx
+            .find_redemption(terminal_id, stan, &local_date)
+            .await?
+            .is_some()
+        {
+            let reason = "this terminal already used the STAN today for a purchase";
+            (refusal(ResponseCode::Duplicate, terminal_id, reason), None)
+        } else {
+            match found {
+                None => {
+                    let reason = "no purchase with that STAN and date from this terminal";
+                    (
+                        refusal(ResponseCode::UnableToLocate, terminal_id, reason),
+                        None,
+                    )
+                }
+                Some(row)
+                    if row.kind == KIND_PURCHASE
+                        && matches!(
+                            row.state.as_str(),
+                            state::VOIDED | state::REVERSED | state::EXPIRED | state::REFUNDED
+                        ) =>
+                {
+                    let reason = format!(
+                        "the purchase was already {}; it cannot be refunded again",
+                        row.state
+                    );
+                    let id = row.id;
+                    (
+                        refusal(ResponseCode::Duplicate, terminal_id, &reason),
+                        Some(id),
+                    )
+                }
+                Some(row) => {
+                    let id = row.id;
+                    let void = FollowUp {
+                        ewarung: self.ewarung,
+                        action: Followup::Void,
+                        original,
+                    };
+                    (void.apply(tx, row).await?, Some(id))
+                }
+            }
+        };
+        let reply = self.reply_to(reply);
+        let body = reply.to_bytes();
+        tx.insert_refund_request(&RefundRequestRow {
+            id: RefundRequestId::new(),
+            terminal_id: terminal_id.to_string(),
+            stan: stan.to_string(),
+            local_date,
+            request_hash: fingerprint,
+            redemption_id,
+            response_code: reply.response_code.to_string(),
+            response: body.clone(),
+            created_at: crate::store::now(),
+        })
+        .await?;
+        tracing::info!(
+            terminal = terminal_id,
+            stan,
+            original = request.original_stan.as_str(),
+            code = reply.response_code,
+            "refund"
+        );
+        Ok(body)
+    }
+}
+
+impl Refund {
+    /// Names the refund's own request in its answer.
+    fn reply_to(&self, mut reply: TerminalReply) -> TerminalReply {
+        reply.stan = Some(self.request.stan.as_str().to_string());
+        reply.local_date = Some(self.request.local_time.date());
+        reply
+    }
+}
+
+fn refusal(code: ResponseCode, terminal_id: &str, reason: &str) -> TerminalReply {
+    TerminalReply::new(code, terminal_id).reason(reason)
+}
+
 /// What became of a request (the terminal's status query after a power loss or a lost answer):
 /// the stored answer, byte for byte, or that the host never saw it. Reads only.
 pub struct Status {
@@ -898,6 +1027,25 @@ impl LedgerJob for Status {
                     .map_err(|error| StoreError::Database(sqlx::Error::Decode(Box::new(error))))?,
                 Some(row.state),
             ),
+            // A refund is a request of its own: its stored answer (the purchase's state is on
+            // the purchase's own STAN).
+            None => match tx
+                .find_refund_request(
+                    terminal_id,
+                    original.stan.as_str(),
+                    original.local_date.as_str(),
+                )
+                .await?
+            {
+                Some(refund) => (
+                    "final",
+                    serde_json::from_slice::<serde_json::Value>(&refund.response).map_err(
+                        |error| StoreError::Database(sqlx::Error::Decode(Box::new(error))),
+                    )?,
+                    None,
+                ),
+                None => ("not_found", serde_json::Value::Null, None),
+            },
             // A reversal marker: the request never ran here and never will.
             _ => ("not_found", serde_json::Value::Null, None),
         };

@@ -332,6 +332,48 @@ pub struct OriginalRequest {
     pub local_date: LocalDate,
 }
 
+/// `POST /v1/redemptions/refund`: a terminal's refund, a request of its own (its own STAN and
+/// local time) that names the purchase it returns to the card.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RefundRequest {
+    #[schema(value_type = String, example = "SMD00001")]
+    pub terminal_id: TerminalId,
+    /// The refund's own STAN.
+    #[schema(value_type = String, example = "000124")]
+    pub stan: Stan,
+    /// The terminal's clock at the refund, `YYYY-MM-DDTHH:MM:SS`.
+    #[schema(value_type = String, example = "2026-11-23T10:20:00")]
+    pub local_time: LocalTime,
+    /// The purchase's STAN.
+    #[schema(value_type = String, example = "000123")]
+    pub original_stan: Stan,
+    /// The date of the purchase's `local_time`.
+    #[schema(value_type = String, example = "2026-11-23")]
+    pub original_local_date: LocalDate,
+}
+
+impl RefundRequest {
+    /// The purchase it names, as complete, void and reversal name one.
+    pub fn original(&self) -> OriginalRequest {
+        OriginalRequest {
+            terminal_id: self.terminal_id.clone(),
+            stan: self.original_stan.clone(),
+            local_date: self.original_local_date.clone(),
+        }
+    }
+
+    /// What makes two refunds under one key the same request: the purchase they name.
+    pub fn fingerprint(&self) -> Vec<u8> {
+        format!(
+            "refund:{}:{}",
+            self.original_stan.as_str(),
+            self.original_local_date.as_str()
+        )
+        .into_bytes()
+    }
+}
+
 /// `POST /v1/redemptions/balance`.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]

@@ -50,6 +50,12 @@ pub(crate) mod sql {
              refund_id, state, rrn, approval_code, business_date, created_at, updated_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18,
                  $19, $20, $21)";
+    pub const FIND_REFUND_REQUEST: &str =
+        "SELECT * FROM refund_requests WHERE terminal_id = $1 AND stan = $2 AND local_date = $3";
+    pub const INSERT_REFUND_REQUEST: &str =
+        "INSERT INTO refund_requests (id, terminal_id, stan, local_date, request_hash,
+             redemption_id, response_code, response, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
     pub const SET_REDEMPTION_STATE: &str =
         "UPDATE redemptions SET state = $2, refund_id = COALESCE($3, refund_id), updated_at = $4,
              completed_date = CASE WHEN $2 = 'completed' THEN $5 ELSE completed_date END,
@@ -500,6 +506,40 @@ macro_rules! ledger_tx_impl {
                 .bind(row.updated_at)
                 .execute(&mut *self.conn)
                 .await?;
+                Ok(())
+            }
+
+            async fn find_refund_request(
+                &mut self,
+                terminal_id: &str,
+                stan: &str,
+                local_date: &str,
+            ) -> $crate::store::StoreResult<Option<$crate::ledger::tx::RefundRequestRow>> {
+                Ok(sqlx::query_as($crate::store::ledger_sql::sql::FIND_REFUND_REQUEST)
+                    .bind(terminal_id)
+                    .bind(stan)
+                    .bind(local_date)
+                    .fetch_optional(&mut *self.conn)
+                    .await?)
+            }
+
+            async fn insert_refund_request(
+                &mut self,
+                row: &$crate::ledger::tx::RefundRequestRow,
+            ) -> $crate::store::StoreResult<()> {
+                self.ahead.forget();
+                sqlx::query($crate::store::ledger_sql::sql::INSERT_REFUND_REQUEST)
+                    .bind(row.id)
+                    .bind(&row.terminal_id)
+                    .bind(&row.stan)
+                    .bind(&row.local_date)
+                    .bind(&row.request_hash)
+                    .bind(row.redemption_id)
+                    .bind(&row.response_code)
+                    .bind(&row.response)
+                    .bind(row.created_at)
+                    .execute(&mut *self.conn)
+                    .await?;
                 Ok(())
             }
 

@@ -15,7 +15,10 @@ use rusqlite::{types::ToSql, CachedStatement, Connection, Row};
 use crate::{
     domain::ids::{AccountId, CardId, HouseholdId, ProgramId, RedemptionId, TransferId},
     ledger::{
-        tx::{AccountOwner, CardWithHousehold, RedemptionRow, TerminalContext, Transfer},
+        tx::{
+            AccountOwner, CardWithHousehold, RedemptionRow, RefundRequestRow, TerminalContext,
+            Transfer,
+        },
         AccountBalance, AccountKind, LedgerTx, TransferKind,
     },
     store::{
@@ -247,6 +250,20 @@ fn redemption(row: &Row<'_>) -> rusqlite::Result<RedemptionRow> {
         undone_date: row.get("undone_date")?,
         created_at: time(row, "created_at")?,
         updated_at: time(row, "updated_at")?,
+    })
+}
+
+fn refund_request(row: &Row<'_>) -> rusqlite::Result<RefundRequestRow> {
+    Ok(RefundRequestRow {
+        id: row.get("id")?,
+        terminal_id: row.get("terminal_id")?,
+        stan: row.get("stan")?,
+        local_date: row.get("local_date")?,
+        request_hash: row.get("request_hash")?,
+        redemption_id: row.get("redemption_id")?,
+        response_code: row.get("response_code")?,
+        response: row.get("response")?,
+        created_at: time(row, "created_at")?,
     })
 }
 
@@ -509,6 +526,39 @@ impl LedgerTx for DirectLedgerTx<'_> {
                 &row.business_date,
                 &time_text(row.created_at),
                 &time_text(row.updated_at),
+            ],
+        )?;
+        Ok(())
+    }
+
+    async fn find_refund_request(
+        &mut self,
+        terminal_id: &str,
+        stan: &str,
+        local_date: &str,
+    ) -> StoreResult<Option<RefundRequestRow>> {
+        query_optional(
+            self.db,
+            sql::FIND_REFUND_REQUEST,
+            &[&terminal_id, &stan, &local_date],
+            refund_request,
+        )
+    }
+
+    async fn insert_refund_request(&mut self, row: &RefundRequestRow) -> StoreResult<()> {
+        execute(
+            self.db,
+            sql::INSERT_REFUND_REQUEST,
+            &[
+                &row.id,
+                &row.terminal_id,
+                &row.stan,
+                &row.local_date,
+                &row.request_hash,
+                &row.redemption_id,
+                &row.response_code,
+                &row.response,
+                &time_text(row.created_at),
             ],
         )?;
         Ok(())

@@ -606,7 +606,95 @@ async fn a_status_query_answers_from_the_stored_result(app: TestApp) {
     assert_eq!(refused["response_code"], "58", "{refused}");
 }
 
+fn refund(stan: &str, original_stan: &str) -> Value {
+    json!({"terminal_id": "SMD00001", "stan": stan, "local_time": format!("{}T11:00:00", today()),
+           "original_stan": original_stan, "original_local_date": today()})
+}
+
+async fn a_refund_is_its_own_request_and_a_purchase_is_refunded_once(app: TestApp) {
+    let operator = app.login("warung-berkah").await;
+    let pan = DEMO_PANS[0];
+    assert_code(
+        &authorize(
+            &app,
+            &operator,
+            &purchase("SMD00001", "000001", pan, 2, "13500"),
+        )
+        .await,
+        "00",
+    );
+    app.post(
+        "/v1/redemptions/complete",
+        &operator,
+        original("SMD00001", "000001"),
+    )
+    .await
+    .expect(200);
+    let path = "/v1/redemptions/refund";
+    let first = app
+        .post_bytes(path, &operator, &refund("000002", "000001"))
+        .await;
+    let answer: Value = serde_json::from_slice(&first).unwrap();
+    assert_eq!(answer["response_code"], "00", "{answer}");
+    assert_eq!(answer["state"], "refunded");
+    assert_eq!(
+        answer["stan"], "000002",
+        "the answer names the refund's own request"
+    );
+    assert_eq!(app.balance(&operator, "SMD00001", pan).await, DEMO_QUOTA);
+    // The same refund again is the same answer, byte for byte, and moves nothing.
+    let transfers = app.count("transfers").await;
+    assert_eq!(
+        app.post_bytes(path, &operator, &refund("000002", "000001"))
+            .await,
+        first
+    );
+    assert_eq!(app.count("transfers").await, transfers);
+    // A new STAN for the same purchase: refused, recorded, nothing moves.
+    let again = app
+        .post(path, &operator, refund("000003", "000001"))
+        .await
+        .expect(200);
+    assert_eq!(again["response_code"], "94", "{again}");
+    assert_eq!(app.count("transfers").await, transfers);
+    assert_eq!(
+        app.count("refund_requests").await,
+        2,
+        "the refused attempt is recorded"
+    );
+    let asked = app
+        .post(
+            "/v1/redemptions/status",
+            &operator,
+            original("SMD00001", "000003"),
+        )
+        .await
+        .expect(200);
+    assert_eq!(asked["status"], "final");
+    assert_eq!(asked["answer"]["response_code"], "94");
+    // The refund's key with another purchase named: 94; an unknown purchase: 25; a STAN a
+    // purchase already used: 94.
+    for (body, code) in [
+        (refund("000002", "000009"), "94"),
+        (refund("000004", "000099"), "25"),
+        (refund("000001", "000001"), "94"),
+    ] {
+        let reply = app.post(path, &operator, body).await.expect(200);
+        assert_eq!(reply["response_code"], code, "{reply}");
+    }
+    assert_eq!(app.balance(&operator, "SMD00001", pan).await, DEMO_QUOTA);
+    // Another E-Warung's operator cannot refund at this terminal.
+    let other = app.login("warung-sejahtera").await;
+    let foreign = app
+        .post(path, &other, refund("000005", "000001"))
+        .await
+        .expect(200);
+    assert_eq!(foreign["response_code"], "58", "{foreign}");
+    app.assert_ledger_clean().await;
+}
+
 on_both_backends!(
+    a_refund_is_its_own_request_and_a_purchase_is_refunded_once,
     a_status_query_answers_from_the_stored_result,
     an_approved_purchase_is_held_completed_and_replayed_byte_for_byte,
     every_decline_has_its_code_and_moves_no_money,
