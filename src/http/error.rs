@@ -308,6 +308,10 @@ impl From<StoreError> for ApiError {
                 message: "a batch must be approved by a different office user than the one who uploaded it",
             },
             StoreError::Refused { code, message } => ApiError::Conflict { code, message },
+            StoreError::LostRace(what) => ApiError::Conflict {
+                code: "invalid_state",
+                message: format!("{what} was changed by a concurrent request; read it and retry"),
+            },
             StoreError::Database(error) => ApiError::Internal(error.into()),
         }
     }

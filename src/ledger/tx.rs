@@ -241,8 +241,10 @@ pub trait LedgerTx: Send {
     /// Records a refund request; a second approved refund of the same purchase is refused by a
     /// unique index (`refund_requests_one_approved`).
     async fn insert_refund_request(&mut self, row: &RefundRequestRow) -> StoreResult<()>;
-    /// Moves a purchase to `state`, stamping `business_date` as its completion date (for
-    /// `completed`) or the date it was undone (any other state).
+    /// Moves a purchase from state `from` to `state`, stamping `business_date` as its completion
+    /// date (for `completed`) or the date it was undone (any other state). A purchase no longer
+    /// in `from` (a concurrent request moved it first) is `StoreError::LostRace`, and the whole
+    /// transaction, with whatever value it moved, is rolled back and run again.
     async fn set_redemption_state(
         &mut self,
         id: RedemptionId,
@@ -250,6 +252,7 @@ pub trait LedgerTx: Send {
         refund_id: Option<TransferId>,
         business_date: &str,
         at: DateTime<Utc>,
+        from: &str,
     ) -> StoreResult<()>;
     /// The business date activity at `at` lands on: by the clock and the cut-off, and never a
     /// closed date. On PostgreSQL the calendar row is share-locked, so a concurrent close waits

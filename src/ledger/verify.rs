@@ -8,7 +8,7 @@ use serde::Serialize;
 pub struct Violation {
     /// `balance_mismatch`, `overdraft`, `unbalanced_program`, `hold_resolved_twice`,
     /// `post_exceeds_hold`, `resolution_mismatch`, `foreign_account`, `purchase_state`,
-    /// `settlement_sum`, `settlement_transfer`.
+    /// `refunded_twice`, `settlement_sum`, `settlement_transfer`.
     pub rule: &'static str,
     /// The account, transfer, program or purchase concerned.
     pub subject: String,

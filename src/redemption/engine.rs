@@ -673,7 +673,7 @@ impl FollowUp {
             ),
             (Followup::Complete, state::HELD) => {
                 self.resolve(tx, &row, TransferKind::Post, now).await?;
-                tx.set_redemption_state(row.id, state::COMPLETED, None, &today, now)
+                tx.set_redemption_state(row.id, state::COMPLETED, None, &today, now, state::HELD)
                     .await?;
                 done(state::COMPLETED)
             }
@@ -689,7 +689,7 @@ impl FollowUp {
                 } else {
                     state::REVERSED
                 };
-                tx.set_redemption_state(row.id, next, None, &today, now)
+                tx.set_redemption_state(row.id, next, None, &today, now, state::HELD)
                     .await?;
                 done(next)
             }
@@ -711,7 +711,7 @@ impl FollowUp {
                 } else {
                     state::REVERSED
                 };
-                tx.set_redemption_state(row.id, next, Some(refund), &today, now)
+                tx.set_redemption_state(row.id, next, Some(refund), &today, now, state::COMPLETED)
                     .await?;
                 done(next)
             }
@@ -750,7 +750,16 @@ impl FollowUp {
         let hold = hold_of(tx, row).await?;
         let refund = Transfer::refunding(&hold, format!("redemption:{}", row.id), now);
         if !tx.apply_transfer(&refund).await? {
-            // The E-Warung's payable no longer holds the amount (already settled out).
+            // Either a concurrent request refunded this purchase first (its refund took the
+            // amount out of the payable while this one waited for the lock: run again, and see
+            // it), or the payable really no longer holds the amount (settled out).
+            let now_state = tx
+                .find_redemption(&row.terminal_id, &row.stan, &row.local_date)
+                .await?
+                .map(|current| current.state);
+            if now_state.as_deref() != Some(state::COMPLETED) {
+                return Err(StoreError::LostRace("the purchase"));
+            }
             return Err(StoreError::StateConflict {
                 entity: "payable",
                 actual: "already settled".into(),
@@ -871,7 +880,7 @@ pub(crate) async fn expire_hold(
         return Ok(false);
     }
     let today = tx.business_date(now).await?;
-    tx.set_redemption_state(redemption, state::EXPIRED, None, &today, now)
+    tx.set_redemption_state(redemption, state::EXPIRED, None, &today, now, state::HELD)
         .await?;
     Ok(true)
 }

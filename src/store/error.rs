@@ -21,6 +21,10 @@ pub enum StoreError {
     /// Optimistic locking lost: somebody else changed the row first.
     #[error("{entity} was changed by someone else (now at revision {actual})")]
     StaleRevision { entity: &'static str, actual: i32 },
+    /// A conditional update found the row changed by a concurrent transaction (a purchase's state
+    /// moved on): running the whole transaction again sees the winner's work and answers from it.
+    #[error("{0} was changed by a concurrent request")]
+    LostRace(&'static str),
     /// Maker-checker: the user who uploaded a batch tried to approve it.
     #[error("the uploader of a batch cannot approve it")]
     SameApprover,
@@ -43,12 +47,15 @@ impl StoreError {
                 .as_database_error()
                 .and_then(|e| e.code())
                 .is_some_and(|code| code == "40001" || code == "40P01"),
+            StoreError::LostRace(_) => true,
             StoreError::Duplicate { constraint } => matches!(
                 constraint.as_str(),
                 "redemptions_request_key"
                     | "quota_credits_pkey"
                     | "redemptions_rrn_key"
                     | "transfers_hold_resolves_once"
+                    | "refund_requests_key"
+                    | "refund_requests_one_approved"
             ),
             _ => false,
         }

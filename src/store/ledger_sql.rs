@@ -60,7 +60,7 @@ pub(crate) mod sql {
         "UPDATE redemptions SET state = $2, refund_id = COALESCE($3, refund_id), updated_at = $4,
              completed_date = CASE WHEN $2 = 'completed' THEN $5 ELSE completed_date END,
              undone_date = CASE WHEN $2 = 'completed' THEN undone_date ELSE $5 END
-         WHERE id = $1";
+         WHERE id = $1 AND state = $6";
     pub const BUSINESS_CALENDAR: &str =
         "SELECT cutoff_minutes, last_closed_date FROM business_calendar WHERE id = 1";
     pub const EXPIRED_HOLDS: &str =
@@ -76,11 +76,16 @@ pub(crate) mod sql {
     /// PostgreSQL: a hold (`$11` = 'pending') or a posted transfer ('posted') in one statement
     /// (one round trip instead of three): the debit with its overdraft guard, then the credit and
     /// the transfer row only if the debit happened. Answers how many rows each part touched.
-    pub const MOVE_VALUE_AT_ONCE: &str = "WITH debit AS (
+    /// Both accounts are locked first, in the order of their ids, whichever is debited: a
+    /// completion (entitlement → payable) and a refund (payable → entitlement) of the same
+    /// accounts otherwise lock them in opposite orders and deadlock.
+    pub const MOVE_VALUE_AT_ONCE: &str = "WITH locked AS (
+            SELECT id FROM accounts WHERE id IN ($3, $4) ORDER BY id FOR NO KEY UPDATE),
+         debit AS (
             UPDATE accounts SET
                 debits_pending = debits_pending + CASE WHEN $11 = 'pending' THEN $5 ELSE 0 END,
                 debits_posted = debits_posted + CASE WHEN $11 = 'pending' THEN 0 ELSE $5 END
-            WHERE id = $3
+            WHERE id = $3 AND (SELECT count(*) FROM locked) = 2
               AND (kind NOT IN ('entitlement', 'ewarung_payable')
                    OR credits_posted - debits_posted - debits_pending >= $5)
             RETURNING id),
@@ -101,14 +106,18 @@ pub(crate) mod sql {
     /// PostgreSQL: a hold's resolution in one statement (one round trip instead of four). The
     /// resolution row goes in only if the hold exists and `$11` (posted) fits it; the unique
     /// index on pending_id lets exactly one resolution in, and only the one that got in moves
-    /// the balances. Answers the held amount (NULL: no such hold) and the rows touched.
-    pub const RESOLVE_AT_ONCE: &str = "WITH held AS (
+    /// the balances. Answers the held amount (NULL: no such hold) and the rows touched. The
+    /// accounts are locked first in the order of their ids, as in `MOVE_VALUE_AT_ONCE`.
+    pub const RESOLVE_AT_ONCE: &str = "WITH locked AS (
+            SELECT id FROM accounts WHERE id IN ($3, $4) ORDER BY id FOR NO KEY UPDATE),
+         held AS (
             SELECT amount_minor FROM transfers WHERE id = $7 AND kind = 'hold'),
          resolved AS (
             INSERT INTO transfers (id, program_id, debit_account_id, credit_account_id,
                                    amount_minor, kind, pending_id, timeout_at, reference, created_at)
             SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10 FROM held
-            WHERE $11 <= held.amount_minor AND ($6 = 'post' OR $5 = held.amount_minor)
+            WHERE (SELECT count(*) FROM locked) = 2
+              AND $11 <= held.amount_minor AND ($6 = 'post' OR $5 = held.amount_minor)
             ON CONFLICT DO NOTHING
             RETURNING id),
          debit AS (
@@ -550,16 +559,22 @@ macro_rules! ledger_tx_impl {
                 refund_id: Option<$crate::domain::ids::TransferId>,
                 business_date: &str,
                 at: chrono::DateTime<chrono::Utc>,
+                from: &str,
             ) -> $crate::store::StoreResult<()> {
                 self.ahead.forget();
-                sqlx::query($crate::store::ledger_sql::sql::SET_REDEMPTION_STATE)
+                let changed = sqlx::query($crate::store::ledger_sql::sql::SET_REDEMPTION_STATE)
                 .bind(id)
                 .bind(state)
                 .bind(refund_id)
                 .bind(at)
                 .bind(business_date)
+                .bind(from)
                 .execute(&mut *self.conn)
-                .await?;
+                .await?
+                .rows_affected();
+                if changed != 1 {
+                    return Err($crate::store::StoreError::LostRace("the purchase"));
+                }
                 Ok(())
             }
 

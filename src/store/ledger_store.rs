@@ -417,7 +417,7 @@ macro_rules! ledger_store_impl {
                         });
                     }
                 }
-                let checks: [(&'static str, &str); 9] = [
+                let checks: [(&'static str, &str); 10] = [
                     ("hold_resolved_twice",
                      "SELECT pending_id, 'resolved ' || CAST(count(*) AS TEXT) || ' times'
                       FROM transfers WHERE pending_id IS NOT NULL GROUP BY pending_id HAVING count(*) > 1"),
@@ -442,6 +442,11 @@ macro_rules! ledger_store_impl {
                      "SELECT r.id, 'is ' || r.state || ' but its hold is not resolved'
                       FROM redemptions r WHERE r.state IN ('completed', 'voided', 'expired', 'refunded')
                         AND NOT EXISTS (SELECT 1 FROM transfers x WHERE x.pending_id = r.hold_id)"),
+                    ("refunded_twice",
+                     "SELECT (SELECT x.id FROM transfers x WHERE x.kind = 'refund' AND x.reference = t.reference
+                               ORDER BY x.created_at LIMIT 1),
+                             t.reference || ' was refunded ' || CAST(count(*) AS TEXT) || ' times'
+                      FROM transfers t WHERE t.kind = 'refund' GROUP BY t.reference HAVING count(*) > 1"),
                     // Settled + still payable = matched: each entry pays the difference between its
                     // run's match and what the entries before it settled...
                     ("settlement_sum",

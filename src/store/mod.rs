@@ -55,6 +55,10 @@ pub trait Store: Send + Sync + 'static {
     fn backend(&self) -> &'static str;
     /// A trivial round trip, for `/readyz`.
     async fn ping(&self) -> StoreResult<()>;
+    /// Closes the read pool (on PostgreSQL, the only pool): its connections end and no new ones
+    /// open. For shutting down, and for tests that need PostgreSQL's per-connection statistics
+    /// flushed.
+    async fn close(&self);
 
     async fn create_user(&self, user: NewUser) -> StoreResult<UserRecord>;
     async fn find_user_by_username(&self, username: &str) -> StoreResult<Option<UserRecord>>;

@@ -129,6 +129,10 @@ macro_rules! registry_store_impl {
                 Ok(())
             }
 
+            async fn close(&self) {
+                self.reader().close().await;
+            }
+
             async fn create_user(&self, user: NewUser) -> StoreResult<UserRecord> {
                 let mut tx = self.begin_write().await?;
                 let record = sqlx::query_as::<_, UserRecord>(

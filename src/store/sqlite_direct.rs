@@ -571,12 +571,23 @@ impl LedgerTx for DirectLedgerTx<'_> {
         refund_id: Option<TransferId>,
         business_date: &str,
         at: DateTime<Utc>,
+        from: &str,
     ) -> StoreResult<()> {
-        execute(
+        let changed = execute(
             self.db,
             sql::SET_REDEMPTION_STATE,
-            &[&id, &state, &refund_id, &time_text(at), &business_date],
+            &[
+                &id,
+                &state,
+                &refund_id,
+                &time_text(at),
+                &business_date,
+                &from,
+            ],
         )?;
+        if changed != 1 {
+            return Err(StoreError::LostRace("the purchase"));
+        }
         Ok(())
     }
 

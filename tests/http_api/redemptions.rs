@@ -766,3 +766,96 @@ mod an_uncompleted_hold_expires {
         .await
     }
 }
+
+/// The same purchases completed, voided, reversed and replayed by many clients at once: no
+/// deadlock (PostgreSQL's own count), no 96, no 5xx, and every replay of an authorization is its
+/// stored answer byte for byte.
+async fn a_storm_of_follow_ups_on_the_same_purchases_never_deadlocks(app: TestApp) {
+    use futures_util::StreamExt;
+    let operator = app.login("warung-berkah").await;
+    let deadlocks_before = deadlocks(&app).await;
+    // 40 held purchases of 1,000 IDR across four cards and both terminals.
+    let mut purchases = Vec::new();
+    for index in 0..40usize {
+        let terminal = ["SMD00001", "SMD00002"][index % 2];
+        let stan = format!("{:06}", 700 + index);
+        let body = purchase(terminal, &stan, DEMO_PANS[index % 4], 1, "1000");
+        let stored = app.post_bytes(AUTHORIZE, &operator, &body).await;
+        let answer: Value = serde_json::from_slice(&stored).unwrap();
+        assert_eq!(answer["response_code"], "00", "{answer}");
+        purchases.push((terminal, stan, body, stored));
+    }
+    let mut requests = Vec::new();
+    for (terminal, stan, body, stored) in &purchases {
+        let named = original(terminal, stan);
+        for path in ["complete", "void", "complete", "reversal", "void"] {
+            requests.push((format!("/v1/redemptions/{path}"), named.clone(), None));
+        }
+        for _ in 0..2 {
+            requests.push((AUTHORIZE.to_string(), body.clone(), Some(stored.clone())));
+        }
+    }
+    // A fixed shuffle, so a failure can be replayed.
+    let count = requests.len();
+    let mut order: Vec<usize> = (0..count).map(|i| i * 37 % count).collect();
+    order.dedup();
+    assert_eq!(order.len(), count, "37 is coprime with {count}");
+    let base = app.base.clone();
+    let answers: Vec<(u16, Vec<u8>, Option<Vec<u8>>)> = futures_util::stream::iter(order)
+        .map(|i| {
+            let (path, body, stored) = requests[i].clone();
+            let (http, base, token) = (app.http.clone(), base.clone(), operator.clone());
+            async move {
+                let response = http
+                    .post(format!("{base}{path}"))
+                    .bearer_auth(token)
+                    .json(&body)
+                    .send()
+                    .await
+                    .unwrap();
+                let status = response.status().as_u16();
+                (status, response.bytes().await.unwrap().to_vec(), stored)
+            }
+        })
+        .buffer_unordered(64)
+        .collect()
+        .await;
+    for (status, bytes, stored) in &answers {
+        let text = String::from_utf8_lossy(bytes);
+        assert_eq!(*status, 200, "{text}");
+        let answer: Value = serde_json::from_slice(bytes).unwrap();
+        assert_ne!(answer["response_code"], "96", "{answer}");
+        if let Some(stored) = stored {
+            assert_eq!(bytes, stored, "a replay is its stored answer: {text}");
+        }
+    }
+    app.assert_ledger_clean().await;
+    if app.backend == Backend::Postgres {
+        // A connection reports its statistics when it ends: end the app's.
+        app.app_state.store.close().await;
+        let others = "SELECT COUNT(*) FROM pg_stat_activity
+                       WHERE datname = current_database() AND pid <> pg_backend_pid()";
+        for _ in 0..100 {
+            if count_on(app.backend, &app.database_url, others).await == 0 {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    }
+    assert_eq!(
+        deadlocks(&app).await,
+        deadlocks_before,
+        "deadlocks detected by PostgreSQL"
+    );
+}
+
+/// PostgreSQL's count of deadlocks in the app's database (0 on SQLite, which has one writer).
+async fn deadlocks(app: &TestApp) -> i64 {
+    if app.backend != Backend::Postgres {
+        return 0;
+    }
+    let probe = "SELECT CAST(COALESCE(deadlocks, 0) AS BIGINT) FROM pg_stat_database WHERE datname = current_database()";
+    count_on(app.backend, &app.database_url, probe).await
+}
+
+on_both_backends!(a_storm_of_follow_ups_on_the_same_purchases_never_deadlocks);
