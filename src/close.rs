@@ -90,7 +90,7 @@ pub struct OpenHold {
 /// How a terminal's batch totals for the date compare with the host's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
-pub enum BatchStatus {
+pub enum BatchTotalsStatus {
     /// Purchases and refunds agree.
     Matched,
     /// They differ: recorded and reported, never accepted silently.
@@ -102,7 +102,7 @@ pub enum BatchStatus {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct BatchComparison {
     pub terminal_id: String,
-    pub status: BatchStatus,
+    pub status: BatchTotalsStatus,
     /// The terminal's latest submission for the date.
     pub terminal: Option<BatchSide>,
     /// The host's figures for the same terminal and date, at close.
@@ -131,6 +131,6 @@ impl DayClose {
     pub fn batch_problems(&self) -> impl Iterator<Item = &BatchComparison> {
         self.batch_totals
             .iter()
-            .filter(|c| c.status != BatchStatus::Matched)
+            .filter(|c| c.status != BatchTotalsStatus::Matched)
     }
 }

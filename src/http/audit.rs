@@ -11,6 +11,7 @@ use crate::{
 };
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct AuditQuery {
     /// `user`, `program`, `catalog_item`, `card`, `ewarung` or `terminal`.

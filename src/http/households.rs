@@ -52,6 +52,7 @@ pub struct ChangeHouseholdStatus {
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct HouseholdQuery {
     #[param(value_type = Option<String>)]

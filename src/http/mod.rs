@@ -191,6 +191,7 @@ impl<T: ToSchema> Listing<T> {
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct PageQuery {
     /// The `next_after` of the previous page.

@@ -36,9 +36,105 @@ use crate::http::{
         crate::http::recon::exceptions, crate::http::recon::exceptions_csv, crate::http::recon::resolve,
     ),
     components(schemas(error::ErrorBody, error::ErrorDetail)),
-    modifiers(&BearerAuth),
+    modifiers(&BearerAuth, &Contract),
 )]
 pub struct ApiDoc;
+
+/// Makes the generated document a faithful contract where annotations alone leave gaps: every
+/// `{name}` in a path is a declared path parameter, every operation has a unique id (its tag and
+/// handler, e.g. `cards_get`), and every operation declares the error answers any request can get
+/// (the documented error body), so a client or a schema-driven fuzzer finds every status the
+/// server can send in the document.
+struct Contract;
+
+/// Statuses any operation may answer with the error body: unreadable input, no or a bad token, a
+/// role or E-Warung that may not, no such thing, a conflict with the current state, a body too
+/// large or of the wrong type, refused values, a locked card, too many attempts, a timeout.
+const ERROR_STATUSES: [(&str, &str); 11] = [
+    ("400", "malformed request: `malformed_json`, `wrong_type`, `unknown_field`, `missing_field`, `invalid_query`, `invalid_path`, …"),
+    ("401", "`missing_token`, `invalid_token`, `token_expired`, `invalid_credentials`"),
+    ("403", "`forbidden_role`, `forbidden_ewarung`, `maker_checker`"),
+    ("404", "no such record or route (`…_not_found`)"),
+    ("409", "the current state does not allow it (`invalid_state`, `stale_revision`, `…_taken`, …)"),
+    ("413", "`payload_too_large`"),
+    ("415", "`unsupported_media_type`"),
+    ("422", "a value the domain refuses (the README's table)"),
+    ("423", "`card_locked`"),
+    ("429", "`too_many_attempts`"),
+    ("503", "`login_overloaded`, `outcome_unknown`"),
+];
+
+impl Modify for Contract {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::{
+            path::{ParameterBuilder, ParameterIn},
+            ContentBuilder, Ref, RefOr, Required, ResponseBuilder,
+        };
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            let names: Vec<&str> = path
+                .split('/')
+                .filter_map(|segment| segment.strip_prefix('{')?.strip_suffix('}'))
+                .collect();
+            let operations = [
+                &mut item.get,
+                &mut item.post,
+                &mut item.put,
+                &mut item.patch,
+                &mut item.delete,
+            ];
+            for operation in operations.into_iter().flatten() {
+                let parameters = operation.parameters.get_or_insert_with(Vec::new);
+                for name in &names {
+                    let declared = parameters
+                        .iter()
+                        .any(|p| p.name == *name && p.parameter_in == ParameterIn::Path);
+                    if !declared {
+                        parameters.push(
+                            ParameterBuilder::new()
+                                .name(*name)
+                                .parameter_in(ParameterIn::Path)
+                                .required(Required::True)
+                                .schema(Some(
+                                    utoipa::openapi::ObjectBuilder::new()
+                                        .schema_type(utoipa::openapi::schema::Type::String),
+                                ))
+                                .build(),
+                        );
+                    }
+                }
+                let tag = operation
+                    .tags
+                    .as_ref()
+                    .and_then(|tags| tags.first().cloned())
+                    .unwrap_or_default();
+                if let Some(id) = &operation.operation_id {
+                    if !id.starts_with(&format!("{tag}_")) {
+                        operation.operation_id = Some(format!("{tag}_{id}"));
+                    }
+                }
+                for (status, description) in ERROR_STATUSES {
+                    operation
+                        .responses
+                        .responses
+                        .entry(status.to_string())
+                        .or_insert_with(|| {
+                            RefOr::T(
+                                ResponseBuilder::new()
+                                    .description(description)
+                                    .content(
+                                        "application/json",
+                                        ContentBuilder::new()
+                                            .schema(Some(Ref::from_schema_name("ErrorBody")))
+                                            .build(),
+                                    )
+                                    .build(),
+                            )
+                        });
+                }
+            }
+        }
+    }
+}
 
 struct BearerAuth;
 

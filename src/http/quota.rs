@@ -33,6 +33,7 @@ use crate::{
 };
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct UploadQuery {
     /// A name for the batch, usually the file name (CSV uploads; JSON carries it in the body).
@@ -332,6 +333,7 @@ pub async fn report(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ErrorsQuery {
     /// Errors on lines after this one (the last `line_no` of the previous page).

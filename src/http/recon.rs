@@ -30,6 +30,7 @@ use crate::{
 const EXCEPTIONS_INLINE: u32 = 100;
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct RunQuery {
     /// The closed business date the file is for, YYYY-MM-DD.
@@ -97,6 +98,7 @@ pub async fn upload(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ListQuery {
     pub date: String,
@@ -130,6 +132,7 @@ pub async fn get(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ExceptionQuery {
     /// amount_mismatch, host_only, bank_only, duplicate or malformed.

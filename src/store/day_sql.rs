@@ -61,7 +61,7 @@ macro_rules! day_store_impl {
             use sqlx::types::Json;
             use $crate::{
                 business_day::{self, Cutoff},
-                close::{BatchComparison, BatchStatus, DayClose, DayTotals, EwarungDay, OpenHold, TerminalDay},
+                close::{BatchComparison, BatchTotalsStatus, DayClose, DayTotals, EwarungDay, OpenHold, TerminalDay},
                 domain::ids::{EwarungId, ProgramId, TransferId, UserId},
                 ledger::{tx::AccountOwner, AccountKind, LedgerTx, Transfer, TransferKind},
                 recon::model::{HostRow, Payable, ReconException, ReconReport, ReconRun},
@@ -167,7 +167,7 @@ macro_rules! day_store_impl {
                     .fetch_all(&mut **tx)
                     .await?;
                     let batch_totals = Self::compare_batches(tx, date).await?;
-                    for problem in batch_totals.iter().filter(|c| c.status != BatchStatus::Matched) {
+                    for problem in batch_totals.iter().filter(|c| c.status != BatchTotalsStatus::Matched) {
                         let detail = serde_json::json!({
                             "business_date": date, "status": problem.status,
                             "terminal": problem.terminal, "host": problem.host,
@@ -231,9 +231,9 @@ macro_rules! day_store_impl {
                         .filter(|(_, (sent, host))| sent.is_some() || host.purchases.count > 0 || host.refunds.count > 0)
                         .map(|(terminal_id, (sent, host))| {
                             let status = match &sent {
-                                None => BatchStatus::Missing,
-                                Some((t, _)) if t.purchases == host.purchases && t.refunds == host.refunds => BatchStatus::Matched,
-                                Some(_) => BatchStatus::Mismatch,
+                                None => BatchTotalsStatus::Missing,
+                                Some((t, _)) if t.purchases == host.purchases && t.refunds == host.refunds => BatchTotalsStatus::Matched,
+                                Some(_) => BatchTotalsStatus::Mismatch,
                             };
                             BatchComparison {
                                 terminal_id,
