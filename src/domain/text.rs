@@ -68,6 +68,22 @@ fn is_invisible_format(c: char) -> bool {
     )
 }
 
+/// At most `max_chars` of `text`, fit to quote back in an error or store in a report: control
+/// characters (NUL among them, which PostgreSQL cannot store in text) and invisible ones become
+/// U+FFFD. For echoing what a file said, never for accepting it.
+pub fn printable(text: &str, max_chars: usize) -> String {
+    text.chars()
+        .take(max_chars)
+        .map(|c| {
+            if c.is_control() || is_invisible_format(c) {
+                char::REPLACEMENT_CHARACTER
+            } else {
+                c
+            }
+        })
+        .collect()
+}
+
 /// Checks a string is exactly `len` ASCII digits.
 pub fn exact_digits(value: &str, len: usize) -> bool {
     value.len() == len && value.bytes().all(|b| b.is_ascii_digit())
@@ -86,6 +102,15 @@ mod tests {
             "control_characters"
         );
         assert_eq!(bounded("  Siti ", 10, "name").unwrap(), "Siti");
+    }
+
+    #[test]
+    fn printable_text_replaces_what_cannot_be_shown_or_stored() {
+        assert_eq!(
+            printable("a\u{0}b\u{202E}c\nd", 10),
+            "a\u{FFFD}b\u{FFFD}c\u{FFFD}d"
+        );
+        assert_eq!(printable("abcdef", 3), "abc");
     }
 
     #[test]

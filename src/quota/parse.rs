@@ -99,7 +99,7 @@ pub fn is_period(text: &str) -> bool {
 }
 
 fn clip(text: &str) -> String {
-    text.chars().take(40).collect()
+    crate::domain::text::printable(text, 40)
 }
 
 /// Why a quota file could not be read through.

@@ -269,7 +269,7 @@ pub fn parse_line<'r>(
             field(i)
                 .ok()
                 .filter(|s| !s.is_empty())
-                .map(|s| s.chars().take(40).collect())
+                .map(|s| crate::domain::text::printable(s, 40))
         };
         Unusable {
             line_no,
@@ -289,6 +289,9 @@ pub fn parse_line<'r>(
     let mut fields = [""; 7];
     for (i, slot) in fields.iter_mut().enumerate() {
         *slot = field(i).map_err(|()| unusable(format!("{} is not UTF-8", HEADER[i])))?;
+    }
+    if let Some(at) = fields.iter().position(|f| f.chars().any(char::is_control)) {
+        return Err(unusable(format!("{} has control characters", HEADER[at])));
     }
     let [date, terminal_id, stan, rrn, approval_code, amount, kind] = fields;
     // The reconciled date is a valid date, so a line that carries it needs no parsing.
@@ -334,7 +337,7 @@ pub fn parse_line<'r>(
 }
 
 fn clip(text: &str) -> String {
-    text.chars().take(40).collect()
+    crate::domain::text::printable(text, 40)
 }
 
 #[cfg(test)]

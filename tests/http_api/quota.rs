@@ -550,7 +550,29 @@ async fn an_upload_cut_off_midway_leaves_no_batch_validating(app: TestApp) {
     assert_eq!(count_validating(&app).await, 0, "the stale batch was swept");
 }
 
+/// Whatever bytes a line holds, its errors can be stored and shown (PostgreSQL refuses NUL in text).
+async fn control_characters_in_a_line_are_reported_not_a_server_error(app: TestApp) {
+    let office = app.login("dinsos").await;
+    let lines = json!([
+        {"period": "\u{0}", "program_code": "SSN\u{0}X", "kk_number": "\u{0}", "amount_idr": "1\u{0}"},
+        {"period": "2027-03", "program_code": "SSN-SEMBAKO\u{202e}", "kk_number": DEMO_KKS[0], "amount_idr": "1000"},
+    ]);
+    let report = app
+        .post(
+            BATCHES,
+            &office,
+            json!({"source_name": "nul.json", "lines": lines}),
+        )
+        .await
+        .expect(201);
+    let messages = report["errors"].to_string();
+    assert!(!messages.contains("\\u0000"), "{messages}");
+    assert_eq!(report["batch"]["status"], "invalid", "{report}");
+    assert!(report["errors"].as_array().unwrap().len() >= 5, "{report}");
+}
+
 on_both_backends!(
+    control_characters_in_a_line_are_reported_not_a_server_error,
     an_upload_cut_off_midway_leaves_no_batch_validating,
     a_batch_is_validated_whole_and_errors_name_their_lines,
     a_second_office_user_approves_and_a_reupload_moves_no_money,
