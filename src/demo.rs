@@ -306,7 +306,7 @@ pub async fn load(state: &AppState) -> anyhow::Result<()> {
         let pan = Pan::generate(&state.cards.prefix, &mut rng);
         let card = NewCard {
             household_id: household.id,
-            pan: pan.expose().to_string(),
+            pan: state.pans.protect(pan.expose()),
             pin_hash: state.pins.verification_value(pan.expose(), &pin),
         };
         store.issue_card(card, office).await?;

@@ -71,12 +71,14 @@ impl PinAttempts for &mut dyn LedgerTx {
     }
 }
 
-/// Verifies `pin` for `card`, counting a failure or clearing the count.
+/// Verifies `pin` for `card` (whose number is `pan`: the verification value is keyed by it),
+/// counting a failure or clearing the count.
 pub async fn check(
     attempts: &mut impl PinAttempts,
     hasher: &PinHasher,
     policy: &CardPolicy,
     card: &CardRecord,
+    pan: &str,
     pin: &Pin,
 ) -> StoreResult<Result<(), PinRefusal>> {
     let now = crate::store::now();
@@ -90,7 +92,7 @@ pub async fn check(
         // The lock ran out: the card starts again with a clean count.
         attempts.clear_failures(card.id).await?;
     }
-    if hasher.verify(&card.pan, pin, stored) {
+    if hasher.verify(pan, pin, stored) {
         if card.pin_failures > 0 {
             attempts.clear_failures(card.id).await?;
         }
@@ -101,7 +103,7 @@ pub async fn check(
     let updated = attempts
         .record_failure(card.id, policy.pin_max_failures, lock_until)
         .await?;
-    tracing::info!(card = %crate::domain::pan::mask(&card.pan), failures = updated.pin_failures, "wrong PIN");
+    tracing::info!(card = %card.id, last4 = %card.pan_last4, failures = updated.pin_failures, "wrong PIN");
     if let Some(until) = updated.locked_until.filter(|until| *until > now) {
         return Ok(Err(PinRefusal::NowLocked { until }));
     }

@@ -8,8 +8,8 @@ use tokio::{net::TcpListener, sync::Notify};
 
 use crate::{
     auth::{
-        jwt::JwtKeys, login_throttle::ThrottlePolicy, password_workers::PasswordWorkers,
-        pin::PinHasher, terminal_keys::TerminalKeyVault,
+        jwt::JwtKeys, login_throttle::ThrottlePolicy, pan_vault::PanVault,
+        password_workers::PasswordWorkers, pin::PinHasher, terminal_keys::TerminalKeyVault,
     },
     cli::connect_options,
     config::{CommonArgs, ServeArgs},
@@ -42,6 +42,17 @@ impl Application {
             secrets::load_or_create(args.pin_key.as_deref(), &common.data_dir, "pin.key")?;
         let pins = Arc::new(PinHasher::new(&pin_key));
         let terminal_keys = Arc::new(TerminalKeyVault::new(&pin_key));
+        let pans = Arc::new(PanVault::new(&pin_key));
+        // Cards stored before numbers were protected get their hash and encryption now.
+        let converted = store
+            .protect_legacy_pans(&|pan: &str| pans.protect(pan))
+            .await?;
+        if converted > 0 {
+            tracing::info!(
+                cards = converted,
+                "card numbers converted to hashes and encryption"
+            );
+        }
         let cards = Arc::new(CardPolicy {
             prefix: args.card_prefix.clone(),
             pin_max_failures: args.pin_max_failures,
@@ -55,8 +66,10 @@ impl Application {
                 cards: cards.clone(),
                 hold_timeout: Duration::from_secs(args.hold_timeout_seconds),
                 terminal_keys: terminal_keys.clone(),
+                pans: pans.clone(),
             }),
             terminal_keys,
+            pans,
             pins,
             cards,
             logins: Arc::new(Logins::new(

@@ -4,6 +4,7 @@
 
 pub mod jwt;
 pub mod login_throttle;
+pub mod pan_vault;
 pub mod password;
 pub mod password_workers;
 pub mod pin;

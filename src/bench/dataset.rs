@@ -263,7 +263,7 @@ pub async fn redeem_dataset(
             .issue_card(
                 NewCard {
                     household_id: household.id,
-                    pan: pan.expose().to_string(),
+                    pan: state.pans.protect(pan.expose()),
                     pin_hash: state.pins.verification_value(pan.expose(), &pin),
                 },
                 maker,

@@ -103,12 +103,14 @@ where
         let pan = Pan::generate(&state.cards.prefix, &mut rand::thread_rng());
         let card = NewCard {
             household_id: household,
-            pan: pan.expose().to_string(),
+            pan: state.pans.protect(pan.expose()),
             pin_hash: state.pins.verification_value(pan.expose(), pin),
         };
         match store_card(card).await {
             Ok(card) => return Ok(IssuedCard { card, pan }),
-            Err(StoreError::Duplicate { constraint }) if constraint == "cards_pan_key" => continue,
+            Err(StoreError::Duplicate { constraint }) if constraint == "cards_pan_hash_key" => {
+                continue
+            }
             Err(error) => return Err(error.into()),
         }
     }
@@ -176,7 +178,10 @@ pub async fn lookup(
     Body(request): Body<LookupCard>,
 ) -> Result<Json<CardRecord>, ApiError> {
     caller.require(Permission::ReadRegistry)?;
-    let card = state.store.find_card_by_pan(request.pan.expose()).await?;
+    let card = state
+        .store
+        .find_card_by_pan_hash(&state.pans.lookup_hash(request.pan.expose()))
+        .await?;
     Ok(Json(card.ok_or(ApiError::NotFound { entity: "card" })?))
 }
 
@@ -258,7 +263,7 @@ pub async fn replace(
         async move { store.replace_card(old.id, card, reason, caller.user).await }
     })
     .await?;
-    tracing::info!(old = %crate::domain::pan::mask(&old.pan), new = %issued.pan, "card replaced");
+    tracing::info!(old = %old.pan_last4, new = %issued.pan, "card replaced");
     Ok((StatusCode::CREATED, Json(issued)))
 }
 
@@ -272,7 +277,9 @@ pub async fn set_pin(
 ) -> Result<Json<CardRecord>, ApiError> {
     caller.require(Permission::ManageCards)?;
     let card = find(&state, id).await?;
-    let value = state.pins.verification_value(&card.pan, &request.pin);
+    let value = state
+        .pins
+        .verification_value(&full_number(&state, &card)?, &request.pin);
     Ok(Json(
         state.store.set_pin(card.id, value, caller.user).await?,
     ))
@@ -295,20 +302,33 @@ pub async fn change_pin(
             message: format!("card is {}", card.status),
         });
     }
+    let pan = full_number(&state, &card)?;
     let mut attempts: &dyn crate::store::Store = state.store.as_ref();
     pin_check::check(
         &mut attempts,
         &state.pins,
         &state.cards,
         &card,
+        &pan,
         &request.current_pin,
     )
     .await?
     .map_err(refusal)?;
-    let value = state.pins.verification_value(&card.pan, &request.new_pin);
+    let value = state.pins.verification_value(&pan, &request.new_pin);
     Ok(Json(
         state.store.set_pin(card.id, value, caller.user).await?,
     ))
+}
+
+/// The card's number, opened from its encrypted copy (a PIN's verification value is keyed by it).
+fn full_number(
+    state: &AppState,
+    card: &CardRecord,
+) -> Result<zeroize::Zeroizing<String>, ApiError> {
+    state
+        .pans
+        .open(&card.pan_encrypted)
+        .map_err(|error| ApiError::Internal(anyhow::anyhow!("card {}: {error}", card.id)))
 }
 
 /// How a refused PIN reads over HTTP.

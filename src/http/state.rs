@@ -18,6 +18,8 @@ pub struct AppState {
     pub redemptions: Arc<RedemptionRules>,
     /// Wraps and unwraps terminals' PIN keys.
     pub terminal_keys: Arc<crate::auth::terminal_keys::TerminalKeyVault>,
+    /// Card numbers at rest: lookup hashes and encryption.
+    pub pans: Arc<crate::auth::pan_vault::PanVault>,
     /// Password checks (bounded) and the failed-login throttle.
     pub logins: Arc<crate::login::Logins>,
 }

@@ -191,7 +191,9 @@ pub trait LedgerTx: Send {
 
     async fn terminal(&mut self, terminal_id: &str) -> StoreResult<Option<TerminalContext>>;
     /// The card with that number and its household's status, in one query.
-    async fn card_by_pan(&mut self, pan: &str) -> StoreResult<Option<CardWithHousehold>>;
+    /// The card whose number has this lookup hash (`auth::pan_vault::PanVault::lookup_hash`).
+    async fn card_by_pan_hash(&mut self, pan_hash: &[u8])
+        -> StoreResult<Option<CardWithHousehold>>;
     async fn program_by_code(&mut self, code: &str) -> StoreResult<Option<ProgramRecord>>;
     async fn program(&mut self, id: ProgramId) -> StoreResult<Option<ProgramRecord>>;
     async fn catalog_items(
@@ -283,7 +285,8 @@ pub enum ReadAheadPlan<'a> {
         terminal_id: &'a str,
         stan: &'a str,
         local_date: &'a str,
-        pan: &'a str,
+        /// The card's lookup hash, never its number.
+        pan_hash: &'a [u8],
         skus: &'a [String],
     },
     /// A completion, void or reversal: the business calendar, the original request and its hold.
@@ -301,14 +304,14 @@ impl std::fmt::Debug for ReadAheadPlan<'_> {
                 terminal_id,
                 stan,
                 local_date,
-                pan,
+                pan_hash: _,
                 skus,
             } => f
                 .debug_struct("Authorize")
                 .field("terminal_id", terminal_id)
                 .field("stan", stan)
                 .field("local_date", local_date)
-                .field("pan", &crate::domain::pan::mask(pan))
+                .field("pan_hash", &"…")
                 .field("skus", skus)
                 .finish(),
             Self::FollowUp {

@@ -51,6 +51,8 @@ pub struct RedemptionRules {
     pub hold_timeout: Duration,
     /// Terminals' PIN keys, for PIN blocks.
     pub terminal_keys: Arc<TerminalKeyVault>,
+    /// How a card is found by its number (never stored in clear).
+    pub pans: Arc<crate::auth::pan_vault::PanVault>,
 }
 
 /// The calendar date in Samarinda (WITA) at `at`, ignoring the cut-off and closes: for labels
@@ -100,11 +102,12 @@ impl LedgerJob for Authorize {
         let terminal_id = request.terminal_id.as_str();
         let local_date = request.local_time.date();
         let skus = request.skus();
+        let pan_hash = self.rules.pans.lookup_hash(request.pan.expose());
         tx.read_ahead(&ReadAheadPlan::Authorize {
             terminal_id,
             stan: request.stan.as_str(),
             local_date: &local_date,
-            pan: request.pan.expose(),
+            pan_hash: &pan_hash,
             skus: &skus,
         })
         .await?;
@@ -191,7 +194,9 @@ impl Authorize {
         let Some(CardWithHousehold {
             card,
             household_status,
-        }) = tx.card_by_pan(request.pan.expose()).await?
+        }) = tx
+            .card_by_pan_hash(&self.rules.pans.lookup_hash(request.pan.expose()))
+            .await?
         else {
             decline(decision, ResponseCode::InvalidCard, "no such card");
             return Ok(());
@@ -203,8 +208,15 @@ impl Authorize {
             decline(decision, ResponseCode::RestrictedCard, &reason);
             return Ok(());
         }
-        if let Err(refusal) =
-            verify_pin(tx, &self.rules, terminal, &card, request.pin_entry()).await?
+        if let Err(refusal) = verify_pin(
+            tx,
+            &self.rules,
+            terminal,
+            &card,
+            request.pan.expose(),
+            request.pin_entry(),
+        )
+        .await?
         {
             let (code, reason, left) = pin_decline(&refusal);
             decline(decision, code, &reason);
@@ -368,6 +380,7 @@ async fn verify_pin(
     rules: &RedemptionRules,
     terminal: &TerminalContext,
     card: &crate::store::CardRecord,
+    pan: &str,
     entry: Result<PinEntry<'_>, crate::domain::Invalid>,
 ) -> StoreResult<Result<(), PinProblem>> {
     let deciphered;
@@ -385,7 +398,7 @@ async fn verify_pin(
                     return Ok(Err(PinProblem::KeyUnusable));
                 }
             };
-            match pin_block::decipher(&key, &block.0, &card.pan) {
+            match pin_block::decipher(&key, &block.0, pan) {
                 Ok(pin) => {
                     deciphered = pin;
                     &deciphered
@@ -396,7 +409,7 @@ async fn verify_pin(
     };
     let mut attempts: &mut dyn LedgerTx = tx;
     Ok(
-        pin_check::check(&mut attempts, &rules.pins, &rules.cards, card, pin)
+        pin_check::check(&mut attempts, &rules.pins, &rules.cards, card, pan, pin)
             .await?
             .map_err(PinProblem::Refused),
     )
@@ -820,7 +833,9 @@ impl LedgerJob for Balance {
             if let Some(reason) = terminal_refusal(&terminal) {
                 return Ok::<_, StoreError>(reply(ResponseCode::TerminalNotPermitted, &reason));
             }
-            let Some(CardWithHousehold { card, .. }) = tx.card_by_pan(request.pan.expose()).await?
+            let Some(CardWithHousehold { card, .. }) = tx
+                .card_by_pan_hash(&self.rules.pans.lookup_hash(request.pan.expose()))
+                .await?
             else {
                 return Ok(reply(ResponseCode::InvalidCard, "no such card"));
             };
@@ -830,8 +845,15 @@ impl LedgerJob for Balance {
                     &format!("the card is {}", card.status),
                 ));
             }
-            if let Err(refusal) =
-                verify_pin(tx, &self.rules, &terminal, &card, request.pin_entry()).await?
+            if let Err(refusal) = verify_pin(
+                tx,
+                &self.rules,
+                &terminal,
+                &card,
+                request.pan.expose(),
+                request.pin_entry(),
+            )
+            .await?
             {
                 let (code, reason, left) = pin_decline(&refusal);
                 let mut declined = reply(code, &reason);

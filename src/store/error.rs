@@ -109,6 +109,7 @@ const SQLITE_UNIQUE_COLUMNS: &[(&str, &str)] = &[
     ),
     ("households.kk_number", "households_kk_number_key"),
     ("cards.pan", "cards_pan_key"),
+    ("cards.pan_hash", "cards_pan_hash_key"),
     ("cards.household_id", "cards_one_live_card_per_household"),
     ("terminals.terminal_id", "terminals_pkey"),
     ("terminals.serial_number", "terminals_serial_number_key"),

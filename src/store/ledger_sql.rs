@@ -10,8 +10,8 @@ pub(crate) mod sql {
     pub const TERMINAL: &str = "SELECT t.terminal_id, t.ewarung_id, t.status, e.status AS ewarung_status, t.pin_key_wrapped
          FROM terminals t JOIN ewarungs e ON e.id = t.ewarung_id
          WHERE t.terminal_id = $1";
-    pub const CARD_BY_PAN: &str = "SELECT c.*, h.status AS household_status
-         FROM cards c JOIN households h ON h.id = c.household_id WHERE c.pan = $1";
+    pub const CARD_BY_PAN_HASH: &str = "SELECT c.*, h.status AS household_status
+         FROM cards c JOIN households h ON h.id = c.household_id WHERE c.pan_hash = $1";
     pub const PROGRAM_BY_CODE: &str = "SELECT * FROM programs WHERE code = $1";
     pub const PROGRAM: &str = "SELECT * FROM programs WHERE id = $1";
     pub const PIN_FAILURE: &str = "UPDATE cards SET pin_failures = pin_failures + 1,
@@ -247,15 +247,15 @@ macro_rules! ledger_tx_impl {
                 .await?)
             }
 
-            async fn card_by_pan(
+            async fn card_by_pan_hash(
                 &mut self,
-                pan: &str,
+                pan_hash: &[u8],
             ) -> $crate::store::StoreResult<Option<$crate::ledger::tx::CardWithHousehold>> {
-                if let Some(fetched) = self.ahead.card(pan) {
+                if let Some(fetched) = self.ahead.card(pan_hash) {
                     return Ok(fetched);
                 }
-                Ok(sqlx::query_as($crate::store::ledger_sql::sql::CARD_BY_PAN)
-                .bind(pan)
+                Ok(sqlx::query_as($crate::store::ledger_sql::sql::CARD_BY_PAN_HASH)
+                .bind(pan_hash)
                 .fetch_optional(&mut *self.conn)
                 .await?)
             }

@@ -97,7 +97,14 @@ pub trait Store: Send + Sync + 'static {
 
     async fn issue_card(&self, card: NewCard, actor: UserId) -> StoreResult<CardRecord>;
     async fn get_card(&self, id: CardId) -> StoreResult<Option<CardRecord>>;
-    async fn find_card_by_pan(&self, pan: &str) -> StoreResult<Option<CardRecord>>;
+    /// The card whose number has this lookup hash (`auth::pan_vault::PanVault::lookup_hash`).
+    async fn find_card_by_pan_hash(&self, pan_hash: &[u8]) -> StoreResult<Option<CardRecord>>;
+    /// Converts cards stored before numbers were protected (`cards.pan` in clear): each gets its
+    /// hash, encrypted number and last four, and its clear number is removed. Answers how many.
+    async fn protect_legacy_pans(
+        &self,
+        protect: &(dyn for<'p> Fn(&'p str) -> crate::auth::pan_vault::StoredPan + Send + Sync),
+    ) -> StoreResult<u64>;
     async fn list_household_cards(&self, household: HouseholdId) -> StoreResult<Vec<CardRecord>>;
     /// Moves a card from one of `from` to `to`; `StoreError::StateConflict` when it was elsewhere.
     async fn change_card_status(&self, change: CardStatusChange) -> StoreResult<CardRecord>;

@@ -24,7 +24,8 @@ const AUTHORIZE: &str = "SELECT clock_timestamp() AS clock, b.cutoff_minutes, b.
         e.status AS ewarung_status, t.pin_key_wrapped,
         EXISTS (SELECT 1 FROM redemptions r
                 WHERE r.terminal_id = $1 AND r.stan = $2 AND r.local_date = $3) AS request_taken,
-        c.id AS card_id, c.household_id AS card_household_id, c.pan, c.status AS card_status,
+        c.id AS card_id, c.household_id AS card_household_id, c.pan_last4, c.pan_encrypted,
+        c.status AS card_status,
         c.status_reason AS card_status_reason, c.pin_hash, c.pin_failures, c.locked_until,
         c.replaces, c.issued_by, c.issued_at, c.updated_at AS card_updated_at,
         h.status AS household_status,
@@ -40,7 +41,7 @@ const AUTHORIZE: &str = "SELECT clock_timestamp() AS clock, b.cutoff_minutes, b.
     FROM business_calendar b
     LEFT JOIN terminals t ON t.terminal_id = $1
     LEFT JOIN ewarungs e ON e.id = t.ewarung_id
-    LEFT JOIN cards c ON c.pan = $4
+    LEFT JOIN cards c ON c.pan_hash = $4
     LEFT JOIN households h ON h.id = c.household_id
     LEFT JOIN accounts a ON a.kind = 'entitlement' AND a.household_id = c.household_id
     LEFT JOIN programs p ON p.id = a.program_id
@@ -68,19 +69,19 @@ pub async fn fetch(conn: &mut PgConnection, plan: &ReadAheadPlan<'_>) -> StoreRe
             terminal_id,
             stan,
             local_date,
-            pan,
+            pan_hash,
             skus,
         } => {
             let rows = sqlx::query(AUTHORIZE)
                 .bind(terminal_id)
                 .bind(stan)
                 .bind(local_date)
-                .bind(pan)
+                .bind(pan_hash)
                 .bind(skus)
                 .fetch_all(conn)
                 .await?;
             let key = (terminal_id, stan, local_date);
-            authorize_from_rows(&rows, key, pan, skus)
+            authorize_from_rows(&rows, key, pan_hash, skus)
         }
         ReadAheadPlan::FollowUp {
             terminal_id,
@@ -101,7 +102,7 @@ pub async fn fetch(conn: &mut PgConnection, plan: &ReadAheadPlan<'_>) -> StoreRe
 fn authorize_from_rows(
     rows: &[PgRow],
     (terminal_id, stan, local_date): (&str, &str, &str),
-    pan: &str,
+    pan_hash: &[u8],
     skus: &[String],
 ) -> StoreResult<ReadAhead> {
     let first = rows.first().ok_or(StoreError::NotFound {
@@ -138,7 +139,8 @@ fn authorize_from_rows(
             card: CardRecord {
                 id,
                 household_id: first.try_get("card_household_id")?,
-                pan: first.try_get("pan")?,
+                pan_last4: first.try_get("pan_last4")?,
+                pan_encrypted: first.try_get("pan_encrypted")?,
                 status: first.try_get("card_status")?,
                 status_reason: first.try_get("card_status_reason")?,
                 pin_hash: first.try_get("pin_hash")?,
@@ -153,7 +155,7 @@ fn authorize_from_rows(
         }),
     };
     let household = card.as_ref().map(|c| c.card.household_id);
-    ahead.card = Some((pan.to_string(), card));
+    ahead.card = Some((pan_hash.to_vec(), card));
     let Some(household) = household else {
         return Ok(ahead);
     };

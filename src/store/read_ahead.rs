@@ -32,7 +32,7 @@ pub struct ReadAhead {
     pub calendar: Option<(i32, Option<String>)>,
     pub terminal: Option<(String, Option<TerminalContext>)>,
     pub redemption: Option<(RequestKey, Option<RedemptionRow>)>,
-    pub card: Option<(String, Option<CardWithHousehold>)>,
+    pub card: Option<(Vec<u8>, Option<CardWithHousehold>)>,
     pub entitlements: Option<(HouseholdId, Vec<AccountBalance>)>,
     pub programs: Vec<ProgramRecord>,
     /// Per program: the SKUs asked for and the catalog items found for them.
@@ -83,8 +83,8 @@ impl ReadAhead {
         })
     }
 
-    pub fn card(&mut self, pan: &str) -> Option<Option<CardWithHousehold>> {
-        take_if(&mut self.card, |fetched| fetched == pan)
+    pub fn card(&mut self, pan_hash: &[u8]) -> Option<Option<CardWithHousehold>> {
+        take_if(&mut self.card, |fetched| fetched == pan_hash)
     }
 
     pub fn entitlements(&mut self, household: HouseholdId) -> Option<Vec<AccountBalance>> {
@@ -146,20 +146,20 @@ mod tests {
     #[test]
     fn a_fetched_answer_is_given_once_and_only_for_its_key() {
         let mut ahead = ReadAhead {
-            card: Some(("6001".into(), None)),
+            card: Some((b"6001".to_vec(), None)),
             calendar: Some((0, None)),
             ..ReadAhead::default()
         };
         assert!(
-            ahead.card("6002").is_none(),
+            ahead.card(b"6002").is_none(),
             "another card's answer is not this one's"
         );
         assert!(
-            matches!(ahead.card("6001"), Some(None)),
+            matches!(ahead.card(b"6001"), Some(None)),
             "fetched: no such card"
         );
         assert!(
-            ahead.card("6001").is_none(),
+            ahead.card(b"6001").is_none(),
             "given once; the next read asks the database"
         );
         assert_eq!(ahead.calendar(), Some((0, None)));
@@ -173,7 +173,7 @@ mod tests {
             terminal_id: "SMD00001",
             stan: "000001",
             local_date: "2026-11-23",
-            pan: "6019010435474346",
+            pan_hash: b"not a card number",
             skus: &skus,
         };
         let shown = format!("{plan:?}");

@@ -11,7 +11,6 @@ use crate::domain::{
     catalog::CommodityGroup,
     household::{Address, HouseholdStatus},
     ids::{CardId, EwarungId, HouseholdId, ProgramId, UserId},
-    pan,
     role::Role,
     terminal::{EwarungStatus, TerminalStatus},
 };
@@ -135,10 +134,14 @@ pub struct RevisionRecord {
 pub struct CardRecord {
     pub id: CardId,
     pub household_id: HouseholdId,
-    /// Masked to the last four digits; the full number is only shown when the card is issued.
-    #[serde(serialize_with = "masked_pan")]
+    /// The card number's last four digits, shown masked (`************4821`); the full number is
+    /// shown only when the card is issued, and the database holds it only encrypted.
+    #[serde(rename = "pan", serialize_with = "masked_pan")]
     #[schema(example = "************4821")]
-    pub pan: String,
+    pub pan_last4: String,
+    /// The number, encrypted (`auth::pan_vault`); never serialised.
+    #[serde(skip)]
+    pub pan_encrypted: Vec<u8>,
     pub status: CardStatus,
     pub status_reason: Option<String>,
     #[serde(rename = "pin_set", serialize_with = "is_present")]
@@ -161,7 +164,8 @@ impl CardRecord {
 #[derive(Debug, Clone)]
 pub struct NewCard {
     pub household_id: HouseholdId,
-    pub pan: String,
+    /// Never the number itself (see `auth::pan_vault`).
+    pub pan: crate::auth::pan_vault::StoredPan,
     pub pin_hash: Vec<u8>,
 }
 
@@ -236,8 +240,8 @@ fn minor_as_decimal<S: Serializer>(minor: &i64, serializer: S) -> Result<S::Ok, 
     serializer.serialize_str(&crate::domain::money::format_minor(*minor))
 }
 
-fn masked_pan<S: Serializer>(full: &str, serializer: S) -> Result<S::Ok, S::Error> {
-    serializer.serialize_str(&pan::mask(full))
+fn masked_pan<S: Serializer>(last4: &str, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(&format!("************{last4}"))
 }
 
 fn is_present<S: Serializer>(value: &Option<Vec<u8>>, serializer: S) -> Result<S::Ok, S::Error> {

@@ -80,13 +80,15 @@ macro_rules! registry_store_impl {
             ) -> StoreResult<CardRecord> {
                 let now = $crate::store::now();
                 let record = sqlx::query_as::<_, CardRecord>(
-                    "INSERT INTO cards (id, household_id, pan, status, pin_hash, pin_failures,
-                                        replaces, issued_by, issued_at, updated_at)
-                     VALUES ($1, $2, $3, 'active', $4, 0, $5, $6, $7, $7) RETURNING *",
+                    "INSERT INTO cards (id, household_id, pan_hash, pan_encrypted, pan_last4, status,
+                                        pin_hash, pin_failures, replaces, issued_by, issued_at, updated_at)
+                     VALUES ($1, $2, $3, $4, $5, 'active', $6, 0, $7, $8, $9, $9) RETURNING *",
                 )
                 .bind(CardId::new())
                 .bind(card.household_id)
-                .bind(&card.pan)
+                .bind(&card.pan.hash)
+                .bind(&card.pan.sealed)
+                .bind(&card.pan.last4)
                 .bind(&card.pin_hash)
                 .bind(replaces)
                 .bind(actor)
@@ -389,7 +391,7 @@ macro_rules! registry_store_impl {
             async fn issue_card(&self, card: NewCard, actor: UserId) -> StoreResult<CardRecord> {
                 let mut tx = self.begin_write().await?;
                 let record = Self::insert_card(&mut tx, &card, None, actor).await?;
-                let detail = json!({ "household_id": card.household_id, "pan_last4": &card.pan[12..] });
+                let detail = json!({ "household_id": card.household_id, "pan_last4": &card.pan.last4 });
                 Self::audit(&mut tx, Some(actor), "card.issue", ("card", record.id.to_string()), detail).await?;
                 tx.commit().await?;
                 Ok(record)
@@ -402,11 +404,36 @@ macro_rules! registry_store_impl {
                     .await?)
             }
 
-            async fn find_card_by_pan(&self, pan: &str) -> StoreResult<Option<CardRecord>> {
-                Ok(sqlx::query_as("SELECT * FROM cards WHERE pan = $1")
-                    .bind(pan)
+            async fn find_card_by_pan_hash(&self, pan_hash: &[u8]) -> StoreResult<Option<CardRecord>> {
+                Ok(sqlx::query_as("SELECT * FROM cards WHERE pan_hash = $1")
+                    .bind(pan_hash)
                     .fetch_optional(self.reader())
                     .await?)
+            }
+
+            async fn protect_legacy_pans(
+                &self,
+                protect: &(dyn for<'p> Fn(&'p str) -> $crate::auth::pan_vault::StoredPan + Send + Sync),
+            ) -> StoreResult<u64> {
+                let mut tx = self.begin_write().await?;
+                let legacy: Vec<(CardId, String)> =
+                    sqlx::query_as("SELECT id, pan FROM cards WHERE pan IS NOT NULL")
+                        .fetch_all(&mut *tx)
+                        .await?;
+                for (id, pan) in &legacy {
+                    let stored = protect(pan);
+                    sqlx::query(
+                        "UPDATE cards SET pan = NULL, pan_hash = $2, pan_encrypted = $3, pan_last4 = $4 WHERE id = $1",
+                    )
+                    .bind(id)
+                    .bind(&stored.hash)
+                    .bind(&stored.sealed)
+                    .bind(&stored.last4)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                tx.commit().await?;
+                Ok(legacy.len() as u64)
             }
 
             async fn list_household_cards(&self, household: HouseholdId) -> StoreResult<Vec<CardRecord>> {
@@ -462,7 +489,7 @@ macro_rules! registry_store_impl {
                 }
                 let record = Self::insert_card(&mut tx, &new, Some(old), actor).await?;
                 let detail = json!({ "replaced_by": record.id, "reason": reason,
-                                     "new_pan_last4": &new.pan[12..] });
+                                     "new_pan_last4": &new.pan.last4 });
                 Self::audit(&mut tx, Some(actor), "card.replace", ("card", old.to_string()), detail).await?;
                 tx.commit().await?;
                 Ok(record)

@@ -160,7 +160,8 @@ fn card(row: &Row<'_>) -> rusqlite::Result<CardRecord> {
     Ok(CardRecord {
         id: row.get("id")?,
         household_id: row.get("household_id")?,
-        pan: row.get("pan")?,
+        pan_last4: row.get("pan_last4")?,
+        pan_encrypted: row.get("pan_encrypted")?,
         status: row.get("status")?,
         status_reason: row.get("status_reason")?,
         pin_hash: row.get("pin_hash")?,
@@ -339,8 +340,11 @@ impl LedgerTx for DirectLedgerTx<'_> {
         query_optional(self.db, sql::TERMINAL, &[&terminal_id], terminal_context)
     }
 
-    async fn card_by_pan(&mut self, pan: &str) -> StoreResult<Option<CardWithHousehold>> {
-        query_optional(self.db, sql::CARD_BY_PAN, &[&pan], |row| {
+    async fn card_by_pan_hash(
+        &mut self,
+        pan_hash: &[u8],
+    ) -> StoreResult<Option<CardWithHousehold>> {
+        query_optional(self.db, sql::CARD_BY_PAN_HASH, &[&pan_hash], |row| {
             Ok(CardWithHousehold {
                 card: card(row)?,
                 household_status: row.get("household_status")?,

@@ -277,11 +277,13 @@ pub struct OriginalRef {
     pub local_date: NaiveDate,
 }
 
-/// 0200: purchase, refused cash types, refund or balance inquiry, by DE3.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// 0200: purchase, refused cash types, refund or balance inquiry, by DE3. Its `Debug` shows the
+/// card number's last four digits and no PIN block.
+#[derive(Clone, PartialEq, Eq)]
 pub struct FinancialRequest {
     pub key: RequestKey,
-    /// DE42, the terminal's E-Warung as registered (the host checks it).
+    /// DE42, the terminal's E-Warung as the terminal knows it: checked for its format only (the
+    /// host knows each terminal's E-Warung from its registration).
     pub ewarung_id: String,
     pub processing: ProcessingCode,
     /// DE4, the basket's total in minor units (0 for a balance inquiry).
@@ -296,6 +298,31 @@ pub struct FinancialRequest {
     pub basket: Vec<BasketLine>,
     /// DE90, the purchase a refund returns.
     pub original: Option<OriginalRef>,
+}
+
+impl std::fmt::Debug for FinancialRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let last4: String = self
+            .pan
+            .chars()
+            .rev()
+            .take(4)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect();
+        f.debug_struct("FinancialRequest")
+            .field("key", &self.key)
+            .field("ewarung_id", &self.ewarung_id)
+            .field("processing", &self.processing)
+            .field("amount_minor", &self.amount_minor)
+            .field("pan", &format_args!("************{last4}"))
+            .field("pin_block", &self.pin_block.map(|_| "(16 bytes)"))
+            .field("program_code", &self.program_code)
+            .field("basket", &self.basket)
+            .field("original", &self.original)
+            .finish()
+    }
 }
 
 /// 0210: the host's answer to a 0200.
@@ -1109,4 +1136,37 @@ fn small_number(text: &str) -> Option<u32> {
 fn minor_units(text: &str) -> Option<i64> {
     let ok = (1..=15).contains(&text.len()) && text.bytes().all(|b| b.is_ascii_digit());
     ok.then(|| text.parse().ok()).flatten()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_financial_request_debug_shows_no_card_number_or_pin_block() {
+        let request = FinancialRequest {
+            key: RequestKey {
+                terminal_id: "SMD00001".into(),
+                stan: 1,
+                local_time: NaiveDate::from_ymd_opt(2026, 11, 23)
+                    .unwrap()
+                    .and_hms_opt(10, 0, 0)
+                    .unwrap(),
+            },
+            ewarung_id: "EW-1".into(),
+            processing: ProcessingCode::Purchase,
+            amount_minor: 100,
+            pan: "6019010435474346".into(),
+            pin_block: Some([0xAB; BLOCK_LEN]),
+            program_code: None,
+            basket: Vec::new(),
+            original: None,
+        };
+        let shown = format!("{request:?}");
+        assert!(shown.contains("************4346"), "{shown}");
+        assert!(
+            !shown.contains("601901043547") && !shown.contains("171"),
+            "{shown}"
+        );
+    }
 }

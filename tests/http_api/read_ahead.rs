@@ -40,10 +40,10 @@ async fn reads(tx: &mut dyn LedgerTx, plan: &ReadAheadPlan<'_>, ewarung: Ewarung
         answers.push(format!("{:?}", tx.transfer(hold).await.unwrap()));
     }
     answers.push(format!("{:?}", tx.terminal(terminal_id).await.unwrap()));
-    let ReadAheadPlan::Authorize { pan, skus, .. } = *plan else {
+    let ReadAheadPlan::Authorize { pan_hash, skus, .. } = *plan else {
         return answers;
     };
-    let card = tx.card_by_pan(pan).await.unwrap();
+    let card = tx.card_by_pan_hash(pan_hash).await.unwrap();
     answers.push(format!("{card:?}"));
     let Some(card) = card else {
         return answers;
@@ -124,8 +124,8 @@ async fn reads_fetched_ahead_are_what_the_database_answers() {
     app.execute(&format!(
         "INSERT INTO accounts (id, kind, program_id, household_id, created_at)
          SELECT gen_random_uuid(), 'entitlement', '{second}', household_id, now()
-         FROM cards WHERE pan = '{}'",
-        DEMO_PANS[0]
+         FROM cards WHERE pan_last4 = '{}'",
+        &DEMO_PANS[0][12..]
     ))
     .await;
     app.execute(&format!(
@@ -139,11 +139,16 @@ async fn reads_fetched_ahead_are_what_the_database_answers() {
     let basket = |skus: &[&str]| skus.iter().map(|s| s.to_string()).collect::<Vec<_>>();
     let rice = basket(&["BERAS-MEDIUM"]);
     let mixed = basket(&["MINYAK", "BERAS-MEDIUM", "ROKOK", "BERAS-MEDIUM"]);
-    let authorize = |terminal_id, stan, pan, skus| ReadAheadPlan::Authorize {
+    let hashes: std::collections::HashMap<&str, Vec<u8>> =
+        [DEMO_PANS[0], DEMO_PANS[2], "6019019999999999"]
+            .into_iter()
+            .map(|pan| (pan, app.app_state.pans.lookup_hash(pan)))
+            .collect();
+    let authorize = |terminal_id, stan, pan: &str, skus| ReadAheadPlan::Authorize {
         terminal_id,
         stan,
         local_date: &date,
-        pan,
+        pan_hash: &hashes[pan],
         skus,
     };
     let cases = [
