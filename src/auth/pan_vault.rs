@@ -5,19 +5,16 @@
 //! from the host's PIN key, which lives outside the database; the last four digits are kept in
 //! clear for display.
 
-use aes_gcm::{
-    aead::{Aead, KeyInit, Payload},
-    Aes256Gcm, Nonce,
-};
+use aes_gcm::Aes256Gcm;
 use hmac::{Hmac, Mac};
-use rand::RngCore;
 use sha2::Sha256;
 use zeroize::Zeroizing;
+
+use crate::auth::sealing;
 
 /// Versioned, so the derivation can change without guessing which rows use which.
 const LOOKUP_LABEL: &[u8] = b"ssn-pan-lookup-v1";
 const SEAL_LABEL: &[u8] = b"ssn-pan-seal-v1";
-const NONCE_LEN: usize = 12;
 /// Bound into every sealed number as associated data.
 const AAD: &[u8] = b"cards.pan_encrypted";
 
@@ -56,16 +53,9 @@ pub struct SealError;
 impl PanVault {
     /// `pin_key` is the host's PIN key (see `secrets`).
     pub fn new(pin_key: &[u8]) -> Self {
-        let derive = |label: &[u8]| {
-            let mut mac =
-                <Hmac<Sha256> as Mac>::new_from_slice(pin_key).expect("HMAC takes any key length");
-            mac.update(label);
-            Zeroizing::new(mac.finalize().into_bytes().to_vec())
-        };
-        let seal_key = derive(SEAL_LABEL);
         Self {
-            lookup_key: derive(LOOKUP_LABEL),
-            cipher: Aes256Gcm::new_from_slice(&seal_key).expect("32-byte key"),
+            lookup_key: sealing::derive_key(pin_key, LOOKUP_LABEL),
+            cipher: sealing::cipher(pin_key, SEAL_LABEL),
         }
     }
 
@@ -79,21 +69,9 @@ impl PanVault {
 
     /// Everything the `cards` row keeps of a number.
     pub fn protect(&self, pan: &str) -> StoredPan {
-        let mut nonce = [0u8; NONCE_LEN];
-        rand::rngs::OsRng.fill_bytes(&mut nonce);
-        let sealed = self
-            .cipher
-            .encrypt(
-                Nonce::from_slice(&nonce),
-                Payload {
-                    msg: pan.as_bytes(),
-                    aad: AAD,
-                },
-            )
-            .expect("AES-GCM encrypts a card number");
         StoredPan {
             hash: self.lookup_hash(pan),
-            sealed: [nonce.as_slice(), &sealed].concat(),
+            sealed: sealing::seal(&self.cipher, pan.as_bytes(), AAD),
             last4: pan
                 .chars()
                 .rev()
@@ -107,21 +85,7 @@ impl PanVault {
 
     /// The number back from `cards.pan_encrypted`.
     pub fn open(&self, sealed: &[u8]) -> Result<Zeroizing<String>, SealError> {
-        if sealed.len() <= NONCE_LEN {
-            return Err(SealError);
-        }
-        let (nonce, ciphertext) = sealed.split_at(NONCE_LEN);
-        let plain = Zeroizing::new(
-            self.cipher
-                .decrypt(
-                    Nonce::from_slice(nonce),
-                    Payload {
-                        msg: ciphertext,
-                        aad: AAD,
-                    },
-                )
-                .map_err(|_| SealError)?,
-        );
+        let plain = sealing::open(&self.cipher, sealed, AAD).ok_or(SealError)?;
         String::from_utf8(plain.to_vec())
             .map(Zeroizing::new)
             .map_err(|_| SealError)

@@ -3,20 +3,13 @@
 //! derived from the PIN key, which lives outside the database. The terminal id is bound in as
 //! associated data, so a wrapped key copied onto another terminal's row does not unwrap.
 
-use aes_gcm::{
-    aead::{Aead, KeyInit, Payload},
-    Aes256Gcm, Nonce,
-};
-use hmac::{Hmac, Mac};
-use rand::RngCore;
-use sha2::Sha256;
-use zeroize::Zeroizing;
+use aes_gcm::Aes256Gcm;
 
+use crate::auth::sealing;
 use crate::terminal::pin_block::TerminalKey;
 
 /// Versioned so the wrapping can change without guessing which rows use which.
 const DERIVATION_LABEL: &[u8] = b"ssn-terminal-pin-key-wrap-v1";
-const NONCE_LEN: usize = 12;
 
 pub struct TerminalKeyVault {
     cipher: Aes256Gcm,
@@ -29,49 +22,20 @@ pub struct UnwrapError(pub String);
 impl TerminalKeyVault {
     /// `pin_key` is the host's PIN key (see `secrets`); the wrapping key is derived from it.
     pub fn new(pin_key: &[u8]) -> Self {
-        let mut mac =
-            <Hmac<Sha256> as Mac>::new_from_slice(pin_key).expect("HMAC takes any key length");
-        mac.update(DERIVATION_LABEL);
-        let derived = Zeroizing::new(mac.finalize().into_bytes().to_vec());
         Self {
-            cipher: Aes256Gcm::new_from_slice(&derived).expect("32-byte key"),
+            cipher: sealing::cipher(pin_key, DERIVATION_LABEL),
         }
     }
 
     /// `nonce | ciphertext+tag`, for the `terminals.pin_key_wrapped` column.
     pub fn wrap(&self, terminal_id: &str, key: &TerminalKey) -> Vec<u8> {
-        let mut nonce = [0u8; NONCE_LEN];
-        rand::rngs::OsRng.fill_bytes(&mut nonce);
-        let sealed = self
-            .cipher
-            .encrypt(
-                Nonce::from_slice(&nonce),
-                Payload {
-                    msg: key.expose_bytes(),
-                    aad: terminal_id.as_bytes(),
-                },
-            )
-            .expect("AES-GCM encrypts any 16 bytes");
-        [nonce.as_slice(), &sealed].concat()
+        sealing::seal(&self.cipher, key.expose_bytes(), terminal_id.as_bytes())
     }
 
     pub fn unwrap(&self, terminal_id: &str, wrapped: &[u8]) -> Result<TerminalKey, UnwrapError> {
         let failed = || UnwrapError(terminal_id.to_string());
-        if wrapped.len() <= NONCE_LEN {
-            return Err(failed());
-        }
-        let (nonce, sealed) = wrapped.split_at(NONCE_LEN);
-        let key = Zeroizing::new(
-            self.cipher
-                .decrypt(
-                    Nonce::from_slice(nonce),
-                    Payload {
-                        msg: sealed,
-                        aad: terminal_id.as_bytes(),
-                    },
-                )
-                .map_err(|_| failed())?,
-        );
+        let key =
+            sealing::open(&self.cipher, wrapped, terminal_id.as_bytes()).ok_or_else(failed)?;
         TerminalKey::from_bytes(&key).map_err(|_| failed())
     }
 }
