@@ -68,7 +68,13 @@ pub async fn create(
             .await?
             .ok_or(ApiError::NotFound { entity: "ewarung" })?;
     }
-    let password_hash = state.logins.hash(request.password).await?;
+    // Saturated password workers are a 503 with retry-after, as for a login.
+    let password_hash = state.logins.hash(request.password).await.map_err(|error| {
+        match error.downcast::<crate::auth::password_workers::Overloaded>() {
+            Ok(overloaded) => ApiError::from(overloaded),
+            Err(error) => ApiError::Internal(error),
+        }
+    })?;
     let user = state
         .store
         .create_user(NewUser {

@@ -15,7 +15,8 @@ use crate::domain::{
     terminal::{EwarungStatus, TerminalStatus},
 };
 
-#[derive(Debug, Clone, sqlx::FromRow, Serialize, ToSchema)]
+/// A user. Its `Debug` leaves out the password hash.
+#[derive(Clone, sqlx::FromRow, Serialize, ToSchema)]
 pub struct UserRecord {
     pub id: UserId,
     pub username: String,
@@ -26,7 +27,20 @@ pub struct UserRecord {
     pub created_at: DateTime<Utc>,
 }
 
-#[derive(Debug, Clone)]
+impl std::fmt::Debug for UserRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UserRecord")
+            .field("id", &self.id)
+            .field("username", &self.username)
+            .field("role", &self.role)
+            .field("ewarung_id", &self.ewarung_id)
+            .field("created_at", &self.created_at)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A user to create. No `Debug`: it carries the password hash.
+#[derive(Clone)]
 pub struct NewUser {
     pub username: String,
     pub password_hash: String,
