@@ -72,14 +72,7 @@ impl PanVault {
         StoredPan {
             hash: self.lookup_hash(pan),
             sealed: sealing::seal(&self.cipher, pan.as_bytes(), AAD),
-            last4: pan
-                .chars()
-                .rev()
-                .take(4)
-                .collect::<Vec<_>>()
-                .into_iter()
-                .rev()
-                .collect(),
+            last4: crate::domain::pan::last_four(pan).to_string(),
         }
     }
 

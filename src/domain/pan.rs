@@ -57,8 +57,17 @@ impl Pan {
 
 /// Masks anything that looks like a card number to its last four digits.
 pub fn mask(pan: &str) -> String {
-    let keep = pan.len().saturating_sub(4);
-    format!("{}{}", "*".repeat(keep), &pan[keep..])
+    let last = last_four(pan);
+    format!(
+        "{}{last}",
+        "*".repeat(pan.chars().count() - last.chars().count())
+    )
+}
+
+/// The last four characters of a card number (all of it when shorter): what may be shown.
+pub fn last_four(pan: &str) -> &str {
+    let start = pan.char_indices().rev().nth(3).map_or(0, |(at, _)| at);
+    &pan[start..]
 }
 
 /// The Luhn (mod 10) check digit for `body` (all digits, without the check digit).

@@ -150,7 +150,8 @@ impl LedgerJob for Authorize {
                 )
             },
         };
-        self.decide(tx, &terminal, &mut decision, now).await?;
+        self.decide(tx, &terminal, &pan_hash, &mut decision, now)
+            .await?;
 
         let Decision {
             mut reply,
@@ -179,6 +180,7 @@ impl Authorize {
         &self,
         tx: &mut dyn LedgerTx,
         terminal: &TerminalContext,
+        pan_hash: &[u8],
         decision: &mut Decision,
         now: DateTime<Utc>,
     ) -> StoreResult<()> {
@@ -194,9 +196,7 @@ impl Authorize {
         let Some(CardWithHousehold {
             card,
             household_status,
-        }) = tx
-            .card_by_pan_hash(&self.rules.pans.lookup_hash(request.pan.expose()))
-            .await?
+        }) = tx.card_by_pan_hash(pan_hash).await?
         else {
             decline(decision, ResponseCode::InvalidCard, "no such card");
             return Ok(());

@@ -302,21 +302,12 @@ pub struct FinancialRequest {
 
 impl std::fmt::Debug for FinancialRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let last4: String = self
-            .pan
-            .chars()
-            .rev()
-            .take(4)
-            .collect::<Vec<_>>()
-            .into_iter()
-            .rev()
-            .collect();
         f.debug_struct("FinancialRequest")
             .field("key", &self.key)
             .field("ewarung_id", &self.ewarung_id)
             .field("processing", &self.processing)
             .field("amount_minor", &self.amount_minor)
-            .field("pan", &format_args!("************{last4}"))
+            .field("pan", &crate::domain::pan::mask(&self.pan))
             .field("pin_block", &self.pin_block.map(|_| "(16 bytes)"))
             .field("program_code", &self.program_code)
             .field("basket", &self.basket)

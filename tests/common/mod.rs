@@ -346,6 +346,37 @@ pub fn original(terminal: &str, stan: &str) -> Value {
 }
 
 impl TestApp {
+    /// One completed purchase of `kilos` kg of rice at 13,500 (authorize, then complete): the
+    /// authorize answer.
+    pub async fn buy(
+        &self,
+        operator: &str,
+        terminal: &str,
+        stan: &str,
+        pan: &str,
+        kilos: u32,
+    ) -> Value {
+        let answer = self
+            .post(
+                "/v1/redemptions/authorize",
+                operator,
+                purchase(terminal, stan, pan, kilos, "13500"),
+            )
+            .await
+            .expect(200);
+        assert_eq!(answer["response_code"], "00", "{answer}");
+        let done = self
+            .post(
+                "/v1/redemptions/complete",
+                operator,
+                original(terminal, stan),
+            )
+            .await
+            .expect(200);
+        assert_eq!(done["state"], "completed", "{done}");
+        answer
+    }
+
     /// The household's balance as a terminal sees it (balance inquiry with PIN).
     pub async fn balance(&self, operator_token: &str, terminal: &str, pan: &str) -> String {
         let body = serde_json::json!({"terminal_id": terminal, "pan": pan, "pin": DEMO_PIN});

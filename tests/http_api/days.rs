@@ -9,36 +9,6 @@ use crate::on_both_backends;
 
 const HEADER: &str = "value_date,terminal_id,stan,rrn,approval_code,amount_idr,type";
 
-/// One completed purchase of `kilos` kg of rice at 13,500: returns the authorize answer.
-async fn bought(
-    app: &TestApp,
-    operator: &str,
-    terminal: &str,
-    stan: &str,
-    pan: &str,
-    kilos: u32,
-) -> Value {
-    let answer = app
-        .post(
-            "/v1/redemptions/authorize",
-            operator,
-            purchase(terminal, stan, pan, kilos, "13500"),
-        )
-        .await
-        .expect(200);
-    assert_eq!(answer["response_code"], "00", "{answer}");
-    let done = app
-        .post(
-            "/v1/redemptions/complete",
-            operator,
-            original(terminal, stan),
-        )
-        .await
-        .expect(200);
-    assert_eq!(done["state"], "completed", "{done}");
-    answer
-}
-
 fn rrn(answer: &Value) -> &str {
     answer["rrn"].as_str().unwrap()
 }
@@ -73,9 +43,15 @@ async fn a_clean_day_closes_reconciles_and_settles_once(app: TestApp) {
     let bank = app.login("kaltimtara").await;
     let auditor = app.login("auditor").await;
     let date = today();
-    let a = bought(&app, &operator, "SMD00001", "000001", DEMO_PANS[0], 5).await; // 67,500
-    let b = bought(&app, &operator, "SMD00002", "000001", DEMO_PANS[1], 2).await; // 27,000
-    let d = bought(&app, &operator, "SMD00001", "000002", DEMO_PANS[2], 1).await; // 13,500, voided
+    let a = app
+        .buy(&operator, "SMD00001", "000001", DEMO_PANS[0], 5)
+        .await; // 67,500
+    let b = app
+        .buy(&operator, "SMD00002", "000001", DEMO_PANS[1], 2)
+        .await; // 27,000
+    let d = app
+        .buy(&operator, "SMD00001", "000002", DEMO_PANS[2], 1)
+        .await; // 13,500, voided
     let voided = app
         .post(
             "/v1/redemptions/void",
@@ -227,10 +203,18 @@ async fn every_exception_category_is_found_and_resolved_by_the_right_people(app:
     let office = app.login("dinsos").await;
     let auditor = app.login("auditor").await;
     let date = today();
-    let a = bought(&app, &operator, "SMD00001", "000001", DEMO_PANS[0], 1).await;
-    let b = bought(&app, &operator, "SMD00001", "000002", DEMO_PANS[1], 2).await;
-    let c = bought(&app, &operator, "SMD00001", "000003", DEMO_PANS[2], 3).await;
-    let _d = bought(&app, &operator, "SMD00002", "000004", DEMO_PANS[3], 4).await;
+    let a = app
+        .buy(&operator, "SMD00001", "000001", DEMO_PANS[0], 1)
+        .await;
+    let b = app
+        .buy(&operator, "SMD00001", "000002", DEMO_PANS[1], 2)
+        .await;
+    let c = app
+        .buy(&operator, "SMD00001", "000003", DEMO_PANS[2], 3)
+        .await;
+    let _d = app
+        .buy(&operator, "SMD00002", "000004", DEMO_PANS[3], 4)
+        .await;
     // Reconciling before the close is refused, and so is settling.
     upload(&app, &bank, &date, HEADER)
         .await
@@ -377,8 +361,10 @@ async fn a_terminal_batch_mismatch_is_recorded_and_reported_at_close(app: TestAp
     let operator = app.login("warung-berkah").await;
     let bank = app.login("kaltimtara").await;
     let date = today();
-    bought(&app, &operator, "SMD00001", "000001", DEMO_PANS[0], 2).await;
-    bought(&app, &operator, "SMD00002", "000001", DEMO_PANS[1], 1).await;
+    app.buy(&operator, "SMD00001", "000001", DEMO_PANS[0], 2)
+        .await;
+    app.buy(&operator, "SMD00002", "000001", DEMO_PANS[1], 1)
+        .await;
     // SMD00001 says it sold one more than the host knows; SMD00002 sends nothing.
     let totals = json!({
         "business_date": date,
@@ -521,8 +507,12 @@ async fn settlement_pays_the_difference_when_the_bank_sends_more_or_less(app: Te
     let operator = app.login("warung-berkah").await;
     let bank = app.login("kaltimtara").await;
     let date = today();
-    let a = bought(&app, &operator, "SMD00001", "000001", DEMO_PANS[0], 5).await; // 67,500
-    let b = bought(&app, &operator, "SMD00002", "000001", DEMO_PANS[1], 2).await; // 27,000
+    let a = app
+        .buy(&operator, "SMD00001", "000001", DEMO_PANS[0], 5)
+        .await; // 67,500
+    let b = app
+        .buy(&operator, "SMD00002", "000001", DEMO_PANS[1], 2)
+        .await; // 27,000
     app.post(&format!("/v1/days/{date}/close"), &bank, json!({}))
         .await
         .expect(201);

@@ -614,22 +614,7 @@ fn refund(stan: &str, original_stan: &str) -> Value {
 async fn a_refund_is_its_own_request_and_a_purchase_is_refunded_once(app: TestApp) {
     let operator = app.login("warung-berkah").await;
     let pan = DEMO_PANS[0];
-    assert_code(
-        &authorize(
-            &app,
-            &operator,
-            &purchase("SMD00001", "000001", pan, 2, "13500"),
-        )
-        .await,
-        "00",
-    );
-    app.post(
-        "/v1/redemptions/complete",
-        &operator,
-        original("SMD00001", "000001"),
-    )
-    .await
-    .expect(200);
+    app.buy(&operator, "SMD00001", "000001", pan, 2).await;
     let path = "/v1/redemptions/refund";
     let first = app
         .post_bytes(path, &operator, &refund("000002", "000001"))
