@@ -16,6 +16,8 @@ use std::{
 
 use common::{process::*, purchase, Backend, DEMO_PANS};
 use rand::Rng;
+use serde_json::Value;
+use sqlx::Connection;
 
 /// Requests that came back approved: (request, the exact answer).
 type Approved = Arc<Mutex<Vec<(serde_json::Value, Vec<u8>)>>>;
@@ -160,4 +162,150 @@ async fn approvals_survive_sigkill_on_sqlite() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn approvals_survive_sigkill_on_postgres() {
     approvals_survive_sigkill(Backend::Postgres).await;
+}
+
+/// Approvals seen since the last restart before the test moves on: proof the service serves
+/// again (a deadline only guards against hanging forever; it is not a speed check).
+const APPROVALS_PER_PHASE: usize = 30;
+const DB_CRASHES: usize = 3;
+
+/// One terminal buying while PostgreSQL comes and goes: failures are expected while it is down,
+/// so the loop keeps going until `stop`.
+async fn buy_through_outages(
+    base: String,
+    token: String,
+    stans: Arc<AtomicU32>,
+    approved: Approved,
+    stop: Arc<std::sync::atomic::AtomicBool>,
+) {
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(20))
+        .build()
+        .unwrap();
+    while !stop.load(Ordering::Relaxed) {
+        let n = stans.fetch_add(1, Ordering::Relaxed);
+        let terminal = TERMINALS[n as usize % TERMINALS.len()];
+        let pan = DEMO_PANS[n as usize % DEMO_PANS.len()];
+        let request = purchase(terminal, &format!("{n:06}"), pan, 1, "1");
+        let sent = http
+            .post(format!("{base}/v1/redemptions/authorize"))
+            .bearer_auth(&token)
+            .json(&request)
+            .send()
+            .await;
+        let Ok(response) = sent else {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            continue;
+        };
+        if response.status() != 200 {
+            continue;
+        }
+        let bytes = response.bytes().await.unwrap();
+        let answer: Value = serde_json::from_slice(&bytes).expect("answers are JSON");
+        if answer["response_code"] == "00" {
+            approved.lock().unwrap().push((request, bytes.to_vec()));
+            let _ = http
+                .post(format!("{base}/v1/redemptions/complete"))
+                .bearer_auth(&token)
+                .json(&common::original(terminal, &format!("{n:06}")))
+                .send()
+                .await;
+        }
+    }
+}
+
+/// Waits until `count` more approvals than `seen` have come in.
+async fn await_approvals(approved: &Approved, seen: usize, what: &str) -> usize {
+    let deadline = std::time::Instant::now() + Duration::from_secs(90);
+    loop {
+        let now = approved.lock().unwrap().len();
+        if now >= seen + APPROVALS_PER_PHASE {
+            return now;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the service approved nothing {what} ({now} approvals in all)"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// PostgreSQL's postmaster killed with SIGKILL and started again, three times, while terminals
+/// buy: the service approves again after every restart without being restarted itself, and
+/// nothing it answered is lost. (Throughput after recovery is `ssn bench pg-crash`'s figure.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn approvals_survive_postgres_crashes_under_load() {
+    let cluster = ssn::bench::pg_cluster::Cluster::start("-c max_connections=100")
+        .await
+        .expect("a throwaway PostgreSQL cluster (scripts/test installs PostgreSQL)");
+    let dir = tempfile::tempdir().unwrap();
+    let mut admin = sqlx::PgConnection::connect(&cluster.url()).await.unwrap();
+    sqlx::query("CREATE DATABASE ssn_crash")
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    drop(admin);
+    let db = format!("{}/ssn_crash", cluster.url().rsplit_once('/').unwrap().0);
+    let server = ServerProcess::start(dir.path(), &db, &[]);
+    let http = reqwest::Client::new();
+    let token = login(&http, &server.base, "warung-berkah", "demo-operator-pass").await;
+
+    let approved: Approved = Arc::default();
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let stans = Arc::new(AtomicU32::new(1));
+    let clients: Vec<_> = (0..CLIENTS)
+        .map(|_| {
+            tokio::spawn(buy_through_outages(
+                server.base.clone(),
+                token.clone(),
+                stans.clone(),
+                approved.clone(),
+                stop.clone(),
+            ))
+        })
+        .collect();
+    let mut seen = await_approvals(&approved, 0, "before the first crash").await;
+    for crash in 1..=DB_CRASHES {
+        cluster.crash().await.unwrap();
+        cluster.restart().await.unwrap();
+        seen = await_approvals(&approved, seen, &format!("after restart {crash}")).await;
+    }
+    stop.store(true, Ordering::Relaxed);
+    for client in clients {
+        client.await.unwrap();
+    }
+
+    let approved = approved.lock().unwrap().clone();
+    for (request, answer) in &approved {
+        let replay = http
+            .post(format!("{}/v1/redemptions/authorize", server.base))
+            .bearer_auth(&token)
+            .json(request)
+            .send()
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap();
+        assert_eq!(
+            replay.as_ref(),
+            answer.as_slice(),
+            "an approved purchase was lost or changed by a database crash: {request}"
+        );
+    }
+    drop(server);
+    let verify = ssn_command(dir.path(), &db)
+        .args(["ledger", "verify"])
+        .output()
+        .unwrap();
+    assert!(
+        verify.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&verify.stdout),
+        String::from_utf8_lossy(&verify.stderr)
+    );
+    eprintln!(
+        "{} approvals survived {DB_CRASHES} PostgreSQL crashes",
+        approved.len()
+    );
 }

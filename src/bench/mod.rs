@@ -4,6 +4,8 @@
 
 pub mod dataset;
 pub mod logins;
+pub mod pg_cluster;
+pub mod pg_crash;
 pub mod pgbench;
 pub mod quota;
 pub mod recon;
@@ -24,6 +26,9 @@ pub enum BenchCommand {
     Recon(recon::ReconArgs),
     /// The server's resident memory before, during and after a burst of logins (argon2id).
     Logins(logins::LoginsArgs),
+    /// Purchases per second before and after PostgreSQL's postmaster is killed (SIGKILL) and
+    /// restarted under load, on a throwaway durable cluster; then checks nothing answered was lost.
+    PgCrash(pg_crash::PgCrashArgs),
 }
 
 /// Where the benchmark's fresh database lives.
@@ -41,5 +46,6 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Quota(args) => quota::run(args).await,
         BenchCommand::Recon(args) => recon::run(args).await,
         BenchCommand::Logins(args) => logins::run(args).await,
+        BenchCommand::PgCrash(args) => pg_crash::run(args).await,
     }
 }
