@@ -19,11 +19,11 @@ use crate::{
         stats::Latencies,
         BenchDatabase,
     },
-    domain::{money::Amount, pan::Pan, pin::Pin, terminal::TerminalId},
+    domain::{money::Amount, pan::Pan, pin::Pin, purchase::Followup, terminal::TerminalId},
     http::state::AppState,
     ledger::{LedgerJob, LedgerTx},
     redemption::{
-        engine::{Authorize, FollowUp, Followup},
+        engine::{Authorize, FollowUp},
         request::{
             AuthorizeRequest, BasketLine, LocalDate, LocalTime, OriginalRequest, Quantity, Sku,
             Stan, TransactionType,

@@ -10,6 +10,7 @@ pub mod invalid;
 pub mod money;
 pub mod pan;
 pub mod pin;
+pub mod purchase;
 pub mod role;
 pub mod string_enum;
 pub mod terminal;

@@ -209,6 +209,67 @@ impl fmt::Display for Minor {
     }
 }
 
+impl Minor {
+    /// Parses a decimal string with at most two decimals and any sign, as amounts are written in
+    /// answers (`"0.00"`, `"173000.00"`, `"-500.00"`).
+    pub fn parse(text: &str) -> Result<Minor, Invalid> {
+        let invalid = || {
+            Invalid::new(
+                "invalid_amount",
+                "amount must be a decimal number such as \"150000.00\"",
+            )
+        };
+        let well_formed = !text.is_empty()
+            && text
+                .bytes()
+                .all(|b| b.is_ascii_digit() || b == b'.' || b == b'-');
+        if !well_formed {
+            return Err(invalid());
+        }
+        let value = Decimal::from_str_exact(text).map_err(|_| invalid())?;
+        if value.normalize().scale() > 2 {
+            return Err(Invalid::new(
+                "amount_too_precise",
+                "amount may have at most 2 decimal places",
+            ));
+        }
+        value
+            .checked_mul(Decimal::from(MINOR_PER_UNIT))
+            .and_then(|minor| i64::try_from(minor.trunc()).ok())
+            .map(Minor)
+            .ok_or_else(|| Overflow.into())
+    }
+}
+
+impl Serialize for Minor {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&format_minor(self.0))
+    }
+}
+
+impl<'de> Deserialize<'de> for Minor {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        Minor::parse(&text).map_err(|invalid| de::Error::custom(invalid.to_serde_message()))
+    }
+}
+
+impl utoipa::PartialSchema for Minor {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .pattern(Some(r"^-?[0-9]+\.[0-9]{2}$"))
+            .description(Some(
+                "Rupiah as a decimal string with two decimals; zero (and, for differences, \
+                 negative) amounts included",
+            ))
+            .examples(["173000.00"])
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for Minor {}
+
 /// Formats minor units (which may be zero or negative, e.g. a balance) as an IDR decimal string.
 pub fn format_minor(minor: i64) -> String {
     Decimal::new(minor, 2).to_string()
@@ -272,6 +333,22 @@ impl utoipa::ToSchema for Amount {}
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn sums_of_money_round_trip_through_their_text_zero_and_negative_included() {
+        for minor in [0, 1, -1, 17_300_000, -50_000, i64::MAX, i64::MIN] {
+            let text = serde_json::to_string(&Minor::new(minor)).unwrap();
+            assert_eq!(
+                serde_json::from_str::<Minor>(&text).unwrap(),
+                Minor::new(minor)
+            );
+        }
+        assert_eq!(serde_json::to_string(&Minor::ZERO).unwrap(), "\"0.00\"");
+        assert_eq!(Minor::parse("173000").unwrap(), Minor::new(17_300_000));
+        assert!(Minor::parse("1.005").is_err());
+        assert!(Minor::parse("1e5").is_err());
+        assert!(Minor::parse("99999999999999999999").is_err());
+    }
 
     #[test]
     fn amounts_parse_to_minor_units() {

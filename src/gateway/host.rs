@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use serde_json::Value;
+use serde::{de::DeserializeOwned, Deserialize, Serialize};
 use tokio::sync::Mutex;
 use zeroize::Zeroizing;
 
@@ -51,8 +51,14 @@ impl HostClient {
         })
     }
 
-    /// POSTs JSON to the API, logging in first when needed and once more if the token expired.
-    pub async fn post(&self, path: &str, body: &Value) -> Result<Value, HostError> {
+    /// POSTs JSON to the API, logging in first when needed and once more if the token expired,
+    /// and reads the answer as `T` (an answer that is not a `T` is `Uncertain`: whatever the host
+    /// did, the gateway cannot tell).
+    pub async fn post<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &impl Serialize,
+    ) -> Result<T, HostError> {
         for fresh_login in [false, true] {
             let token = self.token(fresh_login).await?;
             let response = self
@@ -95,13 +101,9 @@ impl HostClient {
                 HostError::Uncertain(text) => HostError::Unreachable(text),
                 other => other,
             })?;
-        let reply = read(response).await?;
-        let access = reply["access_token"]
-            .as_str()
-            .ok_or_else(|| HostError::Unreachable("login answer without a token".into()))?
-            .to_string();
-        *token = Some(access.clone());
-        Ok(access)
+        let reply: LoginAnswer = read(response).await?;
+        *token = Some(reply.access_token.clone());
+        Ok(reply.access_token)
     }
 }
 
@@ -113,28 +115,49 @@ fn classify(error: reqwest::Error) -> HostError {
     }
 }
 
-async fn read(response: reqwest::Response) -> Result<Value, HostError> {
+/// The part of `POST /v1/auth/login`'s answer the gateway uses.
+#[derive(Deserialize)]
+struct LoginAnswer {
+    access_token: String,
+}
+
+/// The API's error shape, `{"error": {"code", "message"}}`; anything else reads as empty.
+#[derive(Deserialize, Default)]
+struct ErrorAnswer {
+    #[serde(default)]
+    error: ErrorDetail,
+}
+
+#[derive(Deserialize, Default)]
+struct ErrorDetail {
+    #[serde(default)]
+    code: String,
+    #[serde(default)]
+    message: String,
+}
+
+async fn read<T: DeserializeOwned>(response: reqwest::Response) -> Result<T, HostError> {
     let status = response.status();
     let bytes = response
         .bytes()
         .await
         .map_err(|error| HostError::Uncertain(format!("answer cut short: {error}")))?;
-    // 204 No Content and the like carry no body.
-    let body: Value = if bytes.is_empty() {
-        Value::Null
-    } else {
-        serde_json::from_slice(&bytes)
-            .map_err(|error| HostError::Uncertain(format!("unreadable answer: {error}")))?
-    };
-    if status.is_success() {
-        return Ok(body);
-    }
     if status.is_server_error() {
-        return Err(HostError::Uncertain(format!("{status}: {body}")));
+        return Err(HostError::Uncertain(format!(
+            "{status}: {}",
+            String::from_utf8_lossy(&bytes)
+        )));
     }
-    Err(HostError::Refused {
-        status: status.as_u16(),
-        code: body["error"]["code"].as_str().unwrap_or("").to_string(),
-        message: body["error"]["message"].as_str().unwrap_or("").to_string(),
-    })
+    if !status.is_success() {
+        let answer: ErrorAnswer = serde_json::from_slice(&bytes).unwrap_or_default();
+        return Err(HostError::Refused {
+            status: status.as_u16(),
+            code: answer.error.code,
+            message: answer.error.message,
+        });
+    }
+    // 204 No Content and the like carry no body: read as JSON null.
+    let body: &[u8] = if bytes.is_empty() { b"null" } else { &bytes };
+    serde_json::from_slice(body)
+        .map_err(|error| HostError::Uncertain(format!("unreadable answer: {error}")))
 }

@@ -9,6 +9,7 @@
 
 use std::time::Duration;
 
+use serde::{de::IgnoredAny, Deserialize};
 use serde_json::json;
 use tokio::io::{AsyncRead, AsyncWrite};
 
@@ -18,7 +19,7 @@ use crate::{
         outbox::{now_ms, AdviceAction, Outbox},
         translate,
     },
-    redemption::ResponseCode,
+    redemption::{response::TerminalReply, ResponseCode},
     terminal::{
         link::{Link, LinkConfig, LinkError},
         messages::*,
@@ -268,6 +269,11 @@ impl Gateway {
     }
 
     async fn batch_totals(&self, totals: &BatchTotals) -> HostMessage {
+        /// The part of the host's batch-totals record the terminal is told.
+        #[derive(Deserialize)]
+        struct BatchTotalsAnswer {
+            matched: bool,
+        }
         let side = |t: Totals| json!({"count": t.count, "amount_minor": t.amount_minor});
         let body = json!({
             "business_date": totals.business_date.format("%Y-%m-%d").to_string(),
@@ -276,8 +282,8 @@ impl Gateway {
             "reversals": side(totals.reversals),
         });
         let path = format!("/v1/terminals/{}/batch-totals", totals.terminal_id);
-        let code = match self.host.post(&path, &body).await {
-            Ok(reply) if reply["matched"] == true => ResponseCode::Approved,
+        let code = match self.host.post::<BatchTotalsAnswer>(&path, &body).await {
+            Ok(reply) if reply.matched => ResponseCode::Approved,
             Ok(_) => ResponseCode::ReconcileError,
             Err(error) => {
                 tracing::warn!(%error, "gateway: batch totals not delivered");
@@ -298,7 +304,7 @@ impl Gateway {
             "local_time": event.key.local_time.format("%Y-%m-%dT%H:%M:%S").to_string(),
         });
         let path = format!("/v1/terminals/{}/events", event.key.terminal_id);
-        let code = match self.host.post(&path, &body).await {
+        let code = match self.host.post::<IgnoredAny>(&path, &body).await {
             Ok(_) => ResponseCode::Approved,
             Err(error) => {
                 tracing::warn!(%error, event = event.event.as_str(), "gateway: device event not delivered");
@@ -342,14 +348,17 @@ impl Gateway {
             if !force && item.next_attempt_ms > now_ms() {
                 return false;
             }
-            let outcome = self.host.post(item.action().path(), &item.body()).await;
+            let outcome = self
+                .host
+                .post::<TerminalReply>(item.action().path(), &item.body())
+                .await;
             let result = match outcome {
-                Ok(reply) if reply["response_code"] == ResponseCode::SystemError.code() => {
+                Ok(reply) if reply.response_code == ResponseCode::SystemError => {
                     Err("the host answered 96".to_string())
                 }
                 Ok(reply) => {
                     tracing::info!(terminal = %item.terminal_id, stan = %item.stan,
-                        action = %item.action, code = %reply["response_code"], "gateway: advice delivered");
+                        action = %item.action, code = reply.response_code.code(), "gateway: advice delivered");
                     self.outbox.done(item.id).await
                 }
                 .map_err(|error| error.to_string()),

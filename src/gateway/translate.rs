@@ -3,8 +3,11 @@
 use serde_json::{json, Value};
 
 use crate::{
-    domain::money::{format_minor, Amount, Minor},
-    redemption::ResponseCode,
+    domain::money::{format_minor, Minor},
+    redemption::{
+        response::{self as api, StatusAnswer, TerminalReply},
+        ResponseCode,
+    },
     terminal::{
         frame::MAX_PAYLOAD,
         messages::{
@@ -98,39 +101,27 @@ fn pin_field(body: &mut Value, request: &FinancialRequest) -> Result<(), (Respon
     Ok(())
 }
 
-/// The 0210 for an API answer (a `TerminalReply`).
-pub fn financial_response(request: &FinancialRequest, reply: &Value) -> HostMessage {
-    let text = |field: &str| reply[field].as_str().map(str::to_string);
-    let minor = |field: &str| {
-        reply[field]
-            .as_str()
-            .and_then(|amount| Amount::parse(amount).ok())
-            .map(Amount::minor_units)
-    };
-    let receipt = reply["receipt"]
-        .as_array()
-        .map(|lines| {
-            lines
-                .iter()
-                .filter_map(|line| {
-                    Some(ReceiptLine {
-                        name: line["name"].as_str()?.to_string(),
-                        quantity: u32::try_from(line["quantity"].as_u64()?).ok()?,
-                        amount_minor: Amount::parse(line["amount"].as_str()?).ok()?.minor_units(),
-                    })
-                })
-                .collect()
+/// The 0210 for an API answer.
+pub fn financial_response(request: &FinancialRequest, reply: &TerminalReply) -> HostMessage {
+    let receipt = reply
+        .receipt
+        .iter()
+        .flatten()
+        .map(|line| ReceiptLine {
+            name: line.name.clone(),
+            quantity: line.quantity,
+            amount_minor: line.amount.get(),
         })
-        .unwrap_or_default();
+        .collect();
     let mut response = FinancialResponse {
         key: request.key.clone(),
         processing: request.processing,
-        response_code: text("response_code").unwrap_or_else(|| "96".into()),
-        rrn: text("rrn"),
-        approval_code: text("approval_code"),
-        amount_minor: minor("amount"),
-        balance_minor: minor("balance"),
-        display: reply["message"]["id"].as_str().unwrap_or("").to_string(),
+        response_code: reply.response_code.code().into(),
+        rrn: reply.rrn.clone(),
+        approval_code: reply.approval_code.clone(),
+        amount_minor: reply.amount.map(Minor::get),
+        balance_minor: reply.balance.map(Minor::get),
+        display: reply.message.id.to_string(),
         receipt,
     };
     // A long receipt that would not fit in one frame is left for the terminal to print from its
@@ -160,29 +151,26 @@ pub fn local_response(request: &FinancialRequest, code: ResponseCode) -> HostMes
 }
 
 /// The 0610 for `POST /v1/redemptions/status`'s answer.
-pub fn status_response(original: &RequestKey, reply: &Value) -> HostMessage {
-    let answer = &reply["answer"];
-    let status = match reply["status"].as_str() {
-        Some("final") => RequestStatus::Final,
-        Some("not_found") => RequestStatus::NotFound,
-        _ => RequestStatus::InProgress,
+pub fn status_response(original: &RequestKey, reply: &StatusAnswer) -> HostMessage {
+    let (status, answer) = match reply {
+        StatusAnswer::Status(found) => (
+            match found.status {
+                api::RequestStatus::Final => RequestStatus::Final,
+                api::RequestStatus::NotFound => RequestStatus::NotFound,
+            },
+            found.answer.as_ref(),
+        ),
+        // Not the caller's terminal (58): no status to give, the refusal's code is the answer.
+        StatusAnswer::Refused(refusal) => (RequestStatus::InProgress, Some(refusal)),
     };
-    let text = |field: &str| answer[field].as_str().map(str::to_string);
     HostMessage::Status(StatusResponse {
         original: original.clone(),
         status,
-        response_code: text("response_code")
-            .or_else(|| reply["response_code"].as_str().map(str::to_string)),
-        rrn: text("rrn"),
-        approval_code: text("approval_code"),
-        balance_minor: text("balance")
-            .and_then(|amount| Amount::parse(&amount).ok())
-            .map(Amount::minor_units),
-        display: answer["message"]["id"]
-            .as_str()
-            .or(reply["message"]["id"].as_str())
-            .unwrap_or("")
-            .to_string(),
+        response_code: answer.map(|answer| answer.response_code.code().to_string()),
+        rrn: answer.and_then(|answer| answer.rrn.clone()),
+        approval_code: answer.and_then(|answer| answer.approval_code.clone()),
+        balance_minor: answer.and_then(|answer| answer.balance).map(Minor::get),
+        display: answer.map_or(String::new(), |answer| answer.message.id.to_string()),
     })
 }
 
@@ -235,11 +223,20 @@ mod tests {
         assert_eq!(code, ResponseCode::InvalidTransaction);
     }
 
+    /// Reads an answer as the gateway does: JSON into the typed reply.
+    fn answer(json: serde_json::Value) -> TerminalReply {
+        serde_json::from_value(json).expect("a TerminalReply")
+    }
+
     #[test]
     fn an_api_answer_becomes_the_0210() {
-        let reply = json!({"response_code": "00", "rrn": "000000000001", "approval_code": "123456",
+        let reply = answer(
+            json!({"response_code": "00", "approved": true, "terminal_id": "SMD00001",
+            "rrn": "000000000001", "approval_code": "123456",
             "amount": "27000.00", "balance": "173000.00", "message": {"id": "Disetujui", "en": "Approved"},
-            "receipt": [{"name": "Beras medium", "quantity": 2, "amount": "27000.00"}]});
+            "receipt": [{"sku": "BERAS-MEDIUM", "name": "Beras medium", "unit": "kg", "quantity": 2,
+                "unit_price": "13500.00", "amount": "27000.00"}]}),
+        );
         let HostMessage::Financial(response) = financial_response(&request(2_700_000), &reply)
         else {
             panic!("a 0210")
@@ -248,5 +245,31 @@ mod tests {
         assert_eq!(response.balance_minor, Some(17_300_000));
         assert_eq!(response.receipt[0].amount_minor, 2_700_000);
         assert_eq!(response.display, "Disetujui");
+    }
+
+    #[test]
+    fn a_zero_balance_reaches_the_terminal() {
+        let reply = answer(
+            json!({"response_code": "00", "approved": true, "terminal_id": "SMD00001",
+            "balance": "0.00", "message": {"id": "Disetujui", "en": "Approved"}}),
+        );
+        let HostMessage::Financial(response) = financial_response(&request(0), &reply) else {
+            panic!("a 0210")
+        };
+        assert_eq!(response.balance_minor, Some(0));
+        let HostMessage::Status(status) = status_response(
+            &request(0).key,
+            &StatusAnswer::Status(crate::redemption::response::StatusReply {
+                terminal_id: "SMD00001".into(),
+                stan: "000007".into(),
+                local_date: "2026-11-23".into(),
+                status: api::RequestStatus::Final,
+                answer: Some(reply),
+                state: None,
+            }),
+        ) else {
+            panic!("a 0610")
+        };
+        assert_eq!(status.balance_minor, Some(0));
     }
 }

@@ -48,8 +48,9 @@ pub enum ApiError {
     Locked { code: &'static str, message: String },
     #[error("request body is larger than the limit")]
     PayloadTooLarge,
-    #[error("request body must be application/json")]
-    UnsupportedMediaType,
+    /// The body's content type is not one the endpoint reads (`accepted` lists those).
+    #[error("request body must be {accepted}")]
+    UnsupportedMediaType { accepted: &'static str },
     #[error("method not allowed on this path")]
     MethodNotAllowed,
     /// Too many failed attempts; try again after `retry_after`.
@@ -106,7 +107,7 @@ impl ApiError {
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
             ApiError::Locked { .. } => StatusCode::LOCKED,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::UnsupportedMediaType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::TooManyAttempts { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
@@ -125,7 +126,7 @@ impl ApiError {
             | ApiError::Unavailable { code, .. } => code.to_string(),
             ApiError::NotFound { entity } => format!("{entity}_not_found"),
             ApiError::PayloadTooLarge => "payload_too_large".into(),
-            ApiError::UnsupportedMediaType => "unsupported_media_type".into(),
+            ApiError::UnsupportedMediaType { .. } => "unsupported_media_type".into(),
             ApiError::MethodNotAllowed => "method_not_allowed".into(),
             ApiError::Internal(_) => "internal_error".into(),
         }
@@ -288,11 +289,11 @@ impl From<StoreError> for ApiError {
                 message: format!("a referenced record does not exist ({constraint})"),
                 field: None,
             },
-            StoreError::Check { constraint } => ApiError::Invalid {
-                code: "constraint_violated".into(),
-                message: format!("the change breaks rule {constraint}"),
-                field: None,
-            },
+            // Input is checked before it reaches the database, so a CHECK constraint that fires
+            // (a balance below zero, a ledger rule) is a defect on our side: logged, 500.
+            StoreError::Check { constraint } => ApiError::Internal(anyhow::anyhow!(
+                "a database rule was broken: {constraint}"
+            )),
             StoreError::StateConflict { entity, actual } => ApiError::Conflict {
                 code: "invalid_state",
                 message: format!("{entity} is {actual}, which does not allow this change"),

@@ -29,7 +29,9 @@ where
             .and_then(|value| value.split(';').next())
             .is_some_and(|mime| mime.trim().eq_ignore_ascii_case("application/json"));
         if !is_json {
-            return Err(ApiError::UnsupportedMediaType);
+            return Err(ApiError::UnsupportedMediaType {
+                accepted: "application/json",
+            });
         }
         let bytes = Bytes::from_request(request, state)
             .await

@@ -99,10 +99,8 @@ pub async fn upload(
             upload_json(&state, &caller, name, programs, batch.lines).await?
         }
         _ => {
-            return Err(ApiError::BadRequest {
-                code: "unsupported_media_type".into(),
-                message: "send text/csv or application/json".into(),
-                field: None,
+            return Err(ApiError::UnsupportedMediaType {
+                accepted: "text/csv or application/json",
             })
         }
     };

@@ -9,13 +9,13 @@ use axum::{
 };
 
 use crate::{
-    domain::role::Permission,
+    domain::{purchase::Followup, role::Permission},
     http::{auth::Caller, error::ApiError, json::Body, state::AppState},
     ledger::LedgerJob,
     redemption::{
-        engine::{Authorize, Balance, FollowUp, Followup, Refund, Status},
+        engine::{Authorize, Balance, FollowUp, Refund, Status},
         request::{AuthorizeRequest, BalanceRequest, OriginalRequest, RefundRequest},
-        response::TerminalReply,
+        response::{StatusReply, TerminalReply},
         ResponseCode,
     },
     store::run_job,
@@ -117,7 +117,7 @@ pub async fn balance(
 
 #[utoipa::path(post, path = "/v1/redemptions/status", tag = "redemptions",
     request_body = OriginalRequest,
-    responses((status = 200, description = "`status` final (with the stored `answer`, as first sent) or not_found")),
+    responses((status = 200, body = StatusReply, description = "`status` final (with the stored `answer`, as first sent, and the purchase's `state` now) or not_found; a terminal of another E-Warung gets a TerminalReply with code 58")),
     security(("bearer" = [])))]
 pub async fn status(
     State(state): State<AppState>,

@@ -17,6 +17,7 @@ use crate::{
             AccountId, CardId, EwarungId, HouseholdId, ProgramId, RedemptionId, RefundRequestId,
             TransferId,
         },
+        purchase::{PurchaseState, RequestKind},
         terminal::{EwarungStatus, TerminalStatus},
     },
     ledger::{AccountBalance, AccountKind, TransferKind},
@@ -120,7 +121,7 @@ pub struct RedemptionRow {
     pub stan: String,
     pub local_date: String,
     pub request_hash: Vec<u8>,
-    pub kind: String,
+    pub kind: RequestKind,
     pub response_code: String,
     pub response: Vec<u8>,
     pub card_id: Option<CardId>,
@@ -129,7 +130,7 @@ pub struct RedemptionRow {
     pub amount_minor: i64,
     pub hold_id: Option<TransferId>,
     pub refund_id: Option<TransferId>,
-    pub state: String,
+    pub state: PurchaseState,
     pub rrn: Option<String>,
     pub approval_code: Option<String>,
     /// The business date of authorization.
@@ -148,7 +149,7 @@ impl RedemptionRow {
         terminal: &TerminalContext,
         stan: &str,
         local_date: &str,
-        kind: &str,
+        kind: RequestKind,
         business_date: String,
         now: DateTime<Utc>,
     ) -> Self {
@@ -159,7 +160,7 @@ impl RedemptionRow {
             stan: stan.to_string(),
             local_date: local_date.to_string(),
             request_hash: Vec::new(),
-            kind: kind.to_string(),
+            kind,
             response_code: String::new(),
             response: Vec::new(),
             card_id: None,
@@ -168,7 +169,7 @@ impl RedemptionRow {
             amount_minor: 0,
             hold_id: None,
             refund_id: None,
-            state: String::new(),
+            state: PurchaseState::Declined,
             rrn: None,
             approval_code: None,
             business_date,
@@ -250,11 +251,11 @@ pub trait LedgerTx: Send {
     async fn set_redemption_state(
         &mut self,
         id: RedemptionId,
-        state: &str,
+        state: PurchaseState,
         refund_id: Option<TransferId>,
         business_date: &str,
         at: DateTime<Utc>,
-        from: &str,
+        from: PurchaseState,
     ) -> StoreResult<()>;
     /// The business date activity at `at` lands on: by the clock and the cut-off, and never a
     /// closed date. On PostgreSQL the calendar row is share-locked, so a concurrent close waits

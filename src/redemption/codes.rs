@@ -1,7 +1,9 @@
 //! Response codes, modelled on ISO 8583 field 39, with the short texts a terminal displays in
 //! Indonesian and English. The codes are a stable contract with terminals: never renumber them.
 
-use serde::Serialize;
+use std::borrow::Cow;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ResponseCode {
@@ -40,10 +42,25 @@ pub enum ResponseCode {
 }
 
 /// What the terminal shows, in both languages of its users.
-#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct DisplayText {
-    pub id: &'static str,
-    pub en: &'static str,
+    pub id: Cow<'static, str>,
+    pub en: Cow<'static, str>,
+}
+
+/// Sent and stored as its two digits (`"00"`); an unknown code does not deserialise.
+impl Serialize for ResponseCode {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.code())
+    }
+}
+
+impl<'de> Deserialize<'de> for ResponseCode {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let code = String::deserialize(deserializer)?;
+        ResponseCode::from_code(&code)
+            .ok_or_else(|| serde::de::Error::custom(format!("unknown response code {code:?}")))
+    }
 }
 
 impl ResponseCode {
@@ -116,7 +133,10 @@ impl ResponseCode {
             ResponseCode::ReconcileError => ("Total batch tidak cocok", "Batch totals differ"),
             ResponseCode::SystemError => ("Gangguan sistem", "System error"),
         };
-        DisplayText { id, en }
+        DisplayText {
+            id: Cow::Borrowed(id),
+            en: Cow::Borrowed(en),
+        }
     }
 }
 

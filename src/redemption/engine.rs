@@ -23,6 +23,7 @@ use crate::{
         ids::{EwarungId, RedemptionId, RefundRequestId, TransferId},
         money::{format_minor, Minor},
         pan,
+        purchase::{self, Followup, PurchaseState, Refusal, RequestKind, Step},
         terminal::{EwarungStatus, TerminalStatus},
     },
     http::state::CardPolicy,
@@ -36,7 +37,7 @@ use crate::{
             AuthorizeRequest, BalanceRequest, OriginalRequest, PinEntry, RefundRequest,
             TransactionType,
         },
-        response::{ReceiptLine, TerminalReply},
+        response::{ReceiptLine, RequestStatus, StatusReply, TerminalReply},
         ResponseCode,
     },
     store::{ProgramRecord, StoreError, StoreResult},
@@ -64,21 +65,6 @@ pub fn local_date(at: DateTime<Utc>) -> String {
     ))
 }
 
-/// Purchase states, as stored.
-pub mod state {
-    pub const DECLINED: &str = "declined";
-    pub const HELD: &str = "held";
-    pub const COMPLETED: &str = "completed";
-    pub const VOIDED: &str = "voided";
-    pub const REVERSED: &str = "reversed";
-    pub const EXPIRED: &str = "expired";
-    pub const REFUNDED: &str = "refunded";
-}
-
-const KIND_PURCHASE: &str = "purchase";
-/// Left by a reversal whose original never arrived, so that a late original is not approved.
-const KIND_REVERSAL_MARKER: &str = "reversal_marker";
-
 /// Authorize a basket. Output: the response body, exactly as stored.
 pub struct Authorize {
     pub rules: Arc<RedemptionRules>,
@@ -89,7 +75,7 @@ pub struct Authorize {
 /// What the checks decided, before it is written.
 struct Decision {
     reply: TerminalReply,
-    state: &'static str,
+    state: PurchaseState,
     row: RedemptionRow,
 }
 
@@ -119,10 +105,10 @@ impl LedgerJob for Authorize {
             .find_redemption(terminal_id, request.stan.as_str(), &local_date)
             .await?
         {
-            if existing.kind == KIND_PURCHASE && existing.request_hash == fingerprint {
+            if existing.kind == RequestKind::Purchase && existing.request_hash == fingerprint {
                 return Ok(existing.response);
             }
-            let reason = if existing.kind == KIND_REVERSAL_MARKER {
+            let reason = if existing.kind == RequestKind::ReversalMarker {
                 "this request was already reversed by the terminal"
             } else {
                 "this terminal already used the STAN today for a different request"
@@ -137,14 +123,14 @@ impl LedgerJob for Authorize {
         let today = tx.business_date(now).await?;
         let mut decision = Decision {
             reply: TerminalReply::new(ResponseCode::Approved, terminal_id),
-            state: state::DECLINED,
+            state: PurchaseState::Declined,
             row: RedemptionRow {
                 request_hash: fingerprint,
                 ..RedemptionRow::new(
                     &terminal,
                     request.stan.as_str(),
                     &local_date,
-                    KIND_PURCHASE,
+                    RequestKind::Purchase,
                     today,
                     now,
                 )
@@ -162,13 +148,13 @@ impl LedgerJob for Authorize {
         reply.local_date = Some(row.local_date.clone());
         reply.card = Some(request.pan.masked());
         let body = reply.to_bytes();
-        row.response_code = reply.response_code.to_string();
+        row.response_code = reply.response_code.code().to_string();
         row.response = body.clone();
-        row.state = state.to_string();
+        row.state = state;
         tx.insert_redemption(&row).await?;
         tracing::info!(
             terminal = terminal_id, stan = %row.stan, card = %request.pan.masked(),
-            code = reply.response_code, amount = row.amount_minor, "authorize"
+            code = reply.response_code.code(), amount = row.amount_minor, "authorize"
         );
         Ok(body)
     }
@@ -280,7 +266,7 @@ impl Authorize {
                 ResponseCode::InsufficientBalance,
                 "the basket costs more than the balance",
             );
-            decision.reply.balance = Some(format_minor(account.available()));
+            decision.reply.balance = Some(Minor::new(account.available()));
             return Ok(());
         }
         let payable = tx
@@ -317,7 +303,7 @@ impl Authorize {
         }
         let rrn = format!("{:012}", tx.next_rrn().await?);
         let approval_code = format!("{:06}", rand::thread_rng().gen_range(0..1_000_000));
-        decision.state = state::HELD;
+        decision.state = PurchaseState::Held;
         decision.row.hold_id = Some(hold.id);
         decision.row.rrn = Some(rrn.clone());
         decision.row.approval_code = Some(approval_code.clone());
@@ -325,8 +311,9 @@ impl Authorize {
         reply.rrn = Some(rrn);
         reply.approval_code = Some(approval_code);
         reply.program_code = Some(program.code.clone());
-        reply.amount = Some(format_minor(total));
-        reply.balance = Some(format_minor(account.available() - total));
+        reply.amount = Some(Minor::new(total));
+        // total <= available (checked above), both non-negative: this cannot wrap.
+        reply.balance = Some(Minor::new(account.available() - total));
         reply.hold_expires_at = Some(timeout_at);
         reply.receipt = Some(receipt.into_iter().map(|(line, _)| line).collect());
         Ok(())
@@ -548,25 +535,13 @@ async fn price_basket(
                 name: item.name.clone(),
                 unit: item.unit.clone(),
                 quantity: line.quantity.get(),
-                unit_price: format_minor(price),
-                amount: amount.to_string(),
+                unit_price: Minor::new(price),
+                amount,
             },
             amount,
         ));
     }
     Ok(Ok(receipt))
-}
-
-/// What a complete, void or reversal does to the purchase it names.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Followup {
-    /// The receipt printed: post the hold.
-    Complete,
-    /// Cancel a held purchase, or return a completed one of the same business day to the card.
-    Void,
-    /// The terminal got no answer: undo whatever the request did (an unknown request is noted
-    /// so that it can never be approved later, and acknowledged).
-    Reverse,
 }
 
 /// The request an original names, if the caller may ask about it: `Err` carries the 58 answer
@@ -632,7 +607,7 @@ impl LedgerJob for FollowUp {
         reply.stan = Some(original.stan.as_str().to_string());
         reply.local_date = Some(original.local_date.as_str().to_string());
         tracing::info!(terminal = terminal_id, stan = original.stan.as_str(), action = ?self.action,
-            code = reply.response_code, "follow-up");
+            code = reply.response_code.code(), "follow-up");
         Ok(reply.to_bytes())
     }
 }
@@ -640,96 +615,75 @@ impl LedgerJob for FollowUp {
 impl FollowUp {
     async fn apply(&self, tx: &mut dyn LedgerTx, row: RedemptionRow) -> StoreResult<TerminalReply> {
         let terminal_id = row.terminal_id.clone();
-        let done = |state: &str| {
+        let done = |state: PurchaseState| {
             let mut reply = TerminalReply::new(ResponseCode::Approved, &terminal_id);
-            reply.state = Some(state.to_string());
+            reply.state = Some(state);
             reply.rrn = row.rrn.clone();
-            reply.amount = (row.amount_minor > 0).then(|| format_minor(row.amount_minor));
+            reply.amount = (row.amount_minor > 0).then_some(Minor::new(row.amount_minor));
             reply
         };
         let refuse = |code: ResponseCode, reason: String| {
             let mut reply = TerminalReply::new(code, &terminal_id).reason(reason);
-            reply.state = Some(row.state.clone());
+            reply.state = Some(row.state);
             reply.rrn = row.rrn.clone();
             reply
         };
-        let now = crate::store::now();
-        let current = row.state.as_str();
-        // Every change below is dated with the open business date; replays and refusals do not
-        // need it.
-        let changes = !matches!(
-            (self.action, current),
-            (_, state::DECLINED)
-                | (Followup::Complete, state::COMPLETED)
-                | (Followup::Void | Followup::Reverse, state::VOIDED)
-                | (Followup::Void | Followup::Reverse, state::REVERSED)
-                | (Followup::Void | Followup::Reverse, state::EXPIRED)
-                | (Followup::Void | Followup::Reverse, state::REFUNDED)
-        ) && row.kind != KIND_REVERSAL_MARKER;
-        let today = if changes {
-            tx.business_date(now).await?
-        } else {
-            String::new()
-        };
-        Ok(match (self.action, current) {
-            (_, _) if row.kind == KIND_REVERSAL_MARKER => match self.action {
-                Followup::Reverse => done(state::REVERSED),
+        if row.kind == RequestKind::ReversalMarker {
+            return Ok(match self.action {
+                Followup::Reverse => done(PurchaseState::Reversed),
                 _ => refuse(
                     ResponseCode::UnableToLocate,
                     "the request was reversed before it arrived".into(),
                 ),
-            },
-            (Followup::Reverse, state::DECLINED) => done(state::DECLINED),
-            (_, state::DECLINED) => refuse(
+            });
+        }
+        let step = purchase::transition(row.state, self.action);
+        let now = crate::store::now();
+        // Every change is dated with the open business date; replays and refusals need none.
+        let today = if step.changes_anything() {
+            tx.business_date(now).await?
+        } else {
+            String::new()
+        };
+        Ok(match step {
+            Step::Acknowledge(state) => done(state),
+            Step::Refuse(Refusal::WasDeclined) => refuse(
                 ResponseCode::UnableToLocate,
                 "the authorization was declined; there is nothing to complete or void".into(),
             ),
-            (Followup::Complete, state::HELD) => {
-                self.resolve(tx, &row, TransferKind::Post, now).await?;
-                tx.set_redemption_state(row.id, state::COMPLETED, None, &today, now, state::HELD)
-                    .await?;
-                done(state::COMPLETED)
-            }
-            (Followup::Complete, state::COMPLETED) => done(state::COMPLETED),
-            (Followup::Complete, other) => refuse(
+            Step::Refuse(Refusal::CannotComplete(state)) => refuse(
                 ResponseCode::InvalidTransaction,
-                format!("the purchase was {other}; it cannot be completed"),
+                format!("the purchase was {state}; it cannot be completed"),
             ),
-            (Followup::Void | Followup::Reverse, state::HELD) => {
+            Step::PostHold => {
+                self.resolve(tx, &row, TransferKind::Post, now).await?;
+                let next = PurchaseState::Completed;
+                tx.set_redemption_state(row.id, next, None, &today, now, row.state)
+                    .await?;
+                done(next)
+            }
+            Step::ReleaseHold { next } => {
                 self.resolve(tx, &row, TransferKind::Void, now).await?;
-                let next = if self.action == Followup::Void {
-                    state::VOIDED
-                } else {
-                    state::REVERSED
-                };
-                tx.set_redemption_state(row.id, next, None, &today, now, state::HELD)
+                tx.set_redemption_state(row.id, next, None, &today, now, row.state)
                     .await?;
                 done(next)
             }
-            (Followup::Void, state::COMPLETED)
-                if row.completed_date.as_deref() != Some(today.as_str()) =>
-            {
-                refuse(
-                    ResponseCode::InvalidTransaction,
-                    format!(
-                        "a completed purchase can be voided only on its business day ({})",
-                        row.completed_date.as_deref().unwrap_or(&row.business_date)
-                    ),
-                )
-            }
-            (Followup::Void | Followup::Reverse, state::COMPLETED) => {
+            Step::Refund {
+                same_business_day_only: true,
+                ..
+            } if row.completed_date.as_deref() != Some(today.as_str()) => refuse(
+                ResponseCode::InvalidTransaction,
+                format!(
+                    "a completed purchase can be voided only on its business day ({})",
+                    row.completed_date.as_deref().unwrap_or(&row.business_date)
+                ),
+            ),
+            Step::Refund { next, .. } => {
                 let refund = self.refund(tx, &row, now).await?;
-                let next = if self.action == Followup::Void {
-                    state::REFUNDED
-                } else {
-                    state::REVERSED
-                };
-                tx.set_redemption_state(row.id, next, Some(refund), &today, now, state::COMPLETED)
+                tx.set_redemption_state(row.id, next, Some(refund), &today, now, row.state)
                     .await?;
                 done(next)
             }
-            // Already undone one way or another: acknowledging again changes nothing.
-            (Followup::Void | Followup::Reverse, other) => done(other),
         })
     }
 
@@ -770,7 +724,7 @@ impl FollowUp {
                 .find_redemption(&row.terminal_id, &row.stan, &row.local_date)
                 .await?
                 .map(|current| current.state);
-            if now_state.as_deref() != Some(state::COMPLETED) {
+            if now_state != Some(PurchaseState::Completed) {
                 return Err(StoreError::LostRace("the purchase"));
             }
             return Err(StoreError::StateConflict {
@@ -789,12 +743,12 @@ impl FollowUp {
             .ok_or(StoreError::NotFound { entity: "terminal" })?;
         let row = RedemptionRow {
             response_code: ResponseCode::Approved.code().to_string(),
-            state: state::REVERSED.to_string(),
+            state: PurchaseState::Reversed,
             ..RedemptionRow::new(
                 &terminal,
                 self.original.stan.as_str(),
                 self.original.local_date.as_str(),
-                KIND_REVERSAL_MARKER,
+                RequestKind::ReversalMarker,
                 tx.business_date(now).await?,
                 now,
             )
@@ -865,12 +819,12 @@ impl LedgerJob for Balance {
                 Ok((program, account)) => {
                     let mut ok = TerminalReply::new(ResponseCode::Approved, terminal_id);
                     ok.program_code = Some(program.code);
-                    ok.balance = Some(format_minor(account.available()));
+                    ok.balance = Some(Minor::new(account.available()));
                     Ok(ok)
                 }
                 Err((ResponseCode::InsufficientBalance, _)) => {
                     let mut ok = TerminalReply::new(ResponseCode::Approved, terminal_id);
-                    ok.balance = Some(format_minor(0));
+                    ok.balance = Some(Minor::ZERO);
                     Ok(ok)
                 }
                 Err((code, reason)) => Ok(reply(code, &reason)),
@@ -902,8 +856,15 @@ pub(crate) async fn expire_hold(
         return Ok(false);
     }
     let today = tx.business_date(now).await?;
-    tx.set_redemption_state(redemption, state::EXPIRED, None, &today, now, state::HELD)
-        .await?;
+    tx.set_redemption_state(
+        redemption,
+        PurchaseState::Expired,
+        None,
+        &today,
+        now,
+        PurchaseState::Held,
+    )
+    .await?;
     Ok(true)
 }
 
@@ -967,13 +928,7 @@ impl LedgerJob for Refund {
                         None,
                     )
                 }
-                Some(row)
-                    if row.kind == KIND_PURCHASE
-                        && matches!(
-                            row.state.as_str(),
-                            state::VOIDED | state::REVERSED | state::EXPIRED | state::REFUNDED
-                        ) =>
-                {
+                Some(row) if row.kind == RequestKind::Purchase && row.state.is_undone() => {
                     let reason = format!(
                         "the purchase was already {}; it cannot be refunded again",
                         row.state
@@ -1004,7 +959,7 @@ impl LedgerJob for Refund {
             local_date,
             request_hash: fingerprint,
             redemption_id,
-            response_code: reply.response_code.to_string(),
+            response_code: reply.response_code.code().to_string(),
             response: body.clone(),
             created_at: crate::store::now(),
         })
@@ -1013,7 +968,7 @@ impl LedgerJob for Refund {
             terminal = terminal_id,
             stan,
             original = request.original_stan.as_str(),
-            code = reply.response_code,
+            code = reply.response_code.code(),
             "refund"
         );
         Ok(body)
@@ -1051,13 +1006,14 @@ impl LedgerJob for Status {
             Ok(found) => found,
             Err(refused) => return Ok(refused),
         };
-        let (status, answer, current) = match found {
-            Some(row) if row.kind == KIND_PURCHASE => (
-                "final",
-                serde_json::from_slice::<serde_json::Value>(&row.response)
-                    .map_err(|error| StoreError::Database(sqlx::Error::Decode(Box::new(error))))?,
-                Some(row.state),
-            ),
+        let stored = |bytes: &[u8]| {
+            serde_json::from_slice::<TerminalReply>(bytes)
+                .map_err(|error| StoreError::Database(sqlx::Error::Decode(Box::new(error))))
+        };
+        let (answer, state) = match found {
+            Some(row) if row.kind == RequestKind::Purchase => {
+                (Some(stored(&row.response)?), Some(row.state))
+            }
             // A refund is a request of its own: its stored answer (the purchase's state is on
             // the purchase's own STAN).
             None => match tx
@@ -1068,29 +1024,24 @@ impl LedgerJob for Status {
                 )
                 .await?
             {
-                Some(refund) => (
-                    "final",
-                    serde_json::from_slice::<serde_json::Value>(&refund.response).map_err(
-                        |error| StoreError::Database(sqlx::Error::Decode(Box::new(error))),
-                    )?,
-                    None,
-                ),
-                None => ("not_found", serde_json::Value::Null, None),
+                Some(refund) => (Some(stored(&refund.response)?), None),
+                None => (None, None),
             },
             // A reversal marker: the request never ran here and never will.
-            _ => ("not_found", serde_json::Value::Null, None),
+            _ => (None, None),
         };
-        let mut body = serde_json::json!({
-            "terminal_id": terminal_id,
-            "stan": original.stan.as_str(),
-            "local_date": original.local_date.as_str(),
-            "status": status,
-        });
-        if !answer.is_null() {
-            body["answer"] = answer;
-            // What became of it since: held, completed, reversed, voided, refunded, expired.
-            body["state"] = serde_json::json!(current);
-        }
+        let body = StatusReply {
+            terminal_id: terminal_id.to_string(),
+            stan: original.stan.as_str().to_string(),
+            local_date: original.local_date.as_str().to_string(),
+            status: if answer.is_some() {
+                RequestStatus::Final
+            } else {
+                RequestStatus::NotFound
+            },
+            answer,
+            state,
+        };
         Ok(serde_json::to_vec(&body).expect("plain data serialises"))
     }
 }

@@ -555,11 +555,11 @@ macro_rules! ledger_tx_impl {
             async fn set_redemption_state(
                 &mut self,
                 id: $crate::domain::ids::RedemptionId,
-                state: &str,
+                state: $crate::domain::purchase::PurchaseState,
                 refund_id: Option<$crate::domain::ids::TransferId>,
                 business_date: &str,
                 at: chrono::DateTime<chrono::Utc>,
-                from: &str,
+                from: $crate::domain::purchase::PurchaseState,
             ) -> $crate::store::StoreResult<()> {
                 self.ahead.forget();
                 let changed = sqlx::query($crate::store::ledger_sql::sql::SET_REDEMPTION_STATE)

@@ -13,7 +13,10 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use rusqlite::{types::ToSql, CachedStatement, Connection, Row};
 
 use crate::{
-    domain::ids::{AccountId, CardId, HouseholdId, ProgramId, RedemptionId, TransferId},
+    domain::{
+        ids::{AccountId, CardId, HouseholdId, ProgramId, RedemptionId, TransferId},
+        purchase::PurchaseState,
+    },
     ledger::{
         tx::{
             AccountOwner, CardWithHousehold, RedemptionRow, RefundRequestRow, TerminalContext,
@@ -571,11 +574,11 @@ impl LedgerTx for DirectLedgerTx<'_> {
     async fn set_redemption_state(
         &mut self,
         id: RedemptionId,
-        state: &str,
+        state: PurchaseState,
         refund_id: Option<TransferId>,
         business_date: &str,
         at: DateTime<Utc>,
-        from: &str,
+        from: PurchaseState,
     ) -> StoreResult<()> {
         let changed = execute(
             self.db,

@@ -142,6 +142,25 @@ async fn wrong_content_type_oversized_bodies_and_bad_paths_are_refused(app: Test
     )
     .await
     .expect_error(415, "unsupported_media_type");
+    // The quota upload reads CSV or JSON, and says so.
+    let refused = app
+        .raw(
+            Method::POST,
+            "/v1/quota/batches",
+            Some(&office),
+            Some("application/xml"),
+            Some(b"<batch/>".to_vec()),
+        )
+        .await;
+    refused.expect_error(415, "unsupported_media_type");
+    assert!(
+        refused.body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("text/csv"),
+        "{}",
+        refused.body
+    );
     let mut huge = household();
     huge["head_name"] = json!("x".repeat(70 * 1024));
     app.post("/v1/households", &office, huge)
