@@ -136,16 +136,9 @@ pub enum UserCommand {
     },
 }
 
-pub fn connect_options(common: &CommonArgs) -> ConnectOptions {
-    ConnectOptions {
-        max_connections: common.db_max_connections,
-        ..ConnectOptions::default()
-    }
-}
-
 pub async fn migrate(common: &CommonArgs) -> anyhow::Result<()> {
     let url = common.database_url();
-    store::open(&url, &connect_options(common)).await?;
+    store::open(&url, &common.connect_options()).await?;
     println!("database is at the latest schema");
     Ok(())
 }
@@ -173,7 +166,7 @@ pub async fn user_add(common: &CommonArgs, command: UserCommand) -> anyhow::Resu
         }
     };
     password::check_strength(&password).map_err(|e| anyhow::anyhow!(e))?;
-    let store = store::open(&common.database_url(), &connect_options(common)).await?;
+    let store = store::open(&common.database_url(), &common.connect_options()).await?;
     let user = store
         .create_user(NewUser {
             username,
@@ -212,7 +205,7 @@ pub async fn ledger(common: &CommonArgs, command: LedgerCommand) -> anyhow::Resu
     let LedgerCommand::Verify { json } = command;
     let options = ConnectOptions {
         migrate: false,
-        ..connect_options(common)
+        ..common.connect_options()
     };
     let store = store::open(&common.database_url(), &options).await?;
     let check = store.ledger().verify_ledger().await?;

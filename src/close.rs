@@ -12,7 +12,7 @@ use crate::{
         ids::{EwarungId, UserId},
         money::{Minor, Overflow},
     },
-    store::{BatchSide, CountAndTotal},
+    model::records::{BatchSide, CountAndTotal},
 };
 
 /// Counts and totals of what happened on a date (minor units, sen).

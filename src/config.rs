@@ -5,7 +5,21 @@ use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
 use clap::{Args, ValueEnum};
 
-use crate::domain::pan::CardPrefix;
+use crate::{domain::pan::CardPrefix, store::ConnectOptions};
+
+// The defaults, shared by the flags and by `Default` (what tests and benchmarks build on).
+const DEFAULT_DATA_DIR: &str = "data";
+const DEFAULT_DB_MAX_CONNECTIONS: u32 = 8;
+const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+const DEFAULT_TOKEN_TTL_SECONDS: u64 = 900;
+const DEFAULT_PIN_MAX_FAILURES: u32 = 3;
+const DEFAULT_PIN_LOCK_SECONDS: u64 = 86_400;
+const DEFAULT_CARD_PREFIX: &str = "6019010";
+const DEFAULT_BODY_LIMIT_BYTES: usize = 64 * 1024;
+const DEFAULT_SHUTDOWN_GRACE_SECONDS: u64 = 30;
+const DEFAULT_REQUEST_TIMEOUT_SECONDS: u64 = 30;
+const DEFAULT_HOLD_TIMEOUT_SECONDS: u64 = 120;
+const DEFAULT_SWEEP_INTERVAL_SECONDS: u64 = 5;
 
 /// Settings every subcommand shares: where the data lives and how to log.
 #[derive(Debug, Clone, Args)]
@@ -15,7 +29,7 @@ pub struct CommonArgs {
     pub database_url: Option<String>,
 
     /// Directory for the SQLite database and generated keys.
-    #[arg(long, env = "SSN_DATA_DIR", default_value = "data", global = true)]
+    #[arg(long, env = "SSN_DATA_DIR", default_value = DEFAULT_DATA_DIR, global = true)]
     pub data_dir: PathBuf,
 
     /// Log format: `text` for people, `json` for log collectors.
@@ -26,13 +40,33 @@ pub struct CommonArgs {
     #[arg(
         long,
         env = "SSN_DB_MAX_CONNECTIONS",
-        default_value_t = 8,
+        default_value_t = DEFAULT_DB_MAX_CONNECTIONS,
         global = true
     )]
     pub db_max_connections: u32,
 }
 
+/// The flags' defaults, without reading argv or the environment.
+impl Default for CommonArgs {
+    fn default() -> Self {
+        Self {
+            database_url: None,
+            data_dir: PathBuf::from(DEFAULT_DATA_DIR),
+            log_format: LogFormat::Text,
+            db_max_connections: DEFAULT_DB_MAX_CONNECTIONS,
+        }
+    }
+}
+
 impl CommonArgs {
+    /// Pool settings for the store.
+    pub fn connect_options(&self) -> ConnectOptions {
+        ConnectOptions {
+            max_connections: self.db_max_connections,
+            ..ConnectOptions::default()
+        }
+    }
+
     pub fn database_url(&self) -> String {
         self.database_url
             .clone()
@@ -50,7 +84,7 @@ pub enum LogFormat {
 #[derive(Debug, Clone, Args)]
 pub struct ServeArgs {
     /// Address to listen on; port 0 picks a free port (it is logged).
-    #[arg(long, env = "SSN_LISTEN", default_value = "127.0.0.1:8080")]
+    #[arg(long, env = "SSN_LISTEN", default_value = DEFAULT_LISTEN)]
     pub listen: SocketAddr,
 
     /// Load demo data (program, catalog, E-Warungs, terminals, households, cards, one user per
@@ -63,7 +97,7 @@ pub struct ServeArgs {
     pub jwt_secret: Option<String>,
 
     /// How long an access token lives, in seconds.
-    #[arg(long, env = "SSN_TOKEN_TTL_SECONDS", default_value_t = 900)]
+    #[arg(long, env = "SSN_TOKEN_TTL_SECONDS", default_value_t = DEFAULT_TOKEN_TTL_SECONDS)]
     pub token_ttl_seconds: u64,
 
     /// PIN key, base64, at least 32 bytes. Default: generated once into DATA_DIR/pin.key. Keep it
@@ -72,32 +106,32 @@ pub struct ServeArgs {
     pub pin_key: Option<String>,
 
     /// Consecutive wrong PINs that lock a card.
-    #[arg(long, env = "SSN_PIN_MAX_FAILURES", default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=20))]
+    #[arg(long, env = "SSN_PIN_MAX_FAILURES", default_value_t = DEFAULT_PIN_MAX_FAILURES, value_parser = clap::value_parser!(u32).range(1..=20))]
     pub pin_max_failures: u32,
 
     /// How long a PIN lock lasts, in seconds (an office user can unlock sooner).
-    #[arg(long, env = "SSN_PIN_LOCK_SECONDS", default_value_t = 86_400)]
+    #[arg(long, env = "SSN_PIN_LOCK_SECONDS", default_value_t = DEFAULT_PIN_LOCK_SECONDS)]
     pub pin_lock_seconds: u64,
 
     /// Issuer prefix (6 to 10 digits) that new card numbers are drawn under.
-    #[arg(long, env = "SSN_CARD_PREFIX", default_value = "6019010")]
+    #[arg(long, env = "SSN_CARD_PREFIX", default_value = DEFAULT_CARD_PREFIX)]
     pub card_prefix: CardPrefix,
 
     /// Largest accepted request body, in bytes.
-    #[arg(long, env = "SSN_BODY_LIMIT_BYTES", default_value_t = 64 * 1024)]
+    #[arg(long, env = "SSN_BODY_LIMIT_BYTES", default_value_t = DEFAULT_BODY_LIMIT_BYTES)]
     pub body_limit_bytes: usize,
 
     /// How long requests in flight may take to finish after SIGTERM, in seconds.
-    #[arg(long, env = "SSN_SHUTDOWN_GRACE_SECONDS", default_value_t = 30)]
+    #[arg(long, env = "SSN_SHUTDOWN_GRACE_SECONDS", default_value_t = DEFAULT_SHUTDOWN_GRACE_SECONDS)]
     pub shutdown_grace_seconds: u64,
 
     /// Longest time one request may take before it is answered 503, in seconds.
-    #[arg(long, env = "SSN_REQUEST_TIMEOUT_SECONDS", default_value_t = 30)]
+    #[arg(long, env = "SSN_REQUEST_TIMEOUT_SECONDS", default_value_t = DEFAULT_REQUEST_TIMEOUT_SECONDS)]
     pub request_timeout_seconds: u64,
 
     /// How long an approved purchase's hold waits for the terminal to complete it before the
     /// sweeper returns the money to the household.
-    #[arg(long, env = "SSN_HOLD_TIMEOUT_SECONDS", default_value_t = 120, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    #[arg(long, env = "SSN_HOLD_TIMEOUT_SECONDS", default_value_t = DEFAULT_HOLD_TIMEOUT_SECONDS, value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub hold_timeout_seconds: u64,
 
     /// Time of day (WITA, HH:MM) from which activity belongs to the next business date. Stored in
@@ -107,8 +141,33 @@ pub struct ServeArgs {
     pub business_cutoff: Option<crate::business_day::Cutoff>,
 
     /// How often the sweeper looks for overdue holds.
-    #[arg(long, env = "SSN_SWEEP_INTERVAL_SECONDS", default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=3_600))]
+    #[arg(long, env = "SSN_SWEEP_INTERVAL_SECONDS", default_value_t = DEFAULT_SWEEP_INTERVAL_SECONDS, value_parser = clap::value_parser!(u64).range(1..=3_600))]
     pub sweep_interval_seconds: u64,
+}
+
+/// The flags' defaults, without reading argv or the environment: what tests and benchmarks start
+/// from (`ServeArgs { demo: true, ..ServeArgs::default() }`).
+impl Default for ServeArgs {
+    fn default() -> Self {
+        Self {
+            listen: DEFAULT_LISTEN.parse().expect("the default address parses"),
+            demo: false,
+            jwt_secret: None,
+            token_ttl_seconds: DEFAULT_TOKEN_TTL_SECONDS,
+            pin_key: None,
+            pin_max_failures: DEFAULT_PIN_MAX_FAILURES,
+            pin_lock_seconds: DEFAULT_PIN_LOCK_SECONDS,
+            card_prefix: DEFAULT_CARD_PREFIX
+                .parse()
+                .expect("the default card prefix parses"),
+            body_limit_bytes: DEFAULT_BODY_LIMIT_BYTES,
+            shutdown_grace_seconds: DEFAULT_SHUTDOWN_GRACE_SECONDS,
+            request_timeout_seconds: DEFAULT_REQUEST_TIMEOUT_SECONDS,
+            hold_timeout_seconds: DEFAULT_HOLD_TIMEOUT_SECONDS,
+            business_cutoff: None,
+            sweep_interval_seconds: DEFAULT_SWEEP_INTERVAL_SECONDS,
+        }
+    }
 }
 
 impl ServeArgs {
@@ -118,5 +177,25 @@ impl ServeArgs {
 
     pub fn pin_lock(&self) -> Duration {
         Duration::from_secs(self.pin_lock_seconds)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[test]
+    fn the_defaults_are_the_flags_defaults() {
+        let cli = crate::cli::Cli::try_parse_from(["ssn", "serve"]).unwrap();
+        let crate::cli::Command::Serve(serve) = cli.command else {
+            panic!("parsed as serve")
+        };
+        assert_eq!(
+            format!("{:?}", cli.common),
+            format!("{:?}", CommonArgs::default())
+        );
+        assert_eq!(format!("{serve:?}"), format!("{:?}", ServeArgs::default()));
     }
 }

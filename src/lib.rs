@@ -34,6 +34,7 @@ pub mod gateway;
 pub mod http;
 pub mod ledger;
 pub mod login;
+pub mod model;
 pub mod pin_check;
 pub mod quota;
 pub mod recon;

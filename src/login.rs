@@ -12,7 +12,8 @@ use crate::{
         password,
         password_workers::PasswordWorkers,
     },
-    store::{records::UserRecord, Store, StoreError},
+    model::records::UserRecord,
+    store::{Store, StoreError},
 };
 
 #[derive(Debug, thiserror::Error)]

@@ -8,9 +8,9 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use crate::{
+    auth::card_policy::CardPolicy,
     auth::pin::PinHasher,
     domain::{ids::CardId, pin::Pin},
-    http::state::CardPolicy,
     ledger::LedgerTx,
     store::{CardRecord, Store, StoreResult},
 };

@@ -8,17 +8,12 @@ use tokio::{net::TcpListener, sync::Notify};
 
 use crate::{
     auth::{
-        jwt::JwtKeys, login_throttle::ThrottlePolicy, pan_vault::PanVault,
+        card_policy::CardPolicy, jwt::JwtKeys, login_throttle::ThrottlePolicy, pan_vault::PanVault,
         password_workers::PasswordWorkers, pin::PinHasher, terminal_keys::TerminalKeyVault,
     },
-    cli::connect_options,
     config::{CommonArgs, ServeArgs},
     demo,
-    http::{
-        self,
-        state::{AppState, CardPolicy},
-        Limits,
-    },
+    http::{self, state::AppState, Limits},
     login::Logins,
     redemption::{self, engine::RedemptionRules},
     secrets, store,
@@ -35,7 +30,7 @@ pub struct Application {
 
 impl Application {
     pub async fn build(common: &CommonArgs, args: &ServeArgs) -> anyhow::Result<Self> {
-        let store = store::open(&common.database_url(), &connect_options(common)).await?;
+        let store = store::open(&common.database_url(), &common.connect_options()).await?;
         let jwt_secret =
             secrets::load_or_create(args.jwt_secret.as_deref(), &common.data_dir, "jwt.key")?;
         let pin_key =

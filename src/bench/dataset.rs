@@ -23,24 +23,25 @@ use crate::{
 };
 
 /// Builds the real application (HTTP server, store, sweeper) on `database` listening on a free
-/// port; `extra` are further `serve` flags. Not started: the caller runs it.
+/// port, with `serve`'s settings (its `listen` is replaced) and `max_connections` in the pool. Not
+/// started: the caller runs it.
 pub async fn build_app(
     database: &FreshDatabase,
     dir: &Path,
-    global: &[&str],
-    extra: &[&str],
+    max_connections: u32,
+    serve: crate::config::ServeArgs,
 ) -> anyhow::Result<crate::startup::Application> {
-    use clap::Parser;
-    let dir = dir.display().to_string();
-    let mut args = vec!["ssn", "--database-url", &database.url, "--data-dir", &dir];
-    args.extend_from_slice(global);
-    args.extend_from_slice(&["serve", "--listen", "127.0.0.1:0"]);
-    args.extend_from_slice(extra);
-    let cli = crate::cli::Cli::try_parse_from(args)?;
-    let crate::cli::Command::Serve(serve) = cli.command else {
-        unreachable!("parsed as serve")
+    let common = crate::config::CommonArgs {
+        database_url: Some(database.url.clone()),
+        data_dir: dir.to_path_buf(),
+        db_max_connections: max_connections,
+        ..Default::default()
     };
-    crate::startup::Application::build(&cli.common, &serve).await
+    let serve = crate::config::ServeArgs {
+        listen: "127.0.0.1:0".parse().expect("a socket address"),
+        ..serve
+    };
+    crate::startup::Application::build(&common, &serve).await
 }
 
 /// A benchmark's server, serving in this process until `stop`.

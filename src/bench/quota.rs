@@ -53,7 +53,11 @@ pub async fn run(args: QuotaArgs) -> anyhow::Result<()> {
 }
 
 async fn measure(args: &QuotaArgs, database: &FreshDatabase, dir: &Path) -> anyhow::Result<()> {
-    let app = dataset::build_app(database, dir, &[], &["--request-timeout-seconds", "600"]).await?;
+    let serve = crate::config::ServeArgs {
+        request_timeout_seconds: 600,
+        ..Default::default()
+    };
+    let app = dataset::build_app(database, dir, 8, serve).await?;
     let state = app.state().clone();
     let base = format!("http://{}", app.address());
     let store = state.store.as_ref();

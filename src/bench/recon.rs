@@ -58,20 +58,14 @@ struct Purchase {
 }
 
 async fn measure(args: &ReconArgs, database: &FreshDatabase, dir: &Path) -> anyhow::Result<()> {
-    let app = dataset::build_app(
-        database,
-        dir,
-        &[],
+    let serve = crate::config::ServeArgs {
+        demo: true,
+        request_timeout_seconds: 3600,
         // No hold sweeper: it would only wait on the bulk insert of the day.
-        &[
-            "--demo",
-            "--request-timeout-seconds",
-            "3600",
-            "--sweep-interval-seconds",
-            "3600",
-        ],
-    )
-    .await?;
+        sweep_interval_seconds: 3600,
+        ..Default::default()
+    };
+    let app = dataset::build_app(database, dir, 8, serve).await?;
     let state = app.state().clone();
     let base = format!("http://{}", app.address());
     let date = state.store.days().open_business_date().await?;

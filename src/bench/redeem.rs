@@ -19,6 +19,7 @@ use crate::{
         stats::Latencies,
         BenchDatabase,
     },
+    config::ServeArgs,
     domain::{money::Amount, pan::Pan, pin::Pin, purchase::Followup, terminal::TerminalId},
     http::state::AppState,
     ledger::{LedgerJob, LedgerTx},
@@ -82,21 +83,14 @@ async fn measure(
         base64::engine::general_purpose::STANDARD.encode(bytes)
     };
     let (jwt, pin) = (key(rand::random()), key(rand::random()));
-    let max_connections = if database.is_postgres() { "32" } else { "8" };
-    let app = dataset::build_app(
-        database,
-        dir,
-        &["--db-max-connections", max_connections],
-        &[
-            "--jwt-secret",
-            &jwt,
-            "--pin-key",
-            &pin,
-            "--request-timeout-seconds",
-            "120",
-        ],
-    )
-    .await?;
+    let max_connections = if database.is_postgres() { 32 } else { 8 };
+    let serve = ServeArgs {
+        jwt_secret: Some(jwt),
+        pin_key: Some(pin),
+        request_timeout_seconds: 120,
+        ..ServeArgs::default()
+    };
+    let app = dataset::build_app(database, dir, max_connections, serve).await?;
     let state = app.state().clone();
     let base = format!("http://{}", app.address());
     eprintln!(

@@ -19,10 +19,8 @@ use crate::{
         auth::Caller, days::parse_date, error::ApiError, json::Body, state::AppState, Listing,
         Params, PathParam,
     },
-    recon::{
-        model::{Category, ReconException, ReconRun},
-        run::{self, RunRequest},
-    },
+    model::recon::{Category, ReconException, ReconRun},
+    recon::run::{self, RunRequest},
     store::{ExceptionFilter, Page},
 };
 

@@ -1,10 +1,9 @@
 //! What every handler can reach: the store, the token keys, the PIN hasher and the card policy.
 
-use std::{sync::Arc, time::Duration};
+use std::sync::Arc;
 
 use crate::{
-    auth::{jwt::JwtKeys, pin::PinHasher},
-    domain::pan::CardPrefix,
+    auth::{card_policy::CardPolicy, jwt::JwtKeys, pin::PinHasher},
     redemption::engine::RedemptionRules,
     store::Store,
 };
@@ -22,12 +21,4 @@ pub struct AppState {
     pub pans: Arc<crate::auth::pan_vault::PanVault>,
     /// Password checks (bounded) and the failed-login throttle.
     pub logins: Arc<crate::login::Logins>,
-}
-
-/// How cards are numbered and how hard PIN guessing is made.
-#[derive(Debug, Clone)]
-pub struct CardPolicy {
-    pub prefix: CardPrefix,
-    pub pin_max_failures: u32,
-    pub pin_lock: Duration,
 }

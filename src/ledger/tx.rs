@@ -21,7 +21,10 @@ use crate::{
         terminal::{EwarungStatus, TerminalStatus},
     },
     ledger::{AccountBalance, AccountKind, TransferKind},
-    store::{CardRecord, CatalogItemRecord, ProgramRecord, StoreResult},
+    model::{
+        error::StoreResult,
+        records::{CardRecord, CatalogItemRecord, ProgramRecord},
+    },
 };
 
 /// A terminal with what decides whether it may transact.

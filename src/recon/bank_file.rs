@@ -5,7 +5,7 @@
 
 use std::io::Read;
 
-use crate::{domain::money::Amount, recon::model::EntryType};
+use crate::{domain::money::Amount, model::recon::EntryType};
 
 pub const HEADER: [&str; 7] = [
     "value_date",

@@ -11,7 +11,8 @@ use crate::{
     client::{file_name, read, upload_csv, ApiClient, ClientArgs},
     close::DayClose,
     domain::money::format_minor,
-    recon::{model::ReconRun, report},
+    model::recon::ReconRun,
+    recon::report,
     settlement::{write_payout_file, SettlementOutcome},
 };
 

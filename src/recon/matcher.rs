@@ -12,10 +12,8 @@ use std::hash::{BuildHasherDefault, Hasher};
 
 use crate::{
     domain::ids::{EwarungId, ProgramId},
-    recon::{
-        bank_file::{BankLine, Unusable},
-        model::{Category, CategoryTotal, Direction, HostRow, Payable, ReconException},
-    },
+    model::recon::{Category, CategoryTotal, Direction, HostRow, Payable, ReconException},
+    recon::bank_file::{BankLine, Unusable},
 };
 
 /// A multiplicative hasher for integer keys: the keys are RRNs and packed ids, not attacker-chosen
@@ -106,7 +104,7 @@ struct PendingLine {
     rrn: String,
     approval_code: String,
     amount_minor: i64,
-    entry_type: crate::recon::model::EntryType,
+    entry_type: crate::model::recon::EntryType,
 }
 
 impl PendingLine {
@@ -719,7 +717,7 @@ fn payable_key(ewarung: u32, program: u32) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::recon::model::EntryType;
+    use crate::model::recon::EntryType;
 
     fn ids() -> (EwarungId, ProgramId) {
         (

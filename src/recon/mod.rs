@@ -5,6 +5,6 @@
 pub mod bank_file;
 pub mod cli;
 pub mod matcher;
-pub mod model;
+
 pub mod report;
 pub mod run;

@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 
 use crate::{
     domain::money::format_minor,
-    recon::model::{Category, ReconException, ReconReport},
+    model::recon::{Category, ReconException, ReconReport},
 };
 
 pub const EXCEPTION_HEADER: &str = "id,category,line_no,terminal_id,stan,rrn,approval_code,type,bank_amount_idr,host_amount_idr,ewarung_id,detail,resolved_at,resolution\n";
@@ -54,7 +54,7 @@ pub fn write_totals(report: &ReconReport, out: impl std::io::Write) -> csv::Resu
         "bank_amount_idr",
         "host_amount_idr",
     ])?;
-    let mut rows = |id: &str, name: &str, totals: &crate::recon::model::CategoryTotals| {
+    let mut rows = |id: &str, name: &str, totals: &crate::model::recon::CategoryTotals| {
         Category::ALL.into_iter().try_for_each(|category| {
             let t = totals.get(&category).copied().unwrap_or_default();
             csv.write_record([

@@ -10,10 +10,10 @@ use tokio::sync::mpsc;
 use crate::{
     abandon::Abandon,
     domain::{ids::UserId, money::Minor},
+    model::recon::{Category, CategoryTotals, EwarungRecon, ReconException, ReconReport, ReconRun},
     recon::{
         bank_file::{self, FileError},
         matcher::Matcher,
-        model::{Category, CategoryTotals, EwarungRecon, ReconException, ReconReport, ReconRun},
     },
     store::{Store, StoreError},
 };

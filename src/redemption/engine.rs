@@ -16,6 +16,7 @@ use chrono::{DateTime, Utc};
 use rand::Rng;
 
 use crate::{
+    auth::card_policy::CardPolicy,
     auth::{pin::PinHasher, terminal_keys::TerminalKeyVault},
     domain::{
         card::CardStatus,
@@ -26,7 +27,6 @@ use crate::{
         purchase::{self, Followup, PurchaseState, Refusal, RequestKind, Step},
         terminal::{EwarungStatus, TerminalStatus},
     },
-    http::state::CardPolicy,
     ledger::{
         tx::{AccountOwner, CardWithHousehold, RedemptionRow, RefundRequestRow, TerminalContext},
         AccountBalance, AccountKind, LedgerJob, LedgerTx, ReadAheadPlan, Transfer, TransferKind,

@@ -7,9 +7,9 @@ pub(crate) const EXCEPTION_CHUNK: usize = 1_000;
 /// One packed host entry: hex id, terminal, STAN, RRN, approval code, amount in minor units.
 pub(crate) fn unpack_host_row(
     line: &str,
-    direction: crate::recon::model::Direction,
+    direction: crate::model::recon::Direction,
     program_id: crate::domain::ids::ProgramId,
-) -> Option<crate::recon::model::HostRow<'_>> {
+) -> Option<crate::model::recon::HostRow<'_>> {
     let mut fields = line.split(',');
     let mut next = || fields.next();
     let id = uuid::Uuid::try_parse(next()?).ok()?;
@@ -18,7 +18,7 @@ pub(crate) fn unpack_host_row(
     let rrn = next()?;
     let approval = next()?;
     let amount_minor = next()?.parse().ok()?;
-    Some(crate::recon::model::HostRow {
+    Some(crate::model::recon::HostRow {
         redemption_id: id,
         terminal_id,
         stan,
@@ -35,9 +35,9 @@ pub(crate) fn unpack_host_row(
 pub(crate) fn unpack_chunk(
     packed: &str,
     rows: i64,
-    direction: crate::recon::model::Direction,
+    direction: crate::model::recon::Direction,
     program: crate::domain::ids::ProgramId,
-    sink: &mut (dyn for<'r> FnMut(crate::recon::model::HostRow<'r>) + Send),
+    sink: &mut (dyn for<'r> FnMut(crate::model::recon::HostRow<'r>) + Send),
 ) -> crate::store::StoreResult<()> {
     let unreadable = |what: String| crate::store::StoreError::Database(sqlx::Error::Protocol(what));
     let mut parsed = 0;
@@ -64,7 +64,7 @@ macro_rules! day_store_impl {
                 close::{BatchComparison, BatchTotalsStatus, DayClose, DayTotals, EwarungDay, OpenHold, TerminalDay},
                 domain::ids::{EwarungId, ProgramId, TransferId, UserId},
                 ledger::{tx::AccountOwner, AccountKind, LedgerTx, Transfer, TransferKind},
-                recon::model::{HostRow, Payable, ReconException, ReconReport, ReconRun},
+                model::recon::{HostRow, Payable, ReconException, ReconReport, ReconRun},
                 settlement::{differences, SettlementOutcome, SettlementRecord},
                 store::{BatchSide, CountAndTotal, StoreError, StoreResult},
             };

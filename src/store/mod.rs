@@ -5,7 +5,7 @@
 //! (pools, how a write transaction begins, migrations) stays in each backend's file.
 
 pub(crate) mod day_sql;
-pub mod error;
+pub(crate) mod error;
 mod group_commit;
 mod ledger_sql;
 pub(crate) mod ledger_store;
@@ -13,7 +13,6 @@ pub mod postgres;
 mod postgres_quota;
 mod postgres_read_ahead;
 pub(crate) mod read_ahead;
-pub mod records;
 pub(crate) mod registry;
 pub mod sqlite;
 mod sqlite_direct;
@@ -26,8 +25,8 @@ use std::{any::Any, sync::Arc};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-pub use error::StoreError;
-pub use records::*;
+pub use crate::model::error::{StoreError, StoreResult};
+pub use crate::model::records::*;
 pub use write_tx::{WriteTx, WriterTurn};
 
 use crate::domain::{
@@ -44,8 +43,6 @@ use crate::quota::{
     BatchReport, BatchSummary, ExpiredEntitlement, LineError, LineOutcome, QuotaBatchRecord,
     StagedLine,
 };
-
-pub type StoreResult<T> = Result<T, StoreError>;
 
 /// Storage for the whole service. Methods that change anything run in one transaction each and
 /// write their audit entry in that same transaction.
@@ -205,7 +202,7 @@ pub trait Store: Send + Sync + 'static {
 /// Which exceptions of a run to list.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ExceptionFilter {
-    pub category: Option<crate::recon::model::Category>,
+    pub category: Option<crate::model::recon::Category>,
     pub open_only: bool,
 }
 
@@ -233,7 +230,7 @@ pub trait DayStore: Send + Sync + 'static {
     async fn host_entries(
         &self,
         date: chrono::NaiveDate,
-        sink: &mut (dyn for<'r> FnMut(crate::recon::model::HostRow<'r>) + Send),
+        sink: &mut (dyn for<'r> FnMut(crate::model::recon::HostRow<'r>) + Send),
     ) -> StoreResult<i64>;
     /// Starts a run for a closed date.
     async fn start_recon_run(
@@ -244,37 +241,37 @@ pub trait DayStore: Send + Sync + 'static {
     ) -> StoreResult<uuid::Uuid>;
     async fn add_recon_exceptions(
         &self,
-        rows: &[crate::recon::model::ReconException],
+        rows: &[crate::model::recon::ReconException],
     ) -> StoreResult<()>;
     /// Finishes a run with its report; when the same file was reconciled for the date before,
     /// this run is dropped and the earlier one returned.
     async fn finish_recon_run(
         &self,
         run: uuid::Uuid,
-        report: &crate::recon::model::ReconReport,
-        payables: &[crate::recon::model::Payable],
-    ) -> StoreResult<crate::recon::model::ReconRun>;
+        report: &crate::model::recon::ReconReport,
+        payables: &[crate::model::recon::Payable],
+    ) -> StoreResult<crate::model::recon::ReconRun>;
     /// Drops a run that failed part way.
     async fn abandon_recon_run(&self, run: uuid::Uuid) -> StoreResult<()>;
     async fn recon_run(&self, id: uuid::Uuid)
-        -> StoreResult<Option<crate::recon::model::ReconRun>>;
+        -> StoreResult<Option<crate::model::recon::ReconRun>>;
     async fn list_recon_runs(
         &self,
         date: chrono::NaiveDate,
-    ) -> StoreResult<Vec<crate::recon::model::ReconRun>>;
+    ) -> StoreResult<Vec<crate::model::recon::ReconRun>>;
     async fn recon_exceptions(
         &self,
         run: uuid::Uuid,
         filter: &ExceptionFilter,
         page: Page,
-    ) -> StoreResult<Vec<crate::recon::model::ReconException>>;
+    ) -> StoreResult<Vec<crate::model::recon::ReconException>>;
     /// Closes an exception with a reason, audited; refused when already resolved.
     async fn resolve_exception(
         &self,
         id: uuid::Uuid,
         reason: &str,
         actor: UserId,
-    ) -> StoreResult<crate::recon::model::ReconException>;
+    ) -> StoreResult<crate::model::recon::ReconException>;
     /// Settles the difference between what the date's authoritative run matched and what was
     /// settled before, per E-Warung and program, as new entries and transfers (see
     /// [`crate::settlement`]); settling again with nothing new posts nothing.

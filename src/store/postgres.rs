@@ -100,11 +100,11 @@ impl PgStore {
     async fn load_host_entries(
         &self,
         date: &str,
-        sink: &mut (dyn for<'r> FnMut(crate::recon::model::HostRow<'r>) + Send),
+        sink: &mut (dyn for<'r> FnMut(crate::model::recon::HostRow<'r>) + Send),
     ) -> crate::store::StoreResult<i64> {
         use crate::{
             domain::ids::ProgramId,
-            recon::model::{Direction, HostRow},
+            model::recon::{Direction, HostRow},
         };
         use futures_util::TryStreamExt;
         use sqlx::Row;

@@ -145,9 +145,9 @@ impl SqliteStore {
     async fn load_host_entries(
         &self,
         date: &str,
-        sink: &mut (dyn for<'r> FnMut(crate::recon::model::HostRow<'r>) + Send),
+        sink: &mut (dyn for<'r> FnMut(crate::model::recon::HostRow<'r>) + Send),
     ) -> crate::store::StoreResult<i64> {
-        use crate::{domain::ids::ProgramId, recon::model::Direction, store::StoreResult};
+        use crate::{domain::ids::ProgramId, model::recon::Direction, store::StoreResult};
         // A terminal never changes E-Warung (the matcher knows whose each is) and programs are
         // few: both stay out of the packed text.
         let programs: Vec<ProgramId> = sqlx::query_scalar("SELECT id FROM programs")
