@@ -303,7 +303,7 @@ pub async fn load(state: &AppState) -> anyhow::Result<()> {
                 office,
             )
             .await?;
-        let pan = Pan::generate(&state.cards.prefix, &mut rng);
+        let pan = Pan::generate(&state.card_policy.prefix, &mut rng);
         let card = NewCard {
             household_id: household.id,
             pan: state.pans.protect(pan.expose()),

@@ -23,6 +23,7 @@ pub mod abandon;
 pub mod auth;
 pub mod bench;
 pub mod business_day;
+pub mod cards;
 pub mod cli;
 pub mod client;
 pub mod close;

@@ -11,6 +11,7 @@ use crate::{
         card_policy::CardPolicy, jwt::JwtKeys, login_throttle::ThrottlePolicy, pan_vault::PanVault,
         password_workers::PasswordWorkers, pin::PinHasher, terminal_keys::TerminalKeyVault,
     },
+    cards::Cards,
     config::{CommonArgs, ServeArgs},
     demo,
     http::{self, state::AppState, Limits},
@@ -48,17 +49,23 @@ impl Application {
                 "card numbers converted to hashes and encryption"
             );
         }
-        let cards = Arc::new(CardPolicy {
+        let card_policy = Arc::new(CardPolicy {
             prefix: args.card_prefix.clone(),
             pin_max_failures: args.pin_max_failures,
             pin_lock: args.pin_lock(),
         });
+        let cards = Cards {
+            store: store.clone(),
+            pins: pins.clone(),
+            policy: card_policy.clone(),
+            pans: pans.clone(),
+        };
         let state = AppState {
             store,
             jwt: Arc::new(JwtKeys::new(&jwt_secret, args.token_ttl())),
             redemptions: Arc::new(RedemptionRules {
                 pins: pins.clone(),
-                cards: cards.clone(),
+                cards: card_policy.clone(),
                 hold_timeout: Duration::from_secs(args.hold_timeout_seconds),
                 terminal_keys: terminal_keys.clone(),
                 pans: pans.clone(),
@@ -66,6 +73,7 @@ impl Application {
             terminal_keys,
             pans,
             pins,
+            card_policy,
             cards,
             logins: Arc::new(Logins::new(
                 PasswordWorkers::for_this_machine(),

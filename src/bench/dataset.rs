@@ -259,7 +259,7 @@ pub async fn redeem_dataset(
                 maker,
             )
             .await?;
-        let pan = Pan::generate(&state.cards.prefix, &mut rng);
+        let pan = Pan::generate(&state.card_policy.prefix, &mut rng);
         store
             .issue_card(
                 NewCard {

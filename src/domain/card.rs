@@ -37,13 +37,38 @@ impl CardStatus {
 
     /// The states a card may be replaced from, for the conditional update in storage.
     pub fn replaceable() -> &'static [CardStatus] {
-        &[CardStatus::Active, CardStatus::Blocked, CardStatus::Lost]
+        Self::sources_of(CardStatus::Replaced)
+    }
+
+    /// Every state a card may move to `next` from (what [`Self::may_become`] allows), for the
+    /// conditional update in storage.
+    pub fn sources_of(next: CardStatus) -> &'static [CardStatus] {
+        use CardStatus::*;
+        match next {
+            Active => &[Blocked],
+            Blocked => &[Active],
+            Lost => &[Active, Blocked],
+            Replaced => &[Active, Blocked, Lost],
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::CardStatus::*;
+
+    #[test]
+    fn the_sources_of_a_state_are_exactly_the_states_that_may_become_it() {
+        for &to in super::CardStatus::ALL {
+            for &from in super::CardStatus::ALL {
+                assert_eq!(
+                    super::CardStatus::sources_of(to).contains(&from),
+                    from.may_become(to),
+                    "{from} -> {to}"
+                );
+            }
+        }
+    }
 
     #[test]
     fn replaced_is_final_and_lost_never_comes_back() {

@@ -223,6 +223,68 @@ impl From<crate::auth::password_workers::Overloaded> for ApiError {
     }
 }
 
+impl From<crate::cards::CardError> for ApiError {
+    fn from(error: crate::cards::CardError) -> Self {
+        use crate::cards::CardError;
+        let message = error.to_string();
+        match error {
+            CardError::CardNotFound => ApiError::NotFound { entity: "card" },
+            CardError::HouseholdNotFound => ApiError::NotFound {
+                entity: "household",
+            },
+            CardError::HouseholdNotActive(_) => ApiError::Conflict {
+                code: "household_not_active",
+                message,
+            },
+            CardError::NotUsable(_) => ApiError::Conflict {
+                code: "invalid_state",
+                message,
+            },
+            CardError::Pin(refusal) => pin_refusal(refusal),
+            CardError::ReplaceSeparately | CardError::NoFreeNumber | CardError::Unreadable(_) => {
+                ApiError::Internal(anyhow::anyhow!(message))
+            }
+            CardError::Store(store) => store.into(),
+        }
+    }
+}
+
+/// How a refused PIN reads over HTTP (the PIN being checked is `current_pin`).
+fn pin_refusal(refusal: crate::pin_check::PinRefusal) -> ApiError {
+    use crate::pin_check::PinRefusal;
+    match refusal {
+        PinRefusal::NotSet => ApiError::Conflict {
+            code: "pin_not_set",
+            message: "the card has no PIN yet".into(),
+        },
+        PinRefusal::Locked { until } | PinRefusal::NowLocked { until } => ApiError::Locked {
+            code: "card_locked",
+            message: format!("too many wrong PINs; the card is locked until {until}"),
+        },
+        PinRefusal::Wrong { remaining } => ApiError::Invalid {
+            code: "wrong_pin".into(),
+            message: format!("the PIN is wrong; {remaining} tries left before the card locks"),
+            field: Some("current_pin".into()),
+        },
+    }
+}
+
+impl From<crate::quota::upload::UploadError> for ApiError {
+    fn from(error: crate::quota::upload::UploadError) -> Self {
+        use crate::quota::upload::UploadError;
+        match error {
+            UploadError::Empty => ApiError::Invalid {
+                code: "empty_file".into(),
+                message: error.to_string(),
+                field: None,
+            },
+            UploadError::Read(read) => read.into(),
+            UploadError::ParserStopped(_) => ApiError::Internal(anyhow::anyhow!(error)),
+            UploadError::Store(store) => store.into(),
+        }
+    }
+}
+
 impl From<crate::quota::parse::ReadError> for ApiError {
     fn from(error: crate::quota::parse::ReadError) -> Self {
         use crate::quota::parse::ReadError;

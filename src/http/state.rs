@@ -13,7 +13,9 @@ pub struct AppState {
     pub store: Arc<dyn Store>,
     pub jwt: Arc<JwtKeys>,
     pub pins: Arc<PinHasher>,
-    pub cards: Arc<CardPolicy>,
+    pub card_policy: Arc<CardPolicy>,
+    /// Issuing, blocking, replacing cards and their PINs.
+    pub cards: crate::cards::Cards,
     pub redemptions: Arc<RedemptionRules>,
     /// Wraps and unwraps terminals' PIN keys.
     pub terminal_keys: Arc<crate::auth::terminal_keys::TerminalKeyVault>,

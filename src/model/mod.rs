@@ -1,8 +1,9 @@
 //! What is stored and read back: records (rows as the store returns them and the inputs it
-//! takes), reconciliation's rows and reports, and the store's error. Below the ledger and the
+//! takes), quota batches' and reconciliation's rows and reports, and the store's error. Below the ledger and the
 //! store, so that both (and the services above them) can name these types without depending on
 //! each other.
 
 pub mod error;
+pub mod quota;
 pub mod recon;
 pub mod records;

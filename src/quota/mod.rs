@@ -4,9 +4,9 @@
 //! outlives the program's carry-over returns to program funding (`expire`).
 
 pub mod cli;
-pub mod model;
 pub mod parse;
 pub mod tally;
+pub mod upload;
 
-pub use model::*;
-pub use tally::{BatchSummary, BatchTally};
+pub use crate::model::quota::*;
+pub use tally::BatchTally;

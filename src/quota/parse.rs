@@ -11,7 +11,7 @@ use crate::{
         ids::ProgramId,
         money::{Amount, MAX_QUOTA_LINE_MINOR},
     },
-    quota::model::{LineError, StagedLine},
+    model::quota::{LineError, StagedLine},
 };
 
 pub const HEADER: [&str; 4] = ["period", "program_code", "kk_number", "amount_idr"];

@@ -12,7 +12,7 @@ use crate::{
         ids::ProgramId,
         money::{Minor, Overflow},
     },
-    quota::model::{LineError, LineOutcome, OutcomeCount, StagedLine},
+    model::quota::{BatchSummary, LineError, LineOutcome, OutcomeCount, StagedLine},
 };
 
 /// Accumulates the staged chunks of one batch, in any order.
@@ -37,20 +37,6 @@ impl Default for BatchTally {
             total: Ok(Minor::ZERO),
         }
     }
-}
-
-/// The whole-file results that settle a batch.
-#[derive(Debug, Clone, Default)]
-pub struct BatchSummary {
-    /// Errors only the whole file shows: every line whose household already appeared for the
-    /// same program and period, and a total out of range (line 0).
-    pub file_errors: Vec<LineError>,
-    /// Distinct households among the rows that found theirs.
-    pub households: i64,
-    /// Rows and amount by outcome, in the order of the outcome's name.
-    pub outcomes: Vec<OutcomeCount>,
-    /// The amount of every staged row.
-    pub total_minor: i64,
 }
 
 impl BatchTally {

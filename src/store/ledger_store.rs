@@ -15,7 +15,7 @@ macro_rules! ledger_store_impl {
                 verify::{LedgerCheck, RecomputedAccount, Violation},
                 AccountKind, LedgerTx, Transfer, TransferKind,
             },
-            quota::{
+            model::quota::{
                 BatchReport, BatchStatus, BatchSummary, ExpiredEntitlement, LineError, LineOutcome,
                 OutcomeCount, QuotaBatchRecord, SkippedLine, StagedLine,
             },

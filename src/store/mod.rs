@@ -39,7 +39,7 @@ use crate::ledger::{
     tx::{ErasedJob, LedgerJob},
     verify::LedgerCheck,
 };
-use crate::quota::{
+use crate::model::quota::{
     BatchReport, BatchSummary, ExpiredEntitlement, LineError, LineOutcome, QuotaBatchRecord,
     StagedLine,
 };
@@ -303,7 +303,7 @@ pub trait LedgerStore: Send + Sync + 'static {
     ) -> StoreResult<QuotaBatchRecord>;
     /// Stages rows that passed the per-row checks and the problems of those that did not; a row
     /// whose KK number names no household becomes a problem too. Answers, per row, what posting
-    /// it would do now (`None`: no household), for the caller's [`BatchTally`](crate::quota::BatchTally).
+    /// it would do now (`None`: no household), for the caller's [`BatchTally`](crate::model::quota::BatchTally).
     async fn stage_quota_chunk(
         &self,
         batch: QuotaBatchId,

@@ -5,7 +5,7 @@
 
 use crate::{
     domain::ids::{AccountId, QuotaBatchId, TransferId},
-    quota::{LineError, LineOutcome, StagedLine},
+    model::quota::{LineError, LineOutcome, StagedLine},
     store::{postgres::PgStore, StoreResult},
 };
 

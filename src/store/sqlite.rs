@@ -217,9 +217,9 @@ impl SqliteStore {
     async fn stage_lines(
         &self,
         batch: crate::domain::ids::QuotaBatchId,
-        lines: &[crate::quota::StagedLine],
-        errors: &[crate::quota::LineError],
-    ) -> crate::store::StoreResult<Vec<Option<crate::quota::LineOutcome>>> {
+        lines: &[crate::model::quota::StagedLine],
+        errors: &[crate::model::quota::LineError],
+    ) -> crate::store::StoreResult<Vec<Option<crate::model::quota::LineOutcome>>> {
         let lines = Arc::new(lines.to_vec());
         let (lookups, to_find) = (self.quota_lookups.clone(), lines.clone());
         let found = Arc::new(

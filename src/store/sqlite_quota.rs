@@ -15,7 +15,7 @@ use crate::{
         household::HouseholdStatus,
         ids::{AccountId, HouseholdId, ProgramId, QuotaBatchId, TransferId},
     },
-    quota::{LineError, LineOutcome, StagedLine},
+    model::quota::{LineError, LineOutcome, StagedLine},
     store::StoreResult,
 };
 

@@ -102,7 +102,7 @@ pub struct QuotaBatchRecord {
     pub row_count: i64,
     /// Problems found; a batch with any is `invalid`.
     pub error_count: i64,
-    #[serde(rename = "total_amount", serialize_with = "crate::quota::model::minor")]
+    #[serde(rename = "total_amount", serialize_with = "crate::model::quota::minor")]
     #[schema(value_type = String)]
     pub total_minor: i64,
 }
@@ -113,7 +113,7 @@ pub struct OutcomeCount {
     /// `credited`, `already_loaded`, `skipped_suspended` or `skipped_exited`.
     pub outcome: String,
     pub rows: i64,
-    #[serde(rename = "amount", serialize_with = "crate::quota::model::minor")]
+    #[serde(rename = "amount", serialize_with = "crate::model::quota::minor")]
     #[schema(value_type = String)]
     pub amount_minor: i64,
 }
@@ -148,11 +148,25 @@ pub struct ExpiredEntitlement {
     pub program_code: String,
     pub household_id: HouseholdId,
     pub kk_number: String,
-    #[serde(rename = "amount", serialize_with = "crate::quota::model::minor")]
+    #[serde(rename = "amount", serialize_with = "crate::model::quota::minor")]
     #[schema(value_type = String)]
     pub amount_minor: i64,
 }
 
 pub(crate) fn minor<S: serde::Serializer>(minor: &i64, serializer: S) -> Result<S::Ok, S::Error> {
     serializer.serialize_str(&crate::domain::money::format_minor(*minor))
+}
+
+/// The whole-file results that settle a batch.
+#[derive(Debug, Clone, Default)]
+pub struct BatchSummary {
+    /// Errors only the whole file shows: every line whose household already appeared for the
+    /// same program and period, and a total out of range (line 0).
+    pub file_errors: Vec<LineError>,
+    /// Distinct households among the rows that found theirs.
+    pub households: i64,
+    /// Rows and amount by outcome, in the order of the outcome's name.
+    pub outcomes: Vec<OutcomeCount>,
+    /// The amount of every staged row.
+    pub total_minor: i64,
 }

@@ -1,0 +1,226 @@
+//! Card work an office does: issue (with a first PIN), block, unblock, report lost, replace, set
+//! or change the PIN, unlock. The rules live here, once, for every front end (the JSON API, the
+//! web pages): which states a change is valid from, a fresh card number drawn until it is free,
+//! the PIN checked with the same lock-out as at a terminal. Handlers parse, call, answer.
+
+use std::sync::Arc;
+
+use crate::{
+    auth::{card_policy::CardPolicy, pan_vault::PanVault, pin::PinHasher},
+    domain::{
+        card::CardStatus,
+        household::HouseholdStatus,
+        ids::{CardId, HouseholdId, UserId},
+        pan::Pan,
+        pin::Pin,
+    },
+    pin_check::{self, PinRefusal},
+    store::{CardRecord, CardStatusChange, NewCard, Store, StoreError},
+};
+
+/// A freshly drawn card number can collide with an existing one (1 in 10^8 per draw); a few fresh
+/// draws make a failure practically impossible without looping forever.
+const PAN_DRAWS: usize = 5;
+
+/// Why a card operation was refused or failed.
+#[derive(Debug, thiserror::Error)]
+pub enum CardError {
+    #[error("card not found")]
+    CardNotFound,
+    #[error("household not found")]
+    HouseholdNotFound,
+    #[error("household is {0}; only active households get cards")]
+    HouseholdNotActive(HouseholdStatus),
+    /// The card's state does not allow the change (e.g. changing the PIN of a blocked card).
+    #[error("card is {0}")]
+    NotUsable(CardStatus),
+    /// Replacement is an operation of its own ([`Cards::replace`]).
+    #[error("a card becomes replaced only by replacing it")]
+    ReplaceSeparately,
+    #[error("the PIN was refused")]
+    Pin(PinRefusal),
+    #[error("no free card number after {PAN_DRAWS} draws")]
+    NoFreeNumber,
+    /// The stored encrypted number could not be opened (wrong key or damaged row).
+    #[error("card {0}: the stored number cannot be opened")]
+    Unreadable(CardId),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// A card as issued: the only time its full number is known outside the vault.
+pub struct Issued {
+    pub card: CardRecord,
+    pub pan: Pan,
+}
+
+#[derive(Clone)]
+pub struct Cards {
+    pub store: Arc<dyn Store>,
+    pub pins: Arc<PinHasher>,
+    pub policy: Arc<CardPolicy>,
+    pub pans: Arc<PanVault>,
+}
+
+impl Cards {
+    pub async fn get(&self, id: CardId) -> Result<CardRecord, CardError> {
+        self.store
+            .get_card(id)
+            .await?
+            .ok_or(CardError::CardNotFound)
+    }
+
+    /// The card with this number, if any.
+    pub async fn find_by_number(&self, pan: &Pan) -> Result<Option<CardRecord>, CardError> {
+        let hash = self.pans.lookup_hash(pan.expose());
+        Ok(self.store.find_card_by_pan_hash(&hash).await?)
+    }
+
+    /// Issues an active household its card with a first PIN.
+    pub async fn issue(
+        &self,
+        household: HouseholdId,
+        pin: &Pin,
+        actor: UserId,
+    ) -> Result<Issued, CardError> {
+        let household = self
+            .store
+            .get_household(household)
+            .await?
+            .ok_or(CardError::HouseholdNotFound)?;
+        if household.status != HouseholdStatus::Active {
+            return Err(CardError::HouseholdNotActive(household.status));
+        }
+        let issued = self
+            .with_fresh_number(pin, household.id, |card| {
+                let store = self.store.clone();
+                async move { store.issue_card(card, actor).await }
+            })
+            .await?;
+        tracing::info!(card = %issued.pan, household = %household.id, "card issued");
+        Ok(issued)
+    }
+
+    /// Ends `old` (it becomes `replaced`) and issues its household a new card, in one transaction.
+    pub async fn replace(
+        &self,
+        old: CardId,
+        pin: &Pin,
+        reason: String,
+        actor: UserId,
+    ) -> Result<Issued, CardError> {
+        let old = self.get(old).await?;
+        let issued = self
+            .with_fresh_number(pin, old.household_id, |card| {
+                let (store, reason) = (self.store.clone(), reason.clone());
+                async move { store.replace_card(old.id, card, reason, actor).await }
+            })
+            .await?;
+        tracing::info!(old = %old.pan_last4, new = %issued.pan, "card replaced");
+        Ok(issued)
+    }
+
+    /// Blocks, unblocks or reports a card lost, from whichever states allow it (a conflict
+    /// otherwise); audited with `reason`.
+    pub async fn change_status(
+        &self,
+        card: CardId,
+        to: CardStatus,
+        reason: String,
+        actor: UserId,
+    ) -> Result<CardRecord, CardError> {
+        if to == CardStatus::Replaced {
+            return Err(CardError::ReplaceSeparately);
+        }
+        let change = CardStatusChange {
+            card,
+            from: CardStatus::sources_of(to),
+            to,
+            reason,
+            actor,
+        };
+        Ok(self.store.change_card_status(change).await?)
+    }
+
+    /// Sets a new PIN without the old one (at the office, the beneficiary present); clears any lock.
+    pub async fn set_pin(
+        &self,
+        card: CardId,
+        pin: &Pin,
+        actor: UserId,
+    ) -> Result<CardRecord, CardError> {
+        let card = self.get(card).await?;
+        let value = self.pins.verification_value(&self.number(&card)?, pin);
+        Ok(self.store.set_pin(card.id, value, actor).await?)
+    }
+
+    /// Changes the PIN given the current one; a wrong current PIN counts towards the lock-out
+    /// exactly as at a terminal.
+    pub async fn change_pin(
+        &self,
+        card: CardId,
+        current: &Pin,
+        new: &Pin,
+        actor: UserId,
+    ) -> Result<CardRecord, CardError> {
+        let card = self.get(card).await?;
+        if !card.status.can_transact() {
+            return Err(CardError::NotUsable(card.status));
+        }
+        let pan = self.number(&card)?;
+        let mut attempts: &dyn Store = self.store.as_ref();
+        pin_check::check(
+            &mut attempts,
+            &self.pins,
+            &self.policy,
+            &card,
+            &pan,
+            current,
+        )
+        .await?
+        .map_err(CardError::Pin)?;
+        let value = self.pins.verification_value(&pan, new);
+        Ok(self.store.set_pin(card.id, value, actor).await?)
+    }
+
+    /// Lifts a lock-out after too many wrong PINs.
+    pub async fn unlock(&self, card: CardId, actor: UserId) -> Result<CardRecord, CardError> {
+        Ok(self.store.unlock_card(card, actor).await?)
+    }
+
+    /// Draws card numbers until one is free, then stores the card with `store_card`.
+    async fn with_fresh_number<F, Fut>(
+        &self,
+        pin: &Pin,
+        household: HouseholdId,
+        store_card: F,
+    ) -> Result<Issued, CardError>
+    where
+        F: Fn(NewCard) -> Fut,
+        Fut: std::future::Future<Output = Result<CardRecord, StoreError>>,
+    {
+        for _ in 0..PAN_DRAWS {
+            let pan = Pan::generate(&self.policy.prefix, &mut rand::thread_rng());
+            let card = NewCard {
+                household_id: household,
+                pan: self.pans.protect(pan.expose()),
+                pin_hash: self.pins.verification_value(pan.expose(), pin),
+            };
+            match store_card(card).await {
+                Ok(card) => return Ok(Issued { card, pan }),
+                Err(StoreError::Duplicate { constraint }) if constraint == "cards_pan_hash_key" => {
+                    continue
+                }
+                Err(error) => return Err(error.into()),
+            }
+        }
+        Err(CardError::NoFreeNumber)
+    }
+
+    /// The card's number, opened from its encrypted copy (a PIN's verification value is keyed by it).
+    fn number(&self, card: &CardRecord) -> Result<zeroize::Zeroizing<String>, CardError> {
+        self.pans
+            .open(&card.pan_encrypted)
+            .map_err(|_| CardError::Unreadable(card.id))
+    }
+}
