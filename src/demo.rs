@@ -21,14 +21,13 @@ use crate::{
         BankAccount, NewCard, NewCatalogItem, NewEwarung, NewHousehold, NewProgram, NewTerminal,
         NewUser, Page, WrappedPinKey,
     },
-    terminal::pin_block::TerminalKey,
 };
-
+use terminal_link::pin_block::TerminalKey;
 /// The demo PIN of every demo card.
 pub const DEMO_PIN: &str = "123456";
 /// The PIN key of every demo terminal (`terminal-sim`'s default), for the demo only: real
 /// terminals each get a random key when they are registered.
-pub const DEMO_TERMINAL_PIN_KEY: &str = "53534E2D44454D4F2D50494E2D4B4559";
+pub const DEMO_TERMINAL_PIN_KEY: &str = terminal_link::pin_block::DEMO_KEY_HEX;
 const SEED: u64 = 20_261_123;
 
 /// (username, role, password, E-Warung index for operators)

@@ -45,4 +45,3 @@ pub mod settlement;
 pub mod startup;
 pub mod store;
 pub mod telemetry;
-pub mod terminal;

@@ -5,7 +5,7 @@
 use std::time::{Duration, Instant};
 
 use libfuzzer_sys::fuzz_target;
-use ssn::terminal::frame::{self, FrameDecoder, Received, MAX_PAYLOAD};
+use terminal_link::frame::{self, FrameDecoder, Received, MAX_PAYLOAD};
 
 fuzz_target!(|data: &[u8]| {
     let Some((&control, bytes)) = data.split_first() else {

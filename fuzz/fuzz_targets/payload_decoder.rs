@@ -3,7 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use ssn::terminal::{
+use terminal_link::{
     messages::{HostMessage, TerminalMessage},
     tlv::IsoMessage,
 };

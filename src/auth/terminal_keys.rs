@@ -6,7 +6,7 @@
 use aes_gcm::Aes256Gcm;
 
 use crate::auth::sealing;
-use crate::terminal::pin_block::TerminalKey;
+use terminal_link::pin_block::TerminalKey;
 
 /// Versioned so the wrapping can change without guessing which rows use which.
 const DERIVATION_LABEL: &[u8] = b"ssn-terminal-pin-key-wrap-v1";

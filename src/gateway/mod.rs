@@ -14,7 +14,7 @@ use anyhow::Context;
 use clap::Args;
 use zeroize::Zeroizing;
 
-use crate::terminal::link::LinkConfig;
+use terminal_link::link::LinkConfig;
 
 #[derive(Debug, Clone, Args)]
 pub struct GatewayArgs {

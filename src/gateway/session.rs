@@ -20,12 +20,11 @@ use crate::{
         translate,
     },
     redemption::{response::TerminalReply, ResponseCode},
-    terminal::{
-        link::{Link, LinkConfig, LinkError},
-        messages::*,
-    },
 };
-
+use terminal_link::{
+    link::{Link, LinkConfig, LinkError},
+    messages::*,
+};
 /// How long the link waits for a message before looking at the outbox again.
 const IDLE_POLL: Duration = Duration::from_secs(1);
 /// The longest wait between two tries of an outbox item.

@@ -8,15 +8,14 @@ use crate::{
         response::{self as api, StatusAnswer, TerminalReply},
         ResponseCode,
     },
-    terminal::{
-        frame::MAX_PAYLOAD,
-        messages::{
-            FinancialRequest, FinancialResponse, HostMessage, ProcessingCode, ReceiptLine,
-            RequestKey, RequestStatus, StatusResponse,
-        },
+};
+use terminal_link::{
+    frame::MAX_PAYLOAD,
+    messages::{
+        FinancialRequest, FinancialResponse, HostMessage, ProcessingCode, ReceiptLine, RequestKey,
+        RequestStatus, StatusResponse,
     },
 };
-
 /// The host's idempotency key of a request: terminal, STAN, local date.
 pub fn original_body(key: &RequestKey) -> Value {
     json!({
@@ -179,7 +178,7 @@ mod tests {
     use chrono::NaiveDate;
 
     use super::*;
-    use crate::terminal::messages::BasketLine;
+    use terminal_link::messages::BasketLine;
 
     fn request(amount_minor: i64) -> FinancialRequest {
         FinancialRequest {

@@ -19,9 +19,8 @@ use crate::{
     store::{
         BankAccount, EwarungRecord, NewEwarung, NewTerminal, Page, TerminalRecord, WrappedPinKey,
     },
-    terminal::pin_block::TerminalKey,
 };
-
+use terminal_link::pin_block::TerminalKey;
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateEwarung {

@@ -11,9 +11,8 @@ use crate::{
     http::{auth::Caller, error::ApiError, json::Body, state::AppState, PathParam},
     redemption::request::{LocalDate, LocalTime},
     store::{BatchSide, BatchTotalsRecord},
-    terminal::messages::DeviceEventKind,
 };
-
+use terminal_link::messages::DeviceEventKind;
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BatchTotalsRequest {

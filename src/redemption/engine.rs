@@ -41,9 +41,8 @@ use crate::{
         ResponseCode,
     },
     store::{ProgramRecord, StoreError, StoreResult},
-    terminal::pin_block,
 };
-
+use terminal_link::pin_block;
 /// Everything the rules need besides the database.
 pub struct RedemptionRules {
     pub pins: Arc<PinHasher>,
@@ -385,12 +384,17 @@ async fn verify_pin(
                     return Ok(Err(PinProblem::KeyUnusable));
                 }
             };
-            match pin_block::decipher(&key, &block.0, pan) {
-                Ok(pin) => {
+            // A well-formed block whose PIN is not 4 to 6 digits is unreadable too.
+            let digits = pin_block::decipher(&key, &block.0, pan);
+            match digits
+                .ok()
+                .and_then(|digits| crate::domain::pin::Pin::parse(&digits).ok())
+            {
+                Some(pin) => {
                     deciphered = pin;
                     &deciphered
                 }
-                Err(_) => return Ok(Err(PinProblem::UnreadableBlock)),
+                None => return Ok(Err(PinProblem::UnreadableBlock)),
             }
         }
     };

@@ -136,7 +136,7 @@ crate::deserialize_via_parse!(TransactionType, "a transaction type such as \"pur
 /// An ISO 9564 format 4 PIN block (32 hex digits), enciphered under the terminal's PIN key: how a
 /// terminal sends the PIN so that it never travels in clear.
 #[derive(Clone, PartialEq, Eq)]
-pub struct PinBlock(pub [u8; crate::terminal::pin_block::BLOCK_LEN]);
+pub struct PinBlock(pub [u8; terminal_link::pin_block::BLOCK_LEN]);
 
 impl PinBlock {
     pub fn parse(text: &str) -> Result<Self, Invalid> {

@@ -10,7 +10,7 @@ use std::{
 
 use clap::Args;
 use rand::{rngs::StdRng, Rng, SeedableRng};
-use ssn::terminal::{frame::STX, link::AckPolicy};
+use terminal_link::{frame::STX, link::AckPolicy};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 #[derive(Debug, Clone, Default, Args)]

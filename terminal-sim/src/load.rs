@@ -6,7 +6,7 @@ use std::{collections::BTreeMap, path::PathBuf, time::Duration};
 
 use clap::Args;
 use serde_json::{json, Value};
-use ssn::terminal::messages::ProcessingCode;
+use terminal_link::messages::ProcessingCode;
 
 use crate::{
     faults::{FaultArgs, Faults},

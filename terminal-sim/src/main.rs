@@ -1,5 +1,5 @@
 //! `terminal-sim`: a simulated EDC terminal for `ssn`. It speaks the same link as a real terminal
-//! (the codec is `ssn::terminal`, the very code the host's gateway runs) over a serial device or a
+//! (the codec is `terminal_link`, the very code the host's gateway runs) over a serial device or a
 //! pseudo-terminal it creates, at the configured baud rate, and fails the way terminals in the
 //! field do when asked to (see `--help` for the faults).
 //!
@@ -18,7 +18,7 @@ mod terminal;
 use std::{path::PathBuf, time::Duration};
 
 use clap::{Args, Parser, Subcommand};
-use ssn::terminal::pin_block::TerminalKey;
+use terminal_link::pin_block::TerminalKey;
 
 use crate::{
     faults::{FaultArgs, Faults},
@@ -60,7 +60,7 @@ pub struct LineArgs {
     #[arg(long, default_value = "EW-DEMO", global = true)]
     ewarung_id: String,
     /// The terminal's PIN key (32 hex digits); the default is the demo terminals' key.
-    #[arg(long, env = "TERMINAL_PIN_KEY", default_value = ssn::demo::DEMO_TERMINAL_PIN_KEY, global = true)]
+    #[arg(long, env = "TERMINAL_PIN_KEY", default_value = terminal_link::pin_block::DEMO_KEY_HEX, global = true)]
     pin_key: String,
     /// Where the terminal keeps its STAN, pending advice and totals across restarts.
     #[arg(long, global = true)]

@@ -17,10 +17,7 @@
 use std::path::Path;
 
 use anyhow::{bail, Context};
-use ssn::{
-    domain::money::Amount,
-    terminal::messages::{BasketLine, DeviceEventKind, ProcessingCode},
-};
+use terminal_link::messages::{BasketLine, DeviceEventKind, ProcessingCode};
 use tokio::io::{AsyncBufReadExt, BufReader};
 
 use crate::{
@@ -119,10 +116,22 @@ pub fn parse(line: &str) -> anyhow::Result<Option<Command>> {
     Ok(Some(command))
 }
 
+/// Rupiah as the operator types them (`13500`, `13500.5`, `13500.50`), in minor units (sen).
 fn rupiah(text: &str) -> anyhow::Result<i64> {
-    Ok(Amount::parse(text)
-        .map_err(|error| anyhow::anyhow!("{text}: {}", error.message))?
-        .minor_units())
+    let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
+    let digits = |part: &str| part.bytes().all(|b| b.is_ascii_digit());
+    if whole.is_empty() || !digits(whole) || !digits(fraction) || fraction.len() > 2 {
+        bail!("{text}: an amount is rupiah with at most two decimals, such as 13500.50");
+    }
+    let sen: i64 = format!("{fraction:0<2}").parse()?;
+    let minor = whole
+        .parse::<i64>()
+        .ok()
+        .and_then(|rupiah| rupiah.checked_mul(100))
+        .and_then(|minor| minor.checked_add(sen))
+        .filter(|minor| *minor > 0)
+        .with_context(|| format!("{text}: not an amount above zero that fits"))?;
+    Ok(minor)
 }
 
 /// `SKU*QTY*PRICE`.
@@ -303,7 +312,11 @@ pub async fn interactive(line: &LineArgs, faults: &FaultArgs) -> anyhow::Result<
 
 /// What the terminal's screen shows.
 fn display(report: &Report) -> String {
-    let money = |minor: i64| format!("Rp {}", ssn::domain::money::format_minor(minor));
+    let money = |minor: i64| {
+        let sign = if minor < 0 { "-" } else { "" };
+        let sen = minor.unsigned_abs();
+        format!("Rp {sign}{}.{:02}", sen / 100, sen % 100)
+    };
     let mut text = format!(
         "[{}] {}",
         report.code.as_deref().unwrap_or("--"),
@@ -327,6 +340,25 @@ fn display(report: &Report) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn amounts_are_rupiah_with_at_most_two_decimals() {
+        assert_eq!(rupiah("13500").unwrap(), 1_350_000);
+        assert_eq!(rupiah("13500.5").unwrap(), 1_350_050);
+        assert_eq!(rupiah("0.01").unwrap(), 1);
+        for bad in [
+            "",
+            "0",
+            "1.234",
+            "-5",
+            "1e3",
+            "12,5",
+            ".5",
+            "99999999999999999999",
+        ] {
+            assert!(rupiah(bad).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn commands_are_read_as_documented() {

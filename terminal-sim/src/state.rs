@@ -10,7 +10,7 @@ use std::{
 
 use chrono::NaiveDateTime;
 use serde::{Deserialize, Serialize};
-use ssn::terminal::messages::{RequestKey, Totals};
+use terminal_link::messages::{RequestKey, Totals};
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Key {

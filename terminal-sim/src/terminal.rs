@@ -7,14 +7,11 @@ use std::time::Duration;
 
 use chrono::{NaiveDate, Utc};
 use serde::Serialize;
-use ssn::{
-    domain::pin::Pin,
-    terminal::{
-        link::{Link, LinkError},
-        messages::*,
-        pin_block::{self, TerminalKey},
-        tlv::IsoMessage,
-    },
+use terminal_link::{
+    link::{Link, LinkError},
+    messages::*,
+    pin_block::{self, TerminalKey},
+    tlv::IsoMessage,
 };
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 
@@ -114,7 +111,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Terminal<S> {
         }
     }
 
-    pub fn link_stats(&self) -> ssn::terminal::link::LinkStats {
+    pub fn link_stats(&self) -> terminal_link::link::LinkStats {
         self.link.stats()
     }
 
@@ -138,10 +135,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Terminal<S> {
 
     /// What the PIN pad sends: the PIN enciphered under the terminal's key for this card.
     fn pin_block(&self, pin: &str, pan: &str) -> anyhow::Result<[u8; pin_block::BLOCK_LEN]> {
-        let pin = Pin::parse(pin).map_err(|error| anyhow::anyhow!("{}", error.message))?;
         Ok(pin_block::encipher(
             &self.config.key,
-            &pin,
+            pin,
             pan,
             &mut self.faults.rng(),
         )?)
@@ -368,7 +364,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Terminal<S> {
 
         let answer = if self.faults.roll(self.faults.args.drop_before_ack_rate) {
             // Half a frame, then the line goes quiet: the host never sees a whole request.
-            let bytes = ssn::terminal::frame::encode(self.link.next_seq(), &request.encode()?)?;
+            let bytes = terminal_link::frame::encode(self.link.next_seq(), &request.encode()?)?;
             let stream = self.link.stream_mut().inner_mut();
             stream.write_all(&bytes[..bytes.len() / 2]).await?;
             stream.flush().await?;
@@ -388,7 +384,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Terminal<S> {
             let started = std::time::Instant::now();
             let answer = self.exchange(&request, timeout).await;
             if let Ok(answer) = &answer {
-                let frame = |payload: usize| ssn::terminal::frame::wire_len(payload) + 1;
+                let frame = |payload: usize| terminal_link::frame::wire_len(payload) + 1;
                 self.timings.push(Timing {
                     exchange: started.elapsed(),
                     wire_bytes: frame(request.encode()?.len()) + frame(answer.encode()?.len()),

@@ -3,10 +3,7 @@
 
 use rand::SeedableRng;
 use serde_json::{json, Value};
-use ssn::{
-    domain::pin::Pin,
-    terminal::pin_block::{self, TerminalKey},
-};
+use terminal_link::pin_block::{self, TerminalKey};
 
 use crate::common::*;
 use crate::on_both_backends;
@@ -15,7 +12,7 @@ const AUTHORIZE: &str = "/v1/redemptions/authorize";
 
 fn block(key: &TerminalKey, pin: &str, pan: &str) -> String {
     let mut rng = rand::rngs::StdRng::seed_from_u64(7);
-    let block = pin_block::encipher(key, &Pin::parse(pin).unwrap(), pan, &mut rng).unwrap();
+    let block = pin_block::encipher(key, pin, pan, &mut rng).unwrap();
     hex::encode_upper(block)
 }
 
@@ -97,7 +94,7 @@ async fn a_rotated_key_replaces_the_old_one(app: TestApp) {
         .await
         .expect(201);
     let new_key = TerminalKey::from_hex(rotated["pin_key"]["key"].as_str().unwrap()).unwrap();
-    let demo_key = TerminalKey::from_hex(ssn::demo::DEMO_TERMINAL_PIN_KEY).unwrap();
+    let demo_key = TerminalKey::from_hex(pin_block::DEMO_KEY_HEX).unwrap();
     assert_ne!(new_key.check_value(), demo_key.check_value());
     let pan = DEMO_PANS[4];
     let old = purchase_with_block("SMD00001", "000011", pan, &block(&demo_key, DEMO_PIN, pan));
@@ -123,7 +120,7 @@ async fn a_rotated_key_replaces_the_old_one(app: TestApp) {
 async fn a_request_sends_exactly_one_of_pin_and_pin_block(app: TestApp) {
     let operator = app.login("warung-berkah").await;
     let pan = DEMO_PANS[0];
-    let demo_key = TerminalKey::from_hex(ssn::demo::DEMO_TERMINAL_PIN_KEY).unwrap();
+    let demo_key = TerminalKey::from_hex(pin_block::DEMO_KEY_HEX).unwrap();
     let mut both = purchase("SMD00002", "000021", pan, 1, "13500");
     both["pin_block"] = json!(block(&demo_key, DEMO_PIN, pan));
     app.post(AUTHORIZE, &operator, both)

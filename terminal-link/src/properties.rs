@@ -8,13 +8,10 @@ use proptest::{collection::vec, prelude::*};
 use rand::SeedableRng;
 
 use crate::{
-    domain::pin::Pin,
-    terminal::{
-        frame::{self, FrameDecoder, Received, MAX_PAYLOAD, STX},
-        messages::*,
-        pin_block::{self, TerminalKey},
-        tlv::{IsoMessage, Mti, DEFINED_TAGS},
-    },
+    frame::{self, FrameDecoder, Received, MAX_PAYLOAD, STX},
+    messages::*,
+    pin_block::{self, TerminalKey},
+    tlv::{IsoMessage, Mti, DEFINED_TAGS},
 };
 
 fn decode_all(chunks: &[&[u8]], start: Instant, gap: Duration) -> Vec<Received> {
@@ -417,11 +414,11 @@ proptest! {
     }
 
     #[test]
-    fn pin_blocks_round_trip(pin in "[0-9]{4,6}", pan in "[0-9]{12,19}", seed in any::<u64>()) {
+    fn pin_blocks_round_trip(pin in "[0-9]{4,12}", pan in "[0-9]{12,19}", seed in any::<u64>()) {
         let key = TerminalKey::generate();
         let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
-        let block = pin_block::encipher(&key, &Pin::parse(&pin).unwrap(), &pan, &mut rng).unwrap();
+        let block = pin_block::encipher(&key, &pin, &pan, &mut rng).unwrap();
         let deciphered = pin_block::decipher(&key, &block, &pan).unwrap();
-        prop_assert_eq!(deciphered.digits(), pin.as_str());
+        prop_assert_eq!(deciphered.as_str(), pin.as_str());
     }
 }

@@ -10,7 +10,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::terminal::crc::{crc16, Crc16};
+use crate::crc::{crc16, Crc16};
 
 pub const STX: u8 = 0x02;
 pub const ETX: u8 = 0x03;

@@ -6,7 +6,8 @@
 //! - [`pin_block`]: ISO 9564 format 4 PIN blocks under a per-terminal key (pure).
 //!
 //! Everything here is shared by the host's gateway and by `terminal-sim`, so both sides speak
-//! exactly the same bytes.
+//! exactly the same bytes. A crate of its own, so that the simulator and the fuzzers build without
+//! the service (no HTTP server, no database drivers).
 
 pub mod crc;
 pub mod frame;

@@ -15,8 +15,6 @@ use aes::{
 use rand::{Rng, RngCore};
 use zeroize::{Zeroize, Zeroizing};
 
-use crate::domain::pin::Pin;
-
 pub const BLOCK_LEN: usize = 16;
 const FORMAT: u8 = 4;
 const FILL: u8 = 0xA;
@@ -31,6 +29,10 @@ impl std::fmt::Debug for TerminalKey {
     }
 }
 
+/// The PIN key `ssn serve --demo` gives its terminals and `terminal-sim` uses unless told
+/// otherwise (check value 47A663). Demo only: real terminals each get a random key.
+pub const DEMO_KEY_HEX: &str = "53534E2D44454D4F2D50494E2D4B4559";
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PinBlockError {
     #[error("a terminal key is 32 hex digits")]
@@ -41,6 +43,8 @@ pub enum PinBlockError {
     NotFormat4,
     #[error("the card number must be 1 to 19 digits")]
     BadPan,
+    #[error("a PIN is 4 to 12 digits")]
+    BadPin,
 }
 
 impl TerminalKey {
@@ -82,16 +86,20 @@ impl TerminalKey {
     }
 }
 
-/// Enciphers `pin` for card `pan` under the terminal's key (what the terminal's PIN pad does).
+/// Enciphers `pin` (4 to 12 digits) for card `pan` under the terminal's key (what the terminal's
+/// PIN pad does).
 pub fn encipher(
     key: &TerminalKey,
-    pin: &Pin,
+    pin: &str,
     pan: &str,
     rng: &mut impl Rng,
 ) -> Result<[u8; BLOCK_LEN], PinBlockError> {
     let pan_field = pan_field(pan)?;
+    let digits = pin.as_bytes();
+    if !(4..=12).contains(&digits.len()) || !digits.iter().all(u8::is_ascii_digit) {
+        return Err(PinBlockError::BadPin);
+    }
     let mut nibbles = Zeroizing::new([FILL; 16]);
-    let digits = pin.digits().as_bytes();
     nibbles[0] = FORMAT;
     nibbles[1] = digits.len() as u8;
     for (slot, digit) in nibbles[2..].iter_mut().zip(digits) {
@@ -111,8 +119,13 @@ pub fn encipher(
     Ok(block.into())
 }
 
-/// Recovers the PIN from a block, checking that it is a well-formed format 4 field for this card.
-pub fn decipher(key: &TerminalKey, block: &[u8], pan: &str) -> Result<Pin, PinBlockError> {
+/// Recovers the PIN's digits from a block, checking that it is a well-formed format 4 field for
+/// this card. The digits are wiped from memory when dropped.
+pub fn decipher(
+    key: &TerminalKey,
+    block: &[u8],
+    pan: &str,
+) -> Result<Zeroizing<String>, PinBlockError> {
     let block: [u8; BLOCK_LEN] = block.try_into().map_err(|_| PinBlockError::BadLength)?;
     let pan_field = pan_field(pan)?;
     let cipher = key.cipher();
@@ -136,13 +149,12 @@ pub fn decipher(key: &TerminalKey, block: &[u8], pan: &str) -> Result<Pin, PinBl
     if !well_formed {
         return Err(PinBlockError::NotFormat4);
     }
-    let digits: Zeroizing<String> = Zeroizing::new(
+    Ok(Zeroizing::new(
         nibbles[2..2 + length]
             .iter()
             .map(|&n| char::from(b'0' + n))
             .collect(),
-    );
-    Pin::parse(&digits).map_err(|_| PinBlockError::NotFormat4)
+    ))
 }
 
 /// `M | PAN digits | 0…0`, where the PAN has 12 + M digits (shorter PANs are left-padded to 12).
@@ -177,9 +189,8 @@ mod tests {
     #[test]
     fn a_block_deciphers_to_its_pin_only_with_the_same_key_and_card() {
         let mut rng = rand::rngs::StdRng::seed_from_u64(1);
-        let pin = Pin::parse("123456").unwrap();
-        let block = encipher(&key(), &pin, PAN, &mut rng).unwrap();
-        assert_eq!(decipher(&key(), &block, PAN).unwrap().digits(), "123456");
+        let block = encipher(&key(), "123456", PAN, &mut rng).unwrap();
+        assert_eq!(decipher(&key(), &block, PAN).unwrap().as_str(), "123456");
         let other_key = TerminalKey::from_hex("FFEEDDCCBBAA99887766554433221100").unwrap();
         assert_eq!(
             decipher(&other_key, &block, PAN).unwrap_err(),
@@ -198,11 +209,14 @@ mod tests {
     #[test]
     fn the_same_pin_never_gives_the_same_block_twice() {
         let mut rng = rand::rngs::StdRng::seed_from_u64(2);
-        let pin = Pin::parse("1234").unwrap();
-        let first = encipher(&key(), &pin, PAN, &mut rng).unwrap();
-        let second = encipher(&key(), &pin, PAN, &mut rng).unwrap();
+        let first = encipher(&key(), "1234", PAN, &mut rng).unwrap();
+        let second = encipher(&key(), "1234", PAN, &mut rng).unwrap();
         assert_ne!(first, second);
-        assert_eq!(decipher(&key(), &second, PAN).unwrap().digits(), "1234");
+        assert_eq!(decipher(&key(), &second, PAN).unwrap().as_str(), "1234");
+        assert_eq!(
+            encipher(&key(), "123", PAN, &mut rng).unwrap_err(),
+            PinBlockError::BadPin
+        );
     }
 
     #[test]
@@ -216,7 +230,7 @@ mod tests {
             "00000000012340000000000000000000"
         );
         // docs/terminal-protocol.md prints the demo key's check value.
-        let demo = TerminalKey::from_hex("53534E2D44454D4F2D50494E2D4B4559").unwrap();
+        let demo = TerminalKey::from_hex(DEMO_KEY_HEX).unwrap();
         assert_eq!(demo.check_value(), "47A663");
         let check = key().check_value();
         assert_eq!(check.len(), 6);

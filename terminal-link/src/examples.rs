@@ -3,7 +3,7 @@
 
 use chrono::NaiveDate;
 
-use crate::terminal::{frame, messages::*};
+use crate::{frame, messages::*};
 
 /// Bytes as the document shows them: 16 per line, hex, space-separated.
 pub fn hex_dump(bytes: &[u8]) -> String {

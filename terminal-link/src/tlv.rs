@@ -6,7 +6,7 @@
 
 use std::{collections::BTreeMap, fmt};
 
-use crate::terminal::frame::MAX_PAYLOAD;
+use crate::frame::MAX_PAYLOAD;
 
 /// The highest data element number (with a secondary bitmap, ISO 8583 has 128).
 pub const MAX_TAG: u8 = 128;

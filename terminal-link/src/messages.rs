@@ -5,7 +5,7 @@
 
 use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
 
-use crate::terminal::{
+use crate::{
     frame::MAX_PAYLOAD,
     pin_block::BLOCK_LEN,
     tlv::{IsoMessage, Mti, TlvError},
@@ -13,7 +13,7 @@ use crate::terminal::{
 
 /// Message type indicators.
 pub mod mti {
-    use crate::terminal::tlv::Mti;
+    use crate::tlv::Mti;
 
     pub const FINANCIAL: Mti = Mti::new(b"0200");
     pub const FINANCIAL_RESPONSE: Mti = Mti::new(b"0210");
@@ -300,6 +300,12 @@ pub struct FinancialRequest {
     pub original: Option<OriginalRef>,
 }
 
+/// A card number as logs may show it: its last four digits.
+fn masked(pan: &str) -> String {
+    let shown = pan.len().saturating_sub(4);
+    format!("{}{}", "*".repeat(shown), pan.get(shown..).unwrap_or(""))
+}
+
 impl std::fmt::Debug for FinancialRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("FinancialRequest")
@@ -307,7 +313,7 @@ impl std::fmt::Debug for FinancialRequest {
             .field("ewarung_id", &self.ewarung_id)
             .field("processing", &self.processing)
             .field("amount_minor", &self.amount_minor)
-            .field("pan", &crate::domain::pan::mask(&self.pan))
+            .field("pan", &masked(&self.pan))
             .field("pin_block", &self.pin_block.map(|_| "(16 bytes)"))
             .field("program_code", &self.program_code)
             .field("basket", &self.basket)

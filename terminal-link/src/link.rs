@@ -18,7 +18,7 @@ use tokio::{
     time::Instant,
 };
 
-use crate::terminal::frame::{self, Frame, FrameDecoder, Received, Rejection, ACK, NAK};
+use crate::frame::{self, Frame, FrameDecoder, Received, Rejection, ACK, NAK};
 
 #[derive(Debug, Clone, Copy)]
 pub struct LinkConfig {
