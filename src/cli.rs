@@ -38,9 +38,6 @@ pub enum Command {
     /// Checks over the ledger (directly on the database).
     #[command(subcommand)]
     Ledger(LedgerCommand),
-    /// Benchmarks whose figures go in docs/benchmarks.md.
-    #[command(subcommand)]
-    Bench(crate::bench::BenchCommand),
     /// Close a business date (the bank; as a client of a running server).
     Close {
         #[command(flatten)]

@@ -21,7 +21,6 @@
 
 pub mod abandon;
 pub mod auth;
-pub mod bench;
 pub mod business_day;
 pub mod cards;
 pub mod cli;

@@ -12,11 +12,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
-    let default_level = match cli.command {
-        Command::Bench(_) => "warn",
-        _ => "info",
-    };
-    ssn::telemetry::init(cli.common.log_format, default_level);
+    ssn::telemetry::init(cli.common.log_format, "info");
     let outcome = match cli.command {
         Command::Serve(args) => ssn::startup::serve(&cli.common, args).await,
         Command::Migrate => ssn::cli::migrate(&cli.common).await,
@@ -31,7 +27,6 @@ async fn main() -> std::process::ExitCode {
             json,
         } => ssn::recon::cli::settle(&client, date, &output, json).await,
         Command::Ledger(command) => ssn::cli::ledger(&cli.common, command).await,
-        Command::Bench(command) => ssn::bench::run(command).await,
         Command::Terminal(ssn::cli::TerminalCommand::Gateway(args)) => {
             ssn::gateway::run(&cli.common.data_dir, args).await
         }

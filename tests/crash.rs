@@ -232,10 +232,10 @@ async fn await_approvals(approved: &Approved, seen: usize, what: &str) -> usize 
 
 /// PostgreSQL's postmaster killed with SIGKILL and started again, three times, while terminals
 /// buy: the service approves again after every restart without being restarted itself, and
-/// nothing it answered is lost. (Throughput after recovery is `ssn bench pg-crash`'s figure.)
+/// nothing it answered is lost. (Throughput after recovery is `ssn-bench pg-crash`'s figure.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn approvals_survive_postgres_crashes_under_load() {
-    let cluster = ssn::bench::pg_cluster::Cluster::start("-c max_connections=100")
+    let cluster = ssn_bench::pg_cluster::Cluster::start("-c max_connections=100")
         .await
         .expect("a throwaway PostgreSQL cluster (scripts/test installs PostgreSQL)");
     let dir = tempfile::tempdir().unwrap();

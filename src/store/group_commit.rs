@@ -60,7 +60,7 @@ impl Work {
 }
 
 /// A job for the writer and where its answer goes. `alone` jobs get a transaction and a commit of
-/// their own (the per-commit baseline `ssn bench redeem` compares group commit with).
+/// their own (the per-commit baseline `ssn-bench redeem` compares group commit with).
 pub struct Queued {
     pub job: Work,
     pub reply: oneshot::Sender<JobResult>,

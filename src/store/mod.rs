@@ -292,7 +292,7 @@ pub trait LedgerStore: Send + Sync + 'static {
     /// Runs `job` in one write transaction and commits it before answering (see `ledger::tx`).
     async fn transact(&self, job: Arc<dyn ErasedJob>) -> StoreResult<Box<dyn Any + Send>>;
     /// Runs `job` in a transaction of its own, never batched with others: the per-commit
-    /// baseline that `ssn bench redeem` measures group commit against.
+    /// baseline that `ssn-bench redeem` measures group commit against.
     async fn transact_alone(&self, job: Arc<dyn ErasedJob>) -> StoreResult<Box<dyn Any + Send>>;
 
     /// Starts a batch in `validating`; rows arrive with [`Self::stage_quota_chunk`].

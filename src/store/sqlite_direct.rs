@@ -2,7 +2,7 @@
 //!
 //! sqlx runs every SQLite statement on a worker thread of its own and hands each one (and each
 //! row) across threads; a redemption is about twenty statements, and under load those hand-offs
-//! cost more CPU than SQLite itself (`perf` on `ssn bench redeem`: about 40% of the samples were
+//! cost more CPU than SQLite itself (`perf` on `ssn-bench redeem`: about 40% of the samples were
 //! thread wake-ups and context switches). So the group-commit writer (`group_commit`) keeps a
 //! connection of its own and runs the statements of [`sql`] on it through rusqlite, synchronously
 //! on its thread, with the same encodings as sqlx (uuids as 16-byte blobs, timestamps as RFC 3339

@@ -25,7 +25,7 @@ use crate::{
 /// own cost (reset, bind, open the cursors, halt) was about half of a line's lookup. The covering
 /// index is named because SQLite prefers the unique one, which costs a table page per line: a
 /// million-row file in shuffled order took 4.2 s through the unique index and 3.4 s through the
-/// covering one (`ssn bench quota --file-order shuffled`); in registration order they are even.
+/// covering one (`ssn-bench quota --file-order shuffled`); in registration order they are even.
 const FIND_HOUSEHOLDS: &str = "SELECT j.key, h.id, h.status,
             EXISTS (SELECT 1 FROM quota_credits c WHERE c.program_id = ?2
                       AND c.household_id = h.id AND c.period = ?3)

@@ -1,7 +1,7 @@
 //! SQLite's WAL checkpoints, off the writer's path. By default the connection whose commit takes
 //! the WAL past 1,000 pages copies it back into the database file and syncs it, inside that
 //! commit, and every few hundred redemptions a batch waited tens of milliseconds for it (in a
-//! 10 s `ssn bench redeem` run the authorize p99 fell from 37 ms to 6 ms without it). So the
+//! 10 s `ssn-bench redeem` run the authorize p99 fell from 37 ms to 6 ms without it). So the
 //! store's connections never checkpoint (`wal_autocheckpoint = 0`), and this thread, with a
 //! connection of its own, runs a passive checkpoint every second ([`WalPolicy`]), alongside the
 //! writer and readers, blocking neither.

@@ -1,4 +1,4 @@
-//! `ssn bench quota`: a generated quota file of a million rows uploaded (streamed) and validated
+//! `ssn-bench quota`: a generated quota file of a million rows uploaded (streamed) and validated
 //! through the HTTP API, against a raw bulk insert of the same rows into a plain table in the same
 //! run; posting the batch is timed too. Peak memory is the process's high-water mark, reset just
 //! before the upload, so it shows what the upload itself needed.
@@ -13,12 +13,11 @@ use clap::Args;
 use futures_util::TryStreamExt;
 use sqlx::Connection;
 
+use ssn::store::NewProgram;
+
 use crate::{
-    bench::{
-        dataset::{self, login, office_user, FreshDatabase, OFFICE_PASSWORD},
-        stats, BenchDatabase,
-    },
-    store::NewProgram,
+    dataset::{self, login, office_user, FreshDatabase, OFFICE_PASSWORD},
+    stats, BenchDatabase,
 };
 
 #[derive(Debug, Clone, Args)]
@@ -53,7 +52,7 @@ pub async fn run(args: QuotaArgs) -> anyhow::Result<()> {
 }
 
 async fn measure(args: &QuotaArgs, database: &FreshDatabase, dir: &Path) -> anyhow::Result<()> {
-    let serve = crate::config::ServeArgs {
+    let serve = ssn::config::ServeArgs {
         request_timeout_seconds: 600,
         ..Default::default()
     };
@@ -142,7 +141,7 @@ async fn measure(args: &QuotaArgs, database: &FreshDatabase, dir: &Path) -> anyh
     let backend = state.store.backend();
     let rows = args.rows as f64;
     println!(
-        "ssn bench quota: {backend}, {} rows ({size_mib:.1} MiB), households in {} order",
+        "ssn-bench quota: {backend}, {} rows ({size_mib:.1} MiB), households in {} order",
         args.rows,
         match args.file_order {
             FileOrder::Registered => "registration",
@@ -222,7 +221,7 @@ macro_rules! with_connection {
 /// Bench setup only: households straight into the table, many per statement.
 async fn register_households(url: &str, rows: usize) -> anyhow::Result<()> {
     with_connection!(url, |conn, Db| {
-        let now = crate::store::now();
+        let now = ssn::store::now();
         let mut tx = conn.begin().await?;
         for start in (0..rows).step_by(ROWS_PER_STATEMENT) {
             let mut insert = sqlx::QueryBuilder::<Db>::new(
@@ -232,7 +231,7 @@ async fn register_households(url: &str, rows: usize) -> anyhow::Result<()> {
             insert.push_values(
                 start..(start + ROWS_PER_STATEMENT).min(rows),
                 |mut row, index| {
-                    row.push_bind(crate::domain::ids::HouseholdId::new())
+                    row.push_bind(ssn::domain::ids::HouseholdId::new())
                         .push_bind(kk(index))
                         .push_bind(kk(index))
                         .push_bind("Bench household")

@@ -1,5 +1,5 @@
 //! The PostgreSQL baseline: pgbench's TPC-B-like transaction on the same server, on a database of
-//! its own, so `ssn bench redeem` can state its throughput as a fraction of what the server does
+//! its own, so `ssn-bench redeem` can state its throughput as a fraction of what the server does
 //! for a standard write transaction.
 
 use std::path::PathBuf;

@@ -1,4 +1,4 @@
-//! `ssn bench recon`: a business date of generated completed purchases (a million by default)
+//! `ssn-bench recon`: a business date of generated completed purchases (a million by default)
 //! and a bank file of as many lines with planted exceptions of every category, reconciled through
 //! the HTTP API (streamed upload, matching, recording); in the same run, the reference a bank
 //! analyst would otherwise use: pandas reading the host's export and the bank's file and merging
@@ -15,7 +15,7 @@ use clap::Args;
 use rand::{rngs::StdRng, Rng, SeedableRng};
 use sqlx::Connection;
 
-use crate::bench::{
+use crate::{
     dataset::{self, login, FreshDatabase},
     stats, BenchDatabase,
 };
@@ -58,7 +58,7 @@ struct Purchase {
 }
 
 async fn measure(args: &ReconArgs, database: &FreshDatabase, dir: &Path) -> anyhow::Result<()> {
-    let serve = crate::config::ServeArgs {
+    let serve = ssn::config::ServeArgs {
         demo: true,
         request_timeout_seconds: 3600,
         // No hold sweeper: it would only wait on the bulk insert of the day.
@@ -69,7 +69,7 @@ async fn measure(args: &ReconArgs, database: &FreshDatabase, dir: &Path) -> anyh
     let state = app.state().clone();
     let base = format!("http://{}", app.address());
     let date = state.store.days().open_business_date().await?;
-    let terminals: Vec<(String, crate::domain::ids::EwarungId)> =
+    let terminals: Vec<(String, ssn::domain::ids::EwarungId)> =
         state.store.days().terminal_owners().await?;
     let program = state
         .store
@@ -99,7 +99,7 @@ async fn measure(args: &ReconArgs, database: &FreshDatabase, dir: &Path) -> anyh
         .store
         .days()
         .close_day(
-            crate::business_day::parse_date(&date).expect("a date"),
+            ssn::business_day::parse_date(&date).expect("a date"),
             bank.id,
         )
         .await?;
@@ -143,7 +143,7 @@ async fn measure(args: &ReconArgs, database: &FreshDatabase, dir: &Path) -> anyh
     let pandas = run_pandas(&args.python, dir, &bank_file, &host_file)?;
 
     println!(
-        "ssn bench recon ({}, {} host purchases, bank file {} lines, {size_mib:.1} MiB)",
+        "ssn-bench recon ({}, {} host purchases, bank file {} lines, {size_mib:.1} MiB)",
         if database.is_postgres() {
             "PostgreSQL"
         } else {
@@ -205,7 +205,7 @@ fn write_files(
     bank: &Path,
     host: &Path,
     date: &str,
-    terminals: &[(String, crate::domain::ids::EwarungId)],
+    terminals: &[(String, ssn::domain::ids::EwarungId)],
     purchases: &[Purchase],
 ) -> anyhow::Result<Planted> {
     let mut planted = Planted::default();
@@ -218,7 +218,7 @@ fn write_files(
     writeln!(h, "terminal_id,stan,rrn,amount_idr,type")?;
     for (i, p) in purchases.iter().enumerate() {
         let terminal = &terminals[p.terminal].0;
-        let amount = crate::domain::money::format_minor(p.amount_minor);
+        let amount = ssn::domain::money::format_minor(p.amount_minor);
         writeln!(h, "{terminal},{:06},{:012},{amount},SALE", p.stan, p.rrn)?;
         match i % EVERY {
             1 => {
@@ -227,7 +227,7 @@ fn write_files(
             }
             2 => {
                 planted.mismatch += 1;
-                let other = crate::domain::money::format_minor(p.amount_minor + 100);
+                let other = ssn::domain::money::format_minor(p.amount_minor + 100);
                 writeln!(
                     b,
                     "{date},{terminal},{:06},{:012},A{:05},{other},SALE",
@@ -288,13 +288,13 @@ fn write_files(
 async fn insert_purchases(
     url: &str,
     date: &str,
-    terminals: &[(String, crate::domain::ids::EwarungId)],
-    program: crate::domain::ids::ProgramId,
+    terminals: &[(String, ssn::domain::ids::EwarungId)],
+    program: ssn::domain::ids::ProgramId,
     purchases: &[Purchase],
 ) -> anyhow::Result<()> {
     macro_rules! insert {
         ($conn:ident, $db:ty) => {{
-            let now = crate::store::now();
+            let now = ssn::store::now();
             let mut tx = $conn.begin().await?;
             for chunk in purchases.chunks(ROWS_PER_STATEMENT) {
                 let mut insert = sqlx::QueryBuilder::<$db>::new(

@@ -1,4 +1,4 @@
-//! `ssn bench`: measured figures for `docs/benchmarks.md`. Each benchmark runs the real service
+//! `ssn-bench`: measured figures for `docs/benchmarks.md`. Each benchmark runs the real service
 //! (HTTP server, store, group commit) on a fresh database and, in the same run, the baseline the
 //! figure is compared with, so the ratio is independent of how fast this particular machine is.
 
@@ -38,6 +38,19 @@ pub struct BenchDatabase {
     /// may create (and drop) a database on, e.g. postgres://postgres@127.0.0.1:5432/postgres.
     #[arg(long, env = "SSN_BENCH_DATABASE", default_value = "sqlite")]
     pub bench_database: String,
+}
+
+/// The `ssn` binary next to this one (`cargo build --release --workspace` builds both), for the
+/// benchmarks that run the server as a process of its own.
+pub fn ssn_binary() -> anyhow::Result<std::path::PathBuf> {
+    let here = std::env::current_exe()?;
+    let ssn = here.with_file_name(format!("ssn{}", std::env::consts::EXE_SUFFIX));
+    anyhow::ensure!(
+        ssn.is_file(),
+        "{} not found: build it with `cargo build --release --workspace`",
+        ssn.display()
+    );
+    Ok(ssn)
 }
 
 pub async fn run(command: BenchCommand) -> anyhow::Result<()> {

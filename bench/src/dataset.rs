@@ -4,7 +4,7 @@ use std::path::Path;
 
 use sqlx::Connection;
 
-use crate::{
+use ssn::{
     auth::password,
     domain::{
         catalog::CommodityGroup,
@@ -29,19 +29,19 @@ pub async fn build_app(
     database: &FreshDatabase,
     dir: &Path,
     max_connections: u32,
-    serve: crate::config::ServeArgs,
-) -> anyhow::Result<crate::startup::Application> {
-    let common = crate::config::CommonArgs {
+    serve: ssn::config::ServeArgs,
+) -> anyhow::Result<ssn::startup::Application> {
+    let common = ssn::config::CommonArgs {
         database_url: Some(database.url.clone()),
         data_dir: dir.to_path_buf(),
         db_max_connections: max_connections,
         ..Default::default()
     };
-    let serve = crate::config::ServeArgs {
+    let serve = ssn::config::ServeArgs {
         listen: "127.0.0.1:0".parse().expect("a socket address"),
         ..serve
     };
-    crate::startup::Application::build(&common, &serve).await
+    ssn::startup::Application::build(&common, &serve).await
 }
 
 /// A benchmark's server, serving in this process until `stop`.
@@ -51,7 +51,7 @@ pub struct BackgroundServer {
 }
 
 impl BackgroundServer {
-    pub fn start(app: crate::startup::Application) -> Self {
+    pub fn start(app: ssn::startup::Application) -> Self {
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let task = tokio::spawn(app.run_until(async move {
             let _ = stopped.await;
@@ -296,7 +296,7 @@ async fn load_quota(
 ) -> anyhow::Result<()> {
     let ledger = state.store.ledger();
     let batch = ledger.create_quota_batch("bench.csv", maker).await?;
-    let mut tally = crate::quota::BatchTally::default();
+    let mut tally = ssn::quota::BatchTally::default();
     for part in lines.chunks(5_000) {
         let outcomes = ledger.stage_quota_chunk(batch.id, part, &[]).await?;
         tally.record(part, &outcomes);

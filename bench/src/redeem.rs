@@ -1,4 +1,4 @@
-//! `ssn bench redeem`: N simulated terminals, each with its operator's real JWT, doing
+//! `ssn-bench redeem`: N simulated terminals, each with its operator's real JWT, doing
 //! authorize (with PIN) and complete over HTTP for a fixed time; then, in the same run, the raw
 //! ceiling: the same ledger SQL for one redemption in one transaction, one after another, no HTTP
 //! and no batching (on PostgreSQL also pgbench's TPC-B on the same server).
@@ -13,12 +13,12 @@ use clap::Args;
 use rand::Rng;
 
 use crate::{
-    bench::{
-        dataset::{self, FreshDatabase, RedeemDataset},
-        pgbench,
-        stats::Latencies,
-        BenchDatabase,
-    },
+    dataset::{self, FreshDatabase, RedeemDataset},
+    pgbench,
+    stats::Latencies,
+    BenchDatabase,
+};
+use ssn::{
     config::ServeArgs,
     domain::{money::Amount, pan::Pan, pin::Pin, purchase::Followup, terminal::TerminalId},
     http::state::AppState,
@@ -152,7 +152,7 @@ async fn measure(
 
     let backend = state.store.backend();
     println!(
-        "ssn bench redeem: {backend}, {} terminals, think {} ms, {} s, {} households",
+        "ssn-bench redeem: {backend}, {} terminals, think {} ms, {} s, {} households",
         args.terminals, args.think_ms, args.seconds, args.households
     );
     println!(
@@ -222,7 +222,7 @@ async fn terminal_loop(
 ) -> Tally {
     let mut tally = Tally::default();
     let mut stan = 0u32;
-    let date = crate::redemption::engine::local_date(crate::store::now());
+    let date = ssn::redemption::engine::local_date(ssn::store::now());
     // Terminals do not start in lockstep.
     if think_ms > 0 {
         let pause = rand::thread_rng().gen_range(0..=2 * think_ms);

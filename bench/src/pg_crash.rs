@@ -1,4 +1,4 @@
-//! `ssn bench pg-crash`: purchases per second before and after PostgreSQL crashes. Starts a
+//! `ssn-bench pg-crash`: purchases per second before and after PostgreSQL crashes. Starts a
 //! durable throwaway cluster ([`super::pg_cluster`]) and `ssn serve --demo` on it as a child
 //! process, runs terminals doing authorize + complete over HTTP, kills the postmaster with
 //! SIGKILL every few seconds and starts it again, then compares the rate in the seconds after the
@@ -20,7 +20,7 @@ use clap::Args;
 use sqlx::Connection;
 use tokio::io::{AsyncBufReadExt, BufReader};
 
-use super::pg_cluster::Cluster;
+use crate::pg_cluster::Cluster;
 
 #[derive(Debug, Args)]
 pub struct PgCrashArgs {
@@ -135,7 +135,7 @@ pub async fn run(args: PgCrashArgs) -> anyhow::Result<()> {
     let before_start = before_end.saturating_sub(WINDOW - WARM_UP).max(WARM_UP);
     let before = rate(&completions, before_start, before_end);
     println!(
-        "ssn bench pg-crash: PostgreSQL (durable), {} terminals, {} crashes {} s apart",
+        "ssn-bench pg-crash: PostgreSQL (durable), {} terminals, {} crashes {} s apart",
         args.clients, args.crashes, args.interval_seconds
     );
     println!(
@@ -190,7 +190,7 @@ pub async fn run(args: PgCrashArgs) -> anyhow::Result<()> {
         );
     }
     let _ = server.kill().await;
-    let verify = tokio::process::Command::new(std::env::current_exe()?)
+    let verify = tokio::process::Command::new(crate::ssn_binary()?)
         .args([
             "ledger",
             "verify",
@@ -221,7 +221,7 @@ async fn start_server(
     data: &std::path::Path,
     database: &str,
 ) -> anyhow::Result<(tokio::process::Child, String, Arc<Vec<String>>)> {
-    let mut server = tokio::process::Command::new(std::env::current_exe()?)
+    let mut server = tokio::process::Command::new(crate::ssn_binary()?)
         .args(["serve", "--demo", "--listen", "127.0.0.1:0"])
         .args(["--database-url", database, "--data-dir"])
         .arg(data)
@@ -292,7 +292,7 @@ struct Terminal {
 /// Buys rice at Rp 1 a kilo (cards never run dry) until told to stop; the number of requests
 /// that failed or went unanswered.
 async fn terminal_loop(terminal: Terminal) -> u64 {
-    let date = crate::redemption::engine::local_date(crate::store::now());
+    let date = ssn::redemption::engine::local_date(ssn::store::now());
     let mut failed = 0;
     while !terminal.stop.load(Ordering::Relaxed) {
         let n = terminal.stans.fetch_add(1, Ordering::Relaxed);
@@ -300,7 +300,7 @@ async fn terminal_loop(terminal: Terminal) -> u64 {
         let pan = &terminal.pans[n as usize % terminal.pans.len()];
         let request = serde_json::json!({
             "terminal_id": terminal.terminal, "stan": stan, "local_time": format!("{date}T10:00:00"),
-            "pan": pan, "pin": crate::demo::DEMO_PIN, "type": "purchase",
+            "pan": pan, "pin": ssn::demo::DEMO_PIN, "type": "purchase",
             "lines": [{"sku": "BERAS-MEDIUM", "quantity": 1, "unit_price": "1"}],
         });
         let Some(answer) = post(&terminal, "authorize", &request).await else {

@@ -1,4 +1,4 @@
-//! `ssn bench logins`: the server's resident memory while it checks passwords. Starts `ssn serve
+//! `ssn-bench logins`: the server's resident memory while it checks passwords. Starts `ssn serve
 //! --demo` as a child process on SQLite, reads its resident set size from /proc before, during (the
 //! peak, `VmHWM`) and after a burst of logins with the right password, and after it has been idle
 //! for a while. argon2id needs 19 MiB a check; what matters is that the server keeps a bounded
@@ -28,7 +28,7 @@ pub struct LoginsArgs {
 
 pub async fn run(args: LoginsArgs) -> anyhow::Result<()> {
     let data = tempfile::tempdir()?;
-    let mut server = tokio::process::Command::new(std::env::current_exe()?)
+    let mut server = tokio::process::Command::new(crate::ssn_binary()?)
         .args(["serve", "--demo", "--listen", "127.0.0.1:0", "--data-dir"])
         .arg(data.path())
         .env("SSN_LOG", "warn")
