@@ -49,7 +49,7 @@ pub enum Command {
     },
     /// Reconcile the bank's settlement file (as a client of a running server).
     #[command(subcommand)]
-    Recon(crate::recon::cli::ReconCommand),
+    Recon(crate::client::recon::ReconCommand),
     /// Settle a reconciled date and write the payout instruction file.
     Settle {
         #[command(flatten)]
@@ -182,7 +182,7 @@ pub async fn user_add(common: &CommonArgs, command: UserCommand) -> anyhow::Resu
 }
 
 pub async fn quota(command: QuotaCommand) -> anyhow::Result<()> {
-    use crate::quota::cli;
+    use crate::client::quota as cli;
     match command {
         QuotaCommand::Load { client, file, json } => cli::load(&client, &file, json).await,
         QuotaCommand::Approve {

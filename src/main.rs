@@ -18,14 +18,16 @@ async fn main() -> std::process::ExitCode {
         Command::Migrate => ssn::cli::migrate(&cli.common).await,
         Command::User(command) => ssn::cli::user_add(&cli.common, command).await,
         Command::Quota(command) => ssn::cli::quota(command).await,
-        Command::Close { client, date, json } => ssn::recon::cli::close(&client, date, json).await,
-        Command::Recon(command) => ssn::recon::cli::recon(command).await,
+        Command::Close { client, date, json } => {
+            ssn::client::recon::close(&client, date, json).await
+        }
+        Command::Recon(command) => ssn::client::recon::recon(command).await,
         Command::Settle {
             client,
             date,
             output,
             json,
-        } => ssn::recon::cli::settle(&client, date, &output, json).await,
+        } => ssn::client::recon::settle(&client, date, &output, json).await,
         Command::Ledger(command) => ssn::cli::ledger(&cli.common, command).await,
         Command::Terminal(ssn::cli::TerminalCommand::Gateway(args)) => {
             ssn::gateway::run(&cli.common.data_dir, args).await

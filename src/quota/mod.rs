@@ -3,7 +3,6 @@
 //! household credited at most once per program and period across all batches. Entitlement that
 //! outlives the program's carry-over returns to program funding (`expire`).
 
-pub mod cli;
 pub mod parse;
 pub mod tally;
 pub mod upload;

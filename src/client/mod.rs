@@ -1,6 +1,10 @@
-//! A small client for the service's own API, used by the batch commands (`ssn quota …`): they go
-//! through the server like any other office user, so roles, maker-checker and audit apply to them
-//! exactly as to a browser or script.
+//! The commands that are clients of the service's own API: the office's quota jobs
+//! ([`quota`]: `ssn quota load | approve | expire`) and the bank's daily jobs ([`recon`]: `ssn
+//! close`, `ssn recon …`, `ssn settle`). They go through the server like any other user, so roles,
+//! maker-checker and audit apply to them exactly as to a browser or script.
+
+pub mod quota;
+pub mod recon;
 
 use anyhow::{bail, Context};
 use clap::Args;

@@ -213,7 +213,7 @@ pub async fn close(args: &ClientArgs, date: chrono::NaiveDate, json: bool) -> an
         close.cutoff,
         if again { ", nothing changed" } else { "" }
     );
-    let line = |name: &str, c: &crate::store::CountAndTotal| {
+    let line = |name: &str, c: &crate::model::records::CountAndTotal| {
         println!(
             "  {name:<12} {:>8} {:>18} IDR",
             c.count,
