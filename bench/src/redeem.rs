@@ -45,7 +45,7 @@ pub struct RedeemArgs {
     pub seconds: u64,
     /// A terminal's pause between purchases, drawn uniformly from 0 to twice this (a cashier
     /// scanning the next basket). 0 makes every terminal fire back to back.
-    #[arg(long, default_value_t = 200)]
+    #[arg(long, default_value_t = 100)]
     pub think_ms: u64,
     /// Households (cards) purchases are spread over.
     #[arg(long, default_value_t = 1_000)]
