@@ -4,20 +4,35 @@
 //! through E-Warung kiosks' EDC terminals, and back to the bank that settles with the kiosks. This
 //! crate is the host for all of it.
 //!
-//! A tour of the rooms:
-//! - [`domain`]: pure rules and values that parse instead of validate (`Pan`, `KkNumber`, `Amount`,
-//!   roles and permissions, card and household states). No I/O.
-//! - [`store`]: every SQL statement, behind the one [`store::Store`] trait with a SQLite and a
-//!   PostgreSQL implementation.
-//! - [`auth`]: password hashing (argon2id), JWTs, and PIN verification values (keyed HMAC).
-//! - [`http`]: the axum router, the one error enum mapped to responses, the auth extractor, and thin
-//!   handlers.
-//! - [`config`], [`startup`], [`telemetry`]: turning flags into a running, observable server.
-//! - [`demo`]: the demo data behind `ssn serve --demo`.
+//! A tour of the rooms, from the bottom up (each depends only on the ones above it in this list;
+//! `tests/architecture.rs` checks it):
+//! - [`domain`]: pure rules and values that parse instead of validate (`Pan`, `KkNumber`, money
+//!   as checked minor units, roles and permissions, card, household and purchase states and their
+//!   transitions). No I/O.
+//! - [`model`]: what is stored and read back (records, quota and reconciliation rows) and
+//!   [`model::error::StoreError`].
+//! - [`ledger`]: the double-entry rules: account and transfer kinds, [`ledger::LedgerTx`] (a
+//!   transaction seen through the operations money needs), [`ledger::LedgerJob`], the checks of
+//!   `ssn ledger verify`.
+//! - [`store`]: every SQL statement, behind the [`store::Store`] trait with a SQLite and a
+//!   PostgreSQL implementation (SQLite's ledger jobs go through one writer with group commit).
+//! - services: [`redemption`] (the terminal rules, written once against `LedgerTx`),
+//!   [`cards`], [`quota`], [`recon`], [`close`], [`settlement`], [`login`], [`pin_check`],
+//!   [`business_day`]; [`auth`] holds the keys and hashes they use.
+//! - front ends: [`http`] (the axum router, one error enum mapped to responses, thin handlers),
+//!   [`gateway`] (terminals on serial lines, through the `terminal_link` crate), [`client`] (the
+//!   batch commands that call the API), [`cli`], [`config`], [`startup`], [`telemetry`], [`demo`].
 //!
-//! A request flows: router → `http::auth::Caller` extractor (JWT → role, E-Warung) → handler parses its
-//! body into domain values (`http::json::Body`) → a permission check → a `Store` call in one
-//! transaction → a record serialised as JSON. Any failure on the way is an `http::error::ApiError`.
+//! How a purchase flows: `POST /v1/redemptions/authorize` → [`http::redemptions::authorize`]
+//! (the `Caller` extractor checked the JWT; the body parsed into an
+//! [`redemption::request::AuthorizeRequest`]) → [`store::run_job`] with a
+//! [`redemption::engine::Authorize`] job → the store runs the job in one write transaction
+//! (SQLite: queued to the group-commit writer, `store::group_commit`; PostgreSQL: a pooled
+//! transaction with bounded retries) → `Authorize::run` checks terminal, card, PIN, basket and
+//! balance through [`ledger::LedgerTx`] and places the hold with `LedgerTx::apply_transfer` → the
+//! answer is stored with the request (a replay gets the same bytes) and committed before it is
+//! sent. Complete, void and reversal follow the same path with a
+//! [`redemption::engine::FollowUp`], whose effect in each state is [`domain::purchase::transition`].
 
 pub mod abandon;
 pub mod auth;

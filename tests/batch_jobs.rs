@@ -157,15 +157,7 @@ async fn quota_commands_load_approve_expire_and_the_ledger_verifies(backend: Bac
     assert!(report.contains("(entitlement)"), "{report}");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn quota_commands_and_ledger_verify_on_sqlite() {
-    quota_commands_load_approve_expire_and_the_ledger_verifies(Backend::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn quota_commands_and_ledger_verify_on_postgres() {
-    quota_commands_load_approve_expire_and_the_ledger_verifies(Backend::Postgres).await;
-}
+on_both_backends!(quota_commands_load_approve_expire_and_the_ledger_verifies);
 
 /// The bank's day as its staff run it: `ssn close`, `ssn recon run` (BOM, CRLF, a malformed line),
 /// `ssn recon resolve`, `ssn recon show`, `ssn settle` twice (the second payout file pays nothing), and an
@@ -348,12 +340,4 @@ async fn the_banks_daily_commands_close_reconcile_resolve_and_settle(backend: Ba
     assert!(verified.status.success(), "{}", text(&verified));
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_banks_daily_commands_on_sqlite() {
-    the_banks_daily_commands_close_reconcile_resolve_and_settle(Backend::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_banks_daily_commands_on_postgres() {
-    the_banks_daily_commands_close_reconcile_resolve_and_settle(Backend::Postgres).await;
-}
+on_both_backends!(the_banks_daily_commands_close_reconcile_resolve_and_settle);

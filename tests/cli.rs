@@ -36,23 +36,42 @@ struct Server {
     child: Child,
     base: String,
     stdout_before: String,
+    /// Everything logged on stderr so far (read by a thread as it comes).
+    logs: std::sync::Arc<std::sync::Mutex<String>>,
+    log_reader: Option<std::thread::JoinHandle<()>>,
 }
 
 impl Server {
     fn start(data_dir: &std::path::Path, extra: &[&str]) -> Server {
-        let child = ssn(data_dir)
+        let mut child = ssn(data_dir)
             .env("SSN_LOG_FORMAT", "json")
+            // Requests are logged when they start too, so a test can wait for one to arrive.
+            .env("SSN_LOG", "info,tower_http=debug")
             .args(["serve", "--listen", "127.0.0.1:0"])
             .args(extra)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
             .expect("ssn starts");
+        let logs = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let stderr = BufReader::new(child.stderr.take().unwrap());
+        let log_reader = {
+            let logs = logs.clone();
+            std::thread::spawn(move || {
+                for line in stderr.lines().map_while(Result::ok) {
+                    let mut logs = logs.lock().unwrap();
+                    logs.push_str(&line);
+                    logs.push('\n');
+                }
+            })
+        };
         // Owned by `Server` from here on, whose `Drop` reaps it on every path.
         let mut server = Server {
             child,
             base: String::new(),
             stdout_before: String::new(),
+            logs,
+            log_reader: Some(log_reader),
         };
         let mut stdout = BufReader::new(server.child.stdout.take().unwrap());
         loop {
@@ -78,11 +97,26 @@ impl Server {
         assert!(status.success());
     }
 
+    /// Waits until a log line contains `needle` (a deadline only against hanging forever).
+    async fn wait_for_log(&self, needle: &str) {
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        while !self.logs.lock().unwrap().contains(needle) {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "never logged {needle:?}: {}",
+                self.logs.lock().unwrap()
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
     /// Waits for exit and returns (exit success, everything logged on stderr).
     fn wait(&mut self) -> (bool, String) {
         let status = self.child.wait().unwrap();
-        let mut logs = String::new();
-        std::io::Read::read_to_string(&mut self.child.stderr.take().unwrap(), &mut logs).unwrap();
+        if let Some(reader) = self.log_reader.take() {
+            reader.join().unwrap();
+        }
+        let logs = self.logs.lock().unwrap().clone();
         (status.success(), logs)
     }
 }
@@ -266,9 +300,9 @@ async fn sigterm_lets_a_request_in_flight_finish_and_logs_never_show_a_card_numb
                 .send().await.unwrap().status()
         })
     };
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    server.wait_for_log("\"path\":\"/v1/households\"").await;
     server.terminate();
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    server.wait_for_log("shutting down").await;
     assert!(
         !request.is_finished(),
         "the request waits for the write lock"

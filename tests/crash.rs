@@ -15,7 +15,7 @@ use std::{
 };
 
 use common::{process::*, purchase, Backend, DEMO_PANS};
-use rand::Rng;
+use rand::{Rng, SeedableRng};
 use serde_json::Value;
 use sqlx::Connection;
 
@@ -84,6 +84,13 @@ async fn approvals_survive_sigkill(backend: Backend) {
     let approved: Approved = Arc::default();
     let stans = Arc::new(AtomicU32::new(1));
     let http = reqwest::Client::new();
+    // The kill moments are drawn from a seed that is printed, so a failing run can be repeated.
+    let seed = std::env::var("SSN_TEST_SEED")
+        .ok()
+        .and_then(|seed| seed.parse().ok())
+        .unwrap_or_else(rand::random::<u64>);
+    eprintln!("kill moments from seed {seed} (SSN_TEST_SEED={seed} repeats them)");
+    let mut moments = rand::rngs::StdRng::seed_from_u64(seed);
     for _ in 0..KILLS {
         let mut server = ServerProcess::start(dir.path(), &db, &flags);
         let token = login(&http, &server.base, "warung-berkah", "demo-operator-pass").await;
@@ -97,7 +104,7 @@ async fn approvals_survive_sigkill(backend: Backend) {
                 ))
             })
             .collect();
-        let run_for = rand::thread_rng().gen_range(300..1200);
+        let run_for = moments.gen_range(300..1200);
         tokio::time::sleep(Duration::from_millis(run_for)).await;
         server.kill();
         for client in clients {
@@ -154,15 +161,7 @@ async fn approvals_survive_sigkill(backend: Backend) {
     eprintln!("{} approvals survived {KILLS} SIGKILLs", approved.len());
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn approvals_survive_sigkill_on_sqlite() {
-    approvals_survive_sigkill(Backend::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn approvals_survive_sigkill_on_postgres() {
-    approvals_survive_sigkill(Backend::Postgres).await;
-}
+on_both_backends!(approvals_survive_sigkill);
 
 /// Approvals seen since the last restart before the test moves on: proof the service serves
 /// again (a deadline only guards against hanging forever; it is not a speed check).

@@ -435,18 +435,6 @@ async fn the_gateway_comes_back_after_the_device_vanished(backend: Backend) {
     chain.assert_ledger_verifies();
 }
 
-macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => { $(
-        mod $name {
-            use super::*;
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() { super::$name(Backend::Sqlite).await }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() { super::$name(Backend::Postgres).await }
-        }
-    )* };
-}
-
 /// docs/conformance/vectors.json, replayed byte for byte: every answer as the vectors say.
 async fn the_conformance_vectors_are_answered_as_documented(backend: Backend) {
     let chain = Chain::start(backend).await;

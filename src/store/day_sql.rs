@@ -97,7 +97,7 @@ macro_rules! day_store_impl {
                     subject: (&str, String),
                     detail: serde_json::Value,
                 ) -> StoreResult<()> {
-                    Self::audit(tx, Some(actor), action, subject, detail).await
+                    $crate::store::registry::audit(tx, Some(actor), action, subject, detail).await
                 }
 
                 /// Computes the close of `date` inside the close's transaction.

@@ -298,7 +298,10 @@ mod tests {
 
     use crate::{
         ledger::{LedgerJob, LedgerTx},
-        store::{run_job, sqlite::SqliteStore, ConnectOptions, Store, StoreError, StoreResult},
+        store::{
+            run_job, sql_store::SqlStore, sqlite::SqliteStore, ConnectOptions, Store, StoreError,
+            StoreResult,
+        },
     };
 
     /// Reserves an RRN (a write) and then fails, panics or not.
@@ -334,11 +337,11 @@ mod tests {
 
     async fn open_store(dir: &tempfile::TempDir) -> Arc<dyn Store> {
         let url = format!("sqlite://{}", dir.path().join("t.db").display());
-        Arc::new(
+        Arc::new(SqlStore::new(
             SqliteStore::open(&url, &ConnectOptions::default())
                 .await
                 .unwrap(),
-        )
+        ))
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

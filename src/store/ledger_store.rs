@@ -8,6 +8,15 @@ pub(crate) const REPORT_SAMPLE: i64 = 100;
 
 macro_rules! ledger_store_impl {
     ($store:ty, $db:ty, $ledger_tx:ident) => {
+        // Shared by this and `day_store_impl!`, expanded in the same module.
+        #[allow(unused_imports)]
+        use chrono::{DateTime, Utc};
+        #[allow(unused_imports)]
+        use serde_json::json;
+        #[allow(unused_imports)]
+        use $crate::domain::ids::{CardId, EwarungId, HouseholdId, ProgramId, UserId};
+        #[allow(unused_imports)]
+        use $crate::store::{Page, StoreError, StoreResult};
         use $crate::{
             domain::ids::{QuotaBatchId, UserId as QuotaUserId},
             ledger::{
@@ -221,7 +230,7 @@ macro_rules! ledger_store_impl {
                 let detail = json!({
                     "rows": rows, "errors": record.error_count, "status": record.status.as_str()
                 });
-                Self::audit(&mut tx, Some(record.uploaded_by), "quota.uploaded",
+                $crate::store::registry::audit(&mut tx, Some(record.uploaded_by), "quota.uploaded",
                     ("quota_batch", batch.to_string()), detail).await?;
                 tx.commit().await?;
                 // The report only reads: it runs on a reader, off the writer.
@@ -349,7 +358,7 @@ macro_rules! ledger_store_impl {
                 })?
                 .get();
                 let detail = json!({ "as_of": as_of.to_string(), "households": expired.len(), "total_minor": total });
-                Self::audit(&mut tx, actor, "quota.expired", ("ledger", as_of.to_string()), detail).await?;
+                $crate::store::registry::audit(&mut tx, actor, "quota.expired", ("ledger", as_of.to_string()), detail).await?;
                 tx.commit().await?;
                 Ok(expired)
             }
@@ -666,7 +675,7 @@ macro_rules! ledger_store_impl {
                     "credited_rows": credited.map_or(0, |o| o.rows),
                     "credited_minor": credited.map_or(0, |o| o.amount_minor),
                 });
-                Self::audit(&mut tx, Some(approver), "quota.posted", ("quota_batch", batch.to_string()), detail).await?;
+                $crate::store::registry::audit(&mut tx, Some(approver), "quota.posted", ("quota_batch", batch.to_string()), detail).await?;
                 tx.commit().await?;
                 Ok(report)
             }

@@ -14,6 +14,7 @@ mod postgres_quota;
 mod postgres_read_ahead;
 pub(crate) mod read_ahead;
 pub(crate) mod registry;
+pub mod sql_store;
 pub mod sqlite;
 mod sqlite_direct;
 mod sqlite_quota;
@@ -303,7 +304,7 @@ pub trait LedgerStore: Send + Sync + 'static {
     ) -> StoreResult<QuotaBatchRecord>;
     /// Stages rows that passed the per-row checks and the problems of those that did not; a row
     /// whose KK number names no household becomes a problem too. Answers, per row, what posting
-    /// it would do now (`None`: no household), for the caller's [`BatchTally`](crate::model::quota::BatchTally).
+    /// it would do now (`None`: no household), for the caller's `BatchTally` (in `quota`).
     async fn stage_quota_chunk(
         &self,
         batch: QuotaBatchId,
@@ -404,9 +405,11 @@ pub struct CardStatusChange {
 /// Opens the store named by `url`: `sqlite://…` or `postgres://…`, migrated to the latest schema.
 pub async fn open(url: &str, options: &ConnectOptions) -> anyhow::Result<Arc<dyn Store>> {
     if url.starts_with("sqlite:") {
-        Ok(Arc::new(sqlite::SqliteStore::open(url, options).await?))
+        let engine = sqlite::SqliteStore::open(url, options).await?;
+        Ok(Arc::new(sql_store::SqlStore::new(engine)))
     } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
-        Ok(Arc::new(postgres::PgStore::open(url, options).await?))
+        let engine = postgres::PgStore::open(url, options).await?;
+        Ok(Arc::new(sql_store::SqlStore::new(engine)))
     } else {
         anyhow::bail!("unsupported database URL (expected sqlite://… or postgres://…)")
     }

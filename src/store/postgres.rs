@@ -9,10 +9,7 @@ use std::{any::Any, sync::Arc};
 
 use crate::{
     ledger::tx::ErasedJob,
-    store::{
-        ledger_sql::ledger_tx_impl, ledger_store::ledger_store_impl, registry::registry_store_impl,
-        ConnectOptions,
-    },
+    store::{ledger_sql::ledger_tx_impl, ledger_store::ledger_store_impl, ConnectOptions},
 };
 
 /// How often a transaction that PostgreSQL asked to retry (40001, 40P01) is run again before the
@@ -146,7 +143,6 @@ impl PgStore {
     }
 }
 
-registry_store_impl!(PgStore, sqlx::Postgres);
 ledger_store_impl!(PgStore, sqlx::Postgres, PgLedgerTx);
 crate::store::day_sql::day_store_impl!(PgStore, sqlx::Postgres, PgLedgerTx);
 ledger_tx_impl!(
@@ -161,3 +157,19 @@ ledger_tx_impl!(
     true,
     crate::store::postgres_read_ahead::fetch
 );
+
+impl crate::store::sql_store::Engine for PgStore {
+    type Db = Postgres;
+
+    fn name(&self) -> &'static str {
+        Self::BACKEND
+    }
+
+    fn reader(&self) -> &PgPool {
+        &self.pool
+    }
+
+    async fn begin_write(&self) -> Result<crate::store::WriteTx<Postgres>, sqlx::Error> {
+        PgStore::begin_write(self).await
+    }
+}

@@ -20,7 +20,6 @@ use crate::{
         group_commit::{self, Queued, Work},
         ledger_sql::ledger_tx_impl,
         ledger_store::ledger_store_impl,
-        registry::registry_store_impl,
         wal_checkpoint, ConnectOptions, WriteTx, WriterTurn,
     },
 };
@@ -245,7 +244,6 @@ impl SqliteStore {
     }
 }
 
-registry_store_impl!(SqliteStore, sqlx::Sqlite);
 ledger_store_impl!(SqliteStore, sqlx::Sqlite, SqliteLedgerTx);
 crate::store::day_sql::day_store_impl!(SqliteStore, sqlx::Sqlite, SqliteLedgerTx);
 ledger_tx_impl!(
@@ -259,3 +257,19 @@ ledger_tx_impl!(
     false,
     crate::store::read_ahead::nothing
 );
+
+impl crate::store::sql_store::Engine for SqliteStore {
+    type Db = Sqlite;
+
+    fn name(&self) -> &'static str {
+        Self::BACKEND
+    }
+
+    fn reader(&self) -> &SqlitePool {
+        &self.readers
+    }
+
+    async fn begin_write(&self) -> Result<WriteTx<Sqlite>, sqlx::Error> {
+        SqliteStore::begin_write(self).await
+    }
+}

@@ -150,7 +150,9 @@ mod tests {
     use super::WalPolicy;
     use crate::{
         ledger::{LedgerJob, LedgerTx},
-        store::{run_job, sqlite::SqliteStore, ConnectOptions, Store, StoreResult},
+        store::{
+            run_job, sql_store::SqlStore, sqlite::SqliteStore, ConnectOptions, Store, StoreResult,
+        },
     };
 
     /// One small write.
@@ -179,7 +181,9 @@ mod tests {
             ..ConnectOptions::default()
         };
         let url = format!("sqlite://{}", path.display());
-        let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&url, &options).await.unwrap());
+        let store: Arc<dyn Store> = Arc::new(SqlStore::new(
+            SqliteStore::open(&url, &options).await.unwrap(),
+        ));
         // Writers that never let the queue run dry, so the writer commits back to back and a
         // passive checkpoint alone never finds the whole WAL copied back.
         let writers: Vec<_> = (0..16)

@@ -68,6 +68,39 @@ impl PtyMaster {
     }
 }
 
+impl PtyMaster {
+    /// Waits until another process (the gateway) has the slave side open, or `patience` passes:
+    /// what a re-plugged terminal waits for before it speaks. Linux: read from `/proc/*/fd`.
+    pub async fn wait_until_opened(&self, patience: std::time::Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + patience;
+        while tokio::time::Instant::now() < deadline {
+            if opened_by_another_process(&self.slave_path) {
+                return true;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        false
+    }
+}
+
+/// Whether a process other than this one has `path` open.
+fn opened_by_another_process(path: &Path) -> bool {
+    let me = std::process::id().to_string();
+    let Ok(processes) = std::fs::read_dir("/proc") else {
+        return false;
+    };
+    processes
+        .filter_map(Result::ok)
+        .filter(|process| {
+            let name = process.file_name();
+            let name = name.to_string_lossy();
+            name != me.as_str() && name.bytes().all(|b| b.is_ascii_digit())
+        })
+        .filter_map(|process| std::fs::read_dir(process.path().join("fd")).ok())
+        .flat_map(|fds| fds.filter_map(Result::ok))
+        .any(|fd| std::fs::read_link(fd.path()).is_ok_and(|target| target == path))
+}
+
 fn to_io(error: nix::Error) -> io::Error {
     io::Error::from_raw_os_error(error as i32)
 }

@@ -181,8 +181,19 @@ impl Session {
             self.line.pty_link.as_ref(),
             self.line.baud,
         )?;
-        // Give the gateway a moment to notice the old line is gone and open the new one.
-        tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+        // A pseudo-terminal is new: wait until the gateway has noticed the old one is gone and
+        // opened this one (a serial port stays where it is).
+        if let crate::Line::Pty(pty) = &opened {
+            if !pty
+                .wait_until_opened(std::time::Duration::from_secs(10))
+                .await
+            {
+                eprintln!(
+                    "terminal-sim: nobody opened {} within 10 s",
+                    pty.slave_path.display()
+                );
+            }
+        }
         self.terminal = crate::terminal(
             &self.line,
             &self.faults,

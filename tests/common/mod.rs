@@ -452,16 +452,40 @@ pub async fn execute_on(backend: Backend, database_url: &str, sql: &str) {
     }
 }
 
-/// Runs each named `async fn(TestApp)` as two tests, `NAME::sqlite` and `NAME::postgres`.
+/// What a test written once for both databases starts from: the backend itself (the test sets
+/// up what it needs), or the demo server on it.
+pub trait OnBackend: Sized {
+    fn start(backend: Backend) -> impl std::future::Future<Output = Self>;
+}
+
+impl OnBackend for Backend {
+    async fn start(backend: Backend) -> Self {
+        backend
+    }
+}
+
+impl OnBackend for TestApp {
+    async fn start(backend: Backend) -> Self {
+        spawn_app(backend).await
+    }
+}
+
+/// The start of a test on `backend`, as its function asks for it (see [`on_both_backends!`]).
+pub async fn start_on<T: OnBackend>(backend: Backend) -> T {
+    T::start(backend).await
+}
+
+/// Runs each named `async fn(TestApp)` or `async fn(Backend)` as two tests, `NAME::sqlite` and
+/// `NAME::postgres`.
 #[macro_export]
 macro_rules! on_both_backends {
     ($($name:ident),* $(,)?) => { $(
         mod $name {
             use super::*;
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() { super::$name(spawn_app(Backend::Sqlite).await).await }
+            async fn sqlite() { super::$name($crate::common::start_on(Backend::Sqlite).await).await }
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() { super::$name(spawn_app(Backend::Postgres).await).await }
+            async fn postgres() { super::$name($crate::common::start_on(Backend::Postgres).await).await }
         }
     )* };
 }
