@@ -1,9 +1,8 @@
-//! The ledger's SQL, written once. [`sql`] holds the statements; [`ledger_tx_impl!`] instantiates
-//! them through sqlx for each backend (`$N` placeholders and native types on both engines), and
-//! SQLite's group-commit writer runs the same statements on the writer's handle directly
-//! (`store::sqlite_direct`). The type the macro implements [`LedgerTx`](crate::ledger::LedgerTx)
-//! for wraps a connection that is already inside a transaction (or a savepoint); committing is the
-//! caller's business.
+//! The ledger's SQL, written once. [`sql`] holds the statements; [`SqlLedgerTx`] runs them
+//! through sqlx on either engine (`$N` placeholders and native types on both; what differs is the
+//! engine's [`Dialect`]), and SQLite's group-commit writer runs the same statements on its own
+//! connection directly (`store::sqlite_direct`). A `SqlLedgerTx` wraps a connection that is
+//! already inside a transaction (or a savepoint); committing is the caller's business.
 
 /// The statements, shared by every implementation of `LedgerTx`.
 pub(crate) mod sql {
@@ -192,517 +191,701 @@ pub(crate) mod sql {
     }
 }
 
-macro_rules! ledger_tx_impl {
-    ($tx:ident, $db:ty, $conn:ty, $now_sql:expr, $rrn_sql:expr, $calendar_sql:expr, $one_statement_transfers:expr, $read_ahead:path) => {
-        /// A ledger transaction on this backend: a borrowed connection already inside a transaction.
-        pub struct $tx<'c> {
-            pub conn: &'c mut $conn,
-            /// Reads fetched ahead (`LedgerTx::read_ahead`), answered once each.
-            ahead: $crate::store::read_ahead::ReadAhead,
+/// A ledger transaction over sqlx: a borrowed connection already inside a transaction (or a
+/// savepoint); committing is the caller's business. PostgreSQL's ledger jobs and SQLite's jobs
+/// outside the group-commit writer (closes, quota approval) run on it.
+pub struct SqlLedgerTx<'c, DB: sqlx::Database> {
+    pub conn: &'c mut DB::Connection,
+    /// Reads fetched ahead (`LedgerTx::read_ahead`), answered once each.
+    ahead: crate::store::read_ahead::ReadAhead,
+}
+
+impl<'c, DB: sqlx::Database> SqlLedgerTx<'c, DB> {
+    pub fn new(conn: &'c mut DB::Connection) -> Self {
+        Self {
+            conn,
+            ahead: Default::default(),
         }
+    }
 
-        impl<'c> $tx<'c> {
-            pub fn new(conn: &'c mut $conn) -> Self {
-                Self { conn, ahead: Default::default() }
-            }
+    /// Whether answers fetched by `read_ahead` still wait for their reads (for tests).
+    pub fn has_unread_ahead(&self) -> bool {
+        self.ahead.holds_unread()
+    }
+}
 
-            /// Whether answers fetched by `read_ahead` still wait for their reads (for tests).
-            pub fn has_unread_ahead(&self) -> bool {
-                self.ahead.holds_unread()
-            }
+/// How many rows a statement changed (sqlx has this per engine only).
+pub trait RowsAffected {
+    fn rows_affected(&self) -> u64;
+}
+
+impl RowsAffected for sqlx::sqlite::SqliteQueryResult {
+    fn rows_affected(&self) -> u64 {
+        sqlx::sqlite::SqliteQueryResult::rows_affected(self)
+    }
+}
+
+impl RowsAffected for sqlx::postgres::PgQueryResult {
+    fn rows_affected(&self) -> u64 {
+        sqlx::postgres::PgQueryResult::rows_affected(self)
+    }
+}
+
+/// What differs in the ledger's SQL between the engines.
+pub trait Dialect: sqlx::Database<QueryResult: RowsAffected> {
+    /// The database's clock (`None`: an embedded database's clock is this process's).
+    const NOW: Option<&'static str>;
+    /// The next retrieval reference number.
+    const NEXT_RRN: &'static str;
+    /// The business calendar's cut-off and last closed date.
+    const CALENDAR: &'static str;
+    /// Whether a transfer is one statement (a data-modifying CTE) rather than three.
+    const ONE_STATEMENT_TRANSFERS: bool;
+    /// Fetches the reads a job is about to make, in one statement where the engine gains by it.
+    fn read_ahead(
+        conn: &mut Self::Connection,
+        plan: &crate::ledger::ReadAheadPlan<'_>,
+    ) -> impl std::future::Future<
+        Output = crate::store::StoreResult<crate::store::read_ahead::ReadAhead>,
+    > + Send;
+}
+
+#[async_trait::async_trait]
+impl<DB: Dialect> crate::ledger::LedgerTx for SqlLedgerTx<'_, DB>
+where
+    // How statements run: on the transaction's connection.
+    for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
+    for<'q> DB::Arguments<'q>: sqlx::IntoArguments<'q, DB>,
+    // The values bound (ids are uuids, states and kinds are text).
+    for<'q> uuid::Uuid: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> Option<uuid::Uuid>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> Option<crate::domain::ids::CardId>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> Option<crate::domain::ids::HouseholdId>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> Option<crate::domain::ids::EwarungId>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> Option<crate::domain::ids::ProgramId>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> Option<crate::domain::ids::TransferId>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> Option<crate::domain::ids::RedemptionId>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> String: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> Option<String>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> &'q str: sqlx::Encode<'q, DB>,
+    str: sqlx::Type<DB>,
+    for<'q> Vec<u8>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> &'q [u8]: sqlx::Encode<'q, DB>,
+    [u8]: sqlx::Type<DB>,
+    for<'q> i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> chrono::DateTime<chrono::Utc>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> Option<chrono::DateTime<chrono::Utc>>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> sqlx::types::Json<serde_json::Value>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    // The rows read.
+    for<'r> crate::ledger::tx::TerminalContext: sqlx::FromRow<'r, DB::Row>,
+    for<'r> crate::ledger::tx::CardWithHousehold: sqlx::FromRow<'r, DB::Row>,
+    for<'r> crate::store::ProgramRecord: sqlx::FromRow<'r, DB::Row>,
+    for<'r> crate::store::CatalogItemRecord: sqlx::FromRow<'r, DB::Row>,
+    for<'r> crate::store::CardRecord: sqlx::FromRow<'r, DB::Row>,
+    for<'r> crate::ledger::AccountBalance: sqlx::FromRow<'r, DB::Row>,
+    for<'r> crate::ledger::Transfer: sqlx::FromRow<'r, DB::Row>,
+    for<'r> crate::ledger::tx::RedemptionRow: sqlx::FromRow<'r, DB::Row>,
+    for<'r> crate::ledger::tx::RefundRequestRow: sqlx::FromRow<'r, DB::Row>,
+    for<'r> (chrono::DateTime<chrono::Utc>,): sqlx::FromRow<'r, DB::Row>,
+    for<'r> (i64,): sqlx::FromRow<'r, DB::Row>,
+    for<'r> (Option<i64>,): sqlx::FromRow<'r, DB::Row>,
+    for<'r> (crate::domain::ids::AccountId,): sqlx::FromRow<'r, DB::Row>,
+    for<'r> (i32, Option<String>): sqlx::FromRow<'r, DB::Row>,
+    for<'r> (i64, i64, i64): sqlx::FromRow<'r, DB::Row>,
+    for<'r> (Option<i64>, i64, i64): sqlx::FromRow<'r, DB::Row>,
+    for<'r> (
+        crate::domain::ids::RedemptionId,
+        crate::domain::ids::TransferId,
+    ): sqlx::FromRow<'r, DB::Row>,
+{
+    async fn db_now(&mut self) -> crate::store::StoreResult<chrono::DateTime<chrono::Utc>> {
+        if let Some(clock) = self.ahead.clock() {
+            use chrono::SubsecRound;
+            return Ok(clock.trunc_subsecs(6));
         }
+        use chrono::SubsecRound;
+        let Some(sql) = DB::NOW else {
+            // An embedded database's clock is this process's clock: no query needed.
+            return Ok(crate::store::now());
+        };
+        let now: chrono::DateTime<chrono::Utc> =
+            sqlx::query_scalar(sql).fetch_one(&mut *self.conn).await?;
+        Ok(now.trunc_subsecs(6))
+    }
 
-        #[async_trait::async_trait]
-        impl $crate::ledger::LedgerTx for $tx<'_> {
-            async fn db_now(&mut self) -> $crate::store::StoreResult<chrono::DateTime<chrono::Utc>> {
-                if let Some(clock) = self.ahead.clock() {
-                    use chrono::SubsecRound;
-                    return Ok(clock.trunc_subsecs(6));
-                }
-                use chrono::SubsecRound;
-                let sql: Option<&str> = $now_sql;
-                let Some(sql) = sql else {
-                    // An embedded database's clock is this process's clock: no query needed.
-                    return Ok($crate::store::now());
-                };
-                let now: chrono::DateTime<chrono::Utc> =
-                    sqlx::query_scalar(sql).fetch_one(&mut *self.conn).await?;
-                Ok(now.trunc_subsecs(6))
-            }
+    async fn next_rrn(&mut self) -> crate::store::StoreResult<i64> {
+        Ok(sqlx::query_scalar(DB::NEXT_RRN)
+            .fetch_one(&mut *self.conn)
+            .await?)
+    }
 
-            async fn next_rrn(&mut self) -> $crate::store::StoreResult<i64> {
-                Ok(sqlx::query_scalar($rrn_sql).fetch_one(&mut *self.conn).await?)
-            }
+    async fn terminal(
+        &mut self,
+        terminal_id: &str,
+    ) -> crate::store::StoreResult<Option<crate::ledger::tx::TerminalContext>> {
+        if let Some(fetched) = self.ahead.terminal(terminal_id) {
+            return Ok(fetched);
+        }
+        Ok(sqlx::query_as(crate::store::ledger_sql::sql::TERMINAL)
+            .bind(terminal_id)
+            .fetch_optional(&mut *self.conn)
+            .await?)
+    }
 
-            async fn terminal(
-                &mut self,
-                terminal_id: &str,
-            ) -> $crate::store::StoreResult<Option<$crate::ledger::tx::TerminalContext>> {
-                if let Some(fetched) = self.ahead.terminal(terminal_id) {
-                    return Ok(fetched);
-                }
-                Ok(sqlx::query_as($crate::store::ledger_sql::sql::TERMINAL)
-                .bind(terminal_id)
-                .fetch_optional(&mut *self.conn)
-                .await?)
-            }
-
-            async fn card_by_pan_hash(
-                &mut self,
-                pan_hash: &[u8],
-            ) -> $crate::store::StoreResult<Option<$crate::ledger::tx::CardWithHousehold>> {
-                if let Some(fetched) = self.ahead.card(pan_hash) {
-                    return Ok(fetched);
-                }
-                Ok(sqlx::query_as($crate::store::ledger_sql::sql::CARD_BY_PAN_HASH)
+    async fn card_by_pan_hash(
+        &mut self,
+        pan_hash: &[u8],
+    ) -> crate::store::StoreResult<Option<crate::ledger::tx::CardWithHousehold>> {
+        if let Some(fetched) = self.ahead.card(pan_hash) {
+            return Ok(fetched);
+        }
+        Ok(
+            sqlx::query_as(crate::store::ledger_sql::sql::CARD_BY_PAN_HASH)
                 .bind(pan_hash)
                 .fetch_optional(&mut *self.conn)
-                .await?)
-            }
+                .await?,
+        )
+    }
 
-            async fn program_by_code(&mut self, code: &str) -> $crate::store::StoreResult<Option<$crate::store::ProgramRecord>> {
-                if let Some(fetched) = self.ahead.program(|p| p.code == code) {
-                    return Ok(Some(fetched));
-                }
-                Ok(sqlx::query_as($crate::store::ledger_sql::sql::PROGRAM_BY_CODE)
-                    .bind(code)
-                    .fetch_optional(&mut *self.conn)
-                    .await?)
-            }
+    async fn program_by_code(
+        &mut self,
+        code: &str,
+    ) -> crate::store::StoreResult<Option<crate::store::ProgramRecord>> {
+        if let Some(fetched) = self.ahead.program(|p| p.code == code) {
+            return Ok(Some(fetched));
+        }
+        Ok(
+            sqlx::query_as(crate::store::ledger_sql::sql::PROGRAM_BY_CODE)
+                .bind(code)
+                .fetch_optional(&mut *self.conn)
+                .await?,
+        )
+    }
 
-            async fn program(
-                &mut self,
-                id: $crate::domain::ids::ProgramId,
-            ) -> $crate::store::StoreResult<Option<$crate::store::ProgramRecord>> {
-                if let Some(fetched) = self.ahead.program(|p| p.id == id) {
-                    return Ok(Some(fetched));
-                }
-                Ok(sqlx::query_as($crate::store::ledger_sql::sql::PROGRAM)
-                    .bind(id)
-                    .fetch_optional(&mut *self.conn)
-                    .await?)
-            }
+    async fn program(
+        &mut self,
+        id: crate::domain::ids::ProgramId,
+    ) -> crate::store::StoreResult<Option<crate::store::ProgramRecord>> {
+        if let Some(fetched) = self.ahead.program(|p| p.id == id) {
+            return Ok(Some(fetched));
+        }
+        Ok(sqlx::query_as(crate::store::ledger_sql::sql::PROGRAM)
+            .bind(id)
+            .fetch_optional(&mut *self.conn)
+            .await?)
+    }
 
-            async fn catalog_items(
-                &mut self,
-                program: $crate::domain::ids::ProgramId,
-                skus: &[String],
-            ) -> $crate::store::StoreResult<Vec<$crate::store::CatalogItemRecord>> {
-                if let Some(fetched) = self.ahead.catalog_items(program, skus) {
-                    return Ok(fetched);
-                }
-                if skus.is_empty() {
-                    return Ok(Vec::new());
-                }
-                let sql = $crate::store::ledger_sql::sql::catalog_items(skus.len());
-                let mut query = sqlx::query_as(&sql).bind(program);
-                for sku in skus {
-                    query = query.bind(sku);
-                }
-                Ok(query.fetch_all(&mut *self.conn).await?)
-            }
+    async fn catalog_items(
+        &mut self,
+        program: crate::domain::ids::ProgramId,
+        skus: &[String],
+    ) -> crate::store::StoreResult<Vec<crate::store::CatalogItemRecord>> {
+        if let Some(fetched) = self.ahead.catalog_items(program, skus) {
+            return Ok(fetched);
+        }
+        if skus.is_empty() {
+            return Ok(Vec::new());
+        }
+        let sql = crate::store::ledger_sql::sql::catalog_items(skus.len());
+        let mut query = sqlx::query_as(&sql).bind(program);
+        for sku in skus {
+            query = query.bind(sku);
+        }
+        Ok(query.fetch_all(&mut *self.conn).await?)
+    }
 
-            async fn record_pin_failure(
-                &mut self,
-                card: $crate::domain::ids::CardId,
-                max_failures: u32,
-                lock_until: chrono::DateTime<chrono::Utc>,
-            ) -> $crate::store::StoreResult<$crate::store::CardRecord> {
-                self.ahead.forget();
-                let record: $crate::store::CardRecord = sqlx::query_as($crate::store::ledger_sql::sql::PIN_FAILURE)
+    async fn record_pin_failure(
+        &mut self,
+        card: crate::domain::ids::CardId,
+        max_failures: u32,
+        lock_until: chrono::DateTime<chrono::Utc>,
+    ) -> crate::store::StoreResult<crate::store::CardRecord> {
+        self.ahead.forget();
+        let record: crate::store::CardRecord =
+            sqlx::query_as(crate::store::ledger_sql::sql::PIN_FAILURE)
                 .bind(card)
                 .bind(i64::from(max_failures))
                 .bind(lock_until)
-                .bind($crate::store::now())
+                .bind(crate::store::now())
                 .fetch_optional(&mut *self.conn)
                 .await?
-                .ok_or($crate::store::StoreError::NotFound { entity: "card" })?;
-                if record.pin_failures == i32::try_from(max_failures).unwrap_or(i32::MAX) {
-                    sqlx::query($crate::store::ledger_sql::sql::PIN_LOCKED_AUDIT)
-                    .bind(uuid::Uuid::now_v7())
-                    .bind($crate::store::now())
-                    .bind(card.to_string())
-                    .bind(sqlx::types::Json(serde_json::json!({
-                        "failures": record.pin_failures, "locked_until": lock_until
-                    })))
-                    .execute(&mut *self.conn)
-                    .await?;
-                }
-                Ok(record)
-            }
-
-            async fn clear_pin_failures(&mut self, card: $crate::domain::ids::CardId) -> $crate::store::StoreResult<()> {
-                self.ahead.forget();
-                sqlx::query($crate::store::ledger_sql::sql::CLEAR_PIN_FAILURES)
-                .bind(card)
+                .ok_or(crate::store::StoreError::NotFound { entity: "card" })?;
+        if record.pin_failures == i32::try_from(max_failures).unwrap_or(i32::MAX) {
+            sqlx::query(crate::store::ledger_sql::sql::PIN_LOCKED_AUDIT)
+                .bind(uuid::Uuid::now_v7())
+                .bind(crate::store::now())
+                .bind(card.to_string())
+                .bind(sqlx::types::Json(serde_json::json!({
+                    "failures": record.pin_failures, "locked_until": lock_until
+                })))
                 .execute(&mut *self.conn)
                 .await?;
-                Ok(())
-            }
+        }
+        Ok(record)
+    }
 
-            async fn entitlements(
-                &mut self,
-                household: $crate::domain::ids::HouseholdId,
-            ) -> $crate::store::StoreResult<Vec<$crate::ledger::AccountBalance>> {
-                if let Some(fetched) = self.ahead.entitlements(household) {
-                    return Ok(fetched);
-                }
-                Ok(sqlx::query_as($crate::store::ledger_sql::sql::ENTITLEMENTS)
-                .bind(household)
-                .fetch_all(&mut *self.conn)
-                .await?)
-            }
+    async fn clear_pin_failures(
+        &mut self,
+        card: crate::domain::ids::CardId,
+    ) -> crate::store::StoreResult<()> {
+        self.ahead.forget();
+        sqlx::query(crate::store::ledger_sql::sql::CLEAR_PIN_FAILURES)
+            .bind(card)
+            .execute(&mut *self.conn)
+            .await?;
+        Ok(())
+    }
 
-            async fn account(
-                &mut self,
-                id: $crate::domain::ids::AccountId,
-            ) -> $crate::store::StoreResult<Option<$crate::ledger::AccountBalance>> {
-                Ok(sqlx::query_as($crate::store::ledger_sql::sql::ACCOUNT)
-                .bind(id)
-                .fetch_optional(&mut *self.conn)
-                .await?)
-            }
+    async fn entitlements(
+        &mut self,
+        household: crate::domain::ids::HouseholdId,
+    ) -> crate::store::StoreResult<Vec<crate::ledger::AccountBalance>> {
+        if let Some(fetched) = self.ahead.entitlements(household) {
+            return Ok(fetched);
+        }
+        Ok(sqlx::query_as(crate::store::ledger_sql::sql::ENTITLEMENTS)
+            .bind(household)
+            .fetch_all(&mut *self.conn)
+            .await?)
+    }
 
-            async fn ensure_account(
-                &mut self,
-                kind: $crate::ledger::AccountKind,
-                program: $crate::domain::ids::ProgramId,
-                owner: $crate::ledger::tx::AccountOwner,
-            ) -> $crate::store::StoreResult<$crate::domain::ids::AccountId> {
-                if let (
-                    $crate::ledger::AccountKind::EwarungPayable,
-                    $crate::ledger::tx::AccountOwner::Ewarung(ewarung),
-                ) = (kind, owner)
+    async fn account(
+        &mut self,
+        id: crate::domain::ids::AccountId,
+    ) -> crate::store::StoreResult<Option<crate::ledger::AccountBalance>> {
+        Ok(sqlx::query_as(crate::store::ledger_sql::sql::ACCOUNT)
+            .bind(id)
+            .fetch_optional(&mut *self.conn)
+            .await?)
+    }
+
+    async fn ensure_account(
+        &mut self,
+        kind: crate::ledger::AccountKind,
+        program: crate::domain::ids::ProgramId,
+        owner: crate::ledger::tx::AccountOwner,
+    ) -> crate::store::StoreResult<crate::domain::ids::AccountId> {
+        if let (
+            crate::ledger::AccountKind::EwarungPayable,
+            crate::ledger::tx::AccountOwner::Ewarung(ewarung),
+        ) = (kind, owner)
+        {
+            if let Some(fetched) = self.ahead.payable(program, ewarung) {
+                return Ok(fetched);
+            }
+        }
+        let (owner_column, owner_id) = owner.column();
+        let find = crate::store::ledger_sql::sql::find_account(kind.as_str(), owner_column);
+        let lookup = || {
+            let query = sqlx::query_scalar::<_, crate::domain::ids::AccountId>(&find).bind(program);
+            match owner_id {
+                Some(id) => query.bind(id),
+                None => query,
+            }
+        };
+        if let Some(id) = lookup().fetch_optional(&mut *self.conn).await? {
+            return Ok(id);
+        }
+        self.ahead.forget();
+        let (household, ewarung) = owner.ids();
+        // Another transaction may create the same account first: read whichever row won.
+        sqlx::query(crate::store::ledger_sql::sql::INSERT_ACCOUNT)
+            .bind(crate::domain::ids::AccountId::new())
+            .bind(kind)
+            .bind(program)
+            .bind(household)
+            .bind(ewarung)
+            .bind(crate::store::now())
+            .execute(&mut *self.conn)
+            .await?;
+        Ok(lookup().fetch_one(&mut *self.conn).await?)
+    }
+
+    async fn apply_transfer(
+        &mut self,
+        transfer: &crate::ledger::Transfer,
+    ) -> crate::store::StoreResult<bool> {
+        self.ahead.forget();
+        use crate::ledger::TransferKind;
+        if DB::ONE_STATEMENT_TRANSFERS {
+            return Self::apply_transfer_at_once(self.conn, transfer).await;
+        }
+        match transfer.kind {
+            TransferKind::Hold => {
+                if !Self::move_value(
+                    self.conn,
+                    transfer,
+                    crate::store::ledger_sql::sql::Phase::Pending,
+                )
+                .await?
                 {
-                    if let Some(fetched) = self.ahead.payable(program, ewarung) {
-                        return Ok(fetched);
-                    }
+                    return Ok(false);
                 }
-                let (owner_column, owner_id) = owner.column();
-                let find = $crate::store::ledger_sql::sql::find_account(kind.as_str(), owner_column);
-                let lookup = || {
-                    let query = sqlx::query_scalar::<_, $crate::domain::ids::AccountId>(&find).bind(program);
-                    match owner_id {
-                        Some(id) => query.bind(id),
-                        None => query,
-                    }
-                };
-                if let Some(id) = lookup().fetch_optional(&mut *self.conn).await? {
-                    return Ok(id);
-                }
-                self.ahead.forget();
-                let (household, ewarung) = owner.ids();
-                // Another transaction may create the same account first: read whichever row won.
-                sqlx::query($crate::store::ledger_sql::sql::INSERT_ACCOUNT)
-                .bind($crate::domain::ids::AccountId::new())
-                .bind(kind)
-                .bind(program)
-                .bind(household)
-                .bind(ewarung)
-                .bind($crate::store::now())
-                .execute(&mut *self.conn)
-                .await?;
-                Ok(lookup().fetch_one(&mut *self.conn).await?)
             }
-
-            async fn apply_transfer(
-                &mut self,
-                transfer: &$crate::ledger::Transfer,
-            ) -> $crate::store::StoreResult<bool> {
-                self.ahead.forget();
-                use $crate::ledger::TransferKind;
-                if $one_statement_transfers {
-                    return Self::apply_transfer_at_once(self.conn, transfer).await;
-                }
-                match transfer.kind {
-                    TransferKind::Hold => {
-                        if !Self::move_value(self.conn, transfer, $crate::store::ledger_sql::sql::Phase::Pending).await? {
-                            return Ok(false);
-                        }
-                    }
-                    TransferKind::Post | TransferKind::Void | TransferKind::HoldExpired => {
-                        let hold_id = transfer.pending_id.ok_or($crate::store::StoreError::Check {
-                            constraint: "transfers_resolution_names_hold".into(),
-                        })?;
-                        let held: Option<i64> = sqlx::query_scalar($crate::store::ledger_sql::sql::HELD_AMOUNT)
+            TransferKind::Post | TransferKind::Void | TransferKind::HoldExpired => {
+                let hold_id = transfer.pending_id.ok_or(crate::store::StoreError::Check {
+                    constraint: "transfers_resolution_names_hold".into(),
+                })?;
+                let held: Option<i64> =
+                    sqlx::query_scalar(crate::store::ledger_sql::sql::HELD_AMOUNT)
                         .bind(hold_id)
                         .fetch_optional(&mut *self.conn)
                         .await?;
-                        let held = held.ok_or($crate::store::StoreError::NotFound { entity: "hold" })?;
-                        let posted = $crate::store::ledger_sql::posted_of_resolution(transfer, held)?;
-                        let inserted = Self::insert_transfer(self.conn, transfer).await?;
-                        if !inserted {
-                            return Ok(false);
-                        }
-                        sqlx::query($crate::store::ledger_sql::sql::RESOLVE_DEBIT)
-                        .bind(transfer.debit_account_id)
-                        .bind(held)
-                        .bind(posted)
-                        .execute(&mut *self.conn)
-                        .await?;
-                        sqlx::query($crate::store::ledger_sql::sql::RESOLVE_CREDIT)
-                        .bind(transfer.credit_account_id)
-                        .bind(held)
-                        .bind(posted)
-                        .execute(&mut *self.conn)
-                        .await?;
-                    }
-                    _ => {
-                        if !Self::move_value(self.conn, transfer, $crate::store::ledger_sql::sql::Phase::Posted).await? {
-                            return Ok(false);
-                        }
-                    }
+                let held = held.ok_or(crate::store::StoreError::NotFound { entity: "hold" })?;
+                let posted = crate::store::ledger_sql::posted_of_resolution(transfer, held)?;
+                let inserted = Self::insert_transfer(self.conn, transfer).await?;
+                if !inserted {
+                    return Ok(false);
                 }
-                Ok(true)
+                sqlx::query(crate::store::ledger_sql::sql::RESOLVE_DEBIT)
+                    .bind(transfer.debit_account_id)
+                    .bind(held)
+                    .bind(posted)
+                    .execute(&mut *self.conn)
+                    .await?;
+                sqlx::query(crate::store::ledger_sql::sql::RESOLVE_CREDIT)
+                    .bind(transfer.credit_account_id)
+                    .bind(held)
+                    .bind(posted)
+                    .execute(&mut *self.conn)
+                    .await?;
             }
-
-            async fn transfer(
-                &mut self,
-                id: $crate::domain::ids::TransferId,
-            ) -> $crate::store::StoreResult<Option<$crate::ledger::tx::Transfer>> {
-                if let Some(fetched) = self.ahead.transfer(id) {
-                    return Ok(Some(fetched));
+            _ => {
+                if !Self::move_value(
+                    self.conn,
+                    transfer,
+                    crate::store::ledger_sql::sql::Phase::Posted,
+                )
+                .await?
+                {
+                    return Ok(false);
                 }
-                Ok(sqlx::query_as($crate::store::ledger_sql::sql::TRANSFER)
-                    .bind(id)
-                    .fetch_optional(&mut *self.conn)
-                    .await?)
             }
+        }
+        Ok(true)
+    }
 
-            async fn find_redemption(
-                &mut self,
-                terminal_id: &str,
-                stan: &str,
-                local_date: &str,
-            ) -> $crate::store::StoreResult<Option<$crate::ledger::tx::RedemptionRow>> {
-                if let Some(fetched) = self.ahead.redemption(terminal_id, stan, local_date) {
-                    return Ok(fetched);
-                }
-                Ok(sqlx::query_as($crate::store::ledger_sql::sql::FIND_REDEMPTION)
+    async fn transfer(
+        &mut self,
+        id: crate::domain::ids::TransferId,
+    ) -> crate::store::StoreResult<Option<crate::ledger::tx::Transfer>> {
+        if let Some(fetched) = self.ahead.transfer(id) {
+            return Ok(Some(fetched));
+        }
+        Ok(sqlx::query_as(crate::store::ledger_sql::sql::TRANSFER)
+            .bind(id)
+            .fetch_optional(&mut *self.conn)
+            .await?)
+    }
+
+    async fn find_redemption(
+        &mut self,
+        terminal_id: &str,
+        stan: &str,
+        local_date: &str,
+    ) -> crate::store::StoreResult<Option<crate::ledger::tx::RedemptionRow>> {
+        if let Some(fetched) = self.ahead.redemption(terminal_id, stan, local_date) {
+            return Ok(fetched);
+        }
+        Ok(
+            sqlx::query_as(crate::store::ledger_sql::sql::FIND_REDEMPTION)
                 .bind(terminal_id)
                 .bind(stan)
                 .bind(local_date)
                 .fetch_optional(&mut *self.conn)
-                .await?)
-            }
+                .await?,
+        )
+    }
 
-            async fn insert_redemption(
-                &mut self,
-                row: &$crate::ledger::tx::RedemptionRow,
-            ) -> $crate::store::StoreResult<()> {
-                self.ahead.forget();
-                sqlx::query($crate::store::ledger_sql::sql::INSERT_REDEMPTION)
-                .bind(row.id)
-                .bind(&row.terminal_id)
-                .bind(row.ewarung_id)
-                .bind(&row.stan)
-                .bind(&row.local_date)
-                .bind(&row.request_hash)
-                .bind(&row.kind)
-                .bind(&row.response_code)
-                .bind(&row.response)
-                .bind(row.card_id)
-                .bind(row.household_id)
-                .bind(row.program_id)
-                .bind(row.amount_minor)
-                .bind(row.hold_id)
-                .bind(row.refund_id)
-                .bind(&row.state)
-                .bind(&row.rrn)
-                .bind(&row.approval_code)
-                .bind(&row.business_date)
-                .bind(row.created_at)
-                .bind(row.updated_at)
-                .execute(&mut *self.conn)
-                .await?;
-                Ok(())
-            }
+    async fn insert_redemption(
+        &mut self,
+        row: &crate::ledger::tx::RedemptionRow,
+    ) -> crate::store::StoreResult<()> {
+        self.ahead.forget();
+        sqlx::query(crate::store::ledger_sql::sql::INSERT_REDEMPTION)
+            .bind(row.id)
+            .bind(&row.terminal_id)
+            .bind(row.ewarung_id)
+            .bind(&row.stan)
+            .bind(&row.local_date)
+            .bind(&row.request_hash)
+            .bind(row.kind)
+            .bind(&row.response_code)
+            .bind(&row.response)
+            .bind(row.card_id)
+            .bind(row.household_id)
+            .bind(row.program_id)
+            .bind(row.amount_minor)
+            .bind(row.hold_id)
+            .bind(row.refund_id)
+            .bind(row.state)
+            .bind(&row.rrn)
+            .bind(&row.approval_code)
+            .bind(&row.business_date)
+            .bind(row.created_at)
+            .bind(row.updated_at)
+            .execute(&mut *self.conn)
+            .await?;
+        Ok(())
+    }
 
-            async fn find_refund_request(
-                &mut self,
-                terminal_id: &str,
-                stan: &str,
-                local_date: &str,
-            ) -> $crate::store::StoreResult<Option<$crate::ledger::tx::RefundRequestRow>> {
-                Ok(sqlx::query_as($crate::store::ledger_sql::sql::FIND_REFUND_REQUEST)
-                    .bind(terminal_id)
-                    .bind(stan)
-                    .bind(local_date)
-                    .fetch_optional(&mut *self.conn)
-                    .await?)
-            }
+    async fn find_refund_request(
+        &mut self,
+        terminal_id: &str,
+        stan: &str,
+        local_date: &str,
+    ) -> crate::store::StoreResult<Option<crate::ledger::tx::RefundRequestRow>> {
+        Ok(
+            sqlx::query_as(crate::store::ledger_sql::sql::FIND_REFUND_REQUEST)
+                .bind(terminal_id)
+                .bind(stan)
+                .bind(local_date)
+                .fetch_optional(&mut *self.conn)
+                .await?,
+        )
+    }
 
-            async fn insert_refund_request(
-                &mut self,
-                row: &$crate::ledger::tx::RefundRequestRow,
-            ) -> $crate::store::StoreResult<()> {
-                self.ahead.forget();
-                sqlx::query($crate::store::ledger_sql::sql::INSERT_REFUND_REQUEST)
-                    .bind(row.id)
-                    .bind(&row.terminal_id)
-                    .bind(&row.stan)
-                    .bind(&row.local_date)
-                    .bind(&row.request_hash)
-                    .bind(row.redemption_id)
-                    .bind(&row.response_code)
-                    .bind(&row.response)
-                    .bind(row.created_at)
-                    .execute(&mut *self.conn)
-                    .await?;
-                Ok(())
-            }
+    async fn insert_refund_request(
+        &mut self,
+        row: &crate::ledger::tx::RefundRequestRow,
+    ) -> crate::store::StoreResult<()> {
+        self.ahead.forget();
+        sqlx::query(crate::store::ledger_sql::sql::INSERT_REFUND_REQUEST)
+            .bind(row.id)
+            .bind(&row.terminal_id)
+            .bind(&row.stan)
+            .bind(&row.local_date)
+            .bind(&row.request_hash)
+            .bind(row.redemption_id)
+            .bind(&row.response_code)
+            .bind(&row.response)
+            .bind(row.created_at)
+            .execute(&mut *self.conn)
+            .await?;
+        Ok(())
+    }
 
-            async fn set_redemption_state(
-                &mut self,
-                id: $crate::domain::ids::RedemptionId,
-                state: $crate::domain::purchase::PurchaseState,
-                refund_id: Option<$crate::domain::ids::TransferId>,
-                business_date: &str,
-                at: chrono::DateTime<chrono::Utc>,
-                from: $crate::domain::purchase::PurchaseState,
-            ) -> $crate::store::StoreResult<()> {
-                self.ahead.forget();
-                let changed = sqlx::query($crate::store::ledger_sql::sql::SET_REDEMPTION_STATE)
-                .bind(id)
-                .bind(state)
-                .bind(refund_id)
-                .bind(at)
-                .bind(business_date)
-                .bind(from)
-                .execute(&mut *self.conn)
-                .await?
-                .rows_affected();
-                if changed != 1 {
-                    return Err($crate::store::StoreError::LostRace("the purchase"));
-                }
-                Ok(())
-            }
-
-            async fn business_date(
-                &mut self,
-                at: chrono::DateTime<chrono::Utc>,
-            ) -> $crate::store::StoreResult<String> {
-                if let Some((cutoff, closed)) = self.ahead.calendar() {
-                    return Ok($crate::store::ledger_sql::open_business_date(at, cutoff, closed.as_deref()));
-                }
-                let (cutoff, closed): (i32, Option<String>) = sqlx::query_as($calendar_sql)
-                    .fetch_one(&mut *self.conn)
-                    .await?;
-                Ok($crate::store::ledger_sql::open_business_date(at, cutoff, closed.as_deref()))
-            }
-
-            async fn expired_holds(
-                &mut self,
-                now: chrono::DateTime<chrono::Utc>,
-                limit: u32,
-            ) -> $crate::store::StoreResult<
-                Vec<($crate::domain::ids::RedemptionId, $crate::domain::ids::TransferId)>,
-            > {
-                Ok(sqlx::query_as($crate::store::ledger_sql::sql::EXPIRED_HOLDS)
-                .bind(now)
-                .bind(i64::from(limit))
-                .fetch_all(&mut *self.conn)
-                .await?)
-            }
-
-            async fn read_ahead(
-                &mut self,
-                plan: &$crate::ledger::ReadAheadPlan<'_>,
-            ) -> $crate::store::StoreResult<()> {
-                self.ahead = $read_ahead(&mut *self.conn, plan).await?;
-                Ok(())
-            }
+    async fn set_redemption_state(
+        &mut self,
+        id: crate::domain::ids::RedemptionId,
+        state: crate::domain::purchase::PurchaseState,
+        refund_id: Option<crate::domain::ids::TransferId>,
+        business_date: &str,
+        at: chrono::DateTime<chrono::Utc>,
+        from: crate::domain::purchase::PurchaseState,
+    ) -> crate::store::StoreResult<()> {
+        self.ahead.forget();
+        let changed = sqlx::query(crate::store::ledger_sql::sql::SET_REDEMPTION_STATE)
+            .bind(id)
+            .bind(state)
+            .bind(refund_id)
+            .bind(at)
+            .bind(business_date)
+            .bind(from)
+            .execute(&mut *self.conn)
+            .await?
+            .rows_affected();
+        if changed != 1 {
+            return Err(crate::store::StoreError::LostRace("the purchase"));
         }
+        Ok(())
+    }
 
-        impl $tx<'_> {
-            /// Debits and credits a hold (pending) or a posted transfer and writes it; `false`,
-            /// with nothing written, when the debit would overdraw an entitlement or payable
-            /// (holds included).
-            async fn move_value(
-                conn: &mut $conn,
-                transfer: &$crate::ledger::Transfer,
-                phase: $crate::store::ledger_sql::sql::Phase,
-            ) -> $crate::store::StoreResult<bool> {
-                let moved = sqlx::query($crate::store::ledger_sql::sql::debit(phase))
-                .bind(transfer.debit_account_id)
-                .bind(transfer.amount_minor)
-                .execute(&mut *conn)
-                .await?;
-                if moved.rows_affected() == 0 {
-                    return Ok(false);
-                }
-                sqlx::query($crate::store::ledger_sql::sql::credit(phase))
-                .bind(transfer.credit_account_id)
-                .bind(transfer.amount_minor)
-                .execute(&mut *conn)
-                .await?;
-                Self::insert_transfer(conn, transfer).await?;
-                Ok(true)
-            }
-
-            /// [`sql::MOVE_VALUE_AT_ONCE`] and [`sql::RESOLVE_AT_ONCE`]: `apply_transfer` with the
-            /// same answers, in one statement.
-            async fn apply_transfer_at_once(
-                conn: &mut $conn,
-                transfer: &$crate::ledger::Transfer,
-            ) -> $crate::store::StoreResult<bool> {
-                use $crate::ledger::TransferKind;
-                use $crate::store::ledger_sql::{sql, posted_of_resolution};
-                let resolves = matches!(
-                    transfer.kind,
-                    TransferKind::Post | TransferKind::Void | TransferKind::HoldExpired
-                );
-                if !resolves {
-                    let phase = if transfer.kind == TransferKind::Hold { "pending" } else { "posted" };
-                    let (debited, credited, inserted) = $crate::store::ledger_sql::bind_transfer!(sqlx::query_as::<_, (i64, i64, i64)>(sql::MOVE_VALUE_AT_ONCE), transfer)
-                        .bind(phase)
-                        .fetch_one(&mut *conn)
-                        .await?;
-                    return match (debited, credited, inserted) {
-                        (0, _, _) => Ok(false),
-                        (1, 1, 1) => Ok(true),
-                        // The caller's transaction rolls back: value never moves without its row.
-                        _ => Err($crate::store::StoreError::Check {
-                            constraint: "transfers_balanced".into(),
-                        }),
-                    };
-                }
-                if transfer.pending_id.is_none() {
-                    return Err($crate::store::StoreError::Check {
-                        constraint: "transfers_resolution_names_hold".into(),
-                    });
-                }
-                let posted = if transfer.kind == TransferKind::Post { transfer.amount_minor } else { 0 };
-                let (held, inserted, updated) = $crate::store::ledger_sql::bind_transfer!(sqlx::query_as::<_, (Option<i64>, i64, i64)>(sql::RESOLVE_AT_ONCE), transfer)
-                    .bind(posted)
-                    .fetch_one(&mut *conn)
-                    .await?;
-                let held = held.ok_or($crate::store::StoreError::NotFound { entity: "hold" })?;
-                posted_of_resolution(transfer, held)?;
-                match (inserted, updated) {
-                    (0, _) => Ok(false),
-                    (1, 2) => Ok(true),
-                    _ => Err($crate::store::StoreError::Check {
-                        constraint: "transfers_balanced".into(),
-                    }),
-                }
-            }
-
-            /// Inserts a transfer; `false` when a hold resolution lost the race to another one.
-            async fn insert_transfer(
-                conn: &mut $conn,
-                transfer: &$crate::ledger::Transfer,
-            ) -> $crate::store::StoreResult<bool> {
-                let done = $crate::store::ledger_sql::bind_transfer!(sqlx::query($crate::store::ledger_sql::sql::INSERT_TRANSFER), transfer)
-                .execute(&mut *conn)
-                .await?;
-                Ok(done.rows_affected() == 1)
-            }
+    async fn business_date(
+        &mut self,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> crate::store::StoreResult<String> {
+        if let Some((cutoff, closed)) = self.ahead.calendar() {
+            return Ok(crate::store::ledger_sql::open_business_date(
+                at,
+                cutoff,
+                closed.as_deref(),
+            ));
         }
-    };
+        let (cutoff, closed): (i32, Option<String>) = sqlx::query_as(DB::CALENDAR)
+            .fetch_one(&mut *self.conn)
+            .await?;
+        Ok(crate::store::ledger_sql::open_business_date(
+            at,
+            cutoff,
+            closed.as_deref(),
+        ))
+    }
+
+    async fn expired_holds(
+        &mut self,
+        now: chrono::DateTime<chrono::Utc>,
+        limit: u32,
+    ) -> crate::store::StoreResult<
+        Vec<(
+            crate::domain::ids::RedemptionId,
+            crate::domain::ids::TransferId,
+        )>,
+    > {
+        Ok(sqlx::query_as(crate::store::ledger_sql::sql::EXPIRED_HOLDS)
+            .bind(now)
+            .bind(i64::from(limit))
+            .fetch_all(&mut *self.conn)
+            .await?)
+    }
+
+    async fn read_ahead(
+        &mut self,
+        plan: &crate::ledger::ReadAheadPlan<'_>,
+    ) -> crate::store::StoreResult<()> {
+        self.ahead = DB::read_ahead(&mut *self.conn, plan).await?;
+        Ok(())
+    }
 }
 
-pub(crate) use ledger_tx_impl;
+impl<DB: Dialect> SqlLedgerTx<'_, DB>
+where
+    // How statements run: on the transaction's connection.
+    for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
+    for<'q> DB::Arguments<'q>: sqlx::IntoArguments<'q, DB>,
+    // The values bound (ids are uuids, states and kinds are text).
+    for<'q> uuid::Uuid: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> Option<uuid::Uuid>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> Option<crate::domain::ids::CardId>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> Option<crate::domain::ids::HouseholdId>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> Option<crate::domain::ids::EwarungId>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> Option<crate::domain::ids::ProgramId>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> Option<crate::domain::ids::TransferId>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> Option<crate::domain::ids::RedemptionId>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> String: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> Option<String>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> &'q str: sqlx::Encode<'q, DB>,
+    str: sqlx::Type<DB>,
+    for<'q> Vec<u8>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> &'q [u8]: sqlx::Encode<'q, DB>,
+    [u8]: sqlx::Type<DB>,
+    for<'q> i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> chrono::DateTime<chrono::Utc>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> Option<chrono::DateTime<chrono::Utc>>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> sqlx::types::Json<serde_json::Value>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    // The rows read.
+    for<'r> crate::ledger::tx::TerminalContext: sqlx::FromRow<'r, DB::Row>,
+    for<'r> crate::ledger::tx::CardWithHousehold: sqlx::FromRow<'r, DB::Row>,
+    for<'r> crate::store::ProgramRecord: sqlx::FromRow<'r, DB::Row>,
+    for<'r> crate::store::CatalogItemRecord: sqlx::FromRow<'r, DB::Row>,
+    for<'r> crate::store::CardRecord: sqlx::FromRow<'r, DB::Row>,
+    for<'r> crate::ledger::AccountBalance: sqlx::FromRow<'r, DB::Row>,
+    for<'r> crate::ledger::Transfer: sqlx::FromRow<'r, DB::Row>,
+    for<'r> crate::ledger::tx::RedemptionRow: sqlx::FromRow<'r, DB::Row>,
+    for<'r> crate::ledger::tx::RefundRequestRow: sqlx::FromRow<'r, DB::Row>,
+    for<'r> (chrono::DateTime<chrono::Utc>,): sqlx::FromRow<'r, DB::Row>,
+    for<'r> (i64,): sqlx::FromRow<'r, DB::Row>,
+    for<'r> (Option<i64>,): sqlx::FromRow<'r, DB::Row>,
+    for<'r> (crate::domain::ids::AccountId,): sqlx::FromRow<'r, DB::Row>,
+    for<'r> (i32, Option<String>): sqlx::FromRow<'r, DB::Row>,
+    for<'r> (i64, i64, i64): sqlx::FromRow<'r, DB::Row>,
+    for<'r> (Option<i64>, i64, i64): sqlx::FromRow<'r, DB::Row>,
+    for<'r> (
+        crate::domain::ids::RedemptionId,
+        crate::domain::ids::TransferId,
+    ): sqlx::FromRow<'r, DB::Row>,
+{
+    /// Debits and credits a hold (pending) or a posted transfer and writes it; `false`,
+    /// with nothing written, when the debit would overdraw an entitlement or payable
+    /// (holds included).
+    async fn move_value(
+        conn: &mut DB::Connection,
+        transfer: &crate::ledger::Transfer,
+        phase: crate::store::ledger_sql::sql::Phase,
+    ) -> crate::store::StoreResult<bool> {
+        let moved = sqlx::query(crate::store::ledger_sql::sql::debit(phase))
+            .bind(transfer.debit_account_id)
+            .bind(transfer.amount_minor)
+            .execute(&mut *conn)
+            .await?;
+        if moved.rows_affected() == 0 {
+            return Ok(false);
+        }
+        sqlx::query(crate::store::ledger_sql::sql::credit(phase))
+            .bind(transfer.credit_account_id)
+            .bind(transfer.amount_minor)
+            .execute(&mut *conn)
+            .await?;
+        Self::insert_transfer(conn, transfer).await?;
+        Ok(true)
+    }
+
+    /// [`sql::MOVE_VALUE_AT_ONCE`] and [`sql::RESOLVE_AT_ONCE`]: `apply_transfer` with the
+    /// same answers, in one statement.
+    async fn apply_transfer_at_once(
+        conn: &mut DB::Connection,
+        transfer: &crate::ledger::Transfer,
+    ) -> crate::store::StoreResult<bool> {
+        use crate::ledger::TransferKind;
+        use crate::store::ledger_sql::{posted_of_resolution, sql};
+        let resolves = matches!(
+            transfer.kind,
+            TransferKind::Post | TransferKind::Void | TransferKind::HoldExpired
+        );
+        if !resolves {
+            let phase = if transfer.kind == TransferKind::Hold {
+                "pending"
+            } else {
+                "posted"
+            };
+            let (debited, credited, inserted) = crate::store::ledger_sql::bind_transfer!(
+                sqlx::query_as::<_, (i64, i64, i64)>(sql::MOVE_VALUE_AT_ONCE),
+                transfer
+            )
+            .bind(phase)
+            .fetch_one(&mut *conn)
+            .await?;
+            return match (debited, credited, inserted) {
+                (0, _, _) => Ok(false),
+                (1, 1, 1) => Ok(true),
+                // The caller's transaction rolls back: value never moves without its row.
+                _ => Err(crate::store::StoreError::Check {
+                    constraint: "transfers_balanced".into(),
+                }),
+            };
+        }
+        if transfer.pending_id.is_none() {
+            return Err(crate::store::StoreError::Check {
+                constraint: "transfers_resolution_names_hold".into(),
+            });
+        }
+        let posted = if transfer.kind == TransferKind::Post {
+            transfer.amount_minor
+        } else {
+            0
+        };
+        let (held, inserted, updated) = crate::store::ledger_sql::bind_transfer!(
+            sqlx::query_as::<_, (Option<i64>, i64, i64)>(sql::RESOLVE_AT_ONCE),
+            transfer
+        )
+        .bind(posted)
+        .fetch_one(&mut *conn)
+        .await?;
+        let held = held.ok_or(crate::store::StoreError::NotFound { entity: "hold" })?;
+        posted_of_resolution(transfer, held)?;
+        match (inserted, updated) {
+            (0, _) => Ok(false),
+            (1, 2) => Ok(true),
+            _ => Err(crate::store::StoreError::Check {
+                constraint: "transfers_balanced".into(),
+            }),
+        }
+    }
+
+    /// Inserts a transfer; `false` when a hold resolution lost the race to another one.
+    async fn insert_transfer(
+        conn: &mut DB::Connection,
+        transfer: &crate::ledger::Transfer,
+    ) -> crate::store::StoreResult<bool> {
+        let done = crate::store::ledger_sql::bind_transfer!(
+            sqlx::query(crate::store::ledger_sql::sql::INSERT_TRANSFER),
+            transfer
+        )
+        .execute(&mut *conn)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+}
 
 /// Binds a transfer's ten columns, in `INSERT_TRANSFER`'s order (`$1`…`$10`).
 macro_rules! bind_transfer {

@@ -9,7 +9,7 @@ use std::{any::Any, sync::Arc};
 
 use crate::{
     ledger::tx::ErasedJob,
-    store::{ledger_sql::ledger_tx_impl, ledger_store::ledger_store_impl, ConnectOptions},
+    store::{ledger_store::ledger_store_impl, ConnectOptions},
 };
 
 /// How often a transaction that PostgreSQL asked to retry (40001, 40P01) is run again before the
@@ -144,19 +144,10 @@ impl PgStore {
 }
 
 ledger_store_impl!(PgStore, sqlx::Postgres, PgLedgerTx);
+
+/// The ledger transaction on PostgreSQL.
+pub type PgLedgerTx<'c> = crate::store::ledger_sql::SqlLedgerTx<'c, Postgres>;
 crate::store::day_sql::day_store_impl!(PgStore, sqlx::Postgres, PgLedgerTx);
-ledger_tx_impl!(
-    PgLedgerTx,
-    sqlx::Postgres,
-    sqlx::PgConnection,
-    Some("SELECT clock_timestamp()"),
-    "SELECT nextval('rrn_seq')",
-    // Share-locked: a concurrent close waits for this transaction, and this one for the close.
-    "SELECT cutoff_minutes, last_closed_date FROM business_calendar WHERE id = 1 FOR SHARE",
-    // One statement a transfer: a data-modifying CTE.
-    true,
-    crate::store::postgres_read_ahead::fetch
-);
 
 impl crate::store::sql_store::Engine for PgStore {
     type Db = Postgres;
@@ -171,5 +162,22 @@ impl crate::store::sql_store::Engine for PgStore {
 
     async fn begin_write(&self) -> Result<crate::store::WriteTx<Postgres>, sqlx::Error> {
         PgStore::begin_write(self).await
+    }
+}
+
+impl crate::store::ledger_sql::Dialect for Postgres {
+    const NOW: Option<&'static str> = Some("SELECT clock_timestamp()");
+    const NEXT_RRN: &'static str = "SELECT nextval('rrn_seq')";
+    // Share-locked: a concurrent close waits for this transaction, and this one for the close.
+    const CALENDAR: &'static str =
+        "SELECT cutoff_minutes, last_closed_date FROM business_calendar WHERE id = 1 FOR SHARE";
+    // One statement a transfer: a data-modifying CTE.
+    const ONE_STATEMENT_TRANSFERS: bool = true;
+
+    async fn read_ahead(
+        conn: &mut sqlx::PgConnection,
+        plan: &crate::ledger::ReadAheadPlan<'_>,
+    ) -> crate::store::StoreResult<crate::store::read_ahead::ReadAhead> {
+        crate::store::postgres_read_ahead::fetch(conn, plan).await
     }
 }

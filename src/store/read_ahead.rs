@@ -122,14 +122,6 @@ impl ReadAhead {
     }
 }
 
-/// For a database in this process, where a read costs no round trip: fetches nothing.
-pub async fn nothing<C: Send>(
-    _conn: &mut C,
-    _plan: &crate::ledger::ReadAheadPlan<'_>,
-) -> crate::store::StoreResult<ReadAhead> {
-    Ok(ReadAhead::default())
-}
-
 /// Takes the fetched value out when its key matches; leaves it otherwise.
 fn take_if<K, V>(slot: &mut Option<(K, V)>, matches: impl Fn(&K) -> bool) -> Option<V> {
     if slot.as_ref().is_some_and(|(key, _)| matches(key)) {

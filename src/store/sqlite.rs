@@ -18,7 +18,6 @@ use crate::{
     ledger::tx::ErasedJob,
     store::{
         group_commit::{self, Queued, Work},
-        ledger_sql::ledger_tx_impl,
         ledger_store::ledger_store_impl,
         wal_checkpoint, ConnectOptions, WriteTx, WriterTurn,
     },
@@ -245,18 +244,10 @@ impl SqliteStore {
 }
 
 ledger_store_impl!(SqliteStore, sqlx::Sqlite, SqliteLedgerTx);
+
+/// The sqlx ledger transaction on SQLite (the group-commit writer has its own, `sqlite_direct`).
+pub type SqliteLedgerTx<'c> = crate::store::ledger_sql::SqlLedgerTx<'c, Sqlite>;
 crate::store::day_sql::day_store_impl!(SqliteStore, sqlx::Sqlite, SqliteLedgerTx);
-ledger_tx_impl!(
-    SqliteLedgerTx,
-    sqlx::Sqlite,
-    sqlx::SqliteConnection,
-    None,
-    crate::store::ledger_sql::sql::SQLITE_NEXT_RRN,
-    crate::store::ledger_sql::sql::BUSINESS_CALENDAR,
-    // One statement a transfer: SQLite has no data-modifying CTEs.
-    false,
-    crate::store::read_ahead::nothing
-);
 
 impl crate::store::sql_store::Engine for SqliteStore {
     type Db = Sqlite;
@@ -271,5 +262,22 @@ impl crate::store::sql_store::Engine for SqliteStore {
 
     async fn begin_write(&self) -> Result<WriteTx<Sqlite>, sqlx::Error> {
         SqliteStore::begin_write(self).await
+    }
+}
+
+impl crate::store::ledger_sql::Dialect for Sqlite {
+    // An embedded database's clock is this process's clock: no query needed.
+    const NOW: Option<&'static str> = None;
+    const NEXT_RRN: &'static str = crate::store::ledger_sql::sql::SQLITE_NEXT_RRN;
+    const CALENDAR: &'static str = crate::store::ledger_sql::sql::BUSINESS_CALENDAR;
+    // SQLite has no data-modifying CTEs.
+    const ONE_STATEMENT_TRANSFERS: bool = false;
+
+    async fn read_ahead(
+        _conn: &mut sqlx::SqliteConnection,
+        _plan: &crate::ledger::ReadAheadPlan<'_>,
+    ) -> crate::store::StoreResult<crate::store::read_ahead::ReadAhead> {
+        // Reads are cheap in process; nothing is worth fetching ahead.
+        Ok(Default::default())
     }
 }
