@@ -7,10 +7,7 @@ use sqlx::{postgres::PgPoolOptions, PgPool, Postgres};
 
 use std::{any::Any, sync::Arc};
 
-use crate::{
-    ledger::tx::ErasedJob,
-    store::{ledger_store::ledger_store_impl, ConnectOptions},
-};
+use crate::{ledger::tx::ErasedJob, store::ConnectOptions};
 
 /// How often a transaction that PostgreSQL asked to retry (40001, 40P01) is run again before the
 /// error reaches the caller.
@@ -143,8 +140,6 @@ impl PgStore {
     }
 }
 
-ledger_store_impl!(PgStore, sqlx::Postgres, PgLedgerTx);
-
 /// The ledger transaction on PostgreSQL.
 pub type PgLedgerTx<'c> = crate::store::ledger_sql::SqlLedgerTx<'c, Postgres>;
 crate::store::day_sql::day_store_impl!(PgStore, sqlx::Postgres, PgLedgerTx);
@@ -162,6 +157,35 @@ impl crate::store::sql_store::Engine for PgStore {
 
     async fn begin_write(&self) -> Result<crate::store::WriteTx<Postgres>, sqlx::Error> {
         PgStore::begin_write(self).await
+    }
+
+    fn ledger_tx<'c>(
+        conn: &'c mut <Postgres as sqlx::Database>::Connection,
+    ) -> Box<dyn crate::ledger::LedgerTx + 'c> {
+        Box::new(crate::store::ledger_sql::SqlLedgerTx::<Postgres>::new(conn))
+    }
+
+    async fn transact_job(
+        &self,
+        job: std::sync::Arc<dyn crate::ledger::tx::ErasedJob>,
+    ) -> crate::store::StoreResult<Box<dyn std::any::Any + Send>> {
+        PgStore::transact_job(self, job).await
+    }
+
+    async fn transact_job_alone(
+        &self,
+        job: std::sync::Arc<dyn crate::ledger::tx::ErasedJob>,
+    ) -> crate::store::StoreResult<Box<dyn std::any::Any + Send>> {
+        PgStore::transact_job_alone(self, job).await
+    }
+
+    async fn stage_lines(
+        &self,
+        batch: crate::domain::ids::QuotaBatchId,
+        lines: &[crate::model::quota::StagedLine],
+        errors: &[crate::model::quota::LineError],
+    ) -> crate::store::StoreResult<Vec<Option<crate::model::quota::LineOutcome>>> {
+        PgStore::stage_lines(self, batch, lines, errors).await
     }
 }
 

@@ -105,7 +105,8 @@ impl PgStore {
             }
             copy.finish().await?;
         }
-        Self::insert_quota_errors(&mut tx, batch, &errors).await?;
+        crate::store::sql_store::SqlStore::<PgStore>::insert_quota_errors(&mut tx, batch, &errors)
+            .await?;
         tx.commit().await?;
         Ok(resolved
             .into_iter()

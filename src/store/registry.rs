@@ -193,6 +193,16 @@ where
     for<'q> Option<UserId>: sqlx::Encode<'q, E::Db> + sqlx::Type<E::Db>,
     for<'q> Option<CardId>: sqlx::Encode<'q, E::Db> + sqlx::Type<E::Db>,
     for<'q> Option<EwarungId>: sqlx::Encode<'q, E::Db> + sqlx::Type<E::Db>,
+    for<'q> Option<crate::domain::ids::QuotaBatchId>: sqlx::Encode<'q, E::Db> + sqlx::Type<E::Db>,
+    // Rows read column by column (the ledger's quota and verify queries).
+    for<'r> i64: sqlx::Decode<'r, E::Db>,
+    for<'r> i32: sqlx::Decode<'r, E::Db>,
+    for<'r> String: sqlx::Decode<'r, E::Db>,
+    for<'r> &'r str: sqlx::Decode<'r, E::Db>,
+    for<'r> uuid::Uuid: sqlx::Decode<'r, E::Db>,
+    for<'r> DateTime<Utc>: sqlx::Decode<'r, E::Db>,
+    for<'a> &'a str: sqlx::ColumnIndex<<E::Db as sqlx::Database>::Row>,
+    usize: sqlx::ColumnIndex<<E::Db as sqlx::Database>::Row>,
     // The rows read.
     for<'r> UserRecord: sqlx::FromRow<'r, <E::Db as sqlx::Database>::Row>,
     for<'r> ProgramRecord: sqlx::FromRow<'r, <E::Db as sqlx::Database>::Row>,
@@ -1088,7 +1098,7 @@ where
     }
 
     fn ledger(&self) -> &dyn crate::store::LedgerStore {
-        &self.engine
+        self
     }
 
     fn days(&self) -> &dyn crate::store::DayStore {

@@ -2,14 +2,20 @@
 //! sqlx for both engines. What differs between SQLite and PostgreSQL (the pools, how a write
 //! transaction begins, how ledger jobs are run) is the [`Engine`] it wraps.
 
-use std::future::Future;
+use std::{any::Any, future::Future, sync::Arc};
 
-use crate::store::{DayStore, LedgerStore, WriteTx};
+use crate::{
+    ledger::{tx::ErasedJob, LedgerTx},
+    model::quota::{LineError, LineOutcome, StagedLine},
+    store::{DayStore, StoreResult, WriteTx},
+};
 
-/// A database engine as the shared SQL needs it: a pool to read from and a way to begin a write
-/// transaction. The ledger and the business days are the engine's own (see `sqlite`, `postgres`).
-pub trait Engine: LedgerStore + DayStore + Send + Sync + 'static {
-    type Db: sqlx::Database;
+/// A database engine as the shared SQL needs it: a pool to read from, a way to begin a write
+/// transaction, and the few things each engine does its own way: running ledger jobs (SQLite:
+/// the group-commit writer; PostgreSQL: a transaction each, retried) and staging quota lines.
+/// The business days are still the engine's own (see `day_sql`).
+pub trait Engine: DayStore + Send + Sync + 'static {
+    type Db: sqlx::Database<QueryResult: crate::store::ledger_sql::RowsAffected>;
 
     /// "sqlite" or "postgres", for logs and `/readyz`.
     fn name(&self) -> &'static str;
@@ -19,6 +25,31 @@ pub trait Engine: LedgerStore + DayStore + Send + Sync + 'static {
 
     /// Begins a write transaction (on SQLite in the single writer's turn).
     fn begin_write(&self) -> impl Future<Output = Result<WriteTx<Self::Db>, sqlx::Error>> + Send;
+
+    /// The ledger's view of a connection inside a transaction.
+    fn ledger_tx<'c>(
+        conn: &'c mut <Self::Db as sqlx::Database>::Connection,
+    ) -> Box<dyn LedgerTx + 'c>;
+
+    /// Runs a ledger job in a write transaction and commits it before answering.
+    fn transact_job(
+        &self,
+        job: Arc<dyn ErasedJob>,
+    ) -> impl Future<Output = StoreResult<Box<dyn Any + Send>>> + Send;
+
+    /// Runs a ledger job in a transaction of its own, never batched with others.
+    fn transact_job_alone(
+        &self,
+        job: Arc<dyn ErasedJob>,
+    ) -> impl Future<Output = StoreResult<Box<dyn Any + Send>>> + Send;
+
+    /// Stages a chunk of a quota file (see `LedgerStore::stage_quota_chunk`).
+    fn stage_lines(
+        &self,
+        batch: crate::domain::ids::QuotaBatchId,
+        lines: &[StagedLine],
+        errors: &[LineError],
+    ) -> impl Future<Output = StoreResult<Vec<Option<LineOutcome>>>> + Send;
 }
 
 /// The store: the shared SQL over an engine.

@@ -18,7 +18,6 @@ use crate::{
     ledger::tx::ErasedJob,
     store::{
         group_commit::{self, Queued, Work},
-        ledger_store::ledger_store_impl,
         wal_checkpoint, ConnectOptions, WriteTx, WriterTurn,
     },
 };
@@ -243,8 +242,6 @@ impl SqliteStore {
     }
 }
 
-ledger_store_impl!(SqliteStore, sqlx::Sqlite, SqliteLedgerTx);
-
 /// The sqlx ledger transaction on SQLite (the group-commit writer has its own, `sqlite_direct`).
 pub type SqliteLedgerTx<'c> = crate::store::ledger_sql::SqlLedgerTx<'c, Sqlite>;
 crate::store::day_sql::day_store_impl!(SqliteStore, sqlx::Sqlite, SqliteLedgerTx);
@@ -262,6 +259,35 @@ impl crate::store::sql_store::Engine for SqliteStore {
 
     async fn begin_write(&self) -> Result<WriteTx<Sqlite>, sqlx::Error> {
         SqliteStore::begin_write(self).await
+    }
+
+    fn ledger_tx<'c>(
+        conn: &'c mut <Sqlite as sqlx::Database>::Connection,
+    ) -> Box<dyn crate::ledger::LedgerTx + 'c> {
+        Box::new(crate::store::ledger_sql::SqlLedgerTx::<Sqlite>::new(conn))
+    }
+
+    async fn transact_job(
+        &self,
+        job: std::sync::Arc<dyn crate::ledger::tx::ErasedJob>,
+    ) -> crate::store::StoreResult<Box<dyn std::any::Any + Send>> {
+        SqliteStore::transact_job(self, job).await
+    }
+
+    async fn transact_job_alone(
+        &self,
+        job: std::sync::Arc<dyn crate::ledger::tx::ErasedJob>,
+    ) -> crate::store::StoreResult<Box<dyn std::any::Any + Send>> {
+        SqliteStore::transact_job_alone(self, job).await
+    }
+
+    async fn stage_lines(
+        &self,
+        batch: crate::domain::ids::QuotaBatchId,
+        lines: &[crate::model::quota::StagedLine],
+        errors: &[crate::model::quota::LineError],
+    ) -> crate::store::StoreResult<Vec<Option<crate::model::quota::LineOutcome>>> {
+        SqliteStore::stage_lines(self, batch, lines, errors).await
     }
 }
 
