@@ -1,5 +1,6 @@
-//! [`DayStore`](crate::store::DayStore) for both backends, SQL written once: the daily close,
-//! reconciliation runs and their exceptions, and settlement.
+//! [`DayStore`](crate::store::DayStore) for both engines, SQL written once: the daily close,
+//! reconciliation runs and their exceptions, and settlement. Reading a day's host entries for
+//! reconciliation is the engine's own (`Engine::load_host_entries`).
 
 /// Rows per multi-row insert of exceptions (7 columns stay well under SQLite's 32,766 parameters).
 pub(crate) const EXCEPTION_CHUNK: usize = 1_000;
@@ -55,720 +56,976 @@ pub(crate) fn unpack_chunk(
     Ok(())
 }
 
-macro_rules! day_store_impl {
-    ($store:ty, $db:ty, $ledger_tx:ident) => {
-        const _: () = {
-            use sqlx::types::Json;
-            use $crate::{
-                business_day::{self, Cutoff},
-                close::{BatchComparison, BatchTotalsStatus, DayClose, DayTotals, EwarungDay, OpenHold, TerminalDay},
-                domain::ids::{EwarungId, ProgramId, TransferId, UserId},
-                ledger::{tx::AccountOwner, AccountKind, LedgerTx, Transfer, TransferKind},
-                model::recon::{HostRow, Payable, ReconException, ReconReport, ReconRun},
-                settlement::{differences, SettlementOutcome, SettlementRecord},
-                store::{BatchSide, CountAndTotal, StoreError, StoreResult},
-            };
+use sqlx::types::Json;
 
-            /// The six count/total pairs of a terminal's day, as the close query returns them.
-            type DayRow = (String, EwarungId, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64);
+use crate::store::ledger_sql::RowsAffected;
 
-            const SIDE_SUMS: &str = "
-                CAST(COALESCE(sum(CASE WHEN state IN ('completed', 'refunded') THEN 1 ELSE 0 END), 0) AS BIGINT),
-                CAST(COALESCE(sum(CASE WHEN state IN ('completed', 'refunded') THEN amount_minor ELSE 0 END), 0) AS BIGINT),
-                CAST(COALESCE(sum(CASE WHEN state = 'refunded' THEN 1 ELSE 0 END), 0) AS BIGINT),
-                CAST(COALESCE(sum(CASE WHEN state = 'refunded' THEN amount_minor ELSE 0 END), 0) AS BIGINT),
-                CAST(COALESCE(sum(CASE WHEN state = 'reversed' AND hold_id IS NOT NULL THEN 1 ELSE 0 END), 0) AS BIGINT),
-                CAST(COALESCE(sum(CASE WHEN state = 'reversed' AND hold_id IS NOT NULL THEN amount_minor ELSE 0 END), 0) AS BIGINT)";
+use crate::{
+    business_day::{self, Cutoff},
+    close::{
+        BatchComparison, BatchTotalsStatus, DayClose, DayTotals, EwarungDay, OpenHold, TerminalDay,
+    },
+    domain::ids::{EwarungId, ProgramId, TransferId, UserId},
+    ledger::{tx::AccountOwner, AccountKind, Transfer, TransferKind},
+    model::recon::{HostRow, Payable, ReconException, ReconReport, ReconRun},
+    settlement::{differences, SettlementOutcome, SettlementRecord},
+    store::{
+        sql_store::{Engine, SqlStore},
+        BatchSide, CountAndTotal, StoreError, StoreResult,
+    },
+};
 
-            fn side(count: i64, amount_minor: i64) -> CountAndTotal {
-                CountAndTotal { count, amount_minor }
-            }
+/// The six count/total pairs of a terminal's day, as the close query returns them.
+type DayRow = (
+    String,
+    EwarungId,
+    i64,
+    i64,
+    i64,
+    i64,
+    i64,
+    i64,
+    i64,
+    i64,
+    i64,
+    i64,
+);
 
-            fn refused(code: &'static str, message: String) -> StoreError {
-                StoreError::Refused { code, message }
-            }
+const SIDE_SUMS: &str = "
+    CAST(COALESCE(sum(CASE WHEN state IN ('completed', 'refunded') THEN 1 ELSE 0 END), 0) AS BIGINT),
+    CAST(COALESCE(sum(CASE WHEN state IN ('completed', 'refunded') THEN amount_minor ELSE 0 END), 0) AS BIGINT),
+    CAST(COALESCE(sum(CASE WHEN state = 'refunded' THEN 1 ELSE 0 END), 0) AS BIGINT),
+    CAST(COALESCE(sum(CASE WHEN state = 'refunded' THEN amount_minor ELSE 0 END), 0) AS BIGINT),
+    CAST(COALESCE(sum(CASE WHEN state = 'reversed' AND hold_id IS NOT NULL THEN 1 ELSE 0 END), 0) AS BIGINT),
+    CAST(COALESCE(sum(CASE WHEN state = 'reversed' AND hold_id IS NOT NULL THEN amount_minor ELSE 0 END), 0) AS BIGINT)";
 
-            impl $store {
-                /// An audit entry by `actor`, in the caller's transaction (the registry's writer).
-                async fn write_audit(
-                    tx: &mut $crate::store::WriteTx<$db>,
-                    actor: UserId,
-                    action: &str,
-                    subject: (&str, String),
-                    detail: serde_json::Value,
-                ) -> StoreResult<()> {
-                    $crate::store::registry::audit(tx, Some(actor), action, subject, detail).await
-                }
-
-                /// Computes the close of `date` inside the close's transaction.
-                async fn compute_close(
-                    tx: &mut $crate::store::WriteTx<$db>,
-                    date: &str,
-                    cutoff: Cutoff,
-                    actor: UserId,
-                ) -> StoreResult<DayClose> {
-                    let rows: Vec<DayRow> = sqlx::query_as(
-                        "SELECT terminal_id, ewarung_id,
-                           CAST(sum(CASE WHEN completed_date = $1 THEN 1 ELSE 0 END) AS BIGINT),
-                           CAST(sum(CASE WHEN completed_date = $1 THEN amount_minor ELSE 0 END) AS BIGINT),
-                           CAST(sum(CASE WHEN undone_date = $1 AND state IN ('voided', 'refunded') THEN 1 ELSE 0 END) AS BIGINT),
-                           CAST(sum(CASE WHEN undone_date = $1 AND state IN ('voided', 'refunded') THEN amount_minor ELSE 0 END) AS BIGINT),
-                           CAST(sum(CASE WHEN undone_date = $1 AND state = 'reversed' THEN 1 ELSE 0 END) AS BIGINT),
-                           CAST(sum(CASE WHEN undone_date = $1 AND state = 'reversed' THEN amount_minor ELSE 0 END) AS BIGINT),
-                           CAST(sum(CASE WHEN undone_date = $1 AND state = 'expired' THEN 1 ELSE 0 END) AS BIGINT),
-                           CAST(sum(CASE WHEN undone_date = $1 AND state = 'expired' THEN amount_minor ELSE 0 END) AS BIGINT),
-                           CAST(sum(CASE WHEN undone_date = $1 AND refund_id IS NOT NULL THEN 1 ELSE 0 END) AS BIGINT),
-                           CAST(sum(CASE WHEN undone_date = $1 AND refund_id IS NOT NULL THEN amount_minor ELSE 0 END) AS BIGINT)
-                         FROM redemptions WHERE completed_date = $1 OR undone_date = $1
-                         GROUP BY terminal_id, ewarung_id ORDER BY terminal_id",
-                    )
-                    .bind(date)
-                    .fetch_all(&mut **tx)
-                    .await?;
-                    let terminals: Vec<TerminalDay> = rows
-                        .into_iter()
-                        .map(|(terminal_id, ewarung_id, pc, pm, vc, vm, rc, rm, ec, em, fc, fm)| TerminalDay {
-                            terminal_id,
-                            ewarung_id,
-                            totals: DayTotals {
-                                purchases: side(pc, pm),
-                                voids: side(vc, vm),
-                                reversals: side(rc, rm),
-                                expired: side(ec, em),
-                                refunds: side(fc, fm),
-                                net_minor: pm - fm,
-                            },
-                        })
-                        .collect();
-                    let names: Vec<(EwarungId, String)> =
-                        sqlx::query_as("SELECT id, name FROM ewarungs").fetch_all(&mut **tx).await?;
-                    let names: std::collections::HashMap<EwarungId, String> = names.into_iter().collect();
-                    let mut totals = DayTotals::default();
-                    let mut by_ewarung: std::collections::BTreeMap<EwarungId, DayTotals> = Default::default();
-                    let out_of_range = |_| refused("amount_out_of_range", format!("{date}'s totals exceed what this service can hold"));
-                    for terminal in &terminals {
-                        totals.add(&terminal.totals).map_err(out_of_range)?;
-                        by_ewarung.entry(terminal.ewarung_id).or_default().add(&terminal.totals).map_err(out_of_range)?;
-                    }
-                    let mut ewarungs: Vec<EwarungDay> = by_ewarung
-                        .into_iter()
-                        .map(|(ewarung_id, totals)| EwarungDay {
-                            ewarung_id,
-                            name: names.get(&ewarung_id).cloned().unwrap_or_default(),
-                            totals,
-                        })
-                        .collect();
-                    ewarungs.sort_by(|a, b| a.name.cmp(&b.name));
-                    let open_holds: Vec<OpenHold> = sqlx::query_as(
-                        "SELECT terminal_id, stan, local_date, rrn, amount_minor, business_date, created_at AS authorized_at
-                         FROM redemptions WHERE state = 'held' AND business_date <= $1 ORDER BY created_at",
-                    )
-                    .bind(date)
-                    .fetch_all(&mut **tx)
-                    .await?;
-                    let batch_totals = Self::compare_batches(tx, date).await?;
-                    for problem in batch_totals.iter().filter(|c| c.status != BatchTotalsStatus::Matched) {
-                        let detail = serde_json::json!({
-                            "business_date": date, "status": problem.status,
-                            "terminal": problem.terminal, "host": problem.host,
-                        });
-                        Self::write_audit(tx, actor, "day.batch_mismatch", ("terminal", problem.terminal_id.clone()), detail).await?;
-                    }
-                    Ok(DayClose {
-                        business_date: date.to_string(),
-                        closed_at: $crate::store::now(),
-                        closed_by: actor,
-                        cutoff: cutoff.to_string(),
-                        totals,
-                        ewarungs,
-                        terminals,
-                        open_holds,
-                        batch_totals,
-                    })
-                }
-
-                /// Each terminal's latest batch totals for the date against the host's figures
-                /// now (same rules as at batch time: by the terminal's local date).
-                async fn compare_batches(
-                    tx: &mut $crate::store::WriteTx<$db>,
-                    date: &str,
-                ) -> StoreResult<Vec<BatchComparison>> {
-                    let day = business_day::parse_date(date).ok_or(StoreError::NotFound { entity: "business date" })?;
-                    let around = |d: Option<chrono::NaiveDate>| d.map(business_day::format_date).unwrap_or_else(|| date.to_string());
-                    let host: Vec<(String, i64, i64, i64, i64, i64, i64)> = sqlx::query_as(&format!(
-                        "SELECT terminal_id, {SIDE_SUMS} FROM redemptions
-                         WHERE business_date >= $2 AND business_date <= $3 AND local_date = $1 AND kind = 'purchase'
-                         GROUP BY terminal_id"
-                    ))
-                    .bind(date)
-                    .bind(around(day.pred_opt()))
-                    .bind(around(day.succ_opt()))
-                    .fetch_all(&mut **tx)
-                    .await?;
-                    type Submitted = (String, i64, i64, i64, i64, i64, i64, chrono::DateTime<chrono::Utc>);
-                    let submitted: Vec<Submitted> = sqlx::query_as(
-                        "SELECT b.terminal_id, b.purchases_count, b.purchases_minor, b.refunds_count, b.refunds_minor,
-                                b.reversals_count, b.reversals_minor, b.received_at
-                         FROM terminal_batch_totals b
-                         WHERE b.business_date = $1 AND b.received_at = (SELECT max(x.received_at) FROM terminal_batch_totals x
-                                 WHERE x.terminal_id = b.terminal_id AND x.business_date = $1)",
-                    )
-                    .bind(date)
-                    .fetch_all(&mut **tx)
-                    .await?;
-                    let mut by_terminal: std::collections::BTreeMap<String, (Option<(BatchSide, chrono::DateTime<chrono::Utc>)>, BatchSide)> =
-                        Default::default();
-                    for (terminal, pc, pm, fc, fm, rc, rm) in host {
-                        by_terminal.entry(terminal).or_default().1 =
-                            BatchSide { purchases: side(pc, pm), refunds: side(fc, fm), reversals: side(rc, rm) };
-                    }
-                    for (terminal, pc, pm, fc, fm, rc, rm, at) in submitted {
-                        by_terminal.entry(terminal).or_default().0 =
-                            Some((BatchSide { purchases: side(pc, pm), refunds: side(fc, fm), reversals: side(rc, rm) }, at));
-                    }
-                    Ok(by_terminal
-                        .into_iter()
-                        .filter(|(_, (sent, host))| sent.is_some() || host.purchases.count > 0 || host.refunds.count > 0)
-                        .map(|(terminal_id, (sent, host))| {
-                            let status = match &sent {
-                                None => BatchTotalsStatus::Missing,
-                                Some((t, _)) if t.purchases == host.purchases && t.refunds == host.refunds => BatchTotalsStatus::Matched,
-                                Some(_) => BatchTotalsStatus::Mismatch,
-                            };
-                            BatchComparison {
-                                terminal_id,
-                                status,
-                                terminal: sent.map(|(side, _)| side),
-                                host,
-                                received_at: sent.map(|(_, at)| at),
-                            }
-                        })
-                        .collect())
-                }
-
-                async fn stored_close(
-                    conn: &mut <$db as sqlx::Database>::Connection,
-                    date: &str,
-                ) -> StoreResult<Option<DayClose>> {
-                    let row: Option<(Json<DayClose>,)> =
-                        sqlx::query_as("SELECT report FROM day_closes WHERE business_date = $1")
-                            .bind(date)
-                            .fetch_optional(&mut *conn)
-                            .await?;
-                    Ok(row.map(|(Json(close),)| close))
-                }
-
-                async fn run_record(
-                    conn: &mut <$db as sqlx::Database>::Connection,
-                    id: uuid::Uuid,
-                ) -> StoreResult<Option<ReconRun>> {
-                    type Row = (uuid::Uuid, String, String, String, UserId, chrono::DateTime<chrono::Utc>,
-                                Option<chrono::DateTime<chrono::Utc>>, Option<Json<ReconReport>>, i64, bool);
-                    let row: Option<Row> = sqlx::query_as(
-                        "SELECT r.id, r.business_date, r.file_name, r.status, r.created_by, r.created_at, r.finished_at, r.report,
-                                (SELECT CAST(count(*) AS BIGINT) FROM recon_exceptions e
-                                  WHERE e.run_id = r.id AND e.resolved_by IS NULL),
-                                EXISTS (SELECT 1 FROM recon_authority a WHERE a.run_id = r.id)
-                         FROM recon_runs r WHERE r.id = $1",
-                    )
-                    .bind(id)
-                    .fetch_optional(&mut *conn)
-                    .await?;
-                    Ok(row.map(|(id, business_date, file_name, status, created_by, created_at, finished_at, report, open_exceptions, authoritative)| ReconRun {
-                        id,
-                        business_date,
-                        file_name,
-                        status,
-                        created_by,
-                        created_at,
-                        finished_at,
-                        report: report.map(|Json(r)| r),
-                        open_exceptions,
-                        authoritative,
-                    }))
-                }
-
-                async fn settlement_rows(
-                    conn: &mut <$db as sqlx::Database>::Connection,
-                    date: &str,
-                ) -> StoreResult<Vec<SettlementRecord>> {
-                    Ok(sqlx::query_as(
-                        "SELECT s.id, s.business_date, s.ewarung_id, e.name AS ewarung_name, e.bank_code, e.bank_account_number,
-                                e.bank_account_holder, s.program_id, p.code AS program_code, s.run_id, s.transfer_id,
-                                s.items, s.matched_minor, s.settled_before_minor, s.amount_minor, s.created_at
-                         FROM settlement_entries s JOIN ewarungs e ON e.id = s.ewarung_id JOIN programs p ON p.id = s.program_id
-                         WHERE s.business_date = $1 ORDER BY s.created_at, e.name, p.code",
-                    )
-                    .bind(date)
-                    .fetch_all(&mut *conn)
-                    .await?)
-                }
-
-                /// Makes `run` the date's authoritative run. The upsert takes the date's row lock,
-                /// which a settle holds while it pays: a run and a settle never interleave.
-                async fn make_authoritative(
-                    tx: &mut <$db as sqlx::Database>::Connection,
-                    date: &str,
-                    run: uuid::Uuid,
-                    actor: UserId,
-                ) -> StoreResult<()> {
-                    sqlx::query(
-                        "INSERT INTO recon_authority (business_date, run_id, chosen_by, chosen_at) VALUES ($1, $2, $3, $4)
-                         ON CONFLICT (business_date) DO UPDATE
-                            SET run_id = excluded.run_id, chosen_by = excluded.chosen_by, chosen_at = excluded.chosen_at",
-                    )
-                    .bind(date)
-                    .bind(run)
-                    .bind(actor)
-                    .bind($crate::store::now())
-                    .execute(&mut *tx)
-                    .await?;
-                    Ok(())
-                }
-            }
-
-            #[async_trait::async_trait]
-            impl $crate::store::DayStore for $store {
-                async fn set_cutoff(&self, cutoff: Cutoff) -> StoreResult<()> {
-                    let mut tx = self.begin_write().await?;
-                    sqlx::query("UPDATE business_calendar SET cutoff_minutes = $1 WHERE id = 1")
-                        .bind(cutoff.minutes() as i32)
-                        .execute(&mut *tx)
-                        .await?;
-                    tx.commit().await?;
-                    Ok(())
-                }
-
-                async fn open_business_date(&self) -> StoreResult<String> {
-                    let mut tx = self.begin_write().await?;
-                    let date = $ledger_tx::new(&mut *tx).business_date($crate::store::now()).await?;
-                    tx.commit().await?;
-                    Ok(date)
-                }
-
-                async fn close_day(&self, date: chrono::NaiveDate, actor: UserId) -> StoreResult<(DayClose, bool)> {
-                    let text = business_day::format_date(date);
-                    let mut tx = self.begin_write().await?;
-                    if let Some(close) = Self::stored_close(&mut *tx, &text).await? {
-                        return Ok((close, false));
-                    }
-                    // Lock the calendar first: on PostgreSQL this waits for every transaction that
-                    // has read the open date, and holds off new ones until the close commits.
-                    sqlx::query("UPDATE business_calendar SET cutoff_minutes = cutoff_minutes WHERE id = 1")
-                        .execute(&mut *tx)
-                        .await?;
-                    let open = $ledger_tx::new(&mut *tx).business_date($crate::store::now()).await?;
-                    if text > open {
-                        return Err(refused(
-                            "business_date_not_started",
-                            format!("{text} has not begun; the open business date is {open}"),
-                        ));
-                    }
-                    let (cutoff,): (i32,) = sqlx::query_as("SELECT cutoff_minutes FROM business_calendar WHERE id = 1")
-                        .fetch_one(&mut *tx)
-                        .await?;
-                    sqlx::query(
-                        "UPDATE business_calendar SET last_closed_date = $1
-                         WHERE id = 1 AND (last_closed_date IS NULL OR last_closed_date < $1)",
-                    )
-                    .bind(&text)
-                    .execute(&mut *tx)
-                    .await?;
-                    let cutoff = Cutoff::from_minutes(i64::from(cutoff)).unwrap_or_default();
-                    let close = Self::compute_close(&mut tx, &text, cutoff, actor).await?;
-                    sqlx::query("INSERT INTO day_closes (business_date, closed_at, closed_by, report) VALUES ($1, $2, $3, $4)")
-                        .bind(&text)
-                        .bind(close.closed_at)
-                        .bind(actor)
-                        .bind(Json(&close))
-                        .execute(&mut *tx)
-                        .await?;
-                    let detail = serde_json::json!({
-                        "totals": close.totals, "open_holds": close.open_holds.len(),
-                        "batch_problems": close.batch_problems().count(),
-                    });
-                    Self::write_audit(&mut tx, actor, "day.closed", ("business_date", text.clone()), detail).await?;
-                    tx.commit().await?;
-                    Ok((close, true))
-                }
-
-                async fn day_close(&self, date: chrono::NaiveDate) -> StoreResult<Option<DayClose>> {
-                    let mut conn = self.reader().acquire().await?;
-                    Self::stored_close(&mut *conn, &business_day::format_date(date)).await
-                }
-
-                async fn terminal_owners(&self) -> StoreResult<Vec<(String, EwarungId)>> {
-                    Ok(sqlx::query_as("SELECT terminal_id, ewarung_id FROM terminals")
-                        .fetch_all(self.reader())
-                        .await?)
-                }
-
-                async fn host_entries(
-                    &self,
-                    date: chrono::NaiveDate,
-                    sink: &mut (dyn for<'r> FnMut(HostRow<'r>) + Send),
-                ) -> StoreResult<i64> {
-                    // Each backend reads the day its fastest way (see `load_host_entries`).
-                    self.load_host_entries(&business_day::format_date(date), sink).await
-                }
-
-                async fn start_recon_run(
-                    &self,
-                    date: chrono::NaiveDate,
-                    file_name: &str,
-                    actor: UserId,
-                ) -> StoreResult<uuid::Uuid> {
-                    let text = business_day::format_date(date);
-                    let mut tx = self.begin_write().await?;
-                    if Self::stored_close(&mut *tx, &text).await?.is_none() {
-                        return Err(refused(
-                            "business_date_not_closed",
-                            format!("{text} is not closed yet; close it before reconciling"),
-                        ));
-                    }
-                    // A run still `running` after an hour died with its process (a run of a million
-                    // lines takes seconds): it and its partial exceptions go.
-                    let stale = $crate::store::now() - chrono::Duration::hours(1);
-                    let condition = "business_date = $1 AND status = 'running' AND created_at < $2";
-                    sqlx::query(&format!(
-                        "DELETE FROM recon_exceptions WHERE run_id IN (SELECT id FROM recon_runs WHERE {condition})"
-                    ))
-                    .bind(&text)
-                    .bind(stale)
-                    .execute(&mut *tx)
-                    .await?;
-                    let removed = sqlx::query(&format!("DELETE FROM recon_runs WHERE {condition}"))
-                        .bind(&text)
-                        .bind(stale)
-                        .execute(&mut *tx)
-                        .await?
-                        .rows_affected();
-                    if removed > 0 {
-                        tracing::warn!(date = %text, removed, "removed reconciliation runs that never finished");
-                    }
-                    let id = uuid::Uuid::now_v7();
-                    sqlx::query(
-                        "INSERT INTO recon_runs (id, business_date, file_name, status, created_by, created_at)
-                         VALUES ($1, $2, $3, 'running', $4, $5)",
-                    )
-                    .bind(id)
-                    .bind(&text)
-                    .bind(file_name)
-                    .bind(actor)
-                    .bind($crate::store::now())
-                    .execute(&mut *tx)
-                    .await?;
-                    tx.commit().await?;
-                    Ok(id)
-                }
-
-                async fn add_recon_exceptions(&self, rows: &[ReconException]) -> StoreResult<()> {
-                    if rows.is_empty() {
-                        return Ok(());
-                    }
-                    let mut tx = self.begin_write().await?;
-                    for chunk in rows.chunks($crate::store::day_sql::EXCEPTION_CHUNK) {
-                        let mut query = sqlx::QueryBuilder::<$db>::new(
-                            "INSERT INTO recon_exceptions (id, run_id, category, line_no, terminal_id, stan, rrn,
-                                 approval_code, entry_type, bank_amount_minor, host_amount_minor, ewarung_id,
-                                 redemption_id, detail) ",
-                        );
-                        query.push_values(chunk, |mut b, e| {
-                            b.push_bind(e.id)
-                                .push_bind(e.run_id)
-                                .push_bind(e.category.clone())
-                                .push_bind(e.line_no)
-                                .push_bind(e.terminal_id.clone())
-                                .push_bind(e.stan.clone())
-                                .push_bind(e.rrn.clone())
-                                .push_bind(e.approval_code.clone())
-                                .push_bind(e.entry_type.clone())
-                                .push_bind(e.bank_amount_minor)
-                                .push_bind(e.host_amount_minor)
-                                .push_bind(e.ewarung_id)
-                                .push_bind(e.redemption_id)
-                                .push_bind(e.detail.clone());
-                        });
-                        query.build().execute(&mut *tx).await?;
-                    }
-                    tx.commit().await?;
-                    Ok(())
-                }
-
-                async fn finish_recon_run(
-                    &self,
-                    run: uuid::Uuid,
-                    report: &ReconReport,
-                    payables: &[Payable],
-                ) -> StoreResult<ReconRun> {
-                    let mut tx = self.begin_write().await?;
-                    // The same file for the same date was reconciled before: that run stands,
-                    // and this one leaves nothing behind.
-                    let earlier: Option<(uuid::Uuid,)> = sqlx::query_as(
-                        "SELECT id FROM recon_runs WHERE business_date = $1 AND file_sha256 = $2 AND status = 'finished'",
-                    )
-                    .bind(&report.business_date)
-                    .bind(&report.file_sha256)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-                    let actor: (UserId,) = sqlx::query_as("SELECT created_by FROM recon_runs WHERE id = $1")
-                        .bind(run)
-                        .fetch_optional(&mut *tx)
-                        .await?
-                        .ok_or(StoreError::NotFound { entity: "recon_run" })?;
-                    let id = if let Some((earlier,)) = earlier {
-                        sqlx::query("DELETE FROM recon_exceptions WHERE run_id = $1").bind(run).execute(&mut *tx).await?;
-                        sqlx::query("DELETE FROM recon_runs WHERE id = $1").bind(run).execute(&mut *tx).await?;
-                        earlier
-                    } else {
-                        for p in payables {
-                            sqlx::query(
-                                "INSERT INTO recon_payables (run_id, ewarung_id, program_id, items, amount_minor)
-                                 VALUES ($1, $2, $3, $4, $5)",
-                            )
-                            .bind(run)
-                            .bind(p.ewarung_id)
-                            .bind(p.program_id)
-                            .bind(p.items)
-                            .bind(p.amount_minor)
-                            .execute(&mut *tx)
-                            .await?;
-                        }
-                        let finished = sqlx::query(
-                            "UPDATE recon_runs SET status = 'finished', file_sha256 = $2, finished_at = $3, report = $4
-                             WHERE id = $1 AND status = 'running'",
-                        )
-                        .bind(run)
-                        .bind(&report.file_sha256)
-                        .bind($crate::store::now())
-                        .bind(Json(report))
-                        .execute(&mut *tx)
-                        .await?;
-                        if finished.rows_affected() != 1 {
-                            return Err(StoreError::NotFound { entity: "recon_run" });
-                        }
-                        run
-                    };
-                    // Every upload, new or sent again, is audited and becomes the date's
-                    // authoritative run: the bank's newest word on the date is what settles.
-                    let detail = serde_json::json!({
-                        "business_date": report.business_date, "file_name": report.file_name,
-                        "file_sha256": report.file_sha256, "bank_lines": report.bank_lines,
-                        "exceptions": report.exceptions, "no_activity": report.no_activity,
-                        "sent_again": id != run,
-                    });
-                    Self::write_audit(&mut tx, actor.0, "recon.run", ("recon_run", id.to_string()), detail).await?;
-                    Self::make_authoritative(&mut *tx, &report.business_date, id, actor.0).await?;
-                    let record = Self::run_record(&mut *tx, id).await?.ok_or(StoreError::NotFound { entity: "recon_run" })?;
-                    tx.commit().await?;
-                    Ok(record)
-                }
-
-                async fn abandon_recon_run(&self, run: uuid::Uuid) -> StoreResult<()> {
-                    let mut tx = self.begin_write().await?;
-                    sqlx::query("DELETE FROM recon_exceptions WHERE run_id = $1").bind(run).execute(&mut *tx).await?;
-                    sqlx::query("DELETE FROM recon_runs WHERE id = $1 AND status = 'running'").bind(run).execute(&mut *tx).await?;
-                    tx.commit().await?;
-                    Ok(())
-                }
-
-                async fn recon_run(&self, id: uuid::Uuid) -> StoreResult<Option<ReconRun>> {
-                    let mut conn = self.reader().acquire().await?;
-                    Self::run_record(&mut *conn, id).await
-                }
-
-                async fn list_recon_runs(&self, date: chrono::NaiveDate) -> StoreResult<Vec<ReconRun>> {
-                    let ids: Vec<(uuid::Uuid,)> = sqlx::query_as(
-                        "SELECT id FROM recon_runs WHERE business_date = $1 AND status = 'finished' ORDER BY finished_at DESC",
-                    )
-                    .bind(business_day::format_date(date))
-                    .fetch_all(self.reader())
-                    .await?;
-                    let mut conn = self.reader().acquire().await?;
-                    let mut runs = Vec::with_capacity(ids.len());
-                    for (id,) in ids {
-                        if let Some(run) = Self::run_record(&mut *conn, id).await? {
-                            runs.push(run);
-                        }
-                    }
-                    Ok(runs)
-                }
-
-                async fn recon_exceptions(
-                    &self,
-                    run: uuid::Uuid,
-                    filter: &$crate::store::ExceptionFilter,
-                    page: $crate::store::Page,
-                ) -> StoreResult<Vec<ReconException>> {
-                    Ok(sqlx::query_as(
-                        "SELECT * FROM recon_exceptions WHERE run_id = $1
-                           AND ($2 IS NULL OR category = $2)
-                           AND ($3 = 0 OR resolved_by IS NULL)
-                           AND ($4 IS NULL OR id > $4)
-                         ORDER BY id LIMIT $5",
-                    )
-                    .bind(run)
-                    .bind(filter.category.map(|c| c.as_str()))
-                    .bind(i32::from(filter.open_only))
-                    .bind(page.after)
-                    .bind(i64::from(page.limit))
-                    .fetch_all(self.reader())
-                    .await?)
-                }
-
-                async fn resolve_exception(
-                    &self,
-                    id: uuid::Uuid,
-                    reason: &str,
-                    actor: UserId,
-                ) -> StoreResult<ReconException> {
-                    let mut tx = self.begin_write().await?;
-                    let resolved: Option<ReconException> = sqlx::query_as(
-                        "UPDATE recon_exceptions SET resolved_by = $2, resolved_at = $3, resolution = $4
-                         WHERE id = $1 AND resolved_by IS NULL RETURNING *",
-                    )
-                    .bind(id)
-                    .bind(actor)
-                    .bind($crate::store::now())
-                    .bind(reason)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-                    let Some(resolved) = resolved else {
-                        let exists: Option<(uuid::Uuid,)> = sqlx::query_as("SELECT id FROM recon_exceptions WHERE id = $1")
-                            .bind(id)
-                            .fetch_optional(&mut *tx)
-                            .await?;
-                        return Err(match exists {
-                            Some(_) => StoreError::StateConflict { entity: "exception", actual: "already resolved".into() },
-                            None => StoreError::NotFound { entity: "exception" },
-                        });
-                    };
-                    let detail = serde_json::json!({
-                        "run_id": resolved.run_id, "category": resolved.category, "line_no": resolved.line_no,
-                        "rrn": resolved.rrn, "reason": reason,
-                    });
-                    Self::write_audit(&mut tx, actor, "recon.exception_resolved", ("recon_exception", id.to_string()), detail).await?;
-                    tx.commit().await?;
-                    Ok(resolved)
-                }
-
-                async fn settle(&self, date: chrono::NaiveDate, actor: UserId) -> StoreResult<SettlementOutcome> {
-                    let text = business_day::format_date(date);
-                    let mut tx = self.begin_write().await?;
-                    if Self::stored_close(&mut *tx, &text).await?.is_none() {
-                        return Err(refused("business_date_not_closed", format!("{text} is not closed yet")));
-                    }
-                    // A no-op update that returns the authoritative run and holds the date's row
-                    // lock until the commit: a run finishing meanwhile, or a second settle, waits.
-                    let run: Option<(uuid::Uuid,)> = sqlx::query_as(
-                        "UPDATE recon_authority SET run_id = run_id WHERE business_date = $1 RETURNING run_id",
-                    )
-                    .bind(&text)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-                    let Some((run,)) = run else {
-                        return Err(refused(
-                            "not_reconciled",
-                            format!("{text} has no reconciliation run; run one with the bank's file first"),
-                        ));
-                    };
-                    let matched: Vec<(EwarungId, ProgramId, i64, i64)> = sqlx::query_as(
-                        "SELECT ewarung_id, program_id, items, amount_minor FROM recon_payables WHERE run_id = $1",
-                    )
-                    .bind(run)
-                    .fetch_all(&mut *tx)
-                    .await?;
-                    let settled: Vec<(EwarungId, ProgramId, i64)> = sqlx::query_as(
-                        "SELECT ewarung_id, program_id, CAST(sum(amount_minor) AS BIGINT) FROM settlement_entries
-                         WHERE business_date = $1 GROUP BY ewarung_id, program_id",
-                    )
-                    .bind(&text)
-                    .fetch_all(&mut *tx)
-                    .await?;
-                    let now = $crate::store::now();
-                    let mut posted = Vec::new();
-                    for difference in differences(&matched, &settled) {
-                        if !difference.needs_entry() {
-                            continue;
-                        }
-                        let (ewarung, program) = (difference.ewarung_id, difference.program_id);
-                        let overflow = || refused("amount_out_of_range", format!("the settlement of {text} for E-Warung {ewarung} overflows"));
-                        let amount = difference.amount_minor().ok_or_else(overflow)?;
-                        let magnitude = amount.checked_abs().ok_or_else(overflow)?;
-                        let transfer_id = if amount == 0 {
-                            None
-                        } else {
-                            let mut ledger = $ledger_tx::new(&mut *tx);
-                            let payable = ledger.ensure_account(AccountKind::EwarungPayable, program, AccountOwner::Ewarung(ewarung)).await?;
-                            let settlement = ledger.ensure_account(AccountKind::Settlement, program, AccountOwner::Program).await?;
-                            // A positive difference pays the kiosk; a negative one takes back what
-                            // an earlier run paid and this one no longer matches.
-                            let (debit, credit) = if amount > 0 { (payable, settlement) } else { (settlement, payable) };
-                            let transfer = Transfer {
-                                id: TransferId::new(),
-                                program_id: program,
-                                debit_account_id: debit,
-                                credit_account_id: credit,
-                                amount_minor: magnitude,
-                                kind: TransferKind::Settlement,
-                                pending_id: None,
-                                timeout_at: None,
-                                reference: format!("settlement:{text}:{ewarung}"),
-                                created_at: now,
-                            };
-                            if !ledger.apply_transfer(&transfer).await? {
-                                return Err(refused(
-                                    "payable_short",
-                                    format!("E-Warung {ewarung}'s payable holds less than the {} matched for {text}",
-                                        $crate::domain::money::format_minor(amount)),
-                                ));
-                            }
-                            Some(transfer.id)
-                        };
-                        let id = uuid::Uuid::now_v7();
-                        sqlx::query(
-                            "INSERT INTO settlement_entries (id, business_date, ewarung_id, program_id, run_id, transfer_id, items,
-                                 matched_minor, settled_before_minor, amount_minor, created_by, created_at)
-                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-                        )
-                        .bind(id)
-                        .bind(&text)
-                        .bind(ewarung)
-                        .bind(program)
-                        .bind(run)
-                        .bind(transfer_id)
-                        .bind(difference.items)
-                        .bind(difference.matched_minor)
-                        .bind(difference.settled_before_minor)
-                        .bind(amount)
-                        .bind(actor)
-                        .bind(now)
-                        .execute(&mut *tx)
-                        .await?;
-                        let detail = serde_json::json!({ "business_date": text, "program_id": program, "run_id": run,
-                            "items": difference.items, "matched_minor": difference.matched_minor,
-                            "settled_before_minor": difference.settled_before_minor, "amount_minor": amount,
-                            "transfer_id": transfer_id });
-                        Self::write_audit(&mut tx, actor, "settlement.posted", ("ewarung", ewarung.to_string()), detail).await?;
-                        posted.push(id);
-                    }
-                    let entries = Self::settlement_rows(&mut *tx, &text).await?;
-                    tx.commit().await?;
-                    Ok(SettlementOutcome {
-                        business_date: text,
-                        run_id: run,
-                        posted: entries.iter().filter(|e| posted.contains(&e.id)).cloned().collect(),
-                        entries,
-                    })
-                }
-
-                async fn settlements(&self, date: chrono::NaiveDate) -> StoreResult<Vec<SettlementRecord>> {
-                    let mut conn = self.reader().acquire().await?;
-                    Self::settlement_rows(&mut *conn, &business_day::format_date(date)).await
-                }
-            }
-        };
-    };
+fn side(count: i64, amount_minor: i64) -> CountAndTotal {
+    CountAndTotal {
+        count,
+        amount_minor,
+    }
 }
 
-pub(crate) use day_store_impl;
+fn refused(code: &'static str, message: String) -> StoreError {
+    StoreError::Refused { code, message }
+}
+
+impl<E: Engine> SqlStore<E>
+where
+    for<'c> &'c mut <E::Db as sqlx::Database>::Connection: sqlx::Executor<'c, Database = E::Db>,
+    for<'c> &'c sqlx::Pool<E::Db>: sqlx::Executor<'c, Database = E::Db>,
+    for<'q> <E::Db as sqlx::Database>::Arguments<'q>: sqlx::IntoArguments<'q, E::Db>,
+    for<'q> uuid::Uuid: sqlx::Encode<'q, E::Db> + sqlx::Type<E::Db>,
+    for<'q> Option<uuid::Uuid>: sqlx::Encode<'q, E::Db> + sqlx::Type<E::Db>,
+    for<'q> Option<UserId>: sqlx::Encode<'q, E::Db> + sqlx::Type<E::Db>,
+    for<'q> Option<EwarungId>: sqlx::Encode<'q, E::Db> + sqlx::Type<E::Db>,
+    for<'q> String: sqlx::Encode<'q, E::Db> + sqlx::Type<E::Db>,
+    for<'q> Option<String>: sqlx::Encode<'q, E::Db> + sqlx::Type<E::Db>,
+    for<'q> &'q str: sqlx::Encode<'q, E::Db>,
+    str: sqlx::Type<E::Db>,
+    for<'q> i64: sqlx::Encode<'q, E::Db> + sqlx::Type<E::Db>,
+    for<'q> Option<i64>: sqlx::Encode<'q, E::Db> + sqlx::Type<E::Db>,
+    for<'q> i32: sqlx::Encode<'q, E::Db> + sqlx::Type<E::Db>,
+    for<'q> bool: sqlx::Encode<'q, E::Db> + sqlx::Type<E::Db>,
+    for<'q> chrono::DateTime<chrono::Utc>: sqlx::Encode<'q, E::Db> + sqlx::Type<E::Db>,
+    for<'q> Json<serde_json::Value>: sqlx::Encode<'q, E::Db> + sqlx::Type<E::Db>,
+    for<'q> Option<crate::domain::ids::TransferId>: sqlx::Encode<'q, E::Db> + sqlx::Type<E::Db>,
+    for<'q> Option<&'q str>: sqlx::Encode<'q, E::Db> + sqlx::Type<E::Db>,
+    for<'q> Json<&'q ReconReport>: sqlx::Encode<'q, E::Db> + sqlx::Type<E::Db>,
+    for<'q> Json<&'q DayClose>: sqlx::Encode<'q, E::Db> + sqlx::Type<E::Db>,
+    for<'r> Json<ReconReport>: sqlx::Decode<'r, E::Db> + sqlx::Type<E::Db>,
+    for<'r> Json<DayClose>: sqlx::Decode<'r, E::Db> + sqlx::Type<E::Db>,
+    for<'r> bool: sqlx::Decode<'r, E::Db>,
+    for<'r> i64: sqlx::Decode<'r, E::Db>,
+    for<'r> i32: sqlx::Decode<'r, E::Db>,
+    for<'r> String: sqlx::Decode<'r, E::Db>,
+    for<'r> &'r str: sqlx::Decode<'r, E::Db>,
+    for<'r> uuid::Uuid: sqlx::Decode<'r, E::Db>,
+    for<'r> chrono::DateTime<chrono::Utc>: sqlx::Decode<'r, E::Db>,
+    for<'a> &'a str: sqlx::ColumnIndex<<E::Db as sqlx::Database>::Row>,
+    usize: sqlx::ColumnIndex<<E::Db as sqlx::Database>::Row>,
+{
+    /// An audit entry by `actor`, in the caller's transaction (the registry's writer).
+    async fn write_audit(
+        tx: &mut crate::store::WriteTx<E::Db>,
+        actor: UserId,
+        action: &str,
+        subject: (&str, String),
+        detail: serde_json::Value,
+    ) -> StoreResult<()> {
+        crate::store::registry::audit(tx, Some(actor), action, subject, detail).await
+    }
+
+    /// Computes the close of `date` inside the close's transaction.
+    async fn compute_close(
+        tx: &mut crate::store::WriteTx<E::Db>,
+        date: &str,
+        cutoff: Cutoff,
+        actor: UserId,
+    ) -> StoreResult<DayClose> {
+        let rows: Vec<DayRow> = sqlx::query_as(
+            "SELECT terminal_id, ewarung_id,
+               CAST(sum(CASE WHEN completed_date = $1 THEN 1 ELSE 0 END) AS BIGINT),
+               CAST(sum(CASE WHEN completed_date = $1 THEN amount_minor ELSE 0 END) AS BIGINT),
+               CAST(sum(CASE WHEN undone_date = $1 AND state IN ('voided', 'refunded') THEN 1 ELSE 0 END) AS BIGINT),
+               CAST(sum(CASE WHEN undone_date = $1 AND state IN ('voided', 'refunded') THEN amount_minor ELSE 0 END) AS BIGINT),
+               CAST(sum(CASE WHEN undone_date = $1 AND state = 'reversed' THEN 1 ELSE 0 END) AS BIGINT),
+               CAST(sum(CASE WHEN undone_date = $1 AND state = 'reversed' THEN amount_minor ELSE 0 END) AS BIGINT),
+               CAST(sum(CASE WHEN undone_date = $1 AND state = 'expired' THEN 1 ELSE 0 END) AS BIGINT),
+               CAST(sum(CASE WHEN undone_date = $1 AND state = 'expired' THEN amount_minor ELSE 0 END) AS BIGINT),
+               CAST(sum(CASE WHEN undone_date = $1 AND refund_id IS NOT NULL THEN 1 ELSE 0 END) AS BIGINT),
+               CAST(sum(CASE WHEN undone_date = $1 AND refund_id IS NOT NULL THEN amount_minor ELSE 0 END) AS BIGINT)
+             FROM redemptions WHERE completed_date = $1 OR undone_date = $1
+             GROUP BY terminal_id, ewarung_id ORDER BY terminal_id",
+        )
+        .bind(date)
+        .fetch_all(&mut **tx)
+        .await?;
+        let terminals: Vec<TerminalDay> = rows
+            .into_iter()
+            .map(
+                |(terminal_id, ewarung_id, pc, pm, vc, vm, rc, rm, ec, em, fc, fm)| TerminalDay {
+                    terminal_id,
+                    ewarung_id,
+                    totals: DayTotals {
+                        purchases: side(pc, pm),
+                        voids: side(vc, vm),
+                        reversals: side(rc, rm),
+                        expired: side(ec, em),
+                        refunds: side(fc, fm),
+                        net_minor: pm - fm,
+                    },
+                },
+            )
+            .collect();
+        let names: Vec<(EwarungId, String)> = sqlx::query_as("SELECT id, name FROM ewarungs")
+            .fetch_all(&mut **tx)
+            .await?;
+        let names: std::collections::HashMap<EwarungId, String> = names.into_iter().collect();
+        let mut totals = DayTotals::default();
+        let mut by_ewarung: std::collections::BTreeMap<EwarungId, DayTotals> = Default::default();
+        let out_of_range = |_| {
+            refused(
+                "amount_out_of_range",
+                format!("{date}'s totals exceed what this service can hold"),
+            )
+        };
+        for terminal in &terminals {
+            totals.add(&terminal.totals).map_err(out_of_range)?;
+            by_ewarung
+                .entry(terminal.ewarung_id)
+                .or_default()
+                .add(&terminal.totals)
+                .map_err(out_of_range)?;
+        }
+        let mut ewarungs: Vec<EwarungDay> = by_ewarung
+            .into_iter()
+            .map(|(ewarung_id, totals)| EwarungDay {
+                ewarung_id,
+                name: names.get(&ewarung_id).cloned().unwrap_or_default(),
+                totals,
+            })
+            .collect();
+        ewarungs.sort_by(|a, b| a.name.cmp(&b.name));
+        let open_holds: Vec<OpenHold> = sqlx::query_as(
+            "SELECT terminal_id, stan, local_date, rrn, amount_minor, business_date, created_at AS authorized_at
+             FROM redemptions WHERE state = 'held' AND business_date <= $1 ORDER BY created_at",
+        )
+        .bind(date)
+        .fetch_all(&mut **tx)
+        .await?;
+        let batch_totals = Self::compare_batches(tx, date).await?;
+        for problem in batch_totals
+            .iter()
+            .filter(|c| c.status != BatchTotalsStatus::Matched)
+        {
+            let detail = serde_json::json!({
+                "business_date": date, "status": problem.status,
+                "terminal": problem.terminal, "host": problem.host,
+            });
+            Self::write_audit(
+                tx,
+                actor,
+                "day.batch_mismatch",
+                ("terminal", problem.terminal_id.clone()),
+                detail,
+            )
+            .await?;
+        }
+        Ok(DayClose {
+            business_date: date.to_string(),
+            closed_at: crate::store::now(),
+            closed_by: actor,
+            cutoff: cutoff.to_string(),
+            totals,
+            ewarungs,
+            terminals,
+            open_holds,
+            batch_totals,
+        })
+    }
+
+    /// Each terminal's latest batch totals for the date against the host's figures
+    /// now (same rules as at batch time: by the terminal's local date).
+    async fn compare_batches(
+        tx: &mut crate::store::WriteTx<E::Db>,
+        date: &str,
+    ) -> StoreResult<Vec<BatchComparison>> {
+        let day = business_day::parse_date(date).ok_or(StoreError::NotFound {
+            entity: "business date",
+        })?;
+        let around = |d: Option<chrono::NaiveDate>| {
+            d.map(business_day::format_date)
+                .unwrap_or_else(|| date.to_string())
+        };
+        let host: Vec<(String, i64, i64, i64, i64, i64, i64)> = sqlx::query_as(&format!(
+            "SELECT terminal_id, {SIDE_SUMS} FROM redemptions
+             WHERE business_date >= $2 AND business_date <= $3 AND local_date = $1 AND kind = 'purchase'
+             GROUP BY terminal_id"
+        ))
+        .bind(date)
+        .bind(around(day.pred_opt()))
+        .bind(around(day.succ_opt()))
+        .fetch_all(&mut **tx)
+        .await?;
+        type Submitted = (
+            String,
+            i64,
+            i64,
+            i64,
+            i64,
+            i64,
+            i64,
+            chrono::DateTime<chrono::Utc>,
+        );
+        let submitted: Vec<Submitted> = sqlx::query_as(
+            "SELECT b.terminal_id, b.purchases_count, b.purchases_minor, b.refunds_count, b.refunds_minor,
+                    b.reversals_count, b.reversals_minor, b.received_at
+             FROM terminal_batch_totals b
+             WHERE b.business_date = $1 AND b.received_at = (SELECT max(x.received_at) FROM terminal_batch_totals x
+                     WHERE x.terminal_id = b.terminal_id AND x.business_date = $1)",
+        )
+        .bind(date)
+        .fetch_all(&mut **tx)
+        .await?;
+        // Per terminal: what it reported (and when), and what the host has.
+        type Reported = Option<(BatchSide, chrono::DateTime<chrono::Utc>)>;
+        let mut by_terminal: std::collections::BTreeMap<String, (Reported, BatchSide)> =
+            Default::default();
+        for (terminal, pc, pm, fc, fm, rc, rm) in host {
+            by_terminal.entry(terminal).or_default().1 = BatchSide {
+                purchases: side(pc, pm),
+                refunds: side(fc, fm),
+                reversals: side(rc, rm),
+            };
+        }
+        for (terminal, pc, pm, fc, fm, rc, rm, at) in submitted {
+            by_terminal.entry(terminal).or_default().0 = Some((
+                BatchSide {
+                    purchases: side(pc, pm),
+                    refunds: side(fc, fm),
+                    reversals: side(rc, rm),
+                },
+                at,
+            ));
+        }
+        Ok(by_terminal
+            .into_iter()
+            .filter(|(_, (sent, host))| {
+                sent.is_some() || host.purchases.count > 0 || host.refunds.count > 0
+            })
+            .map(|(terminal_id, (sent, host))| {
+                let status = match &sent {
+                    None => BatchTotalsStatus::Missing,
+                    Some((t, _)) if t.purchases == host.purchases && t.refunds == host.refunds => {
+                        BatchTotalsStatus::Matched
+                    }
+                    Some(_) => BatchTotalsStatus::Mismatch,
+                };
+                BatchComparison {
+                    terminal_id,
+                    status,
+                    terminal: sent.map(|(side, _)| side),
+                    host,
+                    received_at: sent.map(|(_, at)| at),
+                }
+            })
+            .collect())
+    }
+
+    async fn stored_close(
+        conn: &mut <E::Db as sqlx::Database>::Connection,
+        date: &str,
+    ) -> StoreResult<Option<DayClose>> {
+        let row: Option<(Json<DayClose>,)> =
+            sqlx::query_as("SELECT report FROM day_closes WHERE business_date = $1")
+                .bind(date)
+                .fetch_optional(&mut *conn)
+                .await?;
+        Ok(row.map(|(Json(close),)| close))
+    }
+
+    async fn run_record(
+        conn: &mut <E::Db as sqlx::Database>::Connection,
+        id: uuid::Uuid,
+    ) -> StoreResult<Option<ReconRun>> {
+        type Row = (
+            uuid::Uuid,
+            String,
+            String,
+            String,
+            UserId,
+            chrono::DateTime<chrono::Utc>,
+            Option<chrono::DateTime<chrono::Utc>>,
+            Option<Json<ReconReport>>,
+            i64,
+            bool,
+        );
+        let row: Option<Row> = sqlx::query_as(
+            "SELECT r.id, r.business_date, r.file_name, r.status, r.created_by, r.created_at, r.finished_at, r.report,
+                    (SELECT CAST(count(*) AS BIGINT) FROM recon_exceptions e
+                      WHERE e.run_id = r.id AND e.resolved_by IS NULL),
+                    EXISTS (SELECT 1 FROM recon_authority a WHERE a.run_id = r.id)
+             FROM recon_runs r WHERE r.id = $1",
+        )
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?;
+        Ok(row.map(
+            |(
+                id,
+                business_date,
+                file_name,
+                status,
+                created_by,
+                created_at,
+                finished_at,
+                report,
+                open_exceptions,
+                authoritative,
+            )| ReconRun {
+                id,
+                business_date,
+                file_name,
+                status,
+                created_by,
+                created_at,
+                finished_at,
+                report: report.map(|Json(r)| r),
+                open_exceptions,
+                authoritative,
+            },
+        ))
+    }
+
+    async fn settlement_rows(
+        conn: &mut <E::Db as sqlx::Database>::Connection,
+        date: &str,
+    ) -> StoreResult<Vec<SettlementRecord>> {
+        Ok(sqlx::query_as(
+            "SELECT s.id, s.business_date, s.ewarung_id, e.name AS ewarung_name, e.bank_code, e.bank_account_number,
+                    e.bank_account_holder, s.program_id, p.code AS program_code, s.run_id, s.transfer_id,
+                    s.items, s.matched_minor, s.settled_before_minor, s.amount_minor, s.created_at
+             FROM settlement_entries s JOIN ewarungs e ON e.id = s.ewarung_id JOIN programs p ON p.id = s.program_id
+             WHERE s.business_date = $1 ORDER BY s.created_at, e.name, p.code",
+        )
+        .bind(date)
+        .fetch_all(&mut *conn)
+        .await?)
+    }
+
+    /// Makes `run` the date's authoritative run. The upsert takes the date's row lock,
+    /// which a settle holds while it pays: a run and a settle never interleave.
+    async fn make_authoritative(
+        tx: &mut <E::Db as sqlx::Database>::Connection,
+        date: &str,
+        run: uuid::Uuid,
+        actor: UserId,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO recon_authority (business_date, run_id, chosen_by, chosen_at) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (business_date) DO UPDATE
+                SET run_id = excluded.run_id, chosen_by = excluded.chosen_by, chosen_at = excluded.chosen_at",
+        )
+        .bind(date)
+        .bind(run)
+        .bind(actor)
+        .bind(crate::store::now())
+        .execute(&mut *tx)
+        .await?;
+        Ok(())
+    }
+}
+
+#[async_trait::async_trait]
+impl<E: Engine> crate::store::DayStore for SqlStore<E>
+where
+    for<'c> &'c mut <E::Db as sqlx::Database>::Connection: sqlx::Executor<'c, Database = E::Db>,
+    for<'c> &'c sqlx::Pool<E::Db>: sqlx::Executor<'c, Database = E::Db>,
+    for<'q> <E::Db as sqlx::Database>::Arguments<'q>: sqlx::IntoArguments<'q, E::Db>,
+    for<'q> uuid::Uuid: sqlx::Encode<'q, E::Db> + sqlx::Type<E::Db>,
+    for<'q> Option<uuid::Uuid>: sqlx::Encode<'q, E::Db> + sqlx::Type<E::Db>,
+    for<'q> Option<UserId>: sqlx::Encode<'q, E::Db> + sqlx::Type<E::Db>,
+    for<'q> Option<EwarungId>: sqlx::Encode<'q, E::Db> + sqlx::Type<E::Db>,
+    for<'q> String: sqlx::Encode<'q, E::Db> + sqlx::Type<E::Db>,
+    for<'q> Option<String>: sqlx::Encode<'q, E::Db> + sqlx::Type<E::Db>,
+    for<'q> &'q str: sqlx::Encode<'q, E::Db>,
+    str: sqlx::Type<E::Db>,
+    for<'q> i64: sqlx::Encode<'q, E::Db> + sqlx::Type<E::Db>,
+    for<'q> Option<i64>: sqlx::Encode<'q, E::Db> + sqlx::Type<E::Db>,
+    for<'q> i32: sqlx::Encode<'q, E::Db> + sqlx::Type<E::Db>,
+    for<'q> bool: sqlx::Encode<'q, E::Db> + sqlx::Type<E::Db>,
+    for<'q> chrono::DateTime<chrono::Utc>: sqlx::Encode<'q, E::Db> + sqlx::Type<E::Db>,
+    for<'q> Json<serde_json::Value>: sqlx::Encode<'q, E::Db> + sqlx::Type<E::Db>,
+    for<'q> Option<crate::domain::ids::TransferId>: sqlx::Encode<'q, E::Db> + sqlx::Type<E::Db>,
+    for<'q> Option<&'q str>: sqlx::Encode<'q, E::Db> + sqlx::Type<E::Db>,
+    for<'q> Json<&'q ReconReport>: sqlx::Encode<'q, E::Db> + sqlx::Type<E::Db>,
+    for<'q> Json<&'q DayClose>: sqlx::Encode<'q, E::Db> + sqlx::Type<E::Db>,
+    for<'r> Json<ReconReport>: sqlx::Decode<'r, E::Db> + sqlx::Type<E::Db>,
+    for<'r> Json<DayClose>: sqlx::Decode<'r, E::Db> + sqlx::Type<E::Db>,
+    for<'r> bool: sqlx::Decode<'r, E::Db>,
+    for<'r> i64: sqlx::Decode<'r, E::Db>,
+    for<'r> i32: sqlx::Decode<'r, E::Db>,
+    for<'r> String: sqlx::Decode<'r, E::Db>,
+    for<'r> &'r str: sqlx::Decode<'r, E::Db>,
+    for<'r> uuid::Uuid: sqlx::Decode<'r, E::Db>,
+    for<'r> chrono::DateTime<chrono::Utc>: sqlx::Decode<'r, E::Db>,
+    for<'a> &'a str: sqlx::ColumnIndex<<E::Db as sqlx::Database>::Row>,
+    usize: sqlx::ColumnIndex<<E::Db as sqlx::Database>::Row>,
+{
+    async fn set_cutoff(&self, cutoff: Cutoff) -> StoreResult<()> {
+        let mut tx = self.engine.begin_write().await?;
+        sqlx::query("UPDATE business_calendar SET cutoff_minutes = $1 WHERE id = 1")
+            .bind(cutoff.minutes() as i32)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn open_business_date(&self) -> StoreResult<String> {
+        let mut tx = self.engine.begin_write().await?;
+        let date = E::ledger_tx(&mut *tx)
+            .business_date(crate::store::now())
+            .await?;
+        tx.commit().await?;
+        Ok(date)
+    }
+
+    async fn close_day(
+        &self,
+        date: chrono::NaiveDate,
+        actor: UserId,
+    ) -> StoreResult<(DayClose, bool)> {
+        let text = business_day::format_date(date);
+        let mut tx = self.engine.begin_write().await?;
+        if let Some(close) = Self::stored_close(&mut *tx, &text).await? {
+            return Ok((close, false));
+        }
+        // Lock the calendar first: on PostgreSQL this waits for every transaction that
+        // has read the open date, and holds off new ones until the close commits.
+        sqlx::query("UPDATE business_calendar SET cutoff_minutes = cutoff_minutes WHERE id = 1")
+            .execute(&mut *tx)
+            .await?;
+        let open = E::ledger_tx(&mut *tx)
+            .business_date(crate::store::now())
+            .await?;
+        if text > open {
+            return Err(refused(
+                "business_date_not_started",
+                format!("{text} has not begun; the open business date is {open}"),
+            ));
+        }
+        let (cutoff,): (i32,) =
+            sqlx::query_as("SELECT cutoff_minutes FROM business_calendar WHERE id = 1")
+                .fetch_one(&mut *tx)
+                .await?;
+        sqlx::query(
+            "UPDATE business_calendar SET last_closed_date = $1
+             WHERE id = 1 AND (last_closed_date IS NULL OR last_closed_date < $1)",
+        )
+        .bind(&text)
+        .execute(&mut *tx)
+        .await?;
+        let cutoff = Cutoff::from_minutes(i64::from(cutoff)).unwrap_or_default();
+        let close = Self::compute_close(&mut tx, &text, cutoff, actor).await?;
+        sqlx::query("INSERT INTO day_closes (business_date, closed_at, closed_by, report) VALUES ($1, $2, $3, $4)")
+            .bind(&text)
+            .bind(close.closed_at)
+            .bind(actor)
+            .bind(Json(&close))
+            .execute(&mut *tx)
+            .await?;
+        let detail = serde_json::json!({
+            "totals": close.totals, "open_holds": close.open_holds.len(),
+            "batch_problems": close.batch_problems().count(),
+        });
+        Self::write_audit(
+            &mut tx,
+            actor,
+            "day.closed",
+            ("business_date", text.clone()),
+            detail,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok((close, true))
+    }
+
+    async fn day_close(&self, date: chrono::NaiveDate) -> StoreResult<Option<DayClose>> {
+        let mut conn = self.engine.reader().acquire().await?;
+        Self::stored_close(&mut *conn, &business_day::format_date(date)).await
+    }
+
+    async fn terminal_owners(&self) -> StoreResult<Vec<(String, EwarungId)>> {
+        Ok(
+            sqlx::query_as("SELECT terminal_id, ewarung_id FROM terminals")
+                .fetch_all(self.engine.reader())
+                .await?,
+        )
+    }
+
+    async fn host_entries(
+        &self,
+        date: chrono::NaiveDate,
+        sink: &mut (dyn for<'r> FnMut(HostRow<'r>) + Send),
+    ) -> StoreResult<i64> {
+        // Each backend reads the day its fastest way (see `load_host_entries`).
+        self.engine
+            .load_host_entries(&business_day::format_date(date), sink)
+            .await
+    }
+
+    async fn start_recon_run(
+        &self,
+        date: chrono::NaiveDate,
+        file_name: &str,
+        actor: UserId,
+    ) -> StoreResult<uuid::Uuid> {
+        let text = business_day::format_date(date);
+        let mut tx = self.engine.begin_write().await?;
+        if Self::stored_close(&mut *tx, &text).await?.is_none() {
+            return Err(refused(
+                "business_date_not_closed",
+                format!("{text} is not closed yet; close it before reconciling"),
+            ));
+        }
+        // A run still `running` after an hour died with its process (a run of a million
+        // lines takes seconds): it and its partial exceptions go.
+        let stale = crate::store::now() - chrono::Duration::hours(1);
+        let condition = "business_date = $1 AND status = 'running' AND created_at < $2";
+        sqlx::query(&format!(
+            "DELETE FROM recon_exceptions WHERE run_id IN (SELECT id FROM recon_runs WHERE {condition})"
+        ))
+        .bind(&text)
+        .bind(stale)
+        .execute(&mut *tx)
+        .await?;
+        let removed = sqlx::query(&format!("DELETE FROM recon_runs WHERE {condition}"))
+            .bind(&text)
+            .bind(stale)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if removed > 0 {
+            tracing::warn!(date = %text, removed, "removed reconciliation runs that never finished");
+        }
+        let id = uuid::Uuid::now_v7();
+        sqlx::query(
+            "INSERT INTO recon_runs (id, business_date, file_name, status, created_by, created_at)
+             VALUES ($1, $2, $3, 'running', $4, $5)",
+        )
+        .bind(id)
+        .bind(&text)
+        .bind(file_name)
+        .bind(actor)
+        .bind(crate::store::now())
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    async fn add_recon_exceptions(&self, rows: &[ReconException]) -> StoreResult<()> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.engine.begin_write().await?;
+        for chunk in rows.chunks(crate::store::day_sql::EXCEPTION_CHUNK) {
+            let sql = format!(
+            "INSERT INTO recon_exceptions (id, run_id, category, line_no, terminal_id, stan, rrn,
+                 approval_code, entry_type, bank_amount_minor, host_amount_minor, ewarung_id,
+                 redemption_id, detail) VALUES {}",
+            crate::store::ledger_store::value_rows(chunk.len(), 14)
+        );
+            let mut query = sqlx::query(&sql);
+            for e in chunk {
+                query = query
+                    .bind(e.id)
+                    .bind(e.run_id)
+                    .bind(e.category.clone())
+                    .bind(e.line_no)
+                    .bind(&e.terminal_id)
+                    .bind(&e.stan)
+                    .bind(&e.rrn)
+                    .bind(&e.approval_code)
+                    .bind(&e.entry_type)
+                    .bind(e.bank_amount_minor)
+                    .bind(e.host_amount_minor)
+                    .bind(e.ewarung_id)
+                    .bind(e.redemption_id)
+                    .bind(&e.detail);
+            }
+            query.execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn finish_recon_run(
+        &self,
+        run: uuid::Uuid,
+        report: &ReconReport,
+        payables: &[Payable],
+    ) -> StoreResult<ReconRun> {
+        let mut tx = self.engine.begin_write().await?;
+        // The same file for the same date was reconciled before: that run stands,
+        // and this one leaves nothing behind.
+        let earlier: Option<(uuid::Uuid,)> = sqlx::query_as(
+            "SELECT id FROM recon_runs WHERE business_date = $1 AND file_sha256 = $2 AND status = 'finished'",
+        )
+        .bind(&report.business_date)
+        .bind(&report.file_sha256)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let actor: (UserId,) = sqlx::query_as("SELECT created_by FROM recon_runs WHERE id = $1")
+            .bind(run)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or(StoreError::NotFound {
+                entity: "recon_run",
+            })?;
+        let id = if let Some((earlier,)) = earlier {
+            sqlx::query("DELETE FROM recon_exceptions WHERE run_id = $1")
+                .bind(run)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query("DELETE FROM recon_runs WHERE id = $1")
+                .bind(run)
+                .execute(&mut *tx)
+                .await?;
+            earlier
+        } else {
+            for p in payables {
+                sqlx::query(
+                    "INSERT INTO recon_payables (run_id, ewarung_id, program_id, items, amount_minor)
+                     VALUES ($1, $2, $3, $4, $5)",
+                )
+                .bind(run)
+                .bind(p.ewarung_id)
+                .bind(p.program_id)
+                .bind(p.items)
+                .bind(p.amount_minor)
+                .execute(&mut *tx)
+                .await?;
+            }
+            let finished = sqlx::query(
+                "UPDATE recon_runs SET status = 'finished', file_sha256 = $2, finished_at = $3, report = $4
+                 WHERE id = $1 AND status = 'running'",
+            )
+            .bind(run)
+            .bind(&report.file_sha256)
+            .bind(crate::store::now())
+            .bind(Json(report))
+            .execute(&mut *tx)
+            .await?;
+            if finished.rows_affected() != 1 {
+                return Err(StoreError::NotFound {
+                    entity: "recon_run",
+                });
+            }
+            run
+        };
+        // Every upload, new or sent again, is audited and becomes the date's
+        // authoritative run: the bank's newest word on the date is what settles.
+        let detail = serde_json::json!({
+            "business_date": report.business_date, "file_name": report.file_name,
+            "file_sha256": report.file_sha256, "bank_lines": report.bank_lines,
+            "exceptions": report.exceptions, "no_activity": report.no_activity,
+            "sent_again": id != run,
+        });
+        Self::write_audit(
+            &mut tx,
+            actor.0,
+            "recon.run",
+            ("recon_run", id.to_string()),
+            detail,
+        )
+        .await?;
+        Self::make_authoritative(&mut *tx, &report.business_date, id, actor.0).await?;
+        let record = Self::run_record(&mut *tx, id)
+            .await?
+            .ok_or(StoreError::NotFound {
+                entity: "recon_run",
+            })?;
+        tx.commit().await?;
+        Ok(record)
+    }
+
+    async fn abandon_recon_run(&self, run: uuid::Uuid) -> StoreResult<()> {
+        let mut tx = self.engine.begin_write().await?;
+        sqlx::query("DELETE FROM recon_exceptions WHERE run_id = $1")
+            .bind(run)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM recon_runs WHERE id = $1 AND status = 'running'")
+            .bind(run)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn recon_run(&self, id: uuid::Uuid) -> StoreResult<Option<ReconRun>> {
+        let mut conn = self.engine.reader().acquire().await?;
+        Self::run_record(&mut *conn, id).await
+    }
+
+    async fn list_recon_runs(&self, date: chrono::NaiveDate) -> StoreResult<Vec<ReconRun>> {
+        let ids: Vec<(uuid::Uuid,)> = sqlx::query_as(
+            "SELECT id FROM recon_runs WHERE business_date = $1 AND status = 'finished' ORDER BY finished_at DESC",
+        )
+        .bind(business_day::format_date(date))
+        .fetch_all(self.engine.reader())
+        .await?;
+        let mut conn = self.engine.reader().acquire().await?;
+        let mut runs = Vec::with_capacity(ids.len());
+        for (id,) in ids {
+            if let Some(run) = Self::run_record(&mut *conn, id).await? {
+                runs.push(run);
+            }
+        }
+        Ok(runs)
+    }
+
+    async fn recon_exceptions(
+        &self,
+        run: uuid::Uuid,
+        filter: &crate::store::ExceptionFilter,
+        page: crate::store::Page,
+    ) -> StoreResult<Vec<ReconException>> {
+        Ok(sqlx::query_as(
+            "SELECT * FROM recon_exceptions WHERE run_id = $1
+               AND ($2 IS NULL OR category = $2)
+               AND ($3 = 0 OR resolved_by IS NULL)
+               AND ($4 IS NULL OR id > $4)
+             ORDER BY id LIMIT $5",
+        )
+        .bind(run)
+        .bind(filter.category.map(|c| c.as_str()))
+        .bind(i32::from(filter.open_only))
+        .bind(page.after)
+        .bind(i64::from(page.limit))
+        .fetch_all(self.engine.reader())
+        .await?)
+    }
+
+    async fn resolve_exception(
+        &self,
+        id: uuid::Uuid,
+        reason: &str,
+        actor: UserId,
+    ) -> StoreResult<ReconException> {
+        let mut tx = self.engine.begin_write().await?;
+        let resolved: Option<ReconException> = sqlx::query_as(
+            "UPDATE recon_exceptions SET resolved_by = $2, resolved_at = $3, resolution = $4
+             WHERE id = $1 AND resolved_by IS NULL RETURNING *",
+        )
+        .bind(id)
+        .bind(actor)
+        .bind(crate::store::now())
+        .bind(reason)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(resolved) = resolved else {
+            let exists: Option<(uuid::Uuid,)> =
+                sqlx::query_as("SELECT id FROM recon_exceptions WHERE id = $1")
+                    .bind(id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            return Err(match exists {
+                Some(_) => StoreError::StateConflict {
+                    entity: "exception",
+                    actual: "already resolved".into(),
+                },
+                None => StoreError::NotFound {
+                    entity: "exception",
+                },
+            });
+        };
+        let detail = serde_json::json!({
+            "run_id": resolved.run_id, "category": resolved.category, "line_no": resolved.line_no,
+            "rrn": resolved.rrn, "reason": reason,
+        });
+        Self::write_audit(
+            &mut tx,
+            actor,
+            "recon.exception_resolved",
+            ("recon_exception", id.to_string()),
+            detail,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(resolved)
+    }
+
+    async fn settle(
+        &self,
+        date: chrono::NaiveDate,
+        actor: UserId,
+    ) -> StoreResult<SettlementOutcome> {
+        let text = business_day::format_date(date);
+        let mut tx = self.engine.begin_write().await?;
+        if Self::stored_close(&mut *tx, &text).await?.is_none() {
+            return Err(refused(
+                "business_date_not_closed",
+                format!("{text} is not closed yet"),
+            ));
+        }
+        // A no-op update that returns the authoritative run and holds the date's row
+        // lock until the commit: a run finishing meanwhile, or a second settle, waits.
+        let run: Option<(uuid::Uuid,)> = sqlx::query_as(
+            "UPDATE recon_authority SET run_id = run_id WHERE business_date = $1 RETURNING run_id",
+        )
+        .bind(&text)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some((run,)) = run else {
+            return Err(refused(
+                "not_reconciled",
+                format!("{text} has no reconciliation run; run one with the bank's file first"),
+            ));
+        };
+        let matched: Vec<(EwarungId, ProgramId, i64, i64)> = sqlx::query_as(
+            "SELECT ewarung_id, program_id, items, amount_minor FROM recon_payables WHERE run_id = $1",
+        )
+        .bind(run)
+        .fetch_all(&mut *tx)
+        .await?;
+        let settled: Vec<(EwarungId, ProgramId, i64)> = sqlx::query_as(
+            "SELECT ewarung_id, program_id, CAST(sum(amount_minor) AS BIGINT) FROM settlement_entries
+             WHERE business_date = $1 GROUP BY ewarung_id, program_id",
+        )
+        .bind(&text)
+        .fetch_all(&mut *tx)
+        .await?;
+        let now = crate::store::now();
+        let mut posted = Vec::new();
+        for difference in differences(&matched, &settled) {
+            if !difference.needs_entry() {
+                continue;
+            }
+            let (ewarung, program) = (difference.ewarung_id, difference.program_id);
+            let overflow = || {
+                refused(
+                    "amount_out_of_range",
+                    format!("the settlement of {text} for E-Warung {ewarung} overflows"),
+                )
+            };
+            let amount = difference.amount_minor().ok_or_else(overflow)?;
+            let magnitude = amount.checked_abs().ok_or_else(overflow)?;
+            let transfer_id = if amount == 0 {
+                None
+            } else {
+                let mut ledger = E::ledger_tx(&mut *tx);
+                let payable = ledger
+                    .ensure_account(
+                        AccountKind::EwarungPayable,
+                        program,
+                        AccountOwner::Ewarung(ewarung),
+                    )
+                    .await?;
+                let settlement = ledger
+                    .ensure_account(AccountKind::Settlement, program, AccountOwner::Program)
+                    .await?;
+                // A positive difference pays the kiosk; a negative one takes back what
+                // an earlier run paid and this one no longer matches.
+                let (debit, credit) = if amount > 0 {
+                    (payable, settlement)
+                } else {
+                    (settlement, payable)
+                };
+                let transfer = Transfer {
+                    id: TransferId::new(),
+                    program_id: program,
+                    debit_account_id: debit,
+                    credit_account_id: credit,
+                    amount_minor: magnitude,
+                    kind: TransferKind::Settlement,
+                    pending_id: None,
+                    timeout_at: None,
+                    reference: format!("settlement:{text}:{ewarung}"),
+                    created_at: now,
+                };
+                if !ledger.apply_transfer(&transfer).await? {
+                    return Err(refused(
+                        "payable_short",
+                        format!("E-Warung {ewarung}'s payable holds less than the {} matched for {text}",
+                            crate::domain::money::format_minor(amount)),
+                    ));
+                }
+                Some(transfer.id)
+            };
+            let id = uuid::Uuid::now_v7();
+            sqlx::query(
+                "INSERT INTO settlement_entries (id, business_date, ewarung_id, program_id, run_id, transfer_id, items,
+                     matched_minor, settled_before_minor, amount_minor, created_by, created_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+            )
+            .bind(id)
+            .bind(&text)
+            .bind(ewarung)
+            .bind(program)
+            .bind(run)
+            .bind(transfer_id)
+            .bind(difference.items)
+            .bind(difference.matched_minor)
+            .bind(difference.settled_before_minor)
+            .bind(amount)
+            .bind(actor)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+            let detail = serde_json::json!({ "business_date": text, "program_id": program, "run_id": run,
+                "items": difference.items, "matched_minor": difference.matched_minor,
+                "settled_before_minor": difference.settled_before_minor, "amount_minor": amount,
+                "transfer_id": transfer_id });
+            Self::write_audit(
+                &mut tx,
+                actor,
+                "settlement.posted",
+                ("ewarung", ewarung.to_string()),
+                detail,
+            )
+            .await?;
+            posted.push(id);
+        }
+        let entries = Self::settlement_rows(&mut *tx, &text).await?;
+        tx.commit().await?;
+        Ok(SettlementOutcome {
+            business_date: text,
+            run_id: run,
+            posted: entries
+                .iter()
+                .filter(|e| posted.contains(&e.id))
+                .cloned()
+                .collect(),
+            entries,
+        })
+    }
+
+    async fn settlements(&self, date: chrono::NaiveDate) -> StoreResult<Vec<SettlementRecord>> {
+        let mut conn = self.engine.reader().acquire().await?;
+        Self::settlement_rows(&mut *conn, &business_day::format_date(date)).await
+    }
+}

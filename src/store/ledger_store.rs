@@ -7,7 +7,7 @@
 pub(crate) const REPORT_SAMPLE: i64 = 100;
 
 /// `($1, $2, $3), ($4, $5, $6), …`: `rows` rows of `columns` placeholders, for a multi-row insert.
-fn value_rows(rows: usize, columns: usize) -> String {
+pub(crate) fn value_rows(rows: usize, columns: usize) -> String {
     (0..rows)
         .map(|row| {
             format!(

@@ -142,7 +142,6 @@ impl PgStore {
 
 /// The ledger transaction on PostgreSQL.
 pub type PgLedgerTx<'c> = crate::store::ledger_sql::SqlLedgerTx<'c, Postgres>;
-crate::store::day_sql::day_store_impl!(PgStore, sqlx::Postgres, PgLedgerTx);
 
 impl crate::store::sql_store::Engine for PgStore {
     type Db = Postgres;
@@ -186,6 +185,14 @@ impl crate::store::sql_store::Engine for PgStore {
         errors: &[crate::model::quota::LineError],
     ) -> crate::store::StoreResult<Vec<Option<crate::model::quota::LineOutcome>>> {
         PgStore::stage_lines(self, batch, lines, errors).await
+    }
+
+    async fn load_host_entries(
+        &self,
+        date: &str,
+        sink: &mut (dyn for<'r> FnMut(crate::model::recon::HostRow<'r>) + Send),
+    ) -> crate::store::StoreResult<i64> {
+        PgStore::load_host_entries(self, date, sink).await
     }
 }
 

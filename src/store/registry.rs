@@ -193,6 +193,15 @@ where
     for<'q> Option<UserId>: sqlx::Encode<'q, E::Db> + sqlx::Type<E::Db>,
     for<'q> Option<CardId>: sqlx::Encode<'q, E::Db> + sqlx::Type<E::Db>,
     for<'q> Option<EwarungId>: sqlx::Encode<'q, E::Db> + sqlx::Type<E::Db>,
+    // What the ledger and the business days bind and read, so that this store is also their
+    // `LedgerStore` and `DayStore` (see `ledger_store`, `day_sql`).
+    for<'q> Option<i64>: sqlx::Encode<'q, E::Db> + sqlx::Type<E::Db>,
+    for<'q> Option<crate::domain::ids::TransferId>: sqlx::Encode<'q, E::Db> + sqlx::Type<E::Db>,
+    for<'q> Json<&'q crate::model::recon::ReconReport>: sqlx::Encode<'q, E::Db> + sqlx::Type<E::Db>,
+    for<'q> Json<&'q crate::close::DayClose>: sqlx::Encode<'q, E::Db> + sqlx::Type<E::Db>,
+    for<'r> Json<crate::model::recon::ReconReport>: sqlx::Decode<'r, E::Db> + sqlx::Type<E::Db>,
+    for<'r> Json<crate::close::DayClose>: sqlx::Decode<'r, E::Db> + sqlx::Type<E::Db>,
+    for<'r> bool: sqlx::Decode<'r, E::Db>,
     for<'q> Option<crate::domain::ids::QuotaBatchId>: sqlx::Encode<'q, E::Db> + sqlx::Type<E::Db>,
     // Rows read column by column (the ledger's quota and verify queries).
     for<'r> i64: sqlx::Decode<'r, E::Db>,
@@ -1102,7 +1111,7 @@ where
     }
 
     fn days(&self) -> &dyn crate::store::DayStore {
-        &self.engine
+        self
     }
 
     async fn list_audit(

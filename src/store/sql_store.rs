@@ -7,14 +7,14 @@ use std::{any::Any, future::Future, sync::Arc};
 use crate::{
     ledger::{tx::ErasedJob, LedgerTx},
     model::quota::{LineError, LineOutcome, StagedLine},
-    store::{DayStore, StoreResult, WriteTx},
+    store::{StoreResult, WriteTx},
 };
 
 /// A database engine as the shared SQL needs it: a pool to read from, a way to begin a write
 /// transaction, and the few things each engine does its own way: running ledger jobs (SQLite:
-/// the group-commit writer; PostgreSQL: a transaction each, retried) and staging quota lines.
-/// The business days are still the engine's own (see `day_sql`).
-pub trait Engine: DayStore + Send + Sync + 'static {
+/// the group-commit writer; PostgreSQL: a transaction each, retried), staging quota lines and
+/// reading a day's host entries for reconciliation.
+pub trait Engine: Send + Sync + 'static {
     type Db: sqlx::Database<QueryResult: crate::store::ledger_sql::RowsAffected>;
 
     /// "sqlite" or "postgres", for logs and `/readyz`.
@@ -50,6 +50,14 @@ pub trait Engine: DayStore + Send + Sync + 'static {
         lines: &[StagedLine],
         errors: &[LineError],
     ) -> impl Future<Output = StoreResult<Vec<Option<LineOutcome>>>> + Send;
+
+    /// Streams the host's entries of a date (completed purchases, refunds) into `sink`, the way
+    /// this engine reads a million rows fastest; answers how many.
+    fn load_host_entries(
+        &self,
+        date: &str,
+        sink: &mut (dyn for<'r> FnMut(crate::model::recon::HostRow<'r>) + Send),
+    ) -> impl Future<Output = StoreResult<i64>> + Send;
 }
 
 /// The store: the shared SQL over an engine.

@@ -84,10 +84,6 @@ impl SqliteStore {
         Ok(())
     }
 
-    fn reader(&self) -> &SqlitePool {
-        &self.readers
-    }
-
     async fn begin_write(&self) -> Result<WriteTx<Sqlite>, sqlx::Error> {
         let turn = self.turn.clone().lock_owned().await;
         let tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
@@ -244,7 +240,6 @@ impl SqliteStore {
 
 /// The sqlx ledger transaction on SQLite (the group-commit writer has its own, `sqlite_direct`).
 pub type SqliteLedgerTx<'c> = crate::store::ledger_sql::SqlLedgerTx<'c, Sqlite>;
-crate::store::day_sql::day_store_impl!(SqliteStore, sqlx::Sqlite, SqliteLedgerTx);
 
 impl crate::store::sql_store::Engine for SqliteStore {
     type Db = Sqlite;
@@ -288,6 +283,14 @@ impl crate::store::sql_store::Engine for SqliteStore {
         errors: &[crate::model::quota::LineError],
     ) -> crate::store::StoreResult<Vec<Option<crate::model::quota::LineOutcome>>> {
         SqliteStore::stage_lines(self, batch, lines, errors).await
+    }
+
+    async fn load_host_entries(
+        &self,
+        date: &str,
+        sink: &mut (dyn for<'r> FnMut(crate::model::recon::HostRow<'r>) + Send),
+    ) -> crate::store::StoreResult<i64> {
+        SqliteStore::load_host_entries(self, date, sink).await
     }
 }
 
