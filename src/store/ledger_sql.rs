@@ -828,13 +828,12 @@ where
             } else {
                 "posted"
             };
-            let (debited, credited, inserted) = crate::store::ledger_sql::bind_transfer!(
-                sqlx::query_as::<_, (i64, i64, i64)>(sql::MOVE_VALUE_AT_ONCE),
-                transfer
-            )
-            .bind(phase)
-            .fetch_one(&mut *conn)
-            .await?;
+            let mut arguments = Self::transfer_arguments(transfer)?;
+            Self::add(&mut arguments, phase)?;
+            let (debited, credited, inserted) =
+                sqlx::query_as_with::<_, (i64, i64, i64), _>(sql::MOVE_VALUE_AT_ONCE, arguments)
+                    .fetch_one(&mut *conn)
+                    .await?;
             return match (debited, credited, inserted) {
                 (0, _, _) => Ok(false),
                 (1, 1, 1) => Ok(true),
@@ -854,13 +853,12 @@ where
         } else {
             0
         };
-        let (held, inserted, updated) = crate::store::ledger_sql::bind_transfer!(
-            sqlx::query_as::<_, (Option<i64>, i64, i64)>(sql::RESOLVE_AT_ONCE),
-            transfer
-        )
-        .bind(posted)
-        .fetch_one(&mut *conn)
-        .await?;
+        let mut arguments = Self::transfer_arguments(transfer)?;
+        Self::add(&mut arguments, posted)?;
+        let (held, inserted, updated) =
+            sqlx::query_as_with::<_, (Option<i64>, i64, i64), _>(sql::RESOLVE_AT_ONCE, arguments)
+                .fetch_one(&mut *conn)
+                .await?;
         let held = held.ok_or(crate::store::StoreError::NotFound { entity: "hold" })?;
         posted_of_resolution(transfer, held)?;
         match (inserted, updated) {
@@ -877,34 +875,45 @@ where
         conn: &mut DB::Connection,
         transfer: &crate::ledger::Transfer,
     ) -> crate::store::StoreResult<bool> {
-        let done = crate::store::ledger_sql::bind_transfer!(
-            sqlx::query(crate::store::ledger_sql::sql::INSERT_TRANSFER),
-            transfer
-        )
-        .execute(&mut *conn)
-        .await?;
+        let arguments = Self::transfer_arguments(transfer)?;
+        let done = sqlx::query_with(crate::store::ledger_sql::sql::INSERT_TRANSFER, arguments)
+            .execute(&mut *conn)
+            .await?;
         Ok(done.rows_affected() == 1)
     }
-}
 
-/// Binds a transfer's ten columns, in `INSERT_TRANSFER`'s order (`$1`…`$10`).
-macro_rules! bind_transfer {
-    ($query:expr, $transfer:expr) => {
-        $query
-            .bind($transfer.id)
-            .bind($transfer.program_id)
-            .bind($transfer.debit_account_id)
-            .bind($transfer.credit_account_id)
-            .bind($transfer.amount_minor)
-            .bind($transfer.kind)
-            .bind($transfer.pending_id)
-            .bind($transfer.timeout_at)
-            .bind(&$transfer.reference)
-            .bind($transfer.created_at)
-    };
-}
+    /// A transfer's ten columns, in `INSERT_TRANSFER`'s order (`$1`…`$10`); the one-statement
+    /// forms add their own parameters after them.
+    fn transfer_arguments(
+        transfer: &crate::ledger::Transfer,
+    ) -> crate::store::StoreResult<<DB as sqlx::Database>::Arguments<'_>> {
+        let mut arguments = <DB as sqlx::Database>::Arguments::default();
+        Self::add(&mut arguments, transfer.id)?;
+        Self::add(&mut arguments, transfer.program_id)?;
+        Self::add(&mut arguments, transfer.debit_account_id)?;
+        Self::add(&mut arguments, transfer.credit_account_id)?;
+        Self::add(&mut arguments, transfer.amount_minor)?;
+        Self::add(&mut arguments, transfer.kind)?;
+        Self::add(&mut arguments, transfer.pending_id)?;
+        Self::add(&mut arguments, transfer.timeout_at)?;
+        Self::add(&mut arguments, transfer.reference.as_str())?;
+        Self::add(&mut arguments, transfer.created_at)?;
+        Ok(arguments)
+    }
 
-pub(crate) use bind_transfer;
+    fn add<'q, T>(
+        arguments: &mut <DB as sqlx::Database>::Arguments<'q>,
+        value: T,
+    ) -> crate::store::StoreResult<()>
+    where
+        T: sqlx::Encode<'q, DB> + sqlx::Type<DB> + Send + 'q,
+    {
+        use sqlx::Arguments;
+        arguments
+            .add(value)
+            .map_err(|error| crate::store::StoreError::Database(sqlx::Error::Encode(error)))
+    }
+}
 
 /// How much of the hold a resolution posts (all of it for `Post`, nothing for a void or expiry);
 /// anything but the whole held amount, or more than held, breaks the ledger's rules.
