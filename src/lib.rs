@@ -27,7 +27,7 @@
 //! (the `Caller` extractor checked the JWT; the body parsed into an
 //! [`redemption::request::AuthorizeRequest`]) → [`store::run_job`] with a
 //! [`redemption::engine::Authorize`] job → the store runs the job in one write transaction
-//! (SQLite: queued to the group-commit writer, `store::group_commit`; PostgreSQL: a pooled
+//! (SQLite: queued to the group-commit writer, `store::sqlite::group_commit`; PostgreSQL: a pooled
 //! transaction with bounded retries) → `Authorize::run` checks terminal, card, PIN, basket and
 //! balance through [`ledger::LedgerTx`] and places the hold with `LedgerTx::apply_transfer` → the
 //! answer is stored with the request (a replay gets the same bytes) and committed before it is

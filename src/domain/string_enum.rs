@@ -76,7 +76,7 @@ macro_rules! string_enum {
             }
         }
 
-        // The same spelling for the SQLite writer's direct statements (`store::sqlite_direct`).
+        // The same spelling for the SQLite writer's direct statements (`store::sqlite::direct`).
         impl rusqlite::types::ToSql for $name {
             fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
                 Ok(rusqlite::types::ToSqlOutput::Borrowed(

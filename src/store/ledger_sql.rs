@@ -1,7 +1,7 @@
 //! The ledger's SQL, written once. [`sql`] holds the statements; [`SqlLedgerTx`] runs them
 //! through sqlx on either engine (`$N` placeholders and native types on both; what differs is the
 //! engine's [`Dialect`]), and SQLite's group-commit writer runs the same statements on its own
-//! connection directly (`store::sqlite_direct`). A `SqlLedgerTx` wraps a connection that is
+//! connection directly (`store::sqlite::direct`). A `SqlLedgerTx` wraps a connection that is
 //! already inside a transaction (or a savepoint); committing is the caller's business.
 
 /// The statements, shared by every implementation of `LedgerTx`.

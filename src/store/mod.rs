@@ -1,24 +1,22 @@
 //! Every SQL statement lives below this module. [`Store`] is the one interface the rest of the
-//! service sees; [`sqlite::SqliteStore`] and [`postgres::PgStore`] implement it with native types on
-//! each side (no `Any` driver). The statements themselves are written once in [`registry`] and
-//! instantiated for both backends, so behaviour cannot drift between them; what truly differs
-//! (pools, how a write transaction begins, migrations) stays in each backend's file.
+//! service sees (with [`LedgerStore`] and [`DayStore`] behind `ledger()` and `days()`);
+//! [`sql_store::SqlStore`] implements all three once, as plain generic code over sqlx, in
+//! `registry.rs` (users, households, cards, E-Warungs, terminals, audit), `ledger_store.rs`
+//! (jobs, quota batches, expiry, verify) and `day_sql.rs` (close, reconciliation, settlement);
+//! `ledger_sql.rs` is the ledger's SQL as a [`ledger::LedgerTx`](crate::ledger::LedgerTx). What
+//! truly differs between the engines sits in [`sqlite`] (its writer with group commit, the WAL
+//! checkpointer, its quota staging and day reading) and [`postgres`] (its retried transactions,
+//! read-ahead, quota staging), behind [`sql_store::Engine`].
 
 pub(crate) mod day_sql;
 pub(crate) mod error;
-mod group_commit;
 mod ledger_sql;
 pub(crate) mod ledger_store;
 pub mod postgres;
-mod postgres_quota;
-mod postgres_read_ahead;
 pub(crate) mod read_ahead;
 pub(crate) mod registry;
 pub mod sql_store;
 pub mod sqlite;
-mod sqlite_direct;
-mod sqlite_quota;
-pub mod wal_checkpoint;
 mod write_tx;
 
 use std::{any::Any, sync::Arc};
@@ -423,7 +421,7 @@ pub struct ConnectOptions {
     /// Run pending migrations when opening (the `serve` default; `ssn migrate` does it explicitly).
     pub migrate: bool,
     /// SQLite: when and how the WAL is checkpointed (see `wal_checkpoint`).
-    pub wal: wal_checkpoint::WalPolicy,
+    pub wal: sqlite::wal_checkpoint::WalPolicy,
 }
 
 impl Default for ConnectOptions {
@@ -432,7 +430,7 @@ impl Default for ConnectOptions {
             max_connections: 8,
             busy_timeout: std::time::Duration::from_secs(5),
             migrate: true,
-            wal: wal_checkpoint::WalPolicy::default(),
+            wal: sqlite::wal_checkpoint::WalPolicy::default(),
         }
     }
 }

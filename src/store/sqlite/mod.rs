@@ -3,6 +3,11 @@
 //! start with `BEGIN IMMEDIATE` (taking the write lock up front, so a read-then-write transaction can
 //! never fail half-way with SQLITE_BUSY), and a separate pool of read connections.
 
+pub(crate) mod direct;
+pub(crate) mod group_commit;
+pub(crate) mod quota;
+pub mod wal_checkpoint;
+
 use std::{path::Path, str::FromStr};
 
 use sqlx::{
@@ -14,12 +19,11 @@ use std::{any::Any, sync::Arc};
 
 use tokio::sync::{mpsc, oneshot};
 
+use group_commit::{Queued, Work};
+
 use crate::{
     ledger::tx::ErasedJob,
-    store::{
-        group_commit::{self, Queued, Work},
-        wal_checkpoint, ConnectOptions, WriteTx, WriterTurn,
-    },
+    store::{ConnectOptions, WriteTx, WriterTurn},
 };
 
 pub struct SqliteStore {
@@ -30,7 +34,7 @@ pub struct SqliteStore {
     /// The group-commit writer's queue (see `group_commit`).
     jobs: mpsc::Sender<Queued>,
     /// Read connections of quota staging's own (`sqlite_quota`).
-    quota_lookups: Arc<crate::store::sqlite_quota::Lookups>,
+    quota_lookups: Arc<crate::store::sqlite::quota::Lookups>,
 }
 
 impl SqliteStore {
@@ -65,7 +69,7 @@ impl SqliteStore {
         let path = connect.get_filename();
         wal_checkpoint::spawn(path, &turn, options.wal)?;
         let jobs = group_commit::spawn(path, options, turn.clone())?;
-        let quota_lookups = Arc::new(crate::store::sqlite_quota::Lookups::new(path));
+        let quota_lookups = Arc::new(crate::store::sqlite::quota::Lookups::new(path));
         Ok(Self {
             writer,
             turn,
@@ -230,7 +234,7 @@ impl SqliteStore {
             .collect();
         let errors = errors.to_vec();
         let work: group_commit::DirectWork = Arc::new(move |db: &rusqlite::Connection| {
-            crate::store::sqlite_quota::stage(db, batch, &lines, &found, &errors)?;
+            crate::store::sqlite::quota::stage(db, batch, &lines, &found, &errors)?;
             Ok(Box::new(()) as Box<dyn Any + Send>)
         });
         self.queue_work(Work::Staging(work), false).await?;

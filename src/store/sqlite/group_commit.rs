@@ -30,7 +30,7 @@ use tokio::sync::{mpsc, oneshot};
 use crate::{
     ledger::tx::ErasedJob,
     store::{
-        sqlite_direct::{DirectLedgerTx, STATEMENT_CACHE},
+        sqlite::direct::{DirectLedgerTx, STATEMENT_CACHE},
         ConnectOptions, StoreError, StoreResult, WriterTurn,
     },
 };

@@ -3,6 +3,9 @@
 
 use std::time::Duration;
 
+pub(crate) mod quota;
+pub(crate) mod read_ahead;
+
 use sqlx::{postgres::PgPoolOptions, PgPool, Postgres};
 
 use std::{any::Any, sync::Arc};
@@ -209,6 +212,6 @@ impl crate::store::ledger_sql::Dialect for Postgres {
         conn: &mut sqlx::PgConnection,
         plan: &crate::ledger::ReadAheadPlan<'_>,
     ) -> crate::store::StoreResult<crate::store::read_ahead::ReadAhead> {
-        crate::store::postgres_read_ahead::fetch(conn, plan).await
+        crate::store::postgres::read_ahead::fetch(conn, plan).await
     }
 }
