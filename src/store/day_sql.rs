@@ -656,7 +656,7 @@ where
             "INSERT INTO recon_exceptions (id, run_id, category, line_no, terminal_id, stan, rrn,
                  approval_code, entry_type, bank_amount_minor, host_amount_minor, ewarung_id,
                  redemption_id, detail) VALUES {}",
-            crate::store::ledger_store::value_rows(chunk.len(), 14)
+            crate::store::ledger_store::value_rows::<E::Db>(chunk.len(), 14)
         );
             let mut query = sqlx::query(&sql);
             for e in chunk {

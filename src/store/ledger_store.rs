@@ -6,14 +6,14 @@
 /// How many errors and skipped rows a report carries inline.
 pub(crate) const REPORT_SAMPLE: i64 = 100;
 
-/// `($1, $2, $3), ($4, $5, $6), …`: `rows` rows of `columns` placeholders, for a multi-row insert.
-pub(crate) fn value_rows(rows: usize, columns: usize) -> String {
+/// `($1, $2, $3), ($4, $5, $6), …` (on SQLite `(?, ?, ?), …`): `rows` rows of `columns`
+/// parameters, bound in order, for a multi-row insert.
+pub(crate) fn value_rows<DB: Dialect>(rows: usize, columns: usize) -> String {
     (0..rows)
         .map(|row| {
-            format!(
-                "({})",
-                crate::store::registry::placeholders(row * columns + 1, columns)
-            )
+            let first = row * columns + 1;
+            let row: Vec<String> = (first..first + columns).map(|n| DB::parameter(n)).collect();
+            format!("({})", row.join(", "))
         })
         .collect::<Vec<_>>()
         .join(", ")
@@ -22,7 +22,7 @@ pub(crate) fn value_rows(rows: usize, columns: usize) -> String {
 use chrono::{DateTime, Utc};
 use serde_json::json;
 
-use crate::store::ledger_sql::RowsAffected;
+use crate::store::ledger_sql::{Dialect, RowsAffected};
 
 use crate::domain::ids::UserId;
 use crate::store::{
@@ -80,7 +80,7 @@ where
         for part in errors.chunks(ERRORS_PER_STATEMENT) {
             let sql = format!(
                 "INSERT INTO quota_errors (batch_id, line_no, field, code, message) VALUES {}",
-                value_rows(part.len(), 5)
+                value_rows::<E::Db>(part.len(), 5)
             );
             let mut insert = sqlx::query(&sql);
             for error in part {
@@ -674,7 +674,7 @@ where
         }
         let sql = format!(
             "INSERT INTO quota_batch_outcomes (batch_id, outcome, row_count, amount_minor) VALUES {}",
-            value_rows(outcomes.len(), 4)
+            value_rows::<E::Db>(outcomes.len(), 4)
         );
         let mut insert = sqlx::query(&sql);
         for outcome in outcomes {

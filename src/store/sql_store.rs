@@ -15,7 +15,7 @@ use crate::{
 /// the group-commit writer; PostgreSQL: a transaction each, retried), staging quota lines and
 /// reading a day's host entries for reconciliation.
 pub trait Engine: Send + Sync + 'static {
-    type Db: sqlx::Database<QueryResult: crate::store::ledger_sql::RowsAffected>;
+    type Db: crate::store::ledger_sql::Dialect;
 
     /// "sqlite" or "postgres", for logs and `/readyz`.
     fn name(&self) -> &'static str;

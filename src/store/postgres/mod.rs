@@ -208,6 +208,10 @@ impl crate::store::ledger_sql::Dialect for Postgres {
     // One statement a transfer: a data-modifying CTE.
     const ONE_STATEMENT_TRANSFERS: bool = true;
 
+    fn parameter(n: usize) -> String {
+        format!("${n}")
+    }
+
     async fn read_ahead(
         conn: &mut sqlx::PgConnection,
         plan: &crate::ledger::ReadAheadPlan<'_>,

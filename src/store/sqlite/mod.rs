@@ -306,6 +306,10 @@ impl crate::store::ledger_sql::Dialect for Sqlite {
     // SQLite has no data-modifying CTEs.
     const ONE_STATEMENT_TRANSFERS: bool = false;
 
+    fn parameter(_n: usize) -> String {
+        "?".to_string()
+    }
+
     async fn read_ahead(
         _conn: &mut sqlx::SqliteConnection,
         _plan: &crate::ledger::ReadAheadPlan<'_>,
