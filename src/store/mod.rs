@@ -291,7 +291,9 @@ pub trait LedgerStore: Send + Sync + 'static {
     /// Runs `job` in one write transaction and commits it before answering (see `ledger::tx`).
     async fn transact(&self, job: Arc<dyn ErasedJob>) -> StoreResult<Box<dyn Any + Send>>;
     /// Runs `job` in a transaction of its own, never batched with others: the per-commit
-    /// baseline that `ssn-bench redeem` measures group commit against.
+    /// baseline that `ssn-bench redeem` measures group commit against (the service commits
+    /// ~1.7× what this does, docs/benchmarks.md). Kept in the store because the baseline must run
+    /// the very writer and statements the service runs; nothing in the service calls it.
     async fn transact_alone(&self, job: Arc<dyn ErasedJob>) -> StoreResult<Box<dyn Any + Send>>;
 
     /// Starts a batch in `validating`; rows arrive with [`Self::stage_quota_chunk`].

@@ -136,7 +136,8 @@ impl SqliteStore {
 impl SqliteStore {
     /// The host's entries of a date, a (program, terminal) slice per query, each packed by SQLite
     /// into one text value: sqlx hands SQLite rows across threads one at a time, which costs more
-    /// than reading them. Completed purchases come from the covering index
+    /// than reading them (packed: 130 ms for 100,000 entries against 650 ms row by row; the whole
+    /// reconciliation of a million purchases in 0.7 s, docs/benchmarks.md). Completed purchases come from the covering index
     /// `redemptions_completed_idx` without reading the wide rows; refunds through
     /// `redemptions_undone_date_idx`. Two readers pack while this task unpacks.
     async fn load_host_entries(
