@@ -6,12 +6,11 @@ pub mod process;
 
 use std::time::Duration;
 
-use clap::Parser;
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 use sqlx::Connection;
 use ssn::{
-    cli::{Cli, Command},
+    config::{CommonArgs, ServeArgs},
     startup::Application,
 };
 
@@ -66,37 +65,30 @@ pub async fn fresh_database(backend: Backend, dir: &std::path::Path) -> String {
 }
 
 pub async fn spawn_app(backend: Backend) -> TestApp {
-    spawn_app_with(backend, &[]).await
+    spawn_app_with(backend, |_| {}).await
 }
 
-/// Starts the server with demo data and extra `serve` flags.
-pub async fn spawn_app_with(backend: Backend, extra: &[&str]) -> TestApp {
+/// Starts the server with demo data, its settings built in code (no argv): the flags' defaults,
+/// the test keys, then whatever `settings` changes.
+pub async fn spawn_app_with(backend: Backend, settings: impl FnOnce(&mut ServeArgs)) -> TestApp {
     use base64::Engine;
     let data_dir = tempfile::tempdir().unwrap();
     let database_url = fresh_database(backend, data_dir.path()).await;
     let b64 = |key: &[u8]| base64::engine::general_purpose::STANDARD.encode(key);
-    let (jwt, pin) = (b64(JWT_SECRET), b64(PIN_KEY));
-    let mut args = vec![
-        "ssn",
-        "--database-url",
-        &database_url,
-        "--data-dir",
-        data_dir.path().to_str().unwrap(),
-        "serve",
-        "--listen",
-        "127.0.0.1:0",
-        "--demo",
-        "--jwt-secret",
-        &jwt,
-        "--pin-key",
-        &pin,
-    ];
-    args.extend_from_slice(extra);
-    let cli = Cli::try_parse_from(args).expect("test flags parse");
-    let Command::Serve(serve) = cli.command else {
-        unreachable!()
+    let common = CommonArgs {
+        database_url: Some(database_url.clone()),
+        data_dir: data_dir.path().to_path_buf(),
+        ..CommonArgs::default()
     };
-    let app = Application::build(&cli.common, &serve)
+    let mut serve = ServeArgs {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        demo: true,
+        jwt_secret: Some(b64(JWT_SECRET)),
+        pin_key: Some(b64(PIN_KEY)),
+        ..ServeArgs::default()
+    };
+    settings(&mut serve);
+    let app = Application::build(&common, &serve)
         .await
         .expect("app builds");
     let base = format!("http://{}", app.address());

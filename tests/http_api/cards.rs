@@ -412,10 +412,10 @@ on_both_backends!(
 /// The lock lasts the configured time, and ends by itself: instead of waiting ten minutes, the
 /// test reads the lock's end and then moves it into the past, as the clock would.
 async fn a_pin_lock_ends_by_itself_after_the_configured_time(backend: Backend) {
-    let app = spawn_app_with(
-        backend,
-        &["--pin-lock-seconds", "600", "--pin-max-failures", "2"],
-    )
+    let app = spawn_app_with(backend, |serve| {
+        serve.pin_lock_seconds = 600;
+        serve.pin_max_failures = 2;
+    })
     .await;
     let office = app.login("dinsos").await;
     let household = app.household_id(&office, DEMO_KK).await;

@@ -728,17 +728,15 @@ async fn an_uncompleted_hold_expires_and_the_money_returns(app: TestApp) {
 
 mod an_uncompleted_hold_expires {
     use super::*;
-    const FLAGS: &[&str] = &[
-        "--hold-timeout-seconds",
-        "1",
-        "--sweep-interval-seconds",
-        "1",
-    ];
+    fn quick_expiry(serve: &mut ssn::config::ServeArgs) {
+        serve.hold_timeout_seconds = 1;
+        serve.sweep_interval_seconds = 1;
+    }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn sqlite() {
         an_uncompleted_hold_expires_and_the_money_returns(
-            spawn_app_with(Backend::Sqlite, FLAGS).await,
+            spawn_app_with(Backend::Sqlite, quick_expiry).await,
         )
         .await
     }
@@ -746,7 +744,7 @@ mod an_uncompleted_hold_expires {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn postgres() {
         an_uncompleted_hold_expires_and_the_money_returns(
-            spawn_app_with(Backend::Postgres, FLAGS).await,
+            spawn_app_with(Backend::Postgres, quick_expiry).await,
         )
         .await
     }

@@ -26,7 +26,7 @@ fn assert_outcome_unknown(reply: &Reply) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn on_sqlite_a_timed_out_job_that_had_not_started_is_never_run() {
-    let app = spawn_app_with(Backend::Sqlite, &["--request-timeout-seconds", "1"]).await;
+    let app = spawn_app_with(Backend::Sqlite, |serve| serve.request_timeout_seconds = 1).await;
     let operator = app.login("warung-berkah").await;
     // Another process holds SQLite's write lock: the writer waits at BEGIN (up to its 5 s busy
     // timeout) with the first job in hand; the second waits in its queue.
@@ -89,7 +89,7 @@ async fn on_sqlite_a_timed_out_job_that_had_not_started_is_never_run() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn on_postgres_a_timed_out_request_is_rolled_back_and_says_so() {
-    let app = spawn_app_with(Backend::Postgres, &["--request-timeout-seconds", "1"]).await;
+    let app = spawn_app_with(Backend::Postgres, |serve| serve.request_timeout_seconds = 1).await;
     let operator = app.login("warung-berkah").await;
     let mut blocker = sqlx::PgConnection::connect(&app.database_url)
         .await
