@@ -72,6 +72,33 @@ async fn terminal_loop(base: String, token: String, stans: Arc<AtomicU32>, appro
     }
 }
 
+/// Every approval, sent again, gets its stored answer byte for byte: nothing answered was lost or
+/// changed by a crash.
+async fn assert_nothing_lost(
+    http: &reqwest::Client,
+    base: &str,
+    token: &str,
+    approved: &[(serde_json::Value, Vec<u8>)],
+) {
+    for (request, answer) in approved {
+        let replay = http
+            .post(format!("{base}/v1/redemptions/authorize"))
+            .bearer_auth(token)
+            .json(request)
+            .send()
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap();
+        assert_eq!(
+            replay.as_ref(),
+            answer.as_slice(),
+            "an approved purchase was lost or changed by a crash: {request}"
+        );
+    }
+}
+
 async fn approvals_survive_sigkill(backend: Backend) {
     let dir = tempfile::tempdir().unwrap();
     let db = common::fresh_database(backend, dir.path()).await;
@@ -120,23 +147,7 @@ async fn approvals_survive_sigkill(backend: Backend) {
 
     let server = ServerProcess::start(dir.path(), &db, &flags);
     let token = login(&http, &server.base, "warung-berkah", "demo-operator-pass").await;
-    for (request, answer) in &approved {
-        let replay = http
-            .post(format!("{}/v1/redemptions/authorize", server.base))
-            .bearer_auth(&token)
-            .json(request)
-            .send()
-            .await
-            .unwrap()
-            .bytes()
-            .await
-            .unwrap();
-        assert_eq!(
-            replay.as_ref(),
-            answer.as_slice(),
-            "an approved purchase was lost or changed by the crash: {request}"
-        );
-    }
+    assert_nothing_lost(&http, &server.base, &token, &approved).await;
     // Holds left by the crashes are swept once their timeout passes.
     let held = "SELECT COUNT(*) FROM redemptions WHERE state = 'held'";
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
@@ -275,23 +286,7 @@ async fn approvals_survive_postgres_crashes_under_load() {
     }
 
     let approved = approved.lock().unwrap().clone();
-    for (request, answer) in &approved {
-        let replay = http
-            .post(format!("{}/v1/redemptions/authorize", server.base))
-            .bearer_auth(&token)
-            .json(request)
-            .send()
-            .await
-            .unwrap()
-            .bytes()
-            .await
-            .unwrap();
-        assert_eq!(
-            replay.as_ref(),
-            answer.as_slice(),
-            "an approved purchase was lost or changed by a database crash: {request}"
-        );
-    }
+    assert_nothing_lost(&http, &server.base, &token, &approved).await;
     drop(server);
     let verify = ssn_command(dir.path(), &db)
         .args(["ledger", "verify"])

@@ -76,7 +76,10 @@ pub async fn run(args: PgCrashArgs) -> anyhow::Result<()> {
         .build()?;
     let mut tokens = Vec::new();
     for (terminal, username, password) in TERMINALS {
-        tokens.push((terminal, login(&http, &base, username, password).await?));
+        tokens.push((
+            terminal,
+            crate::dataset::login(&http, &base, username, password).await?,
+        ));
     }
 
     let start = Instant::now();
@@ -254,26 +257,6 @@ async fn start_server(
     // Keep reading so the server never blocks on a full pipe.
     tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
     Ok((server, base, Arc::new(pans)))
-}
-
-async fn login(
-    http: &reqwest::Client,
-    base: &str,
-    username: &str,
-    password: &str,
-) -> anyhow::Result<String> {
-    let reply: serde_json::Value = http
-        .post(format!("{base}/v1/auth/login"))
-        .json(&serde_json::json!({"username": username, "password": password}))
-        .send()
-        .await?
-        .error_for_status()?
-        .json()
-        .await?;
-    reply["access_token"]
-        .as_str()
-        .map(str::to_string)
-        .context("the login answer has no token")
 }
 
 struct Terminal {

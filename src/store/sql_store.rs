@@ -1,6 +1,8 @@
-//! [`SqlStore`]: the one implementation of [`Store`](crate::store::Store), written once over
-//! sqlx for both engines. What differs between SQLite and PostgreSQL (the pools, how a write
-//! transaction begins, how ledger jobs are run) is the [`Engine`] it wraps.
+//! [`SqlStore`]: the one implementation of [`Store`](crate::store::Store),
+//! [`LedgerStore`](crate::store::LedgerStore) and [`DayStore`](crate::store::DayStore), written
+//! once over sqlx for both engines (`registry.rs`, `ledger_store.rs`, `day_sql.rs`). What differs
+//! between SQLite and PostgreSQL (the pools, how a write transaction begins, how ledger jobs run,
+//! quota staging, reading a day for reconciliation) is the [`Engine`] it wraps.
 
 use std::{any::Any, future::Future, sync::Arc};
 
