@@ -159,6 +159,202 @@ where
             skipped,
         }))
     }
+
+    /// Deletes a `validating` batch with its staged lines and errors, in the caller's
+    /// transaction; leaves any other batch alone.
+    async fn remove_validating_batch(
+        tx: &mut crate::store::WriteTx<E::Db>,
+        batch: QuotaBatchId,
+    ) -> StoreResult<bool> {
+        let validating = "SELECT id FROM quota_batches WHERE id = $1 AND status = 'validating'";
+        for table in ["quota_lines", "quota_errors", "quota_batch_outcomes"] {
+            sqlx::query(&format!(
+                "DELETE FROM {table} WHERE batch_id IN ({validating})"
+            ))
+            .bind(batch)
+            .execute(&mut **tx)
+            .await?;
+        }
+        let removed =
+            sqlx::query("DELETE FROM quota_batches WHERE id = $1 AND status = 'validating'")
+                .bind(batch)
+                .execute(&mut **tx)
+                .await?
+                .rows_affected();
+        Ok(removed == 1)
+    }
+
+    /// Keeps a batch's rows and amount by outcome with the batch, for its reports.
+    async fn record_outcomes(
+        conn: &mut <E::Db as sqlx::Database>::Connection,
+        batch: QuotaBatchId,
+        outcomes: &[OutcomeCount],
+    ) -> StoreResult<()> {
+        if outcomes.is_empty() {
+            return Ok(());
+        }
+        let sql = format!(
+            "INSERT INTO quota_batch_outcomes (batch_id, outcome, row_count, amount_minor) VALUES {}",
+            value_rows::<E::Db>(outcomes.len(), 4)
+        );
+        let mut insert = sqlx::query(&sql);
+        for outcome in outcomes {
+            insert = insert
+                .bind(batch)
+                .bind(&outcome.outcome)
+                .bind(outcome.rows)
+                .bind(outcome.amount_minor);
+        }
+        insert.execute(&mut *conn).await?;
+        Ok(())
+    }
+
+    /// One attempt at posting a batch, in one transaction (see `approve_quota_batch`).
+    async fn post_quota_batch(
+        &self,
+        batch: QuotaBatchId,
+        approver: QuotaUserId,
+    ) -> StoreResult<BatchReport> {
+        let mut tx = self.engine.begin_write().await?;
+        let record: QuotaBatchRecord = sqlx::query_as("SELECT * FROM quota_batches WHERE id = $1")
+            .bind(batch)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or(StoreError::NotFound {
+                entity: "quota batch",
+            })?;
+        if record.uploaded_by == approver {
+            return Err(StoreError::SameApprover);
+        }
+        let now = crate::store::now();
+        let claimed = sqlx::query(
+            "UPDATE quota_batches SET status = 'posted', approved_by = $2, approved_at = $3
+             WHERE id = $1 AND status = 'validated'",
+        )
+        .bind(batch)
+        .bind(approver)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        if claimed.rows_affected() == 0 {
+            return Err(StoreError::StateConflict {
+                entity: "quota batch",
+                actual: record.status.to_string(),
+            });
+        }
+        sqlx::query(&format!(
+            "UPDATE quota_lines SET outcome = (SELECT {POSTING_OUTCOME} FROM quota_lines l
+                 WHERE l.batch_id = quota_lines.batch_id AND l.line_no = quota_lines.line_no)
+             WHERE batch_id = $1"
+        ))
+        .bind(batch)
+        .execute(&mut *tx)
+        .await?;
+        let programs: Vec<crate::domain::ids::ProgramId> = sqlx::query_scalar(
+            "SELECT DISTINCT program_id FROM quota_lines WHERE batch_id = $1 AND outcome = 'credited'",
+        )
+        .bind(batch)
+        .fetch_all(&mut *tx)
+        .await?;
+        for program in &programs {
+            let mut ledger = E::ledger_tx(&mut *tx);
+            ledger
+                .ensure_account(AccountKind::ProgramFunding, *program, AccountOwner::Program)
+                .await?;
+        }
+        // One new entitlement account per household not yet in the program (its first
+        // line in the file supplies the id chosen at upload). Every step below is a join
+        // or a grouping, never a per-row search, so a million rows post in seconds.
+        sqlx::query(
+            "INSERT INTO accounts (id, kind, program_id, household_id, created_at)
+             SELECT l.account_id, 'entitlement', l.program_id, l.household_id, $2
+             FROM (SELECT program_id, household_id, min(line_no) AS first_line FROM quota_lines
+                   WHERE batch_id = $1 AND outcome = 'credited'
+                   GROUP BY program_id, household_id) f
+             JOIN quota_lines l ON l.batch_id = $1 AND l.line_no = f.first_line
+             WHERE NOT EXISTS (SELECT 1 FROM accounts a WHERE a.kind = 'entitlement'
+                                 AND a.program_id = l.program_id AND a.household_id = l.household_id)
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(batch)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO transfers (id, program_id, debit_account_id, credit_account_id, amount_minor,
+                                    kind, reference, created_at)
+             SELECT l.transfer_id, l.program_id, f.id, a.id, l.amount_minor, 'quota_load',
+                    'quota:' || l.period || ':line:' || CAST(l.line_no AS TEXT), $2
+             FROM quota_lines l
+             JOIN accounts a ON a.kind = 'entitlement' AND a.program_id = l.program_id
+                            AND a.household_id = l.household_id
+             JOIN accounts f ON f.kind = 'program_funding' AND f.program_id = l.program_id
+             WHERE l.batch_id = $1 AND l.outcome = 'credited'",
+        )
+        .bind(batch)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO quota_credits (program_id, household_id, period, batch_id, transfer_id, amount_minor)
+             SELECT program_id, household_id, period, batch_id, transfer_id, amount_minor
+             FROM quota_lines WHERE batch_id = $1 AND outcome = 'credited'",
+        )
+        .bind(batch)
+        .execute(&mut *tx)
+        .await?;
+        // Each account gains the sum of its new transfers: the credits and, on the program's
+        // funding account, the matching debits.
+        for (side, account) in [
+            ("credits", "credit_account_id"),
+            ("debits", "debit_account_id"),
+        ] {
+            sqlx::query(&format!(
+                "UPDATE accounts SET {side}_posted = accounts.{side}_posted + moved.total
+                 FROM (SELECT t.{account} AS account_id, CAST(sum(t.amount_minor) AS BIGINT) AS total
+                       FROM quota_lines l JOIN transfers t ON t.id = l.transfer_id
+                       WHERE l.batch_id = $1 AND l.outcome = 'credited'
+                       GROUP BY t.{account}) moved
+                 WHERE accounts.id = moved.account_id"
+            ))
+            .bind(batch)
+            .execute(&mut *tx)
+            .await?;
+        }
+        let outcomes: Vec<OutcomeCount> = sqlx::query_as(
+            "SELECT outcome, CAST(count(*) AS BIGINT) AS rows,
+                    CAST(sum(amount_minor) AS BIGINT) AS amount_minor
+             FROM quota_lines WHERE batch_id = $1 GROUP BY outcome",
+        )
+        .bind(batch)
+        .fetch_all(&mut *tx)
+        .await?;
+        sqlx::query("DELETE FROM quota_batch_outcomes WHERE batch_id = $1")
+            .bind(batch)
+            .execute(&mut *tx)
+            .await?;
+        Self::record_outcomes(&mut tx, batch, &outcomes).await?;
+        let report = Self::batch_report(&mut tx, batch)
+            .await?
+            .ok_or(StoreError::NotFound {
+                entity: "quota batch",
+            })?;
+        let credited = report.outcomes.iter().find(|o| o.outcome == "credited");
+        let detail = json!({
+            "credited_rows": credited.map_or(0, |o| o.rows),
+            "credited_minor": credited.map_or(0, |o| o.amount_minor),
+        });
+        crate::store::registry::audit(
+            &mut tx,
+            Some(approver),
+            "quota.posted",
+            ("quota_batch", batch.to_string()),
+            detail,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(report)
+    }
 }
 
 /// What posting a line does, decided again at posting time, as SQL over `quota_lines l`.
@@ -609,230 +805,6 @@ where
         }
         tx.rollback().await?;
         Ok(check)
-    }
-}
-
-impl<E: Engine> SqlStore<E>
-where
-    for<'c> &'c mut <E::Db as sqlx::Database>::Connection: sqlx::Executor<'c, Database = E::Db>,
-    for<'c> &'c sqlx::Pool<E::Db>: sqlx::Executor<'c, Database = E::Db>,
-    for<'q> <E::Db as sqlx::Database>::Arguments<'q>: sqlx::IntoArguments<'q, E::Db>,
-    for<'q> uuid::Uuid: sqlx::Encode<'q, E::Db> + sqlx::Type<E::Db>,
-    for<'q> Option<uuid::Uuid>: sqlx::Encode<'q, E::Db> + sqlx::Type<E::Db>,
-    for<'q> Option<UserId>: sqlx::Encode<'q, E::Db> + sqlx::Type<E::Db>,
-    for<'q> String: sqlx::Encode<'q, E::Db> + sqlx::Type<E::Db>,
-    for<'q> Option<String>: sqlx::Encode<'q, E::Db> + sqlx::Type<E::Db>,
-    for<'q> &'q str: sqlx::Encode<'q, E::Db>,
-    str: sqlx::Type<E::Db>,
-    for<'q> i64: sqlx::Encode<'q, E::Db> + sqlx::Type<E::Db>,
-    for<'q> i32: sqlx::Encode<'q, E::Db> + sqlx::Type<E::Db>,
-    for<'q> DateTime<Utc>: sqlx::Encode<'q, E::Db> + sqlx::Type<E::Db>,
-    for<'q> sqlx::types::Json<serde_json::Value>: sqlx::Encode<'q, E::Db> + sqlx::Type<E::Db>,
-    for<'q> Option<crate::domain::ids::QuotaBatchId>: sqlx::Encode<'q, E::Db> + sqlx::Type<E::Db>,
-    // Rows read column by column.
-    for<'r> i64: sqlx::Decode<'r, E::Db>,
-    for<'r> i32: sqlx::Decode<'r, E::Db>,
-    for<'r> String: sqlx::Decode<'r, E::Db>,
-    for<'r> &'r str: sqlx::Decode<'r, E::Db>,
-    for<'r> uuid::Uuid: sqlx::Decode<'r, E::Db>,
-    for<'r> DateTime<Utc>: sqlx::Decode<'r, E::Db>,
-    for<'a> &'a str: sqlx::ColumnIndex<<E::Db as sqlx::Database>::Row>,
-    usize: sqlx::ColumnIndex<<E::Db as sqlx::Database>::Row>,
-{
-    /// Deletes a `validating` batch with its staged lines and errors, in the caller's
-    /// transaction; leaves any other batch alone.
-    async fn remove_validating_batch(
-        tx: &mut crate::store::WriteTx<E::Db>,
-        batch: QuotaBatchId,
-    ) -> StoreResult<bool> {
-        let validating = "SELECT id FROM quota_batches WHERE id = $1 AND status = 'validating'";
-        for table in ["quota_lines", "quota_errors", "quota_batch_outcomes"] {
-            sqlx::query(&format!(
-                "DELETE FROM {table} WHERE batch_id IN ({validating})"
-            ))
-            .bind(batch)
-            .execute(&mut **tx)
-            .await?;
-        }
-        let removed =
-            sqlx::query("DELETE FROM quota_batches WHERE id = $1 AND status = 'validating'")
-                .bind(batch)
-                .execute(&mut **tx)
-                .await?
-                .rows_affected();
-        Ok(removed == 1)
-    }
-
-    /// Keeps a batch's rows and amount by outcome with the batch, for its reports.
-    async fn record_outcomes(
-        conn: &mut <E::Db as sqlx::Database>::Connection,
-        batch: QuotaBatchId,
-        outcomes: &[OutcomeCount],
-    ) -> StoreResult<()> {
-        if outcomes.is_empty() {
-            return Ok(());
-        }
-        let sql = format!(
-            "INSERT INTO quota_batch_outcomes (batch_id, outcome, row_count, amount_minor) VALUES {}",
-            value_rows::<E::Db>(outcomes.len(), 4)
-        );
-        let mut insert = sqlx::query(&sql);
-        for outcome in outcomes {
-            insert = insert
-                .bind(batch)
-                .bind(&outcome.outcome)
-                .bind(outcome.rows)
-                .bind(outcome.amount_minor);
-        }
-        insert.execute(&mut *conn).await?;
-        Ok(())
-    }
-
-    /// One attempt at posting a batch, in one transaction (see `approve_quota_batch`).
-    async fn post_quota_batch(
-        &self,
-        batch: QuotaBatchId,
-        approver: QuotaUserId,
-    ) -> StoreResult<BatchReport> {
-        let mut tx = self.engine.begin_write().await?;
-        let record: QuotaBatchRecord = sqlx::query_as("SELECT * FROM quota_batches WHERE id = $1")
-            .bind(batch)
-            .fetch_optional(&mut *tx)
-            .await?
-            .ok_or(StoreError::NotFound {
-                entity: "quota batch",
-            })?;
-        if record.uploaded_by == approver {
-            return Err(StoreError::SameApprover);
-        }
-        let now = crate::store::now();
-        let claimed = sqlx::query(
-            "UPDATE quota_batches SET status = 'posted', approved_by = $2, approved_at = $3
-             WHERE id = $1 AND status = 'validated'",
-        )
-        .bind(batch)
-        .bind(approver)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-        if claimed.rows_affected() == 0 {
-            return Err(StoreError::StateConflict {
-                entity: "quota batch",
-                actual: record.status.to_string(),
-            });
-        }
-        sqlx::query(&format!(
-            "UPDATE quota_lines SET outcome = (SELECT {POSTING_OUTCOME} FROM quota_lines l
-                 WHERE l.batch_id = quota_lines.batch_id AND l.line_no = quota_lines.line_no)
-             WHERE batch_id = $1"
-        ))
-        .bind(batch)
-        .execute(&mut *tx)
-        .await?;
-        let programs: Vec<crate::domain::ids::ProgramId> = sqlx::query_scalar(
-            "SELECT DISTINCT program_id FROM quota_lines WHERE batch_id = $1 AND outcome = 'credited'",
-        )
-        .bind(batch)
-        .fetch_all(&mut *tx)
-        .await?;
-        for program in &programs {
-            let mut ledger = E::ledger_tx(&mut *tx);
-            ledger
-                .ensure_account(AccountKind::ProgramFunding, *program, AccountOwner::Program)
-                .await?;
-        }
-        // One new entitlement account per household not yet in the program (its first
-        // line in the file supplies the id chosen at upload). Every step below is a join
-        // or a grouping, never a per-row search, so a million rows post in seconds.
-        sqlx::query(
-            "INSERT INTO accounts (id, kind, program_id, household_id, created_at)
-             SELECT l.account_id, 'entitlement', l.program_id, l.household_id, $2
-             FROM (SELECT program_id, household_id, min(line_no) AS first_line FROM quota_lines
-                   WHERE batch_id = $1 AND outcome = 'credited'
-                   GROUP BY program_id, household_id) f
-             JOIN quota_lines l ON l.batch_id = $1 AND l.line_no = f.first_line
-             WHERE NOT EXISTS (SELECT 1 FROM accounts a WHERE a.kind = 'entitlement'
-                                 AND a.program_id = l.program_id AND a.household_id = l.household_id)
-             ON CONFLICT DO NOTHING",
-        )
-        .bind(batch)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query(
-            "INSERT INTO transfers (id, program_id, debit_account_id, credit_account_id, amount_minor,
-                                    kind, reference, created_at)
-             SELECT l.transfer_id, l.program_id, f.id, a.id, l.amount_minor, 'quota_load',
-                    'quota:' || l.period || ':line:' || CAST(l.line_no AS TEXT), $2
-             FROM quota_lines l
-             JOIN accounts a ON a.kind = 'entitlement' AND a.program_id = l.program_id
-                            AND a.household_id = l.household_id
-             JOIN accounts f ON f.kind = 'program_funding' AND f.program_id = l.program_id
-             WHERE l.batch_id = $1 AND l.outcome = 'credited'",
-        )
-        .bind(batch)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query(
-            "INSERT INTO quota_credits (program_id, household_id, period, batch_id, transfer_id, amount_minor)
-             SELECT program_id, household_id, period, batch_id, transfer_id, amount_minor
-             FROM quota_lines WHERE batch_id = $1 AND outcome = 'credited'",
-        )
-        .bind(batch)
-        .execute(&mut *tx)
-        .await?;
-        // Each account gains the sum of its new transfers: the credits and, on the program's
-        // funding account, the matching debits.
-        for (side, account) in [
-            ("credits", "credit_account_id"),
-            ("debits", "debit_account_id"),
-        ] {
-            sqlx::query(&format!(
-                "UPDATE accounts SET {side}_posted = accounts.{side}_posted + moved.total
-                 FROM (SELECT t.{account} AS account_id, CAST(sum(t.amount_minor) AS BIGINT) AS total
-                       FROM quota_lines l JOIN transfers t ON t.id = l.transfer_id
-                       WHERE l.batch_id = $1 AND l.outcome = 'credited'
-                       GROUP BY t.{account}) moved
-                 WHERE accounts.id = moved.account_id"
-            ))
-            .bind(batch)
-            .execute(&mut *tx)
-            .await?;
-        }
-        let outcomes: Vec<OutcomeCount> = sqlx::query_as(
-            "SELECT outcome, CAST(count(*) AS BIGINT) AS rows,
-                    CAST(sum(amount_minor) AS BIGINT) AS amount_minor
-             FROM quota_lines WHERE batch_id = $1 GROUP BY outcome",
-        )
-        .bind(batch)
-        .fetch_all(&mut *tx)
-        .await?;
-        sqlx::query("DELETE FROM quota_batch_outcomes WHERE batch_id = $1")
-            .bind(batch)
-            .execute(&mut *tx)
-            .await?;
-        Self::record_outcomes(&mut tx, batch, &outcomes).await?;
-        let report = Self::batch_report(&mut tx, batch)
-            .await?
-            .ok_or(StoreError::NotFound {
-                entity: "quota batch",
-            })?;
-        let credited = report.outcomes.iter().find(|o| o.outcome == "credited");
-        let detail = json!({
-            "credited_rows": credited.map_or(0, |o| o.rows),
-            "credited_minor": credited.map_or(0, |o| o.amount_minor),
-        });
-        crate::store::registry::audit(
-            &mut tx,
-            Some(approver),
-            "quota.posted",
-            ("quota_batch", batch.to_string()),
-            detail,
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(report)
     }
 }
 
