@@ -1,6 +1,6 @@
 //! [`WriteTx`]: a write transaction of the registry and batch jobs. On SQLite it also holds the
 //! writer's turn: SQLite has one writer at a time, and the ledger's group-commit thread (which has
-//! a connection of its own, see `group_commit`) takes the same turn, so the two never meet at
+//! a connection of its own, see `sqlite::group_commit`) takes the same turn, so the two never meet at
 //! SQLite's file lock, where a loser would sleep and poll. On PostgreSQL there is no turn.
 
 use std::ops::{Deref, DerefMut};

@@ -7,7 +7,7 @@
 //! nothing unflushed is ever acknowledged.
 //!
 //! The thread has a SQLite connection of its own and runs the statements on it directly
-//! (`sqlite_direct`): through sqlx every statement is a round trip to sqlx's worker thread, and
+//! (`direct`): through sqlx every statement is a round trip to sqlx's worker thread, and
 //! with about twenty statements a redemption those hand-offs cost more CPU than SQLite itself.
 //! It writes only in its [`WriterTurn`], which the registry's sqlx writes take too.
 //!

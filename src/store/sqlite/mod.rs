@@ -33,7 +33,7 @@ pub struct SqliteStore {
     readers: SqlitePool,
     /// The group-commit writer's queue (see `group_commit`).
     jobs: mpsc::Sender<Queued>,
-    /// Read connections of quota staging's own (`sqlite_quota`).
+    /// Read connections of quota staging's own (`quota`).
     quota_lookups: Arc<crate::store::sqlite::quota::Lookups>,
 }
 
@@ -209,7 +209,7 @@ impl SqliteStore {
 }
 
 impl SqliteStore {
-    /// Quota staging (`sqlite_quota`): the households are looked up on a blocking thread, then
+    /// Quota staging (`quota`): the households are looked up on a blocking thread, then
     /// the lines are appended by the ledger writer, batched with whatever else waits to commit
     /// (committed without a flush of their own: see `group_commit::Work::Staging`).
     async fn stage_lines(
@@ -242,9 +242,6 @@ impl SqliteStore {
         Ok(outcomes)
     }
 }
-
-/// The sqlx ledger transaction on SQLite (the group-commit writer has its own, `sqlite_direct`).
-pub type SqliteLedgerTx<'c> = crate::store::ledger_sql::SqlLedgerTx<'c, Sqlite>;
 
 impl crate::store::sql_store::Engine for SqliteStore {
     type Db = Sqlite;
