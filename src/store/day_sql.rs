@@ -506,6 +506,7 @@ where
     async fn open_business_date(&self) -> StoreResult<String> {
         let mut tx = self.engine.begin_write().await?;
         let date = E::ledger_tx(&mut *tx)
+            .await?
             .business_date(crate::store::now())
             .await?;
         tx.commit().await?;
@@ -528,6 +529,7 @@ where
             .execute(&mut *tx)
             .await?;
         let open = E::ledger_tx(&mut *tx)
+            .await?
             .business_date(crate::store::now())
             .await?;
         if text > open {
@@ -937,7 +939,7 @@ where
             let transfer_id = if amount == 0 {
                 None
             } else {
-                let mut ledger = E::ledger_tx(&mut *tx);
+                let mut ledger = E::ledger_tx(&mut *tx).await?;
                 let payable = ledger
                     .ensure_account(
                         AccountKind::EwarungPayable,

@@ -257,7 +257,7 @@ where
         .fetch_all(&mut *tx)
         .await?;
         for program in &programs {
-            let mut ledger = E::ledger_tx(&mut *tx);
+            let mut ledger = E::ledger_tx(&mut *tx).await?;
             ledger
                 .ensure_account(AccountKind::ProgramFunding, *program, AccountOwner::Program)
                 .await?;
@@ -601,16 +601,14 @@ where
             .bind(&cutoff)
             .fetch_all(&mut *tx)
             .await?;
-            let funding = {
-                let mut ledger = E::ledger_tx(&mut *tx);
-                ledger
-                    .ensure_account(
-                        AccountKind::ProgramFunding,
-                        program.id,
-                        AccountOwner::Program,
-                    )
-                    .await?
-            };
+            let mut ledger = E::ledger_tx(&mut *tx).await?;
+            let funding = ledger
+                .ensure_account(
+                    AccountKind::ProgramFunding,
+                    program.id,
+                    AccountOwner::Program,
+                )
+                .await?;
             for (account, household, kk_number, excess) in candidates {
                 if excess <= 0 {
                     continue;
@@ -627,7 +625,6 @@ where
                     reference: format!("expiry:{as_of}:before:{cutoff}"),
                     created_at: now,
                 };
-                let mut ledger = E::ledger_tx(&mut *tx);
                 if ledger.apply_transfer(&transfer).await? {
                     expired.push(ExpiredEntitlement {
                         program_code: program.code.clone(),

@@ -28,10 +28,10 @@ pub trait Engine: Send + Sync + 'static {
     /// Begins a write transaction (on SQLite in the single writer's turn).
     fn begin_write(&self) -> impl Future<Output = Result<WriteTx<Self::Db>, sqlx::Error>> + Send;
 
-    /// The ledger's view of a connection inside a transaction.
+    /// The ledger's view of a connection inside a transaction (the engine's one `LedgerTx`).
     fn ledger_tx<'c>(
         conn: &'c mut <Self::Db as sqlx::Database>::Connection,
-    ) -> Box<dyn LedgerTx + 'c>;
+    ) -> impl Future<Output = StoreResult<Box<dyn LedgerTx + 'c>>> + Send + 'c;
 
     /// Runs a ledger job in a write transaction and commits it before answering.
     fn transact_job(

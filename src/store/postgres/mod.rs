@@ -3,8 +3,11 @@
 
 use std::time::Duration;
 
+mod ledger_tx;
 pub(crate) mod quota;
 pub(crate) mod read_ahead;
+
+pub use ledger_tx::PgLedgerTx;
 
 use sqlx::{postgres::PgPoolOptions, PgPool, Postgres};
 
@@ -143,9 +146,6 @@ impl PgStore {
     }
 }
 
-/// The ledger transaction on PostgreSQL.
-pub type PgLedgerTx<'c> = crate::store::ledger_sql::SqlLedgerTx<'c, Postgres>;
-
 impl crate::store::sql_store::Engine for PgStore {
     type Db = Postgres;
 
@@ -161,10 +161,10 @@ impl crate::store::sql_store::Engine for PgStore {
         PgStore::begin_write(self).await
     }
 
-    fn ledger_tx<'c>(
-        conn: &'c mut <Postgres as sqlx::Database>::Connection,
-    ) -> Box<dyn crate::ledger::LedgerTx + 'c> {
-        Box::new(crate::store::ledger_sql::SqlLedgerTx::<Postgres>::new(conn))
+    async fn ledger_tx<'c>(
+        conn: &'c mut sqlx::PgConnection,
+    ) -> crate::store::StoreResult<Box<dyn crate::ledger::LedgerTx + 'c>> {
+        Ok(Box::new(PgLedgerTx::new(conn)))
     }
 
     async fn transact_job(
@@ -200,22 +200,7 @@ impl crate::store::sql_store::Engine for PgStore {
 }
 
 impl crate::store::ledger_sql::Dialect for Postgres {
-    const NOW: Option<&'static str> = Some("SELECT clock_timestamp()");
-    const NEXT_RRN: &'static str = "SELECT nextval('rrn_seq')";
-    // Share-locked: a concurrent close waits for this transaction, and this one for the close.
-    const CALENDAR: &'static str =
-        "SELECT cutoff_minutes, last_closed_date FROM business_calendar WHERE id = 1 FOR SHARE";
-    // One statement a transfer: a data-modifying CTE.
-    const ONE_STATEMENT_TRANSFERS: bool = true;
-
     fn parameter(n: usize) -> String {
         format!("${n}")
-    }
-
-    async fn read_ahead(
-        conn: &mut sqlx::PgConnection,
-        plan: &crate::ledger::ReadAheadPlan<'_>,
-    ) -> crate::store::StoreResult<crate::store::read_ahead::ReadAhead> {
-        crate::store::postgres::read_ahead::fetch(conn, plan).await
     }
 }

@@ -7,7 +7,7 @@
 //! nothing unflushed is ever acknowledged.
 //!
 //! The thread has a SQLite connection of its own and runs the statements on it directly
-//! (`direct`): through sqlx every statement is a round trip to sqlx's worker thread, and
+//! (`ledger_tx`): through sqlx every statement is a round trip to sqlx's worker thread, and
 //! with about twenty statements a redemption those hand-offs cost more CPU than SQLite itself.
 //! It writes only in its [`WriterTurn`], which the registry's sqlx writes take too.
 //!
@@ -30,7 +30,7 @@ use tokio::sync::{mpsc, oneshot};
 use crate::{
     ledger::tx::ErasedJob,
     store::{
-        sqlite::direct::{DirectLedgerTx, STATEMENT_CACHE},
+        sqlite::ledger_tx::{SqliteLedgerTx, STATEMENT_CACHE},
         ConnectOptions, StoreError, StoreResult, WriterTurn,
     },
 };
@@ -264,7 +264,7 @@ fn run_batch(
 
 fn run_job(db: &mut Connection, job: &Work) -> JobResult {
     match job {
-        Work::Ledger(job) => block_on(job.run_erased(&mut DirectLedgerTx { db })),
+        Work::Ledger(job) => block_on(job.run_erased(&mut SqliteLedgerTx { db })),
         Work::Staging(work) => work(db),
     }
 }

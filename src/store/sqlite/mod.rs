@@ -3,8 +3,8 @@
 //! start with `BEGIN IMMEDIATE` (taking the write lock up front, so a read-then-write transaction can
 //! never fail half-way with SQLITE_BUSY), and a separate pool of read connections.
 
-pub(crate) mod direct;
 pub(crate) mod group_commit;
+pub(crate) mod ledger_tx;
 pub(crate) mod quota;
 pub mod wal_checkpoint;
 
@@ -258,10 +258,11 @@ impl crate::store::sql_store::Engine for SqliteStore {
         SqliteStore::begin_write(self).await
     }
 
-    fn ledger_tx<'c>(
-        conn: &'c mut <Sqlite as sqlx::Database>::Connection,
-    ) -> Box<dyn crate::ledger::LedgerTx + 'c> {
-        Box::new(crate::store::ledger_sql::SqlLedgerTx::<Sqlite>::new(conn))
+    async fn ledger_tx<'c>(
+        conn: &'c mut sqlx::SqliteConnection,
+    ) -> crate::store::StoreResult<Box<dyn crate::ledger::LedgerTx + 'c>> {
+        let db = ledger_tx::LentConnection::lend(conn).await?;
+        Ok(Box::new(ledger_tx::SqliteLedgerTx { db }))
     }
 
     async fn transact_job(
@@ -297,22 +298,7 @@ impl crate::store::sql_store::Engine for SqliteStore {
 }
 
 impl crate::store::ledger_sql::Dialect for Sqlite {
-    // An embedded database's clock is this process's clock: no query needed.
-    const NOW: Option<&'static str> = None;
-    const NEXT_RRN: &'static str = crate::store::ledger_sql::sql::SQLITE_NEXT_RRN;
-    const CALENDAR: &'static str = crate::store::ledger_sql::sql::BUSINESS_CALENDAR;
-    // SQLite has no data-modifying CTEs.
-    const ONE_STATEMENT_TRANSFERS: bool = false;
-
     fn parameter(_n: usize) -> String {
         "?".to_string()
-    }
-
-    async fn read_ahead(
-        _conn: &mut sqlx::SqliteConnection,
-        _plan: &crate::ledger::ReadAheadPlan<'_>,
-    ) -> crate::store::StoreResult<crate::store::read_ahead::ReadAhead> {
-        // Reads are cheap in process; nothing is worth fetching ahead.
-        Ok(Default::default())
     }
 }

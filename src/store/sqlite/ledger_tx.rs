@@ -1,12 +1,16 @@
-//! SQLite's ledger transactions, run directly on the ledger writer's own connection.
+//! SQLite's ledger transaction: the statements of [`sql`] run through rusqlite, synchronously,
+//! on whichever connection holds the transaction.
 //!
 //! sqlx runs every SQLite statement on a worker thread of its own and hands each one (and each
 //! row) across threads; a redemption is about twenty statements, and under load those hand-offs
 //! cost more CPU than SQLite itself (`perf` on `ssn-bench redeem`: about 40% of the samples were
 //! thread wake-ups and context switches). So the group-commit writer (`group_commit`) keeps a
-//! connection of its own and runs the statements of [`sql`] on it through rusqlite, synchronously
-//! on its thread, with the same encodings as sqlx (uuids as 16-byte blobs, timestamps as RFC 3339
-//! text), so that the rows are indistinguishable from those sqlx writes and reads.
+//! connection of its own and runs the ledger on it directly; the jobs that run inside a sqlx
+//! transaction (a close, a settlement, a quota approval) borrow that connection's handle
+//! ([`LentConnection`]) and run the same code. The encodings are sqlx's (uuids as 16-byte blobs,
+//! timestamps as RFC 3339 text), so the rows are indistinguishable from those sqlx writes.
+
+use std::ops::Deref;
 
 use async_trait::async_trait;
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -31,9 +35,40 @@ use crate::{
     },
 };
 
-/// A ledger transaction on the writer's handle: the caller began it and commits it.
-pub struct DirectLedgerTx<'c> {
-    pub db: &'c mut Connection,
+/// A ledger transaction on a SQLite connection: the caller began it and commits it. `C` is the
+/// group-commit writer's own connection (`&mut Connection`), or a sqlx connection lent for the
+/// length of a transaction ([`LentConnection`]: closes, settlement, quota approval).
+pub struct SqliteLedgerTx<C> {
+    pub db: C,
+}
+
+/// A sqlx connection's SQLite handle, seen through rusqlite while sqlx's worker is kept off it.
+/// The statements join whatever transaction sqlx began on that connection.
+pub struct LentConnection<'c> {
+    // Dropped first: rusqlite finalizes its prepared statements while the lock is still held.
+    db: Connection,
+    _lock: sqlx::sqlite::LockedSqliteHandle<'c>,
+}
+
+impl<'c> LentConnection<'c> {
+    pub async fn lend(conn: &'c mut sqlx::SqliteConnection) -> StoreResult<Self> {
+        let mut lock = conn.lock_handle().await?;
+        // SAFETY: the handle stays open and unused by sqlx for as long as `lock` lives, which
+        // outlives `db`; a connection made `from_handle` never closes the handle it was given,
+        // and rusqlite (built without its `hooks` feature) installs nothing on it.
+        #[allow(unsafe_code)]
+        let db = unsafe { Connection::from_handle(lock.as_raw_handle().as_ptr()) }?;
+        db.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+        Ok(Self { db, _lock: lock })
+    }
+}
+
+impl Deref for LentConnection<'_> {
+    type Target = Connection;
+
+    fn deref(&self) -> &Connection {
+        &self.db
+    }
 }
 
 /// Prepared statements the writer keeps for its whole life: every statement of every kind of job.
@@ -271,11 +306,11 @@ fn refund_request(row: &Row<'_>) -> rusqlite::Result<RefundRequestRow> {
     })
 }
 
-impl DirectLedgerTx<'_> {
+impl<C: Deref<Target = Connection> + Send> SqliteLedgerTx<C> {
     fn insert_transfer(&self, transfer: &Transfer) -> StoreResult<bool> {
         let timeout_at = transfer.timeout_at.map(time_text);
         let inserted = execute(
-            self.db,
+            &self.db,
             sql::INSERT_TRANSFER,
             &[
                 &transfer.id,
@@ -297,7 +332,7 @@ impl DirectLedgerTx<'_> {
     fn move_value(&self, transfer: &Transfer, phase: sql::Phase) -> StoreResult<bool> {
         let amount = &transfer.amount_minor;
         if execute(
-            self.db,
+            &self.db,
             sql::debit(phase),
             &[&transfer.debit_account_id, amount],
         )? == 0
@@ -305,7 +340,7 @@ impl DirectLedgerTx<'_> {
             return Ok(false);
         }
         execute(
-            self.db,
+            &self.db,
             sql::credit(phase),
             &[&transfer.credit_account_id, amount],
         )?;
@@ -321,33 +356,33 @@ impl DirectLedgerTx<'_> {
     ) -> StoreResult<Option<AccountId>> {
         let owner = owner.map(|id| id.into_bytes());
         match &owner {
-            Some(owner) => query_optional(self.db, find, &[&program, owner], |row| row.get(0)),
-            None => query_optional(self.db, find, &[&program], |row| row.get(0)),
+            Some(owner) => query_optional(&self.db, find, &[&program, owner], |row| row.get(0)),
+            None => query_optional(&self.db, find, &[&program], |row| row.get(0)),
         }
     }
 }
 
 #[async_trait]
-impl LedgerTx for DirectLedgerTx<'_> {
+impl<C: Deref<Target = Connection> + Send> LedgerTx for SqliteLedgerTx<C> {
     async fn db_now(&mut self) -> StoreResult<DateTime<Utc>> {
         // An embedded database's clock is this process's clock.
         Ok(crate::store::now())
     }
 
     async fn next_rrn(&mut self) -> StoreResult<i64> {
-        query_optional(self.db, sql::SQLITE_NEXT_RRN, &[], |row| row.get(0))?
+        query_optional(&self.db, sql::SQLITE_NEXT_RRN, &[], |row| row.get(0))?
             .ok_or(StoreError::NotFound { entity: "rrn" })
     }
 
     async fn terminal(&mut self, terminal_id: &str) -> StoreResult<Option<TerminalContext>> {
-        query_optional(self.db, sql::TERMINAL, &[&terminal_id], terminal_context)
+        query_optional(&self.db, sql::TERMINAL, &[&terminal_id], terminal_context)
     }
 
     async fn card_by_pan_hash(
         &mut self,
         pan_hash: &[u8],
     ) -> StoreResult<Option<CardWithHousehold>> {
-        query_optional(self.db, sql::CARD_BY_PAN_HASH, &[&pan_hash], |row| {
+        query_optional(&self.db, sql::CARD_BY_PAN_HASH, &[&pan_hash], |row| {
             Ok(CardWithHousehold {
                 card: card(row)?,
                 household_status: row.get("household_status")?,
@@ -356,11 +391,11 @@ impl LedgerTx for DirectLedgerTx<'_> {
     }
 
     async fn program_by_code(&mut self, code: &str) -> StoreResult<Option<ProgramRecord>> {
-        query_optional(self.db, sql::PROGRAM_BY_CODE, &[&code], program)
+        query_optional(&self.db, sql::PROGRAM_BY_CODE, &[&code], program)
     }
 
     async fn program(&mut self, id: ProgramId) -> StoreResult<Option<ProgramRecord>> {
-        query_optional(self.db, sql::PROGRAM, &[&id], program)
+        query_optional(&self.db, sql::PROGRAM, &[&id], program)
     }
 
     async fn catalog_items(
@@ -374,7 +409,7 @@ impl LedgerTx for DirectLedgerTx<'_> {
         let mut params: Vec<&dyn ToSql> = vec![&program];
         params.extend(skus.iter().map(|sku| sku as &dyn ToSql));
         query_all(
-            self.db,
+            &self.db,
             &sql::catalog_items(skus.len()),
             &params,
             catalog_item,
@@ -388,7 +423,7 @@ impl LedgerTx for DirectLedgerTx<'_> {
         lock_until: DateTime<Utc>,
     ) -> StoreResult<CardRecord> {
         let record = query_optional(
-            self.db,
+            &self.db,
             sql::PIN_FAILURE,
             &[
                 &card_id,
@@ -405,7 +440,7 @@ impl LedgerTx for DirectLedgerTx<'_> {
             })
             .to_string();
             execute(
-                self.db,
+                &self.db,
                 sql::PIN_LOCKED_AUDIT,
                 &[
                     &uuid::Uuid::now_v7().into_bytes(),
@@ -419,16 +454,16 @@ impl LedgerTx for DirectLedgerTx<'_> {
     }
 
     async fn clear_pin_failures(&mut self, card: CardId) -> StoreResult<()> {
-        execute(self.db, sql::CLEAR_PIN_FAILURES, &[&card])?;
+        execute(&self.db, sql::CLEAR_PIN_FAILURES, &[&card])?;
         Ok(())
     }
 
     async fn entitlements(&mut self, household: HouseholdId) -> StoreResult<Vec<AccountBalance>> {
-        query_all(self.db, sql::ENTITLEMENTS, &[&household], balance)
+        query_all(&self.db, sql::ENTITLEMENTS, &[&household], balance)
     }
 
     async fn account(&mut self, id: AccountId) -> StoreResult<Option<AccountBalance>> {
-        query_optional(self.db, sql::ACCOUNT, &[&id], balance)
+        query_optional(&self.db, sql::ACCOUNT, &[&id], balance)
     }
 
     async fn ensure_account(
@@ -444,7 +479,7 @@ impl LedgerTx for DirectLedgerTx<'_> {
         }
         let (household, ewarung) = owner.ids();
         execute(
-            self.db,
+            &self.db,
             sql::INSERT_ACCOUNT,
             &[
                 &AccountId::new(),
@@ -467,19 +502,19 @@ impl LedgerTx for DirectLedgerTx<'_> {
                     constraint: "transfers_resolution_names_hold".into(),
                 })?;
                 let held: i64 =
-                    query_optional(self.db, sql::HELD_AMOUNT, &[&hold_id], |row| row.get(0))?
+                    query_optional(&self.db, sql::HELD_AMOUNT, &[&hold_id], |row| row.get(0))?
                         .ok_or(StoreError::NotFound { entity: "hold" })?;
                 let posted = posted_of_resolution(transfer, held)?;
                 if !self.insert_transfer(transfer)? {
                     return Ok(false);
                 }
                 execute(
-                    self.db,
+                    &self.db,
                     sql::RESOLVE_DEBIT,
                     &[&transfer.debit_account_id, &held, &posted],
                 )?;
                 execute(
-                    self.db,
+                    &self.db,
                     sql::RESOLVE_CREDIT,
                     &[&transfer.credit_account_id, &held, &posted],
                 )?;
@@ -490,7 +525,7 @@ impl LedgerTx for DirectLedgerTx<'_> {
     }
 
     async fn transfer(&mut self, id: TransferId) -> StoreResult<Option<Transfer>> {
-        query_optional(self.db, sql::TRANSFER, &[&id], transfer)
+        query_optional(&self.db, sql::TRANSFER, &[&id], transfer)
     }
 
     async fn find_redemption(
@@ -500,7 +535,7 @@ impl LedgerTx for DirectLedgerTx<'_> {
         local_date: &str,
     ) -> StoreResult<Option<RedemptionRow>> {
         query_optional(
-            self.db,
+            &self.db,
             sql::FIND_REDEMPTION,
             &[&terminal_id, &stan, &local_date],
             redemption,
@@ -509,7 +544,7 @@ impl LedgerTx for DirectLedgerTx<'_> {
 
     async fn insert_redemption(&mut self, row: &RedemptionRow) -> StoreResult<()> {
         execute(
-            self.db,
+            &self.db,
             sql::INSERT_REDEMPTION,
             &[
                 &row.id,
@@ -545,7 +580,7 @@ impl LedgerTx for DirectLedgerTx<'_> {
         local_date: &str,
     ) -> StoreResult<Option<RefundRequestRow>> {
         query_optional(
-            self.db,
+            &self.db,
             sql::FIND_REFUND_REQUEST,
             &[&terminal_id, &stan, &local_date],
             refund_request,
@@ -554,7 +589,7 @@ impl LedgerTx for DirectLedgerTx<'_> {
 
     async fn insert_refund_request(&mut self, row: &RefundRequestRow) -> StoreResult<()> {
         execute(
-            self.db,
+            &self.db,
             sql::INSERT_REFUND_REQUEST,
             &[
                 &row.id,
@@ -581,7 +616,7 @@ impl LedgerTx for DirectLedgerTx<'_> {
         from: PurchaseState,
     ) -> StoreResult<()> {
         let changed = execute(
-            self.db,
+            &self.db,
             sql::SET_REDEMPTION_STATE,
             &[
                 &id,
@@ -600,7 +635,7 @@ impl LedgerTx for DirectLedgerTx<'_> {
 
     async fn business_date(&mut self, at: DateTime<Utc>) -> StoreResult<String> {
         let (cutoff, closed): (i32, Option<String>) =
-            query_optional(self.db, sql::BUSINESS_CALENDAR, &[], |row| {
+            query_optional(&self.db, sql::BUSINESS_CALENDAR, &[], |row| {
                 Ok((row.get(0)?, row.get(1)?))
             })?
             .ok_or(StoreError::NotFound {
@@ -615,7 +650,7 @@ impl LedgerTx for DirectLedgerTx<'_> {
         limit: u32,
     ) -> StoreResult<Vec<(RedemptionId, TransferId)>> {
         query_all(
-            self.db,
+            &self.db,
             sql::EXPIRED_HOLDS,
             &[&time_text(now), &i64::from(limit)],
             |row| Ok((row.get(0)?, row.get(1)?)),
