@@ -3,7 +3,7 @@
 //! waits for this transaction, and this one for a close in progress.
 
 use chrono::{DateTime, Utc};
-use sqlx::{postgres::PgRow, PgConnection, Row};
+use sqlx::{postgres::PgRow, FromRow, PgConnection, Row};
 
 use crate::{
     domain::{catalog::CommodityGroup, ids::ProgramId},
@@ -11,23 +11,20 @@ use crate::{
         tx::{CardWithHousehold, RedemptionRow, TerminalContext},
         AccountBalance, ReadAheadPlan, Transfer,
     },
-    store::{
-        read_ahead::ReadAhead, CardRecord, CatalogItemRecord, ProgramRecord, StoreError,
-        StoreResult,
-    },
+    store::{read_ahead::ReadAhead, CatalogItemRecord, ProgramRecord, StoreError, StoreResult},
 };
 
 /// One row per entitlement of the card's household (one row with empty entitlement columns
-/// when there is none, or no card).
+/// when there is none, or no card). The card's columns keep their names, so that
+/// `CardWithHousehold`'s own row mapper reads them; the other tables' are renamed apart.
 const AUTHORIZE: &str = "SELECT clock_timestamp() AS clock, b.cutoff_minutes, b.last_closed_date,
         t.terminal_id, t.ewarung_id AS terminal_ewarung_id, t.status AS terminal_status,
         e.status AS ewarung_status, t.pin_key_wrapped,
         EXISTS (SELECT 1 FROM redemptions r
                 WHERE r.terminal_id = $1 AND r.stan = $2 AND r.local_date = $3) AS request_taken,
-        c.id AS card_id, c.household_id AS card_household_id, c.pan_last4, c.pan_encrypted,
-        c.status AS card_status,
-        c.status_reason AS card_status_reason, c.pin_hash, c.pin_failures, c.locked_until,
-        c.replaces, c.issued_by, c.issued_at, c.updated_at AS card_updated_at,
+        c.id, c.household_id, c.pan_last4, c.pan_encrypted, c.status, c.status_reason,
+        c.pin_hash, c.pin_failures, c.locked_until, c.replaces, c.issued_by, c.issued_at,
+        c.updated_at,
         h.status AS household_status,
         a.id AS account_id, a.program_id, a.debits_pending, a.debits_posted, a.credits_pending,
         a.credits_posted,
@@ -133,26 +130,9 @@ fn authorize_from_rows(
         let key = (terminal_id.into(), stan.into(), local_date.into());
         ahead.redemption = Some((key, None));
     }
-    let card = match first.try_get::<Option<crate::domain::ids::CardId>, _>("card_id")? {
+    let card = match first.try_get::<Option<crate::domain::ids::CardId>, _>("id")? {
         None => None,
-        Some(id) => Some(CardWithHousehold {
-            card: CardRecord {
-                id,
-                household_id: first.try_get("card_household_id")?,
-                pan_last4: first.try_get("pan_last4")?,
-                pan_encrypted: first.try_get("pan_encrypted")?,
-                status: first.try_get("card_status")?,
-                status_reason: first.try_get("card_status_reason")?,
-                pin_hash: first.try_get("pin_hash")?,
-                pin_failures: first.try_get("pin_failures")?,
-                locked_until: first.try_get("locked_until")?,
-                replaces: first.try_get("replaces")?,
-                issued_by: first.try_get("issued_by")?,
-                issued_at: first.try_get("issued_at")?,
-                updated_at: first.try_get("card_updated_at")?,
-            },
-            household_status: first.try_get("household_status")?,
-        }),
+        Some(_) => Some(CardWithHousehold::from_row(first)?),
     };
     let household = card.as_ref().map(|c| c.card.household_id);
     ahead.card = Some((pan_hash.to_vec(), card));
@@ -241,7 +221,7 @@ fn follow_up_from_row(
         ..ReadAhead::default()
     };
     let redemption = if row.try_get("found")? {
-        Some(<RedemptionRow as sqlx::FromRow<PgRow>>::from_row(row)?)
+        Some(RedemptionRow::from_row(row)?)
     } else {
         None
     };
