@@ -29,7 +29,8 @@
 //! [`redemption::engine::Authorize`] job → the store runs the job in one write transaction
 //! (SQLite: queued to the group-commit writer, `store::sqlite::group_commit`; PostgreSQL: a pooled
 //! transaction with bounded retries) → `Authorize::run` checks terminal, card, PIN, basket and
-//! balance through [`ledger::LedgerTx`] and places the hold with `LedgerTx::apply_transfer` → the
+//! balance through [`ledger::LedgerTx`] (SQLite: `store::sqlite::ledger_tx`; PostgreSQL:
+//! `store::postgres::ledger_tx`) and places the hold with `LedgerTx::apply_transfer` → the
 //! answer is stored with the request (a replay gets the same bytes) and committed before it is
 //! sent. Complete, void and reversal follow the same path with a
 //! [`redemption::engine::FollowUp`], whose effect in each state is [`domain::purchase::transition`].
