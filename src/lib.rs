@@ -60,3 +60,4 @@ pub mod settlement;
 pub mod startup;
 pub mod store;
 pub mod telemetry;
+pub mod web;

@@ -66,7 +66,8 @@ impl Logins {
             |user| user.password_hash.clone(),
         );
         let matches = self.workers.verify(candidate, stored).await?;
-        match user.filter(|_| matches) {
+        // A disabled user is refused like a wrong password: the answer tells nobody which.
+        match user.filter(|user| matches && user.disabled_at.is_none()) {
             Some(user) => {
                 self.throttle().record_success(username);
                 Ok(user)

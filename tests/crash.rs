@@ -55,7 +55,7 @@ async fn terminal_loop(base: String, token: String, stans: Arc<AtomicU32>, appro
         }
         approved.lock().unwrap().push((request, bytes.to_vec()));
         // Complete about half of them; the rest are left for the sweeper.
-        if n % 2 == 0 {
+        if n.is_multiple_of(2) {
             let original = serde_json::json!({
                 "terminal_id": terminal, "stan": format!("{n:06}"), "local_date": common::today()
             });

@@ -7,6 +7,7 @@ pub mod household;
 pub mod identity;
 pub mod ids;
 pub mod invalid;
+pub mod locale;
 pub mod money;
 pub mod pan;
 pub mod pin;

@@ -104,6 +104,7 @@ pub async fn list(
         status: query.status,
         kecamatan: query.kecamatan,
         head_nik: query.head_nik,
+        ..HouseholdFilter::default()
     };
     let rows = state.store.list_households(filter, page).await?;
     Ok(Json(Listing::new(rows, page, |row| row.id.0)))

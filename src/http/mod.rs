@@ -155,6 +155,8 @@ pub fn router(state: AppState, limits: Limits) -> Router {
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .nest("/v1", v1)
+        // The web application: pages at `/`, on the same state and middleware.
+        .merge(crate::web::router())
         .fallback(|| async { ApiError::NotFound { entity: "route" } })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(limits.body_bytes))

@@ -7,3 +7,4 @@ pub mod error;
 pub mod quota;
 pub mod recon;
 pub mod records;
+pub mod views;

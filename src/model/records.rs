@@ -25,6 +25,10 @@ pub struct UserRecord {
     pub role: Role,
     pub ewarung_id: Option<EwarungId>,
     pub created_at: DateTime<Utc>,
+    /// The language the web application speaks to this user.
+    pub locale: crate::domain::locale::Locale,
+    /// Set when the user was disabled: no login, no session, from then on.
+    pub disabled_at: Option<DateTime<Utc>>,
 }
 
 impl std::fmt::Debug for UserRecord {
@@ -35,6 +39,35 @@ impl std::fmt::Debug for UserRecord {
             .field("role", &self.role)
             .field("ewarung_id", &self.ewarung_id)
             .field("created_at", &self.created_at)
+            .field("locale", &self.locale)
+            .field("disabled_at", &self.disabled_at)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A signed-in browser (`store::SessionStore`). No `Debug` of the token's hash or the CSRF token.
+#[derive(Clone, sqlx::FromRow)]
+pub struct WebSessionRecord {
+    /// SHA-256 of the cookie's token.
+    pub token_hash: Vec<u8>,
+    pub user_id: UserId,
+    /// The token every form of this session carries.
+    pub csrf_token: String,
+    pub created_at: DateTime<Utc>,
+    pub last_seen_at: DateTime<Utc>,
+    /// The absolute expiry, fixed at login.
+    pub expires_at: DateTime<Utc>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+impl std::fmt::Debug for WebSessionRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WebSessionRecord")
+            .field("user_id", &self.user_id)
+            .field("created_at", &self.created_at)
+            .field("last_seen_at", &self.last_seen_at)
+            .field("expires_at", &self.expires_at)
+            .field("revoked_at", &self.revoked_at)
             .finish_non_exhaustive()
     }
 }

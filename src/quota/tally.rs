@@ -94,7 +94,7 @@ impl BatchTally {
                     });
                 }
                 _ => {
-                    if previous.map_or(true, |(last_kk, _, _)| last_kk != kk) {
+                    if previous.is_none_or(|(last_kk, _, _)| last_kk != kk) {
                         households += 1;
                     }
                     previous = Some((kk, group, line));

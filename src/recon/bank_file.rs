@@ -132,7 +132,7 @@ pub fn read(
         if !on_line(outcome) {
             break;
         }
-        if lines % PROGRESS_EVERY == 0 {
+        if lines.is_multiple_of(PROGRESS_EVERY) {
             on_progress(bytes_read);
         }
     }

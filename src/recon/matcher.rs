@@ -252,7 +252,7 @@ impl Matcher {
             .get(row.terminal_id)
             .copied()
             .filter(|&t| {
-                row.ewarung_id.map_or(true, |id| {
+                row.ewarung_id.is_none_or(|id| {
                     self.ewarungs
                         .get(self.terminal_ewarung[t as usize] as usize)
                         == Some(&id)

@@ -15,8 +15,10 @@ pub(crate) mod ledger_store;
 pub mod postgres;
 pub(crate) mod read_ahead;
 pub(crate) mod registry;
+pub(crate) mod session_sql;
 pub mod sql_store;
 pub mod sqlite;
+pub(crate) mod view_sql;
 mod write_tx;
 
 use std::{any::Any, sync::Arc};
@@ -196,6 +198,50 @@ pub trait Store: Send + Sync + 'static {
     fn ledger(&self) -> &dyn LedgerStore;
     /// Business dates: close, reconciliation, settlement.
     fn days(&self) -> &dyn DayStore;
+    /// The web application's sessions and its users' preferences.
+    fn sessions(&self) -> &dyn SessionStore;
+    /// Counts and sums for the web application's pages.
+    fn views(&self) -> &dyn ViewStore;
+}
+
+/// Read models for the web application's pages (see `store::view_sql`).
+#[async_trait]
+pub trait ViewStore: Send + Sync + 'static {
+    /// The office's overview of `month` (`YYYY-MM`).
+    async fn month_overview(&self, month: &str) -> StoreResult<crate::model::views::MonthOverview>;
+    /// Completed sales per terminal of an E-Warung on a business date (`YYYY-MM-DD`).
+    async fn terminal_sales(
+        &self,
+        ewarung: EwarungId,
+        business_date: &str,
+    ) -> StoreResult<Vec<crate::model::views::TerminalSales>>;
+    /// An E-Warung's latest terminal requests, newest first.
+    async fn recent_requests(
+        &self,
+        ewarung: EwarungId,
+        limit: u32,
+    ) -> StoreResult<Vec<crate::model::views::RecentRequest>>;
+}
+
+/// Browser sessions of the web application (see `store::session_sql`). Sessions are looked up
+/// by the SHA-256 of the cookie's token; the token itself is never stored.
+#[async_trait]
+pub trait SessionStore: Send + Sync + 'static {
+    async fn create_session(&self, session: &WebSessionRecord) -> StoreResult<()>;
+    /// The session with this token hash, whatever its state (the caller judges expiry).
+    async fn find_session(&self, token_hash: &[u8]) -> StoreResult<Option<WebSessionRecord>>;
+    /// Records activity, for the idle expiry.
+    async fn touch_session(&self, token_hash: &[u8], at: DateTime<Utc>) -> StoreResult<()>;
+    /// Ends a session (logout, or a new login from the same browser).
+    async fn revoke_session(&self, token_hash: &[u8], at: DateTime<Utc>) -> StoreResult<()>;
+    /// The user with this id.
+    async fn find_user(&self, id: UserId) -> StoreResult<Option<UserRecord>>;
+    /// Remembers the language a user chose.
+    async fn set_locale(
+        &self,
+        user: UserId,
+        locale: crate::domain::locale::Locale,
+    ) -> StoreResult<()>;
 }
 
 /// Which exceptions of a run to list.
@@ -390,6 +436,10 @@ pub struct HouseholdFilter {
     pub status: Option<HouseholdStatus>,
     pub kecamatan: Option<String>,
     pub head_nik: Option<String>,
+    pub kk_number: Option<String>,
+    pub kelurahan: Option<String>,
+    /// Part of the head's name, in any case.
+    pub name_contains: Option<String>,
 }
 
 /// Card status change request: `from` lists the states the change is valid from.

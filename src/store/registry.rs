@@ -13,6 +13,19 @@ pub(crate) fn placeholders(first: usize, count: usize) -> String {
         .join(", ")
 }
 
+/// A `LIKE` pattern (escape character `\`) matching text that contains `part` in lower case.
+pub(crate) fn contains_pattern(part: &str) -> String {
+    let mut pattern = String::from("%");
+    for c in part.to_lowercase().chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    pattern
+}
+
 /// Records `before → after` for one field when it changed.
 pub(crate) fn diff_field(
     changes: &mut serde_json::Map<String, serde_json::Value>,
@@ -440,6 +453,8 @@ where
             "SELECT * FROM households
              WHERE ($1 IS NULL OR status = $1) AND ($2 IS NULL OR kecamatan = $2)
                AND ($3 IS NULL OR head_nik = $3) AND ($4 IS NULL OR id > $4)
+               AND ($6 IS NULL OR kk_number = $6) AND ($7 IS NULL OR kelurahan = $7)
+               AND ($8 IS NULL OR lower(head_name) LIKE $8 ESCAPE '\\')
              ORDER BY id LIMIT $5",
         )
         .bind(filter.status.map(|s| s.as_str()))
@@ -447,6 +462,9 @@ where
         .bind(filter.head_nik)
         .bind(page.after)
         .bind(i64::from(page.limit))
+        .bind(filter.kk_number)
+        .bind(filter.kelurahan)
+        .bind(filter.name_contains.map(|name| contains_pattern(&name)))
         .fetch_all(self.engine.reader())
         .await?)
     }
@@ -1112,6 +1130,14 @@ where
 
     fn days(&self) -> &dyn crate::store::DayStore {
         self
+    }
+
+    fn sessions(&self) -> &dyn crate::store::SessionStore {
+        E::sessions(self)
+    }
+
+    fn views(&self) -> &dyn crate::store::ViewStore {
+        E::views(self)
     }
 
     async fn list_audit(

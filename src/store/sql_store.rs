@@ -53,6 +53,17 @@ pub trait Engine: Send + Sync + 'static {
         errors: &[LineError],
     ) -> impl Future<Output = StoreResult<Vec<Option<LineOutcome>>>> + Send;
 
+    /// `store` as the web application's session store. Asked of the engine, whose database
+    /// type is known, so that the generic `Store` impl need not list every type sessions bind.
+    fn sessions(store: &SqlStore<Self>) -> &dyn crate::store::SessionStore
+    where
+        Self: Sized;
+
+    /// `store` as the web application's read models (see `sessions`).
+    fn views(store: &SqlStore<Self>) -> &dyn crate::store::ViewStore
+    where
+        Self: Sized;
+
     /// Streams the host's entries of a date (completed purchases, refunds) into `sink`, the way
     /// this engine reads a million rows fastest; answers how many.
     fn load_host_entries(

@@ -197,6 +197,16 @@ impl crate::store::sql_store::Engine for PgStore {
     ) -> crate::store::StoreResult<i64> {
         PgStore::load_host_entries(self, date, sink).await
     }
+
+    fn sessions(
+        store: &crate::store::sql_store::SqlStore<Self>,
+    ) -> &dyn crate::store::SessionStore {
+        store
+    }
+
+    fn views(store: &crate::store::sql_store::SqlStore<Self>) -> &dyn crate::store::ViewStore {
+        store
+    }
 }
 
 impl crate::store::ledger_sql::Dialect for Postgres {

@@ -295,6 +295,16 @@ impl crate::store::sql_store::Engine for SqliteStore {
     ) -> crate::store::StoreResult<i64> {
         SqliteStore::load_host_entries(self, date, sink).await
     }
+
+    fn sessions(
+        store: &crate::store::sql_store::SqlStore<Self>,
+    ) -> &dyn crate::store::SessionStore {
+        store
+    }
+
+    fn views(store: &crate::store::sql_store::SqlStore<Self>) -> &dyn crate::store::ViewStore {
+        store
+    }
 }
 
 impl crate::store::ledger_sql::Dialect for Sqlite {

@@ -1,0 +1,21 @@
+//! The languages the web application speaks. Indonesian first: it is what the city's staff, the
+//! kiosks and the households read.
+
+use crate::string_enum;
+
+string_enum!(
+    /// A user's language.
+    Locale, "invalid_locale", {
+        Indonesian => "id",
+        English => "en",
+    }
+);
+
+// `string_enum!` declares the enum, so `#[derive(Default)]` has no variant to mark.
+#[allow(clippy::derivable_impls)]
+impl Default for Locale {
+    /// Indonesian unless the user chose otherwise.
+    fn default() -> Self {
+        Locale::Indonesian
+    }
+}

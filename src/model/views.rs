@@ -1,0 +1,40 @@
+//! What the web application's pages show that no single record holds: counts and sums the
+//! store computes (`store::ViewStore`).
+
+use chrono::{DateTime, Utc};
+
+/// The city office's overview of a month.
+#[derive(Debug, Clone, Default)]
+pub struct MonthOverview {
+    /// Households per status (`active`, `suspended`, …), every status present.
+    pub households: Vec<(String, i64)>,
+    /// Cards per status.
+    pub cards: Vec<(String, i64)>,
+    /// Quota credited for the month's period (`YYYY-MM`).
+    pub loaded_minor: i64,
+    /// Completed purchases of the month's business dates, less refunds of them.
+    pub spent_minor: i64,
+    /// Held by purchases not yet completed.
+    pub held_minor: i64,
+    /// What households can still spend, all programs.
+    pub left_minor: i64,
+}
+
+/// One terminal's completed sales of a business date.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct TerminalSales {
+    pub terminal_id: String,
+    pub purchases: i64,
+    pub amount_minor: i64,
+}
+
+/// A terminal request as an operator reads it in a list.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct RecentRequest {
+    pub created_at: DateTime<Utc>,
+    pub terminal_id: String,
+    pub kind: String,
+    pub response_code: String,
+    pub state: Option<String>,
+    pub amount_minor: Option<i64>,
+}

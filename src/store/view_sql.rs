@@ -1,0 +1,117 @@
+//! The web application's read models, as [`ViewStore`](crate::store::ViewStore) for
+//! [`SqlStore`] on either engine: counts and sums over the registry and the ledger.
+
+use crate::{
+    domain::ids::EwarungId,
+    model::views::{MonthOverview, RecentRequest, TerminalSales},
+    store::{
+        sql_store::{Engine, SqlStore},
+        StoreResult,
+    },
+};
+
+#[async_trait::async_trait]
+impl<E: Engine> crate::store::ViewStore for SqlStore<E>
+where
+    for<'c> &'c sqlx::Pool<E::Db>: sqlx::Executor<'c, Database = E::Db>,
+    for<'q> <E::Db as sqlx::Database>::Arguments<'q>: sqlx::IntoArguments<'q, E::Db>,
+    for<'q> uuid::Uuid: sqlx::Encode<'q, E::Db> + sqlx::Type<E::Db>,
+    for<'q> String: sqlx::Encode<'q, E::Db> + sqlx::Type<E::Db>,
+    for<'q> i64: sqlx::Encode<'q, E::Db> + sqlx::Type<E::Db>,
+    for<'r> (String, i64): sqlx::FromRow<'r, <E::Db as sqlx::Database>::Row>,
+    for<'r> (i64,): sqlx::FromRow<'r, <E::Db as sqlx::Database>::Row>,
+    for<'r> TerminalSales: sqlx::FromRow<'r, <E::Db as sqlx::Database>::Row>,
+    for<'r> RecentRequest: sqlx::FromRow<'r, <E::Db as sqlx::Database>::Row>,
+{
+    async fn month_overview(&self, month: &str) -> StoreResult<MonthOverview> {
+        let pool = self.engine.reader();
+        let households = sqlx::query_as(
+            "SELECT status, CAST(count(*) AS BIGINT) FROM households GROUP BY status ORDER BY status",
+        )
+        .fetch_all(pool)
+        .await?;
+        let cards = sqlx::query_as(
+            "SELECT status, CAST(count(*) AS BIGINT) FROM cards GROUP BY status ORDER BY status",
+        )
+        .fetch_all(pool)
+        .await?;
+        let sum = |sql: &'static str| {
+            sqlx::query_as::<_, (i64,)>(sql)
+                .bind(month.to_string())
+                .fetch_one(pool)
+        };
+        let (loaded_minor,) = sum(
+            "SELECT CAST(COALESCE(sum(amount_minor), 0) AS BIGINT) FROM quota_credits
+             WHERE period = $1",
+        )
+        .await?;
+        // Business dates are `YYYY-MM-DD` text: a month is a range of them.
+        let (spent_minor,) = sum(
+            "SELECT CAST(COALESCE(sum(CASE WHEN state = 'completed' THEN amount_minor
+                                           ELSE -amount_minor END), 0) AS BIGINT)
+             FROM redemptions
+             WHERE (state = 'completed' AND substr(completed_date, 1, 7) = $1)
+                OR (state = 'refunded' AND substr(undone_date, 1, 7) = $1
+                    AND substr(completed_date, 1, 7) = $1)",
+        )
+        .await?;
+        let (held_minor, left_minor): (i64, i64) = {
+            let (held,) = sqlx::query_as::<_, (i64,)>(
+                "SELECT CAST(COALESCE(sum(debits_pending), 0) AS BIGINT) FROM accounts
+                 WHERE kind = 'entitlement'",
+            )
+            .fetch_one(pool)
+            .await?;
+            let (left,) = sqlx::query_as::<_, (i64,)>(
+                "SELECT CAST(COALESCE(sum(credits_posted - debits_posted - debits_pending), 0)
+                             AS BIGINT)
+                 FROM accounts WHERE kind = 'entitlement'",
+            )
+            .fetch_one(pool)
+            .await?;
+            (held, left)
+        };
+        Ok(MonthOverview {
+            households,
+            cards,
+            loaded_minor,
+            spent_minor,
+            held_minor,
+            left_minor,
+        })
+    }
+
+    async fn terminal_sales(
+        &self,
+        ewarung: EwarungId,
+        business_date: &str,
+    ) -> StoreResult<Vec<TerminalSales>> {
+        Ok(sqlx::query_as(
+            "SELECT terminal_id, CAST(count(*) AS BIGINT) AS purchases,
+                    CAST(COALESCE(sum(amount_minor), 0) AS BIGINT) AS amount_minor
+             FROM redemptions
+             WHERE ewarung_id = $1 AND completed_date = $2 AND state = 'completed'
+             GROUP BY terminal_id ORDER BY terminal_id",
+        )
+        .bind(ewarung.0)
+        .bind(business_date.to_string())
+        .fetch_all(self.engine.reader())
+        .await?)
+    }
+
+    async fn recent_requests(
+        &self,
+        ewarung: EwarungId,
+        limit: u32,
+    ) -> StoreResult<Vec<RecentRequest>> {
+        Ok(sqlx::query_as(
+            "SELECT created_at, terminal_id, kind, response_code, state, amount_minor
+             FROM redemptions WHERE ewarung_id = $1
+             ORDER BY created_at DESC, id DESC LIMIT $2",
+        )
+        .bind(ewarung.0)
+        .bind(i64::from(limit))
+        .fetch_all(self.engine.reader())
+        .await?)
+    }
+}

@@ -1,0 +1,72 @@
+//! What can go wrong on a page, mapped to a response in one place. Errors become an HTML page
+//! that shows the request id (`render_errors` fills it in, as only the middleware sees it).
+
+use axum::{
+    http::{header, StatusCode},
+    response::{IntoResponse, Redirect, Response},
+};
+
+use crate::{domain::locale::Locale, store::StoreError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum WebError {
+    /// No live session: the browser goes to the login page.
+    #[error("sign in first")]
+    SignIn,
+    /// The role may not do this, or an operator reached for another E-Warung.
+    #[error("not allowed")]
+    Forbidden,
+    /// A form without this session's CSRF token.
+    #[error("the form is out of date")]
+    BadCsrf,
+    #[error("not found")]
+    NotFound,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("the page could not be drawn: {0}")]
+    Render(#[from] askama::Error),
+}
+
+/// An error page to draw: its status, the text's key, and the language to draw it in.
+#[derive(Debug, Clone)]
+pub struct ErrorPage {
+    pub status: StatusCode,
+    pub message_key: &'static str,
+    pub locale: Locale,
+}
+
+impl WebError {
+    fn page(&self) -> (StatusCode, &'static str) {
+        match self {
+            WebError::SignIn => (StatusCode::SEE_OTHER, "error-sign-in"),
+            WebError::Forbidden => (StatusCode::FORBIDDEN, "error-forbidden"),
+            WebError::BadCsrf => (StatusCode::FORBIDDEN, "error-csrf"),
+            WebError::NotFound => (StatusCode::NOT_FOUND, "error-not-found"),
+            WebError::Store(_) | WebError::Render(_) => {
+                (StatusCode::INTERNAL_SERVER_ERROR, "error-internal")
+            }
+        }
+    }
+}
+
+impl IntoResponse for WebError {
+    fn into_response(self) -> Response {
+        if let WebError::SignIn = self {
+            return Redirect::to("/login").into_response();
+        }
+        let (status, message_key) = self.page();
+        if status.is_server_error() {
+            tracing::error!(error = %self, "page failed");
+        } else {
+            tracing::info!(error = %self, "page refused");
+        }
+        let mut response =
+            (status, [(header::CONTENT_TYPE, "text/html; charset=utf-8")]).into_response();
+        response.extensions_mut().insert(ErrorPage {
+            status,
+            message_key,
+            locale: Locale::default(),
+        });
+        response
+    }
+}

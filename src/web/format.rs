@@ -1,0 +1,91 @@
+//! Money and time as the people of Samarinda read them: `Rp 1.250.000` and
+//! `30 Nov 2026 14.05 WITA` (Central Indonesia Time, UTC+8, no daylight saving).
+
+use chrono::{DateTime, Datelike, FixedOffset, Timelike, Utc};
+
+use crate::domain::locale::Locale;
+
+/// Rupiah with dots between thousands; sen after a comma only when there are any.
+pub fn rupiah(minor: i64) -> String {
+    let negative = minor < 0;
+    let magnitude = minor.unsigned_abs();
+    let (whole, sen) = (magnitude / 100, magnitude % 100);
+    let digits = whole.to_string();
+    let mut grouped = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, digit) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            grouped.push('.');
+        }
+        grouped.push(digit);
+    }
+    let sign = if negative { "-" } else { "" };
+    if sen == 0 {
+        format!("{sign}Rp {grouped}")
+    } else {
+        format!("{sign}Rp {grouped},{sen:02}")
+    }
+}
+
+/// WITA: UTC+8.
+pub fn wita() -> FixedOffset {
+    FixedOffset::east_opt(8 * 3600).expect("8 hours is a valid offset")
+}
+
+const MONTHS_ID: [&str; 12] = [
+    "Jan", "Feb", "Mar", "Apr", "Mei", "Jun", "Jul", "Agu", "Sep", "Okt", "Nov", "Des",
+];
+const MONTHS_EN: [&str; 12] = [
+    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+];
+
+/// `30 Nov 2026 14.05 WITA` (Indonesian writes the time with a dot; English with a colon).
+pub fn time(at: DateTime<Utc>, locale: Locale) -> String {
+    let local = at.with_timezone(&wita());
+    let (months, separator) = match locale {
+        Locale::Indonesian => (MONTHS_ID, '.'),
+        Locale::English => (MONTHS_EN, ':'),
+    };
+    format!(
+        "{} {} {} {:02}{separator}{:02} WITA",
+        local.day(),
+        months[local.month0() as usize],
+        local.year(),
+        local.hour(),
+        local.minute()
+    )
+}
+
+/// Today's calendar date in Samarinda, `YYYY-MM-DD`.
+pub fn today_wita(now: DateTime<Utc>) -> String {
+    now.with_timezone(&wita()).format("%Y-%m-%d").to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rupiah_groups_thousands_with_dots() {
+        assert_eq!(rupiah(125_000_000), "Rp 1.250.000");
+        assert_eq!(rupiah(0), "Rp 0");
+        assert_eq!(rupiah(99_900), "Rp 999");
+        assert_eq!(rupiah(100_000), "Rp 1.000");
+        assert_eq!(rupiah(150), "Rp 1,50");
+        assert_eq!(rupiah(-2_500_000), "-Rp 25.000");
+        assert_eq!(rupiah(i64::MIN), "-Rp 92.233.720.368.547.758,08");
+    }
+
+    #[test]
+    fn times_are_shown_in_wita() {
+        let at = DateTime::parse_from_rfc3339("2026-11-30T06:05:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        assert_eq!(time(at, Locale::Indonesian), "30 Nov 2026 14.05 WITA");
+        assert_eq!(time(at, Locale::English), "30 Nov 2026 14:05 WITA");
+        let new_year = DateTime::parse_from_rfc3339("2026-12-31T17:30:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        assert_eq!(time(new_year, Locale::Indonesian), "1 Jan 2027 01.30 WITA");
+        assert_eq!(today_wita(new_year), "2027-01-01");
+    }
+}

@@ -1,0 +1,138 @@
+//! The web application at `/`: server-rendered pages for the people who run the programme
+//! (city offices, E-Warung operators, the bank, auditors), beside the JSON API at `/v1`.
+//!
+//! Pages are askama templates (`templates/`, checked at compile time) in the user's language
+//! (`i18n`, Project Fluent, Indonesian first). Every page works without JavaScript; htmx, served
+//! from the binary, only makes it smoother. Signing in gives a session cookie (`session`); every
+//! form carries the session's CSRF token; permissions are the API's own `Role::may`.
+
+pub mod error;
+pub mod format;
+pub mod i18n;
+pub mod layout;
+pub mod pages;
+pub mod session;
+pub mod status;
+
+use askama::Template;
+use axum::{
+    body::Body,
+    http::{header, HeaderValue, Request, StatusCode},
+    middleware::Next,
+    response::{IntoResponse, Response},
+    routing::get,
+    Router,
+};
+
+use crate::{
+    domain::locale::Locale,
+    http::state::AppState,
+    web::{error::ErrorPage, i18n::Tr},
+};
+
+const HTMX: &[u8] = include_bytes!("static/htmx.min.js");
+const STYLESHEET: &[u8] = include_bytes!("static/app.css");
+
+/// No script but our own files, no inline script or style, no framing, forms only to us.
+const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; style-src 'self'; \
+     img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; \
+     base-uri 'none'; object-src 'none'";
+
+/// The pages and their static files, with the security headers every page response carries.
+pub fn router() -> Router<AppState> {
+    use pages::{auth, home, households, kiosk, office};
+    Router::new()
+        .route("/", get(home::show))
+        .route("/login", get(auth::form).post(auth::submit))
+        .route("/logout", axum::routing::post(auth::logout))
+        .route("/locale", axum::routing::post(auth::switch_locale))
+        .route("/office", get(office::overview))
+        .route("/households", get(households::search))
+        .route("/households/{id}", get(households::show))
+        .route("/kiosk", get(kiosk::mine))
+        .route("/kiosk/{id}", get(kiosk::show))
+        .route(
+            "/static/htmx.min.js",
+            get(|| static_file(HTMX, "text/javascript")),
+        )
+        .route(
+            "/static/app.css",
+            get(|| static_file(STYLESHEET, "text/css")),
+        )
+        .layer(axum::middleware::from_fn(render_errors))
+        .layer(axum::middleware::from_fn(security_headers))
+}
+
+async fn static_file(bytes: &'static [u8], content_type: &'static str) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, content_type),
+            // Named by content that changes only with a release of the binary.
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        bytes,
+    )
+        .into_response()
+}
+
+async fn security_headers(request: Request<Body>, next: Next) -> Response {
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    let set = [
+        ("content-security-policy", CONTENT_SECURITY_POLICY),
+        ("x-content-type-options", "nosniff"),
+        ("x-frame-options", "DENY"),
+        ("referrer-policy", "same-origin"),
+    ];
+    for (name, value) in set {
+        headers.insert(name, HeaderValue::from_static(value));
+    }
+    if !headers.contains_key(header::CACHE_CONTROL) {
+        // Pages show people's data: no shared cache keeps them.
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    response
+}
+
+#[derive(Template)]
+#[template(path = "error.html", config = "src/web/askama.toml")]
+struct ErrorTemplate<'a> {
+    tr: Tr,
+    status: u16,
+    message_key: &'a str,
+    request_id: &'a str,
+}
+
+/// Draws the page of a `WebError`, with the request id only the middleware can see.
+async fn render_errors(request: Request<Body>, next: Next) -> Response {
+    let request_id = request
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("-")
+        .to_string();
+    let locale = Locale::default();
+    let response = next.run(request).await;
+    let Some(page) = response.extensions().get::<ErrorPage>().cloned() else {
+        return response;
+    };
+    let body = ErrorTemplate {
+        tr: Tr::new(if page.locale == locale {
+            locale
+        } else {
+            page.locale
+        }),
+        status: page.status.as_u16(),
+        message_key: page.message_key,
+        request_id: &request_id,
+    }
+    .render()
+    .unwrap_or_else(|_| format!("{} {request_id}", page.status));
+    let (mut parts, _) = response.into_parts();
+    parts.headers.remove(header::CONTENT_LENGTH);
+    let mut response = Response::from_parts(parts, Body::from(body));
+    if response.status() == StatusCode::OK {
+        *response.status_mut() = page.status;
+    }
+    response
+}

@@ -1,0 +1,205 @@
+//! Finding a household (by KK, NIK, name or kelurahan) and reading one: address, status, the
+//! history of changes with who, when and why, and its cards.
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::extract::{Path, Query, State};
+use serde::Deserialize;
+
+use crate::{
+    domain::{ids::HouseholdId, locale::Locale, role::Permission},
+    http::state::AppState,
+    model::records::{CardRecord, HouseholdRecord, RevisionRecord},
+    store::{HouseholdFilter, Page},
+    web::{error::WebError, format, layout::Layout, session::SignedIn},
+};
+
+const PAGE_SIZE: u32 = 25;
+
+#[derive(Debug, Default, Deserialize)]
+pub struct SearchQuery {
+    #[serde(default)]
+    q: String,
+    #[serde(default)]
+    kelurahan: String,
+    after: Option<uuid::Uuid>,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "households.html", config = "src/web/askama.toml")]
+pub struct SearchPage {
+    layout: Layout,
+    q: String,
+    kelurahan: String,
+    searched: bool,
+    rows: Vec<HouseholdRecord>,
+    next: Option<String>,
+}
+
+impl SearchPage {
+    fn status_key(&self, status: &str) -> &'static str {
+        crate::web::status::status_key(status)
+    }
+}
+
+/// What the search box holds: 16 digits are a KK or a NIK (tried in that order), anything else
+/// part of a name.
+fn filter(q: &str, kelurahan: &str) -> Vec<HouseholdFilter> {
+    let q = q.trim();
+    let kelurahan = Some(kelurahan.trim().to_string()).filter(|k| !k.is_empty());
+    let base = HouseholdFilter {
+        kelurahan,
+        ..HouseholdFilter::default()
+    };
+    if q.len() == 16 && q.bytes().all(|b| b.is_ascii_digit()) {
+        vec![
+            HouseholdFilter {
+                kk_number: Some(q.to_string()),
+                ..base.clone()
+            },
+            HouseholdFilter {
+                head_nik: Some(q.to_string()),
+                ..base
+            },
+        ]
+    } else if q.is_empty() {
+        vec![base]
+    } else {
+        vec![HouseholdFilter {
+            name_contains: Some(q.chars().take(100).collect()),
+            ..base
+        }]
+    }
+}
+
+pub async fn search(
+    State(state): State<AppState>,
+    signed: SignedIn,
+    Query(query): Query<SearchQuery>,
+) -> Result<SearchPage, WebError> {
+    signed.require(Permission::ReadRegistry)?;
+    let searched = !query.q.trim().is_empty() || !query.kelurahan.trim().is_empty();
+    let page = Page {
+        after: query.after,
+        limit: PAGE_SIZE,
+    };
+    let mut rows = Vec::new();
+    if searched {
+        for filter in filter(&query.q, &query.kelurahan) {
+            rows = state.store.list_households(filter, page).await?;
+            if !rows.is_empty() {
+                break;
+            }
+        }
+    }
+    let next = (rows.len() == PAGE_SIZE as usize).then(|| {
+        let last = rows
+            .last()
+            .map(|row| row.id.0.to_string())
+            .unwrap_or_default();
+        format!(
+            "/households?q={}&kelurahan={}&after={last}",
+            encode(&query.q),
+            encode(&query.kelurahan)
+        )
+    });
+    Ok(SearchPage {
+        layout: Layout::new(&signed, "/households"),
+        q: query.q,
+        kelurahan: query.kelurahan,
+        searched,
+        rows,
+        next,
+    })
+}
+
+/// Percent-encodes a query value.
+fn encode(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "household.html", config = "src/web/askama.toml")]
+pub struct HouseholdPage {
+    layout: Layout,
+    household: HouseholdRecord,
+    /// Each change with the username of who made it.
+    revisions: Vec<(RevisionRecord, String)>,
+    cards: Vec<CardRecord>,
+    locale: Locale,
+}
+
+impl HouseholdPage {
+    fn status_key(&self, status: &str) -> &'static str {
+        crate::web::status::status_key(status)
+    }
+
+    fn when(&self, at: &chrono::DateTime<chrono::Utc>) -> String {
+        format::time(*at, self.locale)
+    }
+}
+
+pub async fn show(
+    State(state): State<AppState>,
+    signed: SignedIn,
+    Path(id): Path<uuid::Uuid>,
+) -> Result<HouseholdPage, WebError> {
+    signed.require(Permission::ReadRegistry)?;
+    let id = HouseholdId(id);
+    let household = state
+        .store
+        .get_household(id)
+        .await?
+        .ok_or(WebError::NotFound)?;
+    let mut revisions = Vec::new();
+    let mut names: Vec<(crate::domain::ids::UserId, String)> = Vec::new();
+    for revision in state.store.list_household_revisions(id).await? {
+        let name = match names.iter().find(|(user, _)| *user == revision.changed_by) {
+            Some((_, name)) => name.clone(),
+            None => {
+                let user = state
+                    .store
+                    .sessions()
+                    .find_user(revision.changed_by)
+                    .await?;
+                let name = user.map_or_else(|| revision.changed_by.to_string(), |u| u.username);
+                names.push((revision.changed_by, name.clone()));
+                name
+            }
+        };
+        revisions.push((revision, name));
+    }
+    let cards = state.store.list_household_cards(id).await?;
+    Ok(HouseholdPage {
+        layout: Layout::new(&signed, "/households"),
+        household,
+        revisions,
+        cards,
+        locale: signed.user.locale,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sixteen_digits_are_a_kk_then_a_nik_anything_else_a_name() {
+        let filters = filter("6472010101010001", "");
+        assert_eq!(filters.len(), 2);
+        assert_eq!(filters[0].kk_number.as_deref(), Some("6472010101010001"));
+        assert_eq!(filters[1].head_nik.as_deref(), Some("6472010101010001"));
+        let by_name = filter(" siti ", "Sidodadi");
+        assert_eq!(by_name[0].name_contains.as_deref(), Some("siti"));
+        assert_eq!(by_name[0].kelurahan.as_deref(), Some("Sidodadi"));
+        assert_eq!(encode("a b&c"), "a%20b%26c");
+    }
+}

@@ -1,0 +1,7 @@
+//! The pages, one module per area.
+
+pub mod auth;
+pub mod home;
+pub mod households;
+pub mod kiosk;
+pub mod office;

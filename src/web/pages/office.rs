@@ -1,0 +1,44 @@
+//! The month overview: households and cards by status, quota loaded, spent, held and left.
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::extract::State;
+
+use crate::{
+    domain::role::Permission,
+    http::state::AppState,
+    model::views::MonthOverview,
+    web::{error::WebError, format, layout::Layout, session::SignedIn},
+};
+
+#[derive(Template, WebTemplate)]
+#[template(path = "office.html", config = "src/web/askama.toml")]
+pub struct OverviewPage {
+    layout: Layout,
+    month: String,
+    overview: MonthOverview,
+}
+
+impl OverviewPage {
+    fn money(&self, minor: &i64) -> String {
+        format::rupiah(*minor)
+    }
+
+    fn status_key(&self, status: &str) -> &'static str {
+        crate::web::status::status_key(status)
+    }
+}
+
+pub async fn overview(
+    State(state): State<AppState>,
+    signed: SignedIn,
+) -> Result<OverviewPage, WebError> {
+    signed.require(Permission::ReadLedger)?;
+    let month = format::today_wita(crate::store::now())[..7].to_string();
+    let overview = state.store.views().month_overview(&month).await?;
+    Ok(OverviewPage {
+        layout: Layout::new(&signed, "/office"),
+        month,
+        overview,
+    })
+}

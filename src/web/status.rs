@@ -1,0 +1,33 @@
+//! Words for the codes pages show: statuses and terminal response codes.
+
+/// The text key of a household's or a card's status.
+pub fn status_key(status: &str) -> &'static str {
+    match status {
+        "active" => "status-active",
+        "suspended" => "status-suspended",
+        "exited" => "status-exited",
+        "blocked" => "status-blocked",
+        "lost" => "status-lost",
+        "replaced" => "status-replaced",
+        _ => "empty-none",
+    }
+}
+
+/// The text key of a terminal response code, in words an operator understands.
+pub fn response_key(code: &str) -> &'static str {
+    match code {
+        "00" => "rc-00",
+        "12" => "rc-12",
+        "14" => "rc-14",
+        "25" => "rc-25",
+        "51" => "rc-51",
+        "55" => "rc-55",
+        "57" => "rc-57",
+        "58" => "rc-58",
+        "62" => "rc-62",
+        "75" => "rc-75",
+        "94" => "rc-94",
+        "96" => "rc-96",
+        _ => "rc-other",
+    }
+}
