@@ -16,3 +16,4 @@ mod read_ahead;
 mod redemptions;
 mod registry;
 mod timeouts;
+mod web;

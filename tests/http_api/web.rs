@@ -1,0 +1,328 @@
+//! The web application over HTTP, as a browser without JavaScript uses it: sessions, CSRF,
+//! per-role menus, an operator kept to their own E-Warung, security headers, and the login
+//! throttle shared with the API. (tests/browser.rs drives the same pages in Chromium.)
+
+use std::collections::HashMap;
+
+use reqwest::{header, redirect::Policy, Method, StatusCode};
+
+use crate::common::*;
+use crate::on_both_backends;
+
+/// A cookie-keeping client that does not follow redirects, so each step can be checked.
+struct Browser {
+    http: reqwest::Client,
+    base: String,
+    cookies: HashMap<String, String>,
+}
+
+struct Page {
+    status: StatusCode,
+    headers: header::HeaderMap,
+    body: String,
+}
+
+impl Page {
+    fn location(&self) -> &str {
+        self.headers
+            .get(header::LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+    }
+
+    /// The value of the first hidden `csrf` field.
+    fn csrf(&self) -> String {
+        let at = self.body.find("name=\"csrf\" value=\"").expect("a form with a CSRF token");
+        let rest = &self.body[at + "name=\"csrf\" value=\"".len()..];
+        rest[..rest.find('"').unwrap()].to_string()
+    }
+
+    /// The menu's links, in order.
+    fn menu(&self) -> Vec<String> {
+        let nav = &self.body[self.body.find("<nav").expect("a menu")..];
+        let nav = &nav[..nav.find("</nav>").unwrap()];
+        nav.match_indices("href=\"")
+            .map(|(at, _)| {
+                let rest = &nav[at + 6..];
+                rest[..rest.find('"').unwrap()].to_string()
+            })
+            .collect()
+    }
+}
+
+impl Browser {
+    fn new(app: &TestApp) -> Self {
+        Self {
+            http: reqwest::Client::builder()
+                .redirect(Policy::none())
+                .build()
+                .unwrap(),
+            base: app.base.clone(),
+            cookies: HashMap::new(),
+        }
+    }
+
+    fn cookie_header(&self) -> String {
+        self.cookies
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    async fn send(&mut self, request: reqwest::RequestBuilder) -> Page {
+        let response = request
+            .header(header::COOKIE, self.cookie_header())
+            .send()
+            .await
+            .unwrap();
+        for set in response.headers().get_all(header::SET_COOKIE) {
+            let set = set.to_str().unwrap();
+            let (pair, _) = set.split_once(';').unwrap_or((set, ""));
+            let (name, value) = pair.split_once('=').unwrap();
+            if value.is_empty() || set.contains("Max-Age=0") {
+                self.cookies.remove(name);
+            } else {
+                self.cookies.insert(name.to_string(), value.to_string());
+            }
+        }
+        Page {
+            status: response.status(),
+            headers: response.headers().clone(),
+            body: response.text().await.unwrap(),
+        }
+    }
+
+    async fn get(&mut self, path: &str) -> Page {
+        let request = self.http.get(format!("{}{path}", self.base));
+        self.send(request).await
+    }
+
+    async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Page {
+        let request = self.http.post(format!("{}{path}", self.base)).form(form);
+        self.send(request).await
+    }
+
+    async fn login_as(&mut self, username: &str, password: &str) -> Page {
+        let form = self.get("/login").await;
+        assert_eq!(form.status, StatusCode::OK);
+        let csrf = form.csrf();
+        self.post(
+            "/login",
+            &[("csrf", &csrf), ("username", username), ("password", password)],
+        )
+        .await
+    }
+
+    async fn login(&mut self, username: &str) -> Page {
+        let done = self.login_as(username, demo_password(username)).await;
+        assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+        assert_eq!(done.location(), "/");
+        done
+    }
+}
+
+async fn each_role_signs_in_and_sees_only_its_menu(app: TestApp) {
+    let expected: [(&str, &[&str]); 5] = [
+        ("dinsos", &["/", "/office", "/households"]),
+        ("warung-berkah", &["/", "/kiosk"]),
+        ("kaltimtara", &["/", "/office"]),
+        ("auditor", &["/", "/office", "/households"]),
+        ("admin", &["/", "/households"]),
+    ];
+    for (username, menu) in expected {
+        let mut browser = Browser::new(&app);
+        assert_eq!(browser.get("/").await.location(), "/login", "not signed in yet");
+        browser.login(username).await;
+        let home = browser.get("/").await;
+        assert_eq!(home.status, StatusCode::OK);
+        assert_eq!(home.menu(), menu, "{username}");
+        assert!(home.body.contains("lang=\"id\""), "Indonesian first");
+        assert!(home.body.contains(&format!("Masuk sebagai {username}")));
+        // A page outside the role's menu is refused, with the request id on the page.
+        if !menu.contains(&"/office") {
+            let refused = browser.get("/office").await;
+            assert_eq!(refused.status, StatusCode::FORBIDDEN, "{username}");
+            let id = refused.headers.get("x-request-id").unwrap().to_str().unwrap();
+            assert!(refused.body.contains(id), "{}", refused.body);
+        }
+    }
+}
+
+async fn a_session_cookie_is_strict_http_only_and_new_at_every_login(app: TestApp) {
+    let mut browser = Browser::new(&app);
+    let form = browser.get("/login").await;
+    let csrf = form.csrf();
+    let done = browser
+        .post(
+            "/login",
+            &[("csrf", &csrf), ("username", "dinsos"), ("password", "demo-office-pass")],
+        )
+        .await;
+    let set = done
+        .headers
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .map(|v| v.to_str().unwrap().to_string())
+        .find(|v| v.starts_with("ssn_session="))
+        .expect("a session cookie");
+    assert!(set.contains("HttpOnly") && set.contains("SameSite=Strict"), "{set}");
+    let first = browser.cookies["ssn_session"].clone();
+    browser.login("dinsos").await;
+    let second = browser.cookies["ssn_session"].clone();
+    assert_ne!(first, second, "a login rotates the token");
+    // The first token ended when the second login replaced it.
+    let mut stale = Browser::new(&app);
+    stale.cookies.insert("ssn_session".into(), first);
+    assert_eq!(stale.get("/").await.location(), "/login");
+}
+
+async fn forms_without_the_sessions_csrf_token_are_refused(app: TestApp) {
+    let mut browser = Browser::new(&app);
+    browser.login("dinsos").await;
+    let home = browser.get("/").await;
+    for sent in ["", "not-the-token"] {
+        let refused = browser.post("/logout", &[("csrf", sent)]).await;
+        assert_eq!(refused.status, StatusCode::FORBIDDEN);
+        assert!(refused.body.contains("kedaluwarsa"), "{}", refused.body);
+    }
+    assert_eq!(browser.get("/").await.status, StatusCode::OK, "still signed in");
+    // The login form's token must come back in its cookie too.
+    let mut other = Browser::new(&app);
+    let form = other.get("/login").await;
+    let csrf = form.csrf();
+    other.cookies.clear();
+    let refused = other
+        .post(
+            "/login",
+            &[("csrf", &csrf), ("username", "dinsos"), ("password", "demo-office-pass")],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    // With the token, logout ends the session on the server: the old cookie no longer works.
+    let token = browser.cookies["ssn_session"].clone();
+    let out = browser.post("/logout", &[("csrf", &home.csrf())]).await;
+    assert_eq!(out.status, StatusCode::SEE_OTHER);
+    assert_eq!(out.location(), "/login");
+    let mut replay = Browser::new(&app);
+    replay.cookies.insert("ssn_session".into(), token);
+    assert_eq!(replay.get("/").await.location(), "/login");
+}
+
+async fn an_operator_sees_only_their_own_ewarung(app: TestApp) {
+    let mut own = Browser::new(&app);
+    own.login("warung-berkah").await;
+    let mine = own.get("/kiosk").await;
+    assert_eq!(mine.status, StatusCode::SEE_OTHER);
+    let own_page = mine.location().to_string();
+    let page = own.get(&own_page).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("E-Warung Berkah"), "{}", page.body);
+    let mut other = Browser::new(&app);
+    other.login("warung-sejahtera").await;
+    let theirs = other.get("/kiosk").await.location().to_string();
+    assert_ne!(theirs, own_page);
+    let refused = own.get(&theirs).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    assert!(!refused.body.contains("Sejahtera"), "nothing of the other kiosk shows");
+}
+
+async fn pages_carry_the_security_headers(app: TestApp) {
+    let mut browser = Browser::new(&app);
+    for path in ["/login", "/static/app.css"] {
+        let page = browser.get(path).await;
+        let csp = page.headers["content-security-policy"].to_str().unwrap();
+        assert!(csp.contains("script-src 'self'") && !csp.contains("unsafe-inline"), "{csp}");
+        assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
+        assert_eq!(page.headers["x-content-type-options"], "nosniff");
+    }
+    let htmx = browser.get("/static/htmx.min.js").await;
+    assert_eq!(htmx.status, StatusCode::OK);
+    assert_eq!(htmx.headers[header::CONTENT_TYPE], "text/javascript");
+    assert!(htmx.body.contains("htmx"));
+    // No inline script anywhere: the policy would block it.
+    browser.login("dinsos").await;
+    for path in ["/", "/office", "/households?q=a"] {
+        let page = browser.get(path).await;
+        assert_eq!(page.status, StatusCode::OK, "{path}");
+        assert!(!page.body.contains("<script>"), "{path}");
+        assert_eq!(page.headers[header::CACHE_CONTROL], "no-store");
+    }
+}
+
+async fn web_and_api_logins_share_one_throttle(app: TestApp) {
+    for _ in 0..5 {
+        app.request(
+            Method::POST,
+            "/v1/auth/login",
+            None,
+            Some(serde_json::json!({"username": "kaltimtara", "password": "wrong-password"})),
+        )
+        .await
+        .expect(401);
+    }
+    let mut browser = Browser::new(&app);
+    let refused = browser.login_as("kaltimtara", "demo-bank-pass").await;
+    assert_eq!(refused.status, StatusCode::TOO_MANY_REQUESTS, "{}", refused.body);
+    assert!(refused.body.contains("Terlalu banyak percobaan gagal"));
+    let wrong = Browser::new(&app).login_as("dinsos", "nope").await;
+    assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
+    assert!(wrong.body.contains("Nama pengguna atau kata sandi salah"));
+}
+
+async fn the_language_switch_is_remembered_for_the_user(app: TestApp) {
+    let mut browser = Browser::new(&app);
+    browser.login("auditor").await;
+    let home = browser.get("/").await;
+    let switched = browser
+        .post("/locale", &[("csrf", &home.csrf()), ("locale", "en")])
+        .await;
+    assert_eq!(switched.status, StatusCode::SEE_OTHER);
+    assert!(browser.get("/").await.body.contains("Signed in as auditor"));
+    // A new session of the same user speaks English from the start.
+    let mut later = Browser::new(&app);
+    later.login("auditor").await;
+    let page = later.get("/households").await;
+    assert!(page.body.contains("lang=\"en\"") && page.body.contains("Find a household"));
+}
+
+async fn the_office_finds_households_and_reads_their_history(app: TestApp) {
+    let token = app.login("dinsos").await;
+    let listed = app.get("/v1/households?limit=1", &token).await.expect(200);
+    let household = &listed["items"][0];
+    let (kk, name) = (
+        household["kk_number"].as_str().unwrap(),
+        household["head_name"].as_str().unwrap(),
+    );
+    let mut browser = Browser::new(&app);
+    browser.login("dinsos").await;
+    let by_kk = browser.get(&format!("/households?q={kk}")).await;
+    assert!(by_kk.body.contains(name), "{}", by_kk.body);
+    let part: String = name.chars().skip(1).take(4).collect::<String>().to_uppercase();
+    let by_name = browser
+        .get(&format!("/households?q={}", part.replace(' ', "+")))
+        .await;
+    assert!(by_name.body.contains(kk), "a part of the name in any case finds it");
+    let none = browser.get("/households?q=zzzzqqq").await;
+    assert!(none.body.contains("id=\"no-results\""));
+    let id = household["id"].as_str().unwrap();
+    let page = browser.get(&format!("/households/{id}")).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains(kk) && page.body.contains("id=\"revisions\""));
+    assert!(page.body.contains("WITA"), "times are shown in WITA");
+    let missing = browser
+        .get("/households/0190a000-0000-7000-8000-000000000000")
+        .await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+}
+
+on_both_backends!(
+    each_role_signs_in_and_sees_only_its_menu,
+    a_session_cookie_is_strict_http_only_and_new_at_every_login,
+    forms_without_the_sessions_csrf_token_are_refused,
+    an_operator_sees_only_their_own_ewarung,
+    pages_carry_the_security_headers,
+    web_and_api_logins_share_one_throttle,
+    the_language_switch_is_remembered_for_the_user,
+    the_office_finds_households_and_reads_their_history,
+);
