@@ -32,7 +32,10 @@ impl Page {
 
     /// The value of the first hidden `csrf` field.
     fn csrf(&self) -> String {
-        let at = self.body.find("name=\"csrf\" value=\"").expect("a form with a CSRF token");
+        let at = self
+            .body
+            .find("name=\"csrf\" value=\"")
+            .expect("a form with a CSRF token");
         let rest = &self.body[at + "name=\"csrf\" value=\"".len()..];
         rest[..rest.find('"').unwrap()].to_string()
     }
@@ -109,7 +112,11 @@ impl Browser {
         let csrf = form.csrf();
         self.post(
             "/login",
-            &[("csrf", &csrf), ("username", username), ("password", password)],
+            &[
+                ("csrf", &csrf),
+                ("username", username),
+                ("password", password),
+            ],
         )
         .await
     }
@@ -132,7 +139,11 @@ async fn each_role_signs_in_and_sees_only_its_menu(app: TestApp) {
     ];
     for (username, menu) in expected {
         let mut browser = Browser::new(&app);
-        assert_eq!(browser.get("/").await.location(), "/login", "not signed in yet");
+        assert_eq!(
+            browser.get("/").await.location(),
+            "/login",
+            "not signed in yet"
+        );
         browser.login(username).await;
         let home = browser.get("/").await;
         assert_eq!(home.status, StatusCode::OK);
@@ -143,7 +154,12 @@ async fn each_role_signs_in_and_sees_only_its_menu(app: TestApp) {
         if !menu.contains(&"/office") {
             let refused = browser.get("/office").await;
             assert_eq!(refused.status, StatusCode::FORBIDDEN, "{username}");
-            let id = refused.headers.get("x-request-id").unwrap().to_str().unwrap();
+            let id = refused
+                .headers
+                .get("x-request-id")
+                .unwrap()
+                .to_str()
+                .unwrap();
             assert!(refused.body.contains(id), "{}", refused.body);
         }
     }
@@ -156,7 +172,11 @@ async fn a_session_cookie_is_strict_http_only_and_new_at_every_login(app: TestAp
     let done = browser
         .post(
             "/login",
-            &[("csrf", &csrf), ("username", "dinsos"), ("password", "demo-office-pass")],
+            &[
+                ("csrf", &csrf),
+                ("username", "dinsos"),
+                ("password", "demo-office-pass"),
+            ],
         )
         .await;
     let set = done
@@ -166,7 +186,10 @@ async fn a_session_cookie_is_strict_http_only_and_new_at_every_login(app: TestAp
         .map(|v| v.to_str().unwrap().to_string())
         .find(|v| v.starts_with("ssn_session="))
         .expect("a session cookie");
-    assert!(set.contains("HttpOnly") && set.contains("SameSite=Strict"), "{set}");
+    assert!(
+        set.contains("HttpOnly") && set.contains("SameSite=Strict"),
+        "{set}"
+    );
     let first = browser.cookies["ssn_session"].clone();
     browser.login("dinsos").await;
     let second = browser.cookies["ssn_session"].clone();
@@ -186,7 +209,11 @@ async fn forms_without_the_sessions_csrf_token_are_refused(app: TestApp) {
         assert_eq!(refused.status, StatusCode::FORBIDDEN);
         assert!(refused.body.contains("kedaluwarsa"), "{}", refused.body);
     }
-    assert_eq!(browser.get("/").await.status, StatusCode::OK, "still signed in");
+    assert_eq!(
+        browser.get("/").await.status,
+        StatusCode::OK,
+        "still signed in"
+    );
     // The login form's token must come back in its cookie too.
     let mut other = Browser::new(&app);
     let form = other.get("/login").await;
@@ -195,7 +222,11 @@ async fn forms_without_the_sessions_csrf_token_are_refused(app: TestApp) {
     let refused = other
         .post(
             "/login",
-            &[("csrf", &csrf), ("username", "dinsos"), ("password", "demo-office-pass")],
+            &[
+                ("csrf", &csrf),
+                ("username", "dinsos"),
+                ("password", "demo-office-pass"),
+            ],
         )
         .await;
     assert_eq!(refused.status, StatusCode::FORBIDDEN);
@@ -224,7 +255,10 @@ async fn an_operator_sees_only_their_own_ewarung(app: TestApp) {
     assert_ne!(theirs, own_page);
     let refused = own.get(&theirs).await;
     assert_eq!(refused.status, StatusCode::FORBIDDEN);
-    assert!(!refused.body.contains("Sejahtera"), "nothing of the other kiosk shows");
+    assert!(
+        !refused.body.contains("Sejahtera"),
+        "nothing of the other kiosk shows"
+    );
 }
 
 async fn pages_carry_the_security_headers(app: TestApp) {
@@ -232,7 +266,10 @@ async fn pages_carry_the_security_headers(app: TestApp) {
     for path in ["/login", "/static/app.css"] {
         let page = browser.get(path).await;
         let csp = page.headers["content-security-policy"].to_str().unwrap();
-        assert!(csp.contains("script-src 'self'") && !csp.contains("unsafe-inline"), "{csp}");
+        assert!(
+            csp.contains("script-src 'self'") && !csp.contains("unsafe-inline"),
+            "{csp}"
+        );
         assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
         assert_eq!(page.headers["x-content-type-options"], "nosniff");
     }
@@ -263,7 +300,12 @@ async fn web_and_api_logins_share_one_throttle(app: TestApp) {
     }
     let mut browser = Browser::new(&app);
     let refused = browser.login_as("kaltimtara", "demo-bank-pass").await;
-    assert_eq!(refused.status, StatusCode::TOO_MANY_REQUESTS, "{}", refused.body);
+    assert_eq!(
+        refused.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "{}",
+        refused.body
+    );
     assert!(refused.body.contains("Terlalu banyak percobaan gagal"));
     let wrong = Browser::new(&app).login_as("dinsos", "nope").await;
     assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
@@ -298,11 +340,19 @@ async fn the_office_finds_households_and_reads_their_history(app: TestApp) {
     browser.login("dinsos").await;
     let by_kk = browser.get(&format!("/households?q={kk}")).await;
     assert!(by_kk.body.contains(name), "{}", by_kk.body);
-    let part: String = name.chars().skip(1).take(4).collect::<String>().to_uppercase();
+    let part: String = name
+        .chars()
+        .skip(1)
+        .take(4)
+        .collect::<String>()
+        .to_uppercase();
     let by_name = browser
         .get(&format!("/households?q={}", part.replace(' ', "+")))
         .await;
-    assert!(by_name.body.contains(kk), "a part of the name in any case finds it");
+    assert!(
+        by_name.body.contains(kk),
+        "a part of the name in any case finds it"
+    );
     let none = browser.get("/households?q=zzzzqqq").await;
     assert!(none.body.contains("id=\"no-results\""));
     let id = household["id"].as_str().unwrap();
