@@ -36,21 +36,26 @@ pub struct Address {
     pub kecamatan: String,
 }
 
+/// An RT or RW number: 1 to 3 digits, kept zero-padded to 3 (`"12"` → `"012"`).
+pub fn neighbourhood_unit(value: &str, field: &str) -> Result<String, Invalid> {
+    let value = value.trim();
+    let ok = (1..=3).contains(&value.len()) && value.bytes().all(|b| b.is_ascii_digit());
+    if ok {
+        Ok(format!("{value:0>3}"))
+    } else {
+        Err(Invalid::new(
+            "invalid_rt_rw",
+            format!("{field} must be 1 to 3 digits"),
+        ))
+    }
+}
+
 impl Address {
     /// Trims every part and checks lengths; RT and RW are 1 to 3 digits.
     pub fn normalised(self) -> Result<Self, (&'static str, Invalid)> {
         use crate::domain::text::bounded;
         let neighbourhood = |value: &str, field: &'static str| {
-            let value = value.trim();
-            let ok = (1..=3).contains(&value.len()) && value.bytes().all(|b| b.is_ascii_digit());
-            if ok {
-                Ok(format!("{value:0>3}"))
-            } else {
-                Err((
-                    field,
-                    Invalid::new("invalid_rt_rw", format!("{field} must be 1 to 3 digits")),
-                ))
-            }
+            neighbourhood_unit(value, field).map_err(|invalid| (field, invalid))
         };
         Ok(Self {
             street: bounded(&self.street, 200, "street").map_err(|e| ("address.street", e))?,

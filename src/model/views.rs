@@ -38,3 +38,24 @@ pub struct RecentRequest {
     pub state: Option<String>,
     pub amount_minor: Option<i64>,
 }
+
+/// A household's entitlement in one programme.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ProgramBalance {
+    pub program_code: String,
+    pub program_name: String,
+    /// What the household can spend now.
+    pub available_minor: i64,
+    /// Held by purchases not yet completed.
+    pub held_minor: i64,
+}
+
+/// A household's purchase as the office reads it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct HouseholdPurchase {
+    pub created_at: DateTime<Utc>,
+    pub ewarung_name: String,
+    pub terminal_id: String,
+    pub state: Option<String>,
+    pub amount_minor: Option<i64>,
+}

@@ -215,6 +215,17 @@ pub trait ViewStore: Send + Sync + 'static {
         ewarung: EwarungId,
         business_date: &str,
     ) -> StoreResult<Vec<crate::model::views::TerminalSales>>;
+    /// A household's balance per programme.
+    async fn household_balances(
+        &self,
+        household: HouseholdId,
+    ) -> StoreResult<Vec<crate::model::views::ProgramBalance>>;
+    /// A household's latest purchases (authorizations that moved or held value), newest first.
+    async fn household_purchases(
+        &self,
+        household: HouseholdId,
+        limit: u32,
+    ) -> StoreResult<Vec<crate::model::views::HouseholdPurchase>>;
     /// An E-Warung's latest terminal requests, newest first.
     async fn recent_requests(
         &self,

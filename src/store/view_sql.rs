@@ -3,7 +3,10 @@
 
 use crate::{
     domain::ids::EwarungId,
-    model::views::{MonthOverview, RecentRequest, TerminalSales},
+    domain::ids::HouseholdId,
+    model::views::{
+        HouseholdPurchase, MonthOverview, ProgramBalance, RecentRequest, TerminalSales,
+    },
     store::{
         sql_store::{Engine, SqlStore},
         StoreResult,
@@ -22,7 +25,40 @@ where
     for<'r> (i64,): sqlx::FromRow<'r, <E::Db as sqlx::Database>::Row>,
     for<'r> TerminalSales: sqlx::FromRow<'r, <E::Db as sqlx::Database>::Row>,
     for<'r> RecentRequest: sqlx::FromRow<'r, <E::Db as sqlx::Database>::Row>,
+    for<'r> ProgramBalance: sqlx::FromRow<'r, <E::Db as sqlx::Database>::Row>,
+    for<'r> HouseholdPurchase: sqlx::FromRow<'r, <E::Db as sqlx::Database>::Row>,
 {
+    async fn household_balances(&self, household: HouseholdId) -> StoreResult<Vec<ProgramBalance>> {
+        Ok(sqlx::query_as(
+            "SELECT p.code AS program_code, p.name AS program_name,
+                    a.credits_posted - a.debits_posted - a.debits_pending AS available_minor,
+                    a.debits_pending AS held_minor
+             FROM accounts a JOIN programs p ON p.id = a.program_id
+             WHERE a.kind = 'entitlement' AND a.household_id = $1
+             ORDER BY p.code",
+        )
+        .bind(household.0)
+        .fetch_all(self.engine.reader())
+        .await?)
+    }
+
+    async fn household_purchases(
+        &self,
+        household: HouseholdId,
+        limit: u32,
+    ) -> StoreResult<Vec<HouseholdPurchase>> {
+        Ok(sqlx::query_as(
+            "SELECT r.created_at, e.name AS ewarung_name, r.terminal_id, r.state, r.amount_minor
+             FROM redemptions r JOIN ewarungs e ON e.id = r.ewarung_id
+             WHERE r.household_id = $1 AND r.state <> 'declined'
+             ORDER BY r.created_at DESC, r.id DESC LIMIT $2",
+        )
+        .bind(household.0)
+        .bind(i64::from(limit))
+        .fetch_all(self.engine.reader())
+        .await?)
+    }
+
     async fn month_overview(&self, month: &str) -> StoreResult<MonthOverview> {
         let pool = self.engine.reader();
         let households = sqlx::query_as(

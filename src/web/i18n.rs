@@ -82,6 +82,11 @@ impl Tr {
         text.into_owned()
     }
 
+    /// Whether `key` has a text in this language.
+    pub fn has(&self, key: &str) -> bool {
+        TEXTS.bundle(self.locale).has_message(key)
+    }
+
     /// The HTML `lang` of the page.
     pub fn lang(&self) -> &'static str {
         self.locale.as_str()
@@ -132,7 +137,7 @@ mod tests {
                 continue;
             }
             let text = std::fs::read_to_string(&path).unwrap();
-            for call in ["t(\"", "t1(\""] {
+            for call in [".t(\"", ".t1(\""] {
                 for (at, _) in text.match_indices(call) {
                     let rest = &text[at + call.len()..];
                     let key = &rest[..rest.find('"').unwrap()];

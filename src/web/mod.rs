@@ -7,6 +7,7 @@
 //! form carries the session's CSRF token; permissions are the API's own `Role::may`.
 
 pub mod error;
+pub mod form;
 pub mod format;
 pub mod i18n;
 pub mod layout;
@@ -40,7 +41,7 @@ const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; st
 
 /// The pages and their static files, with the security headers every page response carries.
 pub fn router() -> Router<AppState> {
-    use pages::{auth, home, households, kiosk, office};
+    use pages::{auth, cards, home, households, kiosk, office, register};
     Router::new()
         .route("/", get(home::show))
         .route("/login", get(auth::form).post(auth::submit))
@@ -48,7 +49,18 @@ pub fn router() -> Router<AppState> {
         .route("/locale", axum::routing::post(auth::switch_locale))
         .route("/office", get(office::overview))
         .route("/households", get(households::search))
+        .route(
+            "/households/new",
+            get(register::new_form).post(register::create),
+        )
         .route("/households/{id}", get(households::show))
+        .route(
+            "/households/{id}/edit",
+            get(register::edit_form).post(register::update),
+        )
+        .route("/households/{id}/cards/new", get(cards::issue_form))
+        .route("/households/{id}/cards", axum::routing::post(cards::issue))
+        .route("/cards/{id}/{action}", get(cards::confirm).post(cards::act))
         .route("/kiosk", get(kiosk::mine))
         .route("/kiosk/{id}", get(kiosk::show))
         .route(

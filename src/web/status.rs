@@ -31,3 +31,16 @@ pub fn response_key(code: &str) -> &'static str {
         _ => "rc-other",
     }
 }
+
+/// The text key of a purchase's state.
+pub fn purchase_key(state: &str) -> &'static str {
+    match state {
+        "held" => "purchase-held",
+        "completed" => "purchase-completed",
+        "voided" => "purchase-voided",
+        "reversed" => "purchase-reversed",
+        "expired" => "purchase-expired",
+        "refunded" => "purchase-refunded",
+        _ => "empty-none",
+    }
+}

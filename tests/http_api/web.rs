@@ -376,3 +376,201 @@ on_both_backends!(
     the_language_switch_is_remembered_for_the_user,
     the_office_finds_households_and_reads_their_history,
 );
+
+/// The form fields of a household, valid unless changed.
+fn household_form<'a>(csrf: &'a str, kk: &'a str) -> Vec<(&'a str, &'a str)> {
+    vec![
+        ("csrf", csrf),
+        ("kk", kk),
+        ("nik", "6472015501800042"),
+        ("name", "Siti Aminah"),
+        ("street", "Jl. Pangeran Antasari 12"),
+        ("rt", "7"),
+        ("rw", "3"),
+        ("kelurahan", "Air Hitam"),
+        ("kecamatan", "Samarinda Ulu"),
+    ]
+}
+
+fn with<'a>(
+    form: &[(&'a str, &'a str)],
+    field: &'a str,
+    value: &'a str,
+) -> Vec<(&'a str, &'a str)> {
+    form.iter()
+        .map(|(k, v)| if *k == field { (*k, value) } else { (*k, *v) })
+        .collect()
+}
+
+async fn the_office_registers_a_household_issues_a_card_and_blocks_it(app: TestApp) {
+    let mut browser = Browser::new(&app);
+    browser.login("dinsos").await;
+    let search = browser.get("/households").await;
+    assert!(search.body.contains("href=\"/households/new\""));
+    let form = browser.get("/households/new").await;
+    let csrf = form.csrf();
+    let kk = "6472019900000077";
+    // Refused values are shown beside their fields, as typed, and nothing is stored.
+    let bad = with(
+        &with(&household_form(&csrf, kk), "kk", "12345"),
+        "name",
+        "  ",
+    );
+    let refused = browser.post("/households/new", &bad).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        refused
+            .body
+            .contains("id=\"kk-error\">Nomor KK harus tepat 16 angka."),
+        "{}",
+        refused.body
+    );
+    assert!(refused.body.contains("id=\"name-error\">Wajib diisi."));
+    assert!(
+        refused.body.contains("value=\"12345\""),
+        "the form keeps what was typed"
+    );
+    let token = app.login("dinsos").await;
+    // Registered: the browser lands on the household's page.
+    let done = browser
+        .post("/households/new", &household_form(&csrf, kk))
+        .await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    let page_path = done.location().to_string();
+    let page = browser.get(&page_path).await;
+    assert!(page.body.contains(kk) && page.body.contains("Siti Aminah"));
+    assert!(page.body.contains("RT 007 / RW 003"));
+    // The same KK again is refused beside the KK field.
+    let again = browser
+        .post("/households/new", &household_form(&csrf, kk))
+        .await;
+    assert_eq!(again.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(again
+        .body
+        .contains("id=\"kk-error\">Nomor KK ini sudah terdaftar."));
+    // A change needs a reason and becomes revision 2 with who and why.
+    let edit = browser.get(&format!("{page_path}/edit")).await;
+    let mut change = household_form(&csrf, kk);
+    change.retain(|(k, _)| *k != "kk");
+    change = with(&change, "street", "Jl. Juanda 4");
+    change.push(("revision", "1"));
+    let no_reason = browser.post(&format!("{page_path}/edit"), &change).await;
+    assert_eq!(no_reason.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(no_reason.body.contains("id=\"reason-error\""));
+    assert!(edit.body.contains("name=\"revision\" value=\"1\""));
+    change.push(("reason", "pindah rumah, dicek RT 007"));
+    let changed = browser.post(&format!("{page_path}/edit"), &change).await;
+    assert_eq!(changed.status, StatusCode::SEE_OTHER, "{}", changed.body);
+    let page = browser.get(&page_path).await;
+    assert!(page.body.contains("Jl. Juanda 4") && page.body.contains("pindah rumah, dicek RT 007"));
+    assert!(
+        page.body.contains("<td data-label=\"Oleh\">dinsos</td>"),
+        "{}",
+        page.body
+    );
+    // A second change against revision 1 is stale.
+    let stale = browser.post(&format!("{page_path}/edit"), &change).await;
+    assert_eq!(stale.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(stale.body.contains("sudah diubah orang lain"));
+
+    // Issue a card: the PIN typed twice must agree.
+    assert!(page.body.contains("id=\"issue-card\""));
+    let issue_path = format!("{page_path}/cards");
+    let differ = browser
+        .post(
+            &issue_path,
+            &[("csrf", &csrf), ("pin", "135790"), ("pin_again", "135791")],
+        )
+        .await;
+    assert_eq!(differ.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(differ
+        .body
+        .contains("id=\"pin_again-error\">Kedua PIN tidak sama."));
+    let letter = browser
+        .post(
+            &issue_path,
+            &[("csrf", &csrf), ("pin", "135790"), ("pin_again", "135790")],
+        )
+        .await;
+    assert_eq!(letter.status, StatusCode::CREATED, "{}", letter.body);
+    assert_eq!(letter.headers[header::CACHE_CONTROL], "no-store");
+    let at = letter.body.find("id=\"card-number\">").unwrap() + "id=\"card-number\">".len();
+    let number: String = letter.body[at..at + 19]
+        .chars()
+        .filter(|c| c.is_ascii_digit())
+        .collect();
+    assert_eq!(number.len(), 16, "{}", &letter.body[at..at + 19]);
+    // The number is the card's: the API finds it, and the household page shows only its end.
+    let found = app
+        .post(
+            "/v1/cards/lookup",
+            &token,
+            serde_json::json!({"pan": number}),
+        )
+        .await
+        .expect(200);
+    let card_id = found["id"].as_str().unwrap().to_string();
+    let page = browser.get(&page_path).await;
+    assert!(page.body.contains(&format!("•••• {}", &number[12..])));
+    assert!(
+        !page.body.contains(&number),
+        "the full number is shown once only"
+    );
+    assert!(
+        !page.body.contains("id=\"issue-card\""),
+        "one live card per household"
+    );
+
+    // Blocking asks for confirmation and a reason first.
+    let confirm = browser.get(&format!("/cards/{card_id}/block")).await;
+    assert_eq!(confirm.status, StatusCode::OK);
+    assert!(confirm.body.contains(&number[12..]) && confirm.body.contains("Ya, lanjutkan"));
+    let no_reason = browser
+        .post(
+            &format!("/cards/{card_id}/block"),
+            &[("csrf", &csrf), ("reason", "")],
+        )
+        .await;
+    assert_eq!(no_reason.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let blocked = browser
+        .post(
+            &format!("/cards/{card_id}/block"),
+            &[
+                ("csrf", &csrf),
+                ("reason", "kartu dilaporkan dipinjam tetangga"),
+            ],
+        )
+        .await;
+    assert_eq!(blocked.status, StatusCode::SEE_OTHER);
+    let card = app
+        .get(&format!("/v1/cards/{card_id}"), &token)
+        .await
+        .expect(200);
+    assert_eq!(card["status"], "blocked");
+
+    // An auditor reads the same page without a single action, and cannot post one.
+    let mut auditor = Browser::new(&app);
+    auditor.login("auditor").await;
+    let read = auditor.get(&page_path).await;
+    assert_eq!(read.status, StatusCode::OK);
+    assert!(
+        !read.body.contains("/edit") && !read.body.contains("/cards/"),
+        "{}",
+        read.body
+    );
+    let auditor_csrf = auditor.get("/").await.csrf();
+    let refused = auditor
+        .post(
+            &format!("/cards/{card_id}/unblock"),
+            &[("csrf", &auditor_csrf), ("reason", "x")],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    let card = app
+        .get(&format!("/v1/cards/{card_id}"), &token)
+        .await
+        .expect(200);
+    assert_eq!(card["status"], "blocked", "nothing changed");
+}
+
+on_both_backends!(the_office_registers_a_household_issues_a_card_and_blocks_it);

@@ -34,6 +34,7 @@ pub struct SearchPage {
     searched: bool,
     rows: Vec<HouseholdRecord>,
     next: Option<String>,
+    can_register: bool,
 }
 
 impl SearchPage {
@@ -110,6 +111,7 @@ pub async fn search(
         searched,
         rows,
         next,
+        can_register: signed.role().may(Permission::ManageHouseholds),
     })
 }
 
@@ -134,10 +136,35 @@ pub struct HouseholdPage {
     /// Each change with the username of who made it.
     revisions: Vec<(RevisionRecord, String)>,
     cards: Vec<CardRecord>,
+    balances: Vec<crate::model::views::ProgramBalance>,
+    purchases: Vec<crate::model::views::HouseholdPurchase>,
     locale: Locale,
+    /// What this user may change here (auditors read only).
+    can_edit: bool,
+    can_manage_cards: bool,
 }
 
 impl HouseholdPage {
+    fn money(&self, minor: &i64) -> String {
+        format::rupiah(*minor)
+    }
+
+    fn maybe_money(&self, minor: &Option<i64>) -> String {
+        minor.map(format::rupiah).unwrap_or_default()
+    }
+
+    fn state_key(&self, state: &Option<String>) -> &'static str {
+        crate::web::status::purchase_key(state.as_deref().unwrap_or(""))
+    }
+
+    /// Whether the household may be given a new card (none active or blocked).
+    fn needs_card(&self) -> bool {
+        !self
+            .cards
+            .iter()
+            .any(|card| matches!(card.status.as_str(), "active" | "blocked"))
+    }
+
     fn status_key(&self, status: &str) -> &'static str {
         crate::web::status::status_key(status)
     }
@@ -178,12 +205,17 @@ pub async fn show(
         revisions.push((revision, name));
     }
     let cards = state.store.list_household_cards(id).await?;
+    let views = state.store.views();
     Ok(HouseholdPage {
         layout: Layout::new(&signed, "/households"),
         household,
         revisions,
         cards,
+        balances: views.household_balances(id).await?,
+        purchases: views.household_purchases(id, 20).await?,
         locale: signed.user.locale,
+        can_edit: signed.role().may(Permission::ManageHouseholds),
+        can_manage_cards: signed.role().may(Permission::ManageCards),
     })
 }
 

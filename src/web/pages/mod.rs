@@ -1,7 +1,9 @@
 //! The pages, one module per area.
 
 pub mod auth;
+pub mod cards;
 pub mod home;
 pub mod households;
 pub mod kiosk;
 pub mod office;
+pub mod register;

@@ -1,0 +1,284 @@
+//! Registering a household and changing its data, with each refused value shown beside its
+//! field. The same store calls as the API's (`Store::create_household`, `update_household`,
+//! both audited with who and why).
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::{
+    extract::{Path, State},
+    http::StatusCode,
+    response::{IntoResponse, Redirect, Response},
+    Form,
+};
+use serde::Deserialize;
+
+use crate::{
+    domain::{
+        household::{neighbourhood_unit, Address},
+        identity::{KkNumber, Nik},
+        ids::HouseholdId,
+        role::Permission,
+        text::bounded,
+    },
+    http::state::AppState,
+    store::{HouseholdChange, NewHousehold, StoreError},
+    web::{error::WebError, form::FieldErrors, layout::Layout, session::SignedIn},
+};
+
+/// The form's fields as typed (re-shown as typed when refused).
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct HouseholdFields {
+    #[serde(default)]
+    pub csrf: String,
+    #[serde(default)]
+    pub kk: String,
+    #[serde(default)]
+    pub nik: String,
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub street: String,
+    #[serde(default)]
+    pub rt: String,
+    #[serde(default)]
+    pub rw: String,
+    #[serde(default)]
+    pub kelurahan: String,
+    #[serde(default)]
+    pub kecamatan: String,
+    /// Edits only: the revision the form was filled against, and why.
+    #[serde(default)]
+    pub revision: i32,
+    #[serde(default)]
+    pub reason: String,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "household_form.html", config = "src/web/askama.toml")]
+pub struct HouseholdForm {
+    layout: Layout,
+    /// `None`: a new household; `Some`: the one being changed, and its KK number.
+    editing: Option<(HouseholdId, String)>,
+    fields: HouseholdFields,
+    errors: FieldErrors,
+}
+
+impl HouseholdForm {
+    fn error(&self, field: &str) -> Option<&str> {
+        self.errors.of(field)
+    }
+
+    fn action(&self) -> String {
+        match &self.editing {
+            Some((id, _)) => format!("/households/{}/edit", id.0),
+            None => "/households/new".to_string(),
+        }
+    }
+}
+
+/// The checked values, or every field's error.
+fn check(
+    signed: &SignedIn,
+    fields: &HouseholdFields,
+    editing: bool,
+) -> Result<Checked, FieldErrors> {
+    let tr = signed.tr();
+    let mut errors = FieldErrors::default();
+    let mut text = |field: &'static str, value: &str, max: usize| {
+        bounded(value, max, field)
+            .map_err(|invalid| errors.invalid(&tr, field, &invalid))
+            .ok()
+    };
+    let name = text("name", &fields.name, 200);
+    let street = text("street", &fields.street, 200);
+    let kelurahan = text("kelurahan", &fields.kelurahan, 100);
+    let kecamatan = text("kecamatan", &fields.kecamatan, 100);
+    let reason = if editing {
+        text("reason", &fields.reason, 500)
+    } else {
+        Some(String::new())
+    };
+    let mut unit = |field: &'static str, value: &str| {
+        neighbourhood_unit(value, field)
+            .map_err(|invalid| errors.invalid(&tr, field, &invalid))
+            .ok()
+    };
+    let rt = unit("rt", &fields.rt);
+    let rw = unit("rw", &fields.rw);
+    let kk = if editing {
+        None
+    } else {
+        KkNumber::parse(fields.kk.trim())
+            .map_err(|invalid| errors.invalid(&tr, "kk", &invalid))
+            .ok()
+    };
+    let nik = Nik::parse(fields.nik.trim())
+        .map_err(|invalid| errors.invalid(&tr, "nik", &invalid))
+        .ok();
+    match (name, street, kelurahan, kecamatan, reason, rt, rw, nik) {
+        (
+            Some(name),
+            Some(street),
+            Some(kelurahan),
+            Some(kecamatan),
+            Some(reason),
+            Some(rt),
+            Some(rw),
+            Some(nik),
+        ) if errors.is_empty() => Ok(Checked {
+            kk,
+            nik,
+            name,
+            reason,
+            address: Address {
+                street,
+                rt,
+                rw,
+                kelurahan,
+                kecamatan,
+            },
+        }),
+        _ => Err(errors),
+    }
+}
+
+struct Checked {
+    kk: Option<KkNumber>,
+    nik: Nik,
+    name: String,
+    reason: String,
+    address: Address,
+}
+
+pub async fn new_form(signed: SignedIn) -> Result<HouseholdForm, WebError> {
+    signed.require(Permission::ManageHouseholds)?;
+    Ok(HouseholdForm {
+        layout: Layout::new(&signed, "/households"),
+        editing: None,
+        fields: HouseholdFields::default(),
+        errors: FieldErrors::default(),
+    })
+}
+
+pub async fn create(
+    State(state): State<AppState>,
+    signed: SignedIn,
+    Form(fields): Form<HouseholdFields>,
+) -> Result<Response, WebError> {
+    signed.require(Permission::ManageHouseholds)?;
+    signed.check_csrf(&fields.csrf)?;
+    let refused = |errors: FieldErrors, fields: HouseholdFields| {
+        let page = HouseholdForm {
+            layout: Layout::new(&signed, "/households"),
+            editing: None,
+            fields,
+            errors,
+        };
+        Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
+    };
+    let checked = match check(&signed, &fields, false) {
+        Ok(checked) => checked,
+        Err(errors) => return refused(errors, fields),
+    };
+    let household = NewHousehold {
+        kk_number: checked
+            .kk
+            .map(|kk| kk.as_str().to_string())
+            .unwrap_or_default(),
+        head_nik: checked.nik.as_str().to_string(),
+        head_name: checked.name,
+        address: checked.address,
+    };
+    match state
+        .store
+        .create_household(household, signed.user.id)
+        .await
+    {
+        Ok(record) => Ok(Redirect::to(&format!("/households/{}", record.id.0)).into_response()),
+        Err(StoreError::Duplicate { .. }) => {
+            let mut errors = FieldErrors::default();
+            errors.add("kk", signed.tr().t("invalid-duplicate-kk"));
+            refused(errors, fields)
+        }
+        Err(error) => Err(error.into()),
+    }
+}
+
+pub async fn edit_form(
+    State(state): State<AppState>,
+    signed: SignedIn,
+    Path(id): Path<uuid::Uuid>,
+) -> Result<HouseholdForm, WebError> {
+    signed.require(Permission::ManageHouseholds)?;
+    let household = state
+        .store
+        .get_household(HouseholdId(id))
+        .await?
+        .ok_or(WebError::NotFound)?;
+    let fields = HouseholdFields {
+        kk: household.kk_number.clone(),
+        nik: household.head_nik,
+        name: household.head_name,
+        street: household.address.street,
+        rt: household.address.rt,
+        rw: household.address.rw,
+        kelurahan: household.address.kelurahan,
+        kecamatan: household.address.kecamatan,
+        revision: household.revision,
+        ..HouseholdFields::default()
+    };
+    Ok(HouseholdForm {
+        layout: Layout::new(&signed, "/households"),
+        editing: Some((household.id, household.kk_number)),
+        fields,
+        errors: FieldErrors::default(),
+    })
+}
+
+pub async fn update(
+    State(state): State<AppState>,
+    signed: SignedIn,
+    Path(id): Path<uuid::Uuid>,
+    Form(fields): Form<HouseholdFields>,
+) -> Result<Response, WebError> {
+    signed.require(Permission::ManageHouseholds)?;
+    signed.check_csrf(&fields.csrf)?;
+    let id = HouseholdId(id);
+    let household = state
+        .store
+        .get_household(id)
+        .await?
+        .ok_or(WebError::NotFound)?;
+    let refused = |errors: FieldErrors, fields: HouseholdFields| {
+        let page = HouseholdForm {
+            layout: Layout::new(&signed, "/households"),
+            editing: Some((id, household.kk_number.clone())),
+            fields,
+            errors,
+        };
+        Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
+    };
+    let checked = match check(&signed, &fields, true) {
+        Ok(checked) => checked,
+        Err(errors) => return refused(errors, fields),
+    };
+    let change = HouseholdChange {
+        id,
+        expected_revision: fields.revision,
+        head_nik: Some(checked.nik.as_str().to_string()),
+        head_name: Some(checked.name),
+        address: Some(checked.address),
+        status: None,
+        reason: checked.reason,
+        actor: signed.user.id,
+    };
+    match state.store.update_household(change).await {
+        Ok(record) => Ok(Redirect::to(&format!("/households/{}", record.id.0)).into_response()),
+        Err(StoreError::StaleRevision { .. }) => {
+            let mut errors = FieldErrors::default();
+            errors.add("form", signed.tr().t("invalid-stale"));
+            refused(errors, fields)
+        }
+        Err(error) => Err(error.into()),
+    }
+}
