@@ -21,6 +21,9 @@ pub enum WebError {
     BadCsrf,
     #[error("not found")]
     NotFound,
+    /// A form the browser could not have sent (a broken multipart body).
+    #[error("the form could not be read")]
+    BadForm,
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("the page could not be drawn: {0}")]
@@ -42,6 +45,7 @@ impl WebError {
             WebError::Forbidden => (StatusCode::FORBIDDEN, "error-forbidden"),
             WebError::BadCsrf => (StatusCode::FORBIDDEN, "error-csrf"),
             WebError::NotFound => (StatusCode::NOT_FOUND, "error-not-found"),
+            WebError::BadForm => (StatusCode::BAD_REQUEST, "error-bad-form"),
             WebError::Store(_) | WebError::Render(_) => {
                 (StatusCode::INTERNAL_SERVER_ERROR, "error-internal")
             }

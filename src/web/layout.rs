@@ -24,6 +24,7 @@ pub fn menu(role: Role) -> Vec<MenuItem> {
             "menu-households",
             Some(Permission::ReadRegistry),
         ),
+        ("/quota", "menu-quota", Some(Permission::ReadLedger)),
         ("/kiosk", "menu-kiosk", Some(Permission::Redeem)),
     ];
     all.into_iter()
@@ -77,10 +78,16 @@ mod tests {
 
     #[test]
     fn each_role_sees_only_its_pages() {
-        assert_eq!(hrefs(Role::Office), ["/", "/office", "/households"]);
+        assert_eq!(
+            hrefs(Role::Office),
+            ["/", "/office", "/households", "/quota"]
+        );
         assert_eq!(hrefs(Role::Operator), ["/", "/kiosk"]);
-        assert_eq!(hrefs(Role::Bank), ["/", "/office"]);
-        assert_eq!(hrefs(Role::Auditor), ["/", "/office", "/households"]);
+        assert_eq!(hrefs(Role::Bank), ["/", "/office", "/quota"]);
+        assert_eq!(
+            hrefs(Role::Auditor),
+            ["/", "/office", "/households", "/quota"]
+        );
         assert_eq!(hrefs(Role::Admin), ["/", "/households"]);
     }
 }

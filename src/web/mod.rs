@@ -18,6 +18,7 @@ pub mod status;
 use askama::Template;
 use axum::{
     body::Body,
+    handler::Handler,
     http::{header, HeaderValue, Request, StatusCode},
     middleware::Next,
     response::{IntoResponse, Response},
@@ -33,6 +34,7 @@ use crate::{
 
 const HTMX: &[u8] = include_bytes!("static/htmx.min.js");
 const STYLESHEET: &[u8] = include_bytes!("static/app.css");
+const UPLOAD_SCRIPT: &[u8] = include_bytes!("static/upload.js");
 
 /// No script but our own files, no inline script or style, no framing, forms only to us.
 const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; style-src 'self'; \
@@ -41,7 +43,7 @@ const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; st
 
 /// The pages and their static files, with the security headers every page response carries.
 pub fn router() -> Router<AppState> {
-    use pages::{auth, cards, home, households, kiosk, office, register};
+    use pages::{auth, cards, home, households, kiosk, office, quota, register};
     Router::new()
         .route("/", get(home::show))
         .route("/login", get(auth::form).post(auth::submit))
@@ -61,6 +63,17 @@ pub fn router() -> Router<AppState> {
         .route("/households/{id}/cards/new", get(cards::issue_form))
         .route("/households/{id}/cards", axum::routing::post(cards::issue))
         .route("/cards/{id}/{action}", get(cards::confirm).post(cards::act))
+        // A quota file streams (a million rows are ~36 MiB): no body limit, as for the API's.
+        .route(
+            "/quota",
+            get(quota::list).post(quota::upload.layer(axum::extract::DefaultBodyLimit::disable())),
+        )
+        .route("/quota/{id}", get(quota::show))
+        .route(
+            "/quota/{id}/approve",
+            get(quota::confirm).post(quota::approve),
+        )
+        .route("/quota/{id}/errors.csv", get(quota::errors_csv))
         .route("/kiosk", get(kiosk::mine))
         .route("/kiosk/{id}", get(kiosk::show))
         .route(
@@ -70,6 +83,10 @@ pub fn router() -> Router<AppState> {
         .route(
             "/static/app.css",
             get(|| static_file(STYLESHEET, "text/css")),
+        )
+        .route(
+            "/static/upload.js",
+            get(|| static_file(UPLOAD_SCRIPT, "text/javascript")),
         )
         .layer(axum::middleware::from_fn(render_errors))
         .layer(axum::middleware::from_fn(security_headers))

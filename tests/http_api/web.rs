@@ -106,6 +106,25 @@ impl Browser {
         self.send(request).await
     }
 
+    /// Posts a multipart form: `csrf`, then `file` named `file_name` with `content`.
+    async fn upload(&mut self, path: &str, csrf: &str, file_name: &str, content: &str) -> Page {
+        let boundary = "ssn-test-boundary-7d93";
+        let body = format!(
+            "--{boundary}\r\ncontent-disposition: form-data; name=\"csrf\"\r\n\r\n{csrf}\r\n\
+             --{boundary}\r\ncontent-disposition: form-data; name=\"file\"; filename=\"{file_name}\"\r\n\
+             content-type: text/csv\r\n\r\n{content}\r\n--{boundary}--\r\n"
+        );
+        let request = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .header(
+                header::CONTENT_TYPE,
+                format!("multipart/form-data; boundary={boundary}"),
+            )
+            .body(body);
+        self.send(request).await
+    }
+
     async fn login_as(&mut self, username: &str, password: &str) -> Page {
         let form = self.get("/login").await;
         assert_eq!(form.status, StatusCode::OK);
@@ -131,10 +150,10 @@ impl Browser {
 
 async fn each_role_signs_in_and_sees_only_its_menu(app: TestApp) {
     let expected: [(&str, &[&str]); 5] = [
-        ("dinsos", &["/", "/office", "/households"]),
+        ("dinsos", &["/", "/office", "/households", "/quota"]),
         ("warung-berkah", &["/", "/kiosk"]),
-        ("kaltimtara", &["/", "/office"]),
-        ("auditor", &["/", "/office", "/households"]),
+        ("kaltimtara", &["/", "/office", "/quota"]),
+        ("auditor", &["/", "/office", "/households", "/quota"]),
         ("admin", &["/", "/households"]),
     ];
     for (username, menu) in expected {
@@ -574,3 +593,101 @@ async fn the_office_registers_a_household_issues_a_card_and_blocks_it(app: TestA
 }
 
 on_both_backends!(the_office_registers_a_household_issues_a_card_and_blocks_it);
+
+async fn one_office_user_uploads_quota_and_another_approves_it(app: TestApp) {
+    let token = app.login("dinsos").await;
+    let listed = app.get("/v1/households?limit=2", &token).await.expect(200);
+    let kk = listed["items"][0]["kk_number"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let household = listed["items"][0]["id"].as_str().unwrap().to_string();
+    let mut maker = Browser::new(&app);
+    maker.login("dinsos").await;
+    let list = maker.get("/quota").await;
+    assert!(list.body.contains("enctype=\"multipart/form-data\""));
+    let csrf = list.csrf();
+    // A file with a bad line: the report lists it, and the CSV download has every error.
+    let bad = format!(
+        "period,program_code,kk_number,amount_idr\n2099-03,SSN-SEMBAKO,{kk},200000\n2099-03,SSN-SEMBAKO,12345,100000\n"
+    );
+    let uploaded = maker.upload("/quota", &csrf, "maret-salah.csv", &bad).await;
+    assert_eq!(uploaded.status, StatusCode::SEE_OTHER, "{}", uploaded.body);
+    let report = maker.get(uploaded.location()).await;
+    assert!(report.body.contains("Tidak sah"), "{}", report.body);
+    assert!(
+        report.body.contains("<td data-label=\"Baris\">3</td>"),
+        "{}",
+        report.body
+    );
+    assert!(
+        !report.body.contains("id=\"review-approval\""),
+        "an invalid batch cannot be approved"
+    );
+    let csv = maker
+        .get(&format!("{}/errors.csv", uploaded.location()))
+        .await;
+    assert_eq!(csv.status, StatusCode::OK);
+    assert!(csv.headers[header::CONTENT_DISPOSITION]
+        .to_str()
+        .unwrap()
+        .contains("attachment"));
+    assert!(
+        csv.body
+            .starts_with("line_no,field,code,message\n3,kk_number,"),
+        "{}",
+        csv.body
+    );
+    // Without the CSRF token nothing is uploaded.
+    let forged = maker.upload("/quota", "forged", "x.csv", &bad).await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    // The good file validates; its uploader may not approve it.
+    let good =
+        format!("period,program_code,kk_number,amount_idr\n2099-03,SSN-SEMBAKO,{kk},200000\n");
+    let uploaded = maker.upload("/quota", &csrf, "maret.csv", &good).await;
+    assert_eq!(uploaded.status, StatusCode::SEE_OTHER, "{}", uploaded.body);
+    let batch_path = uploaded.location().to_string();
+    let report = maker.get(&batch_path).await;
+    assert!(
+        report.body.contains("Sah, menunggu persetujuan"),
+        "{}",
+        report.body
+    );
+    assert!(report.body.contains("Rp 200.000"));
+    let own = maker
+        .post(&format!("{batch_path}/approve"), &[("csrf", &csrf)])
+        .await;
+    assert_eq!(own.status, StatusCode::CONFLICT);
+    assert!(own.body.contains("pengguna dinas lain"), "{}", own.body);
+    // Another office user sees what will be posted, then approves.
+    let mut checker = Browser::new(&app);
+    checker.login("diskominfo").await;
+    let confirm = checker.get(&format!("{batch_path}/approve")).await;
+    assert!(confirm.body.contains("id=\"approve\"") && confirm.body.contains("Dimuat"));
+    let checker_csrf = confirm.csrf();
+    let approved = checker
+        .post(&format!("{batch_path}/approve"), &[("csrf", &checker_csrf)])
+        .await;
+    assert_eq!(approved.status, StatusCode::SEE_OTHER, "{}", approved.body);
+    assert!(checker.get(&batch_path).await.body.contains("Sudah dimuat"));
+    let page = checker.get(&format!("/households/{household}")).await;
+    assert!(page.body.contains("id=\"balances\""), "{}", page.body);
+    // Posting twice is refused, and nothing is posted twice.
+    let again = checker
+        .post(&format!("{batch_path}/approve"), &[("csrf", &checker_csrf)])
+        .await;
+    assert_eq!(again.status, StatusCode::CONFLICT);
+    let batch = app
+        .get(
+            &format!(
+                "/v1/quota/batches/{}",
+                batch_path.trim_start_matches("/quota/")
+            ),
+            &token,
+        )
+        .await
+        .expect(200);
+    assert_eq!(batch["batch"]["status"], "posted");
+}
+
+on_both_backends!(one_office_user_uploads_quota_and_another_approves_it);

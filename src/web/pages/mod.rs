@@ -6,4 +6,5 @@ pub mod home;
 pub mod households;
 pub mod kiosk;
 pub mod office;
+pub mod quota;
 pub mod register;

@@ -1,0 +1,325 @@
+//! Monthly quota batches at the office: upload a CSV file, read its validation report (every
+//! line error downloadable as CSV), and approve another user's batch after seeing what will be
+//! posted. The same `quota::upload` and `LedgerStore` calls as the API's; the store refuses an
+//! uploader approving their own batch.
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::{
+    extract::{Multipart, Path, State},
+    http::{header, StatusCode},
+    response::{IntoResponse, Redirect, Response},
+    Form,
+};
+use futures_util::StreamExt;
+use serde::Deserialize;
+use tokio_util::io::StreamReader;
+
+use crate::{
+    domain::{ids::QuotaBatchId, locale::Locale, role::Permission},
+    http::state::AppState,
+    model::quota::{BatchReport, QuotaBatchRecord},
+    quota::upload::{self, UploadError},
+    store::{Page, StoreError},
+    web::{error::WebError, format, layout::Layout, session::SignedIn},
+};
+
+/// Line errors listed on the report page (all of them are in the CSV download).
+const ERRORS_SHOWN: usize = 50;
+
+#[derive(Template, WebTemplate)]
+#[template(path = "quota_list.html", config = "src/web/askama.toml")]
+pub struct BatchList {
+    layout: Layout,
+    batches: Vec<QuotaBatchRecord>,
+    can_upload: bool,
+    error: Option<String>,
+    locale: Locale,
+}
+
+impl BatchList {
+    fn money(&self, minor: &i64) -> String {
+        format::rupiah(*minor)
+    }
+
+    fn when(&self, at: &chrono::DateTime<chrono::Utc>) -> String {
+        format::time(*at, self.locale)
+    }
+}
+
+pub async fn list(State(state): State<AppState>, signed: SignedIn) -> Result<BatchList, WebError> {
+    signed.require(Permission::ReadLedger)?;
+    list_page(&state, &signed, None).await
+}
+
+async fn list_page(
+    state: &AppState,
+    signed: &SignedIn,
+    error: Option<String>,
+) -> Result<BatchList, WebError> {
+    let batches = state
+        .store
+        .ledger()
+        .list_quota_batches(Page {
+            after: None,
+            limit: 50,
+        })
+        .await?;
+    Ok(BatchList {
+        layout: Layout::new(signed, "/quota"),
+        batches,
+        can_upload: signed.role().may(Permission::LoadQuotas),
+        error,
+        locale: signed.user.locale,
+    })
+}
+
+/// Takes a multipart form: `csrf` first, then `file`, which streams straight into the upload
+/// (a million rows never sit in memory).
+pub async fn upload(
+    State(state): State<AppState>,
+    signed: SignedIn,
+    mut form: Multipart,
+) -> Result<Response, WebError> {
+    signed.require(Permission::LoadQuotas)?;
+    let tr = signed.tr();
+    let refused = |message: String| async {
+        let page = list_page(&state, &signed, Some(message)).await?;
+        Ok::<_, WebError>((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
+    };
+    let mut csrf_checked = false;
+    while let Some(mut field) = form.next_field().await.map_err(|_| WebError::BadForm)? {
+        match field.name() {
+            Some("csrf") => {
+                let sent = field.text().await.map_err(|_| WebError::BadForm)?;
+                signed.check_csrf(&sent)?;
+                csrf_checked = true;
+            }
+            Some("file") if csrf_checked => {
+                let name = field
+                    .file_name()
+                    .map(|name| name.chars().take(200).collect::<String>())
+                    .filter(|name| !name.trim().is_empty())
+                    .unwrap_or_else(|| "upload.csv".to_string());
+                // The field borrows the form; the upload wants an owned reader: a short queue
+                // between them keeps both streaming.
+                let (sender, receiver) =
+                    tokio::sync::mpsc::channel::<std::io::Result<axum::body::Bytes>>(4);
+                let forward = async move {
+                    while let Some(chunk) = field.chunk().await.transpose() {
+                        let chunk = chunk.map_err(std::io::Error::other);
+                        if sender.send(chunk).await.is_err() {
+                            break;
+                        }
+                    }
+                };
+                let body = futures_util::stream::unfold(receiver, |mut receiver| async move {
+                    receiver.recv().await.map(|chunk| (chunk, receiver))
+                })
+                .boxed();
+                let uploading = upload::csv(
+                    state.store.clone(),
+                    signed.user.id,
+                    name,
+                    StreamReader::new(body),
+                );
+                let ((), uploaded) = tokio::join!(forward, uploading);
+                return match uploaded {
+                    Ok(report) => {
+                        let to = format!("/quota/{}", report.batch.id.0);
+                        Ok(Redirect::to(&to).into_response())
+                    }
+                    Err(UploadError::Store(error)) => Err(error.into()),
+                    Err(error) => {
+                        refused(tr.t1("quota-upload-refused", "why", &error.to_string())).await
+                    }
+                };
+            }
+            _ => {}
+        }
+    }
+    if !csrf_checked {
+        return Err(WebError::BadCsrf);
+    }
+    refused(tr.t("quota-no-file")).await
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "quota_report.html", config = "src/web/askama.toml")]
+pub struct ReportPage {
+    layout: Layout,
+    report: BatchReport,
+    /// Approval: `Some` on the confirmation page, with any refusal to show.
+    confirming: Option<Option<String>>,
+    can_approve: bool,
+    locale: Locale,
+}
+
+impl ReportPage {
+    fn money(&self, minor: &i64) -> String {
+        format::rupiah(*minor)
+    }
+
+    fn when(&self, at: &chrono::DateTime<chrono::Utc>) -> String {
+        format::time(*at, self.locale)
+    }
+
+    fn outcome_key(&self, outcome: &str) -> &'static str {
+        match outcome {
+            "credited" => "quota-outcome-credited",
+            "already_loaded" => "quota-outcome-already-loaded",
+            "skipped_suspended" => "quota-outcome-skipped-suspended",
+            "skipped_exited" => "quota-outcome-skipped-exited",
+            _ => "empty-none",
+        }
+    }
+
+    fn status_key(&self) -> &'static str {
+        match self.report.batch.status.as_str() {
+            "validating" => "quota-status-validating",
+            "invalid" => "quota-status-invalid",
+            "validated" => "quota-status-validated",
+            _ => "quota-status-posted",
+        }
+    }
+
+    fn errors_shown(&self) -> &[crate::model::quota::LineError] {
+        &self.report.errors[..self.report.errors.len().min(ERRORS_SHOWN)]
+    }
+
+    fn awaiting_approval(&self) -> bool {
+        self.report.batch.status.as_str() == "validated"
+    }
+}
+
+async fn report(state: &AppState, id: uuid::Uuid) -> Result<BatchReport, WebError> {
+    state
+        .store
+        .ledger()
+        .quota_batch_report(QuotaBatchId(id))
+        .await?
+        .ok_or(WebError::NotFound)
+}
+
+fn report_page(
+    signed: &SignedIn,
+    report: BatchReport,
+    confirming: Option<Option<String>>,
+) -> ReportPage {
+    ReportPage {
+        layout: Layout::new(signed, "/quota"),
+        can_approve: signed.role().may(Permission::LoadQuotas),
+        report,
+        confirming,
+        locale: signed.user.locale,
+    }
+}
+
+pub async fn show(
+    State(state): State<AppState>,
+    signed: SignedIn,
+    Path(id): Path<uuid::Uuid>,
+) -> Result<ReportPage, WebError> {
+    signed.require(Permission::ReadLedger)?;
+    Ok(report_page(&signed, report(&state, id).await?, None))
+}
+
+/// What approval will post, and the button that posts it.
+pub async fn confirm(
+    State(state): State<AppState>,
+    signed: SignedIn,
+    Path(id): Path<uuid::Uuid>,
+) -> Result<ReportPage, WebError> {
+    signed.require(Permission::LoadQuotas)?;
+    Ok(report_page(&signed, report(&state, id).await?, Some(None)))
+}
+
+#[derive(Deserialize)]
+pub struct CsrfOnly {
+    csrf: String,
+}
+
+pub async fn approve(
+    State(state): State<AppState>,
+    signed: SignedIn,
+    Path(id): Path<uuid::Uuid>,
+    Form(form): Form<CsrfOnly>,
+) -> Result<Response, WebError> {
+    signed.require(Permission::LoadQuotas)?;
+    signed.check_csrf(&form.csrf)?;
+    let tr = signed.tr();
+    let refusal = match state
+        .store
+        .ledger()
+        .approve_quota_batch(QuotaBatchId(id), signed.user.id)
+        .await
+    {
+        Ok(_) => {
+            tracing::info!(batch = %id, approver = %signed.user.username, "quota batch posted");
+            return Ok(Redirect::to(&format!("/quota/{id}")).into_response());
+        }
+        Err(StoreError::SameApprover) => tr.t("quota-same-approver"),
+        Err(StoreError::StateConflict { actual, .. }) => {
+            tr.t1("quota-not-approvable", "status", &actual)
+        }
+        Err(error) => return Err(error.into()),
+    };
+    let page = report_page(&signed, report(&state, id).await?, Some(Some(refusal)));
+    Ok((StatusCode::CONFLICT, page).into_response())
+}
+
+/// Every line error of a batch, as CSV (`line_no,field,code,message`).
+pub async fn errors_csv(
+    State(state): State<AppState>,
+    signed: SignedIn,
+    Path(id): Path<uuid::Uuid>,
+) -> Result<Response, WebError> {
+    signed.require(Permission::ReadLedger)?;
+    let batch = QuotaBatchId(id);
+    report(&state, id).await?;
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    let csv_error = |error: csv::Error| {
+        WebError::Store(StoreError::Check {
+            constraint: error.to_string(),
+        })
+    };
+    writer
+        .write_record(["line_no", "field", "code", "message"])
+        .map_err(csv_error)?;
+    let mut after = 0;
+    loop {
+        let page = state
+            .store
+            .ledger()
+            .list_quota_errors(batch, after, 500)
+            .await?;
+        for error in &page {
+            writer
+                .write_record([
+                    &error.line_no.to_string(),
+                    &error.field,
+                    &error.code,
+                    &error.message,
+                ])
+                .map_err(csv_error)?;
+        }
+        match page.last() {
+            Some(last) if page.len() == 500 => after = last.line_no,
+            _ => break,
+        }
+    }
+    let body = writer
+        .into_inner()
+        .map_err(|error| csv_error(error.into_error().into()))?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"quota-{id}-errors.csv\""),
+            ),
+        ],
+        body,
+    )
+        .into_response())
+}
