@@ -140,9 +140,12 @@ async fn accessibility_violations(client: &Client) -> Vec<String> {
 async fn each_role_sees_its_menu_and_pages_pass_axe(app: TestApp) {
     let driver = start_driver().await;
     let expected: [(&str, &[&str]); 3] = [
-        ("dinsos", &["/", "/office", "/households", "/quota"]),
+        (
+            "dinsos",
+            &["/", "/office", "/households", "/quota", "/bank"],
+        ),
         ("warung-berkah", &["/", "/kiosk"]),
-        ("kaltimtara", &["/", "/office", "/quota"]),
+        ("kaltimtara", &["/", "/office", "/quota", "/bank"]),
     ];
     for (username, links) in expected {
         let client = browser(&driver, 1280).await;

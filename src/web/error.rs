@@ -21,6 +21,9 @@ pub enum WebError {
     BadCsrf,
     #[error("not found")]
     NotFound,
+    /// A value the form sent was refused; the text key says why.
+    #[error("refused: {0}")]
+    Unprocessable(&'static str),
     /// A form the browser could not have sent (a broken multipart body).
     #[error("the form could not be read")]
     BadForm,
@@ -46,6 +49,15 @@ impl WebError {
             WebError::BadCsrf => (StatusCode::FORBIDDEN, "error-csrf"),
             WebError::NotFound => (StatusCode::NOT_FOUND, "error-not-found"),
             WebError::BadForm => (StatusCode::BAD_REQUEST, "error-bad-form"),
+            WebError::Unprocessable(key) => (StatusCode::UNPROCESSABLE_ENTITY, key),
+            WebError::Store(StoreError::NotFound { .. }) => {
+                (StatusCode::NOT_FOUND, "error-not-found")
+            }
+            WebError::Store(
+                StoreError::StateConflict { .. }
+                | StoreError::LostRace(_)
+                | StoreError::StaleRevision { .. },
+            ) => (StatusCode::CONFLICT, "error-conflict"),
             WebError::Store(_) | WebError::Render(_) => {
                 (StatusCode::INTERNAL_SERVER_ERROR, "error-internal")
             }

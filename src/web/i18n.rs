@@ -62,7 +62,7 @@ impl Tr {
     }
 
     /// The text of `key` with one named argument.
-    pub fn t1(&self, key: &str, name: &str, value: &str) -> String {
+    pub fn t1(&self, key: &str, name: &str, value: impl std::fmt::Display) -> String {
         let mut args = FluentArgs::new();
         args.set(name, FluentValue::from(value.to_string()));
         self.format(key, Some(&args))

@@ -25,6 +25,7 @@ pub fn menu(role: Role) -> Vec<MenuItem> {
             Some(Permission::ReadRegistry),
         ),
         ("/quota", "menu-quota", Some(Permission::ReadLedger)),
+        ("/bank", "menu-bank", Some(Permission::ReadLedger)),
         ("/kiosk", "menu-kiosk", Some(Permission::Redeem)),
     ];
     all.into_iter()
@@ -80,13 +81,13 @@ mod tests {
     fn each_role_sees_only_its_pages() {
         assert_eq!(
             hrefs(Role::Office),
-            ["/", "/office", "/households", "/quota"]
+            ["/", "/office", "/households", "/quota", "/bank"]
         );
         assert_eq!(hrefs(Role::Operator), ["/", "/kiosk"]);
-        assert_eq!(hrefs(Role::Bank), ["/", "/office", "/quota"]);
+        assert_eq!(hrefs(Role::Bank), ["/", "/office", "/quota", "/bank"]);
         assert_eq!(
             hrefs(Role::Auditor),
-            ["/", "/office", "/households", "/quota"]
+            ["/", "/office", "/households", "/quota", "/bank"]
         );
         assert_eq!(hrefs(Role::Admin), ["/", "/households"]);
     }

@@ -14,6 +14,7 @@ pub mod layout;
 pub mod pages;
 pub mod session;
 pub mod status;
+pub mod upload;
 
 use askama::Template;
 use axum::{
@@ -43,7 +44,7 @@ const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; st
 
 /// The pages and their static files, with the security headers every page response carries.
 pub fn router() -> Router<AppState> {
-    use pages::{auth, cards, home, households, kiosk, office, quota, register};
+    use pages::{auth, bank, cards, home, households, kiosk, office, quota, register};
     Router::new()
         .route("/", get(home::show))
         .route("/login", get(auth::form).post(auth::submit))
@@ -74,6 +75,22 @@ pub fn router() -> Router<AppState> {
             get(quota::confirm).post(quota::approve),
         )
         .route("/quota/{id}/errors.csv", get(quota::errors_csv))
+        .route("/bank", get(bank::day))
+        .route("/bank/{date}/close", axum::routing::post(bank::close))
+        .route(
+            "/bank/{date}/recon",
+            axum::routing::post(bank::reconcile.layer(axum::extract::DefaultBodyLimit::disable())),
+        )
+        .route(
+            "/bank/{date}/settle",
+            get(bank::confirm_settle).post(bank::settle),
+        )
+        .route("/bank/{date}/payout.csv", get(bank::payout))
+        .route("/bank/runs/{id}", get(bank::run_page))
+        .route(
+            "/bank/exceptions/{id}/resolve",
+            axum::routing::post(bank::resolve),
+        )
         .route("/kiosk", get(kiosk::mine))
         .route("/kiosk/{id}", get(kiosk::show))
         .route(

@@ -150,10 +150,16 @@ impl Browser {
 
 async fn each_role_signs_in_and_sees_only_its_menu(app: TestApp) {
     let expected: [(&str, &[&str]); 5] = [
-        ("dinsos", &["/", "/office", "/households", "/quota"]),
+        (
+            "dinsos",
+            &["/", "/office", "/households", "/quota", "/bank"],
+        ),
         ("warung-berkah", &["/", "/kiosk"]),
-        ("kaltimtara", &["/", "/office", "/quota"]),
-        ("auditor", &["/", "/office", "/households", "/quota"]),
+        ("kaltimtara", &["/", "/office", "/quota", "/bank"]),
+        (
+            "auditor",
+            &["/", "/office", "/households", "/quota", "/bank"],
+        ),
         ("admin", &["/", "/households"]),
     ];
     for (username, menu) in expected {
@@ -691,3 +697,132 @@ async fn one_office_user_uploads_quota_and_another_approves_it(app: TestApp) {
 }
 
 on_both_backends!(one_office_user_uploads_quota_and_another_approves_it);
+
+async fn the_bank_closes_reconciles_resolves_settles_and_downloads_the_payout(app: TestApp) {
+    let operator = app.login("warung-berkah").await;
+    let a = app
+        .buy(&operator, "SMD00001", "000001", DEMO_PANS[0], 5)
+        .await; // 67,500
+    let b = app
+        .buy(&operator, "SMD00002", "000001", DEMO_PANS[1], 2)
+        .await; // 27,000
+                // The purchase appears on the operator's own page, with its answer in words.
+    let mut kiosk = Browser::new(&app);
+    kiosk.login("warung-berkah").await;
+    let own = kiosk.get("/kiosk").await.location().to_string();
+    let page = kiosk.get(&own).await;
+    assert!(
+        page.body.contains("SMD00001") && page.body.contains("Rp 67.500"),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("00 · Disetujui"), "{}", page.body);
+
+    let date = today();
+    let mut bank = Browser::new(&app);
+    bank.login("kaltimtara").await;
+    let day = bank.get(&format!("/bank?date={date}")).await;
+    assert!(day.body.contains("id=\"close-day\""), "{}", day.body);
+    let csrf = day.csrf();
+    let closed = bank
+        .post(&format!("/bank/{date}/close"), &[("csrf", &csrf)])
+        .await;
+    assert_eq!(closed.status, StatusCode::SEE_OTHER, "{}", closed.body);
+    let day = bank.get(&format!("/bank?date={date}")).await;
+    assert!(
+        day.body.contains("Rp 94.500"),
+        "the close report: {}",
+        day.body
+    );
+    assert!(!day.body.contains("id=\"close-day\""));
+    // The bank's file: one sale matches, one differs in amount, one line is unknown to the host.
+    let file = format!(
+        "value_date,terminal_id,stan,rrn,approval_code,amount_idr,type\n\
+         {date},SMD00001,000001,{},{},67500,SALE\n{date},SMD00002,000001,{},{},27500,SALE\n\
+         {date},SMD00002,000777,999999999999,ABC123,10000,SALE\n",
+        a["rrn"].as_str().unwrap(),
+        a["approval_code"].as_str().unwrap(),
+        b["rrn"].as_str().unwrap(),
+        b["approval_code"].as_str().unwrap(),
+    );
+    let uploaded = bank
+        .upload(&format!("/bank/{date}/recon"), &csrf, "bank.csv", &file)
+        .await;
+    assert_eq!(uploaded.status, StatusCode::SEE_OTHER, "{}", uploaded.body);
+    let run_path = uploaded.location().to_string();
+    let run = bank.get(&run_path).await;
+    assert!(
+        run.body.contains("Nilai berbeda") && run.body.contains("Hanya di bank"),
+        "{}",
+        run.body
+    );
+    assert!(
+        run.body.contains("id=\"open-exceptions\">2<"),
+        "{}",
+        run.body
+    );
+    // Filters: only the bank-only line.
+    let filtered = bank
+        .get(&format!("{run_path}?category=bank_only&open=1"))
+        .await;
+    assert_eq!(
+        filtered.body.matches("/resolve\"").count(),
+        1,
+        "{}",
+        filtered.body
+    );
+    let at = filtered.body.find("/bank/exceptions/").unwrap() + "/bank/exceptions/".len();
+    let exception = filtered.body[at..at + 36].to_string();
+    let short = bank
+        .post(
+            &format!("/bank/exceptions/{exception}/resolve"),
+            &[("csrf", &csrf), ("reason", "ok")],
+        )
+        .await;
+    assert_eq!(short.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let resolved = bank
+        .post(
+            &format!("/bank/exceptions/{exception}/resolve"),
+            &[
+                ("csrf", &csrf),
+                ("reason", "bank confirmed a test line, no money moved"),
+            ],
+        )
+        .await;
+    assert_eq!(resolved.status, StatusCode::SEE_OTHER, "{}", resolved.body);
+    let run = bank.get(&run_path).await;
+    assert!(run.body.contains("id=\"open-exceptions\">1<"));
+    assert!(run
+        .body
+        .contains("bank confirmed a test line, no money moved"));
+    // Settling asks first, then posts what the run matched.
+    let confirm = bank.get(&format!("/bank/{date}/settle")).await;
+    assert!(confirm.body.contains("id=\"confirm-settle\""));
+    let settled = bank
+        .post(&format!("/bank/{date}/settle"), &[("csrf", &csrf)])
+        .await;
+    assert_eq!(settled.status, StatusCode::SEE_OTHER, "{}", settled.body);
+    let day = bank.get(&format!("/bank?date={date}")).await;
+    assert!(
+        day.body.contains("id=\"settlement\"") && day.body.contains("id=\"payout\""),
+        "{}",
+        day.body
+    );
+    let payout = bank.get(&format!("/bank/{date}/payout.csv")).await;
+    assert_eq!(payout.status, StatusCode::OK);
+    assert!(payout.headers[header::CONTENT_DISPOSITION]
+        .to_str()
+        .unwrap()
+        .contains("payout-"));
+    assert!(payout.body.lines().count() >= 2, "{}", payout.body);
+    assert!(payout.body.contains("E-Warung Berkah"), "{}", payout.body);
+    // An operator may not close, settle or resolve.
+    let operator_csrf = kiosk.get("/").await.csrf();
+    let refused = kiosk
+        .post(&format!("/bank/{date}/settle"), &[("csrf", &operator_csrf)])
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    app.assert_ledger_clean().await;
+}
+
+on_both_backends!(the_bank_closes_reconciles_resolves_settles_and_downloads_the_payout);

@@ -175,7 +175,7 @@ fn refusal(signed: &SignedIn, error: CardError) -> Result<String, WebError> {
                 constraint: error.to_string(),
             }))
         }
-        other => Ok(signed.tr().t1("card-refused", "why", &other.to_string())),
+        other => Ok(signed.tr().t1("card-refused", "why", other.to_string())),
     }
 }
 
@@ -263,7 +263,7 @@ fn confirm_page(
     let tr = signed.tr();
     CardForm {
         layout: Layout::new(signed, "/households"),
-        title: tr.t1("card-confirm-title", "action", &tr.t(action.key())),
+        title: tr.t1("card-confirm-title", "action", tr.t(action.key())),
         action: format!("/cards/{}/{}", card.id.0, action.path()),
         card: Some(card),
         household,

@@ -1,6 +1,7 @@
 //! The pages, one module per area.
 
 pub mod auth;
+pub mod bank;
 pub mod cards;
 pub mod home;
 pub mod households;

@@ -11,7 +11,6 @@ use axum::{
     response::{IntoResponse, Redirect, Response},
     Form,
 };
-use futures_util::StreamExt;
 use serde::Deserialize;
 use tokio_util::io::StreamReader;
 
@@ -19,9 +18,9 @@ use crate::{
     domain::{ids::QuotaBatchId, locale::Locale, role::Permission},
     http::state::AppState,
     model::quota::{BatchReport, QuotaBatchRecord},
-    quota::upload::{self, UploadError},
+    quota::upload::{self as quota_upload, UploadError},
     store::{Page, StoreError},
-    web::{error::WebError, format, layout::Layout, session::SignedIn},
+    web::{error::WebError, format, layout::Layout, session::SignedIn, upload},
 };
 
 /// Line errors listed on the report page (all of them are in the CSV download).
@@ -87,61 +86,25 @@ pub async fn upload(
         let page = list_page(&state, &signed, Some(message)).await?;
         Ok::<_, WebError>((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
     };
-    let mut csrf_checked = false;
-    while let Some(mut field) = form.next_field().await.map_err(|_| WebError::BadForm)? {
-        match field.name() {
-            Some("csrf") => {
-                let sent = field.text().await.map_err(|_| WebError::BadForm)?;
-                signed.check_csrf(&sent)?;
-                csrf_checked = true;
-            }
-            Some("file") if csrf_checked => {
-                let name = field
-                    .file_name()
-                    .map(|name| name.chars().take(200).collect::<String>())
-                    .filter(|name| !name.trim().is_empty())
-                    .unwrap_or_else(|| "upload.csv".to_string());
-                // The field borrows the form; the upload wants an owned reader: a short queue
-                // between them keeps both streaming.
-                let (sender, receiver) =
-                    tokio::sync::mpsc::channel::<std::io::Result<axum::body::Bytes>>(4);
-                let forward = async move {
-                    while let Some(chunk) = field.chunk().await.transpose() {
-                        let chunk = chunk.map_err(std::io::Error::other);
-                        if sender.send(chunk).await.is_err() {
-                            break;
-                        }
-                    }
-                };
-                let body = futures_util::stream::unfold(receiver, |mut receiver| async move {
-                    receiver.recv().await.map(|chunk| (chunk, receiver))
-                })
-                .boxed();
-                let uploading = upload::csv(
-                    state.store.clone(),
-                    signed.user.id,
-                    name,
-                    StreamReader::new(body),
-                );
-                let ((), uploaded) = tokio::join!(forward, uploading);
-                return match uploaded {
-                    Ok(report) => {
-                        let to = format!("/quota/{}", report.batch.id.0);
-                        Ok(Redirect::to(&to).into_response())
-                    }
-                    Err(UploadError::Store(error)) => Err(error.into()),
-                    Err(error) => {
-                        refused(tr.t1("quota-upload-refused", "why", &error.to_string())).await
-                    }
-                };
-            }
-            _ => {}
-        }
+    upload::check_csrf_first(&mut form, &signed).await?;
+    let field = form.next_field().await.map_err(|_| WebError::BadForm)?;
+    let Some(field) = field.filter(|field| field.name() == Some("file")) else {
+        return refused(tr.t("quota-no-file")).await;
+    };
+    let name = upload::file_name(&field, "upload.csv");
+    let (forward, body) = upload::stream(field);
+    let uploading = quota_upload::csv(
+        state.store.clone(),
+        signed.user.id,
+        name,
+        StreamReader::new(body),
+    );
+    let ((), uploaded) = tokio::join!(forward, uploading);
+    match uploaded {
+        Ok(report) => Ok(Redirect::to(&format!("/quota/{}", report.batch.id.0)).into_response()),
+        Err(UploadError::Store(error)) => Err(error.into()),
+        Err(error) => refused(tr.t1("quota-upload-refused", "why", error.to_string())).await,
     }
-    if !csrf_checked {
-        return Err(WebError::BadCsrf);
-    }
-    refused(tr.t("quota-no-file")).await
 }
 
 #[derive(Template, WebTemplate)]

@@ -1,0 +1,378 @@
+//! The bank's desk: close a business date (with its report), upload the bank's settlement file
+//! (then the run's categories and totals), work the exception queue (filters, resolve with a
+//! reason), settle, and download the payout file. Offices and auditors read the same pages;
+//! the buttons show only to the roles that may press them (the API's `Role::may`).
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::{
+    extract::{Multipart, Path, Query, State},
+    http::{header, StatusCode},
+    response::{IntoResponse, Redirect, Response},
+    Form,
+};
+use serde::Deserialize;
+use tokio_util::io::{StreamReader, SyncIoBridge};
+
+use crate::{
+    close::DayClose,
+    domain::{locale::Locale, role::Permission},
+    http::state::AppState,
+    model::recon::{Category, ReconException, ReconRun},
+    recon::run::{self, RunError, RunRequest},
+    settlement::SettlementRecord,
+    store::{ExceptionFilter, Page, StoreError},
+    web::{error::WebError, format, layout::Layout, session::SignedIn, upload},
+};
+
+#[derive(Debug, Default, Deserialize)]
+pub struct DateQuery {
+    date: Option<String>,
+}
+
+/// A business date from a form or path, `YYYY-MM-DD`.
+fn date(text: &str) -> Result<chrono::NaiveDate, WebError> {
+    crate::business_day::parse_date(text).ok_or(WebError::NotFound)
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "bank.html", config = "src/web/askama.toml")]
+pub struct DayPage {
+    layout: Layout,
+    date: String,
+    close: Option<DayClose>,
+    runs: Vec<ReconRun>,
+    entries: Vec<SettlementRecord>,
+    can_close: bool,
+    can_reconcile: bool,
+    message: Option<String>,
+    locale: Locale,
+}
+
+impl DayPage {
+    fn money(&self, minor: &i64) -> String {
+        format::rupiah(*minor)
+    }
+
+    fn when(&self, at: &chrono::DateTime<chrono::Utc>) -> String {
+        format::time(*at, self.locale)
+    }
+}
+
+async fn day_page(
+    state: &AppState,
+    signed: &SignedIn,
+    text: String,
+    message: Option<String>,
+) -> Result<DayPage, WebError> {
+    let day = date(&text)?;
+    let days = state.store.days();
+    Ok(DayPage {
+        layout: Layout::new(signed, "/bank"),
+        close: days.day_close(day).await?,
+        runs: days.list_recon_runs(day).await?,
+        entries: days.settlements(day).await?,
+        date: text,
+        can_close: signed.role().may(Permission::CloseDays),
+        can_reconcile: signed.role().may(Permission::Reconcile),
+        message,
+        locale: signed.user.locale,
+    })
+}
+
+/// A date's close, runs and settlement (by default yesterday in Samarinda).
+pub async fn day(
+    State(state): State<AppState>,
+    signed: SignedIn,
+    Query(query): Query<DateQuery>,
+) -> Result<DayPage, WebError> {
+    signed.require(Permission::ReadLedger)?;
+    let text = query.date.unwrap_or_else(|| {
+        let yesterday = crate::store::now() - chrono::Duration::days(1);
+        format::today_wita(yesterday)
+    });
+    day_page(&state, &signed, text, None).await
+}
+
+#[derive(Deserialize)]
+pub struct CsrfOnly {
+    csrf: String,
+}
+
+/// Answers a refusal of the store on the date's page, other failures as error pages.
+async fn refused_on_day(
+    state: &AppState,
+    signed: &SignedIn,
+    text: String,
+    error: StoreError,
+) -> Result<Response, WebError> {
+    let message = match error {
+        StoreError::Refused { message, .. } => message,
+        StoreError::StateConflict { entity, actual } => format!("{entity}: {actual}"),
+        other => return Err(other.into()),
+    };
+    let why = signed.tr().t1("bank-refused", "why", &message);
+    let page = day_page(state, signed, text, Some(why)).await?;
+    Ok((StatusCode::CONFLICT, page).into_response())
+}
+
+pub async fn close(
+    State(state): State<AppState>,
+    signed: SignedIn,
+    Path(text): Path<String>,
+    Form(form): Form<CsrfOnly>,
+) -> Result<Response, WebError> {
+    signed.require(Permission::CloseDays)?;
+    signed.check_csrf(&form.csrf)?;
+    match state
+        .store
+        .days()
+        .close_day(date(&text)?, signed.user.id)
+        .await
+    {
+        Ok(_) => Ok(Redirect::to(&format!("/bank?date={text}")).into_response()),
+        Err(error) => refused_on_day(&state, &signed, text, error).await,
+    }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "bank_confirm.html", config = "src/web/askama.toml")]
+pub struct ConfirmSettle {
+    layout: Layout,
+    date: String,
+}
+
+/// Settling moves money: it asks first.
+pub async fn confirm_settle(
+    signed: SignedIn,
+    Path(text): Path<String>,
+) -> Result<ConfirmSettle, WebError> {
+    signed.require(Permission::Reconcile)?;
+    date(&text)?;
+    Ok(ConfirmSettle {
+        layout: Layout::new(&signed, "/bank"),
+        date: text,
+    })
+}
+
+pub async fn settle(
+    State(state): State<AppState>,
+    signed: SignedIn,
+    Path(text): Path<String>,
+    Form(form): Form<CsrfOnly>,
+) -> Result<Response, WebError> {
+    signed.require(Permission::Reconcile)?;
+    signed.check_csrf(&form.csrf)?;
+    match state
+        .store
+        .days()
+        .settle(date(&text)?, signed.user.id)
+        .await
+    {
+        Ok(outcome) => {
+            tracing::info!(date = %text, entries = outcome.posted.len(), "settled from the web");
+            Ok(Redirect::to(&format!("/bank?date={text}")).into_response())
+        }
+        Err(error) => refused_on_day(&state, &signed, text, error).await,
+    }
+}
+
+/// The payout instruction file of every settlement entry of the date, one line per E-Warung.
+pub async fn payout(
+    State(state): State<AppState>,
+    signed: SignedIn,
+    Path(text): Path<String>,
+) -> Result<Response, WebError> {
+    signed.require(Permission::ReadLedger)?;
+    let entries = state.store.days().settlements(date(&text)?).await?;
+    let mut body = Vec::new();
+    crate::settlement::write_payout_file(&entries, &mut body).map_err(|error| {
+        WebError::Store(StoreError::Check {
+            constraint: error.to_string(),
+        })
+    })?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"payout-{text}.csv\""),
+            ),
+        ],
+        body,
+    )
+        .into_response())
+}
+
+/// The bank's settlement file for a date, streamed into a reconciliation run. Fields: `csrf`,
+/// then `no_activity` when ticked, then `file`.
+pub async fn reconcile(
+    State(state): State<AppState>,
+    signed: SignedIn,
+    Path(text): Path<String>,
+    mut form: Multipart,
+) -> Result<Response, WebError> {
+    signed.require(Permission::Reconcile)?;
+    let day = date(&text)?;
+    upload::check_csrf_first(&mut form, &signed).await?;
+    let mut field = form.next_field().await.map_err(|_| WebError::BadForm)?;
+    let mut no_activity = false;
+    if field.as_ref().and_then(|f| f.name()) == Some("no_activity") {
+        no_activity = true;
+        field = form.next_field().await.map_err(|_| WebError::BadForm)?;
+    }
+    let tr = signed.tr();
+    let Some(field) = field.filter(|field| field.name() == Some("file")) else {
+        let page = day_page(&state, &signed, text, Some(tr.t("bank-no-file"))).await?;
+        return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
+    };
+    let request = RunRequest {
+        date: day,
+        file_name: upload::file_name(&field, "bank.csv"),
+        actor: signed.user.id,
+        no_activity,
+    };
+    let (forward, body) = upload::stream(field);
+    let reader = SyncIoBridge::new(StreamReader::new(body));
+    let running = run::run(state.store.clone(), request, reader, |_| {});
+    let ((), finished) = tokio::join!(forward, running);
+    match finished {
+        Ok(run) => Ok(Redirect::to(&format!("/bank/runs/{}", run.id)).into_response()),
+        Err(RunError::Store(error)) => refused_on_day(&state, &signed, text, error).await,
+        Err(error) => {
+            let why = tr.t1("bank-refused", "why", error.to_string());
+            let page = day_page(&state, &signed, text, Some(why)).await?;
+            Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
+        }
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct ExceptionQuery {
+    #[serde(default)]
+    category: String,
+    #[serde(default)]
+    open: Option<String>,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "recon_run.html", config = "src/web/askama.toml")]
+pub struct RunPage {
+    layout: Layout,
+    run: ReconRun,
+    /// The run's categories with their totals, in a fixed order.
+    categories: Vec<(&'static str, i64, i64, i64)>,
+    exceptions: Vec<ReconException>,
+    category: String,
+    open_only: bool,
+    can_resolve: bool,
+    locale: Locale,
+}
+
+impl RunPage {
+    fn money(&self, minor: &i64) -> String {
+        format::rupiah(*minor)
+    }
+
+    fn maybe_money(&self, minor: &Option<i64>) -> String {
+        minor.map(format::rupiah).unwrap_or_default()
+    }
+
+    fn when(&self, at: &chrono::DateTime<chrono::Utc>) -> String {
+        format::time(*at, self.locale)
+    }
+
+    fn category_key(&self, category: &str) -> &'static str {
+        category_key(category)
+    }
+}
+
+fn category_key(category: &str) -> &'static str {
+    match category {
+        "matched" => "category-matched",
+        "amount_mismatch" => "category-amount-mismatch",
+        "host_only" => "category-host-only",
+        "bank_only" => "category-bank-only",
+        "duplicate" => "category-duplicate",
+        _ => "category-malformed",
+    }
+}
+
+/// The categories an exception list can be filtered by.
+pub const EXCEPTION_CATEGORIES: [&str; 5] = [
+    "amount_mismatch",
+    "host_only",
+    "bank_only",
+    "duplicate",
+    "malformed",
+];
+
+pub async fn run_page(
+    State(state): State<AppState>,
+    signed: SignedIn,
+    Path(id): Path<uuid::Uuid>,
+    Query(query): Query<ExceptionQuery>,
+) -> Result<RunPage, WebError> {
+    signed.require(Permission::ReadLedger)?;
+    let days = state.store.days();
+    let run = days.recon_run(id).await?.ok_or(WebError::NotFound)?;
+    let category = Category::parse(&query.category).filter(|c| *c != Category::Matched);
+    let filter = ExceptionFilter {
+        category,
+        open_only: query.open.is_some(),
+    };
+    let exceptions = days
+        .recon_exceptions(id, &filter, Page::first(Page::MAX_LIMIT))
+        .await?;
+    let categories = run
+        .report
+        .as_ref()
+        .map(|report| {
+            Category::ALL
+                .iter()
+                .map(|category| {
+                    let total = report.categories.get(category).copied().unwrap_or_default();
+                    (
+                        category.as_str(),
+                        total.count,
+                        total.bank_amount_minor,
+                        total.host_amount_minor,
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    Ok(RunPage {
+        layout: Layout::new(&signed, "/bank"),
+        run,
+        categories,
+        exceptions,
+        category: category.map(|c| c.as_str().to_string()).unwrap_or_default(),
+        open_only: filter.open_only,
+        can_resolve: signed.role().may(Permission::ResolveExceptions),
+        locale: signed.user.locale,
+    })
+}
+
+#[derive(Deserialize)]
+pub struct ResolveForm {
+    csrf: String,
+    reason: String,
+}
+
+pub async fn resolve(
+    State(state): State<AppState>,
+    signed: SignedIn,
+    Path(id): Path<uuid::Uuid>,
+    Form(form): Form<ResolveForm>,
+) -> Result<Response, WebError> {
+    signed.require(Permission::ResolveExceptions)?;
+    signed.check_csrf(&form.csrf)?;
+    let reason = form.reason.trim();
+    let days = state.store.days();
+    if reason.chars().count() < 5 || reason.chars().count() > 500 {
+        return Err(WebError::Unprocessable("bank-reason-required"));
+    }
+    let resolved = days.resolve_exception(id, reason, signed.user.id).await?;
+    Ok(Redirect::to(&format!("/bank/runs/{}?open=1", resolved.run_id)).into_response())
+}
