@@ -139,13 +139,18 @@ async fn accessibility_violations(client: &Client) -> Vec<String> {
 
 async fn each_role_sees_its_menu_and_pages_pass_axe(app: TestApp) {
     let driver = start_driver().await;
-    let expected: [(&str, &[&str]); 3] = [
+    let expected: [(&str, &[&str]); 5] = [
         (
             "dinsos",
-            &["/", "/office", "/households", "/quota", "/bank"],
+            &["/", "/office", "/households", "/quota", "/bank", "/audit"],
         ),
         ("warung-berkah", &["/", "/kiosk"]),
         ("kaltimtara", &["/", "/office", "/quota", "/bank"]),
+        (
+            "auditor",
+            &["/", "/office", "/households", "/quota", "/bank", "/audit"],
+        ),
+        ("admin", &["/", "/households", "/users"]),
     ];
     for (username, links) in expected {
         let client = browser(&driver, 1280).await;

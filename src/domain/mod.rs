@@ -16,5 +16,6 @@ pub mod role;
 pub mod string_enum;
 pub mod terminal;
 pub mod text;
+pub mod username;
 
 pub use invalid::Invalid;

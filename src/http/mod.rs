@@ -51,7 +51,9 @@ pub struct Limits {
     pub request_timeout: Duration,
 }
 
-pub fn router(state: AppState, limits: Limits) -> Router {
+/// The whole HTTP surface: the API under `/v1`, health checks, and `pages` (the web application,
+/// built by the caller so that this module never depends on it), behind one set of middleware.
+pub fn router(state: AppState, limits: Limits, pages: Router<AppState>) -> Router {
     let v1 = Router::new()
         .route("/auth/login", post(sessions::login))
         .route("/users", post(users::create).get(users::list))
@@ -156,7 +158,7 @@ pub fn router(state: AppState, limits: Limits) -> Router {
         .route("/readyz", get(health::readyz))
         .nest("/v1", v1)
         // The web application: pages at `/`, on the same state and middleware.
-        .merge(crate::web::router())
+        .merge(pages)
         .fallback(|| async { ApiError::NotFound { entity: "route" } })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(limits.body_bytes))

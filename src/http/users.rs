@@ -27,21 +27,7 @@ pub struct CreateUser {
     ewarung_id: Option<EwarungId>,
 }
 
-/// Usernames are 3 to 64 characters of `a-z 0-9 . _ -`.
-pub fn parse_username(text: &str) -> Result<String, Invalid> {
-    let ok = (3..=64).contains(&text.len())
-        && text
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b));
-    if ok {
-        Ok(text.to_string())
-    } else {
-        Err(Invalid::new(
-            "invalid_username",
-            "username must be 3 to 64 characters of a-z, 0-9, '.', '_' or '-'",
-        ))
-    }
-}
+pub use crate::domain::username::parse as parse_username;
 
 #[utoipa::path(post, path = "/v1/users", tag = "users", request_body = CreateUser,
     responses((status = 201, body = UserRecord)), security(("bearer" = [])))]

@@ -59,3 +59,23 @@ pub struct HouseholdPurchase {
     pub state: Option<String>,
     pub amount_minor: Option<i64>,
 }
+
+/// Which audit entries to list (every field optional; dates are instants in UTC).
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    /// The actor's username.
+    pub actor: Option<String>,
+    pub action: Option<String>,
+    pub subject_type: Option<String>,
+    pub subject_id: Option<String>,
+    pub from: Option<DateTime<Utc>>,
+    pub until: Option<DateTime<Utc>>,
+}
+
+/// An audit entry with its actor's username.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct AuditLine {
+    #[sqlx(flatten)]
+    pub record: crate::model::records::AuditRecord,
+    pub actor_name: Option<String>,
+}

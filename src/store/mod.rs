@@ -226,6 +226,13 @@ pub trait ViewStore: Send + Sync + 'static {
         household: HouseholdId,
         limit: u32,
     ) -> StoreResult<Vec<crate::model::views::HouseholdPurchase>>;
+    /// Audit entries matching `filter`, newest first; `before` pages back from an entry's id.
+    async fn audit_log(
+        &self,
+        filter: &crate::model::views::AuditFilter,
+        before: Option<uuid::Uuid>,
+        limit: u32,
+    ) -> StoreResult<Vec<crate::model::views::AuditLine>>;
     /// An E-Warung's latest terminal requests, newest first.
     async fn recent_requests(
         &self,
@@ -253,6 +260,26 @@ pub trait SessionStore: Send + Sync + 'static {
         user: UserId,
         locale: crate::domain::locale::Locale,
     ) -> StoreResult<()>;
+    /// Disables a user and ends every session of theirs, in one transaction (audited).
+    async fn disable_user(&self, user: UserId, actor: UserId) -> StoreResult<UserRecord>;
+    /// Enables a disabled user again (audited).
+    async fn enable_user(&self, user: UserId, actor: UserId) -> StoreResult<UserRecord>;
+    /// Sets a new password hash and ends the user's sessions (audited).
+    async fn set_password(
+        &self,
+        user: UserId,
+        password_hash: String,
+        actor: UserId,
+    ) -> StoreResult<()>;
+    /// Changes a user's role (and the E-Warung an operator is bound to) and ends their
+    /// sessions, so the new role applies at once (audited).
+    async fn change_role(
+        &self,
+        user: UserId,
+        role: crate::domain::role::Role,
+        ewarung: Option<EwarungId>,
+        actor: UserId,
+    ) -> StoreResult<UserRecord>;
 }
 
 /// Which exceptions of a run to list.

@@ -3,9 +3,17 @@
 
 use chrono::{DateTime, Utc};
 
+use serde_json::json;
+use sqlx::types::Json;
+
 use crate::{
-    domain::{ids::UserId, locale::Locale},
+    domain::{
+        ids::{EwarungId, UserId},
+        locale::Locale,
+        role::Role,
+    },
     store::{
+        registry::audit,
         sql_store::{Engine, SqlStore},
         StoreError, StoreResult, UserRecord, WebSessionRecord,
     },
@@ -24,7 +32,123 @@ where
     for<'q> DateTime<Utc>: sqlx::Encode<'q, E::Db> + sqlx::Type<E::Db>,
     for<'r> UserRecord: sqlx::FromRow<'r, <E::Db as sqlx::Database>::Row>,
     for<'r> WebSessionRecord: sqlx::FromRow<'r, <E::Db as sqlx::Database>::Row>,
+    for<'q> Option<UserId>: sqlx::Encode<'q, E::Db> + sqlx::Type<E::Db>,
+    for<'q> Option<EwarungId>: sqlx::Encode<'q, E::Db> + sqlx::Type<E::Db>,
+    for<'q> &'q str: sqlx::Encode<'q, E::Db>,
+    str: sqlx::Type<E::Db>,
+    for<'q> Json<serde_json::Value>: sqlx::Encode<'q, E::Db> + sqlx::Type<E::Db>,
 {
+    async fn disable_user(&self, user: UserId, actor: UserId) -> StoreResult<UserRecord> {
+        let now = crate::store::now();
+        let mut tx = self.engine.begin_write().await?;
+        let record: UserRecord = sqlx::query_as(
+            "UPDATE users SET disabled_at = COALESCE(disabled_at, $2) WHERE id = $1 RETURNING *",
+        )
+        .bind(user)
+        .bind(now)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or(StoreError::NotFound { entity: "user" })?;
+        end_sessions(&mut tx, user, now).await?;
+        let detail = json!({ "username": record.username });
+        audit(
+            &mut tx,
+            Some(actor),
+            "user.disable",
+            ("user", user.to_string()),
+            detail,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(record)
+    }
+
+    async fn enable_user(&self, user: UserId, actor: UserId) -> StoreResult<UserRecord> {
+        let mut tx = self.engine.begin_write().await?;
+        let record: UserRecord =
+            sqlx::query_as("UPDATE users SET disabled_at = NULL WHERE id = $1 RETURNING *")
+                .bind(user)
+                .fetch_optional(&mut *tx)
+                .await?
+                .ok_or(StoreError::NotFound { entity: "user" })?;
+        let detail = json!({ "username": record.username });
+        audit(
+            &mut tx,
+            Some(actor),
+            "user.enable",
+            ("user", user.to_string()),
+            detail,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(record)
+    }
+
+    async fn set_password(
+        &self,
+        user: UserId,
+        password_hash: String,
+        actor: UserId,
+    ) -> StoreResult<()> {
+        let now = crate::store::now();
+        let mut tx = self.engine.begin_write().await?;
+        let changed = sqlx::query("UPDATE users SET password_hash = $2 WHERE id = $1")
+            .bind(user)
+            .bind(password_hash)
+            .execute(&mut *tx)
+            .await?;
+        if crate::store::ledger_sql::RowsAffected::rows_affected(&changed) == 0 {
+            return Err(StoreError::NotFound { entity: "user" });
+        }
+        end_sessions(&mut tx, user, now).await?;
+        audit(
+            &mut tx,
+            Some(actor),
+            "user.password_reset",
+            ("user", user.to_string()),
+            json!({}),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn change_role(
+        &self,
+        user: UserId,
+        role: Role,
+        ewarung: Option<EwarungId>,
+        actor: UserId,
+    ) -> StoreResult<UserRecord> {
+        let now = crate::store::now();
+        let mut tx = self.engine.begin_write().await?;
+        let before: UserRecord = sqlx::query_as("SELECT * FROM users WHERE id = $1")
+            .bind(user)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or(StoreError::NotFound { entity: "user" })?;
+        let record: UserRecord =
+            sqlx::query_as("UPDATE users SET role = $2, ewarung_id = $3 WHERE id = $1 RETURNING *")
+                .bind(user)
+                .bind(role.as_str())
+                .bind(ewarung)
+                .fetch_one(&mut *tx)
+                .await?;
+        end_sessions(&mut tx, user, now).await?;
+        let detail = json!({ "from": before.role.as_str(), "to": role.as_str(),
+                             "ewarung_id": ewarung });
+        audit(
+            &mut tx,
+            Some(actor),
+            "user.role_change",
+            ("user", user.to_string()),
+            detail,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(record)
+    }
+
     async fn create_session(&self, session: &WebSessionRecord) -> StoreResult<()> {
         let mut tx = self.engine.begin_write().await?;
         sqlx::query(
@@ -97,4 +221,26 @@ where
         tx.commit().await?;
         Ok(())
     }
+}
+
+/// Ends every live session of `user` (inside the caller's transaction).
+async fn end_sessions<DB: sqlx::Database>(
+    tx: &mut crate::store::WriteTx<DB>,
+    user: UserId,
+    at: DateTime<Utc>,
+) -> StoreResult<()>
+where
+    for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
+    for<'q> DB::Arguments<'q>: sqlx::IntoArguments<'q, DB>,
+    for<'q> uuid::Uuid: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> DateTime<Utc>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+{
+    sqlx::query(
+        "UPDATE web_sessions SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL",
+    )
+    .bind(user)
+    .bind(at)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
 }

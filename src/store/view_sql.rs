@@ -2,10 +2,10 @@
 //! [`SqlStore`] on either engine: counts and sums over the registry and the ledger.
 
 use crate::{
-    domain::ids::EwarungId,
-    domain::ids::HouseholdId,
+    domain::ids::{EwarungId, HouseholdId},
     model::views::{
-        HouseholdPurchase, MonthOverview, ProgramBalance, RecentRequest, TerminalSales,
+        AuditFilter, AuditLine, HouseholdPurchase, MonthOverview, ProgramBalance, RecentRequest,
+        TerminalSales,
     },
     store::{
         sql_store::{Engine, SqlStore},
@@ -27,7 +27,38 @@ where
     for<'r> RecentRequest: sqlx::FromRow<'r, <E::Db as sqlx::Database>::Row>,
     for<'r> ProgramBalance: sqlx::FromRow<'r, <E::Db as sqlx::Database>::Row>,
     for<'r> HouseholdPurchase: sqlx::FromRow<'r, <E::Db as sqlx::Database>::Row>,
+    for<'r> AuditLine: sqlx::FromRow<'r, <E::Db as sqlx::Database>::Row>,
+    for<'q> Option<String>: sqlx::Encode<'q, E::Db> + sqlx::Type<E::Db>,
+    for<'q> Option<uuid::Uuid>: sqlx::Encode<'q, E::Db> + sqlx::Type<E::Db>,
+    for<'q> Option<chrono::DateTime<chrono::Utc>>: sqlx::Encode<'q, E::Db> + sqlx::Type<E::Db>,
 {
+    async fn audit_log(
+        &self,
+        filter: &AuditFilter,
+        before: Option<uuid::Uuid>,
+        limit: u32,
+    ) -> StoreResult<Vec<AuditLine>> {
+        Ok(sqlx::query_as(
+            "SELECT a.*, u.username AS actor_name
+             FROM audit_log a LEFT JOIN users u ON u.id = a.actor_id
+             WHERE ($1 IS NULL OR u.username = $1) AND ($2 IS NULL OR a.action = $2)
+               AND ($3 IS NULL OR a.subject_type = $3) AND ($4 IS NULL OR a.subject_id = $4)
+               AND ($5 IS NULL OR a.at >= $5) AND ($6 IS NULL OR a.at < $6)
+               AND ($7 IS NULL OR a.id < $7)
+             ORDER BY a.id DESC LIMIT $8",
+        )
+        .bind(filter.actor.clone())
+        .bind(filter.action.clone())
+        .bind(filter.subject_type.clone())
+        .bind(filter.subject_id.clone())
+        .bind(filter.from)
+        .bind(filter.until)
+        .bind(before)
+        .bind(i64::from(limit))
+        .fetch_all(self.engine.reader())
+        .await?)
+    }
+
     async fn household_balances(&self, household: HouseholdId) -> StoreResult<Vec<ProgramBalance>> {
         Ok(sqlx::query_as(
             "SELECT p.code AS program_code, p.name AS program_name,

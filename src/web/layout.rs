@@ -16,20 +16,19 @@ pub struct MenuItem {
 /// The pages a role opens from the menu, in the order the role uses them. Each is granted by
 /// the same `Role::may` as the API, so a menu never offers what the page would refuse.
 pub fn menu(role: Role) -> Vec<MenuItem> {
-    let all = [
-        ("/", "menu-home", None),
-        ("/office", "menu-overview", Some(Permission::ReadLedger)),
-        (
-            "/households",
-            "menu-households",
-            Some(Permission::ReadRegistry),
-        ),
-        ("/quota", "menu-quota", Some(Permission::ReadLedger)),
-        ("/bank", "menu-bank", Some(Permission::ReadLedger)),
-        ("/kiosk", "menu-kiosk", Some(Permission::Redeem)),
+    use Permission::*;
+    let all: [(&str, &str, &[Permission]); 8] = [
+        ("/", "menu-home", &[]),
+        ("/office", "menu-overview", &[ReadLedger]),
+        ("/households", "menu-households", &[ReadRegistry]),
+        ("/quota", "menu-quota", &[ReadLedger]),
+        ("/bank", "menu-bank", &[ReadLedger]),
+        ("/audit", "menu-audit", &[ReadRegistry, ReadLedger]),
+        ("/kiosk", "menu-kiosk", &[Redeem]),
+        ("/users", "menu-users", &[ManageUsers]),
     ];
     all.into_iter()
-        .filter(|(_, _, needs)| needs.is_none_or(|permission| role.may(permission)))
+        .filter(|(_, _, needs)| needs.iter().all(|permission| role.may(*permission)))
         .map(|(href, key, _)| MenuItem { href, key })
         .collect()
 }
@@ -81,14 +80,14 @@ mod tests {
     fn each_role_sees_only_its_pages() {
         assert_eq!(
             hrefs(Role::Office),
-            ["/", "/office", "/households", "/quota", "/bank"]
+            ["/", "/office", "/households", "/quota", "/bank", "/audit"]
         );
         assert_eq!(hrefs(Role::Operator), ["/", "/kiosk"]);
         assert_eq!(hrefs(Role::Bank), ["/", "/office", "/quota", "/bank"]);
         assert_eq!(
             hrefs(Role::Auditor),
-            ["/", "/office", "/households", "/quota", "/bank"]
+            ["/", "/office", "/households", "/quota", "/bank", "/audit"]
         );
-        assert_eq!(hrefs(Role::Admin), ["/", "/households"]);
+        assert_eq!(hrefs(Role::Admin), ["/", "/households", "/users"]);
     }
 }

@@ -44,7 +44,9 @@ const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; st
 
 /// The pages and their static files, with the security headers every page response carries.
 pub fn router() -> Router<AppState> {
-    use pages::{auth, bank, cards, home, households, kiosk, office, quota, register};
+    use pages::{
+        audit, auth, bank, cards, home, households, kiosk, office, quota, register, users,
+    };
     Router::new()
         .route("/", get(home::show))
         .route("/login", get(auth::form).post(auth::submit))
@@ -91,6 +93,11 @@ pub fn router() -> Router<AppState> {
             "/bank/exceptions/{id}/resolve",
             axum::routing::post(bank::resolve),
         )
+        .route("/audit", get(audit::log))
+        .route("/audit/ledger", get(audit::ledger).post(audit::verify))
+        .route("/users", get(users::list).post(users::create))
+        .route("/users/{id}", get(users::show))
+        .route("/users/{id}/{action}", axum::routing::post(users::act))
         .route("/kiosk", get(kiosk::mine))
         .route("/kiosk/{id}", get(kiosk::show))
         .route(

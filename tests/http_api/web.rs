@@ -152,15 +152,15 @@ async fn each_role_signs_in_and_sees_only_its_menu(app: TestApp) {
     let expected: [(&str, &[&str]); 5] = [
         (
             "dinsos",
-            &["/", "/office", "/households", "/quota", "/bank"],
+            &["/", "/office", "/households", "/quota", "/bank", "/audit"],
         ),
         ("warung-berkah", &["/", "/kiosk"]),
         ("kaltimtara", &["/", "/office", "/quota", "/bank"]),
         (
             "auditor",
-            &["/", "/office", "/households", "/quota", "/bank"],
+            &["/", "/office", "/households", "/quota", "/bank", "/audit"],
         ),
-        ("admin", &["/", "/households"]),
+        ("admin", &["/", "/households", "/users"]),
     ];
     for (username, menu) in expected {
         let mut browser = Browser::new(&app);
@@ -826,3 +826,150 @@ async fn the_bank_closes_reconciles_resolves_settles_and_downloads_the_payout(ap
 }
 
 on_both_backends!(the_bank_closes_reconciles_resolves_settles_and_downloads_the_payout);
+
+async fn the_admin_creates_disables_and_changes_users(app: TestApp) {
+    let token = app.login("admin").await;
+    let berkah = app.ewarung_id(&token, "E-Warung Berkah").await;
+    let mut admin = Browser::new(&app);
+    admin.login("admin").await;
+    let page = admin.get("/users").await;
+    assert!(page.body.contains("dinsos") && page.body.contains("warung-berkah"));
+    let csrf = page.csrf();
+    // An operator without an E-Warung, a weak password, a password typed differently.
+    let refused = admin
+        .post(
+            "/users",
+            &[
+                ("csrf", &csrf),
+                ("username", "Bad Name"),
+                ("password", "short"),
+                ("password_again", "other"),
+                ("role", "operator"),
+                ("ewarung", ""),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    for field in ["username-error", "password-error", "ewarung-error"] {
+        assert!(refused.body.contains(field), "{field}: {}", refused.body);
+    }
+    let password = "kasir-baru-2026!";
+    let created = admin
+        .post(
+            "/users",
+            &[
+                ("csrf", &csrf),
+                ("username", "kasir.berkah"),
+                ("password", password),
+                ("password_again", password),
+                ("role", "operator"),
+                ("ewarung", &berkah),
+            ],
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::SEE_OTHER, "{}", created.body);
+    let user_path = created.location().to_string();
+    // The new operator signs in and sees their kiosk.
+    let mut cashier = Browser::new(&app);
+    assert_eq!(
+        cashier.login_as("kasir.berkah", password).await.status,
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(cashier.get("/").await.menu(), ["/", "/kiosk"]);
+    // Disabling ends the session at once, and the next login is refused.
+    let disabled = admin
+        .post(&format!("{user_path}/disable"), &[("csrf", &csrf)])
+        .await;
+    assert_eq!(disabled.status, StatusCode::OK);
+    assert!(disabled.body.contains("id=\"done\""));
+    assert_eq!(cashier.get("/").await.location(), "/login");
+    let again = Browser::new(&app).login_as("kasir.berkah", password).await;
+    assert_eq!(again.status, StatusCode::UNAUTHORIZED);
+    app.request(
+        Method::POST,
+        "/v1/auth/login",
+        None,
+        Some(serde_json::json!({"username": "kasir.berkah", "password": password})),
+    )
+    .await
+    .expect(401);
+    // Enabled again with a new password and a new role: the new role applies at the next login.
+    admin
+        .post(&format!("{user_path}/enable"), &[("csrf", &csrf)])
+        .await;
+    let fresh = "kasir-lagi-2026!";
+    let reset = admin
+        .post(
+            &format!("{user_path}/password"),
+            &[
+                ("csrf", &csrf),
+                ("password", fresh),
+                ("password_again", fresh),
+            ],
+        )
+        .await;
+    assert_eq!(reset.status, StatusCode::OK, "{}", reset.body);
+    let changed = admin
+        .post(
+            &format!("{user_path}/role"),
+            &[("csrf", &csrf), ("role", "auditor"), ("ewarung", "")],
+        )
+        .await;
+    assert_eq!(changed.status, StatusCode::OK, "{}", changed.body);
+    assert!(
+        changed.body.contains("id=\"user-role\">Auditor<"),
+        "{}",
+        changed.body
+    );
+    let mut auditor = Browser::new(&app);
+    assert_eq!(
+        auditor.login_as("kasir.berkah", fresh).await.status,
+        StatusCode::SEE_OTHER
+    );
+    assert!(auditor
+        .get("/")
+        .await
+        .menu()
+        .contains(&"/audit".to_string()));
+    // The admin cannot disable themselves; nobody else may open this page.
+    let own_id = app.get("/v1/users?limit=500", &token).await.expect(200)["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["username"] == "admin")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let own = admin
+        .post(&format!("/users/{own_id}/disable"), &[("csrf", &csrf)])
+        .await;
+    assert_eq!(own.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(auditor.get("/users").await.status, StatusCode::FORBIDDEN);
+    // Every change is in the audit trail, which the office reads with filters.
+    let mut office = Browser::new(&app);
+    office.login("dinsos").await;
+    let trail = office.get("/audit?actor=admin&subject_type=user").await;
+    for action in [
+        "user.create",
+        "user.disable",
+        "user.enable",
+        "user.password_reset",
+        "user.role_change",
+    ] {
+        assert!(trail.body.contains(action), "{action}: {}", trail.body);
+    }
+    let none = office.get("/audit?actor=nobody").await;
+    assert!(none.body.contains("id=\"no-entries\""));
+    let check = office.get("/audit/ledger").await;
+    let verified = office
+        .post("/audit/ledger", &[("csrf", &check.csrf())])
+        .await;
+    assert!(
+        verified.body.contains("id=\"ledger-clean\""),
+        "{}",
+        verified.body
+    );
+}
+
+on_both_backends!(the_admin_creates_disables_and_changes_users);

@@ -1,5 +1,6 @@
 //! The pages, one module per area.
 
+pub mod audit;
 pub mod auth;
 pub mod bank;
 pub mod cards;
@@ -9,3 +10,4 @@ pub mod kiosk;
 pub mod office;
 pub mod quota;
 pub mod register;
+pub mod users;

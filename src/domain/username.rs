@@ -1,0 +1,19 @@
+//! Usernames: what a person types to sign in.
+
+use crate::domain::Invalid;
+
+/// Usernames are 3 to 64 characters of `a-z 0-9 . _ -`.
+pub fn parse(text: &str) -> Result<String, Invalid> {
+    let ok = (3..=64).contains(&text.len())
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b));
+    if ok {
+        Ok(text.to_string())
+    } else {
+        Err(Invalid::new(
+            "invalid_username",
+            "username must be 3 to 64 characters of a-z, 0-9, '.', '_' or '-'",
+        ))
+    }
+}

@@ -1,0 +1,328 @@
+//! Users, for the admin: create one (an operator bound to one E-Warung), disable or enable,
+//! reset a password (typed twice), change a role. Disabling, a new password and a new role end
+//! the user's sessions at once. Passwords are hashed on the same bounded workers as logins.
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::{
+    extract::{Path, State},
+    http::StatusCode,
+    response::{IntoResponse, Redirect, Response},
+    Form,
+};
+use serde::Deserialize;
+
+use crate::{
+    auth::password,
+    domain::{
+        ids::{EwarungId, UserId},
+        locale::Locale,
+        role::{Permission, Role},
+        username,
+    },
+    http::state::AppState,
+    model::records::{EwarungRecord, NewUser, UserRecord},
+    store::{Page, StoreError},
+    web::{
+        error::WebError,
+        form::FieldErrors,
+        format,
+        layout::{role_key, Layout},
+        session::SignedIn,
+    },
+};
+
+#[derive(Debug, Default, Deserialize)]
+pub struct UserFields {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    username: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    password_again: String,
+    #[serde(default)]
+    role: String,
+    #[serde(default)]
+    ewarung: String,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "users.html", config = "src/web/askama.toml")]
+pub struct UsersPage {
+    layout: Layout,
+    users: Vec<UserRecord>,
+    ewarungs: Vec<EwarungRecord>,
+    fields: UserFields,
+    errors: FieldErrors,
+    locale: Locale,
+}
+
+impl UsersPage {
+    fn error(&self, field: &str) -> Option<&str> {
+        self.errors.of(field)
+    }
+
+    fn role_key(&self, role: &Role) -> &'static str {
+        role_key(*role)
+    }
+
+    fn ewarung_name(&self, id: &Option<EwarungId>) -> String {
+        ewarung_name(&self.ewarungs, id)
+    }
+
+    fn when(&self, at: &chrono::DateTime<chrono::Utc>) -> String {
+        format::time(*at, self.locale)
+    }
+}
+
+fn ewarung_name(ewarungs: &[EwarungRecord], id: &Option<EwarungId>) -> String {
+    id.and_then(|id| ewarungs.iter().find(|e| e.id == id))
+        .map(|e| e.name.clone())
+        .unwrap_or_default()
+}
+
+async fn users_page(
+    state: &AppState,
+    signed: &SignedIn,
+    fields: UserFields,
+    errors: FieldErrors,
+) -> Result<UsersPage, WebError> {
+    let all = Page {
+        after: None,
+        limit: Page::MAX_LIMIT,
+    };
+    Ok(UsersPage {
+        layout: Layout::new(signed, "/users"),
+        users: state.store.list_users(all).await?,
+        ewarungs: state.store.list_ewarungs(all).await?,
+        fields,
+        errors,
+        locale: signed.user.locale,
+    })
+}
+
+pub async fn list(State(state): State<AppState>, signed: SignedIn) -> Result<UsersPage, WebError> {
+    signed.require(Permission::ManageUsers)?;
+    users_page(
+        &state,
+        &signed,
+        UserFields::default(),
+        FieldErrors::default(),
+    )
+    .await
+}
+
+/// The role and E-Warung of a form, or the errors beside them.
+async fn role_and_ewarung(
+    state: &AppState,
+    signed: &SignedIn,
+    fields: &UserFields,
+    errors: &mut FieldErrors,
+) -> Result<Option<(Role, Option<EwarungId>)>, WebError> {
+    let tr = signed.tr();
+    let Ok(role) = Role::parse(&fields.role) else {
+        errors.add("role", tr.t("users-role-required"));
+        return Ok(None);
+    };
+    let ewarung = match uuid::Uuid::parse_str(fields.ewarung.trim()) {
+        Ok(id) => state.store.get_ewarung(EwarungId(id)).await?.map(|e| e.id),
+        Err(_) => None,
+    };
+    match (role.is_bound_to_ewarung(), ewarung) {
+        (true, None) => {
+            errors.add("ewarung", tr.t("users-ewarung-required"));
+            Ok(None)
+        }
+        (true, Some(ewarung)) => Ok(Some((role, Some(ewarung)))),
+        // Only operators are bound to an E-Warung: whatever else was chosen is dropped.
+        (false, _) => Ok(Some((role, None))),
+    }
+}
+
+/// The new password typed twice and strong enough, or the errors beside it.
+fn new_password(
+    signed: &SignedIn,
+    fields: &UserFields,
+    errors: &mut FieldErrors,
+) -> Option<String> {
+    let tr = signed.tr();
+    if let Err(invalid) = password::check_strength(&fields.password) {
+        errors.invalid(&tr, "password", &invalid);
+        return None;
+    }
+    if fields.password != fields.password_again {
+        errors.add("password_again", tr.t("users-passwords-differ"));
+        return None;
+    }
+    Some(fields.password.clone())
+}
+
+async fn hash(state: &AppState, password: String) -> Result<String, WebError> {
+    state.logins.hash(password).await.map_err(|error| {
+        WebError::Store(StoreError::Check {
+            constraint: format!("password hashing: {error}"),
+        })
+    })
+}
+
+pub async fn create(
+    State(state): State<AppState>,
+    signed: SignedIn,
+    Form(fields): Form<UserFields>,
+) -> Result<Response, WebError> {
+    signed.require(Permission::ManageUsers)?;
+    signed.check_csrf(&fields.csrf)?;
+    let tr = signed.tr();
+    let mut errors = FieldErrors::default();
+    let name = username::parse(fields.username.trim())
+        .map_err(|invalid| errors.invalid(&tr, "username", &invalid))
+        .ok();
+    let password = new_password(&signed, &fields, &mut errors);
+    let role = role_and_ewarung(&state, &signed, &fields, &mut errors).await?;
+    if let (Some(name), Some(password), Some((role, ewarung)), true) =
+        (name, password, role, errors.is_empty())
+    {
+        let user = NewUser {
+            username: name,
+            password_hash: hash(&state, password).await?,
+            role,
+            ewarung_id: ewarung,
+            actor: Some(signed.user.id),
+        };
+        match state.store.create_user(user).await {
+            Ok(record) => {
+                return Ok(Redirect::to(&format!("/users/{}", record.id.0)).into_response())
+            }
+            Err(StoreError::Duplicate { .. }) => errors.add("username", tr.t("users-taken")),
+            Err(error) => return Err(error.into()),
+        }
+    }
+    let fields = UserFields {
+        password: String::new(),
+        password_again: String::new(),
+        ..fields
+    };
+    let page = users_page(&state, &signed, fields, errors).await?;
+    Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "user.html", config = "src/web/askama.toml")]
+pub struct UserPage {
+    layout: Layout,
+    user: UserRecord,
+    ewarungs: Vec<EwarungRecord>,
+    errors: FieldErrors,
+    done: Option<String>,
+}
+
+impl UserPage {
+    fn error(&self, field: &str) -> Option<&str> {
+        self.errors.of(field)
+    }
+
+    fn role_key(&self, role: &Role) -> &'static str {
+        role_key(*role)
+    }
+
+    fn ewarung_name(&self) -> String {
+        ewarung_name(&self.ewarungs, &self.user.ewarung_id)
+    }
+}
+
+async fn user_page(
+    state: &AppState,
+    signed: &SignedIn,
+    id: UserId,
+    errors: FieldErrors,
+    done: Option<String>,
+) -> Result<UserPage, WebError> {
+    let user = state
+        .store
+        .sessions()
+        .find_user(id)
+        .await?
+        .ok_or(WebError::NotFound)?;
+    let all = Page {
+        after: None,
+        limit: Page::MAX_LIMIT,
+    };
+    Ok(UserPage {
+        layout: Layout::new(signed, "/users"),
+        user,
+        ewarungs: state.store.list_ewarungs(all).await?,
+        errors,
+        done,
+    })
+}
+
+pub async fn show(
+    State(state): State<AppState>,
+    signed: SignedIn,
+    Path(id): Path<uuid::Uuid>,
+) -> Result<UserPage, WebError> {
+    signed.require(Permission::ManageUsers)?;
+    user_page(&state, &signed, UserId(id), FieldErrors::default(), None).await
+}
+
+pub async fn act(
+    State(state): State<AppState>,
+    signed: SignedIn,
+    Path((id, action)): Path<(uuid::Uuid, String)>,
+    Form(fields): Form<UserFields>,
+) -> Result<Response, WebError> {
+    signed.require(Permission::ManageUsers)?;
+    signed.check_csrf(&fields.csrf)?;
+    let (id, actor, tr) = (UserId(id), signed.user.id, signed.tr());
+    let sessions = state.store.sessions();
+    let mut errors = FieldErrors::default();
+    let done = match action.as_str() {
+        "disable" if id == actor => {
+            errors.add("form", tr.t("users-not-yourself"));
+            None
+        }
+        "disable" => Some(
+            sessions
+                .disable_user(id, actor)
+                .await
+                .map(|_| "users-disabled")?,
+        ),
+        "enable" => Some(
+            sessions
+                .enable_user(id, actor)
+                .await
+                .map(|_| "users-enabled")?,
+        ),
+        "password" => match new_password(&signed, &fields, &mut errors) {
+            Some(password) => {
+                let hashed = hash(&state, password).await?;
+                sessions.set_password(id, hashed, actor).await?;
+                Some("users-password-reset")
+            }
+            None => None,
+        },
+        "role" if id == actor => {
+            errors.add("form", tr.t("users-not-yourself"));
+            None
+        }
+        "role" => match role_and_ewarung(&state, &signed, &fields, &mut errors).await? {
+            Some((role, ewarung)) => Some(
+                sessions
+                    .change_role(id, role, ewarung, actor)
+                    .await
+                    .map(|_| "users-role-changed")?,
+            ),
+            None => None,
+        },
+        _ => return Err(WebError::NotFound),
+    };
+    let status = if errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    let page = user_page(&state, &signed, id, errors, done.map(|key| tr.t(key))).await?;
+    Ok((status, page).into_response())
+}
