@@ -66,7 +66,9 @@ async fn browser(driver: &Driver, width: u32) -> Client {
         json!({
             "binary": binary,
             "args": ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
-                     format!("--window-size={width},900")]
+                     format!("--window-size={width},900")],
+            // A window is at least 500 px wide; a phone's screen is drawn by emulation.
+            "mobileEmulation": {"deviceMetrics": {"width": width, "height": 900, "pixelRatio": 1.0}}
         }),
     );
     let connector = hyper_util::client::legacy::connect::HttpConnector::new();
