@@ -38,10 +38,10 @@ async fn quota_commands_load_approve_expire_and_the_ledger_verifies(backend: Bac
     let dir = tempfile::tempdir().unwrap();
     let db = common::fresh_database(backend, dir.path()).await;
     let server = ServerProcess::start(dir.path(), &db, &[]);
-    let file = dir.path().join("kuota-2026-12.csv");
+    let file = dir.path().join("kuota-2098-12.csv");
     let mut csv = String::from("period,program_code,kk_number,amount_idr\r\n");
     for kk in DEMO_KKS {
-        csv.push_str(&format!("2026-12,SSN-SEMBAKO,{kk},150000\r\n"));
+        csv.push_str(&format!("2098-12,SSN-SEMBAKO,{kk},150000\r\n"));
     }
     std::fs::write(&file, &csv).unwrap();
     let path = file.to_str().unwrap();
@@ -100,7 +100,7 @@ async fn quota_commands_load_approve_expire_and_the_ledger_verifies(backend: Bac
     // A bad file: the command fails and shows the lines.
     std::fs::write(
         &file,
-        "period,program_code,kk_number,amount_idr\n2026-12,SSN-SEMBAKO,6472010101239999,5\n",
+        "period,program_code,kk_number,amount_idr\n2098-12,SSN-SEMBAKO,6472010101239999,5\n",
     )
     .unwrap();
     let invalid = run(
@@ -124,7 +124,7 @@ async fn quota_commands_load_approve_expire_and_the_ledger_verifies(backend: Bac
         &server.base,
         "diskominfo",
         "demo-office2-pass",
-        &["quota", "expire", "--as-of", "2027-06-01"],
+        &["quota", "expire", "--as-of", "2099-06-01"],
     );
     assert!(expired.status.success(), "{}", text(&expired));
     assert!(

@@ -214,13 +214,22 @@ async fn an_office_user_finds_a_household_and_an_operator_is_kept_to_their_kiosk
         .click()
         .await
         .unwrap();
+    // Each click loads a page: wait for what it should show.
     client
-        .find(Locator::LinkText(&kk))
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::LinkText(&kk))
         .await
         .expect("the household is listed")
         .click()
         .await
         .unwrap();
+    client
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Id("household-status"))
+        .await
+        .expect("the household's page");
     let heading = client
         .find(Locator::Css("h1"))
         .await

@@ -16,14 +16,8 @@ use crate::{
         engine::{Authorize, Balance, FollowUp, Refund, Status},
         request::{AuthorizeRequest, BalanceRequest, OriginalRequest, RefundRequest},
         response::{StatusReply, TerminalReply},
-        ResponseCode,
     },
-    store::run_job,
 };
-
-/// Attempts for a job that failed in a way worth repeating (a lost race on PostgreSQL is already
-/// retried inside the store; this also covers a retrieval reference number drawn twice).
-const ATTEMPTS: usize = 3;
 
 #[utoipa::path(post, path = "/v1/redemptions/authorize", tag = "redemptions",
     request_body = AuthorizeRequest,
@@ -151,46 +145,16 @@ fn terminal_operator(caller: &Caller) -> Result<crate::domain::ids::EwarungId, A
     caller.ewarung.ok_or_else(ApiError::forbidden_ewarung)
 }
 
-/// Runs the job and answers with its bytes; a failure on our side is response code 96, which tells
-/// the terminal to reverse and retry (nothing of the failed attempt was committed).
+/// The job's answer as the terminal's HTTP response (always 200: the code is in the body).
 async fn answer<J>(state: &AppState, job: J, terminal: &str) -> Response
 where
     J: LedgerJob<Output = Vec<u8>>,
 {
-    let job = std::sync::Arc::new(job);
-    let mut attempt = 0;
-    let body = loop {
-        attempt += 1;
-        match run_job(state.store.as_ref(), SharedJob(job.clone())).await {
-            Ok(body) => break body,
-            Err(error) if error.is_retryable() && attempt < ATTEMPTS => continue,
-            Err(error) => {
-                tracing::error!(%error, terminal, "redemption request failed");
-                break TerminalReply::new(ResponseCode::SystemError, terminal)
-                    .reason("the host could not process the request; reverse and try again")
-                    .to_bytes();
-            }
-        }
-    };
+    let body = crate::redemption::answer::answer(state.store.as_ref(), job, terminal).await;
     (
         StatusCode::OK,
         [(header::CONTENT_TYPE, "application/json")],
         body,
     )
         .into_response()
-}
-
-/// Lets the same job be submitted again after a retryable failure.
-struct SharedJob<J>(std::sync::Arc<J>);
-
-#[async_trait::async_trait]
-impl<J: LedgerJob> LedgerJob for SharedJob<J> {
-    type Output = J::Output;
-
-    async fn run(
-        &self,
-        tx: &mut dyn crate::ledger::LedgerTx,
-    ) -> crate::store::StoreResult<J::Output> {
-        self.0.run(tx).await
-    }
 }

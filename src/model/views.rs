@@ -33,6 +33,9 @@ pub struct TerminalSales {
 pub struct RecentRequest {
     pub created_at: DateTime<Utc>,
     pub terminal_id: String,
+    pub stan: String,
+    /// The terminal's date of the request (what a void names).
+    pub local_date: String,
     pub kind: String,
     pub response_code: String,
     pub state: Option<String>,
@@ -78,4 +81,18 @@ pub struct AuditLine {
     #[sqlx(flatten)]
     pub record: crate::model::records::AuditRecord,
     pub actor_name: Option<String>,
+}
+
+/// A terminal as its E-Warung's operator watches it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct TerminalState {
+    pub terminal_id: String,
+    pub status: String,
+    /// The last request it sent.
+    pub last_request_at: Option<DateTime<Utc>>,
+    /// Its last batch totals: the date, what it counted, and whether the host agreed.
+    pub batch_date: Option<String>,
+    pub batch_purchases: Option<i64>,
+    pub batch_purchases_minor: Option<i64>,
+    pub batch_matched: Option<bool>,
 }

@@ -2,6 +2,7 @@
 //! the balance) and the rules that answer it. The rules run as ledger jobs, so each request is one
 //! transaction on either database, and every answer that moves value is idempotent.
 
+pub mod answer;
 pub mod codes;
 pub mod engine;
 pub mod request;

@@ -233,6 +233,16 @@ pub trait ViewStore: Send + Sync + 'static {
         before: Option<uuid::Uuid>,
         limit: u32,
     ) -> StoreResult<Vec<crate::model::views::AuditLine>>;
+    /// An E-Warung's purchases still held (approved, not yet completed), oldest first.
+    async fn open_holds(
+        &self,
+        ewarung: EwarungId,
+    ) -> StoreResult<Vec<crate::model::views::RecentRequest>>;
+    /// An E-Warung's terminals with their last request and last batch totals.
+    async fn terminal_states(
+        &self,
+        ewarung: EwarungId,
+    ) -> StoreResult<Vec<crate::model::views::TerminalState>>;
     /// An E-Warung's latest terminal requests, newest first.
     async fn recent_requests(
         &self,

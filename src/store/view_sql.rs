@@ -5,7 +5,7 @@ use crate::{
     domain::ids::{EwarungId, HouseholdId},
     model::views::{
         AuditFilter, AuditLine, HouseholdPurchase, MonthOverview, ProgramBalance, RecentRequest,
-        TerminalSales,
+        TerminalSales, TerminalState,
     },
     store::{
         sql_store::{Engine, SqlStore},
@@ -28,10 +28,42 @@ where
     for<'r> ProgramBalance: sqlx::FromRow<'r, <E::Db as sqlx::Database>::Row>,
     for<'r> HouseholdPurchase: sqlx::FromRow<'r, <E::Db as sqlx::Database>::Row>,
     for<'r> AuditLine: sqlx::FromRow<'r, <E::Db as sqlx::Database>::Row>,
+    for<'r> TerminalState: sqlx::FromRow<'r, <E::Db as sqlx::Database>::Row>,
     for<'q> Option<String>: sqlx::Encode<'q, E::Db> + sqlx::Type<E::Db>,
     for<'q> Option<uuid::Uuid>: sqlx::Encode<'q, E::Db> + sqlx::Type<E::Db>,
     for<'q> Option<chrono::DateTime<chrono::Utc>>: sqlx::Encode<'q, E::Db> + sqlx::Type<E::Db>,
 {
+    async fn open_holds(&self, ewarung: EwarungId) -> StoreResult<Vec<RecentRequest>> {
+        Ok(sqlx::query_as(
+            "SELECT created_at, terminal_id, stan, local_date, kind, response_code, state,
+                    amount_minor
+             FROM redemptions WHERE ewarung_id = $1 AND state = 'held'
+             ORDER BY created_at, id LIMIT 200",
+        )
+        .bind(ewarung.0)
+        .fetch_all(self.engine.reader())
+        .await?)
+    }
+
+    async fn terminal_states(&self, ewarung: EwarungId) -> StoreResult<Vec<TerminalState>> {
+        Ok(sqlx::query_as(
+            "SELECT t.terminal_id, t.status,
+                    (SELECT max(r.created_at) FROM redemptions r
+                     WHERE r.terminal_id = t.terminal_id) AS last_request_at,
+                    b.business_date AS batch_date, b.purchases_count AS batch_purchases,
+                    b.purchases_minor AS batch_purchases_minor, b.matched AS batch_matched
+             FROM terminals t
+             LEFT JOIN terminal_batch_totals b ON b.id = (
+                 SELECT x.id FROM terminal_batch_totals x WHERE x.terminal_id = t.terminal_id
+                 ORDER BY x.received_at DESC LIMIT 1)
+             WHERE t.ewarung_id = $1
+             ORDER BY t.terminal_id",
+        )
+        .bind(ewarung.0)
+        .fetch_all(self.engine.reader())
+        .await?)
+    }
+
     async fn audit_log(
         &self,
         filter: &AuditFilter,
@@ -172,7 +204,8 @@ where
         limit: u32,
     ) -> StoreResult<Vec<RecentRequest>> {
         Ok(sqlx::query_as(
-            "SELECT created_at, terminal_id, kind, response_code, state, amount_minor
+            "SELECT created_at, terminal_id, stan, local_date, kind, response_code, state,
+                    amount_minor
              FROM redemptions WHERE ewarung_id = $1
              ORDER BY created_at DESC, id DESC LIMIT $2",
         )

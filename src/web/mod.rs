@@ -101,6 +101,10 @@ pub fn router() -> Router<AppState> {
         .route("/kiosk", get(kiosk::mine))
         .route("/kiosk/{id}", get(kiosk::show))
         .route(
+            "/kiosk/{id}/void",
+            get(kiosk::confirm_void).post(kiosk::void),
+        )
+        .route(
             "/static/htmx.min.js",
             get(|| static_file(HTMX, "text/javascript")),
         )

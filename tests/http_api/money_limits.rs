@@ -25,7 +25,7 @@ async fn price_caps_and_quota_lines_have_limits(app: TestApp) {
         .expect_error(422, "amount_out_of_range");
 
     let csv = format!(
-        "period,program_code,kk_number,amount_idr\n2027-02,SSN-SEMBAKO,{},100000000.01\n2027-02,SSN-SEMBAKO,{},100000000\n",
+        "period,program_code,kk_number,amount_idr\n2099-02,SSN-SEMBAKO,{},100000000.01\n2099-02,SSN-SEMBAKO,{},100000000\n",
         DEMO_KKS[0], DEMO_KKS[1]
     );
     let report = app

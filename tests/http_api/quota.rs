@@ -11,7 +11,7 @@ const BATCHES: &str = "/v1/quota/batches";
 async fn upload_csv(app: &TestApp, token: &str, csv: &str) -> Reply {
     app.raw(
         reqwest::Method::POST,
-        &format!("{BATCHES}?source_name=dinsos-2026-12.csv"),
+        &format!("{BATCHES}?source_name=dinsos-2098-12.csv"),
         Some(token),
         Some("text/csv"),
         Some(csv.as_bytes().to_vec()),
@@ -66,7 +66,7 @@ fn december_csv() -> String {
     let mut csv = String::from("\u{feff}period,program_code,kk_number,amount_idr\r\n");
     for kk in DEMO_KKS {
         csv.push_str(&format!(
-            "\"2026-12\",SSN-SEMBAKO,\"{kk}\",\"150000.00\"\r\n"
+            "\"2098-12\",SSN-SEMBAKO,\"{kk}\",\"150000.00\"\r\n"
         ));
     }
     csv
@@ -75,14 +75,14 @@ fn december_csv() -> String {
 async fn a_batch_is_validated_whole_and_errors_name_their_lines(app: TestApp) {
     let office = app.login("dinsos").await;
     let csv = "period,program_code,kk_number,amount_idr\n\
-               2026-12,SSN-SEMBAKO,6472010101230001,150000\n\
+               2098-12,SSN-SEMBAKO,6472010101230001,150000\n\
                2026-13,SSN-SEMBAKO,6472010101230002,150000\n\
-               2026-12,NO-SUCH,6472010101230003,150000\n\
-               2026-12,SSN-SEMBAKO,6472010101239999,150000\n\
-               2026-12,SSN-SEMBAKO,64720101012300,150000\n\
-               2026-12,SSN-SEMBAKO,6472010101230004,0\n\
-               2026-12,SSN-SEMBAKO,6472010101230005,100.001\n\
-               2026-12,SSN-SEMBAKO,6472010101230001,150000\n";
+               2098-12,NO-SUCH,6472010101230003,150000\n\
+               2098-12,SSN-SEMBAKO,6472010101239999,150000\n\
+               2098-12,SSN-SEMBAKO,64720101012300,150000\n\
+               2098-12,SSN-SEMBAKO,6472010101230004,0\n\
+               2098-12,SSN-SEMBAKO,6472010101230005,100.001\n\
+               2098-12,SSN-SEMBAKO,6472010101230001,150000\n";
     let transfers = app.count("transfers").await;
     let report = upload_csv(&app, &office, csv).await.expect(201);
     assert_eq!(report["batch"]["status"], "invalid");
@@ -196,8 +196,8 @@ async fn a_file_alternating_periods_gets_each_line_its_own_outcome(app: TestApp)
 
     let mut mixed = String::from("period,program_code,kk_number,amount_idr\n");
     for kk in DEMO_KKS {
-        mixed.push_str(&format!("2027-01,SSN-SEMBAKO,{kk},160000\n"));
-        mixed.push_str(&format!("2026-12,SSN-SEMBAKO,{kk},150000\n"));
+        mixed.push_str(&format!("2099-01,SSN-SEMBAKO,{kk},160000\n"));
+        mixed.push_str(&format!("2098-12,SSN-SEMBAKO,{kk},150000\n"));
     }
     let report = upload_csv(&app, &maker, &mixed).await.expect(201);
     assert_eq!(report["batch"]["status"], "validated", "{report}");
@@ -241,7 +241,7 @@ async fn suspended_and_exited_households_are_skipped_with_the_reason(app: TestAp
     // JSON upload, same rules as CSV.
     let lines: Vec<Value> = DEMO_KKS
         .iter()
-        .map(|kk| json!({"period": "2026-12", "program_code": "SSN-SEMBAKO", "kk_number": kk, "amount_idr": "150000"}))
+        .map(|kk| json!({"period": "2098-12", "program_code": "SSN-SEMBAKO", "kk_number": kk, "amount_idr": "150000"}))
         .collect();
     let report = app
         .post(
@@ -410,14 +410,14 @@ async fn a_file_of_several_chunks_is_checked_and_posted_whole(app: TestApp) {
     let header = "period,program_code,kk_number,amount_idr\n";
     let mut clean = String::from(header);
     for index in 0..HOUSEHOLDS {
-        clean.push_str(&format!("2026-12,SSN-SEMBAKO,{},100000\n", many_kk(index)));
+        clean.push_str(&format!("2098-12,SSN-SEMBAKO,{},100000\n", many_kk(index)));
     }
     // 49 unknown households (lines 5102 to 5150), then the first household again (line 5151).
     let mut flawed = clean.clone();
     for index in 0..49 {
-        flawed.push_str(&format!("2026-12,SSN-SEMBAKO,72{index:014},100000\n"));
+        flawed.push_str(&format!("2098-12,SSN-SEMBAKO,72{index:014},100000\n"));
     }
-    flawed.push_str(&format!("2026-12,SSN-SEMBAKO,{},100000\n", many_kk(0)));
+    flawed.push_str(&format!("2098-12,SSN-SEMBAKO,{},100000\n", many_kk(0)));
 
     let transfers = app.count("transfers").await;
     let report = upload_csv(&app, &maker, &flawed).await.expect(201);
@@ -502,7 +502,7 @@ async fn an_upload_cut_off_midway_leaves_no_batch_validating(app: TestApp) {
     // line errors, staged like good lines).
     let mut rows = String::from("period,program_code,kk_number,amount_idr\n");
     for i in 0..ssn::quota::parse::CHUNK_ROWS * 2 {
-        rows.push_str(&format!("2027-01,SSN-SEMBAKO,64729{i:011},150000\n"));
+        rows.push_str(&format!("2099-01,SSN-SEMBAKO,64729{i:011},150000\n"));
     }
     let head = format!(
         "POST {BATCHES}?source_name=cut.csv HTTP/1.1\r\nhost: {address}\r\nauthorization: Bearer {maker}\r\n\
@@ -542,7 +542,7 @@ async fn an_upload_cut_off_midway_leaves_no_batch_validating(app: TestApp) {
     // once it is an hour old.
     app.execute(
         "UPDATE quota_batches SET status = 'validating', uploaded_at = '2000-01-01T00:00:00Z'
-          WHERE source_name = 'dinsos-2026-12.csv'",
+          WHERE source_name = 'dinsos-2098-12.csv'",
     )
     .await;
     assert_eq!(count_validating(&app).await, 1);
@@ -555,7 +555,7 @@ async fn control_characters_in_a_line_are_reported_not_a_server_error(app: TestA
     let office = app.login("dinsos").await;
     let lines = json!([
         {"period": "\u{0}", "program_code": "SSN\u{0}X", "kk_number": "\u{0}", "amount_idr": "1\u{0}"},
-        {"period": "2027-03", "program_code": "SSN-SEMBAKO\u{202e}", "kk_number": DEMO_KKS[0], "amount_idr": "1000"},
+        {"period": "2099-03", "program_code": "SSN-SEMBAKO\u{202e}", "kk_number": DEMO_KKS[0], "amount_idr": "1000"},
     ]);
     let report = app
         .post(

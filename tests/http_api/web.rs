@@ -973,3 +973,83 @@ async fn the_admin_creates_disables_and_changes_users(app: TestApp) {
 }
 
 on_both_backends!(the_admin_creates_disables_and_changes_users);
+
+async fn an_operator_voids_todays_purchase_and_reads_holds_terminals_and_catalog(app: TestApp) {
+    let operator = app.login("warung-berkah").await;
+    // Approved, not completed: a hold.
+    let held = app
+        .post(
+            "/v1/redemptions/authorize",
+            &operator,
+            purchase("SMD00002", "000031", DEMO_PANS[3], 2, "13000"),
+        )
+        .await
+        .expect(200);
+    assert_eq!(held["response_code"], "00");
+    let before = app.balance(&operator, "SMD00002", DEMO_PANS[3]).await;
+    let mut kiosk = Browser::new(&app);
+    kiosk.login("warung-berkah").await;
+    let own = kiosk.get("/kiosk").await.location().to_string();
+    let page = kiosk.get(&own).await;
+    assert!(page.body.contains("id=\"holds\""), "{}", page.body);
+    assert!(page.body.contains("SMD00002 / 000031") && page.body.contains("Rp 26.000"));
+    assert!(page.body.contains("id=\"catalog\"") && page.body.contains("BERAS-MEDIUM"));
+    assert!(
+        page.body.contains("Rp 14.000"),
+        "the rice price cap: {}",
+        page.body
+    );
+    assert!(page.body.contains("id=\"terminals\"") && page.body.contains("WITA"));
+    // Voiding asks first, then answers with the terminal's response code in words.
+    let at = page
+        .body
+        .find("/void?")
+        .expect("a void link for today's hold");
+    let link = page.body[..at]
+        .rfind('"')
+        .map(|start| &page.body[start + 1..])
+        .unwrap();
+    let link = link[..link.find('"').unwrap()]
+        .replace("&amp;", "&")
+        .replace("&#38;", "&");
+    assert!(link.contains("stan=000031"), "{link}");
+    let confirm = kiosk.get(&link).await;
+    assert_eq!(confirm.status, StatusCode::OK, "{}", confirm.body);
+    let csrf = confirm.csrf();
+    let form = [
+        ("csrf", csrf.as_str()),
+        ("terminal", "SMD00002"),
+        ("stan", "000031"),
+        ("date", &today()),
+    ];
+    // Another E-Warung's operator cannot void it.
+    let mut other = Browser::new(&app);
+    other.login("warung-sejahtera").await;
+    let other_csrf = other.get("/").await.csrf();
+    let mut foreign = form;
+    foreign[0] = ("csrf", other_csrf.as_str());
+    let refused = other.post(&format!("{own}/void"), &foreign).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    let voided = kiosk.post(&format!("{own}/void"), &form).await;
+    assert_eq!(voided.status, StatusCode::SEE_OTHER, "{}", voided.body);
+    assert!(
+        voided.location().ends_with("answer=00"),
+        "{}",
+        voided.location()
+    );
+    let page = kiosk.get(voided.location()).await;
+    assert!(page.body.contains("id=\"void-answer\"") && page.body.contains("00 · Disetujui"));
+    assert!(page.body.contains("id=\"no-holds\""), "the hold is gone");
+    let after = app.balance(&operator, "SMD00002", DEMO_PANS[3]).await;
+    assert_ne!(before, after, "the held amount is back on the card");
+    // Voiding again answers with a code, and moves nothing.
+    let again = kiosk.post(&format!("{own}/void"), &form).await;
+    assert_eq!(again.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        app.balance(&operator, "SMD00002", DEMO_PANS[3]).await,
+        after
+    );
+    app.assert_ledger_clean().await;
+}
+
+on_both_backends!(an_operator_voids_todays_purchase_and_reads_holds_terminals_and_catalog);

@@ -4,14 +4,27 @@
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::{
-    extract::{Path, State},
-    response::Redirect,
+    extract::{Path, Query, State},
+    response::{IntoResponse, Redirect, Response},
+    Form,
 };
+use serde::Deserialize;
 
 use crate::{
-    domain::{ids::EwarungId, locale::Locale, role::Permission},
+    domain::{
+        ids::EwarungId, locale::Locale, purchase::Followup, role::Permission, terminal::TerminalId,
+    },
     http::state::AppState,
-    model::views::{RecentRequest, TerminalSales},
+    model::{
+        records::CatalogItemRecord,
+        views::{RecentRequest, TerminalSales, TerminalState},
+    },
+    redemption::{
+        engine::FollowUp,
+        request::{LocalDate, OriginalRequest, Stan},
+        response::TerminalReply,
+    },
+    settlement::SettlementRecord,
     web::{error::WebError, format, layout::Layout, session::SignedIn},
 };
 
@@ -21,10 +34,21 @@ const RECENT: u32 = 20;
 #[template(path = "kiosk.html", config = "src/web/askama.toml")]
 pub struct KioskPage {
     layout: Layout,
+    id: uuid::Uuid,
     name: String,
     date: String,
     sales: Vec<TerminalSales>,
+    holds: Vec<RecentRequest>,
     recent: Vec<RecentRequest>,
+    terminals: Vec<TerminalState>,
+    catalog: Vec<CatalogItemRecord>,
+    /// The settlement statement of `statement_date`.
+    statement_date: String,
+    statement: Vec<SettlementRecord>,
+    /// The answer to a void just made, in words.
+    answer: Option<String>,
+    /// Whether this user may void (the E-Warung's operator; others read).
+    can_void: bool,
     locale: Locale,
 }
 
@@ -44,6 +68,45 @@ impl KioskPage {
     fn response_key(&self, code: &str) -> &'static str {
         crate::web::status::response_key(code)
     }
+
+    fn state_key(&self, state: &Option<String>) -> &'static str {
+        crate::web::status::purchase_key(state.as_deref().unwrap_or(""))
+    }
+
+    fn terminal_status_key(&self, status: &str) -> &'static str {
+        match status {
+            "active" => "status-active",
+            "suspended" => "status-suspended",
+            _ => "kiosk-terminal-retired",
+        }
+    }
+
+    fn maybe_when(&self, at: &Option<chrono::DateTime<chrono::Utc>>) -> String {
+        at.map(|at| format::time(at, self.locale))
+            .unwrap_or_default()
+    }
+
+    /// A purchase of the terminal's today (the date a void may name) that a void would undo.
+    fn voidable(&self, row: &RecentRequest) -> bool {
+        self.can_void
+            && row.local_date == self.date
+            && matches!(row.state.as_deref(), Some("held") | Some("completed"))
+    }
+
+    fn void_link(&self, row: &RecentRequest) -> String {
+        format!(
+            "/kiosk/{}/void?terminal={}&stan={}&date={}",
+            self.id, row.terminal_id, row.stan, row.local_date
+        )
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct KioskQuery {
+    /// The settlement statement's date.
+    date: Option<String>,
+    /// A void's response code, to show in words.
+    answer: Option<String>,
 }
 
 /// An operator's own E-Warung.
@@ -57,24 +120,135 @@ pub async fn show(
     State(state): State<AppState>,
     signed: SignedIn,
     Path(id): Path<uuid::Uuid>,
+    Query(query): Query<KioskQuery>,
 ) -> Result<KioskPage, WebError> {
     signed.require(Permission::ReadEwarungs)?;
-    let id = EwarungId(id);
-    signed.require_ewarung(id)?;
-    let ewarung = state
+    let ewarung = EwarungId(id);
+    signed.require_ewarung(ewarung)?;
+    let record = state
         .store
-        .get_ewarung(id)
+        .get_ewarung(ewarung)
         .await?
         .ok_or(WebError::NotFound)?;
     // Sales count on the business date that is open now (after the cut-off, tomorrow's).
     let date = state.store.days().open_business_date().await?;
+    let statement_date = query
+        .date
+        .filter(|d| crate::business_day::parse_date(d).is_some())
+        .unwrap_or_else(|| format::today_wita(crate::store::now() - chrono::Duration::days(1)));
+    let statement = match crate::business_day::parse_date(&statement_date) {
+        Some(day) => state
+            .store
+            .days()
+            .settlements(day)
+            .await?
+            .into_iter()
+            .filter(|entry| entry.ewarung_id == ewarung)
+            .collect(),
+        None => Vec::new(),
+    };
+    let mut catalog = Vec::new();
+    for program in state.store.list_programs().await? {
+        catalog.extend(state.store.list_catalog_items(program.id).await?);
+    }
     let views = state.store.views();
+    let tr = signed.tr();
     Ok(KioskPage {
         layout: Layout::new(&signed, "/kiosk"),
-        name: ewarung.name,
-        sales: views.terminal_sales(id, &date).await?,
-        recent: views.recent_requests(id, RECENT).await?,
+        id,
+        name: record.name,
+        sales: views.terminal_sales(ewarung, &date).await?,
+        holds: views.open_holds(ewarung).await?,
+        recent: views.recent_requests(ewarung, RECENT).await?,
+        terminals: views.terminal_states(ewarung).await?,
+        catalog,
+        statement_date,
+        statement,
+        answer: query.answer.map(|code| {
+            let code: String = code.chars().take(2).collect();
+            format!("{code} · {}", tr.t(crate::web::status::response_key(&code)))
+        }),
+        can_void: signed.role().may(Permission::Redeem),
         date,
         locale: signed.user.locale,
     })
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct VoidQuery {
+    #[serde(default)]
+    terminal: String,
+    #[serde(default)]
+    stan: String,
+    #[serde(default)]
+    date: String,
+}
+
+impl VoidQuery {
+    fn original(&self) -> Result<OriginalRequest, WebError> {
+        let invalid = |_| WebError::Unprocessable("kiosk-void-unknown");
+        Ok(OriginalRequest {
+            terminal_id: TerminalId::parse(&self.terminal).map_err(invalid)?,
+            stan: Stan::parse(&self.stan).map_err(invalid)?,
+            local_date: LocalDate::parse(&self.date).map_err(invalid)?,
+        })
+    }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "kiosk_void.html", config = "src/web/askama.toml")]
+pub struct VoidPage {
+    layout: Layout,
+    id: uuid::Uuid,
+    query: VoidQuery,
+}
+
+/// Voiding moves money back to the household: the operator confirms first.
+pub async fn confirm_void(
+    signed: SignedIn,
+    Path(id): Path<uuid::Uuid>,
+    Query(query): Query<VoidQuery>,
+) -> Result<VoidPage, WebError> {
+    signed.require(Permission::Redeem)?;
+    signed.require_ewarung(EwarungId(id))?;
+    query.original()?;
+    Ok(VoidPage {
+        layout: Layout::new(&signed, "/kiosk"),
+        id,
+        query,
+    })
+}
+
+#[derive(Debug, Deserialize)]
+pub struct VoidForm {
+    csrf: String,
+    #[serde(flatten)]
+    original: VoidQuery,
+}
+
+/// Voids one of today's purchases, as the terminal would: the same ledger job as
+/// `POST /v1/redemptions/void`, answered with its response code in words.
+pub async fn void(
+    State(state): State<AppState>,
+    signed: SignedIn,
+    Path(id): Path<uuid::Uuid>,
+    Form(form): Form<VoidForm>,
+) -> Result<Response, WebError> {
+    signed.require(Permission::Redeem)?;
+    let ewarung = EwarungId(id);
+    signed.require_ewarung(ewarung)?;
+    signed.check_csrf(&form.csrf)?;
+    let original = form.original.original()?;
+    let terminal = original.terminal_id.to_string();
+    let job = FollowUp {
+        ewarung,
+        action: Followup::Void,
+        original,
+    };
+    let bytes = crate::redemption::answer::answer(state.store.as_ref(), job, &terminal).await;
+    let code = serde_json::from_slice::<TerminalReply>(&bytes)
+        .map(|reply| reply.response_code.code().to_string())
+        .unwrap_or_else(|_| "96".to_string());
+    tracing::info!(user = %signed.user.username, terminal, code, "void from the web");
+    Ok(Redirect::to(&format!("/kiosk/{id}?answer={code}")).into_response())
 }
