@@ -144,7 +144,15 @@ async fn each_role_sees_its_menu_and_pages_pass_axe(app: TestApp) {
     let expected: [(&str, &[&str]); 5] = [
         (
             "dinsos",
-            &["/", "/office", "/households", "/quota", "/bank", "/audit"],
+            &[
+                "/",
+                "/office",
+                "/households",
+                "/quota",
+                "/bank",
+                "/audit",
+                "/ewarungs",
+            ],
         ),
         ("warung-berkah", &["/", "/kiosk"]),
         ("kaltimtara", &["/", "/office", "/quota", "/bank"]),
@@ -152,7 +160,7 @@ async fn each_role_sees_its_menu_and_pages_pass_axe(app: TestApp) {
             "auditor",
             &["/", "/office", "/households", "/quota", "/bank", "/audit"],
         ),
-        ("admin", &["/", "/households", "/users"]),
+        ("admin", &["/", "/households", "/ewarungs", "/users"]),
     ];
     for (username, links) in expected {
         let client = browser(&driver, 1280).await;

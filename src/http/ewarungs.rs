@@ -220,7 +220,8 @@ impl ProvisionedKey {
     }
 }
 
-fn new_pin_key(state: &AppState, terminal_id: &str) -> (TerminalKey, WrappedPinKey) {
+/// A new PIN key for a terminal: the key in clear (to show once) and as the store keeps it.
+pub(crate) fn new_pin_key(state: &AppState, terminal_id: &str) -> (TerminalKey, WrappedPinKey) {
     let key = TerminalKey::generate();
     let wrapped = WrappedPinKey {
         wrapped: state.terminal_keys.wrap(terminal_id, &key),

@@ -17,7 +17,7 @@ pub struct MenuItem {
 /// the same `Role::may` as the API, so a menu never offers what the page would refuse.
 pub fn menu(role: Role) -> Vec<MenuItem> {
     use Permission::*;
-    let all: [(&str, &str, &[Permission]); 8] = [
+    let all: [(&str, &str, &[Permission]); 9] = [
         ("/", "menu-home", &[]),
         ("/office", "menu-overview", &[ReadLedger]),
         ("/households", "menu-households", &[ReadRegistry]),
@@ -25,6 +25,7 @@ pub fn menu(role: Role) -> Vec<MenuItem> {
         ("/bank", "menu-bank", &[ReadLedger]),
         ("/audit", "menu-audit", &[ReadRegistry, ReadLedger]),
         ("/kiosk", "menu-kiosk", &[Redeem]),
+        ("/ewarungs", "menu-ewarungs", &[ManageEwarungs]),
         ("/users", "menu-users", &[ManageUsers]),
     ];
     all.into_iter()
@@ -80,7 +81,15 @@ mod tests {
     fn each_role_sees_only_its_pages() {
         assert_eq!(
             hrefs(Role::Office),
-            ["/", "/office", "/households", "/quota", "/bank", "/audit"]
+            [
+                "/",
+                "/office",
+                "/households",
+                "/quota",
+                "/bank",
+                "/audit",
+                "/ewarungs"
+            ]
         );
         assert_eq!(hrefs(Role::Operator), ["/", "/kiosk"]);
         assert_eq!(hrefs(Role::Bank), ["/", "/office", "/quota", "/bank"]);
@@ -88,6 +97,9 @@ mod tests {
             hrefs(Role::Auditor),
             ["/", "/office", "/households", "/quota", "/bank", "/audit"]
         );
-        assert_eq!(hrefs(Role::Admin), ["/", "/households", "/users"]);
+        assert_eq!(
+            hrefs(Role::Admin),
+            ["/", "/households", "/ewarungs", "/users"]
+        );
     }
 }

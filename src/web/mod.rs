@@ -45,7 +45,7 @@ const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; st
 /// The pages and their static files, with the security headers every page response carries.
 pub fn router() -> Router<AppState> {
     use pages::{
-        audit, auth, bank, cards, home, households, kiosk, office, quota, register, users,
+        audit, auth, bank, cards, ewarungs, home, households, kiosk, office, quota, register, users,
     };
     Router::new()
         .route("/", get(home::show))
@@ -95,6 +95,16 @@ pub fn router() -> Router<AppState> {
         )
         .route("/audit", get(audit::log))
         .route("/audit/ledger", get(audit::ledger).post(audit::verify))
+        .route("/ewarungs", get(ewarungs::list).post(ewarungs::create))
+        .route("/ewarungs/{id}", get(ewarungs::show))
+        .route(
+            "/ewarungs/{id}/terminals",
+            axum::routing::post(ewarungs::add_terminal),
+        )
+        .route(
+            "/ewarungs/{id}/terminals/{terminal_id}/pin-key",
+            axum::routing::post(ewarungs::rotate_key),
+        )
         .route("/users", get(users::list).post(users::create))
         .route("/users/{id}", get(users::show))
         .route("/users/{id}/{action}", axum::routing::post(users::act))

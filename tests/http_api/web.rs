@@ -152,7 +152,15 @@ async fn each_role_signs_in_and_sees_only_its_menu(app: TestApp) {
     let expected: [(&str, &[&str]); 5] = [
         (
             "dinsos",
-            &["/", "/office", "/households", "/quota", "/bank", "/audit"],
+            &[
+                "/",
+                "/office",
+                "/households",
+                "/quota",
+                "/bank",
+                "/audit",
+                "/ewarungs",
+            ],
         ),
         ("warung-berkah", &["/", "/kiosk"]),
         ("kaltimtara", &["/", "/office", "/quota", "/bank"]),
@@ -160,7 +168,7 @@ async fn each_role_signs_in_and_sees_only_its_menu(app: TestApp) {
             "auditor",
             &["/", "/office", "/households", "/quota", "/bank", "/audit"],
         ),
-        ("admin", &["/", "/households", "/users"]),
+        ("admin", &["/", "/households", "/ewarungs", "/users"]),
     ];
     for (username, menu) in expected {
         let mut browser = Browser::new(&app);
@@ -1053,3 +1061,110 @@ async fn an_operator_voids_todays_purchase_and_reads_holds_terminals_and_catalog
 }
 
 on_both_backends!(an_operator_voids_todays_purchase_and_reads_holds_terminals_and_catalog);
+
+async fn the_admin_registers_an_ewarung_and_provisions_its_terminal(app: TestApp) {
+    let mut admin = Browser::new(&app);
+    admin.login("admin").await;
+    let page = admin.get("/ewarungs").await;
+    assert!(page.body.contains("E-Warung Berkah"));
+    let csrf = page.csrf();
+    let mut form = vec![
+        ("csrf", csrf.as_str()),
+        ("name", "E-Warung Mawar"),
+        ("owner", "Ibu Rina"),
+        ("street", "Jl. Kadrie Oening 7"),
+        ("rt", "4"),
+        ("rw", "2"),
+        ("kelurahan", "Air Putih"),
+        ("kecamatan", "Samarinda Ulu"),
+        ("bank_code", "12"),
+        ("account_number", "0012345678"),
+        ("account_holder", "Rina Wati"),
+    ];
+    let refused = admin.post("/ewarungs", &form).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        refused.body.contains("id=\"bank_code-error\""),
+        "{}",
+        refused.body
+    );
+    assert!(
+        refused.body.contains("value=\"E-Warung Mawar\""),
+        "kept as typed"
+    );
+    form[8] = ("bank_code", "124");
+    let created = admin.post("/ewarungs", &form).await;
+    assert_eq!(created.status, StatusCode::SEE_OTHER, "{}", created.body);
+    let ewarung_path = created.location().to_string();
+    // A terminal: its PIN key is shown this once, with the check value the API keeps.
+    let bad = admin
+        .post(
+            &format!("{ewarung_path}/terminals"),
+            &[("csrf", &csrf), ("terminal_id", "SMD"), ("serial", "PAX-1")],
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad.body.contains("id=\"terminal_id-error\""));
+    let added = admin
+        .post(
+            &format!("{ewarung_path}/terminals"),
+            &[
+                ("csrf", &csrf),
+                ("terminal_id", "SMD00077"),
+                ("serial", "PAX-A920-0077"),
+            ],
+        )
+        .await;
+    assert_eq!(added.status, StatusCode::CREATED, "{}", added.body);
+    let key = between(&added.body, "id=\"pin-key\">", "<");
+    let check = between(&added.body, "id=\"check-value\">", "<");
+    assert_eq!(key.len(), 32, "{key}");
+    assert!(key.bytes().all(|b| b.is_ascii_hexdigit()));
+    let token = app.login("admin").await;
+    let terminal = app.get("/v1/terminals/SMD00077", &token).await.expect(200);
+    assert_eq!(terminal["pin_key_check_value"], check.as_str());
+    // Shown once: the page, read again, has the check value but not the key.
+    let again = admin.get(&ewarung_path).await;
+    assert!(again.body.contains(&check) && !again.body.contains(&key));
+    // Rotating gives a new key; the API's check value follows.
+    let rotated = admin
+        .post(
+            &format!("{ewarung_path}/terminals/SMD00077/pin-key"),
+            &[("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(rotated.status, StatusCode::CREATED);
+    let new_key = between(&rotated.body, "id=\"pin-key\">", "<");
+    assert_ne!(new_key, key);
+    let terminal = app.get("/v1/terminals/SMD00077", &token).await.expect(200);
+    assert_eq!(
+        terminal["pin_key_check_value"],
+        between(&rotated.body, "id=\"check-value\">", "<").as_str()
+    );
+    // A terminal of another E-Warung cannot be rotated through this one.
+    let foreign = admin
+        .post(
+            &format!("{ewarung_path}/terminals/SMD00001/pin-key"),
+            &[("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(foreign.status, StatusCode::NOT_FOUND);
+    // An operator may not open these pages.
+    let mut operator = Browser::new(&app);
+    operator.login("warung-berkah").await;
+    assert_eq!(
+        operator.get("/ewarungs").await.status,
+        StatusCode::FORBIDDEN
+    );
+}
+
+/// The text between `start` and the next `end`.
+fn between(text: &str, start: &str, end: &str) -> String {
+    let at = text
+        .find(start)
+        .unwrap_or_else(|| panic!("{start} in {text}"))
+        + start.len();
+    text[at..at + text[at..].find(end).unwrap()].to_string()
+}
+
+on_both_backends!(the_admin_registers_an_ewarung_and_provisions_its_terminal);

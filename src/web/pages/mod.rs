@@ -4,6 +4,7 @@ pub mod audit;
 pub mod auth;
 pub mod bank;
 pub mod cards;
+pub mod ewarungs;
 pub mod home;
 pub mod households;
 pub mod kiosk;

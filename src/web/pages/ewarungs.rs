@@ -1,0 +1,359 @@
+//! E-Warungs and their terminals, for the admin and the offices: register an E-Warung (its
+//! address and the bank account it is paid into), add a terminal, and rotate a terminal's PIN
+//! key. A new key is shown once, with its check value, to be loaded into the terminal; the host
+//! keeps it only wrapped.
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::{
+    extract::{Path, State},
+    http::StatusCode,
+    response::{IntoResponse, Redirect, Response},
+    Form,
+};
+use serde::Deserialize;
+
+use crate::{
+    domain::{
+        household::{neighbourhood_unit, Address},
+        ids::EwarungId,
+        role::Permission,
+        terminal::TerminalId,
+        text::bounded,
+        Invalid,
+    },
+    http::state::AppState,
+    model::records::{BankAccount, EwarungRecord, NewEwarung, NewTerminal, TerminalRecord},
+    store::{Page, StoreError},
+    web::{error::WebError, form::FieldErrors, layout::Layout, session::SignedIn},
+};
+
+#[derive(Debug, Default, Deserialize)]
+pub struct EwarungFields {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    owner: String,
+    #[serde(default)]
+    street: String,
+    #[serde(default)]
+    rt: String,
+    #[serde(default)]
+    rw: String,
+    #[serde(default)]
+    kelurahan: String,
+    #[serde(default)]
+    kecamatan: String,
+    #[serde(default)]
+    bank_code: String,
+    #[serde(default)]
+    account_number: String,
+    #[serde(default)]
+    account_holder: String,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "ewarungs.html", config = "src/web/askama.toml")]
+pub struct EwarungsPage {
+    layout: Layout,
+    ewarungs: Vec<EwarungRecord>,
+    fields: EwarungFields,
+    errors: FieldErrors,
+}
+
+impl EwarungsPage {
+    fn error(&self, field: &str) -> Option<&str> {
+        self.errors.of(field)
+    }
+
+    /// The form's inputs: name, label key and value as typed.
+    fn inputs(&self) -> Vec<(&'static str, &'static str, &str)> {
+        let f = &self.fields;
+        vec![
+            ("name", "ewarungs-name", &f.name),
+            ("owner", "ewarungs-owner", &f.owner),
+            ("street", "field-street", &f.street),
+            ("rt", "field-rt", &f.rt),
+            ("rw", "field-rw", &f.rw),
+            ("kelurahan", "field-kelurahan", &f.kelurahan),
+            ("kecamatan", "field-kecamatan", &f.kecamatan),
+            ("bank_code", "ewarungs-bank-code", &f.bank_code),
+            (
+                "account_number",
+                "ewarungs-account-number",
+                &f.account_number,
+            ),
+            (
+                "account_holder",
+                "ewarungs-account-holder",
+                &f.account_holder,
+            ),
+        ]
+    }
+}
+
+async fn list_page(
+    state: &AppState,
+    signed: &SignedIn,
+    fields: EwarungFields,
+    errors: FieldErrors,
+) -> Result<EwarungsPage, WebError> {
+    let all = Page {
+        after: None,
+        limit: Page::MAX_LIMIT,
+    };
+    Ok(EwarungsPage {
+        layout: Layout::new(signed, "/ewarungs"),
+        ewarungs: state.store.list_ewarungs(all).await?,
+        fields,
+        errors,
+    })
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    signed: SignedIn,
+) -> Result<EwarungsPage, WebError> {
+    signed.require(Permission::ManageEwarungs)?;
+    list_page(
+        &state,
+        &signed,
+        EwarungFields::default(),
+        FieldErrors::default(),
+    )
+    .await
+}
+
+/// `lengths` digits, or the error beside `field`.
+fn digits(value: &str, lengths: std::ops::RangeInclusive<usize>) -> Result<String, Invalid> {
+    let value = value.trim();
+    if lengths.contains(&value.len()) && value.bytes().all(|b| b.is_ascii_digit()) {
+        Ok(value.to_string())
+    } else {
+        Err(Invalid::new(
+            "invalid_bank_account",
+            format!("{} to {} digits", lengths.start(), lengths.end()),
+        ))
+    }
+}
+
+pub async fn create(
+    State(state): State<AppState>,
+    signed: SignedIn,
+    Form(fields): Form<EwarungFields>,
+) -> Result<Response, WebError> {
+    signed.require(Permission::ManageEwarungs)?;
+    signed.check_csrf(&fields.csrf)?;
+    let tr = signed.tr();
+    let mut errors = FieldErrors::default();
+    let mut check = |field: &'static str, result: Result<String, Invalid>| {
+        result
+            .map_err(|invalid| errors.invalid(&tr, field, &invalid))
+            .ok()
+    };
+    let name = check("name", bounded(&fields.name, 200, "name"));
+    let owner = check("owner", bounded(&fields.owner, 200, "owner"));
+    let street = check("street", bounded(&fields.street, 200, "street"));
+    let rt = check("rt", neighbourhood_unit(&fields.rt, "rt"));
+    let rw = check("rw", neighbourhood_unit(&fields.rw, "rw"));
+    let kelurahan = check("kelurahan", bounded(&fields.kelurahan, 100, "kelurahan"));
+    let kecamatan = check("kecamatan", bounded(&fields.kecamatan, 100, "kecamatan"));
+    let bank_code = check("bank_code", digits(&fields.bank_code, 3..=3));
+    let number = check("account_number", digits(&fields.account_number, 6..=20));
+    let holder = check(
+        "account_holder",
+        bounded(&fields.account_holder, 200, "holder"),
+    );
+    if let (
+        Some(name),
+        Some(owner_name),
+        Some(street),
+        Some(rt),
+        Some(rw),
+        Some(kelurahan),
+        Some(kecamatan),
+        Some(bank_code),
+        Some(account_number),
+        Some(account_holder),
+    ) = (
+        name, owner, street, rt, rw, kelurahan, kecamatan, bank_code, number, holder,
+    ) {
+        let ewarung = NewEwarung {
+            name,
+            owner_name,
+            address: Address {
+                street,
+                rt,
+                rw,
+                kelurahan,
+                kecamatan,
+            },
+            bank_account: BankAccount {
+                bank_code,
+                account_number,
+                account_holder,
+            },
+        };
+        match state.store.create_ewarung(ewarung, signed.user.id).await {
+            Ok(record) => {
+                return Ok(Redirect::to(&format!("/ewarungs/{}", record.id.0)).into_response())
+            }
+            Err(StoreError::Duplicate { .. }) => errors.add("name", tr.t("ewarungs-taken")),
+            Err(error) => return Err(error.into()),
+        }
+    }
+    let page = list_page(&state, &signed, fields, errors).await?;
+    Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "ewarung.html", config = "src/web/askama.toml")]
+pub struct EwarungPage {
+    layout: Layout,
+    ewarung: EwarungRecord,
+    terminals: Vec<TerminalRecord>,
+    /// A key just made: the terminal, the key in clear and its check value, shown this once.
+    new_key: Option<(String, String, String)>,
+    terminal_id: String,
+    serial: String,
+    errors: FieldErrors,
+}
+
+impl EwarungPage {
+    fn error(&self, field: &str) -> Option<&str> {
+        self.errors.of(field)
+    }
+}
+
+async fn ewarung_page(
+    state: &AppState,
+    signed: &SignedIn,
+    id: EwarungId,
+    new_key: Option<(String, String, String)>,
+    errors: FieldErrors,
+) -> Result<EwarungPage, WebError> {
+    let ewarung = state
+        .store
+        .get_ewarung(id)
+        .await?
+        .ok_or(WebError::NotFound)?;
+    Ok(EwarungPage {
+        layout: Layout::new(signed, "/ewarungs"),
+        terminals: state.store.list_terminals(id).await?,
+        ewarung,
+        new_key,
+        terminal_id: String::new(),
+        serial: String::new(),
+        errors,
+    })
+}
+
+pub async fn show(
+    State(state): State<AppState>,
+    signed: SignedIn,
+    Path(id): Path<uuid::Uuid>,
+) -> Result<EwarungPage, WebError> {
+    signed.require(Permission::ManageEwarungs)?;
+    ewarung_page(&state, &signed, EwarungId(id), None, FieldErrors::default()).await
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct TerminalFields {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    terminal_id: String,
+    #[serde(default)]
+    serial: String,
+}
+
+pub async fn add_terminal(
+    State(state): State<AppState>,
+    signed: SignedIn,
+    Path(id): Path<uuid::Uuid>,
+    Form(fields): Form<TerminalFields>,
+) -> Result<Response, WebError> {
+    signed.require(Permission::ManageEwarungs)?;
+    signed.check_csrf(&fields.csrf)?;
+    let ewarung = EwarungId(id);
+    let tr = signed.tr();
+    let mut errors = FieldErrors::default();
+    let terminal_id = TerminalId::parse(fields.terminal_id.trim())
+        .map_err(|invalid| errors.invalid(&tr, "terminal_id", &invalid))
+        .ok();
+    let serial = bounded(&fields.serial, 64, "serial")
+        .map_err(|invalid| errors.invalid(&tr, "serial", &invalid))
+        .ok();
+    if let (Some(terminal_id), Some(serial_number)) = (terminal_id, serial) {
+        state
+            .store
+            .get_ewarung(ewarung)
+            .await?
+            .ok_or(WebError::NotFound)?;
+        let terminal_id = terminal_id.as_str().to_string();
+        let (key, wrapped) = crate::http::ewarungs::new_pin_key(&state, &terminal_id);
+        let terminal = NewTerminal {
+            terminal_id: terminal_id.clone(),
+            ewarung_id: ewarung,
+            serial_number,
+            pin_key: Some(wrapped),
+        };
+        match state.store.create_terminal(terminal, signed.user.id).await {
+            Ok(_) => {
+                let shown = (terminal_id, key.expose_hex().to_string(), key.check_value());
+                let page = ewarung_page(&state, &signed, ewarung, Some(shown), errors).await?;
+                return Ok((StatusCode::CREATED, page).into_response());
+            }
+            Err(StoreError::Duplicate { .. }) => errors.add("terminal_id", tr.t("terminals-taken")),
+            Err(error) => return Err(error.into()),
+        }
+    }
+    let mut page = ewarung_page(&state, &signed, ewarung, None, errors).await?;
+    page.terminal_id = fields.terminal_id;
+    page.serial = fields.serial;
+    Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+pub struct CsrfOnly {
+    csrf: String,
+}
+
+/// A new PIN key for a terminal of this E-Warung; the old one stops working at once.
+pub async fn rotate_key(
+    State(state): State<AppState>,
+    signed: SignedIn,
+    Path((id, terminal_id)): Path<(uuid::Uuid, String)>,
+    Form(form): Form<CsrfOnly>,
+) -> Result<Response, WebError> {
+    signed.require(Permission::ManageEwarungs)?;
+    signed.check_csrf(&form.csrf)?;
+    let ewarung = EwarungId(id);
+    let terminal = state
+        .store
+        .get_terminal(&terminal_id)
+        .await?
+        .filter(|terminal| terminal.ewarung_id == ewarung)
+        .ok_or(WebError::NotFound)?;
+    let (key, wrapped) = crate::http::ewarungs::new_pin_key(&state, &terminal.terminal_id);
+    state
+        .store
+        .set_terminal_pin_key(&terminal.terminal_id, wrapped, signed.user.id)
+        .await?;
+    let shown = (
+        terminal.terminal_id,
+        key.expose_hex().to_string(),
+        key.check_value(),
+    );
+    let page = ewarung_page(
+        &state,
+        &signed,
+        ewarung,
+        Some(shown),
+        FieldErrors::default(),
+    )
+    .await?;
+    Ok((StatusCode::CREATED, page).into_response())
+}
