@@ -91,7 +91,7 @@ impl Application {
             body_bytes: args.body_limit_bytes,
             request_timeout: Duration::from_secs(args.request_timeout_seconds),
         };
-        let router = http::router(state.clone(), limits, crate::web::router());
+        let router = http::router(state.clone(), limits, crate::web::router(state.clone()));
         let sweeper = redemption::sweeper::spawn(
             state.store.clone(),
             Duration::from_secs(args.sweep_interval_seconds),

@@ -43,7 +43,7 @@ const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; st
      base-uri 'none'; object-src 'none'";
 
 /// The pages and their static files, with the security headers every page response carries.
-pub fn router() -> Router<AppState> {
+pub fn router(state: AppState) -> Router<AppState> {
     use pages::{
         audit, auth, bank, cards, ewarungs, home, households, kiosk, office, quota, register, users,
     };
@@ -70,6 +70,10 @@ pub fn router() -> Router<AppState> {
         .route(
             "/quota",
             get(quota::list).post(quota::upload.layer(axum::extract::DefaultBodyLimit::disable())),
+        )
+        .route(
+            "/quota/expire",
+            get(quota::confirm_expire).post(quota::expire),
         )
         .route("/quota/{id}", get(quota::show))
         .route(
@@ -126,7 +130,7 @@ pub fn router() -> Router<AppState> {
             "/static/upload.js",
             get(|| static_file(UPLOAD_SCRIPT, "text/javascript")),
         )
-        .layer(axum::middleware::from_fn(render_errors))
+        .layer(axum::middleware::from_fn_with_state(state, render_errors))
         .layer(axum::middleware::from_fn(security_headers))
 }
 
@@ -170,25 +174,30 @@ struct ErrorTemplate<'a> {
     request_id: &'a str,
 }
 
-/// Draws the page of a `WebError`, with the request id only the middleware can see.
-async fn render_errors(request: Request<Body>, next: Next) -> Response {
+/// Draws the page of a `WebError`, with the request id only the middleware can see, in the
+/// language of the signed-in user if there is one.
+async fn render_errors(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    request: Request<Body>,
+    next: Next,
+) -> Response {
     let request_id = request
         .headers()
         .get("x-request-id")
         .and_then(|v| v.to_str().ok())
         .unwrap_or("-")
         .to_string();
-    let locale = Locale::default();
+    let token = session::read_cookie(request.headers(), session::COOKIE);
     let response = next.run(request).await;
     let Some(page) = response.extensions().get::<ErrorPage>().cloned() else {
         return response;
     };
+    let locale = match token {
+        Some(token) => user_locale(&state, &token).await.unwrap_or(page.locale),
+        None => page.locale,
+    };
     let body = ErrorTemplate {
-        tr: Tr::new(if page.locale == locale {
-            locale
-        } else {
-            page.locale
-        }),
+        tr: Tr::new(locale),
         status: page.status.as_u16(),
         message_key: page.message_key,
         request_id: &request_id,
@@ -202,4 +211,15 @@ async fn render_errors(request: Request<Body>, next: Next) -> Response {
         *response.status_mut() = page.status;
     }
     response
+}
+
+/// The language of the user whose session token this is (an error page is rare: two reads).
+async fn user_locale(state: &AppState, token: &str) -> Option<Locale> {
+    let sessions = state.store.sessions();
+    let session = sessions
+        .find_session(&session::token_hash(token))
+        .await
+        .ok()??;
+    let user = sessions.find_user(session.user_id).await.ok()??;
+    Some(user.locale)
 }

@@ -359,6 +359,14 @@ async fn the_language_switch_is_remembered_for_the_user(app: TestApp) {
     later.login("auditor").await;
     let page = later.get("/households").await;
     assert!(page.body.contains("lang=\"en\"") && page.body.contains("Find a household"));
+    // Error pages too speak the user's language.
+    let refused = later.get("/users").await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    assert!(
+        refused.body.contains("You may not open this page."),
+        "{}",
+        refused.body
+    );
 }
 
 async fn the_office_finds_households_and_reads_their_history(app: TestApp) {
@@ -1168,3 +1176,34 @@ fn between(text: &str, start: &str, end: &str) -> String {
 }
 
 on_both_backends!(the_admin_registers_an_ewarung_and_provisions_its_terminal);
+
+async fn the_office_expires_old_quota_after_confirming(app: TestApp) {
+    let mut office = Browser::new(&app);
+    office.login("dinsos").await;
+    let list = office.get("/quota").await;
+    assert!(list.body.contains("action=\"/quota/expire\""));
+    // Far enough ahead that the demo's month is past every carry-over.
+    let review = office.get("/quota/expire?as_of=2100-01-01").await;
+    assert_eq!(review.status, StatusCode::OK);
+    assert!(review.body.contains("id=\"confirm-expire\""));
+    let bad = office.get("/quota/expire?as_of=soon").await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let csrf = review.csrf();
+    let done = office
+        .post("/quota/expire", &[("csrf", &csrf), ("as_of", "2100-01-01")])
+        .await;
+    assert_eq!(done.status, StatusCode::OK, "{}", done.body);
+    assert!(
+        done.body.contains("Rp 1.000.000"),
+        "five households' 200,000: {}",
+        done.body
+    );
+    assert_eq!(done.body.matches("/households/").count(), 5);
+    let again = office
+        .post("/quota/expire", &[("csrf", &csrf), ("as_of", "2100-01-01")])
+        .await;
+    assert!(again.body.contains("Rp 0") && again.body.contains("Tidak ada saldo"));
+    app.assert_ledger_clean().await;
+}
+
+on_both_backends!(the_office_expires_old_quota_after_confirming);

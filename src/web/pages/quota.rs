@@ -286,3 +286,70 @@ pub async fn errors_csv(
     )
         .into_response())
 }
+
+#[derive(Debug, Default, Deserialize)]
+pub struct ExpireForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    as_of: String,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "quota_expire.html", config = "src/web/askama.toml")]
+pub struct ExpirePage {
+    layout: Layout,
+    as_of: String,
+    /// After the run: each household's expired amount, and the total.
+    expired: Option<(Vec<crate::model::quota::ExpiredEntitlement>, i64)>,
+}
+
+impl ExpirePage {
+    fn money(&self, minor: &i64) -> String {
+        format::rupiah(*minor)
+    }
+}
+
+fn as_of(text: &str) -> Result<chrono::NaiveDate, WebError> {
+    crate::business_day::parse_date(text.trim()).ok_or(WebError::Unprocessable("quota-expire-date"))
+}
+
+/// What expiry does, and the button that does it (it moves money back to program funding).
+pub async fn confirm_expire(
+    signed: SignedIn,
+    axum::extract::Query(form): axum::extract::Query<ExpireForm>,
+) -> Result<ExpirePage, WebError> {
+    signed.require(Permission::LoadQuotas)?;
+    as_of(&form.as_of)?;
+    Ok(ExpirePage {
+        layout: Layout::new(&signed, "/quota"),
+        as_of: form.as_of.trim().to_string(),
+        expired: None,
+    })
+}
+
+/// Returns entitlement older than each program's carry-over to program funding (the API's
+/// `POST /v1/quota/expire`); running it again for the same date expires nothing more.
+pub async fn expire(
+    State(state): State<AppState>,
+    signed: SignedIn,
+    Form(form): Form<ExpireForm>,
+) -> Result<ExpirePage, WebError> {
+    signed.require(Permission::LoadQuotas)?;
+    signed.check_csrf(&form.csrf)?;
+    let date = as_of(&form.as_of)?;
+    let households = state
+        .store
+        .ledger()
+        .expire_entitlements(date, Some(signed.user.id))
+        .await?;
+    let total = households
+        .iter()
+        .try_fold(0i64, |sum, h| sum.checked_add(h.amount_minor))
+        .ok_or(WebError::Unprocessable("quota-expire-date"))?;
+    Ok(ExpirePage {
+        layout: Layout::new(&signed, "/quota"),
+        as_of: form.as_of.trim().to_string(),
+        expired: Some((households, total)),
+    })
+}
