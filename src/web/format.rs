@@ -55,6 +55,28 @@ pub fn time(at: DateTime<Utc>, locale: Locale) -> String {
     )
 }
 
+/// Money and times as a page shows them, in its user's language: templates call
+/// `self.money(…)`, `self.when(…)`.
+pub trait Shows {
+    fn locale(&self) -> Locale;
+
+    fn money(&self, minor: &i64) -> String {
+        rupiah(*minor)
+    }
+
+    fn maybe_money(&self, minor: &Option<i64>) -> String {
+        minor.map(rupiah).unwrap_or_default()
+    }
+
+    fn when(&self, at: &DateTime<Utc>) -> String {
+        time(*at, self.locale())
+    }
+
+    fn maybe_when(&self, at: &Option<DateTime<Utc>>) -> String {
+        at.map(|at| time(at, self.locale())).unwrap_or_default()
+    }
+}
+
 /// Today's calendar date in Samarinda, `YYYY-MM-DD`.
 pub fn today_wita(now: DateTime<Utc>) -> String {
     now.with_timezone(&wita()).format("%Y-%m-%d").to_string()

@@ -13,7 +13,7 @@ use serde_json::json;
 use tokio::io::{AsyncBufReadExt, BufReader};
 
 /// (file name, user, password, path): the pages the README shows.
-const PAGES: [(&str, &str, &str, &str); 8] = [
+const PAGES: [(&str, &str, &str, &str); 9] = [
     ("login", "", "", "/login"),
     ("office-overview", "dinsos", "demo-office-pass", "/office"),
     (
@@ -32,6 +32,7 @@ const PAGES: [(&str, &str, &str, &str); 8] = [
     ("bank-day", "kaltimtara", "demo-bank-pass", "/bank"),
     ("auditor-audit", "auditor", "demo-auditor-pass", "/audit"),
     ("admin-users", "admin", "demo-admin-pass", "/users"),
+    ("admin-ewarungs", "admin", "demo-admin-pass", "/ewarungs"),
 ];
 
 const WIDTHS: [(&str, u32, u32); 2] = [("desktop", 1280, 900), ("phone", 360, 780)];

@@ -10,6 +10,7 @@ use axum::{
 use chrono::{NaiveDate, TimeZone, Utc};
 use serde::Deserialize;
 
+use crate::web::format::Shows;
 use crate::{
     domain::{locale::Locale, role::Permission},
     http::state::AppState,
@@ -95,14 +96,9 @@ pub struct AuditPage {
     query: AuditQuery,
     lines: Vec<AuditLine>,
     next: Option<String>,
-    locale: Locale,
 }
 
 impl AuditPage {
-    fn when(&self, at: &chrono::DateTime<Utc>) -> String {
-        format::time(*at, self.locale)
-    }
-
     fn detail(&self, line: &AuditLine) -> String {
         let text = line.record.detail.0.to_string();
         if text.chars().count() > 300 {
@@ -133,7 +129,6 @@ pub async fn log(
         query,
         lines,
         next,
-        locale: signed.user.locale,
     })
 }
 
@@ -172,4 +167,10 @@ pub async fn verify(
         layout: Layout::new(&signed, "/audit"),
         check: Some(check),
     })
+}
+
+impl Shows for AuditPage {
+    fn locale(&self) -> Locale {
+        self.layout.tr.locale
+    }
 }

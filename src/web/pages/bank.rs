@@ -14,6 +14,7 @@ use axum::{
 use serde::Deserialize;
 use tokio_util::io::{StreamReader, SyncIoBridge};
 
+use crate::web::format::Shows;
 use crate::{
     close::DayClose,
     domain::{locale::Locale, role::Permission},
@@ -46,17 +47,6 @@ pub struct DayPage {
     can_close: bool,
     can_reconcile: bool,
     message: Option<String>,
-    locale: Locale,
-}
-
-impl DayPage {
-    fn money(&self, minor: &i64) -> String {
-        format::rupiah(*minor)
-    }
-
-    fn when(&self, at: &chrono::DateTime<chrono::Utc>) -> String {
-        format::time(*at, self.locale)
-    }
 }
 
 async fn day_page(
@@ -76,7 +66,6 @@ async fn day_page(
         can_close: signed.role().may(Permission::CloseDays),
         can_reconcile: signed.role().may(Permission::Reconcile),
         message,
-        locale: signed.user.locale,
     })
 }
 
@@ -266,22 +255,9 @@ pub struct RunPage {
     category: String,
     open_only: bool,
     can_resolve: bool,
-    locale: Locale,
 }
 
 impl RunPage {
-    fn money(&self, minor: &i64) -> String {
-        format::rupiah(*minor)
-    }
-
-    fn maybe_money(&self, minor: &Option<i64>) -> String {
-        minor.map(format::rupiah).unwrap_or_default()
-    }
-
-    fn when(&self, at: &chrono::DateTime<chrono::Utc>) -> String {
-        format::time(*at, self.locale)
-    }
-
     fn category_key(&self, category: &str) -> &'static str {
         category_key(category)
     }
@@ -350,7 +326,6 @@ pub async fn run_page(
         category: category.map(|c| c.as_str().to_string()).unwrap_or_default(),
         open_only: filter.open_only,
         can_resolve: signed.role().may(Permission::ResolveExceptions),
-        locale: signed.user.locale,
     })
 }
 
@@ -375,4 +350,16 @@ pub async fn resolve(
     }
     let resolved = days.resolve_exception(id, reason, signed.user.id).await?;
     Ok(Redirect::to(&format!("/bank/runs/{}?open=1", resolved.run_id)).into_response())
+}
+
+impl Shows for DayPage {
+    fn locale(&self) -> Locale {
+        self.layout.tr.locale
+    }
+}
+
+impl Shows for RunPage {
+    fn locale(&self) -> Locale {
+        self.layout.tr.locale
+    }
 }

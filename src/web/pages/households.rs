@@ -6,12 +6,13 @@ use askama_web::WebTemplate;
 use axum::extract::{Path, Query, State};
 use serde::Deserialize;
 
+use crate::web::format::Shows;
 use crate::{
     domain::{ids::HouseholdId, locale::Locale, role::Permission},
     http::state::AppState,
     model::records::{CardRecord, HouseholdRecord, RevisionRecord},
     store::{HouseholdFilter, Page},
-    web::{error::WebError, format, layout::Layout, session::SignedIn},
+    web::{error::WebError, layout::Layout, session::SignedIn},
 };
 
 const PAGE_SIZE: u32 = 25;
@@ -138,21 +139,12 @@ pub struct HouseholdPage {
     cards: Vec<CardRecord>,
     balances: Vec<crate::model::views::ProgramBalance>,
     purchases: Vec<crate::model::views::HouseholdPurchase>,
-    locale: Locale,
     /// What this user may change here (auditors read only).
     can_edit: bool,
     can_manage_cards: bool,
 }
 
 impl HouseholdPage {
-    fn money(&self, minor: &i64) -> String {
-        format::rupiah(*minor)
-    }
-
-    fn maybe_money(&self, minor: &Option<i64>) -> String {
-        minor.map(format::rupiah).unwrap_or_default()
-    }
-
     fn state_key(&self, state: &Option<String>) -> &'static str {
         crate::web::status::purchase_key(state.as_deref().unwrap_or(""))
     }
@@ -167,10 +159,6 @@ impl HouseholdPage {
 
     fn status_key(&self, status: &str) -> &'static str {
         crate::web::status::status_key(status)
-    }
-
-    fn when(&self, at: &chrono::DateTime<chrono::Utc>) -> String {
-        format::time(*at, self.locale)
     }
 }
 
@@ -213,10 +201,15 @@ pub async fn show(
         cards,
         balances: views.household_balances(id).await?,
         purchases: views.household_purchases(id, 20).await?,
-        locale: signed.user.locale,
         can_edit: signed.role().may(Permission::ManageHouseholds),
         can_manage_cards: signed.role().may(Permission::ManageCards),
     })
+}
+
+impl Shows for HouseholdPage {
+    fn locale(&self) -> Locale {
+        self.layout.tr.locale
+    }
 }
 
 #[cfg(test)]

@@ -10,6 +10,7 @@ use axum::{
 };
 use serde::Deserialize;
 
+use crate::web::format::Shows;
 use crate::{
     domain::{
         ids::EwarungId, locale::Locale, purchase::Followup, role::Permission, terminal::TerminalId,
@@ -49,22 +50,9 @@ pub struct KioskPage {
     answer: Option<String>,
     /// Whether this user may void (the E-Warung's operator; others read).
     can_void: bool,
-    locale: Locale,
 }
 
 impl KioskPage {
-    fn money(&self, minor: &i64) -> String {
-        format::rupiah(*minor)
-    }
-
-    fn maybe_money(&self, minor: &Option<i64>) -> String {
-        minor.map(format::rupiah).unwrap_or_default()
-    }
-
-    fn when(&self, at: &chrono::DateTime<chrono::Utc>) -> String {
-        format::time(*at, self.locale)
-    }
-
     fn response_key(&self, code: &str) -> &'static str {
         crate::web::status::response_key(code)
     }
@@ -79,11 +67,6 @@ impl KioskPage {
             "suspended" => "status-suspended",
             _ => "kiosk-terminal-retired",
         }
-    }
-
-    fn maybe_when(&self, at: &Option<chrono::DateTime<chrono::Utc>>) -> String {
-        at.map(|at| format::time(at, self.locale))
-            .unwrap_or_default()
     }
 
     /// A purchase of the terminal's today (the date a void may name) that a void would undo.
@@ -170,7 +153,6 @@ pub async fn show(
         }),
         can_void: signed.role().may(Permission::Redeem),
         date,
-        locale: signed.user.locale,
     })
 }
 
@@ -251,4 +233,10 @@ pub async fn void(
         .unwrap_or_else(|_| "96".to_string());
     tracing::info!(user = %signed.user.username, terminal, code, "void from the web");
     Ok(Redirect::to(&format!("/kiosk/{id}?answer={code}")).into_response())
+}
+
+impl Shows for KioskPage {
+    fn locale(&self) -> Locale {
+        self.layout.tr.locale
+    }
 }

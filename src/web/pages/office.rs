@@ -4,6 +4,7 @@ use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::State;
 
+use crate::{domain::locale::Locale, web::format::Shows};
 use crate::{
     domain::role::Permission,
     http::state::AppState,
@@ -20,10 +21,6 @@ pub struct OverviewPage {
 }
 
 impl OverviewPage {
-    fn money(&self, minor: &i64) -> String {
-        format::rupiah(*minor)
-    }
-
     fn status_key(&self, status: &str) -> &'static str {
         crate::web::status::status_key(status)
     }
@@ -41,4 +38,10 @@ pub async fn overview(
         month,
         overview,
     })
+}
+
+impl Shows for OverviewPage {
+    fn locale(&self) -> Locale {
+        self.layout.tr.locale
+    }
 }

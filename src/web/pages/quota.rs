@@ -14,13 +14,14 @@ use axum::{
 use serde::Deserialize;
 use tokio_util::io::StreamReader;
 
+use crate::web::format::Shows;
 use crate::{
     domain::{ids::QuotaBatchId, locale::Locale, role::Permission},
     http::state::AppState,
     model::quota::{BatchReport, QuotaBatchRecord},
     quota::upload::{self as quota_upload, UploadError},
     store::{Page, StoreError},
-    web::{error::WebError, format, layout::Layout, session::SignedIn, upload},
+    web::{error::WebError, layout::Layout, session::SignedIn, upload},
 };
 
 /// Line errors listed on the report page (all of them are in the CSV download).
@@ -33,17 +34,6 @@ pub struct BatchList {
     batches: Vec<QuotaBatchRecord>,
     can_upload: bool,
     error: Option<String>,
-    locale: Locale,
-}
-
-impl BatchList {
-    fn money(&self, minor: &i64) -> String {
-        format::rupiah(*minor)
-    }
-
-    fn when(&self, at: &chrono::DateTime<chrono::Utc>) -> String {
-        format::time(*at, self.locale)
-    }
 }
 
 pub async fn list(State(state): State<AppState>, signed: SignedIn) -> Result<BatchList, WebError> {
@@ -69,7 +59,6 @@ async fn list_page(
         batches,
         can_upload: signed.role().may(Permission::LoadQuotas),
         error,
-        locale: signed.user.locale,
     })
 }
 
@@ -115,18 +104,9 @@ pub struct ReportPage {
     /// Approval: `Some` on the confirmation page, with any refusal to show.
     confirming: Option<Option<String>>,
     can_approve: bool,
-    locale: Locale,
 }
 
 impl ReportPage {
-    fn money(&self, minor: &i64) -> String {
-        format::rupiah(*minor)
-    }
-
-    fn when(&self, at: &chrono::DateTime<chrono::Utc>) -> String {
-        format::time(*at, self.locale)
-    }
-
     fn outcome_key(&self, outcome: &str) -> &'static str {
         match outcome {
             "credited" => "quota-outcome-credited",
@@ -174,7 +154,6 @@ fn report_page(
         can_approve: signed.role().may(Permission::LoadQuotas),
         report,
         confirming,
-        locale: signed.user.locale,
     }
 }
 
@@ -304,12 +283,6 @@ pub struct ExpirePage {
     expired: Option<(Vec<crate::model::quota::ExpiredEntitlement>, i64)>,
 }
 
-impl ExpirePage {
-    fn money(&self, minor: &i64) -> String {
-        format::rupiah(*minor)
-    }
-}
-
 fn as_of(text: &str) -> Result<chrono::NaiveDate, WebError> {
     crate::business_day::parse_date(text.trim()).ok_or(WebError::Unprocessable("quota-expire-date"))
 }
@@ -352,4 +325,22 @@ pub async fn expire(
         as_of: form.as_of.trim().to_string(),
         expired: Some((households, total)),
     })
+}
+
+impl Shows for BatchList {
+    fn locale(&self) -> Locale {
+        self.layout.tr.locale
+    }
+}
+
+impl Shows for ExpirePage {
+    fn locale(&self) -> Locale {
+        self.layout.tr.locale
+    }
+}
+
+impl Shows for ReportPage {
+    fn locale(&self) -> Locale {
+        self.layout.tr.locale
+    }
 }

@@ -12,6 +12,7 @@ use axum::{
 };
 use serde::Deserialize;
 
+use crate::web::format::Shows;
 use crate::{
     auth::password,
     domain::{
@@ -26,7 +27,6 @@ use crate::{
     web::{
         error::WebError,
         form::FieldErrors,
-        format,
         layout::{role_key, Layout},
         session::SignedIn,
     },
@@ -56,7 +56,6 @@ pub struct UsersPage {
     ewarungs: Vec<EwarungRecord>,
     fields: UserFields,
     errors: FieldErrors,
-    locale: Locale,
 }
 
 impl UsersPage {
@@ -70,10 +69,6 @@ impl UsersPage {
 
     fn ewarung_name(&self, id: &Option<EwarungId>) -> String {
         ewarung_name(&self.ewarungs, id)
-    }
-
-    fn when(&self, at: &chrono::DateTime<chrono::Utc>) -> String {
-        format::time(*at, self.locale)
     }
 }
 
@@ -99,7 +94,6 @@ async fn users_page(
         ewarungs: state.store.list_ewarungs(all).await?,
         fields,
         errors,
-        locale: signed.user.locale,
     })
 }
 
@@ -325,4 +319,10 @@ pub async fn act(
     };
     let page = user_page(&state, &signed, id, errors, done.map(|key| tr.t(key))).await?;
     Ok((status, page).into_response())
+}
+
+impl Shows for UsersPage {
+    fn locale(&self) -> Locale {
+        self.layout.tr.locale
+    }
 }
