@@ -11,7 +11,7 @@ use std::{process::Stdio, time::Duration};
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{json, Value};
 
-use common::{demo_password, Backend, TestApp};
+use common::{demo_password, today, Backend, TestApp, DEMO_PANS};
 
 const AXE: &str = include_str!("browser/axe-4.14.1.min.js");
 
@@ -152,13 +152,23 @@ async fn each_role_sees_its_menu_and_pages_pass_axe(app: TestApp) {
                 "/bank",
                 "/audit",
                 "/ewarungs",
+                "/users",
             ],
         ),
         ("warung-berkah", &["/", "/kiosk"]),
         ("kaltimtara", &["/", "/office", "/quota", "/bank"]),
         (
             "auditor",
-            &["/", "/office", "/households", "/quota", "/bank", "/audit"],
+            &[
+                "/",
+                "/office",
+                "/households",
+                "/quota",
+                "/bank",
+                "/audit",
+                "/ewarungs",
+                "/users",
+            ],
         ),
         ("admin", &["/", "/households", "/ewarungs", "/users"]),
     ];
@@ -271,7 +281,277 @@ async fn an_office_user_finds_a_household_and_an_operator_is_kept_to_their_kiosk
     operator.close().await.unwrap();
 }
 
+/// Waits (up to 10 s) for the element a click or a submit leads to.
+async fn wait_for(client: &Client, locator: Locator<'_>) -> fantoccini::elements::Element {
+    client
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(locator)
+        .await
+        .unwrap_or_else(|error| panic!("waiting for {locator:?}: {error}"))
+}
+
+/// Types `text` into the input with this id.
+async fn fill(client: &Client, id: &str, text: &str) {
+    let field = client.find(Locator::Id(id)).await.unwrap();
+    field.clear().await.unwrap();
+    field.send_keys(text).await.unwrap();
+}
+
+async fn click(client: &Client, css: &str) {
+    client
+        .find(Locator::Css(css))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+}
+
+async fn text_of(client: &Client, id: &str) -> String {
+    client
+        .find(Locator::Id(id))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
+async fn an_office_user_registers_a_household_and_reads_its_card_letter(app: TestApp) {
+    let driver = start_driver().await;
+    let client = browser(&driver, 1280).await;
+    sign_in(&client, &app, "dinsos").await;
+    client
+        .goto(&format!("{}/households", app.base))
+        .await
+        .unwrap();
+    click(&client, "#register").await;
+    wait_for(&client, Locator::Id("kk")).await;
+    let fields = [
+        ("kk", "6472019900000123"),
+        ("nik", "6472015501800123"),
+        ("name", "Nur Aini"),
+        ("street", "Jl. Cendana 9"),
+        ("rt", "5"),
+        ("rw", "1"),
+        ("kelurahan", "Teluk Lerong Ulu"),
+        ("kecamatan", "Sungai Kunjang"),
+    ];
+    // First with a KK number too short: the error shows beside its field, the rest is kept.
+    for (id, value) in fields {
+        fill(&client, id, if id == "kk" { "647201" } else { value }).await;
+    }
+    click(&client, "form.fields button[type=submit]").await;
+    let error = wait_for(&client, Locator::Id("kk-error"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(error.contains("16 angka"), "{error}");
+    let kept = client
+        .find(Locator::Id("name"))
+        .await
+        .unwrap()
+        .prop("value")
+        .await
+        .unwrap();
+    assert_eq!(kept.as_deref(), Some("Nur Aini"));
+    fill(&client, "kk", "6472019900000123").await;
+    click(&client, "form.fields button[type=submit]").await;
+    wait_for(&client, Locator::Id("household-status")).await;
+    let household_page = client.current_url().await.unwrap().to_string();
+    click(&client, "#issue-card").await;
+    wait_for(&client, Locator::Id("pin")).await;
+    fill(&client, "pin", "246810").await;
+    fill(&client, "pin_again", "246810").await;
+    click(&client, "form button[type=submit]").await;
+    wait_for(&client, Locator::Id("card-letter")).await;
+    let number = text_of(&client, "card-number").await;
+    let digits: String = number.chars().filter(|c| c.is_ascii_digit()).collect();
+    assert_eq!(digits.len(), 16, "{number}");
+    assert!(text_of(&client, "card-letter").await.contains("Nur Aini"));
+    // Back on the household's page the number shows only its last four digits.
+    client.goto(&household_page).await.unwrap();
+    let cards = wait_for(&client, Locator::Id("cards"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(cards.contains(&digits[12..]), "{cards}");
+    assert!(
+        !client.source().await.unwrap().contains(&digits),
+        "shown once only"
+    );
+    client.close().await.unwrap();
+}
+
+async fn quota_is_uploaded_by_one_office_user_and_approved_by_another(app: TestApp) {
+    let driver = start_driver().await;
+    let token = app.login("dinsos").await;
+    let listed = app.get("/v1/households?limit=1", &token).await.expect(200);
+    let kk = listed["items"][0]["kk_number"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("kuota-salah.csv");
+    std::fs::write(
+        &bad,
+        format!("period,program_code,kk_number,amount_idr\n2098-05,SSN-SEMBAKO,{kk},150000\n2098-05,SSN-SEMBAKO,123,150000\n"),
+    )
+    .unwrap();
+    let good = dir.path().join("kuota.csv");
+    std::fs::write(
+        &good,
+        format!("period,program_code,kk_number,amount_idr\n2098-05,SSN-SEMBAKO,{kk},150000\n"),
+    )
+    .unwrap();
+    let maker = browser(&driver, 1280).await;
+    sign_in(&maker, &app, "dinsos").await;
+    for (file, status) in [
+        (&bad, "Tidak sah (ada kesalahan)"),
+        (&good, "Sah, menunggu persetujuan"),
+    ] {
+        maker.goto(&format!("{}/quota", app.base)).await.unwrap();
+        let input = maker.find(Locator::Id("file")).await.unwrap();
+        input.send_keys(&file.display().to_string()).await.unwrap();
+        click(&maker, "#upload-form button[type=submit]").await;
+        let shown = wait_for(&maker, Locator::Id("batch-status"))
+            .await
+            .text()
+            .await
+            .unwrap();
+        assert_eq!(shown, status);
+    }
+    let batch = maker.current_url().await.unwrap().to_string();
+    maker.close().await.unwrap();
+    let checker = browser(&driver, 1280).await;
+    sign_in(&checker, &app, "diskominfo").await;
+    checker.goto(&batch).await.unwrap();
+    click(&checker, "#review-approval").await;
+    wait_for(&checker, Locator::Id("approve"))
+        .await
+        .click()
+        .await
+        .unwrap();
+    wait_for(
+        &checker,
+        Locator::XPath("//dd[@id='batch-status' and text()='Sudah dimuat']"),
+    )
+    .await;
+    checker.close().await.unwrap();
+}
+
+async fn the_bank_works_a_day_and_a_form_without_its_token_is_refused(app: TestApp) {
+    let driver = start_driver().await;
+    let operator = app.login("warung-berkah").await;
+    let sale = app
+        .buy(&operator, "SMD00001", "000051", DEMO_PANS[0], 3)
+        .await; // 40,500
+                // The purchase is on the operator's page.
+    let kiosk = browser(&driver, 360).await;
+    sign_in(&kiosk, &app, "warung-berkah").await;
+    kiosk.goto(&format!("{}/kiosk", app.base)).await.unwrap();
+    let recent = wait_for(&kiosk, Locator::Id("recent"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        recent.contains("SMD00001 / 000051") && recent.contains("Disetujui"),
+        "{recent}"
+    );
+    kiosk.close().await.unwrap();
+
+    let date = today();
+    let bank = browser(&driver, 1280).await;
+    sign_in(&bank, &app, "kaltimtara").await;
+    bank.goto(&format!("{}/bank?date={date}", app.base))
+        .await
+        .unwrap();
+    click(&bank, "#close-day").await;
+    wait_for(&bank, Locator::Css("#close-totals")).await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("bank.csv");
+    std::fs::write(
+        &file,
+        format!(
+            "value_date,terminal_id,stan,rrn,approval_code,amount_idr,type\n\
+             {date},SMD00001,000051,{},{},40500,SALE\n{date},SMD00003,000999,123456789012,XYZ999,5000,SALE\n",
+            sale["rrn"].as_str().unwrap(),
+            sale["approval_code"].as_str().unwrap()
+        ),
+    )
+    .unwrap();
+    bank.find(Locator::Id("bank-file"))
+        .await
+        .unwrap()
+        .send_keys(&file.display().to_string())
+        .await
+        .unwrap();
+    click(&bank, "#recon-form button[type=submit]").await;
+    wait_for(&bank, Locator::Id("exceptions")).await;
+    assert_eq!(text_of(&bank, "open-exceptions").await, "1");
+    let reason = bank
+        .find(Locator::Css("#exceptions input[name=reason]"))
+        .await
+        .unwrap();
+    reason
+        .send_keys("bank line sent in error, confirmed by phone")
+        .await
+        .unwrap();
+    click(&bank, "#exceptions form button").await;
+    wait_for(
+        &bank,
+        Locator::XPath("//dd[@id='open-exceptions' and text()='0']"),
+    )
+    .await;
+    bank.goto(&format!("{}/bank/{date}/settle", app.base))
+        .await
+        .unwrap();
+    click(&bank, "#confirm-settle").await;
+    let payout = wait_for(&bank, Locator::Id("payout")).await;
+    let href = payout.attr("href").await.unwrap().unwrap();
+    // The download, fetched as the browser would (same session cookie).
+    let csv = bank
+        .execute_async(
+            "const done = arguments[arguments.length - 1];
+             fetch(arguments[0]).then(r => r.text()).then(done).catch(e => done('failed: ' + e));",
+            vec![serde_json::Value::String(href)],
+        )
+        .await
+        .unwrap();
+    let csv = csv.as_str().unwrap_or_default().to_string();
+    assert!(
+        csv.contains("E-Warung Berkah") && csv.contains("40500"),
+        "{csv}"
+    );
+    // A form stripped of its CSRF token is refused, and the session still stands.
+    bank.goto(&format!("{}/", app.base)).await.unwrap();
+    bank.execute(
+        "document.querySelector('form[action=\"/logout\"] input[name=csrf]').remove();",
+        vec![],
+    )
+    .await
+    .unwrap();
+    click(&bank, "form[action='/logout'] button").await;
+    let refused = wait_for(&bank, Locator::Id("request-id")).await;
+    assert!(!refused.text().await.unwrap().is_empty());
+    assert!(bank.source().await.unwrap().contains("kedaluwarsa"));
+    bank.goto(&format!("{}/", app.base)).await.unwrap();
+    assert_eq!(
+        bank.current_url().await.unwrap().path(),
+        "/",
+        "still signed in"
+    );
+    bank.close().await.unwrap();
+}
+
 on_both_backends!(
     each_role_sees_its_menu_and_pages_pass_axe,
     an_office_user_finds_a_household_and_an_operator_is_kept_to_their_kiosk,
+    an_office_user_registers_a_household_and_reads_its_card_letter,
+    quota_is_uploaded_by_one_office_user_and_approved_by_another,
+    the_bank_works_a_day_and_a_form_without_its_token_is_refused,
 );

@@ -39,3 +39,25 @@ pub fn describe(tr: &Tr, invalid: &Invalid) -> String {
         invalid.message.clone()
     }
 }
+
+/// A posted form, as `axum::Form` reads it; a body that does not parse is answered with the
+/// error page (400), not the extractor's plain text.
+pub struct PageForm<T>(pub T);
+
+impl<T, S> axum::extract::FromRequest<S> for PageForm<T>
+where
+    T: serde::de::DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = crate::web::error::WebError;
+
+    async fn from_request(
+        request: axum::extract::Request,
+        state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        axum::Form::<T>::from_request(request, state)
+            .await
+            .map(|axum::Form(value)| PageForm(value))
+            .map_err(|_| crate::web::error::WebError::BadForm)
+    }
+}

@@ -25,8 +25,8 @@ pub fn menu(role: Role) -> Vec<MenuItem> {
         ("/bank", "menu-bank", &[ReadLedger]),
         ("/audit", "menu-audit", &[ReadRegistry, ReadLedger]),
         ("/kiosk", "menu-kiosk", &[Redeem]),
-        ("/ewarungs", "menu-ewarungs", &[ManageEwarungs]),
-        ("/users", "menu-users", &[ManageUsers]),
+        ("/ewarungs", "menu-ewarungs", &[ReadEwarungs, ReadRegistry]),
+        ("/users", "menu-users", &[ReadRegistry]),
     ];
     all.into_iter()
         .filter(|(_, _, needs)| needs.iter().all(|permission| role.may(*permission)))
@@ -88,14 +88,24 @@ mod tests {
                 "/quota",
                 "/bank",
                 "/audit",
-                "/ewarungs"
+                "/ewarungs",
+                "/users"
             ]
         );
         assert_eq!(hrefs(Role::Operator), ["/", "/kiosk"]);
         assert_eq!(hrefs(Role::Bank), ["/", "/office", "/quota", "/bank"]);
         assert_eq!(
             hrefs(Role::Auditor),
-            ["/", "/office", "/households", "/quota", "/bank", "/audit"]
+            [
+                "/",
+                "/office",
+                "/households",
+                "/quota",
+                "/bank",
+                "/audit",
+                "/ewarungs",
+                "/users"
+            ]
         );
         assert_eq!(
             hrefs(Role::Admin),

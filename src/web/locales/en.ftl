@@ -315,3 +315,4 @@ quota-expire-date = Not a date (YYYY-MM-DD).
 quota-expire-confirm = Return to program funding every balance loaded for periods older than the program's carry-over, as of { $date }? Running it again for the same date returns nothing more.
 quota-expired-total = Returned to program funding: { $total }
 quota-expired-none = No balance expired.
+ewarungs-kiosk-page = The E-Warung's page (sales, terminals, settlement)

@@ -315,3 +315,4 @@ quota-expire-date = Tanggal tidak sah (TTTT-BB-HH).
 quota-expire-confirm = Kembalikan ke dana program semua saldo yang dimuat untuk periode lebih tua dari masa simpan program, per { $date }? Menjalankannya lagi untuk tanggal yang sama tidak mengembalikan apa pun lagi.
 quota-expired-total = Dikembalikan ke dana program: { $total }
 quota-expired-none = Tidak ada saldo yang kedaluwarsa.
+ewarungs-kiosk-page = Halaman E-Warung (penjualan, terminal, settlement)

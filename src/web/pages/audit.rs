@@ -3,13 +3,11 @@
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::{
-    extract::{Query, State},
-    Form,
-};
+use axum::extract::{Query, State};
 use chrono::{NaiveDate, TimeZone, Utc};
 use serde::Deserialize;
 
+use crate::web::form::PageForm;
 use crate::web::format::Shows;
 use crate::{
     domain::{locale::Locale, role::Permission},
@@ -149,6 +147,7 @@ pub async fn ledger(signed: SignedIn) -> Result<LedgerPage, WebError> {
 
 #[derive(Deserialize)]
 pub struct CsrfOnly {
+    #[serde(default)]
     csrf: String,
 }
 
@@ -157,7 +156,7 @@ pub struct CsrfOnly {
 pub async fn verify(
     State(state): State<AppState>,
     signed: SignedIn,
-    Form(form): Form<CsrfOnly>,
+    PageForm(form): PageForm<CsrfOnly>,
 ) -> Result<LedgerPage, WebError> {
     signed.require(Permission::ReadLedger)?;
     signed.check_csrf(&form.csrf)?;

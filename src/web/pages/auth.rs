@@ -6,10 +6,10 @@ use axum::{
     extract::State,
     http::{header, HeaderMap},
     response::{IntoResponse, Redirect, Response},
-    Form,
 };
 use serde::Deserialize;
 
+use crate::web::form::PageForm;
 use crate::{
     domain::locale::Locale,
     http::{auth::ClientAddress, state::AppState},
@@ -65,6 +65,7 @@ fn login_response(
 
 #[derive(Deserialize)]
 pub struct LoginForm {
+    #[serde(default)]
     csrf: String,
     username: String,
     password: String,
@@ -74,7 +75,7 @@ pub async fn submit(
     State(state): State<AppState>,
     ClientAddress(address): ClientAddress,
     headers: HeaderMap,
-    Form(form): Form<LoginForm>,
+    PageForm(form): PageForm<LoginForm>,
 ) -> Result<Response, WebError> {
     let expected = session::read_cookie(&headers, session::LOGIN_CSRF_COOKIE).unwrap_or_default();
     if expected.is_empty() || !session::same_secret(&form.csrf, &expected) {
@@ -157,6 +158,7 @@ pub async fn submit(
 
 #[derive(Deserialize)]
 pub struct CsrfOnly {
+    #[serde(default)]
     csrf: String,
 }
 
@@ -164,7 +166,7 @@ pub async fn logout(
     State(state): State<AppState>,
     signed: SignedIn,
     headers: HeaderMap,
-    Form(form): Form<CsrfOnly>,
+    PageForm(form): PageForm<CsrfOnly>,
 ) -> Result<Response, WebError> {
     signed.check_csrf(&form.csrf)?;
     state
@@ -184,6 +186,7 @@ pub async fn logout(
 
 #[derive(Deserialize)]
 pub struct LocaleForm {
+    #[serde(default)]
     csrf: String,
     locale: String,
 }
@@ -193,7 +196,7 @@ pub async fn switch_locale(
     State(state): State<AppState>,
     signed: SignedIn,
     headers: HeaderMap,
-    Form(form): Form<LocaleForm>,
+    PageForm(form): PageForm<LocaleForm>,
 ) -> Result<Redirect, WebError> {
     signed.check_csrf(&form.csrf)?;
     let locale = Locale::parse(&form.locale).map_err(|_| WebError::NotFound)?;

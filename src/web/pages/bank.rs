@@ -9,11 +9,11 @@ use axum::{
     extract::{Multipart, Path, Query, State},
     http::{header, StatusCode},
     response::{IntoResponse, Redirect, Response},
-    Form,
 };
 use serde::Deserialize;
 use tokio_util::io::{StreamReader, SyncIoBridge};
 
+use crate::web::form::PageForm;
 use crate::web::format::Shows;
 use crate::{
     close::DayClose,
@@ -85,6 +85,7 @@ pub async fn day(
 
 #[derive(Deserialize)]
 pub struct CsrfOnly {
+    #[serde(default)]
     csrf: String,
 }
 
@@ -109,7 +110,7 @@ pub async fn close(
     State(state): State<AppState>,
     signed: SignedIn,
     Path(text): Path<String>,
-    Form(form): Form<CsrfOnly>,
+    PageForm(form): PageForm<CsrfOnly>,
 ) -> Result<Response, WebError> {
     signed.require(Permission::CloseDays)?;
     signed.check_csrf(&form.csrf)?;
@@ -148,7 +149,7 @@ pub async fn settle(
     State(state): State<AppState>,
     signed: SignedIn,
     Path(text): Path<String>,
-    Form(form): Form<CsrfOnly>,
+    PageForm(form): PageForm<CsrfOnly>,
 ) -> Result<Response, WebError> {
     signed.require(Permission::Reconcile)?;
     signed.check_csrf(&form.csrf)?;
@@ -331,6 +332,7 @@ pub async fn run_page(
 
 #[derive(Deserialize)]
 pub struct ResolveForm {
+    #[serde(default)]
     csrf: String,
     reason: String,
 }
@@ -339,7 +341,7 @@ pub async fn resolve(
     State(state): State<AppState>,
     signed: SignedIn,
     Path(id): Path<uuid::Uuid>,
-    Form(form): Form<ResolveForm>,
+    PageForm(form): PageForm<ResolveForm>,
 ) -> Result<Response, WebError> {
     signed.require(Permission::ResolveExceptions)?;
     signed.check_csrf(&form.csrf)?;

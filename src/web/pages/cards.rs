@@ -9,10 +9,10 @@ use axum::{
     extract::{Path, State},
     http::StatusCode,
     response::{IntoResponse, Redirect, Response},
-    Form,
 };
 use serde::Deserialize;
 
+use crate::web::form::PageForm;
 use crate::{
     cards::{CardError, Issued},
     domain::{
@@ -206,7 +206,7 @@ pub async fn issue(
     State(state): State<AppState>,
     signed: SignedIn,
     Path(id): Path<uuid::Uuid>,
-    Form(fields): Form<CardFields>,
+    PageForm(fields): PageForm<CardFields>,
 ) -> Result<Response, WebError> {
     signed.require(Permission::ManageCards)?;
     signed.check_csrf(&fields.csrf)?;
@@ -296,7 +296,7 @@ pub async fn act(
     State(state): State<AppState>,
     signed: SignedIn,
     Path((id, action)): Path<(uuid::Uuid, String)>,
-    Form(fields): Form<CardFields>,
+    PageForm(fields): PageForm<CardFields>,
 ) -> Result<Response, WebError> {
     let (action, card, household) = card_page(&state, &signed, id, &action).await?;
     signed.check_csrf(&fields.csrf)?;

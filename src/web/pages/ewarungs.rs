@@ -9,10 +9,10 @@ use axum::{
     extract::{Path, State},
     http::StatusCode,
     response::{IntoResponse, Redirect, Response},
-    Form,
 };
 use serde::Deserialize;
 
+use crate::web::form::PageForm;
 use crate::{
     domain::{
         household::{neighbourhood_unit, Address},
@@ -58,6 +58,7 @@ pub struct EwarungFields {
 #[template(path = "ewarungs.html", config = "src/web/askama.toml")]
 pub struct EwarungsPage {
     layout: Layout,
+    can_manage: bool,
     ewarungs: Vec<EwarungRecord>,
     fields: EwarungFields,
     errors: FieldErrors,
@@ -106,6 +107,7 @@ async fn list_page(
     };
     Ok(EwarungsPage {
         layout: Layout::new(signed, "/ewarungs"),
+        can_manage: signed.role().may(Permission::ManageEwarungs),
         ewarungs: state.store.list_ewarungs(all).await?,
         fields,
         errors,
@@ -116,7 +118,9 @@ pub async fn list(
     State(state): State<AppState>,
     signed: SignedIn,
 ) -> Result<EwarungsPage, WebError> {
-    signed.require(Permission::ManageEwarungs)?;
+    // Auditors and offices read every E-Warung; an operator has their own page (`/kiosk`).
+    signed.require(Permission::ReadEwarungs)?;
+    signed.require(Permission::ReadRegistry)?;
     list_page(
         &state,
         &signed,
@@ -142,7 +146,7 @@ fn digits(value: &str, lengths: std::ops::RangeInclusive<usize>) -> Result<Strin
 pub async fn create(
     State(state): State<AppState>,
     signed: SignedIn,
-    Form(fields): Form<EwarungFields>,
+    PageForm(fields): PageForm<EwarungFields>,
 ) -> Result<Response, WebError> {
     signed.require(Permission::ManageEwarungs)?;
     signed.check_csrf(&fields.csrf)?;
@@ -212,6 +216,7 @@ pub async fn create(
 #[template(path = "ewarung.html", config = "src/web/askama.toml")]
 pub struct EwarungPage {
     layout: Layout,
+    can_manage: bool,
     ewarung: EwarungRecord,
     terminals: Vec<TerminalRecord>,
     /// A key just made: the terminal, the key in clear and its check value, shown this once.
@@ -241,6 +246,7 @@ async fn ewarung_page(
         .ok_or(WebError::NotFound)?;
     Ok(EwarungPage {
         layout: Layout::new(signed, "/ewarungs"),
+        can_manage: signed.role().may(Permission::ManageEwarungs),
         terminals: state.store.list_terminals(id).await?,
         ewarung,
         new_key,
@@ -255,7 +261,8 @@ pub async fn show(
     signed: SignedIn,
     Path(id): Path<uuid::Uuid>,
 ) -> Result<EwarungPage, WebError> {
-    signed.require(Permission::ManageEwarungs)?;
+    signed.require(Permission::ReadEwarungs)?;
+    signed.require(Permission::ReadRegistry)?;
     ewarung_page(&state, &signed, EwarungId(id), None, FieldErrors::default()).await
 }
 
@@ -273,7 +280,7 @@ pub async fn add_terminal(
     State(state): State<AppState>,
     signed: SignedIn,
     Path(id): Path<uuid::Uuid>,
-    Form(fields): Form<TerminalFields>,
+    PageForm(fields): PageForm<TerminalFields>,
 ) -> Result<Response, WebError> {
     signed.require(Permission::ManageEwarungs)?;
     signed.check_csrf(&fields.csrf)?;
@@ -318,6 +325,7 @@ pub async fn add_terminal(
 
 #[derive(Debug, Deserialize)]
 pub struct CsrfOnly {
+    #[serde(default)]
     csrf: String,
 }
 
@@ -326,7 +334,7 @@ pub async fn rotate_key(
     State(state): State<AppState>,
     signed: SignedIn,
     Path((id, terminal_id)): Path<(uuid::Uuid, String)>,
-    Form(form): Form<CsrfOnly>,
+    PageForm(form): PageForm<CsrfOnly>,
 ) -> Result<Response, WebError> {
     signed.require(Permission::ManageEwarungs)?;
     signed.check_csrf(&form.csrf)?;

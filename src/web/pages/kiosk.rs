@@ -6,10 +6,10 @@ use askama_web::WebTemplate;
 use axum::{
     extract::{Path, Query, State},
     response::{IntoResponse, Redirect, Response},
-    Form,
 };
 use serde::Deserialize;
 
+use crate::web::form::PageForm;
 use crate::web::format::Shows;
 use crate::{
     domain::{
@@ -203,6 +203,7 @@ pub async fn confirm_void(
 
 #[derive(Debug, Deserialize)]
 pub struct VoidForm {
+    #[serde(default)]
     csrf: String,
     #[serde(flatten)]
     original: VoidQuery,
@@ -214,7 +215,7 @@ pub async fn void(
     State(state): State<AppState>,
     signed: SignedIn,
     Path(id): Path<uuid::Uuid>,
-    Form(form): Form<VoidForm>,
+    PageForm(form): PageForm<VoidForm>,
 ) -> Result<Response, WebError> {
     signed.require(Permission::Redeem)?;
     let ewarung = EwarungId(id);

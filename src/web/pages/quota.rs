@@ -9,11 +9,11 @@ use axum::{
     extract::{Multipart, Path, State},
     http::{header, StatusCode},
     response::{IntoResponse, Redirect, Response},
-    Form,
 };
 use serde::Deserialize;
 use tokio_util::io::StreamReader;
 
+use crate::web::form::PageForm;
 use crate::web::format::Shows;
 use crate::{
     domain::{ids::QuotaBatchId, locale::Locale, role::Permission},
@@ -178,6 +178,7 @@ pub async fn confirm(
 
 #[derive(Deserialize)]
 pub struct CsrfOnly {
+    #[serde(default)]
     csrf: String,
 }
 
@@ -185,7 +186,7 @@ pub async fn approve(
     State(state): State<AppState>,
     signed: SignedIn,
     Path(id): Path<uuid::Uuid>,
-    Form(form): Form<CsrfOnly>,
+    PageForm(form): PageForm<CsrfOnly>,
 ) -> Result<Response, WebError> {
     signed.require(Permission::LoadQuotas)?;
     signed.check_csrf(&form.csrf)?;
@@ -306,7 +307,7 @@ pub async fn confirm_expire(
 pub async fn expire(
     State(state): State<AppState>,
     signed: SignedIn,
-    Form(form): Form<ExpireForm>,
+    PageForm(form): PageForm<ExpireForm>,
 ) -> Result<ExpirePage, WebError> {
     signed.require(Permission::LoadQuotas)?;
     signed.check_csrf(&form.csrf)?;

@@ -8,10 +8,10 @@ use axum::{
     extract::{Path, State},
     http::StatusCode,
     response::{IntoResponse, Redirect, Response},
-    Form,
 };
 use serde::Deserialize;
 
+use crate::web::form::PageForm;
 use crate::{
     domain::{
         household::{neighbourhood_unit, Address},
@@ -163,7 +163,7 @@ pub async fn new_form(signed: SignedIn) -> Result<HouseholdForm, WebError> {
 pub async fn create(
     State(state): State<AppState>,
     signed: SignedIn,
-    Form(fields): Form<HouseholdFields>,
+    PageForm(fields): PageForm<HouseholdFields>,
 ) -> Result<Response, WebError> {
     signed.require(Permission::ManageHouseholds)?;
     signed.check_csrf(&fields.csrf)?;
@@ -239,7 +239,7 @@ pub async fn update(
     State(state): State<AppState>,
     signed: SignedIn,
     Path(id): Path<uuid::Uuid>,
-    Form(fields): Form<HouseholdFields>,
+    PageForm(fields): PageForm<HouseholdFields>,
 ) -> Result<Response, WebError> {
     signed.require(Permission::ManageHouseholds)?;
     signed.check_csrf(&fields.csrf)?;

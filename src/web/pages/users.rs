@@ -8,10 +8,10 @@ use axum::{
     extract::{Path, State},
     http::StatusCode,
     response::{IntoResponse, Redirect, Response},
-    Form,
 };
 use serde::Deserialize;
 
+use crate::web::form::PageForm;
 use crate::web::format::Shows;
 use crate::{
     auth::password,
@@ -52,6 +52,7 @@ pub struct UserFields {
 #[template(path = "users.html", config = "src/web/askama.toml")]
 pub struct UsersPage {
     layout: Layout,
+    can_manage: bool,
     users: Vec<UserRecord>,
     ewarungs: Vec<EwarungRecord>,
     fields: UserFields,
@@ -90,6 +91,7 @@ async fn users_page(
     };
     Ok(UsersPage {
         layout: Layout::new(signed, "/users"),
+        can_manage: signed.role().may(Permission::ManageUsers),
         users: state.store.list_users(all).await?,
         ewarungs: state.store.list_ewarungs(all).await?,
         fields,
@@ -98,7 +100,8 @@ async fn users_page(
 }
 
 pub async fn list(State(state): State<AppState>, signed: SignedIn) -> Result<UsersPage, WebError> {
-    signed.require(Permission::ManageUsers)?;
+    // Auditors and offices read the list; only the admin changes it.
+    signed.require(Permission::ReadRegistry)?;
     users_page(
         &state,
         &signed,
@@ -164,7 +167,7 @@ async fn hash(state: &AppState, password: String) -> Result<String, WebError> {
 pub async fn create(
     State(state): State<AppState>,
     signed: SignedIn,
-    Form(fields): Form<UserFields>,
+    PageForm(fields): PageForm<UserFields>,
 ) -> Result<Response, WebError> {
     signed.require(Permission::ManageUsers)?;
     signed.check_csrf(&fields.csrf)?;
@@ -206,6 +209,7 @@ pub async fn create(
 #[template(path = "user.html", config = "src/web/askama.toml")]
 pub struct UserPage {
     layout: Layout,
+    can_manage: bool,
     user: UserRecord,
     ewarungs: Vec<EwarungRecord>,
     errors: FieldErrors,
@@ -245,6 +249,7 @@ async fn user_page(
     };
     Ok(UserPage {
         layout: Layout::new(signed, "/users"),
+        can_manage: signed.role().may(Permission::ManageUsers),
         user,
         ewarungs: state.store.list_ewarungs(all).await?,
         errors,
@@ -257,7 +262,7 @@ pub async fn show(
     signed: SignedIn,
     Path(id): Path<uuid::Uuid>,
 ) -> Result<UserPage, WebError> {
-    signed.require(Permission::ManageUsers)?;
+    signed.require(Permission::ReadRegistry)?;
     user_page(&state, &signed, UserId(id), FieldErrors::default(), None).await
 }
 
@@ -265,7 +270,7 @@ pub async fn act(
     State(state): State<AppState>,
     signed: SignedIn,
     Path((id, action)): Path<(uuid::Uuid, String)>,
-    Form(fields): Form<UserFields>,
+    PageForm(fields): PageForm<UserFields>,
 ) -> Result<Response, WebError> {
     signed.require(Permission::ManageUsers)?;
     signed.check_csrf(&fields.csrf)?;
