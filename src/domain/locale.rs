@@ -4,10 +4,11 @@
 use crate::string_enum;
 
 string_enum!(
-    /// A user's language.
+    /// A user's language, by its ISO 639-1 code: `id` Bahasa Indonesia, `en` English. (The
+    /// variants are named as their codes because the OpenAPI document spells them that way.)
     Locale, "invalid_locale", {
-        Indonesian => "id",
-        English => "en",
+        Id => "id",
+        En => "en",
     }
 );
 
@@ -16,6 +17,6 @@ string_enum!(
 impl Default for Locale {
     /// Indonesian unless the user chose otherwise.
     fn default() -> Self {
-        Locale::Indonesian
+        Locale::Id
     }
 }

@@ -42,8 +42,8 @@ const MONTHS_EN: [&str; 12] = [
 pub fn time(at: DateTime<Utc>, locale: Locale) -> String {
     let local = at.with_timezone(&wita());
     let (months, separator) = match locale {
-        Locale::Indonesian => (MONTHS_ID, '.'),
-        Locale::English => (MONTHS_EN, ':'),
+        Locale::Id => (MONTHS_ID, '.'),
+        Locale::En => (MONTHS_EN, ':'),
     };
     format!(
         "{} {} {} {:02}{separator}{:02} WITA",
@@ -102,12 +102,12 @@ mod tests {
         let at = DateTime::parse_from_rfc3339("2026-11-30T06:05:00Z")
             .unwrap()
             .with_timezone(&Utc);
-        assert_eq!(time(at, Locale::Indonesian), "30 Nov 2026 14.05 WITA");
-        assert_eq!(time(at, Locale::English), "30 Nov 2026 14:05 WITA");
+        assert_eq!(time(at, Locale::Id), "30 Nov 2026 14.05 WITA");
+        assert_eq!(time(at, Locale::En), "30 Nov 2026 14:05 WITA");
         let new_year = DateTime::parse_from_rfc3339("2026-12-31T17:30:00Z")
             .unwrap()
             .with_timezone(&Utc);
-        assert_eq!(time(new_year, Locale::Indonesian), "1 Jan 2027 01.30 WITA");
+        assert_eq!(time(new_year, Locale::Id), "1 Jan 2027 01.30 WITA");
         assert_eq!(today_wita(new_year), "2027-01-01");
     }
 }

@@ -39,8 +39,8 @@ fn bundle(language: &str, source: &str) -> FluentBundle<FluentResource> {
 impl Texts {
     fn bundle(&self, locale: Locale) -> &FluentBundle<FluentResource> {
         match locale {
-            Locale::Indonesian => &self.indonesian,
-            Locale::English => &self.english,
+            Locale::Id => &self.indonesian,
+            Locale::En => &self.english,
         }
     }
 }
@@ -96,8 +96,8 @@ impl Tr {
 /// Every key a language file defines, in order.
 pub fn keys(locale: Locale) -> Vec<String> {
     let source = match locale {
-        Locale::Indonesian => INDONESIAN,
-        Locale::English => ENGLISH,
+        Locale::Id => INDONESIAN,
+        Locale::En => ENGLISH,
     };
     source
         .lines()
@@ -113,8 +113,8 @@ mod tests {
 
     #[test]
     fn both_languages_define_the_same_keys() {
-        let mut indonesian = keys(Locale::Indonesian);
-        let mut english = keys(Locale::English);
+        let mut indonesian = keys(Locale::Id);
+        let mut english = keys(Locale::En);
         assert!(indonesian.len() > 20, "{indonesian:?}");
         indonesian.sort();
         english.sort();
@@ -123,7 +123,7 @@ mod tests {
 
     #[test]
     fn every_key_a_template_or_page_uses_is_defined() {
-        let defined = keys(Locale::Indonesian);
+        let defined = keys(Locale::Id);
         let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/src/web");
         let mut used = Vec::new();
         let mut stack = vec![std::path::PathBuf::from(dir)];
@@ -156,10 +156,10 @@ mod tests {
 
     #[test]
     fn texts_come_in_the_users_language() {
-        assert_eq!(Tr::new(Locale::Indonesian).t("action-login"), "Masuk");
-        assert_eq!(Tr::new(Locale::English).t("action-login"), "Sign in");
+        assert_eq!(Tr::new(Locale::Id).t("action-login"), "Masuk");
+        assert_eq!(Tr::new(Locale::En).t("action-login"), "Sign in");
         assert_eq!(
-            Tr::new(Locale::English).t1("welcome", "name", "siti"),
+            Tr::new(Locale::En).t1("welcome", "name", "siti"),
             "Signed in as siti"
         );
     }
