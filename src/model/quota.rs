@@ -170,3 +170,26 @@ pub struct BatchSummary {
     /// The amount of every staged row.
     pub total_minor: i64,
 }
+
+/// The oldest quota period whose credits still count on `as_of` for a program that carries
+/// entitlement over `carry_over_months` months: credits of earlier periods expire.
+pub fn expiry_cutoff(as_of: chrono::NaiveDate, carry_over_months: i32) -> String {
+    use chrono::Datelike;
+    let month_index = as_of.year() * 12 + as_of.month0() as i32 - carry_over_months;
+    format!(
+        "{:04}-{:02}",
+        month_index.div_euclid(12),
+        month_index.rem_euclid(12) + 1
+    )
+}
+
+#[cfg(test)]
+mod expiry_tests {
+    #[test]
+    fn the_cutoff_counts_back_the_carry_over_months() {
+        let day = |text: &str| chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d").unwrap();
+        assert_eq!(super::expiry_cutoff(day("2027-01-01"), 0), "2027-01");
+        assert_eq!(super::expiry_cutoff(day("2027-01-15"), 1), "2026-12");
+        assert_eq!(super::expiry_cutoff(day("2027-03-01"), 14), "2026-01");
+    }
+}

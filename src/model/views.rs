@@ -18,6 +18,9 @@ pub struct MonthOverview {
     pub held_minor: i64,
     /// What households can still spend, all programs.
     pub left_minor: i64,
+    /// Of that, what expires when the next month begins (credits older than each program's
+    /// carry-over, as `POST /v1/quota/expire` would return them).
+    pub expiring_minor: i64,
 }
 
 /// One terminal's completed sales of a business date.

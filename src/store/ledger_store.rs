@@ -566,7 +566,6 @@ where
         as_of: chrono::NaiveDate,
         actor: Option<QuotaUserId>,
     ) -> StoreResult<Vec<ExpiredEntitlement>> {
-        use chrono::Datelike;
         let mut tx = self.engine.begin_write().await?;
         let programs: Vec<crate::store::ProgramRecord> =
             sqlx::query_as("SELECT * FROM programs ORDER BY code")
@@ -576,12 +575,7 @@ where
         let mut expired = Vec::new();
         for program in programs {
             // Credits for the as-of month and the carry-over months before it stay.
-            let month_index = as_of.year() * 12 + as_of.month0() as i32 - program.carry_over_months;
-            let cutoff = format!(
-                "{:04}-{:02}",
-                month_index.div_euclid(12),
-                month_index.rem_euclid(12) + 1
-            );
+            let cutoff = crate::model::quota::expiry_cutoff(as_of, program.carry_over_months);
             let candidates: Vec<(
                 crate::domain::ids::AccountId,
                 crate::domain::ids::HouseholdId,

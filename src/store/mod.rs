@@ -207,8 +207,13 @@ pub trait Store: Send + Sync + 'static {
 /// Read models for the web application's pages (see `store::view_sql`).
 #[async_trait]
 pub trait ViewStore: Send + Sync + 'static {
-    /// The office's overview of `month` (`YYYY-MM`).
-    async fn month_overview(&self, month: &str) -> StoreResult<crate::model::views::MonthOverview>;
+    /// The office's overview of `month` (`YYYY-MM`); what would expire is counted against each
+    /// program's cut-off period (`model::quota::expiry_cutoff`).
+    async fn month_overview(
+        &self,
+        month: &str,
+        expiry_cutoffs: &[(ProgramId, String)],
+    ) -> StoreResult<crate::model::views::MonthOverview>;
     /// Completed sales per terminal of an E-Warung on a business date (`YYYY-MM-DD`).
     async fn terminal_sales(
         &self,

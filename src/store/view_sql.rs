@@ -122,7 +122,11 @@ where
         .await?)
     }
 
-    async fn month_overview(&self, month: &str) -> StoreResult<MonthOverview> {
+    async fn month_overview(
+        &self,
+        month: &str,
+        expiry_cutoffs: &[(crate::domain::ids::ProgramId, String)],
+    ) -> StoreResult<MonthOverview> {
         let pool = self.engine.reader();
         let households = sqlx::query_as(
             "SELECT status, CAST(count(*) AS BIGINT) FROM households GROUP BY status ORDER BY status",
@@ -170,6 +174,24 @@ where
             .await?;
             (held, left)
         };
+        // What `expire_entitlements` would return: per program, the balance above the credits
+        // of periods from its cut-off on.
+        let mut expiring_minor = 0i64;
+        for (program, cutoff) in expiry_cutoffs {
+            let (excess,): (i64,) = sqlx::query_as(
+                "SELECT CAST(COALESCE(sum(CASE WHEN excess > 0 THEN excess ELSE 0 END), 0) AS BIGINT)
+                 FROM (SELECT a.credits_posted - a.debits_posted - a.debits_pending - CAST(COALESCE(
+                           (SELECT sum(q.amount_minor) FROM quota_credits q
+                            WHERE q.program_id = a.program_id AND q.household_id = a.household_id
+                              AND q.period >= $2), 0) AS BIGINT) AS excess
+                       FROM accounts a WHERE a.kind = 'entitlement' AND a.program_id = $1) x",
+            )
+            .bind(program.0)
+            .bind(cutoff.clone())
+            .fetch_one(pool)
+            .await?;
+            expiring_minor = expiring_minor.saturating_add(excess);
+        }
         Ok(MonthOverview {
             households,
             cards,
@@ -177,6 +199,7 @@ where
             spent_minor,
             held_minor,
             left_minor,
+            expiring_minor,
         })
     }
 

@@ -1228,3 +1228,91 @@ async fn the_office_expires_old_quota_after_confirming(app: TestApp) {
 }
 
 on_both_backends!(the_office_expires_old_quota_after_confirming);
+
+async fn the_month_overview_counts_what_the_month_holds_and_what_will_expire(app: TestApp) {
+    let mut office = Browser::new(&app);
+    office.login("dinsos").await;
+    let page = office.get("/office").await;
+    assert_eq!(page.status, StatusCode::OK);
+    // The demo loads 200,000 for each of five households this month.
+    assert!(
+        page.body.contains("id=\"loaded\">Rp 1.000.000<"),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("id=\"left\">Rp 1.000.000<"));
+    // The same figure `POST /v1/quota/expire` gives as of next month's first day.
+    let next = chrono::NaiveDate::parse_from_str(&format!("{}-01", &today()[..7]), "%Y-%m-%d")
+        .unwrap()
+        .checked_add_months(chrono::Months::new(1))
+        .unwrap();
+    let token = app.login("dinsos").await;
+    let expected = ssn::model::quota::expiry_cutoff(next, 0);
+    let programs = app.get("/v1/programs", &token).await.expect(200);
+    let carry = programs[0]["carry_over_months"].as_i64().unwrap_or(0);
+    let expiring = if carry == 0 { "Rp 1.000.000" } else { "Rp 0" };
+    assert!(
+        page.body.contains(&format!("id=\"expiring\">{expiring}<")),
+        "carry-over {carry}, cut-off {expected}: {}",
+        page.body
+    );
+    // Credits of an old period are past every carry-over: they show as expiring.
+    let kk = app.get("/v1/households?limit=1", &token).await.expect(200)["items"][0]["kk_number"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let uploaded = app
+        .raw(
+            Method::POST,
+            "/v1/quota/batches?source_name=lama.csv",
+            Some(&token),
+            Some("text/csv"),
+            Some(
+                format!(
+                    "period,program_code,kk_number,amount_idr\n2020-01,SSN-SEMBAKO,{kk},50000\n"
+                )
+                .into_bytes(),
+            ),
+        )
+        .await
+        .expect(201);
+    let checker = app.login("diskominfo").await;
+    app.post(
+        &format!(
+            "/v1/quota/batches/{}/approve",
+            uploaded["batch"]["id"].as_str().unwrap()
+        ),
+        &checker,
+        serde_json::json!({}),
+    )
+    .await
+    .expect(200);
+    let page = office.get("/office").await;
+    let shown = if carry == 0 {
+        "Rp 1.050.000"
+    } else {
+        "Rp 50.000"
+    };
+    assert!(
+        page.body.contains(&format!("id=\"expiring\">{shown}<")),
+        "{}",
+        page.body
+    );
+    // A purchase moves spent and left.
+    let operator = app.login("warung-berkah").await;
+    app.buy(&operator, "SMD00001", "000061", DEMO_PANS[0], 2)
+        .await; // 27,000
+    let page = office.get("/office").await;
+    assert!(
+        page.body.contains("id=\"spent\">Rp 27.000<"),
+        "{}",
+        page.body
+    );
+    assert!(
+        page.body.contains("id=\"left\">Rp 1.023.000<"),
+        "{}",
+        page.body
+    );
+}
+
+on_both_backends!(the_month_overview_counts_what_the_month_holds_and_what_will_expire);

@@ -316,3 +316,4 @@ quota-expire-confirm = Return to program funding every balance loaded for period
 quota-expired-total = Returned to program funding: { $total }
 quota-expired-none = No balance expired.
 ewarungs-kiosk-page = The E-Warung's page (sales, terminals, settlement)
+overview-expiring = Expiring when next month begins

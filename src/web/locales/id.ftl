@@ -316,3 +316,4 @@ quota-expire-confirm = Kembalikan ke dana program semua saldo yang dimuat untuk 
 quota-expired-total = Dikembalikan ke dana program: { $total }
 quota-expired-none = Tidak ada saldo yang kedaluwarsa.
 ewarungs-kiosk-page = Halaman E-Warung (penjualan, terminal, settlement)
+overview-expiring = Kedaluwarsa awal bulan depan

@@ -32,7 +32,18 @@ pub async fn overview(
 ) -> Result<OverviewPage, WebError> {
     signed.require(Permission::ReadLedger)?;
     let month = format::today_wita(crate::store::now())[..7].to_string();
-    let overview = state.store.views().month_overview(&month).await?;
+    // Expiring: what `POST /v1/quota/expire` would return as of the next month's first day.
+    let next_month = chrono::NaiveDate::parse_from_str(&format!("{month}-01"), "%Y-%m-%d")
+        .ok()
+        .and_then(|first| first.checked_add_months(chrono::Months::new(1)));
+    let mut cutoffs = Vec::new();
+    if let Some(first) = next_month {
+        for program in state.store.list_programs().await? {
+            let cutoff = crate::model::quota::expiry_cutoff(first, program.carry_over_months);
+            cutoffs.push((program.id, cutoff));
+        }
+    }
+    let overview = state.store.views().month_overview(&month, &cutoffs).await?;
     Ok(OverviewPage {
         layout: Layout::new(&signed, "/office"),
         month,
