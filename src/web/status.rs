@@ -9,6 +9,15 @@ pub fn status_key(status: &str) -> &'static str {
         "blocked" => "status-blocked",
         "lost" => "status-lost",
         "replaced" => "status-replaced",
+        "closed" => "status-closed",
+        "retired" => "status-retired",
+        // Quota batches and reconciliation runs.
+        "validating" => "quota-status-validating",
+        "invalid" => "quota-status-invalid",
+        "validated" => "quota-status-validated",
+        "posted" => "quota-status-posted",
+        "running" => "status-running",
+        "finished" => "status-finished",
         _ => "empty-none",
     }
 }

@@ -61,14 +61,6 @@ impl KioskPage {
         crate::web::status::purchase_key(state.as_deref().unwrap_or(""))
     }
 
-    fn terminal_status_key(&self, status: &str) -> &'static str {
-        match status {
-            "active" => "status-active",
-            "suspended" => "status-suspended",
-            _ => "kiosk-terminal-retired",
-        }
-    }
-
     /// A purchase of the terminal's today (the date a void may name) that a void would undo.
     fn voidable(&self, row: &RecentRequest) -> bool {
         self.can_void
