@@ -11,7 +11,7 @@ use std::{process::Stdio, time::Duration};
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{json, Value};
 
-use common::{demo_password, today, Backend, TestApp, DEMO_PANS};
+use common::{demo_password, today, Backend, TestApp, DEMO_PANS, ROLE_MENUS};
 
 const AXE: &str = include_str!("browser/axe-4.14.1.min.js");
 
@@ -141,38 +141,7 @@ async fn accessibility_violations(client: &Client) -> Vec<String> {
 
 async fn each_role_sees_its_menu_and_pages_pass_axe(app: TestApp) {
     let driver = start_driver().await;
-    let expected: [(&str, &[&str]); 5] = [
-        (
-            "dinsos",
-            &[
-                "/",
-                "/office",
-                "/households",
-                "/quota",
-                "/bank",
-                "/audit",
-                "/ewarungs",
-                "/users",
-            ],
-        ),
-        ("warung-berkah", &["/", "/kiosk"]),
-        ("kaltimtara", &["/", "/office", "/quota", "/bank"]),
-        (
-            "auditor",
-            &[
-                "/",
-                "/office",
-                "/households",
-                "/quota",
-                "/bank",
-                "/audit",
-                "/ewarungs",
-                "/users",
-            ],
-        ),
-        ("admin", &["/", "/households", "/ewarungs", "/users"]),
-    ];
-    for (username, links) in expected {
+    for (username, links) in ROLE_MENUS {
         let client = browser(&driver, 1280).await;
         sign_in(&client, &app, username).await;
         assert_eq!(menu(&client).await, links, "{username}");

@@ -112,6 +112,40 @@ pub async fn spawn_app_with(backend: Backend, settings: impl FnOnce(&mut ServeAr
 }
 
 /// Demo users and their passwords (see src/demo.rs).
+/// The web application's menu for each demo user, as each role must see it (the same
+/// `Role::may` as the API decides it).
+pub const ROLE_MENUS: [(&str, &[&str]); 5] = [
+    (
+        "dinsos",
+        &[
+            "/",
+            "/office",
+            "/households",
+            "/quota",
+            "/bank",
+            "/audit",
+            "/ewarungs",
+            "/users",
+        ],
+    ),
+    ("warung-berkah", &["/", "/kiosk"]),
+    ("kaltimtara", &["/", "/office", "/quota", "/bank"]),
+    (
+        "auditor",
+        &[
+            "/",
+            "/office",
+            "/households",
+            "/quota",
+            "/bank",
+            "/audit",
+            "/ewarungs",
+            "/users",
+        ],
+    ),
+    ("admin", &["/", "/households", "/ewarungs", "/users"]),
+];
+
 pub fn demo_password(username: &str) -> &'static str {
     match username {
         "admin" => "demo-admin-pass",

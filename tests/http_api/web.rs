@@ -149,38 +149,7 @@ impl Browser {
 }
 
 async fn each_role_signs_in_and_sees_only_its_menu(app: TestApp) {
-    let expected: [(&str, &[&str]); 5] = [
-        (
-            "dinsos",
-            &[
-                "/",
-                "/office",
-                "/households",
-                "/quota",
-                "/bank",
-                "/audit",
-                "/ewarungs",
-                "/users",
-            ],
-        ),
-        ("warung-berkah", &["/", "/kiosk"]),
-        ("kaltimtara", &["/", "/office", "/quota", "/bank"]),
-        (
-            "auditor",
-            &[
-                "/",
-                "/office",
-                "/households",
-                "/quota",
-                "/bank",
-                "/audit",
-                "/ewarungs",
-                "/users",
-            ],
-        ),
-        ("admin", &["/", "/households", "/ewarungs", "/users"]),
-    ];
-    for (username, menu) in expected {
+    for (username, menu) in ROLE_MENUS {
         let mut browser = Browser::new(&app);
         assert_eq!(
             browser.get("/").await.location(),
