@@ -45,7 +45,8 @@ const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; st
 /// The pages and their static files, with the security headers every page response carries.
 pub fn router(state: AppState) -> Router<AppState> {
     use pages::{
-        audit, auth, bank, cards, ewarungs, home, households, kiosk, office, quota, register, users,
+        audit, auth, bank, cards, ewarungs, home, households, kiosk, office, quota, register,
+        status_change, users,
     };
     Router::new()
         .route("/", get(home::show))
@@ -62,6 +63,10 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route(
             "/households/{id}/edit",
             get(register::edit_form).post(register::update),
+        )
+        .route(
+            "/households/{id}/status",
+            get(status_change::confirm_household).post(status_change::change_household),
         )
         .route("/households/{id}/cards/new", get(cards::issue_form))
         .route("/households/{id}/cards", axum::routing::post(cards::issue))
@@ -104,6 +109,14 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route(
             "/ewarungs/{id}/terminals",
             axum::routing::post(ewarungs::add_terminal),
+        )
+        .route(
+            "/ewarungs/{id}/status",
+            get(status_change::confirm_ewarung).post(status_change::change_ewarung),
+        )
+        .route(
+            "/ewarungs/{id}/terminals/{terminal_id}/status",
+            get(status_change::confirm_terminal).post(status_change::change_terminal),
         )
         .route(
             "/ewarungs/{id}/terminals/{terminal_id}/pin-key",

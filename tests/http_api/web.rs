@@ -1285,3 +1285,305 @@ async fn the_month_overview_counts_what_the_month_holds_and_what_will_expire(app
 }
 
 on_both_backends!(the_month_overview_counts_what_the_month_holds_and_what_will_expire);
+
+/// The `value` of the hidden `revision` field.
+fn revision_field(body: &str) -> String {
+    between(body, "name=\"revision\" value=\"", "\"")
+}
+
+async fn the_office_suspends_a_household_and_reports_its_card_lost(app: TestApp) {
+    let token = app.login("dinsos").await;
+    let operator = app.login("warung-berkah").await;
+    let card = app
+        .post(
+            "/v1/cards/lookup",
+            &token,
+            serde_json::json!({"pan": DEMO_PANS[1]}),
+        )
+        .await
+        .expect(200);
+    let card_id = card["id"].as_str().unwrap().to_string();
+    let household = format!("/households/{}", card["household_id"].as_str().unwrap());
+    let mut office = Browser::new(&app);
+    office.login("dinsos").await;
+    let page = office.get(&household).await;
+    assert!(page.body.contains(&format!("href=\"{household}/status\"")));
+    let form = office.get(&format!("{household}/status")).await;
+    assert_eq!(form.status, StatusCode::OK);
+    assert!(form.body.contains("id=\"current-status\">Aktif<"));
+    assert!(
+        form.body.contains("value=\"suspended\"")
+            && form.body.contains("value=\"exited\"")
+            && !form.body.contains("value=\"active\""),
+        "only the statuses it is not in: {}",
+        form.body
+    );
+    let csrf = form.csrf();
+    let revision = revision_field(&form.body);
+    let path = format!("{household}/status");
+    // No reason, or the status it has: refused beside the field, nothing changes.
+    let no_reason = office
+        .post(
+            &path,
+            &[
+                ("csrf", &csrf),
+                ("status", "suspended"),
+                ("revision", &revision),
+                ("reason", " "),
+            ],
+        )
+        .await;
+    assert_eq!(no_reason.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(no_reason.body.contains("id=\"reason-error\""));
+    assert!(no_reason
+        .body
+        .contains("<option value=\"suspended\" selected>"));
+    let same = office
+        .post(
+            &path,
+            &[
+                ("csrf", &csrf),
+                ("status", "active"),
+                ("revision", &revision),
+                ("reason", "cek"),
+            ],
+        )
+        .await;
+    assert_eq!(same.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(same
+        .body
+        .contains("id=\"status-error\">Status ini sudah berlaku."));
+    // Somebody changed the household meanwhile: refused, and the page shows it as it is now.
+    let moved = app
+        .request(
+            Method::PATCH,
+            &format!("/v1{household}"),
+            Some(&token),
+            Some(serde_json::json!({
+                "expected_revision": revision.parse::<i64>().unwrap(),
+                "head_name": "Rahmawati Binti Saleh",
+                "reason": "ejaan nama diperbaiki"
+            })),
+        )
+        .await
+        .expect(200);
+    let stale_form = [
+        ("csrf", csrf.as_str()),
+        ("status", "suspended"),
+        ("revision", revision.as_str()),
+        ("reason", "pindah ke Balikpapan, dicek RT 004"),
+    ];
+    let stale = office.post(&path, &stale_form).await;
+    assert_eq!(stale.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(stale.body.contains("id=\"form-error\""), "{}", stale.body);
+    let fresh = revision_field(&stale.body);
+    assert_eq!(fresh, moved["revision"].to_string());
+    // Confirmed against the fresh revision: suspended, with the reason in its history.
+    let mut confirmed = stale_form;
+    confirmed[2] = ("revision", fresh.as_str());
+    let done = office.post(&path, &confirmed).await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    assert_eq!(done.location(), household);
+    let page = office.get(&household).await;
+    assert!(
+        page.body
+            .contains("id=\"household-status\">Ditangguhkan (pindah ke Balikpapan, dicek RT 004)"),
+        "{}",
+        page.body
+    );
+    let record = app
+        .get(&format!("/v1{household}"), &token)
+        .await
+        .expect(200);
+    assert_eq!(record["status"], "suspended");
+    // The terminal refuses the suspended household at once.
+    let refused = app
+        .post(
+            "/v1/redemptions/authorize",
+            &operator,
+            purchase("SMD00002", "000041", DEMO_PANS[1], 1, "13000"),
+        )
+        .await
+        .expect(200);
+    assert_eq!(refused["response_code"], "62", "{refused}");
+
+    // Reporting the card lost asks first, needs a reason, and leaves only "replace".
+    let confirm = office.get(&format!("/cards/{card_id}/lost")).await;
+    assert_eq!(confirm.status, StatusCode::OK);
+    assert!(confirm.body.contains("Laporkan hilang"));
+    let lost = office
+        .post(
+            &format!("/cards/{card_id}/lost"),
+            &[("csrf", &csrf), ("reason", "hilang di pasar Segiri")],
+        )
+        .await;
+    assert_eq!(lost.status, StatusCode::SEE_OTHER, "{}", lost.body);
+    let card = app
+        .get(&format!("/v1/cards/{card_id}"), &token)
+        .await
+        .expect(200);
+    assert_eq!(card["status"], "lost");
+    let page = office.get(&household).await;
+    assert!(page.body.contains(&format!("/cards/{card_id}/replace")));
+    assert!(!page.body.contains(&format!("/cards/{card_id}/lost")));
+    // A lost card cannot be reported lost again, nor unblocked.
+    let again = office
+        .post(
+            &format!("/cards/{card_id}/unblock"),
+            &[("csrf", &csrf), ("reason", "ketemu")],
+        )
+        .await;
+    assert_eq!(again.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(again.body.contains("id=\"form-error\""));
+    assert_eq!(
+        app.get(&format!("/v1/cards/{card_id}"), &token)
+            .await
+            .expect(200)["status"],
+        "lost"
+    );
+    // An auditor reads the household without the status link, and cannot post the change.
+    let mut auditor = Browser::new(&app);
+    auditor.login("auditor").await;
+    let read = auditor.get(&household).await;
+    assert!(!read.body.contains(&format!("{household}/status")));
+    assert_eq!(auditor.get(&path).await.status, StatusCode::FORBIDDEN);
+    let auditor_csrf = auditor.get("/").await.csrf();
+    let mut forbidden = confirmed;
+    forbidden[0] = ("csrf", auditor_csrf.as_str());
+    forbidden[1] = ("status", "active");
+    assert_eq!(
+        auditor.post(&path, &forbidden).await.status,
+        StatusCode::FORBIDDEN
+    );
+    app.assert_ledger_clean().await;
+}
+
+on_both_backends!(the_office_suspends_a_household_and_reports_its_card_lost);
+
+async fn the_admin_suspends_a_terminal_and_an_ewarung_and_lets_them_trade_again(app: TestApp) {
+    let admin_token = app.login("admin").await;
+    let operator = app.login("warung-berkah").await;
+    let ewarung_id = app.ewarung_id(&admin_token, "E-Warung Berkah").await;
+    let ewarung = format!("/ewarungs/{ewarung_id}");
+    let mut admin = Browser::new(&app);
+    admin.login("admin").await;
+    let page = admin.get(&ewarung).await;
+    assert!(page.body.contains("id=\"ewarung-status\">Aktif<"));
+    let terminal_path = format!("{ewarung}/terminals/SMD00002/status");
+    assert!(page.body.contains(&format!("href=\"{terminal_path}\"")));
+    let form = admin.get(&terminal_path).await;
+    assert_eq!(form.status, StatusCode::OK);
+    assert!(form.body.contains("value=\"suspended\"") && form.body.contains("value=\"retired\""));
+    let csrf = form.csrf();
+    let bad = admin
+        .post(
+            &terminal_path,
+            &[("csrf", &csrf), ("status", "broken"), ("reason", "x")],
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad.body.contains("id=\"status-error\""));
+    let suspended = admin
+        .post(
+            &terminal_path,
+            &[
+                ("csrf", &csrf),
+                ("status", "suspended"),
+                ("reason", "EDC rusak, dikirim ke bank"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        suspended.status,
+        StatusCode::SEE_OTHER,
+        "{}",
+        suspended.body
+    );
+    assert_eq!(suspended.location(), ewarung);
+    let refused = app
+        .post(
+            "/v1/redemptions/authorize",
+            &operator,
+            purchase("SMD00002", "000051", DEMO_PANS[3], 1, "13000"),
+        )
+        .await
+        .expect(200);
+    assert_eq!(refused["response_code"], "58", "{refused}");
+    let back = admin
+        .post(
+            &terminal_path,
+            &[
+                ("csrf", &csrf),
+                ("status", "active"),
+                ("reason", "EDC diganti"),
+            ],
+        )
+        .await;
+    assert_eq!(back.status, StatusCode::SEE_OTHER);
+    // The E-Warung itself: suspended, every terminal of it refuses; active again, it trades.
+    let ewarung_path = format!("{ewarung}/status");
+    let closed = admin
+        .post(
+            &ewarung_path,
+            &[
+                ("csrf", &csrf),
+                ("status", "suspended"),
+                ("reason", "menjual rokok dengan kartu, diperiksa Dinsos"),
+            ],
+        )
+        .await;
+    assert_eq!(closed.status, StatusCode::SEE_OTHER, "{}", closed.body);
+    assert!(admin
+        .get(&ewarung)
+        .await
+        .body
+        .contains("id=\"ewarung-status\">Ditangguhkan<"));
+    let refused = app
+        .post(
+            "/v1/redemptions/authorize",
+            &operator,
+            purchase("SMD00002", "000052", DEMO_PANS[3], 1, "13000"),
+        )
+        .await
+        .expect(200);
+    assert_eq!(refused["response_code"], "58", "{refused}");
+    let reopened = admin
+        .post(
+            &ewarung_path,
+            &[
+                ("csrf", &csrf),
+                ("status", "active"),
+                ("reason", "pemeriksaan selesai"),
+            ],
+        )
+        .await;
+    assert_eq!(reopened.status, StatusCode::SEE_OTHER);
+    app.buy(&operator, "SMD00002", "000053", DEMO_PANS[3], 1)
+        .await;
+    // Each change is in the audit trail with its reason.
+    let auditor = app.login("auditor").await;
+    let actions = app.audit_actions(&auditor, "terminal", "SMD00002").await;
+    assert_eq!(
+        actions
+            .iter()
+            .filter(|action| action.as_str() == "terminal.status")
+            .count(),
+        2,
+        "{actions:?}"
+    );
+    // A terminal of another E-Warung is not reachable through this one; an operator may not
+    // change statuses at all.
+    assert_eq!(
+        admin
+            .get(&format!("{ewarung}/terminals/SMD00003/status"))
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    let mut kiosk = Browser::new(&app);
+    kiosk.login("warung-berkah").await;
+    assert_eq!(kiosk.get(&ewarung_path).await.status, StatusCode::FORBIDDEN);
+    app.assert_ledger_clean().await;
+}
+
+on_both_backends!(the_admin_suspends_a_terminal_and_an_ewarung_and_lets_them_trade_again);

@@ -1,6 +1,7 @@
 //! Cards at the office desk: issuing (the PIN typed twice, then the card letter with the full
 //! number shown this once), blocking and unblocking with a reason, lifting a PIN lock, resetting
-//! a PIN and replacing a card. Everything that blocks or replaces asks for confirmation first.
+//! a PIN, reporting a card lost and replacing it. Everything that blocks or replaces asks for
+//! confirmation first.
 //! The same `cards::Cards` service as the API's.
 
 use askama::Template;
@@ -31,6 +32,8 @@ use crate::{
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CardAction {
     Block,
+    /// The card is reported lost: it stops working at once and can only be replaced.
+    Lost,
     Unblock,
     Unlock,
     ResetPin,
@@ -41,6 +44,7 @@ impl CardAction {
     fn parse(text: &str) -> Option<Self> {
         Some(match text {
             "block" => CardAction::Block,
+            "lost" => CardAction::Lost,
             "unblock" => CardAction::Unblock,
             "unlock" => CardAction::Unlock,
             "pin" => CardAction::ResetPin,
@@ -52,6 +56,7 @@ impl CardAction {
     fn path(self) -> &'static str {
         match self {
             CardAction::Block => "block",
+            CardAction::Lost => "lost",
             CardAction::Unblock => "unblock",
             CardAction::Unlock => "unlock",
             CardAction::ResetPin => "pin",
@@ -62,6 +67,7 @@ impl CardAction {
     fn key(self) -> &'static str {
         match self {
             CardAction::Block => "action-block",
+            CardAction::Lost => "action-report-lost",
             CardAction::Unblock => "action-unblock",
             CardAction::Unlock => "action-unlock",
             CardAction::ResetPin => "action-reset-pin",
@@ -72,7 +78,7 @@ impl CardAction {
     fn needs_reason(self) -> bool {
         matches!(
             self,
-            CardAction::Block | CardAction::Unblock | CardAction::Replace
+            CardAction::Block | CardAction::Lost | CardAction::Unblock | CardAction::Replace
         )
     }
 
@@ -168,6 +174,12 @@ async fn household(state: &AppState, id: HouseholdId) -> Result<HouseholdRecord,
 /// A refusal of the card service, as a form error; other failures as error pages.
 fn refusal(signed: &SignedIn, error: CardError) -> Result<String, WebError> {
     match error {
+        // The card changed state meanwhile (or the page was stale): say what it is now.
+        CardError::Store(crate::store::StoreError::StateConflict { actual, .. }) => {
+            let tr = signed.tr();
+            let status = tr.t(crate::web::status::status_key(&actual));
+            Ok(tr.t1("card-refused-state", "status", status))
+        }
         CardError::Store(store) => Err(store.into()),
         CardError::CardNotFound | CardError::HouseholdNotFound => Err(WebError::NotFound),
         CardError::Unreadable(_) | CardError::NoFreeNumber => {
@@ -321,6 +333,10 @@ pub async fn act(
         let done = match (action, pin) {
             (CardAction::Block, _) => cards
                 .change_status(card.id, CardStatus::Blocked, reason.clone(), actor)
+                .await
+                .map(|_| None),
+            (CardAction::Lost, _) => cards
+                .change_status(card.id, CardStatus::Lost, reason.clone(), actor)
                 .await
                 .map(|_| None),
             (CardAction::Unblock, _) => cards

@@ -11,4 +11,5 @@ pub mod kiosk;
 pub mod office;
 pub mod quota;
 pub mod register;
+pub mod status_change;
 pub mod users;

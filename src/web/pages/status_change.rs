@@ -1,0 +1,379 @@
+//! Changing whether a household may spend (a family moved, died, found work, or came back), and
+//! whether an E-Warung or one of its terminals may trade. One confirmation page for the three:
+//! the new status chosen among those the record is not in, a reason that goes into the audit
+//! trail, what the change does, then the same store calls as the API's.
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::{
+    extract::{Path, State},
+    http::StatusCode,
+    response::{IntoResponse, Redirect, Response},
+};
+use serde::Deserialize;
+
+use crate::{
+    domain::{
+        household::HouseholdStatus,
+        ids::{EwarungId, HouseholdId},
+        role::Permission,
+        terminal::{EwarungStatus, TerminalStatus},
+        text::bounded,
+        Invalid,
+    },
+    http::state::AppState,
+    model::records::{EwarungRecord, HouseholdRecord, TerminalRecord},
+    store::{HouseholdChange, StoreError},
+    web::{
+        error::WebError,
+        form::{FieldErrors, PageForm},
+        layout::Layout,
+        session::SignedIn,
+        status::status_key,
+    },
+};
+
+#[derive(Debug, Default, Deserialize)]
+pub struct StatusFields {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    status: String,
+    #[serde(default)]
+    reason: String,
+    /// Households only: the revision the page was read at, so a change made meanwhile by
+    /// someone else is not silently overwritten.
+    #[serde(default)]
+    revision: i32,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "status_form.html", config = "src/web/askama.toml")]
+pub struct StatusForm {
+    layout: Layout,
+    title: String,
+    /// Where the form posts, and where "cancel" and success lead.
+    action: String,
+    back: String,
+    /// The text key of the current status.
+    current_key: &'static str,
+    /// The statuses that may be chosen: value and text key.
+    choices: Vec<(&'static str, &'static str)>,
+    /// What a change of this record does, as a text key.
+    effect_key: &'static str,
+    revision: Option<i32>,
+    chosen: String,
+    reason: String,
+    errors: FieldErrors,
+}
+
+impl StatusForm {
+    fn error(&self, field: &str) -> Option<&str> {
+        self.errors.of(field)
+    }
+}
+
+/// The choices of a status enum: every value but the current one.
+fn choices(all: &[&'static str], current: &str) -> Vec<(&'static str, &'static str)> {
+    all.iter()
+        .filter(|value| **value != current)
+        .map(|value| (*value, status_key(value)))
+        .collect()
+}
+
+/// The record a form changes, read before the page is drawn and again before the change.
+enum Subject {
+    Household(HouseholdRecord),
+    Ewarung(EwarungRecord),
+    Terminal(TerminalRecord),
+}
+
+impl Subject {
+    fn form(&self, signed: &SignedIn, fields: StatusFields, errors: FieldErrors) -> StatusForm {
+        let tr = signed.tr();
+        let (title, action, all, effect_key, revision, menu): (_, _, Vec<&'static str>, _, _, _) =
+            match self {
+                Subject::Household(household) => (
+                    tr.t1("status-title-household", "kk", &household.kk_number),
+                    format!("/households/{}/status", household.id.0),
+                    HouseholdStatus::ALL.iter().map(|s| s.as_str()).collect(),
+                    "status-effect-household",
+                    Some(household.revision),
+                    "/households",
+                ),
+                Subject::Ewarung(ewarung) => (
+                    tr.t1("status-title-ewarung", "name", &ewarung.name),
+                    format!("/ewarungs/{}/status", ewarung.id.0),
+                    EwarungStatus::ALL.iter().map(|s| s.as_str()).collect(),
+                    "status-effect-ewarung",
+                    None,
+                    "/ewarungs",
+                ),
+                Subject::Terminal(terminal) => (
+                    tr.t1("status-title-terminal", "terminal", &terminal.terminal_id),
+                    format!(
+                        "/ewarungs/{}/terminals/{}/status",
+                        terminal.ewarung_id.0, terminal.terminal_id
+                    ),
+                    TerminalStatus::ALL.iter().map(|s| s.as_str()).collect(),
+                    "status-effect-terminal",
+                    None,
+                    "/ewarungs",
+                ),
+            };
+        StatusForm {
+            layout: Layout::new(signed, menu),
+            title,
+            action,
+            back: self.back(),
+            current_key: status_key(self.current()),
+            choices: choices(&all, self.current()),
+            effect_key,
+            // A refused form keeps the revision it was filled against.
+            revision: revision.map(|read| {
+                if fields.revision > 0 {
+                    fields.revision
+                } else {
+                    read
+                }
+            }),
+            chosen: fields.status,
+            reason: fields.reason,
+            errors,
+        }
+    }
+
+    fn back(&self) -> String {
+        match self {
+            Subject::Household(household) => format!("/households/{}", household.id.0),
+            Subject::Ewarung(ewarung) => format!("/ewarungs/{}", ewarung.id.0),
+            Subject::Terminal(terminal) => format!("/ewarungs/{}", terminal.ewarung_id.0),
+        }
+    }
+
+    fn permission(&self) -> Permission {
+        match self {
+            Subject::Household(_) => Permission::ManageHouseholds,
+            Subject::Ewarung(_) | Subject::Terminal(_) => Permission::ManageEwarungs,
+        }
+    }
+}
+
+async fn household(state: &AppState, id: uuid::Uuid) -> Result<Subject, WebError> {
+    let household = state.store.get_household(HouseholdId(id)).await?;
+    Ok(Subject::Household(household.ok_or(WebError::NotFound)?))
+}
+
+async fn ewarung(state: &AppState, id: uuid::Uuid) -> Result<Subject, WebError> {
+    let ewarung = state.store.get_ewarung(EwarungId(id)).await?;
+    Ok(Subject::Ewarung(ewarung.ok_or(WebError::NotFound)?))
+}
+
+/// A terminal, only under the E-Warung it belongs to.
+async fn terminal(
+    state: &AppState,
+    ewarung: uuid::Uuid,
+    terminal_id: &str,
+) -> Result<Subject, WebError> {
+    let terminal = state
+        .store
+        .get_terminal(terminal_id)
+        .await?
+        .filter(|terminal| terminal.ewarung_id == EwarungId(ewarung))
+        .ok_or(WebError::NotFound)?;
+    Ok(Subject::Terminal(terminal))
+}
+
+fn confirm(signed: &SignedIn, subject: Subject) -> Result<StatusForm, WebError> {
+    signed.require(subject.permission())?;
+    Ok(subject.form(signed, StatusFields::default(), FieldErrors::default()))
+}
+
+/// A new status, typed by what it applies to.
+enum NewStatus {
+    Household(HouseholdStatus),
+    Ewarung(EwarungStatus),
+    Terminal(TerminalStatus),
+}
+
+impl Subject {
+    fn current(&self) -> &'static str {
+        match self {
+            Subject::Household(household) => household.status.as_str(),
+            Subject::Ewarung(ewarung) => ewarung.status.as_str(),
+            Subject::Terminal(terminal) => terminal.status.as_str(),
+        }
+    }
+
+    /// The chosen status, if it is one this record can have and not the one it has.
+    fn parse(&self, chosen: &str) -> Result<NewStatus, Invalid> {
+        if chosen == self.current() {
+            return Err(Invalid::new(
+                "unchanged_status",
+                "the record already has this status",
+            ));
+        }
+        Ok(match self {
+            Subject::Household(_) => NewStatus::Household(HouseholdStatus::parse(chosen)?),
+            Subject::Ewarung(_) => NewStatus::Ewarung(EwarungStatus::parse(chosen)?),
+            Subject::Terminal(_) => NewStatus::Terminal(TerminalStatus::parse(chosen)?),
+        })
+    }
+}
+
+/// Makes the change; `Ok(Some(message))` is a refusal to show on the form.
+async fn apply(
+    state: &AppState,
+    signed: &SignedIn,
+    subject: &Subject,
+    status: NewStatus,
+    reason: String,
+    revision: i32,
+) -> Result<Option<String>, WebError> {
+    let actor = signed.user.id;
+    let store = &state.store;
+    match (subject, status) {
+        (Subject::Household(household), NewStatus::Household(status)) => {
+            let change = HouseholdChange {
+                id: household.id,
+                expected_revision: revision,
+                head_nik: None,
+                head_name: None,
+                address: None,
+                status: Some(status),
+                reason,
+                actor,
+            };
+            match store.update_household(change).await {
+                Ok(_) => Ok(None),
+                Err(StoreError::StaleRevision { .. }) => Ok(Some(signed.tr().t("status-stale"))),
+                Err(error) => Err(error.into()),
+            }
+        }
+        (Subject::Ewarung(ewarung), NewStatus::Ewarung(status)) => {
+            store
+                .set_ewarung_status(ewarung.id, status, reason, actor)
+                .await?;
+            Ok(None)
+        }
+        (Subject::Terminal(terminal), NewStatus::Terminal(status)) => {
+            store
+                .set_terminal_status(&terminal.terminal_id, status, reason, actor)
+                .await?;
+            Ok(None)
+        }
+        _ => unreachable!("Subject::parse types the status by its subject"),
+    }
+}
+
+/// Checks the form, makes the change, and leads back to the record; a refusal re-shows the
+/// form with the error beside its field.
+async fn change(
+    state: &AppState,
+    signed: &SignedIn,
+    subject: Subject,
+    mut fields: StatusFields,
+) -> Result<Response, WebError> {
+    signed.require(subject.permission())?;
+    signed.check_csrf(&fields.csrf)?;
+    let tr = signed.tr();
+    let mut errors = FieldErrors::default();
+    let status = subject
+        .parse(&fields.status)
+        .map_err(|invalid| errors.invalid(&tr, "status", &invalid))
+        .ok();
+    let reason = bounded(&fields.reason, 500, "reason")
+        .map_err(|invalid| errors.invalid(&tr, "reason", &invalid))
+        .ok();
+    if let (Some(status), Some(reason)) = (status, reason) {
+        match apply(state, signed, &subject, status, reason, fields.revision).await? {
+            None => return Ok(Redirect::to(&subject.back()).into_response()),
+            Some(refused) => {
+                errors.add("form", refused);
+                // The page now shows the household as it is; confirming again applies to that.
+                if let Subject::Household(household) = &subject {
+                    fields.revision = household.revision;
+                }
+            }
+        }
+    }
+    let page = subject.form(signed, fields, errors);
+    Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
+}
+
+pub async fn confirm_household(
+    State(state): State<AppState>,
+    signed: SignedIn,
+    Path(id): Path<uuid::Uuid>,
+) -> Result<StatusForm, WebError> {
+    signed.require(Permission::ManageHouseholds)?;
+    confirm(&signed, household(&state, id).await?)
+}
+
+pub async fn change_household(
+    State(state): State<AppState>,
+    signed: SignedIn,
+    Path(id): Path<uuid::Uuid>,
+    PageForm(fields): PageForm<StatusFields>,
+) -> Result<Response, WebError> {
+    signed.require(Permission::ManageHouseholds)?;
+    change(&state, &signed, household(&state, id).await?, fields).await
+}
+
+pub async fn confirm_ewarung(
+    State(state): State<AppState>,
+    signed: SignedIn,
+    Path(id): Path<uuid::Uuid>,
+) -> Result<StatusForm, WebError> {
+    signed.require(Permission::ManageEwarungs)?;
+    confirm(&signed, ewarung(&state, id).await?)
+}
+
+pub async fn change_ewarung(
+    State(state): State<AppState>,
+    signed: SignedIn,
+    Path(id): Path<uuid::Uuid>,
+    PageForm(fields): PageForm<StatusFields>,
+) -> Result<Response, WebError> {
+    signed.require(Permission::ManageEwarungs)?;
+    change(&state, &signed, ewarung(&state, id).await?, fields).await
+}
+
+pub async fn confirm_terminal(
+    State(state): State<AppState>,
+    signed: SignedIn,
+    Path((id, terminal_id)): Path<(uuid::Uuid, String)>,
+) -> Result<StatusForm, WebError> {
+    signed.require(Permission::ManageEwarungs)?;
+    confirm(&signed, terminal(&state, id, &terminal_id).await?)
+}
+
+pub async fn change_terminal(
+    State(state): State<AppState>,
+    signed: SignedIn,
+    Path((id, terminal_id)): Path<(uuid::Uuid, String)>,
+    PageForm(fields): PageForm<StatusFields>,
+) -> Result<Response, WebError> {
+    signed.require(Permission::ManageEwarungs)?;
+    change(
+        &state,
+        &signed,
+        terminal(&state, id, &terminal_id).await?,
+        fields,
+    )
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_current_status_is_not_offered() {
+        let offered = choices(&["active", "suspended", "exited"], "suspended");
+        assert_eq!(
+            offered,
+            vec![("active", "status-active"), ("exited", "status-exited")]
+        );
+    }
+}
