@@ -11,7 +11,7 @@ use std::{process::Stdio, time::Duration};
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{json, Value};
 
-use common::{demo_password, today, Backend, TestApp, DEMO_PANS, ROLE_MENUS};
+use common::{demo_password, today, Backend, TestApp, DEMO_KKS, DEMO_PANS, ROLE_MENUS};
 
 const AXE: &str = include_str!("browser/axe-4.14.1.min.js");
 
@@ -152,6 +152,43 @@ async fn each_role_sees_its_menu_and_pages_pass_axe(app: TestApp) {
         }
         client.close().await.unwrap();
     }
+    // Pages behind the menus, on a phone: records, confirmations, and a form showing errors.
+    let token = app.login("dinsos").await;
+    let household = app.household_id(&token, DEMO_KKS[0]).await;
+    let ewarung = app.ewarung_id(&token, "E-Warung Berkah").await;
+    let lookup = json!({"pan": DEMO_PANS[0]});
+    let card = app
+        .post("/v1/cards/lookup", &token, lookup)
+        .await
+        .expect(200);
+    let card = card["id"].as_str().unwrap().to_string();
+    let client = browser(&driver, 360).await;
+    sign_in(&client, &app, "dinsos").await;
+    for path in [
+        format!("/households/{household}"),
+        format!("/households/{household}/status"),
+        format!("/households/{household}/edit"),
+        "/households/new".to_string(),
+        format!("/cards/{card}/replace"),
+        "/programs/SSN-SEMBAKO".to_string(),
+        format!("/ewarungs/{ewarung}"),
+        format!("/ewarungs/{ewarung}/status"),
+        format!("/ewarungs/{ewarung}/terminals/SMD00001/status"),
+        "/quota/expire".to_string(),
+    ] {
+        client.goto(&format!("{}{path}", app.base)).await.unwrap();
+        let violations = accessibility_violations(&client).await;
+        assert!(violations.is_empty(), "{path}: {violations:#?}");
+    }
+    client
+        .goto(&format!("{}/programs", app.base))
+        .await
+        .unwrap();
+    click(&client, "form[action=\"/programs\"] button").await;
+    wait_for(&client, Locator::Id("code-error")).await;
+    let violations = accessibility_violations(&client).await;
+    assert!(violations.is_empty(), "refused /programs: {violations:#?}");
+    client.close().await.unwrap();
     // The login page too, at a phone's width.
     let phone = browser(&driver, 360).await;
     phone.goto(&format!("{}/login", app.base)).await.unwrap();

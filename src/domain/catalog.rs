@@ -34,3 +34,12 @@ pub const CURRENCY: &str = "IDR";
 
 /// The longest carry-over a program may set; entitlement older than this returns to the program.
 pub const MAX_CARRY_OVER_MONTHS: u16 = 24;
+
+/// A program's carry-over, checked against [`MAX_CARRY_OVER_MONTHS`].
+pub fn carry_over_months(months: u16) -> Result<i32, Invalid> {
+    if months > MAX_CARRY_OVER_MONTHS {
+        let message = format!("carry-over is at most {MAX_CARRY_OVER_MONTHS} months");
+        return Err(Invalid::new("invalid_carry_over", message));
+    }
+    Ok(i32::from(months))
+}

@@ -6,7 +6,7 @@ use utoipa::ToSchema;
 
 use crate::{
     domain::{
-        catalog::{parse_code, CommodityGroup, CURRENCY, MAX_CARRY_OVER_MONTHS},
+        catalog::{carry_over_months, parse_code, CommodityGroup, CURRENCY},
         money::{Amount, MAX_PRICE_CAP_MINOR, MAX_QUOTA_LINE_MINOR},
         role::Permission,
         Invalid,
@@ -55,13 +55,8 @@ pub async fn create(
             Invalid::new("invalid_currency", "the program pays in IDR only"),
         ));
     }
-    if request.carry_over_months > MAX_CARRY_OVER_MONTHS {
-        let message = format!("carry-over is at most {MAX_CARRY_OVER_MONTHS} months");
-        return Err(ApiError::invalid(
-            "carry_over_months",
-            Invalid::new("invalid_carry_over", message),
-        ));
-    }
+    let carry_over_months = carry_over_months(request.carry_over_months)
+        .map_err(|e| ApiError::invalid("carry_over_months", e))?;
     let program = state
         .store
         .create_program(
@@ -73,7 +68,7 @@ pub async fn create(
                     .at_most(MAX_QUOTA_LINE_MINOR, "the monthly amount")
                     .map_err(|e| ApiError::invalid("default_monthly_amount", e))?
                     .minor_units(),
-                carry_over_months: i32::from(request.carry_over_months),
+                carry_over_months,
             },
             caller.user,
         )

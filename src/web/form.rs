@@ -16,6 +16,18 @@ impl FieldErrors {
         self.add(field, describe(tr, invalid));
     }
 
+    /// The value, or `None` with its refusal added beside `field`.
+    pub fn check<T>(
+        &mut self,
+        tr: &Tr,
+        field: &'static str,
+        result: Result<T, Invalid>,
+    ) -> Option<T> {
+        result
+            .map_err(|invalid| self.invalid(tr, field, &invalid))
+            .ok()
+    }
+
     /// The error of `field`, if any.
     pub fn of(&self, field: &str) -> Option<&str> {
         self.0
@@ -59,5 +71,85 @@ where
             .await
             .map(|axum::Form(value)| PageForm(value))
             .map_err(|_| crate::web::error::WebError::BadForm)
+    }
+}
+
+/// A rupiah amount as people in Samarinda write it: `13.500`, `Rp 1.250.000`, `200000` or
+/// `13.500,50` (dots group thousands, a comma starts the sen). Read into the API's canonical
+/// decimal text (`13500`, `13500.50`), which `Amount::parse` then checks for sign and range.
+/// A dot followed by anything but groups of three digits is refused rather than guessed at:
+/// `13.5` could be a typo of either convention.
+pub fn rupiah_text(typed: &str) -> Result<String, Invalid> {
+    let refused = || {
+        Invalid::new(
+            "invalid_rupiah",
+            "write the amount in rupiah, e.g. 13.500 or 13500",
+        )
+    };
+    let text = typed.trim();
+    let text = text
+        .strip_prefix("Rp")
+        .or_else(|| text.strip_prefix("rp"))
+        .unwrap_or(text)
+        .trim();
+    let (whole, sen) = match text.split_once(',') {
+        Some((whole, sen)) => (whole, Some(sen)),
+        None => (text, None),
+    };
+    let mut groups = whole.split('.');
+    let first = groups.next().unwrap_or("");
+    let first_ok = !first.is_empty()
+        && first.bytes().all(|b| b.is_ascii_digit())
+        && (first.len() <= 3 || !whole.contains('.'));
+    let rest: Vec<&str> = groups.collect();
+    let rest_ok = rest
+        .iter()
+        .all(|group| group.len() == 3 && group.bytes().all(|b| b.is_ascii_digit()));
+    let sen_ok = sen
+        .is_none_or(|sen| (1..=2).contains(&sen.len()) && sen.bytes().all(|b| b.is_ascii_digit()));
+    if !(first_ok && rest_ok && sen_ok) {
+        return Err(refused());
+    }
+    let digits: String = std::iter::once(first).chain(rest).collect();
+    Ok(match sen {
+        Some(sen) => format!("{digits}.{sen}"),
+        None => digits,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rupiah_is_read_the_way_it_is_written_in_indonesia() {
+        for (typed, canonical) in [
+            ("13500", "13500"),
+            ("13.500", "13500"),
+            ("Rp 1.250.000", "1250000"),
+            ("rp200.000", "200000"),
+            (" 13.500,5 ", "13500.5"),
+            ("13500,50", "13500.50"),
+            ("0", "0"),
+        ] {
+            assert_eq!(rupiah_text(typed).as_deref(), Ok(canonical), "{typed}");
+        }
+        for refused in [
+            "",
+            "Rp",
+            "13.5",
+            "13500.50",
+            "1.2345",
+            "1234.567",
+            "13,500.00",
+            "-5",
+            "1e5",
+            "13.500,505",
+            "13..500",
+            ".500",
+        ] {
+            let error = rupiah_text(refused).expect_err(refused);
+            assert_eq!(error.code, "invalid_rupiah");
+        }
     }
 }

@@ -17,7 +17,7 @@ pub struct MenuItem {
 /// the same `Role::may` as the API, so a menu never offers what the page would refuse.
 pub fn menu(role: Role) -> Vec<MenuItem> {
     use Permission::*;
-    let all: [(&str, &str, &[Permission]); 9] = [
+    let all: [(&str, &str, &[Permission]); 10] = [
         ("/", "menu-home", &[]),
         ("/office", "menu-overview", &[ReadLedger]),
         ("/households", "menu-households", &[ReadRegistry]),
@@ -26,6 +26,7 @@ pub fn menu(role: Role) -> Vec<MenuItem> {
         ("/audit", "menu-audit", &[ReadRegistry, ReadLedger]),
         ("/kiosk", "menu-kiosk", &[Redeem]),
         ("/ewarungs", "menu-ewarungs", &[ReadEwarungs, ReadRegistry]),
+        ("/programs", "menu-programs", &[ReadPrograms, ReadRegistry]),
         ("/users", "menu-users", &[ReadRegistry]),
     ];
     all.into_iter()
@@ -89,6 +90,7 @@ mod tests {
                 "/bank",
                 "/audit",
                 "/ewarungs",
+                "/programs",
                 "/users"
             ]
         );
@@ -104,12 +106,13 @@ mod tests {
                 "/bank",
                 "/audit",
                 "/ewarungs",
+                "/programs",
                 "/users"
             ]
         );
         assert_eq!(
             hrefs(Role::Admin),
-            ["/", "/households", "/ewarungs", "/users"]
+            ["/", "/households", "/ewarungs", "/programs", "/users"]
         );
     }
 }

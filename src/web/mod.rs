@@ -45,8 +45,8 @@ const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; st
 /// The pages and their static files, with the security headers every page response carries.
 pub fn router(state: AppState) -> Router<AppState> {
     use pages::{
-        audit, auth, bank, cards, ewarungs, home, households, kiosk, office, quota, register,
-        status_change, users,
+        audit, auth, bank, cards, ewarungs, home, households, kiosk, office, programs, quota,
+        register, status_change, users,
     };
     Router::new()
         .route("/", get(home::show))
@@ -121,6 +121,12 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route(
             "/ewarungs/{id}/terminals/{terminal_id}/pin-key",
             axum::routing::post(ewarungs::rotate_key),
+        )
+        .route("/programs", get(programs::list).post(programs::create))
+        .route("/programs/{code}", get(programs::show))
+        .route(
+            "/programs/{code}/items",
+            axum::routing::post(programs::add_item),
         )
         .route("/users", get(users::list).post(users::create))
         .route("/users/{id}", get(users::show))

@@ -125,6 +125,7 @@ pub const ROLE_MENUS: [(&str, &[&str]); 5] = [
             "/bank",
             "/audit",
             "/ewarungs",
+            "/programs",
             "/users",
         ],
     ),
@@ -140,10 +141,14 @@ pub const ROLE_MENUS: [(&str, &[&str]); 5] = [
             "/bank",
             "/audit",
             "/ewarungs",
+            "/programs",
             "/users",
         ],
     ),
-    ("admin", &["/", "/households", "/ewarungs", "/users"]),
+    (
+        "admin",
+        &["/", "/households", "/ewarungs", "/programs", "/users"],
+    ),
 ];
 
 pub fn demo_password(username: &str) -> &'static str {

@@ -1587,3 +1587,125 @@ async fn the_admin_suspends_a_terminal_and_an_ewarung_and_lets_them_trade_again(
 }
 
 on_both_backends!(the_admin_suspends_a_terminal_and_an_ewarung_and_lets_them_trade_again);
+
+async fn the_office_registers_a_program_and_builds_its_catalog(app: TestApp) {
+    let token = app.login("dinsos").await;
+    let mut office = Browser::new(&app);
+    office.login("dinsos").await;
+    let list = office.get("/programs").await;
+    assert_eq!(list.status, StatusCode::OK);
+    assert!(
+        list.body.contains("href=\"/programs/SSN-SEMBAKO\""),
+        "{}",
+        list.body
+    );
+    let csrf = list.csrf();
+    // Refused values beside their fields, kept as typed; nothing is stored.
+    let bad = [
+        ("csrf", csrf.as_str()),
+        ("code", "x"),
+        ("name", "Bantuan Lansia"),
+        ("monthly", "150.00"),
+        ("carry_over", "30"),
+    ];
+    let refused = office.post("/programs", &bad).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    for field in ["code", "monthly", "carry_over"] {
+        assert!(
+            refused.body.contains(&format!("id=\"{field}-error\"")),
+            "{field}: {}",
+            refused.body
+        );
+    }
+    assert!(refused
+        .body
+        .contains("id=\"monthly-error\">Tulis nilai dalam rupiah"));
+    assert!(refused.body.contains("value=\"150.00\""), "kept as typed");
+    app.get("/v1/programs/X", &token)
+        .await
+        .expect_error(404, "program_not_found");
+    // Codes are taken in any case; amounts as written in Indonesia.
+    let good = [
+        ("csrf", csrf.as_str()),
+        ("code", "ssn-lansia"),
+        ("name", "Bantuan Pangan Lansia"),
+        ("monthly", "Rp 150.000"),
+        ("carry_over", "3"),
+    ];
+    let created = office.post("/programs", &good).await;
+    assert_eq!(created.status, StatusCode::SEE_OTHER, "{}", created.body);
+    assert_eq!(created.location(), "/programs/SSN-LANSIA");
+    let program = app.get("/v1/programs/SSN-LANSIA", &token).await.expect(200);
+    assert_eq!(program["default_monthly_amount"], "150000.00");
+    assert_eq!(program["carry_over_months"], 3);
+    let taken = office.post("/programs", &good).await;
+    assert_eq!(taken.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(taken
+        .body
+        .contains("id=\"code-error\">Kode program ini sudah dipakai."));
+    // Its page: an empty catalog says so; items are added with a group and a price cap.
+    let page = office.get("/programs/SSN-LANSIA").await;
+    assert!(page.body.contains("Rp 150.000") && page.body.contains("3 bulan"));
+    assert!(page.body.contains("<p class=\"empty\" id=\"catalog\">"));
+    let item_path = "/programs/SSN-LANSIA/items";
+    let mut item = vec![
+        ("csrf", csrf.as_str()),
+        ("sku", "telur-ayam"),
+        ("name", "Telur ayam ras"),
+        ("unit", "butir"),
+        ("group", "sweets"),
+        ("price_cap", "2.500"),
+    ];
+    let no_group = office.post(item_path, &item).await;
+    assert_eq!(no_group.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(no_group.body.contains("id=\"group-error\""));
+    item[4] = ("group", "animal_protein");
+    let added = office.post(item_path, &item).await;
+    assert_eq!(added.status, StatusCode::SEE_OTHER, "{}", added.body);
+    let items = app
+        .get("/v1/programs/SSN-LANSIA/items", &token)
+        .await
+        .expect(200);
+    assert_eq!(items[0]["sku"], "TELUR-AYAM");
+    assert_eq!(items[0]["max_unit_price"], "2500.00");
+    assert_eq!(items[0]["group"], "animal_protein");
+    let page = office.get("/programs/SSN-LANSIA").await;
+    assert!(page.body.contains("Telur ayam ras") && page.body.contains("Protein hewani"));
+    assert!(page.body.contains("Rp 2.500"));
+    let again = office.post(item_path, &item).await;
+    assert_eq!(again.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(again.body.contains("id=\"sku-error\""));
+    // Auditors read without forms and cannot post; operators have their catalog on the kiosk.
+    let mut auditor = Browser::new(&app);
+    auditor.login("auditor").await;
+    let read = auditor.get("/programs/SSN-LANSIA").await;
+    assert_eq!(read.status, StatusCode::OK);
+    assert!(
+        read.body.contains("Telur ayam ras")
+            && !read
+                .body
+                .contains("<form method=\"post\" action=\"/programs")
+    );
+    let auditor_csrf = auditor.get("/").await.csrf();
+    let mut forbidden = item.clone();
+    forbidden[0] = ("csrf", auditor_csrf.as_str());
+    forbidden[1] = ("sku", "GULA");
+    assert_eq!(
+        auditor.post(item_path, &forbidden).await.status,
+        StatusCode::FORBIDDEN
+    );
+    let mut kiosk = Browser::new(&app);
+    kiosk.login("warung-berkah").await;
+    assert_eq!(kiosk.get("/programs").await.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        app.get("/v1/programs/SSN-LANSIA/items", &token)
+            .await
+            .expect(200)
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
+on_both_backends!(the_office_registers_a_program_and_builds_its_catalog);

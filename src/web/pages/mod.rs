@@ -9,6 +9,7 @@ pub mod home;
 pub mod households;
 pub mod kiosk;
 pub mod office;
+pub mod programs;
 pub mod quota;
 pub mod register;
 pub mod status_change;
