@@ -27,6 +27,7 @@ pub struct Application {
     grace: Duration,
     state: AppState,
     sweeper: tokio::task::JoinHandle<()>,
+    session_sweeper: tokio::task::JoinHandle<()>,
 }
 
 impl Application {
@@ -96,6 +97,10 @@ impl Application {
             state.store.clone(),
             Duration::from_secs(args.sweep_interval_seconds),
         );
+        let session_sweeper = crate::web::session::spawn_sweeper(
+            state.store.clone(),
+            crate::web::session::SWEEP_EVERY,
+        );
         let listener = TcpListener::bind(args.listen).await?;
         let address = listener.local_addr()?;
         Ok(Self {
@@ -105,6 +110,7 @@ impl Application {
             grace: Duration::from_secs(args.shutdown_grace_seconds),
             state,
             sweeper,
+            session_sweeper,
         })
     }
 
@@ -143,6 +149,7 @@ impl Application {
             }
         }
         self.sweeper.abort();
+        self.session_sweeper.abort();
         tracing::info!("stopped");
         Ok(())
     }

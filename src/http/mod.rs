@@ -64,6 +64,10 @@ pub fn router(state: AppState, limits: Limits, pages: Router<AppState>) -> Route
             post(programs::add_item).get(programs::list_items),
         )
         .route(
+            "/programs/{code}/items/{sku}",
+            axum::routing::patch(programs::set_price_cap),
+        )
+        .route(
             "/households",
             post(households::create).get(households::list),
         )

@@ -16,6 +16,7 @@ use crate::http::{
     paths(
         sessions::login, users::create, users::list,
         programs::create, programs::list, programs::get, programs::add_item, programs::list_items,
+        programs::set_price_cap,
         households::create, households::list, households::get, households::update,
         households::change_status, households::revisions,
         cards::issue, cards::list_for_household, cards::get, cards::lookup, cards::block, cards::unblock,

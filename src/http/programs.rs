@@ -39,6 +39,15 @@ pub struct CreateCatalogItem {
     max_unit_price: Amount,
 }
 
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SetPriceCap {
+    /// The new highest unit price; purchases from now on are held to it.
+    max_unit_price: Amount,
+    /// Why (e.g. "harga beras naik, SK Wali Kota 12/2026"); kept in the audit log.
+    reason: String,
+}
+
 #[utoipa::path(post, path = "/v1/programs", tag = "programs", request_body = CreateProgram,
     responses((status = 201, body = ProgramRecord)), security(("bearer" = [])))]
 pub async fn create(
@@ -142,4 +151,28 @@ pub async fn list_items(
     caller.require(Permission::ReadPrograms)?;
     let program = find(&state, &code).await?;
     Ok(Json(state.store.list_catalog_items(program.id).await?))
+}
+
+#[utoipa::path(patch, path = "/v1/programs/{code}/items/{sku}", tag = "programs",
+    request_body = SetPriceCap,
+    responses((status = 200, body = CatalogItemRecord, description = "the item with its new price cap")),
+    security(("bearer" = [])))]
+pub async fn set_price_cap(
+    State(state): State<AppState>,
+    caller: Caller,
+    PathParam((code, sku)): PathParam<(String, String)>,
+    Body(request): Body<SetPriceCap>,
+) -> Result<Json<CatalogItemRecord>, ApiError> {
+    caller.require(Permission::ManagePrograms)?;
+    let program = find(&state, &code).await?;
+    let cap = request
+        .max_unit_price
+        .at_most(MAX_PRICE_CAP_MINOR, "a price cap")
+        .map_err(|e| ApiError::invalid("max_unit_price", e))?;
+    let reason = text("reason", &request.reason, 500)?;
+    let record = state
+        .store
+        .set_price_cap(program.id, &sku, cap.minor_units(), reason, caller.user)
+        .await?;
+    Ok(Json(record))
 }

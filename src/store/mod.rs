@@ -75,6 +75,16 @@ pub trait Store: Send + Sync + 'static {
         actor: UserId,
     ) -> StoreResult<CatalogItemRecord>;
     async fn list_catalog_items(&self, program: ProgramId) -> StoreResult<Vec<CatalogItemRecord>>;
+    /// Sets a catalog item's highest unit price (prices move; purchases from now on are held
+    /// to the new cap, earlier ones keep theirs), audited with the old and new cap and `reason`.
+    async fn set_price_cap(
+        &self,
+        program: ProgramId,
+        sku: &str,
+        max_unit_price_minor: i64,
+        reason: String,
+        actor: UserId,
+    ) -> StoreResult<CatalogItemRecord>;
 
     async fn create_household(
         &self,
@@ -267,6 +277,15 @@ pub trait SessionStore: Send + Sync + 'static {
     async fn touch_session(&self, token_hash: &[u8], at: DateTime<Utc>) -> StoreResult<()>;
     /// Ends a session (logout, or a new login from the same browser).
     async fn revoke_session(&self, token_hash: &[u8], at: DateTime<Utc>) -> StoreResult<()>;
+    /// Deletes up to `limit` sessions that can no longer sign anybody in: revoked, past their
+    /// absolute expiry (`expires_at <= now`) or idle since before `idle_before`. Answers how
+    /// many it deleted.
+    async fn delete_ended_sessions(
+        &self,
+        now: DateTime<Utc>,
+        idle_before: DateTime<Utc>,
+        limit: u32,
+    ) -> StoreResult<u64>;
     /// The user with this id.
     async fn find_user(&self, id: UserId) -> StoreResult<Option<UserRecord>>;
     /// Remembers the language a user chose.

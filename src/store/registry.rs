@@ -386,6 +386,52 @@ where
         )
     }
 
+    async fn set_price_cap(
+        &self,
+        program: ProgramId,
+        sku: &str,
+        max_unit_price_minor: i64,
+        reason: String,
+        actor: UserId,
+    ) -> StoreResult<CatalogItemRecord> {
+        let mut tx = self.engine.begin_write().await?;
+        let current: Option<(i64,)> = sqlx::query_as(
+            "SELECT max_unit_price_minor FROM catalog_items WHERE program_id = $1 AND sku = $2",
+        )
+        .bind(program)
+        .bind(sku)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let (previous,) = current.ok_or(StoreError::NotFound {
+            entity: "catalog_item",
+        })?;
+        // Conditional on the cap just read, so the audit's "from" is the cap this replaced.
+        let record = sqlx::query_as::<_, CatalogItemRecord>(
+            "UPDATE catalog_items SET max_unit_price_minor = $3
+             WHERE program_id = $1 AND sku = $2 AND max_unit_price_minor = $4 RETURNING *",
+        )
+        .bind(program)
+        .bind(sku)
+        .bind(max_unit_price_minor)
+        .bind(previous)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or(StoreError::LostRace("the catalog item"))?;
+        let detail = json!({ "from_minor": previous, "to_minor": max_unit_price_minor,
+            "reason": reason });
+        let subject = ("catalog_item", format!("{program}/{sku}"));
+        audit(
+            &mut tx,
+            Some(actor),
+            "catalog_item.price_cap",
+            subject,
+            detail,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(record)
+    }
+
     async fn create_household(
         &self,
         household: NewHousehold,

@@ -30,6 +30,7 @@ where
     for<'q> &'q [u8]: sqlx::Encode<'q, E::Db>,
     [u8]: sqlx::Type<E::Db>,
     for<'q> DateTime<Utc>: sqlx::Encode<'q, E::Db> + sqlx::Type<E::Db>,
+    for<'q> i64: sqlx::Encode<'q, E::Db> + sqlx::Type<E::Db>,
     for<'r> UserRecord: sqlx::FromRow<'r, <E::Db as sqlx::Database>::Row>,
     for<'r> WebSessionRecord: sqlx::FromRow<'r, <E::Db as sqlx::Database>::Row>,
     for<'q> Option<UserId>: sqlx::Encode<'q, E::Db> + sqlx::Type<E::Db>,
@@ -199,6 +200,30 @@ where
         .await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    async fn delete_ended_sessions(
+        &self,
+        now: DateTime<Utc>,
+        idle_before: DateTime<Utc>,
+        limit: u32,
+    ) -> StoreResult<u64> {
+        let mut tx = self.engine.begin_write().await?;
+        let deleted = sqlx::query(
+            "DELETE FROM web_sessions WHERE token_hash IN (
+                 SELECT token_hash FROM web_sessions
+                 WHERE revoked_at IS NOT NULL OR expires_at <= $1 OR last_seen_at <= $2
+                 LIMIT $3)",
+        )
+        .bind(now)
+        .bind(idle_before)
+        .bind(i64::from(limit))
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(crate::store::ledger_sql::RowsAffected::rows_affected(
+            &deleted,
+        ))
     }
 
     async fn find_user(&self, id: UserId) -> StoreResult<Option<UserRecord>> {

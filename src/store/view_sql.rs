@@ -148,16 +148,28 @@ where
              WHERE period = $1",
         )
         .await?;
-        // Business dates are `YYYY-MM-DD` text: a month is a range of them.
-        let (spent_minor,) = sum(
-            "SELECT CAST(COALESCE(sum(CASE WHEN state = 'completed' THEN amount_minor
-                                           ELSE -amount_minor END), 0) AS BIGINT)
-             FROM redemptions
-             WHERE (state = 'completed' AND substr(completed_date, 1, 7) = $1)
-                OR (state = 'refunded' AND substr(undone_date, 1, 7) = $1
-                    AND substr(completed_date, 1, 7) = $1)",
+        // Business dates are `YYYY-MM-DD` text, so a month is the range `YYYY-MM-00` to
+        // `YYYY-MM-99`, which the date indexes serve. Spent is what was completed in the month
+        // less what was given back in it (a void or reversal after completion, whichever month
+        // the purchase was in).
+        let (first, last) = (format!("{month}-00"), format!("{month}-99"));
+        let (completed_minor,): (i64,) = sqlx::query_as(
+            "SELECT CAST(COALESCE(sum(amount_minor), 0) AS BIGINT) FROM redemptions
+             WHERE completed_date >= $1 AND completed_date <= $2",
         )
+        .bind(first.clone())
+        .bind(last.clone())
+        .fetch_one(pool)
         .await?;
+        let (returned_minor,): (i64,) = sqlx::query_as(
+            "SELECT CAST(COALESCE(sum(amount_minor), 0) AS BIGINT) FROM redemptions
+             WHERE undone_date >= $1 AND undone_date <= $2 AND completed_date IS NOT NULL",
+        )
+        .bind(first)
+        .bind(last)
+        .fetch_one(pool)
+        .await?;
+        let spent_minor = completed_minor.saturating_sub(returned_minor);
         let (held_minor, left_minor): (i64, i64) = {
             let (held,) = sqlx::query_as::<_, (i64,)>(
                 "SELECT CAST(COALESCE(sum(debits_pending), 0) AS BIGINT) FROM accounts

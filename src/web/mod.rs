@@ -128,6 +128,10 @@ pub fn router(state: AppState) -> Router<AppState> {
             "/programs/{code}/items",
             axum::routing::post(programs::add_item),
         )
+        .route(
+            "/programs/{code}/items/{sku}",
+            get(programs::price_cap_form).post(programs::set_price_cap),
+        )
         .route("/users", get(users::list).post(users::create))
         .route("/users/{id}", get(users::show))
         .route("/users/{id}/{action}", axum::routing::post(users::act))

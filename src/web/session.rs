@@ -85,6 +85,47 @@ pub fn ended(
     }
 }
 
+/// How often ended sessions are deleted.
+pub const SWEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(600);
+
+/// Deletes every session that can no longer sign anybody in, in batches; answers how many.
+/// A deleted session and an ended one look the same to a browser: back to the login page.
+pub async fn sweep_ended(
+    sessions: &dyn crate::store::SessionStore,
+    now: DateTime<Utc>,
+) -> crate::store::StoreResult<u64> {
+    const BATCH: u32 = 500;
+    let mut total = 0;
+    loop {
+        let deleted = sessions
+            .delete_ended_sessions(now, now - IDLE, BATCH)
+            .await?;
+        total += deleted;
+        if deleted < u64::from(BATCH) {
+            return Ok(total);
+        }
+    }
+}
+
+/// Runs [`sweep_ended`] every `every` until the process stops.
+pub fn spawn_sweeper(
+    store: std::sync::Arc<dyn crate::store::Store>,
+    every: std::time::Duration,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut ticker = tokio::time::interval(every);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticker.tick().await;
+            match sweep_ended(store.sessions(), Utc::now()).await {
+                Ok(0) => {}
+                Ok(deleted) => tracing::info!(deleted, "deleted ended web sessions"),
+                Err(error) => tracing::warn!(%error, "web session sweep failed; will retry"),
+            }
+        }
+    })
+}
+
 /// The `Set-Cookie` value for a session token (`None`: clear it).
 pub fn cookie(name: &str, token: Option<&str>, secure: bool, lifetime: Duration) -> String {
     let secure = if secure { "; Secure" } else { "" };

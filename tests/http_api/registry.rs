@@ -243,3 +243,95 @@ on_both_backends!(
     households_page_through_with_next_after,
     ewarungs_and_terminals_are_registered_once,
 );
+
+/// `PATCH`es the rice's price cap as `token`'s user.
+async fn set_cap(app: &TestApp, token: &str, body: serde_json::Value) -> Reply {
+    let path = "/v1/programs/SSN-SEMBAKO/items/BERAS-MEDIUM";
+    app.request(reqwest::Method::PATCH, path, Some(token), Some(body))
+        .await
+}
+
+async fn a_new_price_cap_holds_purchases_from_then_on(app: TestApp) {
+    let office = app.login("dinsos").await;
+    let operator = app.login("warung-berkah").await;
+    // Refusals change nothing.
+    set_cap(
+        &app,
+        &office,
+        json!({"max_unit_price": "12000.001", "reason": "x"}),
+    )
+    .await
+    .expect_error(422, "amount_too_precise");
+    set_cap(
+        &app,
+        &office,
+        json!({"max_unit_price": "12000", "reason": " "}),
+    )
+    .await
+    .expect_error(422, "blank");
+    set_cap(
+        &app,
+        &operator,
+        json!({"max_unit_price": "12000", "reason": "x"}),
+    )
+    .await
+    .expect_error(403, "forbidden_role");
+    app.request(
+        reqwest::Method::PATCH,
+        "/v1/programs/SSN-SEMBAKO/items/ROKOK",
+        Some(&office),
+        Some(json!({"max_unit_price": "12000", "reason": "x"})),
+    )
+    .await
+    .expect_error(404, "catalog_item_not_found");
+    let approved = app
+        .post(
+            "/v1/redemptions/authorize",
+            &operator,
+            purchase("SMD00001", "000071", DEMO_PANS[2], 1, "13000"),
+        )
+        .await
+        .expect(200);
+    assert_eq!(approved["response_code"], "00", "{approved}");
+    // The cap goes down: the same price is declined from now on, a price under it approved.
+    let changed = set_cap(
+        &app,
+        &office,
+        json!({"max_unit_price": "12000", "reason": "harga beras turun, SK Dinsos 7/2026"}),
+    )
+    .await
+    .expect(200);
+    assert_eq!(changed["max_unit_price"], "12000.00");
+    let declined = app
+        .post(
+            "/v1/redemptions/authorize",
+            &operator,
+            purchase("SMD00001", "000072", DEMO_PANS[2], 1, "13000"),
+        )
+        .await
+        .expect(200);
+    assert_ne!(declined["response_code"], "00", "{declined}");
+    let under = app
+        .post(
+            "/v1/redemptions/authorize",
+            &operator,
+            purchase("SMD00001", "000073", DEMO_PANS[2], 1, "12000"),
+        )
+        .await
+        .expect(200);
+    assert_eq!(under["response_code"], "00", "{under}");
+    let auditor = app.login("auditor").await;
+    let program = app
+        .get("/v1/programs/SSN-SEMBAKO", &office)
+        .await
+        .expect(200);
+    let subject = format!("{}/BERAS-MEDIUM", program["id"].as_str().unwrap());
+    let actions = app.audit_actions(&auditor, "catalog_item", &subject).await;
+    assert!(
+        actions.iter().any(|a| a == "catalog_item.price_cap"),
+        "{actions:?}"
+    );
+    app.assert_ledger_clean().await;
+}
+
+on_both_backends!(a_new_price_cap_holds_purchases_from_then_on);

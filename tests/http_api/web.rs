@@ -1282,6 +1282,25 @@ async fn the_month_overview_counts_what_the_month_holds_and_what_will_expire(app
         "{}",
         page.body
     );
+    // A purchase completed and then voided (its money given back) is not spent.
+    app.buy(&operator, "SMD00001", "000062", DEMO_PANS[0], 1)
+        .await;
+    let voided = app
+        .post(
+            "/v1/redemptions/void",
+            &operator,
+            original("SMD00001", "000062"),
+        )
+        .await
+        .expect(200);
+    assert_eq!(voided["state"], "refunded", "{voided}");
+    let page = office.get("/office").await;
+    assert!(
+        page.body.contains("id=\"spent\">Rp 27.000<"),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("id=\"left\">Rp 1.023.000<"));
 }
 
 on_both_backends!(the_month_overview_counts_what_the_month_holds_and_what_will_expire);
@@ -1675,6 +1694,44 @@ async fn the_office_registers_a_program_and_builds_its_catalog(app: TestApp) {
     let again = office.post(item_path, &item).await;
     assert_eq!(again.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(again.body.contains("id=\"sku-error\""));
+    // A new price cap, with a reason; the catalog and the API show it.
+    let cap_path = "/programs/SSN-LANSIA/items/TELUR-AYAM";
+    assert!(page.body.contains(&format!("href=\"{cap_path}\"")));
+    let form = office.get(cap_path).await;
+    assert_eq!(form.status, StatusCode::OK);
+    assert!(form.body.contains("id=\"current-cap\">Rp 2.500<"));
+    let refused = office
+        .post(
+            cap_path,
+            &[("csrf", &csrf), ("price_cap", "2,7,5"), ("reason", "")],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        refused.body.contains("id=\"price_cap-error\"")
+            && refused.body.contains("id=\"reason-error\"")
+    );
+    let changed = office
+        .post(
+            cap_path,
+            &[
+                ("csrf", &csrf),
+                ("price_cap", "2.750"),
+                ("reason", "harga telur naik"),
+            ],
+        )
+        .await;
+    assert_eq!(changed.status, StatusCode::SEE_OTHER, "{}", changed.body);
+    let items = app
+        .get("/v1/programs/SSN-LANSIA/items", &token)
+        .await
+        .expect(200);
+    assert_eq!(items[0]["max_unit_price"], "2750.00");
+    assert!(office
+        .get("/programs/SSN-LANSIA")
+        .await
+        .body
+        .contains("Rp 2.750"));
     // Auditors read without forms and cannot post; operators have their catalog on the kiosk.
     let mut auditor = Browser::new(&app);
     auditor.login("auditor").await;
@@ -1686,6 +1743,8 @@ async fn the_office_registers_a_program_and_builds_its_catalog(app: TestApp) {
                 .body
                 .contains("<form method=\"post\" action=\"/programs")
     );
+    assert!(!read.body.contains(cap_path));
+    assert_eq!(auditor.get(cap_path).await.status, StatusCode::FORBIDDEN);
     let auditor_csrf = auditor.get("/").await.csrf();
     let mut forbidden = item.clone();
     forbidden[0] = ("csrf", auditor_csrf.as_str());
@@ -1709,3 +1768,33 @@ async fn the_office_registers_a_program_and_builds_its_catalog(app: TestApp) {
 }
 
 on_both_backends!(the_office_registers_a_program_and_builds_its_catalog);
+
+async fn ended_sessions_are_swept_and_live_ones_kept(app: TestApp) {
+    let mut live = Browser::new(&app);
+    live.login("dinsos").await;
+    let mut gone = Browser::new(&app);
+    gone.login("auditor").await;
+    let csrf = gone.get("/").await.csrf();
+    let out = gone.post("/logout", &[("csrf", &csrf)]).await;
+    assert_eq!(out.status, StatusCode::SEE_OTHER);
+    assert_eq!(app.count("web_sessions").await, 2);
+    let sessions = app.app_state.store.sessions();
+    // Now: only the logged-out session goes.
+    let now = chrono::Utc::now();
+    let swept = ssn::web::session::sweep_ended(sessions, now).await.unwrap();
+    assert_eq!(swept, 1);
+    assert_eq!(app.count("web_sessions").await, 1);
+    assert_eq!(live.get("/households").await.status, StatusCode::OK);
+    // Half an hour without a request: the idle session goes too, and its browser signs in again.
+    let later = now + ssn::web::session::IDLE + chrono::Duration::seconds(1);
+    let swept = ssn::web::session::sweep_ended(sessions, later)
+        .await
+        .unwrap();
+    assert_eq!(swept, 1);
+    assert_eq!(app.count("web_sessions").await, 0);
+    let page = live.get("/households").await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER);
+    assert_eq!(page.location(), "/login");
+}
+
+on_both_backends!(ended_sessions_are_swept_and_live_ones_kept);

@@ -310,3 +310,106 @@ pub async fn add_item(
     let page = program_page(&state, &signed, &program.code, fields, errors).await?;
     Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
 }
+
+#[derive(Debug, Default, Deserialize)]
+pub struct PriceCapFields {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    price_cap: String,
+    #[serde(default)]
+    reason: String,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "price_cap_form.html", config = "src/web/askama.toml")]
+pub struct PriceCapForm {
+    layout: Layout,
+    program: ProgramRecord,
+    item: CatalogItemRecord,
+    fields: PriceCapFields,
+    errors: FieldErrors,
+}
+
+impl PriceCapForm {
+    fn error(&self, field: &str) -> Option<&str> {
+        self.errors.of(field)
+    }
+}
+
+impl Shows for PriceCapForm {
+    fn locale(&self) -> Locale {
+        self.layout.tr.locale
+    }
+}
+
+async fn program_item(
+    state: &AppState,
+    program_code: &str,
+    sku: &str,
+) -> Result<(ProgramRecord, CatalogItemRecord), WebError> {
+    let program = state
+        .store
+        .find_program_by_code(program_code)
+        .await?
+        .ok_or(WebError::NotFound)?;
+    let item = state
+        .store
+        .list_catalog_items(program.id)
+        .await?
+        .into_iter()
+        .find(|item| item.sku == sku)
+        .ok_or(WebError::NotFound)?;
+    Ok((program, item))
+}
+
+pub async fn price_cap_form(
+    State(state): State<AppState>,
+    signed: SignedIn,
+    Path((program_code, sku)): Path<(String, String)>,
+) -> Result<PriceCapForm, WebError> {
+    signed.require(Permission::ManagePrograms)?;
+    let (program, item) = program_item(&state, &program_code, &sku).await?;
+    Ok(PriceCapForm {
+        layout: Layout::new(&signed, "/programs"),
+        program,
+        item,
+        fields: PriceCapFields::default(),
+        errors: FieldErrors::default(),
+    })
+}
+
+pub async fn set_price_cap(
+    State(state): State<AppState>,
+    signed: SignedIn,
+    Path((program_code, sku)): Path<(String, String)>,
+    PageForm(fields): PageForm<PriceCapFields>,
+) -> Result<Response, WebError> {
+    signed.require(Permission::ManagePrograms)?;
+    signed.check_csrf(&fields.csrf)?;
+    let (program, item) = program_item(&state, &program_code, &sku).await?;
+    let tr = signed.tr();
+    let mut errors = FieldErrors::default();
+    let cap = errors.check(
+        &tr,
+        "price_cap",
+        rupiah(&fields.price_cap, MAX_PRICE_CAP_MINOR, "a price cap"),
+    );
+    let reason = errors.check(&tr, "reason", bounded(&fields.reason, 500, "reason"));
+    if let (Some(cap), Some(reason)) = (cap, reason) {
+        state
+            .store
+            .set_price_cap(program.id, &item.sku, cap, reason, signed.user.id)
+            .await?;
+        let to = format!("/programs/{}#catalog", program.code);
+        return Ok(Redirect::to(&to).into_response());
+    }
+    let page = PriceCapForm {
+        layout: Layout::new(&signed, "/programs"),
+        program,
+        item,
+        fields,
+        errors,
+    };
+    Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
+}
