@@ -23,6 +23,7 @@ where
     for<'q> i64: sqlx::Encode<'q, E::Db> + sqlx::Type<E::Db>,
     for<'r> (String, i64): sqlx::FromRow<'r, <E::Db as sqlx::Database>::Row>,
     for<'r> (i64,): sqlx::FromRow<'r, <E::Db as sqlx::Database>::Row>,
+    for<'r> (String,): sqlx::FromRow<'r, <E::Db as sqlx::Database>::Row>,
     for<'r> TerminalSales: sqlx::FromRow<'r, <E::Db as sqlx::Database>::Row>,
     for<'r> RecentRequest: sqlx::FromRow<'r, <E::Db as sqlx::Database>::Row>,
     for<'r> ProgramBalance: sqlx::FromRow<'r, <E::Db as sqlx::Database>::Row>,
@@ -238,15 +239,32 @@ where
         ewarung: EwarungId,
         limit: u32,
     ) -> StoreResult<Vec<RecentRequest>> {
-        Ok(sqlx::query_as(
-            "SELECT created_at, terminal_id, stan, local_date, kind, response_code, state,
-                    amount_minor
-             FROM redemptions WHERE ewarung_id = $1
-             ORDER BY created_at DESC, id DESC LIMIT $2",
-        )
-        .bind(ewarung.0)
-        .bind(i64::from(limit))
-        .fetch_all(self.engine.reader())
-        .await?)
+        // Newest first per terminal (an E-Warung has a few), through the index every terminal's
+        // last message uses too, merged here: one index on (terminal_id, created_at) serves both
+        // pages, where an (ewarung_id, created_at) index would cost every redemption a write.
+        let pool = self.engine.reader();
+        let terminals: Vec<(String,)> =
+            sqlx::query_as("SELECT terminal_id FROM terminals WHERE ewarung_id = $1")
+                .bind(ewarung.0)
+                .fetch_all(pool)
+                .await?;
+        let mut requests: Vec<RecentRequest> = Vec::new();
+        for (terminal,) in terminals {
+            let newest: Vec<RecentRequest> = sqlx::query_as(
+                "SELECT created_at, terminal_id, stan, local_date, kind, response_code, state,
+                        amount_minor
+                 FROM redemptions WHERE terminal_id = $1 AND ewarung_id = $2
+                 ORDER BY created_at DESC LIMIT $3",
+            )
+            .bind(terminal)
+            .bind(ewarung.0)
+            .bind(i64::from(limit))
+            .fetch_all(pool)
+            .await?;
+            requests.extend(newest);
+        }
+        requests.sort_by(|a, b| b.created_at.cmp(&a.created_at));
+        requests.truncate(limit as usize);
+        Ok(requests)
     }
 }

@@ -13,7 +13,7 @@ use serde_json::json;
 use tokio::io::{AsyncBufReadExt, BufReader};
 
 /// (file name, user, password, path): the pages the README shows.
-const PAGES: [(&str, &str, &str, &str); 9] = [
+const PAGES: [(&str, &str, &str, &str); 10] = [
     ("login", "", "", "/login"),
     ("office-overview", "dinsos", "demo-office-pass", "/office"),
     (
@@ -23,6 +23,12 @@ const PAGES: [(&str, &str, &str, &str); 9] = [
         "/households?q=a",
     ),
     ("office-quota", "dinsos", "demo-office-pass", "/quota"),
+    (
+        "office-catalog",
+        "dinsos",
+        "demo-office-pass",
+        "/programs/SSN-SEMBAKO",
+    ),
     (
         "operator-kiosk",
         "warung-berkah",
