@@ -91,7 +91,9 @@ pub struct AuditLine {
 pub struct TerminalState {
     pub terminal_id: String,
     pub status: String,
-    /// The last request it sent.
+    /// The last request it sent within the business dates looked at (filled in by the
+    /// store after the row is read).
+    #[sqlx(default)]
     pub last_request_at: Option<DateTime<Utc>>,
     /// Its last batch totals: the date, what it counted, and whether the host agreed.
     pub batch_date: Option<String>,

@@ -253,15 +253,19 @@ pub trait ViewStore: Send + Sync + 'static {
         &self,
         ewarung: EwarungId,
     ) -> StoreResult<Vec<crate::model::views::RecentRequest>>;
-    /// An E-Warung's terminals with their last request and last batch totals.
+    /// An E-Warung's terminals with their last batch totals and their last request within
+    /// `business_dates` (newest first; each date is one probe of the business-date index, so
+    /// the redemption path carries no index for these pages).
     async fn terminal_states(
         &self,
         ewarung: EwarungId,
+        business_dates: &[String],
     ) -> StoreResult<Vec<crate::model::views::TerminalState>>;
-    /// An E-Warung's latest terminal requests, newest first.
+    /// An E-Warung's latest terminal requests of `business_dates`, newest first.
     async fn recent_requests(
         &self,
         ewarung: EwarungId,
+        business_dates: &[String],
         limit: u32,
     ) -> StoreResult<Vec<crate::model::views::RecentRequest>>;
 }

@@ -24,6 +24,8 @@ where
     for<'r> (String, i64): sqlx::FromRow<'r, <E::Db as sqlx::Database>::Row>,
     for<'r> (i64,): sqlx::FromRow<'r, <E::Db as sqlx::Database>::Row>,
     for<'r> (String,): sqlx::FromRow<'r, <E::Db as sqlx::Database>::Row>,
+    for<'r> (Option<chrono::DateTime<chrono::Utc>>,):
+        sqlx::FromRow<'r, <E::Db as sqlx::Database>::Row>,
     for<'r> TerminalSales: sqlx::FromRow<'r, <E::Db as sqlx::Database>::Row>,
     for<'r> RecentRequest: sqlx::FromRow<'r, <E::Db as sqlx::Database>::Row>,
     for<'r> ProgramBalance: sqlx::FromRow<'r, <E::Db as sqlx::Database>::Row>,
@@ -46,11 +48,14 @@ where
         .await?)
     }
 
-    async fn terminal_states(&self, ewarung: EwarungId) -> StoreResult<Vec<TerminalState>> {
-        Ok(sqlx::query_as(
+    async fn terminal_states(
+        &self,
+        ewarung: EwarungId,
+        business_dates: &[String],
+    ) -> StoreResult<Vec<TerminalState>> {
+        let pool = self.engine.reader();
+        let mut states: Vec<TerminalState> = sqlx::query_as(
             "SELECT t.terminal_id, t.status,
-                    (SELECT max(r.created_at) FROM redemptions r
-                     WHERE r.terminal_id = t.terminal_id) AS last_request_at,
                     b.business_date AS batch_date, b.purchases_count AS batch_purchases,
                     b.purchases_minor AS batch_purchases_minor, b.matched AS batch_matched
              FROM terminals t
@@ -61,8 +66,25 @@ where
              ORDER BY t.terminal_id",
         )
         .bind(ewarung.0)
-        .fetch_all(self.engine.reader())
-        .await?)
+        .fetch_all(pool)
+        .await?;
+        for state in &mut states {
+            for date in business_dates {
+                let (last,): (Option<chrono::DateTime<chrono::Utc>>,) = sqlx::query_as(
+                    "SELECT max(created_at) FROM redemptions
+                     WHERE business_date = $1 AND terminal_id = $2",
+                )
+                .bind(date.clone())
+                .bind(state.terminal_id.clone())
+                .fetch_one(pool)
+                .await?;
+                if last.is_some() {
+                    state.last_request_at = last;
+                    break;
+                }
+            }
+        }
+        Ok(states)
     }
 
     async fn audit_log(
@@ -111,16 +133,40 @@ where
         household: HouseholdId,
         limit: u32,
     ) -> StoreResult<Vec<HouseholdPurchase>> {
-        Ok(sqlx::query_as(
-            "SELECT r.created_at, e.name AS ewarung_name, r.terminal_id, r.state, r.amount_minor
-             FROM redemptions r JOIN ewarungs e ON e.id = r.ewarung_id
-             WHERE r.household_id = $1 AND r.state <> 'declined'
-             ORDER BY r.created_at DESC, r.id DESC LIMIT $2",
+        // Through the ledger's indexes rather than one on redemptions by household (which every
+        // purchase would pay for): each purchase that moved or held value has a hold debiting
+        // the household's entitlement account, and the hold names its redemption.
+        let pool = self.engine.reader();
+        let holds: Vec<(String,)> = sqlx::query_as(
+            "SELECT t.reference FROM accounts a
+             JOIN transfers t ON t.debit_account_id = a.id AND t.kind = 'hold'
+             WHERE a.household_id = $1 AND a.kind = 'entitlement'
+             ORDER BY t.created_at DESC LIMIT $2",
         )
         .bind(household.0)
         .bind(i64::from(limit))
-        .fetch_all(self.engine.reader())
-        .await?)
+        .fetch_all(pool)
+        .await?;
+        let mut purchases = Vec::with_capacity(holds.len());
+        for (reference,) in holds {
+            let Some(redemption) = reference
+                .strip_prefix("redemption:")
+                .and_then(|id| uuid::Uuid::parse_str(id).ok())
+            else {
+                continue;
+            };
+            let purchase: Option<HouseholdPurchase> = sqlx::query_as(
+                "SELECT r.created_at, e.name AS ewarung_name, r.terminal_id, r.state,
+                        r.amount_minor
+                 FROM redemptions r JOIN ewarungs e ON e.id = r.ewarung_id
+                 WHERE r.id = $1",
+            )
+            .bind(redemption)
+            .fetch_optional(pool)
+            .await?;
+            purchases.extend(purchase);
+        }
+        Ok(purchases)
     }
 
     async fn month_overview(
@@ -237,11 +283,11 @@ where
     async fn recent_requests(
         &self,
         ewarung: EwarungId,
+        business_dates: &[String],
         limit: u32,
     ) -> StoreResult<Vec<RecentRequest>> {
-        // Newest first per terminal (an E-Warung has a few), through the index every terminal's
-        // last message uses too, merged here: one index on (terminal_id, created_at) serves both
-        // pages, where an (ewarung_id, created_at) index would cost every redemption a write.
+        // Newest first per terminal and business date (an E-Warung has a few terminals), each
+        // one probe of the business-date index, merged here.
         let pool = self.engine.reader();
         let terminals: Vec<(String,)> =
             sqlx::query_as("SELECT terminal_id FROM terminals WHERE ewarung_id = $1")
@@ -250,18 +296,22 @@ where
                 .await?;
         let mut requests: Vec<RecentRequest> = Vec::new();
         for (terminal,) in terminals {
-            let newest: Vec<RecentRequest> = sqlx::query_as(
-                "SELECT created_at, terminal_id, stan, local_date, kind, response_code, state,
-                        amount_minor
-                 FROM redemptions WHERE terminal_id = $1 AND ewarung_id = $2
-                 ORDER BY created_at DESC LIMIT $3",
-            )
-            .bind(terminal)
-            .bind(ewarung.0)
-            .bind(i64::from(limit))
-            .fetch_all(pool)
-            .await?;
-            requests.extend(newest);
+            for date in business_dates {
+                let newest: Vec<RecentRequest> = sqlx::query_as(
+                    "SELECT created_at, terminal_id, stan, local_date, kind, response_code, state,
+                            amount_minor
+                     FROM redemptions
+                     WHERE business_date = $1 AND terminal_id = $2 AND ewarung_id = $3
+                     ORDER BY created_at DESC LIMIT $4",
+                )
+                .bind(date.clone())
+                .bind(terminal.clone())
+                .bind(ewarung.0)
+                .bind(i64::from(limit))
+                .fetch_all(pool)
+                .await?;
+                requests.extend(newest);
+            }
         }
         requests.sort_by(|a, b| b.created_at.cmp(&a.created_at));
         requests.truncate(limit as usize);

@@ -30,6 +30,19 @@ use crate::{
 };
 
 const RECENT: u32 = 20;
+/// How far back a terminal's last message is looked for, in business dates.
+const LAST_MESSAGE_DAYS: usize = 7;
+
+/// `open` (a business date) and the dates before it, `count` in all, newest first.
+fn recent_business_dates(open: &str, count: usize) -> Vec<String> {
+    let Some(open) = crate::business_day::parse_date(open) else {
+        return vec![open.to_string()];
+    };
+    (0..count)
+        .filter_map(|back| open.checked_sub_days(chrono::Days::new(back as u64)))
+        .map(crate::business_day::format_date)
+        .collect()
+}
 
 #[derive(Template, WebTemplate)]
 #[template(path = "kiosk.html", config = "src/web/askama.toml")]
@@ -107,6 +120,8 @@ pub async fn show(
         .ok_or(WebError::NotFound)?;
     // Sales count on the business date that is open now (after the cut-off, tomorrow's).
     let date = state.store.days().open_business_date().await?;
+    // What the terminals said lately: the open date and the days before it (newest first).
+    let dates = recent_business_dates(&date, LAST_MESSAGE_DAYS);
     let statement_date = query
         .date
         .filter(|d| crate::business_day::parse_date(d).is_some())
@@ -134,8 +149,10 @@ pub async fn show(
         name: record.name,
         sales: views.terminal_sales(ewarung, &date).await?,
         holds: views.open_holds(ewarung).await?,
-        recent: views.recent_requests(ewarung, RECENT).await?,
-        terminals: views.terminal_states(ewarung).await?,
+        recent: views
+            .recent_requests(ewarung, &dates[..dates.len().min(2)], RECENT)
+            .await?,
+        terminals: views.terminal_states(ewarung, &dates).await?,
         catalog,
         statement_date,
         statement,
@@ -231,5 +248,19 @@ pub async fn void(
 impl Shows for KioskPage {
     fn locale(&self) -> Locale {
         self.layout.tr.locale
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recent_business_dates_count_back_from_the_open_date() {
+        assert_eq!(
+            recent_business_dates("2026-12-01", 3),
+            ["2026-12-01", "2026-11-30", "2026-11-29"]
+        );
+        assert_eq!(recent_business_dates("bad", 3), ["bad"]);
     }
 }
