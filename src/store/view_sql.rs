@@ -313,7 +313,7 @@ where
                 requests.extend(newest);
             }
         }
-        requests.sort_by(|a, b| b.created_at.cmp(&a.created_at));
+        requests.sort_by_key(|request| std::cmp::Reverse(request.created_at));
         requests.truncate(limit as usize);
         Ok(requests)
     }
