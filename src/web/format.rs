@@ -71,10 +71,6 @@ pub trait Shows {
     fn when(&self, at: &DateTime<Utc>) -> String {
         time(*at, self.locale())
     }
-
-    fn maybe_when(&self, at: &Option<DateTime<Utc>>) -> String {
-        at.map(|at| time(at, self.locale())).unwrap_or_default()
-    }
 }
 
 /// Today's calendar date in Samarinda, `YYYY-MM-DD`.

@@ -278,6 +278,7 @@ kiosk-void-confirm = Void this purchase? Its amount goes back to the household's
 kiosk-void-answer = The void's answer:
 kiosk-void-unknown = That purchase is not known.
 kiosk-terminals = Terminals
+kiosk-no-message = None
 kiosk-last-request = Last message (last 7 days)
 kiosk-last-batch = Last batch totals
 kiosk-batch-matched = matches the host

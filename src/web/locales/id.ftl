@@ -278,6 +278,7 @@ kiosk-void-confirm = Batalkan pembelian ini? Nilainya kembali ke saldo keluarga.
 kiosk-void-answer = Jawaban pembatalan:
 kiosk-void-unknown = Pembelian itu tidak dikenal.
 kiosk-terminals = Terminal
+kiosk-no-message = Tidak ada
 kiosk-last-request = Pesan terakhir (7 hari)
 kiosk-last-batch = Total batch terakhir
 kiosk-batch-matched = cocok dengan sistem
