@@ -138,6 +138,8 @@ pub struct ExceptionQuery {
     /// Only exceptions nobody has resolved yet.
     #[serde(default)]
     pub open: bool,
+    /// Only the exceptions of this E-Warung's terminals.
+    pub ewarung_id: Option<uuid::Uuid>,
     pub after: Option<uuid::Uuid>,
     pub limit: Option<u32>,
 }
@@ -157,6 +159,7 @@ impl ExceptionQuery {
         Ok(ExceptionFilter {
             category,
             open_only: self.open,
+            ewarung: self.ewarung_id.map(crate::domain::ids::EwarungId),
         })
     }
 }

@@ -820,12 +820,14 @@ where
             "SELECT * FROM recon_exceptions WHERE run_id = $1
                AND ($2 IS NULL OR category = $2)
                AND ($3 = 0 OR resolved_by IS NULL)
-               AND ($4 IS NULL OR id > $4)
-             ORDER BY id LIMIT $5",
+               AND ($4 IS NULL OR ewarung_id = $4)
+               AND ($5 IS NULL OR id > $5)
+             ORDER BY id LIMIT $6",
         )
         .bind(run)
         .bind(filter.category.map(|c| c.as_str()))
         .bind(i32::from(filter.open_only))
+        .bind(filter.ewarung)
         .bind(page.after)
         .bind(i64::from(page.limit))
         .fetch_all(self.engine.reader())

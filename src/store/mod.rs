@@ -325,6 +325,8 @@ pub trait SessionStore: Send + Sync + 'static {
 pub struct ExceptionFilter {
     pub category: Option<crate::model::recon::Category>,
     pub open_only: bool,
+    /// Only the exceptions of this E-Warung's terminals.
+    pub ewarung: Option<EwarungId>,
 }
 
 /// The daily close, reconciliation runs and settlement (see `store::day_sql`).

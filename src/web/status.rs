@@ -41,6 +41,18 @@ pub fn response_key(code: &str) -> &'static str {
     }
 }
 
+/// The text key of a reconciliation category.
+pub fn category_key(category: &str) -> &'static str {
+    match category {
+        "matched" => "category-matched",
+        "amount_mismatch" => "category-amount-mismatch",
+        "host_only" => "category-host-only",
+        "bank_only" => "category-bank-only",
+        "duplicate" => "category-duplicate",
+        _ => "category-malformed",
+    }
+}
+
 /// The text key of a purchase's state.
 pub fn purchase_key(state: &str) -> &'static str {
     match state {

@@ -811,6 +811,48 @@ async fn the_bank_closes_reconciles_resolves_settles_and_downloads_the_payout(ap
         .contains("payout-"));
     assert!(payout.body.lines().count() >= 2, "{}", payout.body);
     assert!(payout.body.contains("E-Warung Berkah"), "{}", payout.body);
+    // The operator's statement for the date: what was paid, and both exceptions on its
+    // terminals (the amount that differs, still open; the bank-only line, resolved, and why).
+    let statement = kiosk.get(&format!("{own}?date={date}")).await;
+    assert!(
+        statement.body.contains("id=\"statement\""),
+        "{}",
+        statement.body
+    );
+    let exceptions = between(&statement.body, "id=\"exceptions\"", "</table>");
+    assert!(
+        exceptions.contains("Nilai berbeda") && exceptions.contains("SMD00002 / 000001"),
+        "{exceptions}"
+    );
+    assert!(
+        exceptions.contains("Rp 27.500") && exceptions.contains("Belum diselesaikan oleh bank")
+    );
+    assert!(exceptions.contains("bank confirmed a test line, no money moved"));
+    // Another E-Warung's operator sees none of them.
+    let mut other = Browser::new(&app);
+    other.login("warung-sejahtera").await;
+    let theirs = other.get("/kiosk").await.location().to_string();
+    let theirs = other.get(&format!("{theirs}?date={date}")).await;
+    assert!(
+        theirs.body.contains("id=\"no-exceptions\""),
+        "{}",
+        theirs.body
+    );
+    // The API filters the same way.
+    let bank_token = app.login("kaltimtara").await;
+    let run_id = run_path.rsplit('/').next().unwrap();
+    let berkah = app.ewarung_id(&bank_token, "E-Warung Berkah").await;
+    let sejahtera = app.ewarung_id(&bank_token, "E-Warung Sejahtera").await;
+    for (ewarung, count) in [(berkah, 2), (sejahtera, 0)] {
+        let listed = app
+            .get(
+                &format!("/v1/recon/runs/{run_id}/exceptions?ewarung_id={ewarung}"),
+                &bank_token,
+            )
+            .await
+            .expect(200);
+        assert_eq!(listed["items"].as_array().unwrap().len(), count, "{listed}");
+    }
     // An operator may not close, settle or resolve.
     let operator_csrf = kiosk.get("/").await.csrf();
     let refused = kiosk

@@ -260,18 +260,7 @@ pub struct RunPage {
 
 impl RunPage {
     fn category_key(&self, category: &str) -> &'static str {
-        category_key(category)
-    }
-}
-
-fn category_key(category: &str) -> &'static str {
-    match category {
-        "matched" => "category-matched",
-        "amount_mismatch" => "category-amount-mismatch",
-        "host_only" => "category-host-only",
-        "bank_only" => "category-bank-only",
-        "duplicate" => "category-duplicate",
-        _ => "category-malformed",
+        crate::web::status::category_key(category)
     }
 }
 
@@ -297,6 +286,7 @@ pub async fn run_page(
     let filter = ExceptionFilter {
         category,
         open_only: query.open.is_some(),
+        ewarung: None,
     };
     let exceptions = days
         .recon_exceptions(id, &filter, Page::first(Page::MAX_LIMIT))

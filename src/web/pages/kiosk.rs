@@ -17,6 +17,7 @@ use crate::{
     },
     http::state::AppState,
     model::{
+        recon::ReconException,
         records::CatalogItemRecord,
         views::{RecentRequest, TerminalSales, TerminalState},
     },
@@ -26,6 +27,7 @@ use crate::{
         response::TerminalReply,
     },
     settlement::SettlementRecord,
+    store::{ExceptionFilter, Page},
     web::{error::WebError, format, layout::Layout, session::SignedIn},
 };
 
@@ -59,6 +61,9 @@ pub struct KioskPage {
     /// The settlement statement of `statement_date`.
     statement_date: String,
     statement: Vec<SettlementRecord>,
+    /// The exceptions of that date's authoritative reconciliation run on this E-Warung's
+    /// terminals: what the bank did not pay, or paid differently, and why.
+    exceptions: Vec<ReconException>,
     /// The answer to a void just made, in words.
     answer: Option<String>,
     /// Whether this user may void (the E-Warung's operator; others read).
@@ -126,16 +131,9 @@ pub async fn show(
         .date
         .filter(|d| crate::business_day::parse_date(d).is_some())
         .unwrap_or_else(|| format::today_wita(crate::store::now() - chrono::Duration::days(1)));
-    let statement = match crate::business_day::parse_date(&statement_date) {
-        Some(day) => state
-            .store
-            .days()
-            .settlements(day)
-            .await?
-            .into_iter()
-            .filter(|entry| entry.ewarung_id == ewarung)
-            .collect(),
-        None => Vec::new(),
+    let (statement, exceptions) = match crate::business_day::parse_date(&statement_date) {
+        Some(day) => statement_of(&state, ewarung, day).await?,
+        None => (Vec::new(), Vec::new()),
     };
     let mut catalog = Vec::new();
     for program in state.store.list_programs().await? {
@@ -156,6 +154,7 @@ pub async fn show(
         catalog,
         statement_date,
         statement,
+        exceptions,
         answer: query.answer.map(|code| {
             let code: String = code.chars().take(2).collect();
             format!("{code} · {}", tr.t(crate::web::status::response_key(&code)))
@@ -216,6 +215,35 @@ pub struct VoidForm {
     csrf: String,
     #[serde(flatten)]
     original: VoidQuery,
+}
+
+/// What the bank paid the E-Warung for `day`, and the exceptions of the day's authoritative
+/// run (the newest upload; see README) that concern its terminals.
+async fn statement_of(
+    state: &AppState,
+    ewarung: EwarungId,
+    day: chrono::NaiveDate,
+) -> Result<(Vec<SettlementRecord>, Vec<ReconException>), WebError> {
+    let days = state.store.days();
+    let statement = days
+        .settlements(day)
+        .await?
+        .into_iter()
+        .filter(|entry| entry.ewarung_id == ewarung)
+        .collect();
+    let mut exceptions = Vec::new();
+    let runs = days.list_recon_runs(day).await?;
+    if let Some(run) = runs.iter().find(|run| run.authoritative) {
+        let filter = ExceptionFilter {
+            category: None,
+            open_only: false,
+            ewarung: Some(ewarung),
+        };
+        exceptions = days
+            .recon_exceptions(run.id, &filter, Page::first(Page::MAX_LIMIT))
+            .await?;
+    }
+    Ok((statement, exceptions))
 }
 
 /// Voids one of today's purchases, as the terminal would: the same ledger job as
