@@ -161,6 +161,7 @@ quota-title = Monthly quota
 quota-upload = Upload a quota file (CSV)
 quota-upload-help = Columns: period,program_code,kk_number,amount_idr. The file is checked line by line; nothing is loaded until another office user approves it.
 quota-file = CSV file
+upload-progress = File sent
 action-upload = Upload
 quota-upload-refused = The file was refused: { $why }
 quota-no-file = Choose a CSV file to upload.

@@ -161,6 +161,7 @@ quota-title = Kuota bulanan
 quota-upload = Unggah berkas kuota (CSV)
 quota-upload-help = Kolom: period,program_code,kk_number,amount_idr. Berkas diperiksa baris demi baris; tidak ada yang dimuat sebelum disetujui pengguna dinas lain.
 quota-file = Berkas CSV
+upload-progress = Berkas terkirim
 action-upload = Unggah
 quota-upload-refused = Berkas ditolak: { $why }
 quota-no-file = Pilih berkas CSV untuk diunggah.
