@@ -26,8 +26,8 @@ pub struct Application {
     address: SocketAddr,
     grace: Duration,
     state: AppState,
-    sweeper: tokio::task::JoinHandle<()>,
-    session_sweeper: tokio::task::JoinHandle<()>,
+    /// The hold sweeper, the web session sweeper and the token revocation refresher.
+    background: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl Application {
@@ -80,7 +80,10 @@ impl Application {
                 PasswordWorkers::for_this_machine(),
                 ThrottlePolicy::default(),
             )),
+            revocations: Arc::default(),
         };
+        // Tokens revoked before this start are refused from the first request on.
+        state.revocations.refresh(state.store.sessions()).await?;
         if let Some(cutoff) = args.business_cutoff {
             state.store.days().set_cutoff(cutoff).await?;
             tracing::info!(%cutoff, "business-date cut-off (WITA)");
@@ -93,14 +96,21 @@ impl Application {
             request_timeout: Duration::from_secs(args.request_timeout_seconds),
         };
         let router = http::router(state.clone(), limits, crate::web::router(state.clone()));
-        let sweeper = redemption::sweeper::spawn(
-            state.store.clone(),
-            Duration::from_secs(args.sweep_interval_seconds),
-        );
-        let session_sweeper = crate::web::session::spawn_sweeper(
-            state.store.clone(),
-            crate::web::session::SWEEP_EVERY,
-        );
+        let background = vec![
+            redemption::sweeper::spawn(
+                state.store.clone(),
+                Duration::from_secs(args.sweep_interval_seconds),
+            ),
+            crate::web::session::spawn_sweeper(
+                state.store.clone(),
+                crate::web::session::SWEEP_EVERY,
+            ),
+            crate::auth::revocations::spawn_refresher(
+                state.revocations.clone(),
+                state.store.clone(),
+                crate::auth::revocations::REFRESH_EVERY,
+            ),
+        ];
         let listener = TcpListener::bind(args.listen).await?;
         let address = listener.local_addr()?;
         Ok(Self {
@@ -109,8 +119,7 @@ impl Application {
             address,
             grace: Duration::from_secs(args.shutdown_grace_seconds),
             state,
-            sweeper,
-            session_sweeper,
+            background,
         })
     }
 
@@ -148,8 +157,9 @@ impl Application {
                 tracing::warn!(grace_seconds = grace.as_secs(), "grace period over, stopping with requests unfinished");
             }
         }
-        self.sweeper.abort();
-        self.session_sweeper.abort();
+        for task in &self.background {
+            task.abort();
+        }
         tracing::info!("stopped");
         Ok(())
     }

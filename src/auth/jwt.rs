@@ -29,6 +29,9 @@ pub struct Claims {
     pub aud: String,
     pub iat: i64,
     pub exp: i64,
+    /// The user's token generation when this token was issued (see `auth::revocations`).
+    #[serde(default)]
+    pub gen: i64,
 }
 
 #[derive(Clone)]
@@ -60,6 +63,7 @@ impl JwtKeys {
         name: &str,
         role: Role,
         ewarung: Option<EwarungId>,
+        generation: i64,
     ) -> anyhow::Result<(String, chrono::DateTime<Utc>)> {
         let now = Utc::now();
         let expires = now + chrono::Duration::from_std(self.ttl)?;
@@ -72,6 +76,7 @@ impl JwtKeys {
             aud: AUDIENCE.into(),
             iat: now.timestamp(),
             exp: expires.timestamp(),
+            gen: generation,
         };
         let token = encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)?;
         Ok((token, expires))

@@ -9,5 +9,6 @@ pub mod pan_vault;
 pub mod password;
 pub mod password_workers;
 pub mod pin;
+pub mod revocations;
 pub mod sealing;
 pub mod terminal_keys;

@@ -48,6 +48,10 @@ const INVALID: ApiError = ApiError::Unauthenticated {
     code: "invalid_token",
     message: "the access token is not valid",
 };
+const REVOKED: ApiError = ApiError::Unauthenticated {
+    code: "token_revoked",
+    message: "the access token was revoked (the user was disabled or given a new password or role); log in again",
+};
 const EXPIRED: ApiError = ApiError::Unauthenticated {
     code: "token_expired",
     message: "the access token has expired; log in again",
@@ -73,6 +77,9 @@ impl FromRequestParts<AppState> for Caller {
                 jsonwebtoken::errors::ErrorKind::ExpiredSignature => EXPIRED,
                 _ => INVALID,
             })?;
+        if state.revocations.is_revoked(claims.sub, claims.gen) {
+            return Err(REVOKED);
+        }
         let role = Role::parse(&claims.role).map_err(|_| INVALID)?;
         if role.is_bound_to_ewarung() != claims.ewarung.is_some() {
             return Err(INVALID);

@@ -53,7 +53,7 @@ struct Contract;
 /// large or of the wrong type, refused values, a locked card, too many attempts, a timeout.
 const ERROR_STATUSES: [(&str, &str); 11] = [
     ("400", "malformed request: `malformed_json`, `wrong_type`, `unknown_field`, `missing_field`, `invalid_query`, `invalid_path`, …"),
-    ("401", "`missing_token`, `invalid_token`, `token_expired`, `invalid_credentials`"),
+    ("401", "`missing_token`, `invalid_token`, `token_expired`, `token_revoked`, `invalid_credentials`"),
     ("403", "`forbidden_role`, `forbidden_ewarung`, `maker_checker`"),
     ("404", "no such record or route (`…_not_found`)"),
     ("409", "the current state does not allow it (`invalid_state`, `stale_revision`, `…_taken`, …)"),

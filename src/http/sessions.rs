@@ -45,10 +45,13 @@ pub async fn login(
             address,
         )
         .await?;
-    let (access_token, expires_at) =
-        state
-            .jwt
-            .issue(user.id, &user.username, user.role, user.ewarung_id)?;
+    let (access_token, expires_at) = state.jwt.issue(
+        user.id,
+        &user.username,
+        user.role,
+        user.ewarung_id,
+        user.token_generation,
+    )?;
     tracing::info!(user = %user.username, role = %user.role, "login");
     Ok(Json(Token {
         access_token,

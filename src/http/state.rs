@@ -23,4 +23,6 @@ pub struct AppState {
     pub pans: Arc<crate::auth::pan_vault::PanVault>,
     /// Password checks (bounded) and the failed-login throttle.
     pub logins: Arc<crate::login::Logins>,
+    /// API tokens that no longer speak for their user.
+    pub revocations: Arc<crate::auth::revocations::TokenRevocations>,
 }

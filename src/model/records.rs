@@ -29,6 +29,10 @@ pub struct UserRecord {
     pub locale: crate::domain::locale::Locale,
     /// Set when the user was disabled: no login, no session, from then on.
     pub disabled_at: Option<DateTime<Utc>>,
+    /// Moves on at every disable, new password and new role; API tokens of an older
+    /// generation are refused.
+    #[serde(skip)]
+    pub token_generation: i64,
 }
 
 impl std::fmt::Debug for UserRecord {

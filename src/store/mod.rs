@@ -292,6 +292,9 @@ pub trait SessionStore: Send + Sync + 'static {
     ) -> StoreResult<u64>;
     /// The user with this id.
     async fn find_user(&self, id: UserId) -> StoreResult<Option<UserRecord>>;
+    /// Every user whose API tokens may have been revoked: (user, token generation, disabled).
+    /// Users never disabled and never given a new password or role are left out.
+    async fn token_states(&self) -> StoreResult<Vec<(UserId, i64, bool)>>;
     /// Remembers the language a user chose.
     async fn set_locale(
         &self,

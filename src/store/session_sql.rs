@@ -31,6 +31,7 @@ where
     [u8]: sqlx::Type<E::Db>,
     for<'q> DateTime<Utc>: sqlx::Encode<'q, E::Db> + sqlx::Type<E::Db>,
     for<'q> i64: sqlx::Encode<'q, E::Db> + sqlx::Type<E::Db>,
+    for<'r> (UserId, i64, i64): sqlx::FromRow<'r, <E::Db as sqlx::Database>::Row>,
     for<'r> UserRecord: sqlx::FromRow<'r, <E::Db as sqlx::Database>::Row>,
     for<'r> WebSessionRecord: sqlx::FromRow<'r, <E::Db as sqlx::Database>::Row>,
     for<'q> Option<UserId>: sqlx::Encode<'q, E::Db> + sqlx::Type<E::Db>,
@@ -43,7 +44,9 @@ where
         let now = crate::store::now();
         let mut tx = self.engine.begin_write().await?;
         let record: UserRecord = sqlx::query_as(
-            "UPDATE users SET disabled_at = COALESCE(disabled_at, $2) WHERE id = $1 RETURNING *",
+            "UPDATE users SET disabled_at = COALESCE(disabled_at, $2),
+                              token_generation = token_generation + 1
+             WHERE id = $1 RETURNING *",
         )
         .bind(user)
         .bind(now)
@@ -93,11 +96,14 @@ where
     ) -> StoreResult<()> {
         let now = crate::store::now();
         let mut tx = self.engine.begin_write().await?;
-        let changed = sqlx::query("UPDATE users SET password_hash = $2 WHERE id = $1")
-            .bind(user)
-            .bind(password_hash)
-            .execute(&mut *tx)
-            .await?;
+        let changed = sqlx::query(
+            "UPDATE users SET password_hash = $2, token_generation = token_generation + 1
+             WHERE id = $1",
+        )
+        .bind(user)
+        .bind(password_hash)
+        .execute(&mut *tx)
+        .await?;
         if crate::store::ledger_sql::RowsAffected::rows_affected(&changed) == 0 {
             return Err(StoreError::NotFound { entity: "user" });
         }
@@ -128,13 +134,15 @@ where
             .fetch_optional(&mut *tx)
             .await?
             .ok_or(StoreError::NotFound { entity: "user" })?;
-        let record: UserRecord =
-            sqlx::query_as("UPDATE users SET role = $2, ewarung_id = $3 WHERE id = $1 RETURNING *")
-                .bind(user)
-                .bind(role.as_str())
-                .bind(ewarung)
-                .fetch_one(&mut *tx)
-                .await?;
+        let record: UserRecord = sqlx::query_as(
+            "UPDATE users SET role = $2, ewarung_id = $3, token_generation = token_generation + 1
+                 WHERE id = $1 RETURNING *",
+        )
+        .bind(user)
+        .bind(role.as_str())
+        .bind(ewarung)
+        .fetch_one(&mut *tx)
+        .await?;
         end_sessions(&mut tx, user, now).await?;
         let detail = json!({ "from": before.role.as_str(), "to": role.as_str(),
                              "ewarung_id": ewarung });
@@ -224,6 +232,19 @@ where
         Ok(crate::store::ledger_sql::RowsAffected::rows_affected(
             &deleted,
         ))
+    }
+
+    async fn token_states(&self) -> StoreResult<Vec<(UserId, i64, bool)>> {
+        Ok(sqlx::query_as(
+            "SELECT id, token_generation,
+                    CAST(CASE WHEN disabled_at IS NULL THEN 0 ELSE 1 END AS BIGINT)
+             FROM users WHERE token_generation > 0 OR disabled_at IS NOT NULL",
+        )
+        .fetch_all(self.engine.reader())
+        .await?
+        .into_iter()
+        .map(|(id, generation, disabled): (UserId, i64, i64)| (id, generation, disabled != 0))
+        .collect())
     }
 
     async fn find_user(&self, id: UserId) -> StoreResult<Option<UserRecord>> {

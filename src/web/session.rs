@@ -255,6 +255,7 @@ mod tests {
             created_at: Utc::now(),
             locale: Default::default(),
             disabled_at: None,
+            token_generation: 0,
         }
     }
 

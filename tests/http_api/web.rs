@@ -1840,3 +1840,100 @@ async fn ended_sessions_are_swept_and_live_ones_kept(app: TestApp) {
 }
 
 on_both_backends!(ended_sessions_are_swept_and_live_ones_kept);
+
+/// The id of the demo user `username`, as the admin's API lists it.
+async fn user_id(app: &TestApp, admin_token: &str, username: &str) -> String {
+    let users = app
+        .get("/v1/users?limit=500", admin_token)
+        .await
+        .expect(200);
+    users["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|user| user["username"] == username)
+        .map(|user| user["id"].as_str().unwrap().to_string())
+        .expect("a demo user")
+}
+
+async fn api_tokens_end_when_their_user_is_disabled_or_given_a_new_password_or_role(app: TestApp) {
+    let admin_token = app.login("admin").await;
+    let mut admin = Browser::new(&app);
+    admin.login("admin").await;
+    let user = format!("/users/{}", user_id(&app, &admin_token, "diskominfo").await);
+    let csrf = admin.get(&user).await.csrf();
+    // A new role: the token that carried the old one is refused at once; a new login carries
+    // the new role.
+    let office = app.login("diskominfo").await;
+    app.get("/v1/households?limit=1", &office).await.expect(200);
+    let changed = admin
+        .post(
+            &format!("{user}/role"),
+            &[("csrf", &csrf), ("role", "auditor"), ("ewarung", "")],
+        )
+        .await;
+    assert_eq!(changed.status, StatusCode::OK, "{}", changed.body);
+    app.get("/v1/households?limit=1", &office)
+        .await
+        .expect_error(401, "token_revoked");
+    let auditor = app.login("diskominfo").await;
+    app.get("/v1/audit?limit=1", &auditor).await.expect(200);
+    // A new password: the same.
+    let fresh = "a-new-long-password-2026";
+    let reset = admin
+        .post(
+            &format!("{user}/password"),
+            &[
+                ("csrf", &csrf),
+                ("password", fresh),
+                ("password_again", fresh),
+            ],
+        )
+        .await;
+    assert_eq!(reset.status, StatusCode::OK, "{}", reset.body);
+    app.get("/v1/audit?limit=1", &auditor)
+        .await
+        .expect_error(401, "token_revoked");
+    let body = serde_json::json!({"username": "diskominfo", "password": fresh});
+    let login = app
+        .request(Method::POST, "/v1/auth/login", None, Some(body))
+        .await
+        .expect(200);
+    let newest = login["access_token"].as_str().unwrap().to_string();
+    app.get("/v1/audit?limit=1", &newest).await.expect(200);
+    // Disabled: every token of the user is refused.
+    let disabled = admin
+        .post(&format!("{user}/disable"), &[("csrf", &csrf)])
+        .await;
+    assert_eq!(disabled.status, StatusCode::OK, "{}", disabled.body);
+    app.get("/v1/audit?limit=1", &newest)
+        .await
+        .expect_error(401, "token_revoked");
+    // A change another server made (here: straight in the database) is refused once this
+    // server has re-read the generations, as it does every few seconds.
+    let bank = app.login("kaltimtara").await;
+    app.get("/v1/recon/runs?date=2026-01-01", &bank)
+        .await
+        .expect(200);
+    app.execute(
+        "UPDATE users SET token_generation = token_generation + 1 WHERE username = 'kaltimtara'",
+    )
+    .await;
+    let state = &app.app_state;
+    state
+        .revocations
+        .refresh(state.store.sessions())
+        .await
+        .unwrap();
+    app.get("/v1/recon/runs?date=2026-01-01", &bank)
+        .await
+        .expect_error(401, "token_revoked");
+    app.get(
+        "/v1/recon/runs?date=2026-01-01",
+        &app.login("kaltimtara").await,
+    )
+    .await
+    .expect(200);
+}
+
+on_both_backends!(api_tokens_end_when_their_user_is_disabled_or_given_a_new_password_or_role);

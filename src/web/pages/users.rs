@@ -317,6 +317,10 @@ pub async fn act(
         },
         _ => return Err(WebError::NotFound),
     };
+    if done.is_some() {
+        // The user's API tokens stop working here at once (other servers within seconds).
+        state.revocations.refresh(sessions).await?;
+    }
     let status = if errors.is_empty() {
         StatusCode::OK
     } else {
