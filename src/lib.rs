@@ -18,8 +18,10 @@
 //!   PostgreSQL implementation (SQLite's ledger jobs go through one writer with group commit).
 //! - services: [`redemption`] (the terminal rules, written once against `LedgerTx`),
 //!   [`cards`], [`quota`], [`recon`], [`close`], [`settlement`], [`login`], [`pin_check`],
-//!   [`business_day`]; [`auth`] holds the keys and hashes they use.
+//!   [`business_day`], [`revocations`] (which API tokens no longer speak for their user);
+//!   [`auth`] holds the keys and hashes they use; [`periodic`] runs the jobs that repeat.
 //! - front ends: [`http`] (the axum router, one error enum mapped to responses, thin handlers),
+//!   [`web`] (the pages people use: server-rendered HTML, sessions, forms, texts in Fluent),
 //!   [`gateway`] (terminals on serial lines, through the `terminal_link` crate), [`client`] (the
 //!   batch commands that call the API), [`cli`], [`config`], [`startup`], [`telemetry`], [`demo`].
 //!
@@ -51,10 +53,12 @@ pub mod http;
 pub mod ledger;
 pub mod login;
 pub mod model;
+pub mod periodic;
 pub mod pin_check;
 pub mod quota;
 pub mod recon;
 pub mod redemption;
+pub mod revocations;
 pub mod secrets;
 pub mod settlement;
 pub mod startup;

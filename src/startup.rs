@@ -105,10 +105,10 @@ impl Application {
                 state.store.clone(),
                 crate::web::session::SWEEP_EVERY,
             ),
-            crate::auth::revocations::spawn_refresher(
+            crate::revocations::spawn_refresher(
                 state.revocations.clone(),
                 state.store.clone(),
-                crate::auth::revocations::REFRESH_EVERY,
+                crate::revocations::REFRESH_EVERY,
             ),
         ];
         let listener = TcpListener::bind(args.listen).await?;

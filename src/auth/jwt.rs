@@ -29,7 +29,7 @@ pub struct Claims {
     pub aud: String,
     pub iat: i64,
     pub exp: i64,
-    /// The user's token generation when this token was issued (see `auth::revocations`).
+    /// The user's token generation when this token was issued (see the revocations module).
     #[serde(default)]
     pub gen: i64,
 }

@@ -9,6 +9,5 @@ pub mod pan_vault;
 pub mod password;
 pub mod password_workers;
 pub mod pin;
-pub mod revocations;
 pub mod sealing;
 pub mod terminal_keys;

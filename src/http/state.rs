@@ -24,5 +24,5 @@ pub struct AppState {
     /// Password checks (bounded) and the failed-login throttle.
     pub logins: Arc<crate::login::Logins>,
     /// API tokens that no longer speak for their user.
-    pub revocations: Arc<crate::auth::revocations::TokenRevocations>,
+    pub revocations: Arc<crate::revocations::TokenRevocations>,
 }

@@ -49,11 +49,9 @@ pub async fn sweep_once(store: &dyn Store) -> StoreResult<usize> {
 
 /// Runs the sweeper every `every` until the process stops.
 pub fn spawn(store: Arc<dyn Store>, every: Duration) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        let mut ticker = tokio::time::interval(every);
-        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            ticker.tick().await;
+    crate::periodic::every(every, move || {
+        let store = store.clone();
+        async move {
             match sweep_once(store.as_ref()).await {
                 Ok(0) => {}
                 Ok(expired) => tracing::info!(expired, "expired overdue holds"),

@@ -112,11 +112,9 @@ pub fn spawn_sweeper(
     store: std::sync::Arc<dyn crate::store::Store>,
     every: std::time::Duration,
 ) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        let mut ticker = tokio::time::interval(every);
-        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            ticker.tick().await;
+    crate::periodic::every(every, move || {
+        let store = store.clone();
+        async move {
             match sweep_ended(store.sessions(), Utc::now()).await {
                 Ok(0) => {}
                 Ok(deleted) => tracing::info!(deleted, "deleted ended web sessions"),

@@ -68,11 +68,9 @@ pub fn spawn_refresher(
     store: Arc<dyn Store>,
     every: Duration,
 ) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        let mut ticker = tokio::time::interval(every);
-        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            ticker.tick().await;
+    crate::periodic::every(every, move || {
+        let (revocations, store) = (revocations.clone(), store.clone());
+        async move {
             if let Err(error) = revocations.refresh(store.sessions()).await {
                 tracing::warn!(%error, "reading token revocations failed; will retry");
             }
