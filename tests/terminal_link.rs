@@ -41,13 +41,14 @@ impl Chain {
     async fn start(backend: Backend) -> Chain {
         let dir = tempfile::tempdir().unwrap();
         let database_url = fresh_database(backend, dir.path()).await;
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let listen = format!("127.0.0.1:{port}");
-        let server = ServerProcess::start_at(dir.path(), &database_url, &listen, &[]);
+        // The server picks its own free port (a port probed here and handed over could be taken
+        // by a parallel test in between); a restart comes back on the same one.
+        let server = ServerProcess::start(dir.path(), &database_url, &[]);
+        let listen = server
+            .base
+            .strip_prefix("http://")
+            .expect("the server prints its URL")
+            .to_string();
         // The load mode links each terminal's pty at `PREFIX-ID`.
         let device = dir.path().join("edc-SMD00001");
         let gateway = ssn_command(&dir.path().join("gateway"), &database_url)
