@@ -7,7 +7,7 @@
 pub(crate) const REPORT_SAMPLE: i64 = 100;
 
 /// `($1, $2, $3), ($4, $5, $6), …` (on SQLite `(?, ?, ?), …`): `rows` rows of `columns`
-/// parameters, bound in order, for a multi-row insert.
+/// parameters, bound in order, for a multi-row insert (one row is an `IN` list).
 pub(crate) fn value_rows<DB: Dialect>(rows: usize, columns: usize) -> String {
     (0..rows)
         .map(|row| {

@@ -147,26 +147,27 @@ where
         .bind(i64::from(limit))
         .fetch_all(pool)
         .await?;
-        let mut purchases = Vec::with_capacity(holds.len());
-        for (reference,) in holds {
-            let Some(redemption) = reference
-                .strip_prefix("redemption:")
-                .and_then(|id| uuid::Uuid::parse_str(id).ok())
-            else {
-                continue;
-            };
-            let purchase: Option<HouseholdPurchase> = sqlx::query_as(
-                "SELECT r.created_at, e.name AS ewarung_name, r.terminal_id, r.state,
-                        r.amount_minor
-                 FROM redemptions r JOIN ewarungs e ON e.id = r.ewarung_id
-                 WHERE r.id = $1",
-            )
-            .bind(redemption)
-            .fetch_optional(pool)
-            .await?;
-            purchases.extend(purchase);
+        let redemptions: Vec<uuid::Uuid> = holds
+            .iter()
+            .filter_map(|(reference,)| reference.strip_prefix("redemption:"))
+            .filter_map(|id| uuid::Uuid::parse_str(id).ok())
+            .collect();
+        if redemptions.is_empty() {
+            return Ok(Vec::new());
         }
-        Ok(purchases)
+        // One read of those redemptions by primary key.
+        let sql = format!(
+            "SELECT r.created_at, e.name AS ewarung_name, r.terminal_id, r.state, r.amount_minor
+             FROM redemptions r JOIN ewarungs e ON e.id = r.ewarung_id
+             WHERE r.id IN {}
+             ORDER BY r.created_at DESC, r.id DESC",
+            crate::store::ledger_store::value_rows::<E::Db>(1, redemptions.len())
+        );
+        let mut query = sqlx::query_as(&sql);
+        for id in redemptions {
+            query = query.bind(id);
+        }
+        Ok(query.fetch_all(pool).await?)
     }
 
     async fn month_overview(

@@ -1937,3 +1937,46 @@ async fn api_tokens_end_when_their_user_is_disabled_or_given_a_new_password_or_r
 }
 
 on_both_backends!(api_tokens_end_when_their_user_is_disabled_or_given_a_new_password_or_role);
+
+async fn a_households_page_lists_its_purchases_newest_first(app: TestApp) {
+    let operator = app.login("warung-berkah").await;
+    let office = app.login("dinsos").await;
+    // Completed, then held; a declined attempt moves nothing and is not a purchase.
+    app.buy(&operator, "SMD00001", "000081", DEMO_PANS[4], 2)
+        .await; // 27,000
+    let held = app
+        .post(
+            "/v1/redemptions/authorize",
+            &operator,
+            purchase("SMD00002", "000082", DEMO_PANS[4], 1, "12500"),
+        )
+        .await
+        .expect(200);
+    assert_eq!(held["response_code"], "00", "{held}");
+    let mut wrong_pin = purchase("SMD00001", "000083", DEMO_PANS[4], 1, "13000");
+    wrong_pin["pin"] = serde_json::json!("000000");
+    let declined = app
+        .post("/v1/redemptions/authorize", &operator, wrong_pin)
+        .await
+        .expect(200);
+    assert_ne!(declined["response_code"], "00");
+    let household = app.household_id(&office, DEMO_KKS[4]).await;
+    let mut browser = Browser::new(&app);
+    browser.login("dinsos").await;
+    let page = browser.get(&format!("/households/{household}")).await;
+    let purchases = between(&page.body, "id=\"purchases\"", "</table>");
+    let rows: Vec<&str> = purchases.split("<tr>").skip(2).collect();
+    assert_eq!(rows.len(), 2, "{purchases}");
+    assert!(
+        rows[0].contains("SMD00002") && rows[0].contains("Rp 12.500"),
+        "newest first: {}",
+        rows[0]
+    );
+    assert!(rows[1].contains("SMD00001") && rows[1].contains("Rp 27.000"));
+    // Another household's page shows none of them.
+    let other = app.household_id(&office, DEMO_KKS[3]).await;
+    let page = browser.get(&format!("/households/{other}")).await;
+    assert!(!page.body.contains("id=\"purchases\""), "{}", page.body);
+}
+
+on_both_backends!(a_households_page_lists_its_purchases_newest_first);
