@@ -353,6 +353,7 @@ programs-code = Kode program
 programs-code-hint = 2–32 huruf besar, angka, - atau _, misalnya SSN-SEMBAKO.
 programs-name = Nama program
 programs-monthly = Kuota bulanan baku
+programs-price-hint = Rupiah per satuan, misalnya 14.000.
 programs-rupiah-hint = Dalam rupiah, misalnya 200.000.
 programs-carry-over = Sisa kuota berlaku
 programs-carry-over-hint = Berapa bulan sisa kuota tetap di kartu sebelum kembali ke program (0–24).

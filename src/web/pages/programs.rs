@@ -45,13 +45,15 @@ pub fn group_key(group: CommodityGroup) -> &'static str {
 
 /// A rupiah amount typed into a form, within `max_minor`.
 fn rupiah(typed: &str, max_minor: i64, what: &str) -> Result<i64, Invalid> {
-    let amount = Amount::parse(&rupiah_text(typed)?)?;
+    let typed = bounded(typed, 30, what)?;
+    let amount = Amount::parse(&rupiah_text(&typed)?)?;
     Ok(amount.at_most(max_minor, what)?.minor_units())
 }
 
 /// A code typed in any case: program codes and SKUs are kept upper-case.
 fn code(typed: &str, invalid_code: &'static str, what: &str) -> Result<String, Invalid> {
-    parse_code(&typed.trim().to_uppercase(), invalid_code, what)
+    let typed = bounded(typed, 32, what)?;
+    parse_code(&typed.to_uppercase(), invalid_code, what)
 }
 
 #[derive(Debug, Default, Deserialize)]
