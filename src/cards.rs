@@ -22,6 +22,9 @@ use crate::{
 /// draws make a failure practically impossible without looping forever.
 const PAN_DRAWS: usize = 5;
 
+/// The states an office may set a card's PIN in (a lost or replaced card gets none).
+const PIN_SETTABLE: &[CardStatus] = &[CardStatus::Active, CardStatus::Blocked];
+
 /// Why a card operation was refused or failed.
 #[derive(Debug, thiserror::Error)]
 pub enum CardError {
@@ -31,6 +34,9 @@ pub enum CardError {
     HouseholdNotFound,
     #[error("household is {0}; only active households get cards")]
     HouseholdNotActive(HouseholdStatus),
+    /// A household holds one live card; a second is a replacement, not an issue.
+    #[error("the household already has a card; replace it instead of issuing another")]
+    HouseholdHasCard,
     /// The card's state does not allow the change (e.g. changing the PIN of a blocked card).
     #[error("card is {0}")]
     NotUsable(CardStatus),
@@ -121,20 +127,24 @@ impl Cards {
     }
 
     /// Blocks, unblocks or reports a card lost, from whichever states allow it (a conflict
-    /// otherwise); audited with `reason`.
+    /// otherwise); audited with `reason`. With `seen`, the state the clerk decided on: a card
+    /// that has changed since is refused, even into another state the change would allow.
     pub async fn change_status(
         &self,
         card: CardId,
         to: CardStatus,
         reason: String,
         actor: UserId,
+        seen: Option<CardStatus>,
     ) -> Result<CardRecord, CardError> {
         if to == CardStatus::Replaced {
             return Err(CardError::ReplaceSeparately);
         }
         let change = CardStatusChange {
             card,
-            from: CardStatus::sources_of(to),
+            from: self
+                .startable(card, CardStatus::sources_of(to), seen)
+                .await?,
             to,
             reason,
             actor,
@@ -142,16 +152,19 @@ impl Cards {
         Ok(self.store.change_card_status(change).await?)
     }
 
-    /// Sets a new PIN without the old one (at the office, the beneficiary present); clears any lock.
+    /// Sets a new PIN without the old one (at the office, the beneficiary present); clears any
+    /// lock. With `seen`, only if the card is still in the state the clerk saw.
     pub async fn set_pin(
         &self,
         card: CardId,
         pin: &Pin,
         actor: UserId,
+        seen: Option<CardStatus>,
     ) -> Result<CardRecord, CardError> {
         let card = self.get(card).await?;
         let value = self.pins.verification_value(&self.number(&card)?, pin);
-        Ok(self.store.set_pin(card.id, value, actor).await?)
+        let from = self.startable(card.id, PIN_SETTABLE, seen).await?;
+        Ok(self.store.set_pin(card.id, value, &from, actor).await?)
     }
 
     /// Changes the PIN given the current one; a wrong current PIN counts towards the lock-out
@@ -180,12 +193,38 @@ impl Cards {
         .await?
         .map_err(CardError::Pin)?;
         let value = self.pins.verification_value(&pan, new);
-        Ok(self.store.set_pin(card.id, value, actor).await?)
+        let from = [card.status];
+        Ok(self.store.set_pin(card.id, value, &from, actor).await?)
     }
 
     /// Lifts a lock-out after too many wrong PINs.
     pub async fn unlock(&self, card: CardId, actor: UserId) -> Result<CardRecord, CardError> {
         Ok(self.store.unlock_card(card, actor).await?)
+    }
+
+    /// The states of `allowed` a change may start from, narrowed to the one the clerk saw if
+    /// given; a clerk who saw a state the change does not start from is refused with the state
+    /// the card is in now.
+    async fn startable(
+        &self,
+        card: CardId,
+        allowed: &[CardStatus],
+        seen: Option<CardStatus>,
+    ) -> Result<Vec<CardStatus>, CardError> {
+        let from: Vec<CardStatus> = allowed
+            .iter()
+            .copied()
+            .filter(|status| seen.is_none_or(|seen| seen == *status))
+            .collect();
+        if from.is_empty() {
+            let actual = self.get(card).await?.status.to_string();
+            return Err(StoreError::StateConflict {
+                entity: "card",
+                actual,
+            }
+            .into());
+        }
+        Ok(from)
     }
 
     /// Draws card numbers until one is free, then stores the card with `store_card`.
@@ -211,10 +250,20 @@ impl Cards {
                 Err(StoreError::Duplicate { constraint }) if constraint == "cards_pan_hash_key" => {
                     continue
                 }
+                Err(StoreError::Duplicate { constraint })
+                    if constraint == "cards_one_live_card_per_household" =>
+                {
+                    return Err(CardError::HouseholdHasCard)
+                }
                 Err(error) => return Err(error.into()),
             }
         }
         Err(CardError::NoFreeNumber)
+    }
+
+    /// The card's full number, for the one letter that shows it after an issue.
+    pub fn number_of(&self, card: &CardRecord) -> Result<zeroize::Zeroizing<String>, CardError> {
+        self.number(card)
     }
 
     /// The card's number, opened from its encrypted copy (a PIN's verification value is keyed by it).

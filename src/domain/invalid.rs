@@ -3,11 +3,14 @@
 
 use std::fmt;
 
-/// A value was refused. `code` is stable and documented; `message` is for people.
+/// A value was refused. `code` is stable and documented; `message` is the API's English for
+/// people; `args` are the values a translation quotes (the web pages show the text keyed
+/// `invalid-CODE` with them, in the reader's language).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Invalid {
     pub code: &'static str,
     pub message: String,
+    pub args: Vec<(&'static str, String)>,
 }
 
 impl Invalid {
@@ -15,7 +18,14 @@ impl Invalid {
         Self {
             code,
             message: message.into(),
+            args: Vec::new(),
         }
+    }
+
+    /// The refusal with one more value for its translation to quote.
+    pub fn with(mut self, name: &'static str, value: impl fmt::Display) -> Self {
+        self.args.push((name, value.to_string()));
+        self
     }
 
     /// Serde only carries a string through a custom error, so the code travels as a `[code]` prefix

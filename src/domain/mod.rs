@@ -8,6 +8,7 @@ pub mod identity;
 pub mod ids;
 pub mod invalid;
 pub mod locale;
+pub mod message;
 pub mod money;
 pub mod pan;
 pub mod pin;

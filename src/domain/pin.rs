@@ -1,4 +1,5 @@
-//! Card PINs: 4 to 6 digits. A `Pin` cannot be printed or serialised, and its memory is wiped on drop.
+//! Card PINs: [`MIN_DIGITS`] to [`MAX_DIGITS`] digits (ISO 9564 allows 4 to 12; EDC terminals
+//! here take up to 6). A `Pin` cannot be printed or serialised, and its memory is wiped on drop.
 
 use std::fmt;
 
@@ -6,13 +7,21 @@ use zeroize::Zeroizing;
 
 use crate::domain::Invalid;
 
+/// The fewest digits a PIN has.
+pub const MIN_DIGITS: usize = 4;
+/// The most digits a PIN has.
+pub const MAX_DIGITS: usize = 6;
+
 pub struct Pin(Zeroizing<String>);
 
 impl Pin {
     pub fn parse(text: &str) -> Result<Self, Invalid> {
-        let ok = (4..=6).contains(&text.len()) && text.bytes().all(|b| b.is_ascii_digit());
+        let ok = (MIN_DIGITS..=MAX_DIGITS).contains(&text.len())
+            && text.bytes().all(|b| b.is_ascii_digit());
         if !ok {
-            return Err(Invalid::new("invalid_pin", "PIN must be 4 to 6 digits"));
+            return Err(Invalid::new("invalid_pin", "PIN must be 4 to 6 digits")
+                .with("min", MIN_DIGITS)
+                .with("max", MAX_DIGITS));
         }
         Ok(Self(Zeroizing::new(text.to_string())))
     }

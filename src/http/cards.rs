@@ -148,7 +148,7 @@ async fn change_status(
     Ok(Json(
         state
             .cards
-            .change_status(id, to, reason, caller.user)
+            .change_status(id, to, reason, caller.user, None)
             .await?,
     ))
 }
@@ -213,7 +213,10 @@ pub async fn set_pin(
 ) -> Result<Json<CardRecord>, ApiError> {
     caller.require(Permission::ManageCards)?;
     Ok(Json(
-        state.cards.set_pin(id, &request.pin, caller.user).await?,
+        state
+            .cards
+            .set_pin(id, &request.pin, caller.user, None)
+            .await?,
     ))
 }
 

@@ -240,6 +240,10 @@ impl From<crate::cards::CardError> for ApiError {
                 code: "invalid_state",
                 message,
             },
+            CardError::HouseholdHasCard => ApiError::Conflict {
+                code: "household_has_card",
+                message,
+            },
             CardError::Pin(refusal) => pin_refusal(refusal),
             CardError::ReplaceSeparately | CardError::NoFreeNumber | CardError::Unreadable(_) => {
                 ApiError::Internal(anyhow::anyhow!(message))

@@ -155,16 +155,22 @@ pub fn router(state: AppState, limits: Limits, pages: Router<AppState>) -> Route
         .route(
             "/recon/runs",
             post(recon::upload).layer(DefaultBodyLimit::disable()),
-        );
+        )
+        // The API answers in JSON under /v1, also for what it does not have; every other
+        // address is the web application's (which answers a browser with a page).
+        .fallback(|| async { ApiError::NotFound { entity: "route" } })
+        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed });
 
-    Router::new()
+    let health = Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
+        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed });
+    Router::new()
+        .merge(health)
         .nest("/v1", v1)
-        // The web application: pages at `/`, on the same state and middleware.
+        // The web application: pages at `/`, on the same state and middleware, with its own
+        // answer (a page) for an address or a method it does not have.
         .merge(pages)
-        .fallback(|| async { ApiError::NotFound { entity: "route" } })
-        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(limits.body_bytes))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {

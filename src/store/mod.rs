@@ -124,11 +124,13 @@ pub trait Store: Send + Sync + 'static {
         reason: String,
         actor: UserId,
     ) -> StoreResult<CardRecord>;
-    /// Stores a new PIN verification value and clears failures and any lock.
+    /// Stores a new PIN verification value and clears failures and any lock, if the card is in
+    /// one of the states `from` (a state conflict otherwise).
     async fn set_pin(
         &self,
         card: CardId,
         pin_hash: Vec<u8>,
+        from: &[CardStatus],
         actor: UserId,
     ) -> StoreResult<CardRecord>;
     /// Counts one wrong PIN atomically; on reaching `max_failures` the card locks until `lock_until`.
@@ -290,6 +292,17 @@ pub trait SessionStore: Send + Sync + 'static {
         idle_before: DateTime<Utc>,
         limit: u32,
     ) -> StoreResult<u64>;
+    /// Keeps a refused form's flash (its errors and values as JSON) for the session's next view
+    /// of `path`, replacing an older one for the same page.
+    async fn put_flash(
+        &self,
+        token_hash: &[u8],
+        path: &str,
+        payload: &str,
+        at: DateTime<Utc>,
+    ) -> StoreResult<()>;
+    /// Takes (reads and deletes) the session's flash for `path`, if any.
+    async fn take_flash(&self, token_hash: &[u8], path: &str) -> StoreResult<Option<String>>;
     /// The user with this id.
     async fn find_user(&self, id: UserId) -> StoreResult<Option<UserRecord>>;
     /// Every user whose API tokens may have been revoked: (user, token generation, disabled).
@@ -527,7 +540,8 @@ pub struct HouseholdFilter {
 #[derive(Debug, Clone)]
 pub struct CardStatusChange {
     pub card: CardId,
-    pub from: &'static [CardStatus],
+    /// Never empty.
+    pub from: Vec<CardStatus>,
     pub to: CardStatus,
     pub reason: String,
     pub actor: UserId,

@@ -700,7 +700,7 @@ where
             .bind(change.to)
             .bind(&change.reason)
             .bind(crate::store::now());
-        for status in change.from {
+        for status in &change.from {
             query = query.bind(*status);
         }
         let Some(record) = query.fetch_optional(&mut *tx).await? else {
@@ -764,18 +764,23 @@ where
         &self,
         card: CardId,
         pin_hash: Vec<u8>,
+        from: &[CardStatus],
         actor: UserId,
     ) -> StoreResult<CardRecord> {
         let mut tx = self.engine.begin_write().await?;
-        let record = sqlx::query_as::<_, CardRecord>(
+        let sql = format!(
             "UPDATE cards SET pin_hash = $2, pin_failures = 0, locked_until = NULL, updated_at = $3
-             WHERE id = $1 AND status IN ('active', 'blocked') RETURNING *",
-        )
-        .bind(card)
-        .bind(pin_hash)
-        .bind(crate::store::now())
-        .fetch_optional(&mut *tx)
-        .await?;
+             WHERE id = $1 AND status IN ({}) RETURNING *",
+            placeholders(4, from.len())
+        );
+        let mut query = sqlx::query_as::<_, CardRecord>(&sql)
+            .bind(card)
+            .bind(pin_hash)
+            .bind(crate::store::now());
+        for status in from {
+            query = query.bind(*status);
+        }
+        let record = query.fetch_optional(&mut *tx).await?;
         let Some(record) = record else {
             return Err(Self::card_state_error(&mut tx, card).await);
         };

@@ -32,6 +32,7 @@ where
     for<'q> DateTime<Utc>: sqlx::Encode<'q, E::Db> + sqlx::Type<E::Db>,
     for<'q> i64: sqlx::Encode<'q, E::Db> + sqlx::Type<E::Db>,
     for<'r> (UserId, i64, i64): sqlx::FromRow<'r, <E::Db as sqlx::Database>::Row>,
+    for<'r> (String,): sqlx::FromRow<'r, <E::Db as sqlx::Database>::Row>,
     for<'r> UserRecord: sqlx::FromRow<'r, <E::Db as sqlx::Database>::Row>,
     for<'r> WebSessionRecord: sqlx::FromRow<'r, <E::Db as sqlx::Database>::Row>,
     for<'q> Option<UserId>: sqlx::Encode<'q, E::Db> + sqlx::Type<E::Db>,
@@ -228,10 +229,52 @@ where
         .bind(i64::from(limit))
         .execute(&mut *tx)
         .await?;
+        // A flash lives for one page view; one older than the idle time has no reader left.
+        // (Few: one per refused form not yet shown, deleted as it is shown.)
+        sqlx::query("DELETE FROM web_flashes WHERE created_at <= $1")
+            .bind(idle_before)
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
         Ok(crate::store::ledger_sql::RowsAffected::rows_affected(
             &deleted,
         ))
+    }
+
+    async fn put_flash(
+        &self,
+        token_hash: &[u8],
+        path: &str,
+        payload: &str,
+        at: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let mut tx = self.engine.begin_write().await?;
+        sqlx::query(
+            "INSERT INTO web_flashes (token_hash, path, payload, created_at) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (token_hash, path)
+             DO UPDATE SET payload = excluded.payload, created_at = excluded.created_at",
+        )
+        .bind(token_hash)
+        .bind(path)
+        .bind(payload)
+        .bind(at)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn take_flash(&self, token_hash: &[u8], path: &str) -> StoreResult<Option<String>> {
+        let mut tx = self.engine.begin_write().await?;
+        let payload: Option<(String,)> = sqlx::query_as(
+            "DELETE FROM web_flashes WHERE token_hash = $1 AND path = $2 RETURNING payload",
+        )
+        .bind(token_hash)
+        .bind(path)
+        .fetch_optional(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(payload.map(|(payload,)| payload))
     }
 
     async fn token_states(&self) -> StoreResult<Vec<(UserId, i64, bool)>> {

@@ -27,6 +27,12 @@ pub enum WebError {
     /// A form the browser could not have sent (a broken multipart body).
     #[error("the form could not be read")]
     BadForm,
+    /// What the page asked for happened already or no longer applies; the text key says what.
+    #[error("conflict: {0}")]
+    Conflict(&'static str),
+    /// A failure that is not the user's (the detail goes to the log, never to the page).
+    #[error("internal: {0}")]
+    Internal(String),
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("the page could not be drawn: {0}")]
@@ -50,6 +56,7 @@ impl WebError {
             WebError::NotFound => (StatusCode::NOT_FOUND, "error-not-found"),
             WebError::BadForm => (StatusCode::BAD_REQUEST, "error-bad-form"),
             WebError::Unprocessable(key) => (StatusCode::UNPROCESSABLE_ENTITY, key),
+            WebError::Conflict(key) => (StatusCode::CONFLICT, key),
             WebError::Store(StoreError::NotFound { .. }) => {
                 (StatusCode::NOT_FOUND, "error-not-found")
             }
@@ -58,7 +65,7 @@ impl WebError {
                 | StoreError::LostRace(_)
                 | StoreError::StaleRevision { .. },
             ) => (StatusCode::CONFLICT, "error-conflict"),
-            WebError::Store(_) | WebError::Render(_) => {
+            WebError::Store(_) | WebError::Render(_) | WebError::Internal(_) => {
                 (StatusCode::INTERNAL_SERVER_ERROR, "error-internal")
             }
         }

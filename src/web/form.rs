@@ -2,27 +2,30 @@
 
 use crate::{domain::Invalid, web::i18n::Tr};
 
-/// The errors of a submitted form, by field name.
-#[derive(Debug, Clone, Default)]
-pub struct FieldErrors(Vec<(&'static str, String)>);
+/// The errors of a submitted form, by field name (`form` for the form as a whole), in the
+/// order the form shows its fields.
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+pub struct FieldErrors(Vec<(String, String)>);
 
 impl FieldErrors {
-    pub fn add(&mut self, field: &'static str, message: String) {
-        self.0.push((field, message));
+    pub fn add(&mut self, field: &str, message: String) {
+        self.0.push((field.to_string(), message));
+    }
+
+    /// Each (field, message), for the summary at the top of a refused form.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.0
+            .iter()
+            .map(|(field, message)| (field.as_str(), message.as_str()))
     }
 
     /// Adds the refusal of a value, in words of the user's language where there are some.
-    pub fn invalid(&mut self, tr: &Tr, field: &'static str, invalid: &Invalid) {
+    pub fn invalid(&mut self, tr: &Tr, field: &str, invalid: &Invalid) {
         self.add(field, describe(tr, invalid));
     }
 
     /// The value, or `None` with its refusal added beside `field`.
-    pub fn check<T>(
-        &mut self,
-        tr: &Tr,
-        field: &'static str,
-        result: Result<T, Invalid>,
-    ) -> Option<T> {
+    pub fn check<T>(&mut self, tr: &Tr, field: &str, result: Result<T, Invalid>) -> Option<T> {
         result
             .map_err(|invalid| self.invalid(tr, field, &invalid))
             .ok()
@@ -41,15 +44,15 @@ impl FieldErrors {
     }
 }
 
-/// A refused value in words: the text keyed `invalid-CODE` (`-` for `_`), else the domain's own
-/// (English) message.
+/// A refused value in words: the text keyed `invalid-CODE` (`-` for `_`) with the refusal's
+/// values. Every code has one in both languages (a unit test reads the sources for codes).
 pub fn describe(tr: &Tr, invalid: &Invalid) -> String {
-    let key = format!("invalid-{}", invalid.code.replace('_', "-"));
-    if tr.has(&key) {
-        tr.t(&key)
-    } else {
-        invalid.message.clone()
-    }
+    tr.with_args(&invalid_key(invalid.code), &invalid.args)
+}
+
+/// The text key of a refusal code.
+pub fn invalid_key(code: &str) -> String {
+    format!("invalid-{}", code.replace('_', "-"))
 }
 
 /// A posted form, as `axum::Form` reads it; a body that does not parse is answered with the
@@ -71,6 +74,28 @@ where
             .await
             .map(|axum::Form(value)| PageForm(value))
             .map_err(|_| crate::web::error::WebError::BadForm)
+    }
+}
+
+/// A value of the page's address (an id, a date), as `axum::extract::Path` reads it; an address
+/// that does not parse is a page that does not exist (404 page), not the extractor's plain text.
+pub struct PagePath<T>(pub T);
+
+impl<T, S> axum::extract::FromRequestParts<S> for PagePath<T>
+where
+    T: serde::de::DeserializeOwned + Send,
+    S: Send + Sync,
+{
+    type Rejection = crate::web::error::WebError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Path(value)| PagePath(value))
+            .map_err(|_| crate::web::error::WebError::NotFound)
     }
 }
 

@@ -68,6 +68,20 @@ impl Tr {
         self.format(key, Some(&args))
     }
 
+    /// The text of a message, with its arguments.
+    pub fn message(&self, message: &crate::domain::message::Message) -> String {
+        self.with_args(message.key, &message.args)
+    }
+
+    /// The text of `key` with named arguments.
+    pub fn with_args(&self, key: &str, named: &[(&'static str, String)]) -> String {
+        let mut args = FluentArgs::new();
+        for (name, value) in named {
+            args.set(*name, FluentValue::from(value.clone()));
+        }
+        self.format(key, Some(&args))
+    }
+
     fn format(&self, key: &str, args: Option<&FluentArgs>) -> String {
         let bundle = TEXTS.bundle(self.locale);
         let Some(pattern) = bundle.get_message(key).and_then(|message| message.value()) else {

@@ -7,6 +7,7 @@
 //! form carries the session's CSRF token; permissions are the API's own `Role::may`.
 
 pub mod error;
+pub mod flash;
 pub mod form;
 pub mod format;
 pub mod i18n;
@@ -30,12 +31,16 @@ use axum::{
 use crate::{
     domain::locale::Locale,
     http::state::AppState,
-    web::{error::ErrorPage, i18n::Tr},
+    web::{
+        error::{ErrorPage, WebError},
+        i18n::Tr,
+    },
 };
 
 const HTMX: &[u8] = include_bytes!("static/htmx.min.js");
 const STYLESHEET: &[u8] = include_bytes!("static/app.css");
 const UPLOAD_SCRIPT: &[u8] = include_bytes!("static/upload.js");
+const PRINT_SCRIPT: &[u8] = include_bytes!("static/print.js");
 
 /// No script but our own files, no inline script or style, no framing, forms only to us.
 const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; style-src 'self'; \
@@ -70,6 +75,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         )
         .route("/households/{id}/cards/new", get(cards::issue_form))
         .route("/households/{id}/cards", axum::routing::post(cards::issue))
+        .route("/cards/{id}/letter", get(cards::letter))
         .route("/cards/{id}/{action}", get(cards::confirm).post(cards::act))
         // A quota file streams (a million rows are ~36 MiB): no body limit, as for the API's.
         .route(
@@ -153,6 +159,12 @@ pub fn router(state: AppState) -> Router<AppState> {
             "/static/upload.js",
             get(|| static_file(UPLOAD_SCRIPT, "text/javascript")),
         )
+        .route(
+            "/static/print.js",
+            get(|| static_file(PRINT_SCRIPT, "text/javascript")),
+        )
+        .fallback(|| async { WebError::NotFound })
+        .method_not_allowed_fallback(|| async { WebError::NotFound })
         .layer(axum::middleware::from_fn_with_state(state, render_errors))
         .layer(axum::middleware::from_fn(security_headers))
 }

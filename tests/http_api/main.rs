@@ -17,3 +17,5 @@ mod redemptions;
 mod registry;
 mod timeouts;
 mod web;
+mod web_client;
+mod web_refusals;

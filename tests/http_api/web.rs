@@ -2,151 +2,11 @@
 //! per-role menus, an operator kept to their own E-Warung, security headers, and the login
 //! throttle shared with the API. (tests/browser.rs drives the same pages in Chromium.)
 
-use std::collections::HashMap;
-
-use reqwest::{header, redirect::Policy, Method, StatusCode};
+use reqwest::{header, Method, StatusCode};
 
 use crate::common::*;
 use crate::on_both_backends;
-
-/// A cookie-keeping client that does not follow redirects, so each step can be checked.
-struct Browser {
-    http: reqwest::Client,
-    base: String,
-    cookies: HashMap<String, String>,
-}
-
-struct Page {
-    status: StatusCode,
-    headers: header::HeaderMap,
-    body: String,
-}
-
-impl Page {
-    fn location(&self) -> &str {
-        self.headers
-            .get(header::LOCATION)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-    }
-
-    /// The value of the first hidden `csrf` field.
-    fn csrf(&self) -> String {
-        let at = self
-            .body
-            .find("name=\"csrf\" value=\"")
-            .expect("a form with a CSRF token");
-        let rest = &self.body[at + "name=\"csrf\" value=\"".len()..];
-        rest[..rest.find('"').unwrap()].to_string()
-    }
-
-    /// The menu's links, in order.
-    fn menu(&self) -> Vec<String> {
-        let nav = &self.body[self.body.find("<nav").expect("a menu")..];
-        let nav = &nav[..nav.find("</nav>").unwrap()];
-        nav.match_indices("href=\"")
-            .map(|(at, _)| {
-                let rest = &nav[at + 6..];
-                rest[..rest.find('"').unwrap()].to_string()
-            })
-            .collect()
-    }
-}
-
-impl Browser {
-    fn new(app: &TestApp) -> Self {
-        Self {
-            http: reqwest::Client::builder()
-                .redirect(Policy::none())
-                .build()
-                .unwrap(),
-            base: app.base.clone(),
-            cookies: HashMap::new(),
-        }
-    }
-
-    fn cookie_header(&self) -> String {
-        self.cookies
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect::<Vec<_>>()
-            .join("; ")
-    }
-
-    async fn send(&mut self, request: reqwest::RequestBuilder) -> Page {
-        let response = request
-            .header(header::COOKIE, self.cookie_header())
-            .send()
-            .await
-            .unwrap();
-        for set in response.headers().get_all(header::SET_COOKIE) {
-            let set = set.to_str().unwrap();
-            let (pair, _) = set.split_once(';').unwrap_or((set, ""));
-            let (name, value) = pair.split_once('=').unwrap();
-            if value.is_empty() || set.contains("Max-Age=0") {
-                self.cookies.remove(name);
-            } else {
-                self.cookies.insert(name.to_string(), value.to_string());
-            }
-        }
-        Page {
-            status: response.status(),
-            headers: response.headers().clone(),
-            body: response.text().await.unwrap(),
-        }
-    }
-
-    async fn get(&mut self, path: &str) -> Page {
-        let request = self.http.get(format!("{}{path}", self.base));
-        self.send(request).await
-    }
-
-    async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Page {
-        let request = self.http.post(format!("{}{path}", self.base)).form(form);
-        self.send(request).await
-    }
-
-    /// Posts a multipart form: `csrf`, then `file` named `file_name` with `content`.
-    async fn upload(&mut self, path: &str, csrf: &str, file_name: &str, content: &str) -> Page {
-        let boundary = "ssn-test-boundary-7d93";
-        let body = format!(
-            "--{boundary}\r\ncontent-disposition: form-data; name=\"csrf\"\r\n\r\n{csrf}\r\n\
-             --{boundary}\r\ncontent-disposition: form-data; name=\"file\"; filename=\"{file_name}\"\r\n\
-             content-type: text/csv\r\n\r\n{content}\r\n--{boundary}--\r\n"
-        );
-        let request = self
-            .http
-            .post(format!("{}{path}", self.base))
-            .header(
-                header::CONTENT_TYPE,
-                format!("multipart/form-data; boundary={boundary}"),
-            )
-            .body(body);
-        self.send(request).await
-    }
-
-    async fn login_as(&mut self, username: &str, password: &str) -> Page {
-        let form = self.get("/login").await;
-        assert_eq!(form.status, StatusCode::OK);
-        let csrf = form.csrf();
-        self.post(
-            "/login",
-            &[
-                ("csrf", &csrf),
-                ("username", username),
-                ("password", password),
-            ],
-        )
-        .await
-    }
-
-    async fn login(&mut self, username: &str) -> Page {
-        let done = self.login_as(username, demo_password(username)).await;
-        assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
-        assert_eq!(done.location(), "/");
-        done
-    }
-}
+use crate::web_client::*;
 
 async fn each_role_signs_in_and_sees_only_its_menu(app: TestApp) {
     for (username, menu) in ROLE_MENUS {
@@ -496,23 +356,31 @@ async fn the_office_registers_a_household_issues_a_card_and_blocks_it(app: TestA
     // Issue a card: the PIN typed twice must agree.
     assert!(page.body.contains("id=\"issue-card\""));
     let issue_path = format!("{page_path}/cards");
+    let form_path = format!("{page_path}/cards/new");
     let differ = browser
-        .post(
+        .post_refused(
             &issue_path,
             &[("csrf", &csrf), ("pin", "135790"), ("pin_again", "135791")],
+            &form_path,
         )
         .await;
-    assert_eq!(differ.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(differ
         .body
         .contains("id=\"pin_again-error\">Kedua PIN tidak sama."));
-    let letter = browser
+    assert!(!differ.body.contains("135790"), "a PIN is never kept");
+    let issued = browser
         .post(
             &issue_path,
             &[("csrf", &csrf), ("pin", "135790"), ("pin_again", "135790")],
         )
         .await;
-    assert_eq!(letter.status, StatusCode::CREATED, "{}", letter.body);
+    assert!(
+        issued.location().ends_with("/letter"),
+        "{}",
+        issued.location()
+    );
+    let letter = browser.follow(&issued).await;
+    assert_eq!(letter.status, StatusCode::OK, "{}", letter.body);
     assert_eq!(letter.headers[header::CACHE_CONTROL], "no-store");
     let at = letter.body.find("id=\"card-number\">").unwrap() + "id=\"card-number\">".len();
     let number: String = letter.body[at..at + 19]
@@ -546,17 +414,23 @@ async fn the_office_registers_a_household_issues_a_card_and_blocks_it(app: TestA
     assert_eq!(confirm.status, StatusCode::OK);
     assert!(confirm.body.contains(&number[12..]) && confirm.body.contains("Ya, lanjutkan"));
     let no_reason = browser
-        .post(
+        .post_refused(
             &format!("/cards/{card_id}/block"),
             &[("csrf", &csrf), ("reason", "")],
+            &format!("/cards/{card_id}/block"),
         )
         .await;
-    assert_eq!(no_reason.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        no_reason.body.contains("id=\"reason-error\""),
+        "{}",
+        no_reason.body
+    );
     let blocked = browser
         .post(
             &format!("/cards/{card_id}/block"),
             &[
                 ("csrf", &csrf),
+                ("seen_status", "active"),
                 ("reason", "kartu dilaporkan dipinjam tetangga"),
             ],
         )
@@ -656,9 +530,12 @@ async fn one_office_user_uploads_quota_and_another_approves_it(app: TestApp) {
     );
     assert!(report.body.contains("Rp 200.000"));
     let own = maker
-        .post(&format!("{batch_path}/approve"), &[("csrf", &csrf)])
+        .post_refused(
+            &format!("{batch_path}/approve"),
+            &[("csrf", &csrf)],
+            &format!("{batch_path}/approve"),
+        )
         .await;
-    assert_eq!(own.status, StatusCode::CONFLICT);
     assert!(own.body.contains("pengguna dinas lain"), "{}", own.body);
     // Another office user sees what will be posted, then approves.
     let mut checker = Browser::new(&app);
@@ -673,11 +550,30 @@ async fn one_office_user_uploads_quota_and_another_approves_it(app: TestApp) {
     assert!(checker.get(&batch_path).await.body.contains("Sudah dimuat"));
     let page = checker.get(&format!("/households/{household}")).await;
     assert!(page.body.contains("id=\"balances\""), "{}", page.body);
-    // Posting twice is refused, and nothing is posted twice.
+    // Approving again (Back to the confirmation, send) is refused in words on the batch's
+    // page, and nothing is posted twice.
     let again = checker
-        .post(&format!("{batch_path}/approve"), &[("csrf", &checker_csrf)])
+        .post_refused(
+            &format!("{batch_path}/approve"),
+            &[("csrf", &checker_csrf)],
+            &batch_path,
+        )
         .await;
-    assert_eq!(again.status, StatusCode::CONFLICT);
+    assert!(
+        again
+            .body
+            .contains("id=\"approve-error\">Batch ini sudah disetujui dan dibukukan."),
+        "{}",
+        again.body
+    );
+    assert!(
+        !checker
+            .get(&batch_path)
+            .await
+            .body
+            .contains("approve-error"),
+        "shown once"
+    );
     let batch = app
         .get(
             &format!(
@@ -1198,15 +1094,6 @@ async fn the_admin_registers_an_ewarung_and_provisions_its_terminal(app: TestApp
     );
 }
 
-/// The text between `start` and the next `end`.
-fn between(text: &str, start: &str, end: &str) -> String {
-    let at = text
-        .find(start)
-        .unwrap_or_else(|| panic!("{start} in {text}"))
-        + start.len();
-    text[at..at + text[at..].find(end).unwrap()].to_string()
-}
-
 on_both_backends!(the_admin_registers_an_ewarung_and_provisions_its_terminal);
 
 async fn the_office_expires_old_quota_after_confirming(app: TestApp) {
@@ -1475,7 +1362,11 @@ async fn the_office_suspends_a_household_and_reports_its_card_lost(app: TestApp)
     let lost = office
         .post(
             &format!("/cards/{card_id}/lost"),
-            &[("csrf", &csrf), ("reason", "hilang di pasar Segiri")],
+            &[
+                ("csrf", &csrf),
+                ("seen_status", "active"),
+                ("reason", "hilang di pasar Segiri"),
+            ],
         )
         .await;
     assert_eq!(lost.status, StatusCode::SEE_OTHER, "{}", lost.body);
@@ -1489,12 +1380,16 @@ async fn the_office_suspends_a_household_and_reports_its_card_lost(app: TestApp)
     assert!(!page.body.contains(&format!("/cards/{card_id}/lost")));
     // A lost card cannot be reported lost again, nor unblocked.
     let again = office
-        .post(
+        .post_refused(
             &format!("/cards/{card_id}/unblock"),
-            &[("csrf", &csrf), ("reason", "ketemu")],
+            &[
+                ("csrf", &csrf),
+                ("seen_status", "lost"),
+                ("reason", "ketemu"),
+            ],
+            &format!("/cards/{card_id}/unblock"),
         )
         .await;
-    assert_eq!(again.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(again.body.contains("id=\"form-error\""));
     assert_eq!(
         app.get(&format!("/v1/cards/{card_id}"), &token)

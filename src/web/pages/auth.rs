@@ -30,10 +30,11 @@ pub struct LoginPage {
     error: Option<String>,
 }
 
-/// The login form. It carries a fresh token that must come back both in the form and in a
-/// cookie (a site that is not ours can set neither).
+/// The login form. It carries a token that must come back both in the form and in a cookie (a
+/// site that is not ours can set neither). The browser's token is kept while it lives, so that
+/// login forms open in two tabs both work.
 pub async fn form(headers: HeaderMap) -> Response {
-    let csrf = session::new_token();
+    let csrf = login_token(&headers);
     let page = LoginPage {
         tr: Tr::new(Locale::default()),
         csrf: csrf.clone(),
@@ -46,6 +47,13 @@ pub async fn form(headers: HeaderMap) -> Response {
         session::over_tls(&headers),
         axum::http::StatusCode::OK,
     )
+}
+
+/// The browser's login token if it has a well-formed one, else a new one.
+fn login_token(headers: &HeaderMap) -> String {
+    session::read_cookie(headers, session::LOGIN_CSRF_COOKIE)
+        .filter(|token| token.len() == session::new_token().len())
+        .unwrap_or_else(session::new_token)
 }
 
 fn login_response(
@@ -77,14 +85,10 @@ pub async fn submit(
     headers: HeaderMap,
     PageForm(form): PageForm<LoginForm>,
 ) -> Result<Response, WebError> {
-    let expected = session::read_cookie(&headers, session::LOGIN_CSRF_COOKIE).unwrap_or_default();
-    if expected.is_empty() || !session::same_secret(&form.csrf, &expected) {
-        return Err(WebError::BadCsrf);
-    }
     let secure = session::over_tls(&headers);
     let tr = Tr::new(Locale::default());
     let refused = |message: String, status| {
-        let csrf = session::new_token();
+        let csrf = login_token(&headers);
         let page = LoginPage {
             tr,
             csrf: csrf.clone(),
@@ -93,6 +97,24 @@ pub async fn submit(
         };
         Ok(login_response(page, &csrf, secure, status))
     };
+    let expected = session::read_cookie(&headers, session::LOGIN_CSRF_COOKIE).unwrap_or_default();
+    if expected.is_empty() || !session::same_secret(&form.csrf, &expected) {
+        // An old login page (its cookie ended) or a forged one: nothing is checked, and the
+        // form is shown again, ready to be sent, with what happened in words.
+        let fresh = session::new_token();
+        let page = LoginPage {
+            tr,
+            csrf: fresh.clone(),
+            username: form.username.clone(),
+            error: Some(tr.t("login-expired")),
+        };
+        return Ok(login_response(
+            page,
+            &fresh,
+            secure,
+            axum::http::StatusCode::FORBIDDEN,
+        ));
+    }
     // The same path as the API's token login: the same throttle, the same password workers.
     let user = match state
         .logins
@@ -142,17 +164,7 @@ pub async fn submit(
             .parse()
             .expect("a cookie is a valid header"),
     );
-    cookies.append(
-        header::SET_COOKIE,
-        session::cookie(
-            session::LOGIN_CSRF_COOKIE,
-            None,
-            secure,
-            chrono::Duration::zero(),
-        )
-        .parse()
-        .expect("a cookie is a valid header"),
-    );
+    // The login token stays: another tab's login form still carries it.
     Ok(response)
 }
 

@@ -6,7 +6,7 @@
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::{
-    extract::{Multipart, Path, Query, State},
+    extract::{Multipart, Query, State},
     http::{header, StatusCode},
     response::{IntoResponse, Redirect, Response},
 };
@@ -14,6 +14,7 @@ use serde::Deserialize;
 use tokio_util::io::{StreamReader, SyncIoBridge};
 
 use crate::web::form::PageForm;
+use crate::web::form::PagePath;
 use crate::web::format::Shows;
 use crate::{
     close::DayClose,
@@ -109,7 +110,7 @@ async fn refused_on_day(
 pub async fn close(
     State(state): State<AppState>,
     signed: SignedIn,
-    Path(text): Path<String>,
+    PagePath(text): PagePath<String>,
     PageForm(form): PageForm<CsrfOnly>,
 ) -> Result<Response, WebError> {
     signed.require(Permission::CloseDays)?;
@@ -135,7 +136,7 @@ pub struct ConfirmSettle {
 /// Settling moves money: it asks first.
 pub async fn confirm_settle(
     signed: SignedIn,
-    Path(text): Path<String>,
+    PagePath(text): PagePath<String>,
 ) -> Result<ConfirmSettle, WebError> {
     signed.require(Permission::Reconcile)?;
     date(&text)?;
@@ -148,7 +149,7 @@ pub async fn confirm_settle(
 pub async fn settle(
     State(state): State<AppState>,
     signed: SignedIn,
-    Path(text): Path<String>,
+    PagePath(text): PagePath<String>,
     PageForm(form): PageForm<CsrfOnly>,
 ) -> Result<Response, WebError> {
     signed.require(Permission::Reconcile)?;
@@ -171,7 +172,7 @@ pub async fn settle(
 pub async fn payout(
     State(state): State<AppState>,
     signed: SignedIn,
-    Path(text): Path<String>,
+    PagePath(text): PagePath<String>,
 ) -> Result<Response, WebError> {
     signed.require(Permission::ReadLedger)?;
     let entries = state.store.days().settlements(date(&text)?).await?;
@@ -199,7 +200,7 @@ pub async fn payout(
 pub async fn reconcile(
     State(state): State<AppState>,
     signed: SignedIn,
-    Path(text): Path<String>,
+    PagePath(text): PagePath<String>,
     mut form: Multipart,
 ) -> Result<Response, WebError> {
     signed.require(Permission::Reconcile)?;
@@ -276,7 +277,7 @@ pub const EXCEPTION_CATEGORIES: [&str; 5] = [
 pub async fn run_page(
     State(state): State<AppState>,
     signed: SignedIn,
-    Path(id): Path<uuid::Uuid>,
+    PagePath(id): PagePath<uuid::Uuid>,
     Query(query): Query<ExceptionQuery>,
 ) -> Result<RunPage, WebError> {
     signed.require(Permission::ReadLedger)?;
@@ -330,7 +331,7 @@ pub struct ResolveForm {
 pub async fn resolve(
     State(state): State<AppState>,
     signed: SignedIn,
-    Path(id): Path<uuid::Uuid>,
+    PagePath(id): PagePath<uuid::Uuid>,
     PageForm(form): PageForm<ResolveForm>,
 ) -> Result<Response, WebError> {
     signed.require(Permission::ResolveExceptions)?;

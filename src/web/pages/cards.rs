@@ -7,13 +7,15 @@
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::{
-    extract::{Path, State},
-    http::StatusCode,
+    extract::State,
     response::{IntoResponse, Redirect, Response},
 };
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
-use crate::web::form::PageForm;
+use crate::web::{
+    flash,
+    form::{PageForm, PagePath},
+};
 use crate::{
     cards::{CardError, Issued},
     domain::{
@@ -97,6 +99,9 @@ pub struct CardFields {
     pin: String,
     #[serde(default)]
     pin_again: String,
+    /// The card's state when the clerk opened the form: a card that changed since is refused.
+    #[serde(default)]
+    seen_status: String,
 }
 
 /// The PIN typed twice, or the error to show beside it.
@@ -135,6 +140,25 @@ impl CardForm {
     fn error(&self, field: &str) -> Option<&str> {
         self.errors.of(field)
     }
+
+    /// The PIN's label, stating the rule `Pin::parse` applies.
+    fn pin_label(&self) -> String {
+        let limits = [
+            ("min", crate::domain::pin::MIN_DIGITS.to_string()),
+            ("max", crate::domain::pin::MAX_DIGITS.to_string()),
+        ];
+        self.layout.tr.with_args("field-pin", &limits)
+    }
+
+    fn pin_max(&self) -> usize {
+        crate::domain::pin::MAX_DIGITS
+    }
+}
+
+/// What a refused card form keeps for its next view (the PIN is never kept).
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct Typed {
+    reason: String,
 }
 
 #[derive(Template, WebTemplate)]
@@ -142,25 +166,72 @@ impl CardForm {
 pub struct CardLetter {
     layout: Layout,
     household: HouseholdRecord,
-    /// The full number in groups of four.
-    number: String,
+    card: CardRecord,
+    /// The full number in groups of four, on the one view the issue granted; `None` after.
+    number: Option<String>,
 }
 
-fn letter(signed: &SignedIn, household: HouseholdRecord, issued: &Issued) -> Response {
-    let digits = issued.pan.expose();
-    let number = digits
-        .as_bytes()
-        .chunks(4)
-        .map(|group| String::from_utf8_lossy(group).into_owned())
-        .collect::<Vec<_>>()
-        .join(" ");
-    let page = CardLetter {
-        layout: Layout::new(signed, "/households"),
-        household,
-        number,
+fn letter_path(card: CardId) -> String {
+    format!("/cards/{}/letter", card.0)
+}
+
+/// After a card is issued: the browser is sent to its letter, which this session may see with
+/// the full number once (a reload, Back or another tab shows it masked).
+async fn to_letter(
+    state: &AppState,
+    signed: &SignedIn,
+    issued: &Issued,
+) -> Result<Response, WebError> {
+    let path = letter_path(issued.card.id);
+    flash::refused(
+        state,
+        signed,
+        &path,
+        FieldErrors::default(),
+        Typed::default(),
+    )
+    .await
+}
+
+/// The card letter: the full number on the view the issue granted, masked on any other.
+pub async fn letter(
+    State(state): State<AppState>,
+    signed: SignedIn,
+    PagePath(id): PagePath<uuid::Uuid>,
+) -> Result<CardLetter, WebError> {
+    signed.require(Permission::ManageCards)?;
+    let card = state
+        .cards
+        .get(CardId(id))
+        .await
+        .map_err(|error| match error {
+            CardError::CardNotFound => WebError::NotFound,
+            other => WebError::Internal(other.to_string()),
+        })?;
+    let granted = flash::take::<Typed>(&state, &signed, &letter_path(card.id))
+        .await?
+        .is_some();
+    let number = if granted {
+        let digits = state
+            .cards
+            .number_of(&card)
+            .map_err(|error| WebError::Internal(error.to_string()))?;
+        let grouped = digits
+            .as_bytes()
+            .chunks(4)
+            .map(|group| String::from_utf8_lossy(group).into_owned())
+            .collect::<Vec<_>>()
+            .join(" ");
+        Some(grouped)
+    } else {
+        None
     };
-    // Never cached, never re-shown: the number exists outside the vault only in this answer.
-    (StatusCode::CREATED, page).into_response()
+    Ok(CardLetter {
+        layout: Layout::new(&signed, "/households"),
+        household: household(&state, card.household_id).await?,
+        card,
+        number,
+    })
 }
 
 async fn household(state: &AppState, id: HouseholdId) -> Result<HouseholdRecord, WebError> {
@@ -171,66 +242,52 @@ async fn household(state: &AppState, id: HouseholdId) -> Result<HouseholdRecord,
         .ok_or(WebError::NotFound)
 }
 
-/// A refusal of the card service, as a form error; other failures as error pages.
+/// A refusal of the card service in the clerk's words, as a form error; failures that are not
+/// the clerk's as error pages.
 fn refusal(signed: &SignedIn, error: CardError) -> Result<String, WebError> {
-    match error {
+    let tr = signed.tr();
+    let status_words = |status: &str| tr.t(crate::web::status::status_key(status));
+    Ok(match error {
         // The card changed state meanwhile (or the page was stale): say what it is now.
         CardError::Store(crate::store::StoreError::StateConflict { actual, .. }) => {
-            let tr = signed.tr();
-            let status = tr.t(crate::web::status::status_key(&actual));
-            Ok(tr.t1("card-refused-state", "status", status))
+            tr.t1("card-refused-state", "status", status_words(&actual))
         }
-        CardError::Store(store) => Err(store.into()),
-        CardError::CardNotFound | CardError::HouseholdNotFound => Err(WebError::NotFound),
-        CardError::Unreadable(_) | CardError::NoFreeNumber => {
-            Err(WebError::Store(crate::store::StoreError::Check {
-                constraint: error.to_string(),
-            }))
+        CardError::NotUsable(status) => tr.t1(
+            "card-refused-state",
+            "status",
+            status_words(status.as_str()),
+        ),
+        CardError::HouseholdNotActive(status) => tr.t1(
+            "card-refused-household-not-active",
+            "status",
+            status_words(status.as_str()),
+        ),
+        CardError::HouseholdHasCard => tr.t("card-refused-has-card"),
+        CardError::Pin(_) => tr.t("card-refused-pin"),
+        CardError::CardNotFound | CardError::HouseholdNotFound => return Err(WebError::NotFound),
+        CardError::Store(store) => return Err(store.into()),
+        CardError::Unreadable(_) | CardError::NoFreeNumber | CardError::ReplaceSeparately => {
+            return Err(WebError::Internal(error.to_string()))
         }
-        other => Ok(signed.tr().t1("card-refused", "why", other.to_string())),
-    }
+    })
+}
+
+fn issue_path(household: HouseholdId) -> String {
+    format!("/households/{}/cards/new", household.0)
 }
 
 pub async fn issue_form(
     State(state): State<AppState>,
     signed: SignedIn,
-    Path(id): Path<uuid::Uuid>,
+    PagePath(id): PagePath<uuid::Uuid>,
 ) -> Result<CardForm, WebError> {
     signed.require(Permission::ManageCards)?;
     let household = household(&state, HouseholdId(id)).await?;
+    let errors = flash::take::<Typed>(&state, &signed, &issue_path(household.id))
+        .await?
+        .map(|flash| flash.errors)
+        .unwrap_or_default();
     Ok(CardForm {
-        layout: Layout::new(&signed, "/households"),
-        title: signed
-            .tr()
-            .t1("card-issue-title", "kk", &household.kk_number),
-        action: format!("/households/{}/cards", household.id.0),
-        card: None,
-        household,
-        needs_reason: false,
-        needs_pin: true,
-        reason: String::new(),
-        errors: FieldErrors::default(),
-        submit_key: "action-issue-card",
-    })
-}
-
-pub async fn issue(
-    State(state): State<AppState>,
-    signed: SignedIn,
-    Path(id): Path<uuid::Uuid>,
-    PageForm(fields): PageForm<CardFields>,
-) -> Result<Response, WebError> {
-    signed.require(Permission::ManageCards)?;
-    signed.check_csrf(&fields.csrf)?;
-    let household = household(&state, HouseholdId(id)).await?;
-    let mut errors = FieldErrors::default();
-    if let Some(pin) = pin_twice(&signed, &fields, &mut errors) {
-        match state.cards.issue(household.id, &pin, signed.user.id).await {
-            Ok(issued) => return Ok(letter(&signed, household, &issued)),
-            Err(error) => errors.add("form", refusal(&signed, error)?),
-        }
-    }
-    let page = CardForm {
         layout: Layout::new(&signed, "/households"),
         title: signed
             .tr()
@@ -243,8 +300,27 @@ pub async fn issue(
         reason: String::new(),
         errors,
         submit_key: "action-issue-card",
-    };
-    Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
+    })
+}
+
+pub async fn issue(
+    State(state): State<AppState>,
+    signed: SignedIn,
+    PagePath(id): PagePath<uuid::Uuid>,
+    PageForm(fields): PageForm<CardFields>,
+) -> Result<Response, WebError> {
+    signed.require(Permission::ManageCards)?;
+    signed.check_csrf(&fields.csrf)?;
+    let household = household(&state, HouseholdId(id)).await?;
+    let mut errors = FieldErrors::default();
+    if let Some(pin) = pin_twice(&signed, &fields, &mut errors) {
+        match state.cards.issue(household.id, &pin, signed.user.id).await {
+            Ok(issued) => return to_letter(&state, &signed, &issued).await,
+            Err(error) => errors.add("form", refusal(&signed, error)?),
+        }
+    }
+    let path = issue_path(household.id);
+    flash::refused(&state, &signed, &path, errors, Typed::default()).await
 }
 
 async fn card_page(
@@ -291,23 +367,23 @@ fn confirm_page(
 pub async fn confirm(
     State(state): State<AppState>,
     signed: SignedIn,
-    Path((id, action)): Path<(uuid::Uuid, String)>,
+    PagePath((id, action)): PagePath<(uuid::Uuid, String)>,
 ) -> Result<CardForm, WebError> {
     let (action, card, household) = card_page(&state, &signed, id, &action).await?;
+    let path = format!("/cards/{}/{}", card.id.0, action.path());
+    let flash = flash::take::<Typed>(&state, &signed, &path).await?;
+    let (reason, errors) = flash
+        .map(|flash| (flash.form.reason, flash.errors))
+        .unwrap_or_default();
     Ok(confirm_page(
-        &signed,
-        action,
-        card,
-        household,
-        String::new(),
-        FieldErrors::default(),
+        &signed, action, card, household, reason, errors,
     ))
 }
 
 pub async fn act(
     State(state): State<AppState>,
     signed: SignedIn,
-    Path((id, action)): Path<(uuid::Uuid, String)>,
+    PagePath((id, action)): PagePath<(uuid::Uuid, String)>,
     PageForm(fields): PageForm<CardFields>,
 ) -> Result<Response, WebError> {
     let (action, card, household) = card_page(&state, &signed, id, &action).await?;
@@ -326,27 +402,35 @@ pub async fn act(
     } else {
         None
     };
+    // The state the clerk decided on: a card that changed since is refused, and so is a form
+    // without it (from a page older than the field), with the card's state now.
+    let seen = CardStatus::parse(&fields.seen_status).ok();
+    if seen.is_none() {
+        let status = tr.t(crate::web::status::status_key(card.status.as_str()));
+        errors.add("form", tr.t1("card-refused-state", "status", status));
+    }
     if errors.is_empty() {
         let reason = reason.unwrap_or_default();
         let cards = &state.cards;
         let actor = signed.user.id;
         let done = match (action, pin) {
             (CardAction::Block, _) => cards
-                .change_status(card.id, CardStatus::Blocked, reason.clone(), actor)
+                .change_status(card.id, CardStatus::Blocked, reason.clone(), actor, seen)
                 .await
                 .map(|_| None),
             (CardAction::Lost, _) => cards
-                .change_status(card.id, CardStatus::Lost, reason.clone(), actor)
+                .change_status(card.id, CardStatus::Lost, reason.clone(), actor, seen)
                 .await
                 .map(|_| None),
             (CardAction::Unblock, _) => cards
-                .change_status(card.id, CardStatus::Active, reason.clone(), actor)
+                .change_status(card.id, CardStatus::Active, reason.clone(), actor, seen)
                 .await
                 .map(|_| None),
             (CardAction::Unlock, _) => cards.unlock(card.id, actor).await.map(|_| None),
-            (CardAction::ResetPin, Some(pin)) => {
-                cards.set_pin(card.id, &pin, actor).await.map(|_| None)
-            }
+            (CardAction::ResetPin, Some(pin)) => cards
+                .set_pin(card.id, &pin, actor, seen)
+                .await
+                .map(|_| None),
             (CardAction::Replace, Some(pin)) => cards
                 .replace(card.id, &pin, reason.clone(), actor)
                 .await
@@ -354,7 +438,7 @@ pub async fn act(
             (_, None) => unreachable!("a PIN was asked for and checked"),
         };
         match done {
-            Ok(Some(issued)) => return Ok(letter(&signed, household, &issued)),
+            Ok(Some(issued)) => return to_letter(&state, &signed, &issued).await,
             Ok(None) => {
                 let to = format!("/households/{}", household.id.0);
                 return Ok(Redirect::to(&to).into_response());
@@ -362,6 +446,9 @@ pub async fn act(
             Err(error) => errors.add("form", refusal(&signed, error)?),
         }
     }
-    let page = confirm_page(&signed, action, card, household, fields.reason, errors);
-    Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
+    let path = format!("/cards/{}/{}", card.id.0, action.path());
+    let typed = Typed {
+        reason: fields.reason,
+    };
+    flash::refused(&state, &signed, &path, errors, typed).await
 }

@@ -6,13 +6,14 @@
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::{
-    extract::{Path, State},
+    extract::State,
     http::StatusCode,
     response::{IntoResponse, Redirect, Response},
 };
 use serde::Deserialize;
 
 use crate::web::form::PageForm;
+use crate::web::form::PagePath;
 use crate::{
     domain::{
         household::{neighbourhood_unit, Address},
@@ -204,7 +205,12 @@ pub async fn create(
             Ok(record) => {
                 return Ok(Redirect::to(&format!("/ewarungs/{}", record.id.0)).into_response())
             }
-            Err(StoreError::Duplicate { .. }) => errors.add("name", tr.t("ewarungs-taken")),
+            // The one unique value of an E-Warung is the account it is paid to.
+            Err(StoreError::Duplicate { constraint })
+                if constraint == "ewarungs_bank_account_key" =>
+            {
+                errors.add("account_number", tr.t("ewarungs-account-taken"))
+            }
             Err(error) => return Err(error.into()),
         }
     }
@@ -259,7 +265,7 @@ async fn ewarung_page(
 pub async fn show(
     State(state): State<AppState>,
     signed: SignedIn,
-    Path(id): Path<uuid::Uuid>,
+    PagePath(id): PagePath<uuid::Uuid>,
 ) -> Result<EwarungPage, WebError> {
     signed.require(Permission::ReadEwarungs)?;
     signed.require(Permission::ReadRegistry)?;
@@ -279,7 +285,7 @@ pub struct TerminalFields {
 pub async fn add_terminal(
     State(state): State<AppState>,
     signed: SignedIn,
-    Path(id): Path<uuid::Uuid>,
+    PagePath(id): PagePath<uuid::Uuid>,
     PageForm(fields): PageForm<TerminalFields>,
 ) -> Result<Response, WebError> {
     signed.require(Permission::ManageEwarungs)?;
@@ -313,6 +319,11 @@ pub async fn add_terminal(
                 let page = ewarung_page(&state, &signed, ewarung, Some(shown), errors).await?;
                 return Ok((StatusCode::CREATED, page).into_response());
             }
+            Err(StoreError::Duplicate { constraint })
+                if constraint == "terminals_serial_number_key" =>
+            {
+                errors.add("serial", tr.t("terminals-serial-taken"))
+            }
             Err(StoreError::Duplicate { .. }) => errors.add("terminal_id", tr.t("terminals-taken")),
             Err(error) => return Err(error.into()),
         }
@@ -333,7 +344,7 @@ pub struct CsrfOnly {
 pub async fn rotate_key(
     State(state): State<AppState>,
     signed: SignedIn,
-    Path((id, terminal_id)): Path<(uuid::Uuid, String)>,
+    PagePath((id, terminal_id)): PagePath<(uuid::Uuid, String)>,
     PageForm(form): PageForm<CsrfOnly>,
 ) -> Result<Response, WebError> {
     signed.require(Permission::ManageEwarungs)?;

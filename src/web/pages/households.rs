@@ -3,9 +3,10 @@
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use serde::Deserialize;
 
+use crate::web::form::PagePath;
 use crate::web::format::Shows;
 use crate::{
     domain::{ids::HouseholdId, locale::Locale, role::Permission},
@@ -165,7 +166,7 @@ impl HouseholdPage {
 pub async fn show(
     State(state): State<AppState>,
     signed: SignedIn,
-    Path(id): Path<uuid::Uuid>,
+    PagePath(id): PagePath<uuid::Uuid>,
 ) -> Result<HouseholdPage, WebError> {
     signed.require(Permission::ReadRegistry)?;
     let id = HouseholdId(id);

@@ -4,12 +4,13 @@
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::{
-    extract::{Path, Query, State},
+    extract::{Query, State},
     response::{IntoResponse, Redirect, Response},
 };
 use serde::Deserialize;
 
 use crate::web::form::PageForm;
+use crate::web::form::PagePath;
 use crate::web::format::Shows;
 use crate::{
     domain::{
@@ -112,7 +113,7 @@ pub async fn mine(signed: SignedIn) -> Result<Redirect, WebError> {
 pub async fn show(
     State(state): State<AppState>,
     signed: SignedIn,
-    Path(id): Path<uuid::Uuid>,
+    PagePath(id): PagePath<uuid::Uuid>,
     Query(query): Query<KioskQuery>,
 ) -> Result<KioskPage, WebError> {
     signed.require(Permission::ReadEwarungs)?;
@@ -196,7 +197,7 @@ pub struct VoidPage {
 /// Voiding moves money back to the household: the operator confirms first.
 pub async fn confirm_void(
     signed: SignedIn,
-    Path(id): Path<uuid::Uuid>,
+    PagePath(id): PagePath<uuid::Uuid>,
     Query(query): Query<VoidQuery>,
 ) -> Result<VoidPage, WebError> {
     signed.require(Permission::Redeem)?;
@@ -251,7 +252,7 @@ async fn statement_of(
 pub async fn void(
     State(state): State<AppState>,
     signed: SignedIn,
-    Path(id): Path<uuid::Uuid>,
+    PagePath(id): PagePath<uuid::Uuid>,
     PageForm(form): PageForm<VoidForm>,
 ) -> Result<Response, WebError> {
     signed.require(Permission::Redeem)?;

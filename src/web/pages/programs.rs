@@ -6,12 +6,13 @@
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::{
-    extract::{Path, State},
+    extract::State,
     http::StatusCode,
     response::{IntoResponse, Redirect, Response},
 };
 use serde::Deserialize;
 
+use crate::web::form::PagePath;
 use crate::{
     domain::{
         catalog::{carry_over_months, parse_code, CommodityGroup},
@@ -252,7 +253,7 @@ async fn program_page(
 pub async fn show(
     State(state): State<AppState>,
     signed: SignedIn,
-    Path(program_code): Path<String>,
+    PagePath(program_code): PagePath<String>,
 ) -> Result<ProgramPage, WebError> {
     require_reader(&signed)?;
     program_page(
@@ -268,7 +269,7 @@ pub async fn show(
 pub async fn add_item(
     State(state): State<AppState>,
     signed: SignedIn,
-    Path(program_code): Path<String>,
+    PagePath(program_code): PagePath<String>,
     PageForm(fields): PageForm<ItemFields>,
 ) -> Result<Response, WebError> {
     signed.require(Permission::ManagePrograms)?;
@@ -368,7 +369,7 @@ async fn program_item(
 pub async fn price_cap_form(
     State(state): State<AppState>,
     signed: SignedIn,
-    Path((program_code, sku)): Path<(String, String)>,
+    PagePath((program_code, sku)): PagePath<(String, String)>,
 ) -> Result<PriceCapForm, WebError> {
     signed.require(Permission::ManagePrograms)?;
     let (program, item) = program_item(&state, &program_code, &sku).await?;
@@ -384,7 +385,7 @@ pub async fn price_cap_form(
 pub async fn set_price_cap(
     State(state): State<AppState>,
     signed: SignedIn,
-    Path((program_code, sku)): Path<(String, String)>,
+    PagePath((program_code, sku)): PagePath<(String, String)>,
     PageForm(fields): PageForm<PriceCapFields>,
 ) -> Result<Response, WebError> {
     signed.require(Permission::ManagePrograms)?;

@@ -6,15 +6,18 @@
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::{
-    extract::{Multipart, Path, State},
+    extract::{Multipart, State},
     http::{header, StatusCode},
     response::{IntoResponse, Redirect, Response},
 };
 use serde::Deserialize;
 use tokio_util::io::StreamReader;
 
-use crate::web::form::PageForm;
 use crate::web::format::Shows;
+use crate::web::{
+    flash,
+    form::{FieldErrors, PageForm, PagePath},
+};
 use crate::{
     domain::{ids::QuotaBatchId, locale::Locale, role::Permission},
     http::state::AppState,
@@ -104,6 +107,8 @@ pub struct ReportPage {
     /// Approval: `Some` on the confirmation page, with any refusal to show.
     confirming: Option<Option<String>>,
     can_approve: bool,
+    /// What a refused approval said, shown once at the top of the batch's page.
+    notice: Option<String>,
 }
 
 impl ReportPage {
@@ -154,26 +159,45 @@ fn report_page(
         can_approve: signed.role().may(Permission::LoadQuotas),
         report,
         confirming,
+        notice: None,
     }
+}
+
+/// The refusal a POST left for this page of the batch, if any.
+async fn refusal_shown(
+    state: &AppState,
+    signed: &SignedIn,
+    path: &str,
+) -> Result<Option<String>, WebError> {
+    Ok(flash::take::<()>(state, signed, path)
+        .await?
+        .and_then(|flash| flash.errors.of("form").map(str::to_string)))
 }
 
 pub async fn show(
     State(state): State<AppState>,
     signed: SignedIn,
-    Path(id): Path<uuid::Uuid>,
+    PagePath(id): PagePath<uuid::Uuid>,
 ) -> Result<ReportPage, WebError> {
     signed.require(Permission::ReadLedger)?;
-    Ok(report_page(&signed, report(&state, id).await?, None))
+    let mut page = report_page(&signed, report(&state, id).await?, None);
+    page.notice = refusal_shown(&state, &signed, &format!("/quota/{id}")).await?;
+    Ok(page)
 }
 
 /// What approval will post, and the button that posts it.
 pub async fn confirm(
     State(state): State<AppState>,
     signed: SignedIn,
-    Path(id): Path<uuid::Uuid>,
+    PagePath(id): PagePath<uuid::Uuid>,
 ) -> Result<ReportPage, WebError> {
     signed.require(Permission::LoadQuotas)?;
-    Ok(report_page(&signed, report(&state, id).await?, Some(None)))
+    let refusal = refusal_shown(&state, &signed, &format!("/quota/{id}/approve")).await?;
+    Ok(report_page(
+        &signed,
+        report(&state, id).await?,
+        Some(refusal),
+    ))
 }
 
 #[derive(Deserialize)]
@@ -185,13 +209,15 @@ pub struct CsrfOnly {
 pub async fn approve(
     State(state): State<AppState>,
     signed: SignedIn,
-    Path(id): Path<uuid::Uuid>,
+    PagePath(id): PagePath<uuid::Uuid>,
     PageForm(form): PageForm<CsrfOnly>,
 ) -> Result<Response, WebError> {
     signed.require(Permission::LoadQuotas)?;
     signed.check_csrf(&form.csrf)?;
     let tr = signed.tr();
-    let refusal = match state
+    // Refused, the browser goes back to a page that can be opened again (post/redirect/get):
+    // the confirmation if the batch still awaits another approver, else the batch itself.
+    let (to, refusal) = match state
         .store
         .ledger()
         .approve_quota_batch(QuotaBatchId(id), signed.user.id)
@@ -201,21 +227,29 @@ pub async fn approve(
             tracing::info!(batch = %id, approver = %signed.user.username, "quota batch posted");
             return Ok(Redirect::to(&format!("/quota/{id}")).into_response());
         }
-        Err(StoreError::SameApprover) => tr.t("quota-same-approver"),
+        Err(StoreError::SameApprover) => {
+            (format!("/quota/{id}/approve"), tr.t("quota-same-approver"))
+        }
+        Err(StoreError::StateConflict { actual, .. }) if actual == "posted" => {
+            (format!("/quota/{id}"), tr.t("quota-already-posted"))
+        }
         Err(StoreError::StateConflict { actual, .. }) => {
-            tr.t1("quota-not-approvable", "status", &actual)
+            let status = tr.t(crate::web::status::status_key(&actual));
+            let refusal = tr.t1("quota-not-approvable", "status", status);
+            (format!("/quota/{id}"), refusal)
         }
         Err(error) => return Err(error.into()),
     };
-    let page = report_page(&signed, report(&state, id).await?, Some(Some(refusal)));
-    Ok((StatusCode::CONFLICT, page).into_response())
+    let mut errors = FieldErrors::default();
+    errors.add("form", refusal);
+    flash::refused(&state, &signed, &to, errors, ()).await
 }
 
 /// Every line error of a batch, as CSV (`line_no,field,code,message`).
 pub async fn errors_csv(
     State(state): State<AppState>,
     signed: SignedIn,
-    Path(id): Path<uuid::Uuid>,
+    PagePath(id): PagePath<uuid::Uuid>,
 ) -> Result<Response, WebError> {
     signed.require(Permission::ReadLedger)?;
     let batch = QuotaBatchId(id);

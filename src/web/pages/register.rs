@@ -5,13 +5,14 @@
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::{
-    extract::{Path, State},
+    extract::State,
     http::StatusCode,
     response::{IntoResponse, Redirect, Response},
 };
 use serde::Deserialize;
 
 use crate::web::form::PageForm;
+use crate::web::form::PagePath;
 use crate::{
     domain::{
         household::{neighbourhood_unit, Address},
@@ -207,7 +208,7 @@ pub async fn create(
 pub async fn edit_form(
     State(state): State<AppState>,
     signed: SignedIn,
-    Path(id): Path<uuid::Uuid>,
+    PagePath(id): PagePath<uuid::Uuid>,
 ) -> Result<HouseholdForm, WebError> {
     signed.require(Permission::ManageHouseholds)?;
     let household = state
@@ -238,7 +239,7 @@ pub async fn edit_form(
 pub async fn update(
     State(state): State<AppState>,
     signed: SignedIn,
-    Path(id): Path<uuid::Uuid>,
+    PagePath(id): PagePath<uuid::Uuid>,
     PageForm(fields): PageForm<HouseholdFields>,
 ) -> Result<Response, WebError> {
     signed.require(Permission::ManageHouseholds)?;

@@ -6,12 +6,13 @@
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::{
-    extract::{Path, State},
+    extract::State,
     http::StatusCode,
     response::{IntoResponse, Redirect, Response},
 };
 use serde::Deserialize;
 
+use crate::web::form::PagePath;
 use crate::{
     domain::{
         household::HouseholdStatus,
@@ -304,7 +305,7 @@ async fn change(
 pub async fn confirm_household(
     State(state): State<AppState>,
     signed: SignedIn,
-    Path(id): Path<uuid::Uuid>,
+    PagePath(id): PagePath<uuid::Uuid>,
 ) -> Result<StatusForm, WebError> {
     signed.require(Permission::ManageHouseholds)?;
     confirm(&signed, household(&state, id).await?)
@@ -313,7 +314,7 @@ pub async fn confirm_household(
 pub async fn change_household(
     State(state): State<AppState>,
     signed: SignedIn,
-    Path(id): Path<uuid::Uuid>,
+    PagePath(id): PagePath<uuid::Uuid>,
     PageForm(fields): PageForm<StatusFields>,
 ) -> Result<Response, WebError> {
     signed.require(Permission::ManageHouseholds)?;
@@ -323,7 +324,7 @@ pub async fn change_household(
 pub async fn confirm_ewarung(
     State(state): State<AppState>,
     signed: SignedIn,
-    Path(id): Path<uuid::Uuid>,
+    PagePath(id): PagePath<uuid::Uuid>,
 ) -> Result<StatusForm, WebError> {
     signed.require(Permission::ManageEwarungs)?;
     confirm(&signed, ewarung(&state, id).await?)
@@ -332,7 +333,7 @@ pub async fn confirm_ewarung(
 pub async fn change_ewarung(
     State(state): State<AppState>,
     signed: SignedIn,
-    Path(id): Path<uuid::Uuid>,
+    PagePath(id): PagePath<uuid::Uuid>,
     PageForm(fields): PageForm<StatusFields>,
 ) -> Result<Response, WebError> {
     signed.require(Permission::ManageEwarungs)?;
@@ -342,7 +343,7 @@ pub async fn change_ewarung(
 pub async fn confirm_terminal(
     State(state): State<AppState>,
     signed: SignedIn,
-    Path((id, terminal_id)): Path<(uuid::Uuid, String)>,
+    PagePath((id, terminal_id)): PagePath<(uuid::Uuid, String)>,
 ) -> Result<StatusForm, WebError> {
     signed.require(Permission::ManageEwarungs)?;
     confirm(&signed, terminal(&state, id, &terminal_id).await?)
@@ -351,7 +352,7 @@ pub async fn confirm_terminal(
 pub async fn change_terminal(
     State(state): State<AppState>,
     signed: SignedIn,
-    Path((id, terminal_id)): Path<(uuid::Uuid, String)>,
+    PagePath((id, terminal_id)): PagePath<(uuid::Uuid, String)>,
     PageForm(fields): PageForm<StatusFields>,
 ) -> Result<Response, WebError> {
     signed.require(Permission::ManageEwarungs)?;

@@ -5,13 +5,14 @@
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::{
-    extract::{Path, State},
+    extract::State,
     http::StatusCode,
     response::{IntoResponse, Redirect, Response},
 };
 use serde::Deserialize;
 
 use crate::web::form::PageForm;
+use crate::web::form::PagePath;
 use crate::web::format::Shows;
 use crate::{
     auth::password,
@@ -260,7 +261,7 @@ async fn user_page(
 pub async fn show(
     State(state): State<AppState>,
     signed: SignedIn,
-    Path(id): Path<uuid::Uuid>,
+    PagePath(id): PagePath<uuid::Uuid>,
 ) -> Result<UserPage, WebError> {
     signed.require(Permission::ReadRegistry)?;
     user_page(&state, &signed, UserId(id), FieldErrors::default(), None).await
@@ -269,7 +270,7 @@ pub async fn show(
 pub async fn act(
     State(state): State<AppState>,
     signed: SignedIn,
-    Path((id, action)): Path<(uuid::Uuid, String)>,
+    PagePath((id, action)): PagePath<(uuid::Uuid, String)>,
     PageForm(fields): PageForm<UserFields>,
 ) -> Result<Response, WebError> {
     signed.require(Permission::ManageUsers)?;

@@ -1,7 +1,9 @@
 // File uploads' progress bars (the quota file, the bank's file): every form marked
 // `data-upload-progress` still posts without JavaScript; with it, the share of the file sent so
 // far shows in the form's <progress> while a large file goes up, and the server's answer
-// replaces the page.
+// replaces the page. The answer is shown as it came, whatever its status (a refusal is a page
+// too), at the address it came from: asking for that address again would be a second request,
+// a GET of an address that only takes a POST, or a page whose one-time errors were already shown.
 (function () {
   if (!window.XMLHttpRequest || !window.FormData) { return; }
   var forms = document.querySelectorAll("form[data-upload-progress]");
@@ -18,12 +20,12 @@
         }
       });
       request.addEventListener("load", function () {
-        if (request.responseURL && request.responseURL !== window.location.href) {
-          window.location.assign(request.responseURL);
-        } else {
-          document.open();
-          document.write(request.responseText);
-          document.close();
+        var answeredAt = request.responseURL;
+        document.open();
+        document.write(request.responseText);
+        document.close();
+        if (answeredAt && answeredAt !== window.location.href && window.history.replaceState) {
+          window.history.replaceState(null, "", answeredAt);
         }
       });
       if (bar) { bar.hidden = false; }

@@ -1,0 +1,286 @@
+//! Refusals as a clerk meets them on the pages: in the page's language and shape, beside what
+//! caused them, at an address that can be opened again (post/redirect/get), and never a server
+//! error for a case the API answers in words. Each case failed before its fix.
+
+use reqwest::{header, StatusCode};
+use serde_json::json;
+
+use crate::common::*;
+use crate::on_both_backends;
+use crate::web_client::*;
+
+/// Registers a household without a card through the API; answers its id.
+async fn new_household(app: &TestApp, token: &str, kk: &str) -> String {
+    let created = app
+        .post(
+            "/v1/households",
+            token,
+            json!({
+                "kk_number": kk, "head_nik": "6472014107850099", "head_name": "Sri Wahyuni",
+                "address": {"street": "Jl. Sentosa No. 4", "rt": "8", "rw": "2",
+                            "kelurahan": "Sungai Pinang Dalam", "kecamatan": "Sungai Pinang"}
+            }),
+        )
+        .await
+        .expect(201);
+    created["id"].as_str().unwrap().to_string()
+}
+
+async fn card_id(app: &TestApp, token: &str, pan: &str) -> String {
+    let found = app
+        .post("/v1/cards/lookup", token, json!({ "pan": pan }))
+        .await
+        .expect(200);
+    found["id"].as_str().unwrap().to_string()
+}
+
+async fn issuing_a_card_twice_says_the_household_has_one(app: TestApp) {
+    let token = app.login("dinsos").await;
+    let household = new_household(&app, &token, "6472010909990001").await;
+    let mut office = Browser::new(&app);
+    office.login("dinsos").await;
+    let form_path = format!("/households/{household}/cards/new");
+    let form = office.get(&form_path).await;
+    let csrf = form.csrf();
+    let pins = [
+        ("csrf", csrf.as_str()),
+        ("pin", "482913"),
+        ("pin_again", "482913"),
+    ];
+    let issue_path = format!("/households/{household}/cards");
+    let issued = office.post(&issue_path, &pins).await;
+    let letter_path = issued.location().to_string();
+    let letter = office.follow(&issued).await;
+    assert!(
+        letter.body.contains("id=\"card-number\""),
+        "{}",
+        letter.body
+    );
+    assert!(letter.body.contains("data-print"), "a print button");
+    // Reload, Back or a second tab: the letter again, its number masked.
+    let again = office.get(&letter_path).await;
+    assert_eq!(again.status, StatusCode::OK);
+    assert!(!again.body.contains("id=\"card-number\""), "{}", again.body);
+    assert!(again.body.contains("id=\"number-shown-once\""));
+
+    // The form opened again (by address, or Back) and sent: refused in words, not a 500.
+    office.get(&form_path).await;
+    let refused = office.post_refused(&issue_path, &pins, &form_path).await;
+    assert!(
+        refused
+            .body
+            .contains("Rumah tangga ini sudah memegang kartu."),
+        "{}",
+        refused.body
+    );
+    let cards = app
+        .get(&format!("/v1/households/{household}/cards"), &token)
+        .await
+        .expect(200);
+    assert_eq!(cards.as_array().map(Vec::len), Some(1), "{cards}");
+    // The refusal was shown once: a reload shows the form afresh.
+    let reloaded = office.get(&form_path).await;
+    assert!(!reloaded.body.contains("sudah memegang kartu"));
+}
+
+async fn the_pin_rule_is_stated_as_it_is_applied(app: TestApp) {
+    let token = app.login("dinsos").await;
+    let household = new_household(&app, &token, "6472010909990002").await;
+    let mut office = Browser::new(&app);
+    office.login("dinsos").await;
+    let form_path = format!("/households/{household}/cards/new");
+    let form = office.get(&form_path).await;
+    assert!(
+        form.body.contains("PIN baru (4 sampai 6 angka)"),
+        "{}",
+        form.body
+    );
+    let csrf = form.csrf();
+    let issue_path = format!("/households/{household}/cards");
+    let short = [
+        ("csrf", csrf.as_str()),
+        ("pin", "123"),
+        ("pin_again", "123"),
+    ];
+    let refused = office.post_refused(&issue_path, &short, &form_path).await;
+    assert!(
+        refused.body.contains("PIN harus 4 sampai 6 angka."),
+        "{}",
+        refused.body
+    );
+    let four = [
+        ("csrf", csrf.as_str()),
+        ("pin", "4821"),
+        ("pin_again", "4821"),
+    ];
+    let issued = office.post(&issue_path, &four).await;
+    assert!(issued.location().ends_with("/letter"), "{}", issued.body);
+}
+
+async fn a_pin_reset_is_refused_on_a_card_blocked_meanwhile(app: TestApp) {
+    let token = app.login("dinsos").await;
+    let card = card_id(&app, &token, DEMO_PANS[2]).await;
+    let mut office = Browser::new(&app);
+    office.login("dinsos").await;
+    let path = format!("/cards/{card}/pin");
+    let form = office.get(&path).await;
+    assert!(form.body.contains("name=\"seen_status\" value=\"active\""));
+    let csrf = form.csrf();
+    // Meanwhile, somebody else blocks the card.
+    app.post(
+        &format!("/v1/cards/{card}/block"),
+        &token,
+        json!({"reason": "dipinjam tetangga"}),
+    )
+    .await
+    .expect(200);
+    let pins = [
+        ("csrf", csrf.as_str()),
+        ("seen_status", "active"),
+        ("pin", "654321"),
+        ("pin_again", "654321"),
+    ];
+    let refused = office.post_refused(&path, &pins, &path).await;
+    assert!(
+        refused
+            .body
+            .contains("Kartu ini sekarang berstatus Diblokir"),
+        "{}",
+        refused.body
+    );
+    let actions = app.audit_actions(&token, "card", &card).await;
+    assert!(actions.iter().any(|a| a == "card.blocked"), "{actions:?}");
+    assert!(!actions.iter().any(|a| a == "card.pin_set"), "{actions:?}");
+}
+
+async fn two_login_tabs_both_sign_in(app: TestApp) {
+    let mut browser = Browser::new(&app);
+    let tab_a = browser.get("/login").await.csrf();
+    let tab_b = browser.get("/login").await.csrf();
+    for csrf in [&tab_a, &tab_b] {
+        let done = browser
+            .post(
+                "/login",
+                &[
+                    ("csrf", csrf),
+                    ("username", "dinsos"),
+                    ("password", "demo-office-pass"),
+                ],
+            )
+            .await;
+        assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+        assert_eq!(done.location(), "/");
+        assert_eq!(browser.get("/").await.status, StatusCode::OK);
+    }
+    // A login page whose token ended is shown again in words, ready to send.
+    browser.cookies.remove("ssn_login_csrf");
+    let expired = browser
+        .post(
+            "/login",
+            &[
+                ("csrf", &tab_a),
+                ("username", "dinsos"),
+                ("password", "demo-office-pass"),
+            ],
+        )
+        .await;
+    assert_eq!(expired.status, StatusCode::FORBIDDEN);
+    assert!(
+        expired.body.contains("Halaman masuk ini sudah kedaluwarsa"),
+        "{}",
+        expired.body
+    );
+    assert!(expired.body.contains("value=\"dinsos\""), "the name kept");
+    let fresh = expired.csrf();
+    let done = browser
+        .post(
+            "/login",
+            &[
+                ("csrf", &fresh),
+                ("username", "dinsos"),
+                ("password", "demo-office-pass"),
+            ],
+        )
+        .await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+}
+
+/// Asserts an error page: HTML in Indonesian, titled, fit for a phone, with its status.
+fn assert_error_page(page: &Page, status: StatusCode, text: &str) {
+    assert_eq!(page.status, status, "{}", page.body);
+    let content_type = page.headers[header::CONTENT_TYPE].to_str().unwrap();
+    assert!(content_type.starts_with("text/html"), "{content_type}");
+    assert!(page.body.contains("lang=\"id\""), "{}", page.body);
+    assert!(page.body.contains("name=\"viewport\""));
+    assert!(page.body.contains(&format!("<title>{text} · SSN</title>")));
+    assert!(page.body.contains(text));
+}
+
+async fn unknown_and_malformed_addresses_are_pages(app: TestApp) {
+    let mut browser = Browser::new(&app);
+    let unknown = browser.get("/rumah-tangga").await;
+    assert_error_page(&unknown, StatusCode::NOT_FOUND, "Halaman tidak ditemukan.");
+    browser.login("dinsos").await;
+    for path in [
+        "/rumah-tangga",
+        "/households/bukan-uuid",
+        "/households/bukan-uuid/cards/new",
+        "/quota/123",
+        "/bank/2026-12-01/recon",
+    ] {
+        let page = browser.get(path).await;
+        assert_error_page(&page, StatusCode::NOT_FOUND, "Halaman tidak ditemukan.");
+    }
+    // The API keeps answering in JSON.
+    let api = browser.get("/v1/rumah-tangga").await;
+    assert_eq!(api.status, StatusCode::NOT_FOUND);
+    assert!(api.body.contains("\"route_not_found\""), "{}", api.body);
+    let token = app.login("dinsos").await;
+    app.get("/v1/households/bukan-uuid", &token)
+        .await
+        .expect_error(400, "invalid_path");
+}
+
+async fn a_reused_bank_account_is_named_beside_the_account_number(app: TestApp) {
+    let mut admin = Browser::new(&app);
+    admin.login("admin").await;
+    let csrf = admin.get("/ewarungs").await.csrf();
+    let ewarung = |name: &'static str| {
+        vec![
+            ("name", name),
+            ("owner", "Ibu Rina"),
+            ("street", "Jl. Kadrie Oening 7"),
+            ("rt", "4"),
+            ("rw", "2"),
+            ("kelurahan", "Air Putih"),
+            ("kecamatan", "Samarinda Ulu"),
+            ("bank_code", "124"),
+            ("account_number", "0012345678"),
+            ("account_holder", "Rina Wati"),
+        ]
+    };
+    let mut first = ewarung("E-Warung Mawar");
+    first.push(("csrf", &csrf));
+    let created = admin.post("/ewarungs", &first).await;
+    assert_eq!(created.status, StatusCode::SEE_OTHER, "{}", created.body);
+    let mut second = ewarung("E-Warung Melati");
+    second.push(("csrf", &csrf));
+    let refused = admin.post("/ewarungs", &second).await;
+    assert!(
+        refused
+            .body
+            .contains("id=\"account_number-error\">Rekening ini sudah dipakai E-Warung lain."),
+        "{}",
+        refused.body
+    );
+    assert!(!refused.body.contains("id=\"name-error\""));
+}
+
+on_both_backends!(
+    issuing_a_card_twice_says_the_household_has_one,
+    the_pin_rule_is_stated_as_it_is_applied,
+    a_pin_reset_is_refused_on_a_card_blocked_meanwhile,
+    two_login_tabs_both_sign_in,
+    unknown_and_malformed_addresses_are_pages,
+    a_reused_bank_account_is_named_beside_the_account_number,
+);
