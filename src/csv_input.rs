@@ -3,12 +3,32 @@
 
 use std::io::Read;
 
+/// Why a file's header line was refused. The text is the API's (English); the pages show each
+/// case in their reader's language.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum HeaderError {
+    #[error("the first line is blank; it must be the header")]
+    Blank,
+    #[error("the header line is too long")]
+    TooLong,
+    #[error("the header line is not UTF-8")]
+    NotUtf8,
+    #[error("cannot read the header line: {0}")]
+    Unreadable(String),
+    /// Other column names than the expected ones (both lists comma-joined).
+    #[error("the header must be '{expected}', found '{found}'")]
+    Wrong { expected: String, found: String },
+}
+
 /// Reads the header line and checks it names exactly `expected`, in order; the error says what
 /// was found.
-pub fn check_header<R: Read>(csv: &mut csv::Reader<R>, expected: &[&str]) -> Result<(), String> {
+pub fn check_header<R: Read>(
+    csv: &mut csv::Reader<R>,
+    expected: &[&str],
+) -> Result<(), HeaderError> {
     let header = csv
         .headers()
-        .map_err(|error| format!("cannot read the header line: {error}"))?;
+        .map_err(|error| HeaderError::Unreadable(error.to_string()))?;
     check_header_names(header.iter(), expected)
 }
 
@@ -16,7 +36,7 @@ pub fn check_header<R: Read>(csv: &mut csv::Reader<R>, expected: &[&str]) -> Res
 pub fn check_header_names<'a>(
     header: impl Iterator<Item = &'a str>,
     expected: &[&str],
-) -> Result<(), String> {
+) -> Result<(), HeaderError> {
     let names: Vec<String> = header
         .enumerate()
         .map(|(i, name)| {
@@ -29,11 +49,10 @@ pub fn check_header_names<'a>(
         })
         .collect();
     if names != expected {
-        return Err(format!(
-            "the header must be '{}', found '{}'",
-            expected.join(","),
-            names.join(",")
-        ));
+        return Err(HeaderError::Wrong {
+            expected: expected.join(","),
+            found: crate::domain::text::printable(&names.join(","), 200),
+        });
     }
     Ok(())
 }
@@ -46,6 +65,6 @@ mod tests {
         assert!(super::check_header(&mut good, &["a", "b"]).is_ok());
         let mut bad = csv::Reader::from_reader("a,c\n".as_bytes());
         let error = super::check_header(&mut bad, &["a", "b"]).unwrap_err();
-        assert_eq!(error, "the header must be 'a,b', found 'a,c'");
+        assert_eq!(error.to_string(), "the header must be 'a,b', found 'a,c'");
     }
 }

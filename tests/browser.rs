@@ -479,6 +479,36 @@ async fn the_bank_works_a_day_and_a_form_without_its_token_is_refused(app: TestA
     click(&bank, "#close-day").await;
     wait_for(&bank, Locator::Css("#close-totals")).await;
     let dir = tempfile::tempdir().unwrap();
+    // Refused uploads are shown on the day's page, in words (the upload script once navigated
+    // to the form's POST address and showed the API's 405 JSON instead).
+    click(&bank, "#recon-form button[type=submit]").await;
+    let refused = wait_for(&bank, Locator::Id("bank-error")).await;
+    assert!(
+        refused.text().await.unwrap().contains("Pilih berkas bank"),
+        "{}",
+        bank.source().await.unwrap()
+    );
+    let wrong = dir.path().join("salah.csv");
+    std::fs::write(
+        &wrong,
+        "tanggal,terminal,jumlah
+2026-12-01,SMD00001,100
+",
+    )
+    .unwrap();
+    bank.find(Locator::Id("bank-file"))
+        .await
+        .unwrap()
+        .send_keys(&wrong.display().to_string())
+        .await
+        .unwrap();
+    click(&bank, "#recon-form button[type=submit]").await;
+    wait_for(
+        &bank,
+        Locator::XPath("//p[@id='bank-error' and contains(., 'Baris judul kolom harus')]"),
+    )
+    .await;
+    assert!(!bank.source().await.unwrap().contains("method_not_allowed"));
     let file = dir.path().join("bank.csv");
     std::fs::write(
         &file,

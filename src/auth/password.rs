@@ -22,7 +22,9 @@ pub fn check_strength(password: &str) -> Result<(), Invalid> {
         return Err(Invalid::new(
             "weak_password",
             format!("password must be {MIN_PASSWORD_CHARS} to {MAX_PASSWORD_CHARS} characters"),
-        ));
+        )
+        .with("min", MIN_PASSWORD_CHARS)
+        .with("max", MAX_PASSWORD_CHARS));
     }
     Ok(())
 }

@@ -15,7 +15,8 @@ pub fn bounded(value: &str, max_chars: usize, what: &str) -> Result<String, Inva
         return Err(Invalid::new(
             "too_long",
             format!("{what} must be at most {max_chars} characters"),
-        ));
+        )
+        .with("max", max_chars));
     }
     if trimmed.chars().any(char::is_control) {
         return Err(Invalid::new(

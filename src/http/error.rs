@@ -295,7 +295,7 @@ impl From<crate::quota::parse::ReadError> for ApiError {
         match error {
             ReadError::Header(reason) => ApiError::Invalid {
                 code: "invalid_header".into(),
-                message: reason,
+                message: reason.to_string(),
                 field: Some("header".into()),
             },
             ReadError::Interrupted(_) => upload_interrupted(error.to_string()),
@@ -320,7 +320,7 @@ impl From<crate::recon::run::RunError> for ApiError {
         match error {
             RunError::File(FileError::Header(reason)) => ApiError::Invalid {
                 code: "invalid_header".into(),
-                message: reason,
+                message: reason.to_string(),
                 field: Some("header".into()),
             },
             RunError::File(FileError::Interrupted(_)) => upload_interrupted(message),

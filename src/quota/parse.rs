@@ -106,8 +106,8 @@ fn clip(text: &str) -> String {
 #[derive(Debug, thiserror::Error)]
 pub enum ReadError {
     /// The file's header was not the expected one; nothing was read.
-    #[error("{0}")]
-    Header(String),
+    #[error(transparent)]
+    Header(crate::csv_input::HeaderError),
     /// The upload broke off (the client went away, the connection failed): what was read cannot
     /// be trusted to be the whole file, so the batch is not finished.
     #[error("the upload broke off: {0}")]

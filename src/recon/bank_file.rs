@@ -5,7 +5,7 @@
 
 use std::io::Read;
 
-use crate::{domain::money::Amount, model::recon::EntryType};
+use crate::{csv_input::HeaderError, domain::money::Amount, model::recon::EntryType};
 
 pub const HEADER: [&str; 7] = [
     "value_date",
@@ -46,8 +46,8 @@ pub struct Unusable {
 pub enum FileError {
     #[error("the file is empty: it has no header line")]
     Empty,
-    #[error("{0}")]
-    Header(String),
+    #[error(transparent)]
+    Header(crate::csv_input::HeaderError),
     /// The upload broke off before the end of the file.
     #[error("the upload broke off: {0}")]
     Interrupted(String),
@@ -91,19 +91,19 @@ pub fn read(
         return Err(if more.is_empty() {
             FileError::Empty
         } else {
-            FileError::Header("the first line is blank; it must be the header".into())
+            FileError::Header(HeaderError::Blank)
         });
     }
     if header.too_long {
-        return Err(FileError::Header("the header line is too long".into()));
+        return Err(FileError::Header(HeaderError::TooLong));
     }
     split_fields(text, &mut record, &mut scratch)
-        .map_err(|reason| FileError::Header(format!("cannot read the header line: {reason}")))?;
+        .map_err(|reason| FileError::Header(HeaderError::Unreadable(reason.to_string())))?;
     let names = record
         .iter()
         .map(std::str::from_utf8)
         .collect::<Result<Vec<_>, _>>()
-        .map_err(|_| FileError::Header("the header line is not UTF-8".into()))?;
+        .map_err(|_| FileError::Header(HeaderError::NotUtf8))?;
     crate::csv_input::check_header_names(names.into_iter(), &HEADER).map_err(FileError::Header)?;
 
     let mut line_no = 1i64;
@@ -411,7 +411,10 @@ mod tests {
         let FileError::Header(reason) = result.unwrap_err() else {
             panic!("not a header error")
         };
-        assert!(reason.contains("the header must be"), "{reason}");
+        assert!(
+            reason.to_string().contains("the header must be"),
+            "{reason}"
+        );
     }
 
     #[test]

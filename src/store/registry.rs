@@ -467,8 +467,16 @@ where
         .bind(record.id)
         .bind(actor)
         .bind(now)
-        .bind(Json(changes))
+        .bind(Json(changes.clone()))
         .execute(&mut *tx)
+        .await?;
+        audit(
+            &mut tx,
+            Some(actor),
+            "household.register",
+            ("household", record.id.to_string()),
+            changes,
+        )
         .await?;
         tx.commit().await?;
         Ok(record)

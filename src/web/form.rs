@@ -146,6 +146,91 @@ pub fn rupiah_text(typed: &str) -> Result<String, Invalid> {
 mod tests {
     use super::*;
 
+    /// Every refusal code the sources can produce: `Invalid::new("code", …)`, the codes the
+    /// value macros are given (`string_enum!`, `sixteen_digit_number!`) and the quota file's
+    /// line error codes (`code: "…".into()`).
+    fn refusal_codes() -> std::collections::BTreeSet<String> {
+        fn files(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+            for entry in std::fs::read_dir(dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    files(&path, out);
+                } else if path.extension().is_some_and(|ext| ext == "rs") {
+                    out.push(path);
+                }
+            }
+        }
+        fn quoted_after(text: &str, marker: &str, within: usize) -> Vec<String> {
+            text.match_indices(marker)
+                .filter_map(|(at, _)| {
+                    let rest = &text[at + marker.len()..];
+                    let rest = &rest[..rest.len().min(within)];
+                    let start = rest.find('"')? + 1;
+                    let end = start + rest[start..].find('"')?;
+                    let code = &rest[start..end];
+                    code.bytes()
+                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+                        .then(|| code.to_string())
+                })
+                .collect()
+        }
+        let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let mut paths = Vec::new();
+        files(&src, &mut paths);
+        let mut codes = std::collections::BTreeSet::new();
+        for path in paths {
+            let text = std::fs::read_to_string(&path).unwrap();
+            let text = text.split("#[cfg(test)]").next().unwrap();
+            codes.extend(quoted_after(text, "Invalid::new(", 80));
+            for marker in ["string_enum!(", "sixteen_digit_number!("] {
+                for (at, _) in text.match_indices(marker) {
+                    // The code is the first quoted text after the type's name.
+                    let rest = &text[at..];
+                    let rest = &rest[rest.find(',').unwrap_or(0)..];
+                    codes.extend(quoted_after(rest, ",", 40).into_iter().take(1));
+                }
+            }
+            // A quota file's line errors (stored with the batch, shown on its page).
+            if path.to_string_lossy().contains("quota") {
+                for (at, _) in text.match_indices("code: \"") {
+                    let rest = &text[at + "code: \"".len()..];
+                    if let Some(end) = rest.find("\".into()") {
+                        codes.insert(rest[..end].to_string());
+                    }
+                }
+            }
+        }
+        codes
+    }
+
+    #[test]
+    fn every_refusal_code_has_words_in_both_languages() {
+        let codes = refusal_codes();
+        for expected in [
+            "invalid_pin",
+            "invalid_kk_number",
+            "invalid_role",
+            "wrong_field_count",
+        ] {
+            assert!(codes.contains(expected), "{expected} in {codes:?}");
+        }
+        for locale in [
+            crate::domain::locale::Locale::Id,
+            crate::domain::locale::Locale::En,
+        ] {
+            let tr = Tr::new(locale);
+            let missing: Vec<&String> = codes
+                .iter()
+                .filter(|code| !tr.has(&invalid_key(code)))
+                .collect();
+            assert!(
+                missing.is_empty(),
+                "{}: no words for {missing:?}",
+                locale.as_str()
+            );
+        }
+    }
+
     #[test]
     fn rupiah_is_read_the_way_it_is_written_in_indonesia() {
         for (typed, canonical) in [

@@ -13,6 +13,7 @@ pub mod format;
 pub mod i18n;
 pub mod layout;
 pub mod pages;
+pub mod refusals;
 pub mod session;
 pub mod status;
 pub mod upload;

@@ -65,3 +65,34 @@ pub fn purchase_key(state: &str) -> &'static str {
         _ => "empty-none",
     }
 }
+
+/// What a reconciliation exception means, in the reader's words, from its recorded fields; and
+/// for a line of the file that could not be read, the reader's technical reason as the engine
+/// wrote it (column names and values of the bank's file).
+pub fn exception_detail(
+    tr: &crate::web::i18n::Tr,
+    exception: &crate::model::recon::ReconException,
+) -> (String, Option<String>) {
+    let money = |minor: Option<i64>| crate::web::format::rupiah(minor.unwrap_or(0));
+    let refund = exception.entry_type.as_deref() == Some("REFUND");
+    match exception.category.as_str() {
+        "amount_mismatch" => (
+            tr.with_args(
+                "exception-amount-mismatch",
+                &[
+                    ("bank", money(exception.bank_amount_minor)),
+                    ("host", money(exception.host_amount_minor)),
+                ],
+            ),
+            None,
+        ),
+        "host_only" if refund => (tr.t("exception-host-only-refund"), None),
+        "host_only" => (tr.t("exception-host-only-sale"), None),
+        "bank_only" => match &exception.rrn {
+            Some(rrn) => (tr.t1("exception-bank-only-rrn", "rrn", rrn), None),
+            None => (tr.t("exception-bank-only-no-rrn"), None),
+        },
+        "duplicate" => (tr.t("exception-duplicate"), None),
+        _ => (tr.t("exception-malformed"), Some(exception.detail.clone())),
+    }
+}

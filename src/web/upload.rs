@@ -22,6 +22,12 @@ pub async fn check_csrf_first(form: &mut Multipart, signed: &SignedIn) -> Result
 
 /// The next field, if it is the file (`file`), with the name the browser gave it (bounded), or
 /// `default_name`.
+/// Whether a form's part is the file input `name` with a file chosen: a browser sends the input
+/// with an empty file name when none was.
+pub fn is_chosen_file(field: &Field<'_>, name: &str) -> bool {
+    field.name() == Some(name) && field.file_name().is_some_and(|file| !file.is_empty())
+}
+
 pub fn file_name(field: &Field<'_>, default_name: &str) -> String {
     field
         .file_name()

@@ -18,4 +18,5 @@ mod registry;
 mod timeouts;
 mod web;
 mod web_client;
+mod web_language;
 mod web_refusals;

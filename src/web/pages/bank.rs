@@ -24,7 +24,7 @@ use crate::{
     recon::run::{self, RunError, RunRequest},
     settlement::SettlementRecord,
     store::{ExceptionFilter, Page, StoreError},
-    web::{error::WebError, format, layout::Layout, session::SignedIn, upload},
+    web::{error::WebError, format, layout::Layout, refusals, session::SignedIn, upload},
 };
 
 #[derive(Debug, Default, Deserialize)]
@@ -213,7 +213,7 @@ pub async fn reconcile(
         field = form.next_field().await.map_err(|_| WebError::BadForm)?;
     }
     let tr = signed.tr();
-    let Some(field) = field.filter(|field| field.name() == Some("file")) else {
+    let Some(field) = field.filter(|field| upload::is_chosen_file(field, "file")) else {
         let page = day_page(&state, &signed, text, Some(tr.t("bank-no-file"))).await?;
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
     };
@@ -231,7 +231,7 @@ pub async fn reconcile(
         Ok(run) => Ok(Redirect::to(&format!("/bank/runs/{}", run.id)).into_response()),
         Err(RunError::Store(error)) => refused_on_day(&state, &signed, text, error).await,
         Err(error) => {
-            let why = tr.t1("bank-refused", "why", error.to_string());
+            let why = tr.t1("bank-refused", "why", refusals::recon_run(&tr, error)?);
             let page = day_page(&state, &signed, text, Some(why)).await?;
             Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
         }
@@ -262,6 +262,10 @@ pub struct RunPage {
 impl RunPage {
     fn category_key(&self, category: &str) -> &'static str {
         crate::web::status::category_key(category)
+    }
+
+    fn detail(&self, exception: &ReconException) -> (String, Option<String>) {
+        crate::web::status::exception_detail(&self.layout.tr, exception)
     }
 }
 

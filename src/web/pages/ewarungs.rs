@@ -131,16 +131,36 @@ pub async fn list(
     .await
 }
 
-/// `lengths` digits, or the error beside `field`.
-fn digits(value: &str, lengths: std::ops::RangeInclusive<usize>) -> Result<String, Invalid> {
+/// Digits in a bank code (Indonesia's clearing codes are three).
+const BANK_CODE_DIGITS: usize = 3;
+/// The digits an account number may have.
+const ACCOUNT_DIGITS: std::ops::RangeInclusive<usize> = 6..=20;
+
+fn all_digits(value: &str) -> bool {
+    value.bytes().all(|b| b.is_ascii_digit())
+}
+
+fn bank_code(value: &str) -> Result<String, Invalid> {
     let value = value.trim();
-    if lengths.contains(&value.len()) && value.bytes().all(|b| b.is_ascii_digit()) {
+    if value.len() == BANK_CODE_DIGITS && all_digits(value) {
+        Ok(value.to_string())
+    } else {
+        Err(Invalid::new("invalid_bank_code", "a bank code is 3 digits")
+            .with("digits", BANK_CODE_DIGITS))
+    }
+}
+
+fn account_number(value: &str) -> Result<String, Invalid> {
+    let value = value.trim();
+    if ACCOUNT_DIGITS.contains(&value.len()) && all_digits(value) {
         Ok(value.to_string())
     } else {
         Err(Invalid::new(
             "invalid_bank_account",
-            format!("{} to {} digits", lengths.start(), lengths.end()),
-        ))
+            "an account number is 6 to 20 digits",
+        )
+        .with("min", ACCOUNT_DIGITS.start())
+        .with("max", ACCOUNT_DIGITS.end()))
     }
 }
 
@@ -165,8 +185,8 @@ pub async fn create(
     let rw = check("rw", neighbourhood_unit(&fields.rw, "rw"));
     let kelurahan = check("kelurahan", bounded(&fields.kelurahan, 100, "kelurahan"));
     let kecamatan = check("kecamatan", bounded(&fields.kecamatan, 100, "kecamatan"));
-    let bank_code = check("bank_code", digits(&fields.bank_code, 3..=3));
-    let number = check("account_number", digits(&fields.account_number, 6..=20));
+    let bank_code = check("bank_code", bank_code(&fields.bank_code));
+    let number = check("account_number", account_number(&fields.account_number));
     let holder = check(
         "account_holder",
         bounded(&fields.account_holder, 200, "holder"),
@@ -293,7 +313,8 @@ pub async fn add_terminal(
     let ewarung = EwarungId(id);
     let tr = signed.tr();
     let mut errors = FieldErrors::default();
-    let terminal_id = TerminalId::parse(fields.terminal_id.trim())
+    // Typed in lower case, as program codes and SKUs may be: the same id.
+    let terminal_id = TerminalId::parse(&fields.terminal_id.trim().to_ascii_uppercase())
         .map_err(|invalid| errors.invalid(&tr, "terminal_id", &invalid))
         .ok();
     let serial = bounded(&fields.serial, 64, "serial")

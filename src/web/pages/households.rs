@@ -161,6 +161,16 @@ impl HouseholdPage {
     fn status_key(&self, status: &str) -> &'static str {
         crate::web::status::status_key(status)
     }
+
+    /// Why a revision was made: the clerk's words, or for the registration (which the service
+    /// records itself) the word in the reader's language.
+    fn revision_reason(&self, revision: &crate::model::records::RevisionRecord) -> String {
+        if revision.changes.0.get("registered").is_some() {
+            self.layout.tr.t("household-registered")
+        } else {
+            revision.reason.clone()
+        }
+    }
 }
 
 pub async fn show(

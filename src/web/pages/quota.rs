@@ -22,7 +22,7 @@ use crate::{
     domain::{ids::QuotaBatchId, locale::Locale, role::Permission},
     http::state::AppState,
     model::quota::{BatchReport, QuotaBatchRecord},
-    quota::upload::{self as quota_upload, UploadError},
+    quota::upload as quota_upload,
     store::{Page, StoreError},
     web::{error::WebError, layout::Layout, session::SignedIn, upload},
 };
@@ -80,7 +80,7 @@ pub async fn upload(
     };
     upload::check_csrf_first(&mut form, &signed).await?;
     let field = form.next_field().await.map_err(|_| WebError::BadForm)?;
-    let Some(field) = field.filter(|field| field.name() == Some("file")) else {
+    let Some(field) = field.filter(|field| upload::is_chosen_file(field, "file")) else {
         return refused(tr.t("quota-no-file")).await;
     };
     let name = upload::file_name(&field, "upload.csv");
@@ -94,8 +94,10 @@ pub async fn upload(
     let ((), uploaded) = tokio::join!(forward, uploading);
     match uploaded {
         Ok(report) => Ok(Redirect::to(&format!("/quota/{}", report.batch.id.0)).into_response()),
-        Err(UploadError::Store(error)) => Err(error.into()),
-        Err(error) => refused(tr.t1("quota-upload-refused", "why", error.to_string())).await,
+        Err(error) => {
+            let why = crate::web::refusals::quota_upload(&tr, error)?;
+            refused(tr.t1("quota-upload-refused", "why", why)).await
+        }
     }
 }
 
@@ -133,6 +135,10 @@ impl ReportPage {
 
     fn errors_shown(&self) -> &[crate::model::quota::LineError] {
         &self.report.errors[..self.report.errors.len().min(ERRORS_SHOWN)]
+    }
+
+    fn line_error(&self, error: &crate::model::quota::LineError) -> String {
+        crate::web::refusals::line_error(&self.layout.tr, &error.code, &error.message)
     }
 
     fn awaiting_approval(&self) -> bool {
@@ -255,11 +261,8 @@ pub async fn errors_csv(
     let batch = QuotaBatchId(id);
     report(&state, id).await?;
     let mut writer = csv::Writer::from_writer(Vec::new());
-    let csv_error = |error: csv::Error| {
-        WebError::Store(StoreError::Check {
-            constraint: error.to_string(),
-        })
-    };
+    let csv_error = |error: csv::Error| WebError::Internal(error.to_string());
+    let tr = signed.tr();
     writer
         .write_record(["line_no", "field", "code", "message"])
         .map_err(csv_error)?;
@@ -276,7 +279,7 @@ pub async fn errors_csv(
                     &error.line_no.to_string(),
                     &error.field,
                     &error.code,
-                    &error.message,
+                    &crate::web::refusals::line_error(&tr, &error.code, &error.message),
                 ])
                 .map_err(csv_error)?;
         }
