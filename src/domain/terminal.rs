@@ -24,6 +24,23 @@ string_enum!(
     }
 );
 
+impl TerminalStatus {
+    /// A retired terminal is retired for good: its id and PIN key went with a device that left
+    /// service, so it never trades again (a replacement device gets a terminal of its own).
+    pub fn may_become(self, next: TerminalStatus) -> bool {
+        self != TerminalStatus::Retired || next == TerminalStatus::Retired
+    }
+
+    /// Every state a terminal may move to `next` from, for the conditional update in storage.
+    pub fn sources_of(next: TerminalStatus) -> Vec<TerminalStatus> {
+        Self::ALL
+            .iter()
+            .copied()
+            .filter(|from| from.may_become(next))
+            .collect()
+    }
+}
+
 /// The 8-character terminal id (ISO 8583 field 41): upper-case letters and digits.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct TerminalId(String);

@@ -281,8 +281,12 @@ pub async fn get_terminal(
     Ok(Json(terminal))
 }
 
+/// A terminal moves between active and suspended; retired is final (a retired terminal's id
+/// and PIN key left service with its device).
 #[utoipa::path(post, path = "/v1/terminals/{terminal_id}/status", tag = "ewarungs", request_body = ChangeTerminalStatus,
-    responses((status = 200, body = TerminalRecord)), security(("bearer" = [])))]
+    responses((status = 200, body = TerminalRecord),
+              (status = 409, body = crate::http::error::ErrorBody, description = "`invalid_state`: the terminal is retired")),
+    security(("bearer" = [])))]
 pub async fn change_terminal_status(
     State(state): State<AppState>,
     caller: Caller,

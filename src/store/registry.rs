@@ -1162,14 +1162,31 @@ where
         actor: UserId,
     ) -> StoreResult<TerminalRecord> {
         let mut tx = self.engine.begin_write().await?;
-        let record = sqlx::query_as::<_, TerminalRecord>(
-            "UPDATE terminals SET status = $2 WHERE terminal_id = $1 RETURNING *",
-        )
-        .bind(terminal_id)
-        .bind(status)
-        .fetch_optional(&mut *tx)
-        .await?
-        .ok_or(StoreError::NotFound { entity: "terminal" })?;
+        let from = TerminalStatus::sources_of(status);
+        let sql = format!(
+            "UPDATE terminals SET status = $2 WHERE terminal_id = $1 AND status IN ({}) RETURNING *",
+            placeholders(3, from.len())
+        );
+        let mut query = sqlx::query_as::<_, TerminalRecord>(&sql)
+            .bind(terminal_id)
+            .bind(status);
+        for state in &from {
+            query = query.bind(*state);
+        }
+        let Some(record) = query.fetch_optional(&mut *tx).await? else {
+            let actual: Option<TerminalRecord> =
+                sqlx::query_as("SELECT * FROM terminals WHERE terminal_id = $1")
+                    .bind(terminal_id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            return Err(match actual {
+                Some(actual) => StoreError::StateConflict {
+                    entity: "terminal",
+                    actual: actual.status.to_string(),
+                },
+                None => StoreError::NotFound { entity: "terminal" },
+            });
+        };
         let detail = json!({ "to": status.as_str(), "reason": reason });
         audit(
             &mut tx,

@@ -276,7 +276,65 @@ async fn a_reused_bank_account_is_named_beside_the_account_number(app: TestApp) 
     assert!(!refused.body.contains("id=\"name-error\""));
 }
 
+async fn a_retired_terminal_stays_retired(app: TestApp) {
+    let admin_token = app.login("admin").await;
+    let operator = app.login("warung-berkah").await;
+    let ewarung = app.ewarung_id(&admin_token, "E-Warung Berkah").await;
+    let mut admin = Browser::new(&app);
+    admin.login("admin").await;
+    let path = format!("/ewarungs/{ewarung}/terminals/SMD00002/status");
+    let csrf = admin.get(&path).await.csrf();
+    let retired = admin
+        .post(
+            &path,
+            &[
+                ("csrf", &csrf),
+                ("status", "retired"),
+                ("reason", "EDC dikembalikan ke bank"),
+            ],
+        )
+        .await;
+    assert_eq!(retired.status, StatusCode::SEE_OTHER, "{}", retired.body);
+    // The page offers no way back, and a forged form is refused in words.
+    let page = admin.get(&path).await;
+    assert!(page.body.contains("id=\"no-choices\""), "{}", page.body);
+    assert!(!page.body.contains("value=\"active\""));
+    let forged = admin
+        .post(
+            &path,
+            &[
+                ("csrf", &csrf),
+                ("status", "active"),
+                ("reason", "coba lagi"),
+            ],
+        )
+        .await;
+    assert!(
+        forged.body.contains("sudah dipensiunkan"),
+        "{}",
+        forged.body
+    );
+    // The API refuses it too, and the terminal keeps answering 58.
+    app.post(
+        "/v1/terminals/SMD00002/status",
+        &admin_token,
+        json!({"status": "active", "reason": "coba lagi"}),
+    )
+    .await
+    .expect_error(409, "invalid_state");
+    let refused = app
+        .post(
+            "/v1/redemptions/authorize",
+            &operator,
+            purchase("SMD00002", "000061", DEMO_PANS[3], 1, "13000"),
+        )
+        .await
+        .expect(200);
+    assert_eq!(refused["response_code"], "58", "{refused}");
+}
+
 on_both_backends!(
+    a_retired_terminal_stays_retired,
     issuing_a_card_twice_says_the_household_has_one,
     the_pin_rule_is_stated_as_it_is_applied,
     a_pin_reset_is_refused_on_a_card_blocked_meanwhile,

@@ -116,7 +116,12 @@ impl Subject {
                         "/ewarungs/{}/terminals/{}/status",
                         terminal.ewarung_id.0, terminal.terminal_id
                     ),
-                    TerminalStatus::ALL.iter().map(|s| s.as_str()).collect(),
+                    // Only the states this terminal may still move to.
+                    TerminalStatus::ALL
+                        .iter()
+                        .filter(|next| terminal.status.may_become(**next))
+                        .map(|s| s.as_str())
+                        .collect(),
                     "status-effect-terminal",
                     None,
                     "/ewarungs",
@@ -258,10 +263,16 @@ async fn apply(
             Ok(None)
         }
         (Subject::Terminal(terminal), NewStatus::Terminal(status)) => {
-            store
+            match store
                 .set_terminal_status(&terminal.terminal_id, status, reason, actor)
-                .await?;
-            Ok(None)
+                .await
+            {
+                Ok(_) => Ok(None),
+                Err(StoreError::StateConflict { .. }) => {
+                    Ok(Some(signed.tr().t("status-terminal-retired")))
+                }
+                Err(error) => Err(error.into()),
+            }
         }
         _ => unreachable!("Subject::parse types the status by its subject"),
     }
