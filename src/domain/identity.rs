@@ -21,6 +21,16 @@ macro_rules! sixteen_digit_number {
                 Ok(Self(text.to_string()))
             }
 
+            /// The number as a person types it from the printed card, in groups with spaces
+            /// ("6472 0109 0999 0001"): the spaces are dropped, the digits checked as ever.
+            pub fn parse_as_printed(text: &str) -> Result<Self, Invalid> {
+                let digits: String = text
+                    .chars()
+                    .filter(|c| !c.is_whitespace())
+                    .collect();
+                Self::parse(&digits)
+            }
+
             pub fn as_str(&self) -> &str {
                 &self.0
             }
@@ -58,6 +68,22 @@ sixteen_digit_number!(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn numbers_typed_as_printed_lose_their_spaces() {
+        let kk = KkNumber::parse_as_printed(" 6472 0109 0999 0001 ").unwrap();
+        assert_eq!(kk.as_str(), "6472010909990001");
+        assert_eq!(
+            Nik::parse_as_printed("6472 0141 0785 009")
+                .unwrap_err()
+                .code,
+            "invalid_nik"
+        );
+        assert!(
+            KkNumber::parse("6472 0109 0999 0001").is_err(),
+            "the API's rule is unchanged"
+        );
+    }
 
     #[test]
     fn kk_and_nik_need_exactly_sixteen_digits() {

@@ -311,14 +311,27 @@ async fn the_office_registers_a_household_issues_a_card_and_blocks_it(app: TestA
         "the form keeps what was typed"
     );
     let token = app.login("dinsos").await;
-    // Registered: the browser lands on the household's page.
-    let done = browser
-        .post("/households/new", &household_form(&csrf, kk))
-        .await;
+    // Registered (the numbers typed in groups, as printed on the cards): the browser lands on
+    // the household's page.
+    let printed = with(
+        &with(&household_form(&csrf, kk), "kk", "6472 0199 0000 0077"),
+        "nik",
+        "6472 0155 0180 0042",
+    );
+    let done = browser.post("/households/new", &printed).await;
     assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
     let page_path = done.location().to_string();
     let page = browser.get(&page_path).await;
     assert!(page.body.contains(kk) && page.body.contains("Siti Aminah"));
+    assert!(
+        page.body.contains("6472015501800042"),
+        "the NIK stored as digits"
+    );
+    let found = browser.get("/households?q=6472+0199+0000+0077").await;
+    assert!(
+        found.body.contains(&page_path),
+        "found by the number as printed"
+    );
     assert!(page.body.contains("RT 007 / RW 003"));
     // The same KK again is refused beside the KK field.
     let again = browser

@@ -54,14 +54,15 @@ fn filter(q: &str, kelurahan: &str) -> Vec<HouseholdFilter> {
         kelurahan,
         ..HouseholdFilter::default()
     };
-    if q.len() == 16 && q.bytes().all(|b| b.is_ascii_digit()) {
+    // A KK or NIK number, also as printed in groups ("6472 0109 …").
+    if let Ok(number) = crate::domain::identity::KkNumber::parse_as_printed(q) {
         vec![
             HouseholdFilter {
-                kk_number: Some(q.to_string()),
+                kk_number: Some(number.as_str().to_string()),
                 ..base.clone()
             },
             HouseholdFilter {
-                head_nik: Some(q.to_string()),
+                head_nik: Some(number.as_str().to_string()),
                 ..base
             },
         ]

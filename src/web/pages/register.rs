@@ -109,11 +109,11 @@ fn check(
     let kk = if editing {
         None
     } else {
-        KkNumber::parse(fields.kk.trim())
+        KkNumber::parse_as_printed(&fields.kk)
             .map_err(|invalid| errors.invalid(&tr, "kk", &invalid))
             .ok()
     };
-    let nik = Nik::parse(fields.nik.trim())
+    let nik = Nik::parse_as_printed(&fields.nik)
         .map_err(|invalid| errors.invalid(&tr, "nik", &invalid))
         .ok();
     match (name, street, kelurahan, kecamatan, reason, rt, rw, nik) {
