@@ -584,7 +584,73 @@ async fn the_bank_works_a_day_and_a_form_without_its_token_is_refused(app: TestA
     bank.close().await.unwrap();
 }
 
+/// The height of the element `css` in CSS pixels.
+async fn height_of(client: &Client, css: &str) -> f64 {
+    client
+        .execute(
+            "return document.querySelector(arguments[0]).getBoundingClientRect().height;",
+            vec![json!(css)],
+        )
+        .await
+        .unwrap()
+        .as_f64()
+        .unwrap()
+}
+
+async fn the_header_on_a_phone_is_one_line_with_a_menu_button(app: TestApp) {
+    let driver = start_driver().await;
+    let phone = browser(&driver, 360).await;
+    // An office user has the longest menu (nine links).
+    sign_in(&phone, &app, "dinsos").await;
+    phone
+        .goto(&format!("{}/households", app.base))
+        .await
+        .unwrap();
+    let folded = height_of(&phone, "header").await;
+    assert!(folded <= 56.0, "the header is {folded} px tall on a phone");
+    let toggle = phone
+        .find(Locator::Css("header .menu-toggle"))
+        .await
+        .unwrap();
+    assert_eq!(
+        toggle.attr("aria-expanded").await.unwrap().as_deref(),
+        Some("false")
+    );
+    assert!(height_of(&phone, "header .menu-toggle").await >= 24.0);
+    assert!(height_of(&phone, "form[action='/logout'] button").await >= 24.0);
+    toggle.click().await.unwrap();
+    assert_eq!(
+        toggle.attr("aria-expanded").await.unwrap().as_deref(),
+        Some("true")
+    );
+    let link = phone
+        .find(Locator::Css("#site-menu a[href='/quota']"))
+        .await
+        .unwrap();
+    assert!(link.is_displayed().await.unwrap());
+    assert!(height_of(&phone, "#site-menu a[href='/quota']").await >= 24.0);
+    link.click().await.unwrap();
+    wait_for_path(&phone, "/quota").await;
+    phone.close().await.unwrap();
+    // On a desktop the links show and the button does not.
+    let desk = browser(&driver, 1280).await;
+    sign_in(&desk, &app, "dinsos").await;
+    let toggle = desk
+        .find(Locator::Css("header .menu-toggle"))
+        .await
+        .unwrap();
+    assert!(!toggle.is_displayed().await.unwrap());
+    let link = desk
+        .find(Locator::Css("#site-menu a[href='/quota']"))
+        .await
+        .unwrap();
+    assert!(link.is_displayed().await.unwrap());
+    assert!(height_of(&desk, "header").await <= 100.0);
+    desk.close().await.unwrap();
+}
+
 on_both_backends!(
+    the_header_on_a_phone_is_one_line_with_a_menu_button,
     each_role_sees_its_menu_and_pages_pass_axe,
     an_office_user_finds_a_household_and_an_operator_is_kept_to_their_kiosk,
     an_office_user_registers_a_household_and_reads_its_card_letter,

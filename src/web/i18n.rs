@@ -173,8 +173,8 @@ mod tests {
         assert_eq!(Tr::new(Locale::Id).t("action-login"), "Masuk");
         assert_eq!(Tr::new(Locale::En).t("action-login"), "Sign in");
         assert_eq!(
-            Tr::new(Locale::En).t1("welcome", "name", "siti"),
-            "Signed in as siti"
+            Tr::new(Locale::En).t1("login-throttled", "seconds", 30),
+            "Too many failed attempts. Try again in 30 seconds."
         );
     }
 }

@@ -42,6 +42,7 @@ const HTMX: &[u8] = include_bytes!("static/htmx.min.js");
 const STYLESHEET: &[u8] = include_bytes!("static/app.css");
 const UPLOAD_SCRIPT: &[u8] = include_bytes!("static/upload.js");
 const PRINT_SCRIPT: &[u8] = include_bytes!("static/print.js");
+const MENU_SCRIPT: &[u8] = include_bytes!("static/menu.js");
 
 /// No script but our own files, no inline script or style, no framing, forms only to us.
 const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; style-src 'self'; \
@@ -159,6 +160,10 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route(
             "/static/upload.js",
             get(|| static_file(UPLOAD_SCRIPT, "text/javascript")),
+        )
+        .route(
+            "/static/menu.js",
+            get(|| static_file(MENU_SCRIPT, "text/javascript")),
         )
         .route(
             "/static/print.js",
