@@ -477,6 +477,11 @@ async fn the_bank_works_a_day_and_a_form_without_its_token_is_refused(app: TestA
         .await
         .unwrap();
     click(&bank, "#close-day").await;
+    wait_for(&bank, Locator::Id("confirm-close"))
+        .await
+        .click()
+        .await
+        .unwrap();
     wait_for(&bank, Locator::Css("#close-totals")).await;
     let dir = tempfile::tempdir().unwrap();
     // Refused uploads are shown on the day's page, in words (the upload script once navigated

@@ -55,6 +55,91 @@ pub fn time(at: DateTime<Utc>, locale: Locale) -> String {
     )
 }
 
+const MONTH_NAMES_ID: [&str; 12] = [
+    "Januari",
+    "Februari",
+    "Maret",
+    "April",
+    "Mei",
+    "Juni",
+    "Juli",
+    "Agustus",
+    "September",
+    "Oktober",
+    "November",
+    "Desember",
+];
+const MONTH_NAMES_EN: [&str; 12] = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+];
+
+/// A calendar date as the pages write it: `6 Des 2026`.
+pub fn date(day: chrono::NaiveDate, locale: Locale) -> String {
+    let months = match locale {
+        Locale::Id => MONTHS_ID,
+        Locale::En => MONTHS_EN,
+    };
+    format!(
+        "{} {} {}",
+        day.day(),
+        months[day.month0() as usize],
+        day.year()
+    )
+}
+
+/// A month `YYYY-MM` as the pages write it: `Desember 2026` (the text itself if it is none).
+pub fn month(period: &str, locale: Locale) -> String {
+    let parsed = period
+        .split_once('-')
+        .and_then(|(year, month)| Some((year.parse::<i32>().ok()?, month.parse::<usize>().ok()?)))
+        .filter(|(_, month)| (1..=12).contains(month));
+    let Some((year, month)) = parsed else {
+        return period.to_string();
+    };
+    let names = match locale {
+        Locale::Id => MONTH_NAMES_ID,
+        Locale::En => MONTH_NAMES_EN,
+    };
+    format!("{} {year}", names[month - 1])
+}
+
+/// A date as a clerk types it, whatever the browser's language: `6-12-2026` or `06/12/2026`
+/// (day first, as Indonesia writes dates), `2026-12-06`, or `6 Des 2026` as the pages show it.
+pub fn typed_date(text: &str) -> Option<chrono::NaiveDate> {
+    let text = text.trim();
+    if let Some(day) = crate::business_day::parse_date(text) {
+        return Some(day);
+    }
+    for format in ["%d-%m-%Y", "%d/%m/%Y", "%d.%m.%Y"] {
+        if let Ok(day) = chrono::NaiveDate::parse_from_str(text, format) {
+            return Some(day);
+        }
+    }
+    let mut words = text.split_whitespace();
+    let (day, month, year) = (words.next()?, words.next()?, words.next()?);
+    if words.next().is_some() {
+        return None;
+    }
+    let month = month.to_lowercase();
+    let month0 = MONTHS_ID
+        .iter()
+        .chain(MONTHS_EN.iter())
+        .position(|name| name.to_lowercase() == month)?
+        % 12;
+    chrono::NaiveDate::from_ymd_opt(year.parse().ok()?, month0 as u32 + 1, day.parse().ok()?)
+}
+
 /// Money and times as a page shows them, in its user's language: templates call
 /// `self.money(…)`, `self.when(…)`.
 pub trait Shows {
@@ -71,6 +156,21 @@ pub trait Shows {
     fn when(&self, at: &DateTime<Utc>) -> String {
         time(*at, self.locale())
     }
+
+    fn day(&self, day: &chrono::NaiveDate) -> String {
+        date(*day, self.locale())
+    }
+
+    /// A `YYYY-MM-DD` text as a date in words (the text itself if it is none).
+    fn day_text(&self, text: &str) -> String {
+        crate::business_day::parse_date(text)
+            .map(|day| date(day, self.locale()))
+            .unwrap_or_else(|| text.to_string())
+    }
+
+    fn month(&self, period: &str) -> String {
+        month(period, self.locale())
+    }
 }
 
 /// Today's calendar date in Samarinda, `YYYY-MM-DD`.
@@ -81,6 +181,36 @@ pub fn today_wita(now: DateTime<Utc>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dates_are_written_and_read_as_in_indonesia() {
+        let day = chrono::NaiveDate::from_ymd_opt(2026, 12, 6).unwrap();
+        assert_eq!(date(day, Locale::Id), "6 Des 2026");
+        assert_eq!(date(day, Locale::En), "6 Dec 2026");
+        assert_eq!(month("2026-12", Locale::Id), "Desember 2026");
+        assert_eq!(month("2026-05", Locale::En), "May 2026");
+        assert_eq!(month("2026-13", Locale::Id), "2026-13");
+        for typed in [
+            "2026-12-06",
+            "6-12-2026",
+            "06/12/2026",
+            "6.12.2026",
+            "6 Des 2026",
+            "6 dec 2026",
+        ] {
+            assert_eq!(typed_date(typed), Some(day), "{typed}");
+        }
+        for refused in [
+            "31-12",
+            "12/31/2026",
+            "2026-13-01",
+            "6 Foo 2026",
+            "besok",
+            "",
+        ] {
+            assert_eq!(typed_date(refused), None, "{refused}");
+        }
+    }
 
     #[test]
     fn rupiah_groups_thousands_with_dots() {

@@ -95,7 +95,10 @@ pub fn router(state: AppState) -> Router<AppState> {
         )
         .route("/quota/{id}/errors.csv", get(quota::errors_csv))
         .route("/bank", get(bank::day))
-        .route("/bank/{date}/close", axum::routing::post(bank::close))
+        .route(
+            "/bank/{date}/close",
+            get(bank::confirm_close).post(bank::close),
+        )
         .route(
             "/bank/{date}/recon",
             axum::routing::post(bank::reconcile.layer(axum::extract::DefaultBodyLimit::disable())),

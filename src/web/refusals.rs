@@ -49,6 +49,16 @@ pub fn recon_run(tr: &Tr, error: RunError) -> Result<String, WebError> {
     })
 }
 
+/// A business rule of the bank's day that refused the request (`StoreError::Refused`'s code).
+pub fn store_refused(tr: &Tr, code: &str) -> String {
+    let key = format!("refused-{}", code.replace('_', "-"));
+    if tr.has(&key) {
+        tr.t(&key)
+    } else {
+        tr.t("error-conflict")
+    }
+}
+
 /// A line error of a file, by its code (its stored English message only for a code this
 /// release has no words for, say one written by a newer release).
 pub fn line_error(tr: &Tr, code: &str, message: &str) -> String {

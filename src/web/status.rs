@@ -96,3 +96,186 @@ pub fn exception_detail(
         _ => (tr.t("exception-malformed"), Some(exception.detail.clone())),
     }
 }
+
+/// Every action the audit log records (the store writes them; a unit test reads the sources
+/// for any it does not list), for the audit page's choices and words.
+pub const AUDIT_ACTIONS: [&str; 32] = [
+    "household.register",
+    "card.issue",
+    "card.blocked",
+    "card.active",
+    "card.lost",
+    "card.replace",
+    "card.pin_set",
+    "card.pin_locked",
+    "card.unlock",
+    "quota.uploaded",
+    "quota.posted",
+    "quota.expired",
+    "program.create",
+    "catalog_item.create",
+    "catalog_item.price_cap",
+    "ewarung.create",
+    "ewarung.status",
+    "terminal.create",
+    "terminal.status",
+    "terminal.pin_key",
+    "terminal.event",
+    "terminal.batch_mismatch",
+    "day.batch_mismatch",
+    "day.closed",
+    "recon.run",
+    "recon.exception_resolved",
+    "settlement.posted",
+    "user.create",
+    "user.disable",
+    "user.enable",
+    "user.password_reset",
+    "user.role_change",
+];
+
+/// What the audit log's entries are about.
+pub const AUDIT_SUBJECTS: [&str; 12] = [
+    "household",
+    "card",
+    "quota_batch",
+    "ledger",
+    "program",
+    "catalog_item",
+    "ewarung",
+    "terminal",
+    "business_date",
+    "recon_run",
+    "recon_exception",
+    "user",
+];
+
+/// The text key of an audit action or subject type (`card.pin_set` → `audit-action-card-pin-set`).
+pub fn audit_key(kind: &str, name: &str) -> String {
+    format!("audit-{kind}-{}", name.replace(['.', '_'], "-"))
+}
+
+/// An audit entry's detail in words: each field as `name: value`, amounts (`…_minor`) in
+/// Rupiah, field names in the reader's language where they have words.
+pub fn audit_detail(tr: &crate::web::i18n::Tr, detail: &serde_json::Value) -> String {
+    let Some(fields) = detail.as_object() else {
+        return detail.to_string();
+    };
+    let shown: Vec<String> = fields
+        .iter()
+        .map(|(name, value)| {
+            let (name, value) = match (name.strip_suffix("_minor"), value.as_i64()) {
+                (Some(base), Some(minor)) => (base, crate::web::format::rupiah(minor)),
+                _ => (
+                    name.as_str(),
+                    match value {
+                        serde_json::Value::String(text) => text.clone(),
+                        other => other.to_string(),
+                    },
+                ),
+            };
+            let key = format!("audit-field-{}", name.replace('_', "-"));
+            let label = if tr.has(&key) {
+                tr.t(&key)
+            } else {
+                name.to_string()
+            };
+            format!("{label}: {value}")
+        })
+        .collect();
+    let text = shown.join(" · ");
+    if text.chars().count() > 400 {
+        format!("{}…", text.chars().take(400).collect::<String>())
+    } else {
+        text
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The actions the sources write: `audit(…, "area.action", …)` and SQL `'area.action'`.
+    fn written_actions() -> std::collections::BTreeSet<String> {
+        fn files(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+            for entry in std::fs::read_dir(dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    files(&path, out);
+                } else if path.extension().is_some_and(|ext| ext == "rs") {
+                    out.push(path);
+                }
+            }
+        }
+        let is_action = |text: &str| {
+            let mut parts = text.split('.');
+            let (Some(area), Some(action), None) = (parts.next(), parts.next(), parts.next())
+            else {
+                return false;
+            };
+            [area, action].iter().all(|part| {
+                !part.is_empty() && part.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')
+            })
+        };
+        let mut paths = Vec::new();
+        files(
+            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/store"),
+            &mut paths,
+        );
+        let mut found = std::collections::BTreeSet::new();
+        for path in paths {
+            let text = std::fs::read_to_string(path).unwrap();
+            for (at, _) in text.match_indices("audit(") {
+                let window: String = text[at..].chars().take(200).collect();
+                if let Some(quoted) = window.split('"').nth(1).filter(|q| is_action(q)) {
+                    found.insert(quoted.to_string());
+                }
+            }
+            for (at, _) in text.match_indices("VALUES ($1, $2, NULL, '") {
+                let rest = &text[at + "VALUES ($1, $2, NULL, '".len()..];
+                found.insert(rest[..rest.find('\'').unwrap()].to_string());
+            }
+        }
+        found
+    }
+
+    #[test]
+    fn the_audit_page_knows_every_action_the_store_writes() {
+        let written = written_actions();
+        assert!(written.contains("day.closed") && written.contains("card.pin_locked"));
+        for action in &written {
+            assert!(
+                AUDIT_ACTIONS.contains(&action.as_str()),
+                "{action} is not listed"
+            );
+        }
+        // Card status changes are written as `card.<new status>`.
+        for status in crate::domain::card::CardStatus::ALL {
+            if *status != crate::domain::card::CardStatus::Replaced {
+                let action = format!("card.{}", status.as_str());
+                assert!(AUDIT_ACTIONS.contains(&action.as_str()), "{action}");
+            }
+        }
+        for locale in [
+            crate::domain::locale::Locale::Id,
+            crate::domain::locale::Locale::En,
+        ] {
+            let tr = crate::web::i18n::Tr::new(locale);
+            for action in AUDIT_ACTIONS {
+                assert!(tr.has(&audit_key("action", action)), "{action}");
+            }
+            for subject in AUDIT_SUBJECTS {
+                assert!(tr.has(&audit_key("subject", subject)), "{subject}");
+            }
+        }
+    }
+
+    #[test]
+    fn audit_details_show_amounts_in_rupiah() {
+        let tr = crate::web::i18n::Tr::new(crate::domain::locale::Locale::Id);
+        let detail = serde_json::json!({"total_minor": 125_000_000, "reason": "salah unggah"});
+        let text = audit_detail(&tr, &detail);
+        assert!(text.contains("jumlah: Rp 1.250.000"), "{text}");
+        assert!(text.contains("alasan: salah unggah"), "{text}");
+    }
+}

@@ -634,6 +634,14 @@ async fn the_bank_closes_reconciles_resolves_settles_and_downloads_the_payout(ap
     let day = bank.get(&format!("/bank?date={date}")).await;
     assert!(day.body.contains("id=\"close-day\""), "{}", day.body);
     let csrf = day.csrf();
+    // Closing cannot be undone: it asks first, naming the date in words.
+    let confirm = bank.get(&format!("/bank/{date}/close")).await;
+    assert!(
+        confirm.body.contains("id=\"confirm-close\""),
+        "{}",
+        confirm.body
+    );
+    assert!(confirm.body.contains("tidak dapat dibatalkan"));
     let closed = bank
         .post(&format!("/bank/{date}/close"), &[("csrf", &csrf)])
         .await;

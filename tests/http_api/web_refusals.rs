@@ -333,7 +333,60 @@ async fn a_retired_terminal_stays_retired(app: TestApp) {
     assert_eq!(refused["response_code"], "58", "{refused}");
 }
 
+async fn the_audit_log_reads_in_words_and_refuses_a_filter_it_cannot_use(app: TestApp) {
+    let token = app.login("dinsos").await;
+    let household = new_household(&app, &token, "6472010909990003").await;
+    let mut auditor = Browser::new(&app);
+    auditor.login("auditor").await;
+    // Registering is in the log, in words, with the household as its subject.
+    let page = auditor
+        .get(&format!(
+            "/audit?subject_type=household&subject_id={household}"
+        ))
+        .await;
+    assert!(
+        page.body
+            .contains("data-action=\"household.register\">Pendaftaran rumah tangga<"),
+        "{}",
+        page.body
+    );
+    // Filters are choices; the demo's quota posting shows its amount in Rupiah.
+    assert!(page.body.contains("<select id=\"action\""));
+    let posted = auditor.get("/audit?action=quota.posted").await;
+    assert!(
+        posted.body.contains("Kuota disetujui dan dibukukan"),
+        "{}",
+        posted.body
+    );
+    assert!(posted.body.contains("Rp "), "{}", posted.body);
+    assert!(!posted.body.contains("_minor"), "{}", posted.body);
+    // A date typed the Indonesian way is read; one that is no date is refused beside its
+    // field, not silently dropped (which once showed every row).
+    let typed = auditor.get("/audit?from=1-1-2026").await;
+    assert!(!typed.body.contains("id=\"from-error\""), "{}", typed.body);
+    assert!(typed.body.contains("id=\"audit\""));
+    let refused = auditor.get("/audit?from=31-13-2026").await;
+    assert!(
+        refused
+            .body
+            .contains("id=\"from-error\">Tulis tanggal sebagai hari-bulan-tahun"),
+        "{}",
+        refused.body
+    );
+    assert!(
+        !refused.body.contains("id=\"audit\""),
+        "no rows for a refused filter"
+    );
+    let unknown = auditor.get("/audit?action=card.stolen").await;
+    assert!(
+        unknown.body.contains("id=\"action-error\""),
+        "{}",
+        unknown.body
+    );
+}
+
 on_both_backends!(
+    the_audit_log_reads_in_words_and_refuses_a_filter_it_cannot_use,
     a_retired_terminal_stays_retired,
     issuing_a_card_twice_says_the_household_has_one,
     the_pin_rule_is_stated_as_it_is_applied,

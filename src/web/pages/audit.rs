@@ -14,7 +14,14 @@ use crate::{
     http::state::AppState,
     ledger::verify::LedgerCheck,
     model::views::{AuditFilter, AuditLine},
-    web::{error::WebError, format, layout::Layout, session::SignedIn},
+    web::{
+        error::WebError,
+        form::FieldErrors,
+        format,
+        layout::Layout,
+        session::SignedIn,
+        status::{audit_detail, audit_key, AUDIT_ACTIONS, AUDIT_SUBJECTS},
+    },
 };
 
 const PAGE_SIZE: u32 = 50;
@@ -50,19 +57,44 @@ fn wita_midnight(date: NaiveDate) -> Option<chrono::DateTime<Utc>> {
 }
 
 impl AuditQuery {
-    fn filter(&self) -> AuditFilter {
-        let day = |text: &str| crate::business_day::parse_date(text.trim());
-        AuditFilter {
-            actor: given(&self.actor),
-            action: given(&self.action),
-            subject_type: given(&self.subject_type),
-            subject_id: given(&self.subject_id),
-            from: day(&self.from).and_then(wita_midnight),
-            // Through the whole last day.
-            until: day(&self.until)
-                .and_then(|d| d.succ_opt())
-                .and_then(wita_midnight),
+    /// The filter, or the errors of the fields that cannot be one (a date that is not a date,
+    /// an action or subject the log does not have): a filter is never silently dropped.
+    fn filter(&self, tr: &crate::web::i18n::Tr) -> Result<AuditFilter, FieldErrors> {
+        let mut errors = FieldErrors::default();
+        let mut day = |field: &str, text: &str| {
+            let text = text.trim();
+            if text.is_empty() {
+                return None;
+            }
+            let day = format::typed_date(text);
+            if day.is_none() {
+                errors.add(field, tr.t("invalid-typed-date"));
+            }
+            day
+        };
+        let from = day("from", &self.from);
+        let until = day("until", &self.until);
+        let mut listed = |field: &str, text: &str, names: &[&str]| {
+            let text = given(text);
+            if text.as_deref().is_some_and(|name| !names.contains(&name)) {
+                errors.add(field, tr.t("invalid-choose-from-list"));
+            }
+            text
+        };
+        let action = listed("action", &self.action, &AUDIT_ACTIONS);
+        let subject_type = listed("subject_type", &self.subject_type, &AUDIT_SUBJECTS);
+        if !errors.is_empty() {
+            return Err(errors);
         }
+        Ok(AuditFilter {
+            actor: given(&self.actor),
+            action,
+            subject_type,
+            subject_id: given(&self.subject_id),
+            from: from.and_then(wita_midnight),
+            // Through the whole last day.
+            until: until.and_then(|d| d.succ_opt()).and_then(wita_midnight),
+        })
     }
 
     /// This query's parameters for the next page's link.
@@ -94,16 +126,34 @@ pub struct AuditPage {
     query: AuditQuery,
     lines: Vec<AuditLine>,
     next: Option<String>,
+    errors: FieldErrors,
 }
 
 impl AuditPage {
     fn detail(&self, line: &AuditLine) -> String {
-        let text = line.record.detail.0.to_string();
-        if text.chars().count() > 300 {
-            format!("{}…", text.chars().take(300).collect::<String>())
+        audit_detail(&self.layout.tr, &line.record.detail.0)
+    }
+
+    /// An action or subject type in words (its own name if this release has none).
+    fn words(&self, kind: &str, name: &str) -> String {
+        let key = audit_key(kind, name);
+        if self.layout.tr.has(&key) {
+            self.layout.tr.t(&key)
         } else {
-            text
+            name.to_string()
         }
+    }
+
+    fn actions(&self) -> &'static [&'static str] {
+        &AUDIT_ACTIONS
+    }
+
+    fn subjects(&self) -> &'static [&'static str] {
+        &AUDIT_SUBJECTS
+    }
+
+    fn error(&self, field: &str) -> Option<&str> {
+        self.errors.of(field)
     }
 }
 
@@ -114,10 +164,22 @@ pub async fn log(
 ) -> Result<AuditPage, WebError> {
     signed.require(Permission::ReadRegistry)?;
     signed.require(Permission::ReadLedger)?;
+    let filter = match query.filter(&signed.tr()) {
+        Ok(filter) => filter,
+        Err(errors) => {
+            return Ok(AuditPage {
+                layout: Layout::new(&signed, "/audit"),
+                query,
+                lines: Vec::new(),
+                next: None,
+                errors,
+            })
+        }
+    };
     let lines = state
         .store
         .views()
-        .audit_log(&query.filter(), query.before, PAGE_SIZE)
+        .audit_log(&filter, query.before, PAGE_SIZE)
         .await?;
     let next = (lines.len() == PAGE_SIZE as usize)
         .then(|| lines.last().map(|line| query.link(line.record.id)))
@@ -127,6 +189,7 @@ pub async fn log(
         query,
         lines,
         next,
+        errors: FieldErrors::default(),
     })
 }
 

@@ -42,6 +42,8 @@ fn date(text: &str) -> Result<chrono::NaiveDate, WebError> {
 pub struct DayPage {
     layout: Layout,
     date: String,
+    /// What was typed in the date field when it was not a date, with the error beside it.
+    typed: Option<(String, String)>,
     close: Option<DayClose>,
     runs: Vec<ReconRun>,
     entries: Vec<SettlementRecord>,
@@ -64,6 +66,7 @@ async fn day_page(
         runs: days.list_recon_runs(day).await?,
         entries: days.settlements(day).await?,
         date: text,
+        typed: None,
         can_close: signed.role().may(Permission::CloseDays),
         can_reconcile: signed.role().may(Permission::Reconcile),
         message,
@@ -77,11 +80,34 @@ pub async fn day(
     Query(query): Query<DateQuery>,
 ) -> Result<DayPage, WebError> {
     signed.require(Permission::ReadLedger)?;
-    let text = query.date.unwrap_or_else(|| {
-        let yesterday = crate::store::now() - chrono::Duration::days(1);
-        format::today_wita(yesterday)
-    });
-    day_page(&state, &signed, text, None).await
+    let yesterday = || format::today_wita(crate::store::now() - chrono::Duration::days(1));
+    let typed = query.date.unwrap_or_default();
+    if typed.trim().is_empty() {
+        return day_page(&state, &signed, yesterday(), None).await;
+    }
+    // Typed as the clerk writes dates (6-12-2026), whatever the browser's language.
+    match format::typed_date(&typed) {
+        Some(day) => day_page(&state, &signed, day.to_string(), None).await,
+        None => {
+            let mut page = day_page(&state, &signed, yesterday(), None).await?;
+            page.typed = Some((typed, signed.tr().t("invalid-typed-date")));
+            Ok(page)
+        }
+    }
+}
+
+impl DayPage {
+    /// The date field's value: what was typed if it was refused, else the date shown.
+    fn date_field(&self) -> String {
+        match &self.typed {
+            Some((typed, _)) => typed.clone(),
+            None => self.day_text(&self.date),
+        }
+    }
+
+    fn date_error(&self) -> Option<&str> {
+        self.typed.as_ref().map(|(_, error)| error.as_str())
+    }
 }
 
 #[derive(Deserialize)]
@@ -97,12 +123,13 @@ async fn refused_on_day(
     text: String,
     error: StoreError,
 ) -> Result<Response, WebError> {
+    let tr = signed.tr();
     let message = match error {
-        StoreError::Refused { message, .. } => message,
-        StoreError::StateConflict { entity, actual } => format!("{entity}: {actual}"),
+        StoreError::Refused { code, .. } => refusals::store_refused(&tr, code),
+        StoreError::StateConflict { .. } => tr.t("error-conflict"),
         other => return Err(other.into()),
     };
-    let why = signed.tr().t1("bank-refused", "why", &message);
+    let why = tr.t1("bank-refused", "why", &message);
     let page = day_page(state, signed, text, Some(why)).await?;
     Ok((StatusCode::CONFLICT, page).into_response())
 }
@@ -126,24 +153,65 @@ pub async fn close(
     }
 }
 
+/// What the bank is asked to confirm for a date.
+#[derive(Debug, Clone, Copy)]
+enum DayStep {
+    Close,
+    Settle,
+}
+
 #[derive(Template, WebTemplate)]
 #[template(path = "bank_confirm.html", config = "src/web/askama.toml")]
-pub struct ConfirmSettle {
+pub struct ConfirmDayStep {
     layout: Layout,
     date: String,
+    title_key: &'static str,
+    text_key: &'static str,
+    /// `close` or `settle`: the address the form posts to and its button's id.
+    step: &'static str,
+}
+
+fn confirm_day_step(
+    signed: &SignedIn,
+    text: String,
+    step: DayStep,
+) -> Result<ConfirmDayStep, WebError> {
+    date(&text)?;
+    let (title_key, text_key, step) = match step {
+        DayStep::Close => ("bank-close", "bank-close-confirm", "close"),
+        DayStep::Settle => ("bank-settle", "bank-settle-confirm", "settle"),
+    };
+    Ok(ConfirmDayStep {
+        layout: Layout::new(signed, "/bank"),
+        date: text,
+        title_key,
+        text_key,
+        step,
+    })
+}
+
+impl crate::web::format::Shows for ConfirmDayStep {
+    fn locale(&self) -> crate::domain::locale::Locale {
+        self.layout.tr.locale
+    }
+}
+
+/// Closing a date cannot be undone: it asks first.
+pub async fn confirm_close(
+    signed: SignedIn,
+    PagePath(text): PagePath<String>,
+) -> Result<ConfirmDayStep, WebError> {
+    signed.require(Permission::CloseDays)?;
+    confirm_day_step(&signed, text, DayStep::Close)
 }
 
 /// Settling moves money: it asks first.
 pub async fn confirm_settle(
     signed: SignedIn,
     PagePath(text): PagePath<String>,
-) -> Result<ConfirmSettle, WebError> {
+) -> Result<ConfirmDayStep, WebError> {
     signed.require(Permission::Reconcile)?;
-    date(&text)?;
-    Ok(ConfirmSettle {
-        layout: Layout::new(&signed, "/bank"),
-        date: text,
-    })
+    confirm_day_step(&signed, text, DayStep::Settle)
 }
 
 pub async fn settle(

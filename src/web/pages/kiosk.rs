@@ -128,9 +128,12 @@ pub async fn show(
     let date = state.store.days().open_business_date().await?;
     // What the terminals said lately: the open date and the days before it (newest first).
     let dates = recent_business_dates(&date, LAST_MESSAGE_DAYS);
+    // The date as the operator types it (6-12-2026); yesterday by default.
     let statement_date = query
         .date
-        .filter(|d| crate::business_day::parse_date(d).is_some())
+        .as_deref()
+        .and_then(format::typed_date)
+        .map(|day| day.to_string())
         .unwrap_or_else(|| format::today_wita(crate::store::now() - chrono::Duration::days(1)));
     let (statement, exceptions) = match crate::business_day::parse_date(&statement_date) {
         Some(day) => statement_of(&state, ewarung, day).await?,
