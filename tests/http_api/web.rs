@@ -691,13 +691,30 @@ async fn the_bank_closes_reconciles_resolves_settles_and_downloads_the_payout(ap
     );
     let at = filtered.body.find("/bank/exceptions/").unwrap() + "/bank/exceptions/".len();
     let exception = filtered.body[at..at + 36].to_string();
+    // Too short a reason: back to the queue, the error beside that exception's reason, the
+    // text kept; nothing resolved.
+    let run_id = run_path.trim_start_matches("/bank/runs/").to_string();
     let short = bank
         .post(
             &format!("/bank/exceptions/{exception}/resolve"),
-            &[("csrf", &csrf), ("reason", "ok")],
+            &[("csrf", &csrf), ("run", &run_id), ("reason", "ok")],
         )
         .await;
-    assert_eq!(short.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(short.location(), format!("{run_path}?open=1"));
+    let queue = bank.follow(&short).await;
+    assert!(
+        queue.body.contains(&format!(
+            "id=\"reason-{exception}-error\">Tuliskan alasan penyelesaian, 5 sampai 500"
+        )),
+        "{}",
+        queue.body
+    );
+    assert!(queue.body.contains("value=\"ok\""));
+    assert!(
+        queue.body.contains("id=\"open-exceptions\">2<"),
+        "{}",
+        queue.body
+    );
     let resolved = bank
         .post(
             &format!("/bank/exceptions/{exception}/resolve"),
@@ -1132,8 +1149,15 @@ async fn the_office_expires_old_quota_after_confirming(app: TestApp) {
     let review = office.get("/quota/expire?as_of=2100-01-01").await;
     assert_eq!(review.status, StatusCode::OK);
     assert!(review.body.contains("id=\"confirm-expire\""));
+    // A date that is none returns to the quota page, the error beside the field, the text kept.
     let bad = office.get("/quota/expire?as_of=soon").await;
-    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(bad.location(), "/quota");
+    let back = office.follow(&bad).await;
+    assert!(back.body.contains("id=\"as_of-error\""), "{}", back.body);
+    assert!(back.body.contains("value=\"soon\""));
+    // Typed the Indonesian way, it is read.
+    let typed = office.get("/quota/expire?as_of=1-1-2100").await;
+    assert!(typed.body.contains("1 Jan 2100"), "{}", typed.body);
     let csrf = review.csrf();
     let done = office
         .post("/quota/expire", &[("csrf", &csrf), ("as_of", "2100-01-01")])

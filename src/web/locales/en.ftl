@@ -283,6 +283,7 @@ bank-not-settled = Nothing settled for this date yet.
 bank-payout = Download the payout file (CSV)
 bank-settle = Settle this date
 bank-settle-confirm = Settle { $date }? The difference between what the latest reconciliation matched and what was settled before moves from the E-Warungs' payables to the settlement account, and goes into the payout file.
+bank-reason-length = Write why this is resolved, { $min } to { $max } characters.
 bank-reason-required = Say why the exception is resolved (at least 5 characters).
 run-title = Reconciliation { $name }
 run-categories = Categories and totals

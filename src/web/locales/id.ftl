@@ -283,6 +283,7 @@ bank-not-settled = Belum ada settlement untuk tanggal ini.
 bank-payout = Unduh berkas pembayaran (CSV)
 bank-settle = Settle tanggal ini
 bank-settle-confirm = Settle { $date }? Selisih antara yang cocok dalam rekonsiliasi terakhir dan yang sudah di-settle dipindahkan dari utang E-Warung ke rekening settlement, lalu masuk ke berkas pembayaran.
+bank-reason-length = Tuliskan alasan penyelesaian, { $min } sampai { $max } karakter.
 bank-reason-required = Tuliskan alasan penyelesaian (paling sedikit 5 huruf).
 run-title = Rekonsiliasi { $name }
 run-categories = Kategori dan jumlah

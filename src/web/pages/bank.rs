@@ -10,7 +10,7 @@ use axum::{
     http::{header, StatusCode},
     response::{IntoResponse, Redirect, Response},
 };
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use tokio_util::io::{StreamReader, SyncIoBridge};
 
 use crate::web::form::PageForm;
@@ -24,7 +24,10 @@ use crate::{
     recon::run::{self, RunError, RunRequest},
     settlement::SettlementRecord,
     store::{ExceptionFilter, Page, StoreError},
-    web::{error::WebError, format, layout::Layout, refusals, session::SignedIn, upload},
+    web::{
+        error::WebError, flash, form::FieldErrors, format, layout::Layout, refusals,
+        session::SignedIn, upload,
+    },
 };
 
 #[derive(Debug, Default, Deserialize)]
@@ -325,9 +328,25 @@ pub struct RunPage {
     category: String,
     open_only: bool,
     can_resolve: bool,
+    /// A refused resolution: the exception, what was typed and why it was refused.
+    refused: Option<Refused>,
+    refused_error: Option<String>,
+}
+
+/// A refused resolution, kept for the run's page after the redirect.
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct Refused {
+    exception: uuid::Uuid,
+    reason: String,
 }
 
 impl RunPage {
+    /// The typed reason and the error of exception `id`'s form, if it was refused.
+    fn refusal_of(&self, id: &uuid::Uuid) -> Option<(&str, &str)> {
+        let refused = self.refused.as_ref().filter(|r| r.exception == *id)?;
+        Some((refused.reason.as_str(), self.refused_error.as_deref()?))
+    }
+
     fn category_key(&self, category: &str) -> &'static str {
         crate::web::status::category_key(category)
     }
@@ -364,6 +383,10 @@ pub async fn run_page(
     let exceptions = days
         .recon_exceptions(id, &filter, Page::first(Page::MAX_LIMIT))
         .await?;
+    let flash = flash::take::<Refused>(&state, &signed, &format!("/bank/runs/{id}")).await?;
+    let refused_error = flash
+        .as_ref()
+        .and_then(|flash| flash.errors.of("reason").map(str::to_string));
     let categories = run
         .report
         .as_ref()
@@ -390,6 +413,8 @@ pub async fn run_page(
         category: category.map(|c| c.as_str().to_string()).unwrap_or_default(),
         open_only: filter.open_only,
         can_resolve: signed.role().may(Permission::ResolveExceptions),
+        refused: flash.map(|flash| flash.form),
+        refused_error,
     })
 }
 
@@ -397,8 +422,15 @@ pub async fn run_page(
 pub struct ResolveForm {
     #[serde(default)]
     csrf: String,
+    #[serde(default)]
     reason: String,
+    /// The run whose queue the form is on, to return to.
+    #[serde(default)]
+    run: Option<uuid::Uuid>,
 }
+
+/// The fewest and most characters a resolution's reason has.
+const REASON_CHARS: std::ops::RangeInclusive<usize> = 5..=500;
 
 pub async fn resolve(
     State(state): State<AppState>,
@@ -410,8 +442,26 @@ pub async fn resolve(
     signed.check_csrf(&form.csrf)?;
     let reason = form.reason.trim();
     let days = state.store.days();
-    if reason.chars().count() < 5 || reason.chars().count() > 500 {
-        return Err(WebError::Unprocessable("bank-reason-required"));
+    if !REASON_CHARS.contains(&reason.chars().count()) {
+        // Back to the queue the form was on, the error beside the reason, what was typed kept.
+        let Some(run) = form.run else {
+            return Err(WebError::Unprocessable("bank-reason-required"));
+        };
+        let mut errors = FieldErrors::default();
+        let limits = [
+            ("min", REASON_CHARS.start().to_string()),
+            ("max", REASON_CHARS.end().to_string()),
+        ];
+        errors.add(
+            "reason",
+            signed.tr().with_args("bank-reason-length", &limits),
+        );
+        let typed = Refused {
+            exception: id,
+            reason: form.reason.chars().take(600).collect(),
+        };
+        flash::refused(&state, &signed, &format!("/bank/runs/{run}"), errors, typed).await?;
+        return Ok(Redirect::to(&format!("/bank/runs/{run}?open=1")).into_response());
     }
     let resolved = days.resolve_exception(id, reason, signed.user.id).await?;
     Ok(Redirect::to(&format!("/bank/runs/{}?open=1", resolved.run_id)).into_response())

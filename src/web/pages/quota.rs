@@ -10,7 +10,7 @@ use axum::{
     http::{header, StatusCode},
     response::{IntoResponse, Redirect, Response},
 };
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use tokio_util::io::StreamReader;
 
 use crate::web::format::Shows;
@@ -37,11 +37,25 @@ pub struct BatchList {
     batches: Vec<QuotaBatchRecord>,
     can_upload: bool,
     error: Option<String>,
+    /// The expiry form as refused: what was typed, and the errors beside its fields.
+    expiry: ExpireForm,
+    errors: FieldErrors,
+}
+
+impl BatchList {
+    fn error_of(&self, field: &str) -> Option<&str> {
+        self.errors.of(field)
+    }
 }
 
 pub async fn list(State(state): State<AppState>, signed: SignedIn) -> Result<BatchList, WebError> {
     signed.require(Permission::ReadLedger)?;
-    list_page(&state, &signed, None).await
+    let mut page = list_page(&state, &signed, None).await?;
+    if let Some(refused) = flash::take::<ExpireForm>(&state, &signed, "/quota").await? {
+        page.expiry = refused.form;
+        page.errors = refused.errors;
+    }
+    Ok(page)
 }
 
 async fn list_page(
@@ -62,6 +76,8 @@ async fn list_page(
         batches,
         can_upload: signed.role().may(Permission::LoadQuotas),
         error,
+        expiry: ExpireForm::default(),
+        errors: FieldErrors::default(),
     })
 }
 
@@ -304,9 +320,9 @@ pub async fn errors_csv(
         .into_response())
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Serialize, Deserialize)]
 pub struct ExpireForm {
-    #[serde(default)]
+    #[serde(default, skip_serializing)]
     csrf: String,
     #[serde(default)]
     as_of: String,
@@ -321,22 +337,40 @@ pub struct ExpirePage {
     expired: Option<(Vec<crate::model::quota::ExpiredEntitlement>, i64)>,
 }
 
-fn as_of(text: &str) -> Result<chrono::NaiveDate, WebError> {
-    crate::business_day::parse_date(text.trim()).ok_or(WebError::Unprocessable("quota-expire-date"))
+/// The date as typed (6-12-2026 or 2026-12-06), or back to the quota page with the error
+/// beside the date field and what was typed kept.
+async fn as_of(
+    state: &AppState,
+    signed: &SignedIn,
+    form: ExpireForm,
+) -> Result<Result<chrono::NaiveDate, Response>, WebError> {
+    if let Some(day) = crate::web::format::typed_date(&form.as_of) {
+        return Ok(Ok(day));
+    }
+    let mut errors = FieldErrors::default();
+    errors.add("as_of", signed.tr().t("invalid-typed-date"));
+    Ok(Err(
+        flash::refused(state, signed, "/quota", errors, form).await?
+    ))
 }
 
 /// What expiry does, and the button that does it (it moves money back to program funding).
 pub async fn confirm_expire(
+    State(state): State<AppState>,
     signed: SignedIn,
     axum::extract::Query(form): axum::extract::Query<ExpireForm>,
-) -> Result<ExpirePage, WebError> {
+) -> Result<Response, WebError> {
     signed.require(Permission::LoadQuotas)?;
-    as_of(&form.as_of)?;
+    let day = match as_of(&state, &signed, form).await? {
+        Ok(day) => day,
+        Err(refused) => return Ok(refused),
+    };
     Ok(ExpirePage {
         layout: Layout::new(&signed, "/quota"),
-        as_of: form.as_of.trim().to_string(),
+        as_of: day.to_string(),
         expired: None,
-    })
+    }
+    .into_response())
 }
 
 /// Returns entitlement older than each program's carry-over to program funding (the API's
@@ -345,10 +379,13 @@ pub async fn expire(
     State(state): State<AppState>,
     signed: SignedIn,
     PageForm(form): PageForm<ExpireForm>,
-) -> Result<ExpirePage, WebError> {
+) -> Result<Response, WebError> {
     signed.require(Permission::LoadQuotas)?;
     signed.check_csrf(&form.csrf)?;
-    let date = as_of(&form.as_of)?;
+    let date = match as_of(&state, &signed, form).await? {
+        Ok(day) => day,
+        Err(refused) => return Ok(refused),
+    };
     let households = state
         .store
         .ledger()
@@ -360,9 +397,10 @@ pub async fn expire(
         .ok_or(WebError::Unprocessable("quota-expire-date"))?;
     Ok(ExpirePage {
         layout: Layout::new(&signed, "/quota"),
-        as_of: form.as_of.trim().to_string(),
+        as_of: date.to_string(),
         expired: Some((households, total)),
-    })
+    }
+    .into_response())
 }
 
 impl Shows for BatchList {
