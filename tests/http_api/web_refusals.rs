@@ -385,7 +385,54 @@ async fn the_audit_log_reads_in_words_and_refuses_a_filter_it_cannot_use(app: Te
     );
 }
 
+async fn a_refused_user_form_keeps_its_choices_and_sums_up_its_errors(app: TestApp) {
+    let admin_token = app.login("admin").await;
+    let ewarung = app.ewarung_id(&admin_token, "E-Warung Berkah").await;
+    let mut admin = Browser::new(&app);
+    admin.login("admin").await;
+    let csrf = admin.get("/users").await.csrf();
+    let refused = admin
+        .post(
+            "/users",
+            &[
+                ("csrf", &csrf),
+                ("username", "Operator Baru!"),
+                ("password", "pendek"),
+                ("password_again", "pendek"),
+                ("role", "operator"),
+                ("ewarung", &ewarung),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    // The summary at the top lists each error as a link to its field, in Indonesian.
+    let summary = between(&refused.body, "id=\"error-summary\"", "</div>");
+    assert!(summary.contains("href=\"#username\""), "{summary}");
+    assert!(summary.contains("href=\"#password\""), "{summary}");
+    assert!(
+        summary.contains("Kata sandi 10 sampai 256 karakter."),
+        "{summary}"
+    );
+    assert!(
+        summary.contains("Nama pengguna 3 sampai 64 karakter"),
+        "{summary}"
+    );
+    // The chosen role and E-Warung are kept; the password is not.
+    assert!(
+        refused
+            .body
+            .contains("<option value=\"operator\" selected>"),
+        "{}",
+        refused.body
+    );
+    assert!(refused
+        .body
+        .contains(&format!("<option value=\"{ewarung}\" selected>")));
+    assert!(!refused.body.contains("pendek"));
+}
+
 on_both_backends!(
+    a_refused_user_form_keeps_its_choices_and_sums_up_its_errors,
     the_audit_log_reads_in_words_and_refuses_a_filter_it_cannot_use,
     a_retired_terminal_stays_retired,
     issuing_a_card_twice_says_the_household_has_one,

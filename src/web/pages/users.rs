@@ -65,6 +65,11 @@ impl UsersPage {
         self.errors.of(field)
     }
 
+    /// The role and E-Warung the form shows chosen: what was sent, when it was refused.
+    fn chosen(&self) -> (String, String) {
+        (self.fields.role.clone(), self.fields.ewarung.clone())
+    }
+
     fn role_key(&self, role: &Role) -> &'static str {
         role_key(*role)
     }
@@ -157,12 +162,10 @@ fn new_password(
     Some(fields.password.clone())
 }
 
-async fn hash(state: &AppState, password: String) -> Result<String, WebError> {
-    state.logins.hash(password).await.map_err(|error| {
-        WebError::Store(StoreError::Check {
-            constraint: format!("password hashing: {error}"),
-        })
-    })
+/// The password's hash; `None` when the password workers are all busy (the API answers 503),
+/// a refusal the form shows so that the admin tries again in a moment.
+async fn hash(state: &AppState, password: String) -> Option<String> {
+    state.logins.hash(password).await.ok()
 }
 
 pub async fn create(
@@ -179,12 +182,19 @@ pub async fn create(
         .ok();
     let password = new_password(&signed, &fields, &mut errors);
     let role = role_and_ewarung(&state, &signed, &fields, &mut errors).await?;
-    if let (Some(name), Some(password), Some((role, ewarung)), true) =
-        (name, password, role, errors.is_empty())
+    let password_hash = match (password, errors.is_empty()) {
+        (Some(password), true) => hash(&state, password).await,
+        _ => None,
+    };
+    if password_hash.is_none() && errors.is_empty() {
+        errors.add("form", tr.t("login-busy"));
+    }
+    if let (Some(name), Some(password_hash), Some((role, ewarung)), true) =
+        (name, password_hash, role, errors.is_empty())
     {
         let user = NewUser {
             username: name,
-            password_hash: hash(&state, password).await?,
+            password_hash,
             role,
             ewarung_id: ewarung,
             actor: Some(signed.user.id),
@@ -220,6 +230,16 @@ pub struct UserPage {
 impl UserPage {
     fn error(&self, field: &str) -> Option<&str> {
         self.errors.of(field)
+    }
+
+    /// The role and E-Warung the form shows chosen: the user's own.
+    fn chosen(&self) -> (String, String) {
+        let ewarung = self
+            .user
+            .ewarung_id
+            .map(|id| id.0.to_string())
+            .unwrap_or_default();
+        (self.user.role.as_str().to_string(), ewarung)
     }
 
     fn role_key(&self, role: &Role) -> &'static str {
@@ -296,11 +316,16 @@ pub async fn act(
                 .map(|_| "users-enabled")?,
         ),
         "password" => match new_password(&signed, &fields, &mut errors) {
-            Some(password) => {
-                let hashed = hash(&state, password).await?;
-                sessions.set_password(id, hashed, actor).await?;
-                Some("users-password-reset")
-            }
+            Some(password) => match hash(&state, password).await {
+                Some(hashed) => {
+                    sessions.set_password(id, hashed, actor).await?;
+                    Some("users-password-reset")
+                }
+                None => {
+                    errors.add("form", tr.t("login-busy"));
+                    None
+                }
+            },
             None => None,
         },
         "role" if id == actor => {
