@@ -131,7 +131,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         )
         .route(
             "/ewarungs/{id}/terminals/{terminal_id}/pin-key",
-            axum::routing::post(ewarungs::rotate_key),
+            get(ewarungs::confirm_rotate_key).post(ewarungs::rotate_key),
         )
         .route("/programs", get(programs::list).post(programs::create))
         .route("/programs/{code}", get(programs::show))

@@ -1096,9 +1096,16 @@ async fn the_admin_registers_an_ewarung_and_provisions_its_terminal(app: TestApp
         )
         .await;
     assert_eq!(added.status, StatusCode::CREATED, "{}", added.body);
-    let key = between(&added.body, "id=\"pin-key\">", "<");
+    let key = shown_key(&added.body);
     let check = between(&added.body, "id=\"check-value\">", "<");
     assert_eq!(key.len(), 32, "{key}");
+    // In eight groups of four that a phone never breaks inside.
+    let shown = between(&added.body, "id=\"pin-key\">", "</dd>");
+    assert_eq!(
+        shown.matches("<span class=\"group\">").count(),
+        8,
+        "{shown}"
+    );
     assert!(key.bytes().all(|b| b.is_ascii_hexdigit()));
     let token = app.login("admin").await;
     let terminal = app.get("/v1/terminals/SMD00077", &token).await.expect(200);
@@ -1106,7 +1113,17 @@ async fn the_admin_registers_an_ewarung_and_provisions_its_terminal(app: TestApp
     // Shown once: the page, read again, has the check value but not the key.
     let again = admin.get(&ewarung_path).await;
     assert!(again.body.contains(&check) && !again.body.contains(&key));
-    // Rotating gives a new key; the API's check value follows.
+    // Rotating asks first (the old key stops at once), then gives a new key; the API's check
+    // value follows.
+    let confirm = admin
+        .get(&format!("{ewarung_path}/terminals/SMD00077/pin-key"))
+        .await;
+    assert!(
+        confirm.body.contains("id=\"confirm-rotate\""),
+        "{}",
+        confirm.body
+    );
+    assert!(confirm.body.contains("Kunci lama langsung tidak berlaku"));
     let rotated = admin
         .post(
             &format!("{ewarung_path}/terminals/SMD00077/pin-key"),
@@ -1114,7 +1131,7 @@ async fn the_admin_registers_an_ewarung_and_provisions_its_terminal(app: TestApp
         )
         .await;
     assert_eq!(rotated.status, StatusCode::CREATED);
-    let new_key = between(&rotated.body, "id=\"pin-key\">", "<");
+    let new_key = shown_key(&rotated.body);
     assert_ne!(new_key, key);
     let terminal = app.get("/v1/terminals/SMD00077", &token).await.expect(200);
     assert_eq!(
@@ -1284,6 +1301,14 @@ async fn the_month_overview_counts_what_the_month_holds_and_what_will_expire(app
 }
 
 on_both_backends!(the_month_overview_counts_what_the_month_holds_and_what_will_expire);
+
+/// The PIN key a page shows, its groups joined.
+fn shown_key(body: &str) -> String {
+    between(body, "id=\"pin-key\">", "</dd>")
+        .split(|c: char| !c.is_ascii_hexdigit())
+        .filter(|part| part.len() == 4)
+        .collect()
+}
 
 /// The `value` of the hidden `revision` field.
 fn revision_field(body: &str) -> String {

@@ -256,6 +256,14 @@ impl EwarungPage {
     fn error(&self, field: &str) -> Option<&str> {
         self.errors.of(field)
     }
+
+    /// A key in groups of four characters, read aloud and typed into a terminal group by group.
+    fn groups(&self, key: &str) -> Vec<String> {
+        key.as_bytes()
+            .chunks(4)
+            .map(|group| String::from_utf8_lossy(group).into_owned())
+            .collect()
+    }
 }
 
 async fn ewarung_page(
@@ -362,6 +370,44 @@ pub struct CsrfOnly {
 }
 
 /// A new PIN key for a terminal of this E-Warung; the old one stops working at once.
+/// A page that asks before an action that cannot be undone.
+#[derive(Template, WebTemplate)]
+#[template(path = "confirm.html", config = "src/web/askama.toml")]
+pub struct ConfirmPage {
+    layout: Layout,
+    title: String,
+    text: String,
+    action: String,
+    button_id: &'static str,
+    cancel: String,
+}
+
+/// Rotating a PIN key stops the old one at once (the terminal takes no PIN until the new key is
+/// loaded into it): it asks first.
+pub async fn confirm_rotate_key(
+    State(state): State<AppState>,
+    signed: SignedIn,
+    PagePath((id, terminal_id)): PagePath<(uuid::Uuid, String)>,
+) -> Result<ConfirmPage, WebError> {
+    signed.require(Permission::ManageEwarungs)?;
+    let terminal = state
+        .store
+        .get_terminal(&terminal_id)
+        .await?
+        .filter(|terminal| terminal.ewarung_id == EwarungId(id))
+        .ok_or(WebError::NotFound)?;
+    let tr = signed.tr();
+    let ewarung = format!("/ewarungs/{id}");
+    Ok(ConfirmPage {
+        layout: Layout::new(&signed, "/ewarungs"),
+        title: tr.t1("terminals-rotate-title", "terminal", &terminal.terminal_id),
+        text: tr.t("terminals-rotate-confirm"),
+        action: format!("{ewarung}/terminals/{}/pin-key", terminal.terminal_id),
+        button_id: "confirm-rotate",
+        cancel: ewarung,
+    })
+}
+
 pub async fn rotate_key(
     State(state): State<AppState>,
     signed: SignedIn,
