@@ -468,6 +468,24 @@ async fn the_bank_works_a_day_and_a_form_without_its_token_is_refused(app: TestA
         recent.contains("SMD00001 / 000051") && recent.contains("Disetujui"),
         "{recent}"
     );
+    // On a phone the page stays short: today's total first, the catalog folded away.
+    let length = kiosk
+        .execute("return document.documentElement.scrollHeight;", vec![])
+        .await
+        .unwrap()
+        .as_f64()
+        .unwrap();
+    assert!(
+        length <= 2400.0,
+        "the kiosk page is {length} px long on a phone"
+    );
+    assert!(!kiosk
+        .find(Locator::Css("#catalog-section table"))
+        .await
+        .unwrap()
+        .is_displayed()
+        .await
+        .unwrap());
     kiosk.close().await.unwrap();
 
     let date = today();

@@ -626,7 +626,14 @@ async fn the_bank_closes_reconciles_resolves_settles_and_downloads_the_payout(ap
         "{}",
         page.body
     );
-    assert!(page.body.contains("00 · Disetujui"), "{}", page.body);
+    assert!(page.body.contains("Disetujui · Selesai"), "{}", page.body);
+    // Today's total comes first.
+    let total = between(&page.body, "id=\"today-total\">", "</p>");
+    assert!(
+        total.contains("Rp 94.500") && total.contains("dari 2 pembelian"),
+        "{total}"
+    );
+    assert!(page.body.find("id=\"today-total\"") < page.body.find("id=\"sales\""));
 
     let date = today();
     let mut bank = Browser::new(&app);
@@ -978,10 +985,41 @@ async fn an_operator_voids_todays_purchase_and_reads_holds_terminals_and_catalog
     let mut kiosk = Browser::new(&app);
     kiosk.login("warung-berkah").await;
     let own = kiosk.get("/kiosk").await.location().to_string();
+    // A wrong PIN is declined, and says so in words.
+    let mut wrong_pin = purchase("SMD00001", "000032", DEMO_PANS[2], 1, "13000");
+    wrong_pin["pin"] = serde_json::json!("000000");
+    app.post("/v1/redemptions/authorize", &operator, wrong_pin)
+        .await
+        .expect(200);
     let page = kiosk.get(&own).await;
     assert!(page.body.contains("id=\"holds\""), "{}", page.body);
     assert!(page.body.contains("SMD00002 / 000031") && page.body.contains("Rp 26.000"));
-    assert!(page.body.contains("id=\"catalog\"") && page.body.contains("BERAS-MEDIUM"));
+    // What refreshes every 30 s (htmx selects #today) holds the sales, the holds and the
+    // latest requests.
+    let refreshed = between(&page.body, "<div id=\"today\"", "</div>");
+    assert!(refreshed.contains("hx-trigger=\"every 30s\""));
+    assert!(
+        !refreshed.contains("id=\"today-total\""),
+        "no total without sales"
+    );
+    for table in ["id=\"no-sales\"", "id=\"holds\"", "id=\"recent\""] {
+        assert!(refreshed.contains(table), "{table} refreshes: {refreshed}");
+    }
+    // The hold is listed once, in the holds (not again among the latest requests).
+    assert_eq!(
+        page.body.matches("SMD00002 / 000031").count(),
+        1,
+        "{}",
+        page.body
+    );
+    let recent = between(&page.body, "id=\"recent\"", "</table>");
+    assert!(recent.contains("Ditolak: PIN salah"), "{recent}");
+    // The catalog is folded away, by program.
+    let catalog = between(&page.body, "<details id=\"catalog-section\">", "</details>");
+    assert!(
+        catalog.contains("(SSN-SEMBAKO)") && catalog.contains("BERAS-MEDIUM"),
+        "{catalog}"
+    );
     assert!(
         page.body.contains("Rp 14.000"),
         "the rice price cap: {}",
@@ -1027,6 +1065,10 @@ async fn an_operator_voids_todays_purchase_and_reads_holds_terminals_and_catalog
     );
     let page = kiosk.get(voided.location()).await;
     assert!(page.body.contains("id=\"void-answer\"") && page.body.contains("00 · Disetujui"));
+    assert!(
+        page.body.contains("Disetujui · Dibatalkan"),
+        "the void among the latest requests"
+    );
     assert!(page.body.contains("id=\"no-holds\""), "the hold is gone");
     let after = app.balance(&operator, "SMD00002", DEMO_PANS[3]).await;
     assert_ne!(before, after, "the held amount is back on the card");

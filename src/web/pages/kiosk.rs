@@ -58,7 +58,8 @@ pub struct KioskPage {
     holds: Vec<RecentRequest>,
     recent: Vec<RecentRequest>,
     terminals: Vec<TerminalState>,
-    catalog: Vec<CatalogItemRecord>,
+    /// Each program (name and code) with its catalog.
+    catalog: Vec<(String, Vec<CatalogItemRecord>)>,
     /// The settlement statement of `statement_date`.
     statement_date: String,
     statement: Vec<SettlementRecord>,
@@ -74,6 +75,34 @@ pub struct KioskPage {
 impl KioskPage {
     fn response_key(&self, code: &str) -> &'static str {
         crate::web::status::response_key(code)
+    }
+
+    /// Today's purchases and their amount over every terminal (`None` on a day without sales,
+    /// which the page says in words, and past what an `i64` holds, which a kiosk never reaches).
+    fn total(&self) -> Option<(i64, i64)> {
+        if self.sales.is_empty() {
+            return None;
+        }
+        self.sales
+            .iter()
+            .try_fold((0i64, 0i64), |(count, amount), row| {
+                Some((
+                    count.checked_add(row.purchases)?,
+                    amount.checked_add(row.amount_minor)?,
+                ))
+            })
+    }
+
+    /// The latest requests less the open holds, which the page lists once, above them.
+    fn latest(&self) -> Vec<&RecentRequest> {
+        self.recent
+            .iter()
+            .filter(|row| row.state.as_deref() != Some("held"))
+            .collect()
+    }
+
+    fn catalog_size(&self) -> usize {
+        self.catalog.iter().map(|(_, items)| items.len()).sum()
     }
 
     fn state_key(&self, state: &Option<String>) -> &'static str {
@@ -141,7 +170,8 @@ pub async fn show(
     };
     let mut catalog = Vec::new();
     for program in state.store.list_programs().await? {
-        catalog.extend(state.store.list_catalog_items(program.id).await?);
+        let items = state.store.list_catalog_items(program.id).await?;
+        catalog.push((format!("{} ({})", program.name, program.code), items));
     }
     let views = state.store.views();
     let tr = signed.tr();
