@@ -13,6 +13,10 @@ pub enum WebError {
     /// No live session: the browser goes to the login page.
     #[error("sign in first")]
     SignIn,
+    /// A form sent after its session ended: to the login page, carrying the form in this
+    /// `Set-Cookie` value (see `signed_form`).
+    #[error("sign in again to send the form")]
+    SignInToResume(String),
     /// The role may not do this, or an operator reached for another E-Warung.
     #[error("not allowed")]
     Forbidden,
@@ -50,7 +54,9 @@ pub struct ErrorPage {
 impl WebError {
     fn page(&self) -> (StatusCode, &'static str) {
         match self {
-            WebError::SignIn => (StatusCode::SEE_OTHER, "error-sign-in"),
+            WebError::SignIn | WebError::SignInToResume(_) => {
+                (StatusCode::SEE_OTHER, "error-sign-in")
+            }
             WebError::Forbidden => (StatusCode::FORBIDDEN, "error-forbidden"),
             WebError::BadCsrf => (StatusCode::FORBIDDEN, "error-csrf"),
             WebError::NotFound => (StatusCode::NOT_FOUND, "error-not-found"),
@@ -74,8 +80,12 @@ impl WebError {
 
 impl IntoResponse for WebError {
     fn into_response(self) -> Response {
-        if let WebError::SignIn = self {
-            return Redirect::to("/login").into_response();
+        match self {
+            WebError::SignIn => return Redirect::to("/login").into_response(),
+            WebError::SignInToResume(cookie) => {
+                return ([(header::SET_COOKIE, cookie)], Redirect::to("/login")).into_response()
+            }
+            _ => {}
         }
         let (status, message_key) = self.page();
         if status.is_server_error() {

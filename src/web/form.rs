@@ -2,6 +2,10 @@
 
 use crate::{domain::Invalid, web::i18n::Tr};
 
+/// A form with nothing typed into it: a confirmation's button (its token is the extractor's).
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
+pub struct NoFields {}
+
 /// The errors of a submitted form, by field name (`form` for the form as a whole), in the
 /// order the form shows its fields.
 #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]

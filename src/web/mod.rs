@@ -15,6 +15,7 @@ pub mod layout;
 pub mod pages;
 pub mod refusals;
 pub mod session;
+pub mod signed_form;
 pub mod status;
 pub mod upload;
 

@@ -7,8 +7,8 @@ use axum::extract::{Query, State};
 use chrono::{NaiveDate, TimeZone, Utc};
 use serde::Deserialize;
 
-use crate::web::form::PageForm;
 use crate::web::format::Shows;
+use crate::web::signed_form::SignedForm;
 use crate::{
     domain::{locale::Locale, role::Permission},
     http::state::AppState,
@@ -208,21 +208,13 @@ pub async fn ledger(signed: SignedIn) -> Result<LedgerPage, WebError> {
     })
 }
 
-#[derive(Deserialize)]
-pub struct CsrfOnly {
-    #[serde(default)]
-    csrf: String,
-}
-
 /// Runs `ledger verify`: every account's totals recomputed from its transfers, every transfer
 /// balanced. A read, but a long one: it asks for the form's token like any other action.
 pub async fn verify(
     State(state): State<AppState>,
-    signed: SignedIn,
-    PageForm(form): PageForm<CsrfOnly>,
+    SignedForm { signed, form: _ }: SignedForm<crate::web::form::NoFields>,
 ) -> Result<LedgerPage, WebError> {
     signed.require(Permission::ReadLedger)?;
-    signed.check_csrf(&form.csrf)?;
     let check = state.store.ledger().verify_ledger().await?;
     tracing::info!(user = %signed.user.username, clean = check.is_clean(), "ledger verified from the web");
     Ok(LedgerPage {

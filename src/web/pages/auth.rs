@@ -16,8 +16,11 @@ use crate::{
     login::LoginError,
     web::{
         error::WebError,
+        flash,
+        form::FieldErrors,
         i18n::Tr,
         session::{self, SignedIn},
+        signed_form::{Resume, RESUME_COOKIE},
     },
 };
 
@@ -28,6 +31,8 @@ pub struct LoginPage {
     csrf: String,
     username: String,
     error: Option<String>,
+    /// A form sent after the session ended waits for this sign-in.
+    resuming: bool,
 }
 
 /// The login form. It carries a token that must come back both in the form and in a cookie (a
@@ -40,6 +45,7 @@ pub async fn form(headers: HeaderMap) -> Response {
         csrf: csrf.clone(),
         username: String::new(),
         error: None,
+        resuming: resume_of(&headers).is_some(),
     };
     login_response(
         page,
@@ -47,6 +53,11 @@ pub async fn form(headers: HeaderMap) -> Response {
         session::over_tls(&headers),
         axum::http::StatusCode::OK,
     )
+}
+
+/// The form that waits for this sign-in, if any (`signed_form`).
+fn resume_of(headers: &HeaderMap) -> Option<Resume> {
+    session::read_cookie(headers, RESUME_COOKIE).and_then(|cookie| Resume::decode(&cookie))
 }
 
 /// The browser's login token if it has a well-formed one, else a new one.
@@ -94,6 +105,7 @@ pub async fn submit(
             csrf: csrf.clone(),
             username: form.username.clone(),
             error: Some(message),
+            resuming: false,
         };
         Ok(login_response(page, &csrf, secure, status))
     };
@@ -107,6 +119,7 @@ pub async fn submit(
             csrf: fresh.clone(),
             username: form.username.clone(),
             error: Some(tr.t("login-expired")),
+            resuming: false,
         };
         return Ok(login_response(
             page,
@@ -156,8 +169,29 @@ pub async fn submit(
     let (token, record) = session::start(&user, now);
     sessions.create_session(&record).await?;
     tracing::info!(user = %user.username, role = %user.role, "web login");
-    let mut response = Redirect::to("/").into_response();
+    // A form sent after the last session ended: back to its page, filled in as it was sent.
+    let to = match resume_of(&headers) {
+        Some(resume) => {
+            let page = resume.path.split('?').next().unwrap_or("/").to_string();
+            let mut errors = FieldErrors::default();
+            errors.add("form", Tr::new(user.locale).t("session-resumed"));
+            let stored = flash::Stored {
+                errors,
+                form: resume.form,
+            };
+            flash::keep(&state, &record.token_hash, &page, &stored).await?;
+            resume.path
+        }
+        None => "/".to_string(),
+    };
+    let mut response = Redirect::to(&to).into_response();
     let cookies = response.headers_mut();
+    cookies.append(
+        header::SET_COOKIE,
+        session::cookie(RESUME_COOKIE, None, secure, chrono::Duration::zero())
+            .parse()
+            .expect("a cookie is a valid header"),
+    );
     cookies.append(
         header::SET_COOKIE,
         session::cookie(session::COOKIE, Some(&token), secure, session::ABSOLUTE)

@@ -13,9 +13,9 @@ use axum::{
 use serde::{Deserialize, Serialize};
 use tokio_util::io::{StreamReader, SyncIoBridge};
 
-use crate::web::form::PageForm;
 use crate::web::form::PagePath;
 use crate::web::format::Shows;
+use crate::web::signed_form::SignedForm;
 use crate::{
     close::DayClose,
     domain::{locale::Locale, role::Permission},
@@ -113,12 +113,6 @@ impl DayPage {
     }
 }
 
-#[derive(Deserialize)]
-pub struct CsrfOnly {
-    #[serde(default)]
-    csrf: String,
-}
-
 /// Answers a refusal of the store on the date's page, other failures as error pages.
 async fn refused_on_day(
     state: &AppState,
@@ -139,12 +133,10 @@ async fn refused_on_day(
 
 pub async fn close(
     State(state): State<AppState>,
-    signed: SignedIn,
     PagePath(text): PagePath<String>,
-    PageForm(form): PageForm<CsrfOnly>,
+    SignedForm { signed, form: _ }: SignedForm<crate::web::form::NoFields>,
 ) -> Result<Response, WebError> {
     signed.require(Permission::CloseDays)?;
-    signed.check_csrf(&form.csrf)?;
     match state
         .store
         .days()
@@ -219,12 +211,10 @@ pub async fn confirm_settle(
 
 pub async fn settle(
     State(state): State<AppState>,
-    signed: SignedIn,
     PagePath(text): PagePath<String>,
-    PageForm(form): PageForm<CsrfOnly>,
+    SignedForm { signed, form: _ }: SignedForm<crate::web::form::NoFields>,
 ) -> Result<Response, WebError> {
     signed.require(Permission::Reconcile)?;
-    signed.check_csrf(&form.csrf)?;
     match state
         .store
         .days()
@@ -421,8 +411,6 @@ pub async fn run_page(
 #[derive(Deserialize)]
 pub struct ResolveForm {
     #[serde(default)]
-    csrf: String,
-    #[serde(default)]
     reason: String,
     /// The run whose queue the form is on, to return to.
     #[serde(default)]
@@ -434,12 +422,10 @@ const REASON_CHARS: std::ops::RangeInclusive<usize> = 5..=500;
 
 pub async fn resolve(
     State(state): State<AppState>,
-    signed: SignedIn,
     PagePath(id): PagePath<uuid::Uuid>,
-    PageForm(form): PageForm<ResolveForm>,
+    SignedForm { signed, form }: SignedForm<ResolveForm>,
 ) -> Result<Response, WebError> {
     signed.require(Permission::ResolveExceptions)?;
-    signed.check_csrf(&form.csrf)?;
     let reason = form.reason.trim();
     let days = state.store.days();
     if !REASON_CHARS.contains(&reason.chars().count()) {

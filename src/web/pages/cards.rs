@@ -12,10 +12,8 @@ use axum::{
 };
 use serde::{Deserialize, Serialize};
 
-use crate::web::{
-    flash,
-    form::{PageForm, PagePath},
-};
+use crate::web::signed_form::SignedForm;
+use crate::web::{flash, form::PagePath};
 use crate::{
     cards::{CardError, Issued},
     domain::{
@@ -91,8 +89,6 @@ impl CardAction {
 
 #[derive(Debug, Default, Deserialize)]
 pub struct CardFields {
-    #[serde(default)]
-    csrf: String,
     #[serde(default)]
     reason: String,
     #[serde(default)]
@@ -305,12 +301,13 @@ pub async fn issue_form(
 
 pub async fn issue(
     State(state): State<AppState>,
-    signed: SignedIn,
     PagePath(id): PagePath<uuid::Uuid>,
-    PageForm(fields): PageForm<CardFields>,
+    SignedForm {
+        signed,
+        form: fields,
+    }: SignedForm<CardFields>,
 ) -> Result<Response, WebError> {
     signed.require(Permission::ManageCards)?;
-    signed.check_csrf(&fields.csrf)?;
     let household = household(&state, HouseholdId(id)).await?;
     let mut errors = FieldErrors::default();
     if let Some(pin) = pin_twice(&signed, &fields, &mut errors) {
@@ -382,12 +379,13 @@ pub async fn confirm(
 
 pub async fn act(
     State(state): State<AppState>,
-    signed: SignedIn,
     PagePath((id, action)): PagePath<(uuid::Uuid, String)>,
-    PageForm(fields): PageForm<CardFields>,
+    SignedForm {
+        signed,
+        form: fields,
+    }: SignedForm<CardFields>,
 ) -> Result<Response, WebError> {
     let (action, card, household) = card_page(&state, &signed, id, &action).await?;
-    signed.check_csrf(&fields.csrf)?;
     let tr = signed.tr();
     let mut errors = FieldErrors::default();
     let reason = if action.needs_reason() {

@@ -12,8 +12,8 @@ use axum::{
 };
 use serde::Deserialize;
 
-use crate::web::form::PageForm;
 use crate::web::form::PagePath;
+use crate::web::signed_form::SignedForm;
 use crate::{
     domain::{
         household::{neighbourhood_unit, Address},
@@ -31,8 +31,6 @@ use crate::{
 
 #[derive(Debug, Default, Deserialize)]
 pub struct EwarungFields {
-    #[serde(default)]
-    csrf: String,
     #[serde(default)]
     name: String,
     #[serde(default)]
@@ -166,11 +164,12 @@ fn account_number(value: &str) -> Result<String, Invalid> {
 
 pub async fn create(
     State(state): State<AppState>,
-    signed: SignedIn,
-    PageForm(fields): PageForm<EwarungFields>,
+    SignedForm {
+        signed,
+        form: fields,
+    }: SignedForm<EwarungFields>,
 ) -> Result<Response, WebError> {
     signed.require(Permission::ManageEwarungs)?;
-    signed.check_csrf(&fields.csrf)?;
     let tr = signed.tr();
     let mut errors = FieldErrors::default();
     let mut check = |field: &'static str, result: Result<String, Invalid>| {
@@ -303,8 +302,6 @@ pub async fn show(
 #[derive(Debug, Default, Deserialize)]
 pub struct TerminalFields {
     #[serde(default)]
-    csrf: String,
-    #[serde(default)]
     terminal_id: String,
     #[serde(default)]
     serial: String,
@@ -312,12 +309,13 @@ pub struct TerminalFields {
 
 pub async fn add_terminal(
     State(state): State<AppState>,
-    signed: SignedIn,
     PagePath(id): PagePath<uuid::Uuid>,
-    PageForm(fields): PageForm<TerminalFields>,
+    SignedForm {
+        signed,
+        form: fields,
+    }: SignedForm<TerminalFields>,
 ) -> Result<Response, WebError> {
     signed.require(Permission::ManageEwarungs)?;
-    signed.check_csrf(&fields.csrf)?;
     let ewarung = EwarungId(id);
     let tr = signed.tr();
     let mut errors = FieldErrors::default();
@@ -363,13 +361,6 @@ pub async fn add_terminal(
     Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
 }
 
-#[derive(Debug, Deserialize)]
-pub struct CsrfOnly {
-    #[serde(default)]
-    csrf: String,
-}
-
-/// A new PIN key for a terminal of this E-Warung; the old one stops working at once.
 /// A page that asks before an action that cannot be undone.
 #[derive(Template, WebTemplate)]
 #[template(path = "confirm.html", config = "src/web/askama.toml")]
@@ -408,14 +399,13 @@ pub async fn confirm_rotate_key(
     })
 }
 
+/// A new PIN key for a terminal of this E-Warung; the old one stops working at once.
 pub async fn rotate_key(
     State(state): State<AppState>,
-    signed: SignedIn,
     PagePath((id, terminal_id)): PagePath<(uuid::Uuid, String)>,
-    PageForm(form): PageForm<CsrfOnly>,
+    SignedForm { signed, form: _ }: SignedForm<crate::web::form::NoFields>,
 ) -> Result<Response, WebError> {
     signed.require(Permission::ManageEwarungs)?;
-    signed.check_csrf(&form.csrf)?;
     let ewarung = EwarungId(id);
     let terminal = state
         .store

@@ -9,9 +9,9 @@ use axum::{
 };
 use serde::Deserialize;
 
-use crate::web::form::PageForm;
 use crate::web::form::PagePath;
 use crate::web::format::Shows;
+use crate::web::signed_form::SignedForm;
 use crate::{
     domain::{
         ids::EwarungId, locale::Locale, purchase::Followup, role::Permission, terminal::TerminalId,
@@ -245,8 +245,6 @@ pub async fn confirm_void(
 
 #[derive(Debug, Deserialize)]
 pub struct VoidForm {
-    #[serde(default)]
-    csrf: String,
     #[serde(flatten)]
     original: VoidQuery,
 }
@@ -284,14 +282,12 @@ async fn statement_of(
 /// `POST /v1/redemptions/void`, answered with its response code in words.
 pub async fn void(
     State(state): State<AppState>,
-    signed: SignedIn,
     PagePath(id): PagePath<uuid::Uuid>,
-    PageForm(form): PageForm<VoidForm>,
+    SignedForm { signed, form }: SignedForm<VoidForm>,
 ) -> Result<Response, WebError> {
     signed.require(Permission::Redeem)?;
     let ewarung = EwarungId(id);
     signed.require_ewarung(ewarung)?;
-    signed.check_csrf(&form.csrf)?;
     let original = form.original.original()?;
     let terminal = original.terminal_id.to_string();
     let job = FollowUp {

@@ -13,6 +13,7 @@ use axum::{
 use serde::Deserialize;
 
 use crate::web::form::PagePath;
+use crate::web::signed_form::SignedForm;
 use crate::{
     domain::{
         catalog::{carry_over_months, parse_code, CommodityGroup},
@@ -27,7 +28,7 @@ use crate::{
     store::StoreError,
     web::{
         error::WebError,
-        form::{rupiah_text, FieldErrors, PageForm},
+        form::{rupiah_text, FieldErrors},
         format::Shows,
         layout::Layout,
         session::SignedIn,
@@ -59,8 +60,6 @@ fn code(typed: &str, invalid_code: &'static str, what: &str) -> Result<String, I
 
 #[derive(Debug, Default, Deserialize)]
 pub struct ProgramFields {
-    #[serde(default)]
-    csrf: String,
     #[serde(default)]
     code: String,
     #[serde(default)]
@@ -130,11 +129,12 @@ pub async fn list(
 
 pub async fn create(
     State(state): State<AppState>,
-    signed: SignedIn,
-    PageForm(fields): PageForm<ProgramFields>,
+    SignedForm {
+        signed,
+        form: fields,
+    }: SignedForm<ProgramFields>,
 ) -> Result<Response, WebError> {
     signed.require(Permission::ManagePrograms)?;
-    signed.check_csrf(&fields.csrf)?;
     let tr = signed.tr();
     let mut errors = FieldErrors::default();
     let program_code = errors.check(
@@ -181,8 +181,6 @@ pub async fn create(
 
 #[derive(Debug, Default, Deserialize)]
 pub struct ItemFields {
-    #[serde(default)]
-    csrf: String,
     #[serde(default)]
     sku: String,
     #[serde(default)]
@@ -268,12 +266,13 @@ pub async fn show(
 
 pub async fn add_item(
     State(state): State<AppState>,
-    signed: SignedIn,
     PagePath(program_code): PagePath<String>,
-    PageForm(fields): PageForm<ItemFields>,
+    SignedForm {
+        signed,
+        form: fields,
+    }: SignedForm<ItemFields>,
 ) -> Result<Response, WebError> {
     signed.require(Permission::ManagePrograms)?;
-    signed.check_csrf(&fields.csrf)?;
     let program = state
         .store
         .find_program_by_code(&program_code)
@@ -316,8 +315,6 @@ pub async fn add_item(
 
 #[derive(Debug, Default, Deserialize)]
 pub struct PriceCapFields {
-    #[serde(default)]
-    csrf: String,
     #[serde(default)]
     price_cap: String,
     #[serde(default)]
@@ -384,12 +381,13 @@ pub async fn price_cap_form(
 
 pub async fn set_price_cap(
     State(state): State<AppState>,
-    signed: SignedIn,
     PagePath((program_code, sku)): PagePath<(String, String)>,
-    PageForm(fields): PageForm<PriceCapFields>,
+    SignedForm {
+        signed,
+        form: fields,
+    }: SignedForm<PriceCapFields>,
 ) -> Result<Response, WebError> {
     signed.require(Permission::ManagePrograms)?;
-    signed.check_csrf(&fields.csrf)?;
     let (program, item) = program_item(&state, &program_code, &sku).await?;
     let tr = signed.tr();
     let mut errors = FieldErrors::default();

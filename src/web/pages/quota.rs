@@ -14,9 +14,10 @@ use serde::{Deserialize, Serialize};
 use tokio_util::io::StreamReader;
 
 use crate::web::format::Shows;
+use crate::web::signed_form::SignedForm;
 use crate::web::{
     flash,
-    form::{FieldErrors, PageForm, PagePath},
+    form::{FieldErrors, PagePath},
 };
 use crate::{
     domain::{ids::QuotaBatchId, locale::Locale, role::Permission},
@@ -191,9 +192,11 @@ async fn refusal_shown(
     signed: &SignedIn,
     path: &str,
 ) -> Result<Option<String>, WebError> {
-    Ok(flash::take::<()>(state, signed, path)
-        .await?
-        .and_then(|flash| flash.errors.of("form").map(str::to_string)))
+    Ok(
+        flash::take::<crate::web::form::NoFields>(state, signed, path)
+            .await?
+            .and_then(|flash| flash.errors.of("form").map(str::to_string)),
+    )
 }
 
 pub async fn show(
@@ -222,20 +225,12 @@ pub async fn confirm(
     ))
 }
 
-#[derive(Deserialize)]
-pub struct CsrfOnly {
-    #[serde(default)]
-    csrf: String,
-}
-
 pub async fn approve(
     State(state): State<AppState>,
-    signed: SignedIn,
     PagePath(id): PagePath<uuid::Uuid>,
-    PageForm(form): PageForm<CsrfOnly>,
+    SignedForm { signed, form: _ }: SignedForm<crate::web::form::NoFields>,
 ) -> Result<Response, WebError> {
     signed.require(Permission::LoadQuotas)?;
-    signed.check_csrf(&form.csrf)?;
     let tr = signed.tr();
     // Refused, the browser goes back to a page that can be opened again (post/redirect/get):
     // the confirmation if the batch still awaits another approver, else the batch itself.
@@ -264,7 +259,7 @@ pub async fn approve(
     };
     let mut errors = FieldErrors::default();
     errors.add("form", refusal);
-    flash::refused(&state, &signed, &to, errors, ()).await
+    flash::refused(&state, &signed, &to, errors, crate::web::form::NoFields {}).await
 }
 
 /// Every line error of a batch, as CSV (`line_no,field,code,message`).
@@ -322,8 +317,6 @@ pub async fn errors_csv(
 
 #[derive(Debug, Default, Serialize, Deserialize)]
 pub struct ExpireForm {
-    #[serde(default, skip_serializing)]
-    csrf: String,
     #[serde(default)]
     as_of: String,
 }
@@ -377,11 +370,9 @@ pub async fn confirm_expire(
 /// `POST /v1/quota/expire`); running it again for the same date expires nothing more.
 pub async fn expire(
     State(state): State<AppState>,
-    signed: SignedIn,
-    PageForm(form): PageForm<ExpireForm>,
+    SignedForm { signed, form }: SignedForm<ExpireForm>,
 ) -> Result<Response, WebError> {
     signed.require(Permission::LoadQuotas)?;
-    signed.check_csrf(&form.csrf)?;
     let date = match as_of(&state, &signed, form).await? {
         Ok(day) => day,
         Err(refused) => return Ok(refused),

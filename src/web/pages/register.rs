@@ -11,8 +11,8 @@ use axum::{
 };
 use serde::Deserialize;
 
-use crate::web::form::PageForm;
 use crate::web::form::PagePath;
+use crate::web::signed_form::SignedForm;
 use crate::{
     domain::{
         household::{neighbourhood_unit, Address},
@@ -29,8 +29,6 @@ use crate::{
 /// The form's fields as typed (re-shown as typed when refused).
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct HouseholdFields {
-    #[serde(default)]
-    pub csrf: String,
     #[serde(default)]
     pub kk: String,
     #[serde(default)]
@@ -163,11 +161,12 @@ pub async fn new_form(signed: SignedIn) -> Result<HouseholdForm, WebError> {
 
 pub async fn create(
     State(state): State<AppState>,
-    signed: SignedIn,
-    PageForm(fields): PageForm<HouseholdFields>,
+    SignedForm {
+        signed,
+        form: fields,
+    }: SignedForm<HouseholdFields>,
 ) -> Result<Response, WebError> {
     signed.require(Permission::ManageHouseholds)?;
-    signed.check_csrf(&fields.csrf)?;
     let refused = |errors: FieldErrors, fields: HouseholdFields| {
         let page = HouseholdForm {
             layout: Layout::new(&signed, "/households"),
@@ -238,12 +237,13 @@ pub async fn edit_form(
 
 pub async fn update(
     State(state): State<AppState>,
-    signed: SignedIn,
     PagePath(id): PagePath<uuid::Uuid>,
-    PageForm(fields): PageForm<HouseholdFields>,
+    SignedForm {
+        signed,
+        form: fields,
+    }: SignedForm<HouseholdFields>,
 ) -> Result<Response, WebError> {
     signed.require(Permission::ManageHouseholds)?;
-    signed.check_csrf(&fields.csrf)?;
     let id = HouseholdId(id);
     let household = state
         .store

@@ -13,6 +13,7 @@ use axum::{
 use serde::Deserialize;
 
 use crate::web::form::PagePath;
+use crate::web::signed_form::SignedForm;
 use crate::{
     domain::{
         household::HouseholdStatus,
@@ -26,18 +27,12 @@ use crate::{
     model::records::{EwarungRecord, HouseholdRecord, TerminalRecord},
     store::{HouseholdChange, StoreError},
     web::{
-        error::WebError,
-        form::{FieldErrors, PageForm},
-        layout::Layout,
-        session::SignedIn,
-        status::status_key,
+        error::WebError, form::FieldErrors, layout::Layout, session::SignedIn, status::status_key,
     },
 };
 
 #[derive(Debug, Default, Deserialize)]
 pub struct StatusFields {
-    #[serde(default)]
-    csrf: String,
     #[serde(default)]
     status: String,
     #[serde(default)]
@@ -287,7 +282,6 @@ async fn change(
     mut fields: StatusFields,
 ) -> Result<Response, WebError> {
     signed.require(subject.permission())?;
-    signed.check_csrf(&fields.csrf)?;
     let tr = signed.tr();
     let mut errors = FieldErrors::default();
     let status = subject
@@ -324,9 +318,11 @@ pub async fn confirm_household(
 
 pub async fn change_household(
     State(state): State<AppState>,
-    signed: SignedIn,
     PagePath(id): PagePath<uuid::Uuid>,
-    PageForm(fields): PageForm<StatusFields>,
+    SignedForm {
+        signed,
+        form: fields,
+    }: SignedForm<StatusFields>,
 ) -> Result<Response, WebError> {
     signed.require(Permission::ManageHouseholds)?;
     change(&state, &signed, household(&state, id).await?, fields).await
@@ -343,9 +339,11 @@ pub async fn confirm_ewarung(
 
 pub async fn change_ewarung(
     State(state): State<AppState>,
-    signed: SignedIn,
     PagePath(id): PagePath<uuid::Uuid>,
-    PageForm(fields): PageForm<StatusFields>,
+    SignedForm {
+        signed,
+        form: fields,
+    }: SignedForm<StatusFields>,
 ) -> Result<Response, WebError> {
     signed.require(Permission::ManageEwarungs)?;
     change(&state, &signed, ewarung(&state, id).await?, fields).await
@@ -362,9 +360,11 @@ pub async fn confirm_terminal(
 
 pub async fn change_terminal(
     State(state): State<AppState>,
-    signed: SignedIn,
     PagePath((id, terminal_id)): PagePath<(uuid::Uuid, String)>,
-    PageForm(fields): PageForm<StatusFields>,
+    SignedForm {
+        signed,
+        form: fields,
+    }: SignedForm<StatusFields>,
 ) -> Result<Response, WebError> {
     signed.require(Permission::ManageEwarungs)?;
     change(

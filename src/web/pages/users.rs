@@ -11,9 +11,9 @@ use axum::{
 };
 use serde::Deserialize;
 
-use crate::web::form::PageForm;
 use crate::web::form::PagePath;
 use crate::web::format::Shows;
+use crate::web::signed_form::SignedForm;
 use crate::{
     auth::password,
     domain::{
@@ -35,8 +35,6 @@ use crate::{
 
 #[derive(Debug, Default, Deserialize)]
 pub struct UserFields {
-    #[serde(default)]
-    csrf: String,
     #[serde(default)]
     username: String,
     #[serde(default)]
@@ -170,11 +168,12 @@ async fn hash(state: &AppState, password: String) -> Option<String> {
 
 pub async fn create(
     State(state): State<AppState>,
-    signed: SignedIn,
-    PageForm(fields): PageForm<UserFields>,
+    SignedForm {
+        signed,
+        form: fields,
+    }: SignedForm<UserFields>,
 ) -> Result<Response, WebError> {
     signed.require(Permission::ManageUsers)?;
-    signed.check_csrf(&fields.csrf)?;
     let tr = signed.tr();
     let mut errors = FieldErrors::default();
     let name = username::parse(fields.username.trim())
@@ -289,12 +288,13 @@ pub async fn show(
 
 pub async fn act(
     State(state): State<AppState>,
-    signed: SignedIn,
     PagePath((id, action)): PagePath<(uuid::Uuid, String)>,
-    PageForm(fields): PageForm<UserFields>,
+    SignedForm {
+        signed,
+        form: fields,
+    }: SignedForm<UserFields>,
 ) -> Result<Response, WebError> {
     signed.require(Permission::ManageUsers)?;
-    signed.check_csrf(&fields.csrf)?;
     let (id, actor, tr) = (UserId(id), signed.user.id, signed.tr());
     let sessions = state.store.sessions();
     let mut errors = FieldErrors::default();
