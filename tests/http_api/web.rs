@@ -303,7 +303,7 @@ async fn the_office_registers_a_household_issues_a_card_and_blocks_it(app: TestA
         "  ",
     );
     let refused = browser.post("/households/new", &bad).await;
-    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let refused = browser.follow(&refused).await;
     assert!(
         refused
             .body
@@ -343,7 +343,7 @@ async fn the_office_registers_a_household_issues_a_card_and_blocks_it(app: TestA
     let again = browser
         .post("/households/new", &household_form(&csrf, kk))
         .await;
-    assert_eq!(again.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let again = browser.follow(&again).await;
     assert!(again
         .body
         .contains("id=\"kk-error\">Nomor KK ini sudah terdaftar."));
@@ -354,7 +354,7 @@ async fn the_office_registers_a_household_issues_a_card_and_blocks_it(app: TestA
     change = with(&change, "street", "Jl. Juanda 4");
     change.push(("revision", "1"));
     let no_reason = browser.post(&format!("{page_path}/edit"), &change).await;
-    assert_eq!(no_reason.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let no_reason = browser.follow(&no_reason).await;
     assert!(no_reason.body.contains("id=\"reason-error\""));
     assert!(edit.body.contains("name=\"revision\" value=\"1\""));
     change.push(("reason", "pindah rumah, dicek RT 007"));
@@ -369,7 +369,7 @@ async fn the_office_registers_a_household_issues_a_card_and_blocks_it(app: TestA
     );
     // A second change against revision 1 is stale.
     let stale = browser.post(&format!("{page_path}/edit"), &change).await;
-    assert_eq!(stale.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let stale = browser.follow(&stale).await;
     assert!(stale.body.contains("sudah diubah orang lain"));
 
     // Issue a card: the PIN typed twice must agree.
@@ -833,7 +833,7 @@ async fn the_admin_creates_disables_and_changes_users(app: TestApp) {
             ],
         )
         .await;
-    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let refused = admin.follow(&refused).await;
     for field in ["username-error", "password-error", "ewarung-error"] {
         assert!(refused.body.contains(field), "{field}: {}", refused.body);
     }
@@ -864,8 +864,12 @@ async fn the_admin_creates_disables_and_changes_users(app: TestApp) {
     let disabled = admin
         .post(&format!("{user_path}/disable"), &[("csrf", &csrf)])
         .await;
-    assert_eq!(disabled.status, StatusCode::OK);
+    let disabled = admin.follow(&disabled).await;
     assert!(disabled.body.contains("id=\"done\""));
+    assert!(
+        !admin.get(&user_path).await.body.contains("id=\"done\""),
+        "said once"
+    );
     assert_eq!(cashier.get("/").await.location(), "/login");
     let again = Browser::new(&app).login_as("kasir.berkah", password).await;
     assert_eq!(again.status, StatusCode::UNAUTHORIZED);
@@ -892,14 +896,14 @@ async fn the_admin_creates_disables_and_changes_users(app: TestApp) {
             ],
         )
         .await;
-    assert_eq!(reset.status, StatusCode::OK, "{}", reset.body);
+    assert_eq!(reset.status, StatusCode::SEE_OTHER, "{}", reset.body);
     let changed = admin
         .post(
             &format!("{user_path}/role"),
             &[("csrf", &csrf), ("role", "auditor"), ("ewarung", "")],
         )
         .await;
-    assert_eq!(changed.status, StatusCode::OK, "{}", changed.body);
+    let changed = admin.follow(&changed).await;
     assert!(
         changed.body.contains("id=\"user-role\">Auditor<"),
         "{}",
@@ -928,7 +932,8 @@ async fn the_admin_creates_disables_and_changes_users(app: TestApp) {
     let own = admin
         .post(&format!("/users/{own_id}/disable"), &[("csrf", &csrf)])
         .await;
-    assert_eq!(own.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let own = admin.follow(&own).await;
+    assert!(own.body.contains("id=\"form-error\""), "{}", own.body);
     // The auditor (the changed user, now) reads the users but may change none of them.
     let read = auditor.get("/users").await;
     assert_eq!(read.status, StatusCode::OK);
@@ -1104,7 +1109,7 @@ async fn the_admin_registers_an_ewarung_and_provisions_its_terminal(app: TestApp
         ("account_holder", "Rina Wati"),
     ];
     let refused = admin.post("/ewarungs", &form).await;
-    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let refused = admin.follow(&refused).await;
     assert!(
         refused.body.contains("id=\"bank_code-error\""),
         "{}",
@@ -1125,7 +1130,7 @@ async fn the_admin_registers_an_ewarung_and_provisions_its_terminal(app: TestApp
             &[("csrf", &csrf), ("terminal_id", "SMD"), ("serial", "PAX-1")],
         )
         .await;
-    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let bad = admin.follow(&bad).await;
     assert!(bad.body.contains("id=\"terminal_id-error\""));
     let added = admin
         .post(
@@ -1399,7 +1404,7 @@ async fn the_office_suspends_a_household_and_reports_its_card_lost(app: TestApp)
             ],
         )
         .await;
-    assert_eq!(no_reason.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let no_reason = office.follow(&no_reason).await;
     assert!(no_reason.body.contains("id=\"reason-error\""));
     assert!(no_reason
         .body
@@ -1415,7 +1420,7 @@ async fn the_office_suspends_a_household_and_reports_its_card_lost(app: TestApp)
             ],
         )
         .await;
-    assert_eq!(same.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let same = office.follow(&same).await;
     assert!(same
         .body
         .contains("id=\"status-error\">Status ini sudah berlaku."));
@@ -1440,7 +1445,7 @@ async fn the_office_suspends_a_household_and_reports_its_card_lost(app: TestApp)
         ("reason", "pindah ke Balikpapan, dicek RT 004"),
     ];
     let stale = office.post(&path, &stale_form).await;
-    assert_eq!(stale.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let stale = office.follow(&stale).await;
     assert!(stale.body.contains("id=\"form-error\""), "{}", stale.body);
     let fresh = revision_field(&stale.body);
     assert_eq!(fresh, moved["revision"].to_string());
@@ -1555,7 +1560,7 @@ async fn the_admin_suspends_a_terminal_and_an_ewarung_and_lets_them_trade_again(
             &[("csrf", &csrf), ("status", "broken"), ("reason", "x")],
         )
         .await;
-    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let bad = admin.follow(&bad).await;
     assert!(bad.body.contains("id=\"status-error\""));
     let suspended = admin
         .post(
@@ -1683,7 +1688,7 @@ async fn the_office_registers_a_program_and_builds_its_catalog(app: TestApp) {
         ("carry_over", "30"),
     ];
     let refused = office.post("/programs", &bad).await;
-    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let refused = office.follow(&refused).await;
     for field in ["code", "monthly", "carry_over"] {
         assert!(
             refused.body.contains(&format!("id=\"{field}-error\"")),
@@ -1713,7 +1718,7 @@ async fn the_office_registers_a_program_and_builds_its_catalog(app: TestApp) {
     assert_eq!(program["default_monthly_amount"], "150000.00");
     assert_eq!(program["carry_over_months"], 3);
     let taken = office.post("/programs", &good).await;
-    assert_eq!(taken.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let taken = office.follow(&taken).await;
     assert!(taken
         .body
         .contains("id=\"code-error\">Kode program ini sudah dipakai."));
@@ -1731,7 +1736,7 @@ async fn the_office_registers_a_program_and_builds_its_catalog(app: TestApp) {
         ("price_cap", "2.500"),
     ];
     let no_group = office.post(item_path, &item).await;
-    assert_eq!(no_group.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let no_group = office.follow(&no_group).await;
     assert!(no_group.body.contains("id=\"group-error\""));
     item[4] = ("group", "animal_protein");
     let added = office.post(item_path, &item).await;
@@ -1747,7 +1752,7 @@ async fn the_office_registers_a_program_and_builds_its_catalog(app: TestApp) {
     assert!(page.body.contains("Telur ayam ras") && page.body.contains("Protein hewani"));
     assert!(page.body.contains("Rp 2.500"));
     let again = office.post(item_path, &item).await;
-    assert_eq!(again.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let again = office.follow(&again).await;
     assert!(again.body.contains("id=\"sku-error\""));
     // A new price cap, with a reason; the catalog and the API show it.
     let cap_path = "/programs/SSN-LANSIA/items/TELUR-AYAM";
@@ -1761,7 +1766,7 @@ async fn the_office_registers_a_program_and_builds_its_catalog(app: TestApp) {
             &[("csrf", &csrf), ("price_cap", "2,7,5"), ("reason", "")],
         )
         .await;
-    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let refused = office.follow(&refused).await;
     assert!(
         refused.body.contains("id=\"price_cap-error\"")
             && refused.body.contains("id=\"reason-error\"")
@@ -1885,7 +1890,7 @@ async fn api_tokens_end_when_their_user_is_disabled_or_given_a_new_password_or_r
             &[("csrf", &csrf), ("role", "auditor"), ("ewarung", "")],
         )
         .await;
-    assert_eq!(changed.status, StatusCode::OK, "{}", changed.body);
+    assert_eq!(changed.status, StatusCode::SEE_OTHER, "{}", changed.body);
     app.get("/v1/households?limit=1", &office)
         .await
         .expect_error(401, "token_revoked");
@@ -1903,7 +1908,7 @@ async fn api_tokens_end_when_their_user_is_disabled_or_given_a_new_password_or_r
             ],
         )
         .await;
-    assert_eq!(reset.status, StatusCode::OK, "{}", reset.body);
+    assert_eq!(reset.status, StatusCode::SEE_OTHER, "{}", reset.body);
     app.get("/v1/audit?limit=1", &auditor)
         .await
         .expect_error(401, "token_revoked");
@@ -1918,7 +1923,7 @@ async fn api_tokens_end_when_their_user_is_disabled_or_given_a_new_password_or_r
     let disabled = admin
         .post(&format!("{user}/disable"), &[("csrf", &csrf)])
         .await;
-    assert_eq!(disabled.status, StatusCode::OK, "{}", disabled.body);
+    assert_eq!(disabled.status, StatusCode::SEE_OTHER, "{}", disabled.body);
     app.get("/v1/audit?limit=1", &newest)
         .await
         .expect_error(401, "token_revoked");

@@ -266,6 +266,7 @@ async fn a_reused_bank_account_is_named_beside_the_account_number(app: TestApp) 
     let mut second = ewarung("E-Warung Melati");
     second.push(("csrf", &csrf));
     let refused = admin.post("/ewarungs", &second).await;
+    let refused = admin.follow(&refused).await;
     assert!(
         refused
             .body
@@ -309,6 +310,7 @@ async fn a_retired_terminal_stays_retired(app: TestApp) {
             ],
         )
         .await;
+    let forged = admin.follow(&forged).await;
     assert!(
         forged.body.contains("sudah dipensiunkan"),
         "{}",
@@ -404,7 +406,7 @@ async fn a_refused_user_form_keeps_its_choices_and_sums_up_its_errors(app: TestA
             ],
         )
         .await;
-    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let refused = admin.follow(&refused).await;
     // The summary at the top lists each error as a link to its field, in Indonesian.
     let summary = between(&refused.body, "id=\"error-summary\"", "</div>");
     assert!(summary.contains("href=\"#username\""), "{summary}");
@@ -431,7 +433,63 @@ async fn a_refused_user_form_keeps_its_choices_and_sums_up_its_errors(app: TestA
     assert!(!refused.body.contains("pendek"));
 }
 
+async fn a_form_sent_after_the_session_ended_comes_back_after_signing_in(app: TestApp) {
+    let mut office = Browser::new(&app);
+    office.login("dinsos").await;
+    let csrf = office.get("/households/new").await.csrf();
+    // The session ends (idle, expired: to the server, a token it no longer knows).
+    office
+        .cookies
+        .insert("ssn_session".into(), "ended-session-token".into());
+    let form = [
+        ("csrf", csrf.as_str()),
+        ("kk", "6472010909990009"),
+        ("nik", "6472014107850099"),
+        ("name", "Rahmawati"),
+        ("street", "Jl. Sentosa No. 9"),
+        ("rt", "8"),
+        ("rw", "2"),
+        ("kelurahan", "Sungai Pinang Dalam"),
+        ("kecamatan", "Sungai Pinang"),
+        ("password", "never-kept-1"),
+    ];
+    let households = app.count("households").await;
+    let sent = office.post("/households/new", &form).await;
+    assert_eq!(sent.status, StatusCode::SEE_OTHER);
+    assert_eq!(sent.location(), "/login");
+    let login = office.get("/login").await;
+    assert!(login.body.contains("id=\"login-resume\""), "{}", login.body);
+    let signed_in = office
+        .post(
+            "/login",
+            &[
+                ("csrf", &login.csrf()),
+                ("username", "dinsos"),
+                ("password", "demo-office-pass"),
+            ],
+        )
+        .await;
+    assert_eq!(signed_in.location(), "/households/new");
+    let back = office.follow(&signed_in).await;
+    assert!(back.body.contains("value=\"Rahmawati\""), "{}", back.body);
+    assert!(back.body.contains("value=\"6472010909990009\""));
+    assert!(back
+        .body
+        .contains("Sesi Anda berakhir sebelum formulir ini terkirim"));
+    assert!(
+        !back.body.contains("never-kept-1"),
+        "a password is never kept"
+    );
+    assert!(
+        !office.cookies.contains_key("ssn_resume"),
+        "the cookie is spent"
+    );
+    // Nothing was registered by the form sent without a session.
+    assert_eq!(app.count("households").await, households);
+}
+
 on_both_backends!(
+    a_form_sent_after_the_session_ended_comes_back_after_signing_in,
     a_refused_user_form_keeps_its_choices_and_sums_up_its_errors,
     the_audit_log_reads_in_words_and_refuses_a_filter_it_cannot_use,
     a_retired_terminal_stays_retired,

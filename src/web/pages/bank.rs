@@ -7,7 +7,7 @@ use askama::Template;
 use askama_web::WebTemplate;
 use axum::{
     extract::{Multipart, Query, State},
-    http::{header, StatusCode},
+    http::header,
     response::{IntoResponse, Redirect, Response},
 };
 use serde::{Deserialize, Serialize};
@@ -83,16 +83,20 @@ pub async fn day(
     Query(query): Query<DateQuery>,
 ) -> Result<DayPage, WebError> {
     signed.require(Permission::ReadLedger)?;
+    // What a refused close, upload or settlement left to say, once.
+    let message = flash::take::<crate::web::form::NoFields>(&state, &signed, "/bank")
+        .await?
+        .and_then(|flash| flash.errors.of("form").map(str::to_string));
     let yesterday = || format::today_wita(crate::store::now() - chrono::Duration::days(1));
     let typed = query.date.unwrap_or_default();
     if typed.trim().is_empty() {
-        return day_page(&state, &signed, yesterday(), None).await;
+        return day_page(&state, &signed, yesterday(), message).await;
     }
     // Typed as the clerk writes dates (6-12-2026), whatever the browser's language.
     match format::typed_date(&typed) {
-        Some(day) => day_page(&state, &signed, day.to_string(), None).await,
+        Some(day) => day_page(&state, &signed, day.to_string(), message).await,
         None => {
-            let mut page = day_page(&state, &signed, yesterday(), None).await?;
+            let mut page = day_page(&state, &signed, yesterday(), message).await?;
             page.typed = Some((typed, signed.tr().t("invalid-typed-date")));
             Ok(page)
         }
@@ -126,9 +130,27 @@ async fn refused_on_day(
         StoreError::StateConflict { .. } => tr.t("error-conflict"),
         other => return Err(other.into()),
     };
-    let why = tr.t1("bank-refused", "why", &message);
-    let page = day_page(state, signed, text, Some(why)).await?;
-    Ok((StatusCode::CONFLICT, page).into_response())
+    back_to_day(state, signed, &text, tr.t1("bank-refused", "why", &message)).await
+}
+
+/// Back to the date's page, which shows `message` once (post/redirect/get).
+async fn back_to_day(
+    state: &AppState,
+    signed: &SignedIn,
+    text: &str,
+    message: String,
+) -> Result<Response, WebError> {
+    let mut errors = FieldErrors::default();
+    errors.add("form", message);
+    flash::refused(
+        state,
+        signed,
+        "/bank",
+        errors,
+        crate::web::form::NoFields {},
+    )
+    .await?;
+    Ok(Redirect::to(&format!("/bank?date={text}")).into_response())
 }
 
 pub async fn close(
@@ -275,8 +297,7 @@ pub async fn reconcile(
     }
     let tr = signed.tr();
     let Some(field) = field.filter(|field| upload::is_chosen_file(field, "file")) else {
-        let page = day_page(&state, &signed, text, Some(tr.t("bank-no-file"))).await?;
-        return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
+        return back_to_day(&state, &signed, &text, tr.t("bank-no-file")).await;
     };
     let request = RunRequest {
         date: day,
@@ -293,8 +314,7 @@ pub async fn reconcile(
         Err(RunError::Store(error)) => refused_on_day(&state, &signed, text, error).await,
         Err(error) => {
             let why = tr.t1("bank-refused", "why", refusals::recon_run(&tr, error)?);
-            let page = day_page(&state, &signed, text, Some(why)).await?;
-            Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
+            back_to_day(&state, &signed, &text, why).await
         }
     }
 }

@@ -10,8 +10,9 @@ use axum::{
     http::StatusCode,
     response::{IntoResponse, Redirect, Response},
 };
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
+use crate::web::flash;
 use crate::web::form::PagePath;
 use crate::web::signed_form::SignedForm;
 use crate::{
@@ -29,7 +30,7 @@ use crate::{
     web::{error::WebError, form::FieldErrors, layout::Layout, session::SignedIn},
 };
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Serialize, Deserialize)]
 pub struct EwarungFields {
     #[serde(default)]
     name: String,
@@ -120,13 +121,11 @@ pub async fn list(
     // Auditors and offices read every E-Warung; an operator has their own page (`/kiosk`).
     signed.require(Permission::ReadEwarungs)?;
     signed.require(Permission::ReadRegistry)?;
-    list_page(
-        &state,
-        &signed,
-        EwarungFields::default(),
-        FieldErrors::default(),
-    )
-    .await
+    let (fields, errors) = flash::take(&state, &signed, "/ewarungs")
+        .await?
+        .map(|flash| (flash.form, flash.errors))
+        .unwrap_or_default();
+    list_page(&state, &signed, fields, errors).await
 }
 
 /// Digits in a bank code (Indonesia's clearing codes are three).
@@ -233,8 +232,7 @@ pub async fn create(
             Err(error) => return Err(error.into()),
         }
     }
-    let page = list_page(&state, &signed, fields, errors).await?;
-    Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
+    flash::refused(&state, &signed, "/ewarungs", errors, fields).await
 }
 
 #[derive(Template, WebTemplate)]
@@ -296,10 +294,18 @@ pub async fn show(
 ) -> Result<EwarungPage, WebError> {
     signed.require(Permission::ReadEwarungs)?;
     signed.require(Permission::ReadRegistry)?;
-    ewarung_page(&state, &signed, EwarungId(id), None, FieldErrors::default()).await
+    let refused =
+        flash::take::<TerminalFields>(&state, &signed, &format!("/ewarungs/{id}")).await?;
+    let (fields, errors) = refused
+        .map(|flash| (flash.form, flash.errors))
+        .unwrap_or_default();
+    let mut page = ewarung_page(&state, &signed, EwarungId(id), None, errors).await?;
+    page.terminal_id = fields.terminal_id;
+    page.serial = fields.serial;
+    Ok(page)
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Serialize, Deserialize)]
 pub struct TerminalFields {
     #[serde(default)]
     terminal_id: String,
@@ -355,10 +361,8 @@ pub async fn add_terminal(
             Err(error) => return Err(error.into()),
         }
     }
-    let mut page = ewarung_page(&state, &signed, ewarung, None, errors).await?;
-    page.terminal_id = fields.terminal_id;
-    page.serial = fields.serial;
-    Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
+    let path = format!("/ewarungs/{}", ewarung.0);
+    flash::refused(&state, &signed, &path, errors, fields).await
 }
 
 /// A page that asks before an action that cannot be undone.

@@ -7,11 +7,11 @@ use askama::Template;
 use askama_web::WebTemplate;
 use axum::{
     extract::State,
-    http::StatusCode,
     response::{IntoResponse, Redirect, Response},
 };
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
+use crate::web::flash;
 use crate::web::form::PagePath;
 use crate::web::signed_form::SignedForm;
 use crate::{
@@ -58,7 +58,7 @@ fn code(typed: &str, invalid_code: &'static str, what: &str) -> Result<String, I
     parse_code(&typed.to_uppercase(), invalid_code, what)
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Serialize, Deserialize)]
 pub struct ProgramFields {
     #[serde(default)]
     code: String,
@@ -118,13 +118,11 @@ pub async fn list(
     signed: SignedIn,
 ) -> Result<ProgramsPage, WebError> {
     require_reader(&signed)?;
-    programs_page(
-        &state,
-        &signed,
-        ProgramFields::default(),
-        FieldErrors::default(),
-    )
-    .await
+    let (fields, errors) = flash::take(&state, &signed, "/programs")
+        .await?
+        .map(|flash| (flash.form, flash.errors))
+        .unwrap_or_default();
+    programs_page(&state, &signed, fields, errors).await
 }
 
 pub async fn create(
@@ -175,11 +173,10 @@ pub async fn create(
             Err(error) => return Err(error.into()),
         }
     }
-    let page = programs_page(&state, &signed, fields, errors).await?;
-    Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
+    flash::refused(&state, &signed, "/programs", errors, fields).await
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Serialize, Deserialize)]
 pub struct ItemFields {
     #[serde(default)]
     sku: String,
@@ -254,14 +251,12 @@ pub async fn show(
     PagePath(program_code): PagePath<String>,
 ) -> Result<ProgramPage, WebError> {
     require_reader(&signed)?;
-    program_page(
-        &state,
-        &signed,
-        &program_code,
-        ItemFields::default(),
-        FieldErrors::default(),
-    )
-    .await
+    let path = format!("/programs/{program_code}");
+    let (fields, errors) = flash::take(&state, &signed, &path)
+        .await?
+        .map(|flash| (flash.form, flash.errors))
+        .unwrap_or_default();
+    program_page(&state, &signed, &program_code, fields, errors).await
 }
 
 pub async fn add_item(
@@ -309,11 +304,11 @@ pub async fn add_item(
             Err(error) => return Err(error.into()),
         }
     }
-    let page = program_page(&state, &signed, &program.code, fields, errors).await?;
-    Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
+    let path = format!("/programs/{}", program.code);
+    flash::refused(&state, &signed, &path, errors, fields).await
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Serialize, Deserialize)]
 pub struct PriceCapFields {
     #[serde(default)]
     price_cap: String,
@@ -370,12 +365,17 @@ pub async fn price_cap_form(
 ) -> Result<PriceCapForm, WebError> {
     signed.require(Permission::ManagePrograms)?;
     let (program, item) = program_item(&state, &program_code, &sku).await?;
+    let path = format!("/programs/{}/items/{}", program.code, item.sku);
+    let (fields, errors) = flash::take(&state, &signed, &path)
+        .await?
+        .map(|flash| (flash.form, flash.errors))
+        .unwrap_or_default();
     Ok(PriceCapForm {
         layout: Layout::new(&signed, "/programs"),
         program,
         item,
-        fields: PriceCapFields::default(),
-        errors: FieldErrors::default(),
+        fields,
+        errors,
     })
 }
 
@@ -405,12 +405,6 @@ pub async fn set_price_cap(
         let to = format!("/programs/{}#catalog", program.code);
         return Ok(Redirect::to(&to).into_response());
     }
-    let page = PriceCapForm {
-        layout: Layout::new(&signed, "/programs"),
-        program,
-        item,
-        fields,
-        errors,
-    };
-    Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
+    let path = format!("/programs/{}/items/{}", program.code, item.sku);
+    flash::refused(&state, &signed, &path, errors, fields).await
 }

@@ -7,7 +7,7 @@ use askama::Template;
 use askama_web::WebTemplate;
 use axum::{
     extract::{Multipart, State},
-    http::{header, StatusCode},
+    http::header,
     response::{IntoResponse, Redirect, Response},
 };
 use serde::{Deserialize, Serialize};
@@ -52,7 +52,9 @@ impl BatchList {
 pub async fn list(State(state): State<AppState>, signed: SignedIn) -> Result<BatchList, WebError> {
     signed.require(Permission::ReadLedger)?;
     let mut page = list_page(&state, &signed, None).await?;
+    // A refused upload (the file's error) or expiry (the date's).
     if let Some(refused) = flash::take::<ExpireForm>(&state, &signed, "/quota").await? {
+        page.error = refused.errors.of("file").map(str::to_string);
         page.expiry = refused.form;
         page.errors = refused.errors;
     }
@@ -91,9 +93,11 @@ pub async fn upload(
 ) -> Result<Response, WebError> {
     signed.require(Permission::LoadQuotas)?;
     let tr = signed.tr();
+    // Refused, back to the quota page, which says why (post/redirect/get).
     let refused = |message: String| async {
-        let page = list_page(&state, &signed, Some(message)).await?;
-        Ok::<_, WebError>((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
+        let mut errors = FieldErrors::default();
+        errors.add("file", message);
+        flash::refused(&state, &signed, "/quota", errors, ExpireForm::default()).await
     };
     upload::check_csrf_first(&mut form, &signed).await?;
     let field = form.next_field().await.map_err(|_| WebError::BadForm)?;

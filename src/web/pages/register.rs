@@ -6,10 +6,9 @@ use askama::Template;
 use askama_web::WebTemplate;
 use axum::{
     extract::State,
-    http::StatusCode,
     response::{IntoResponse, Redirect, Response},
 };
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::web::form::PagePath;
 use crate::web::signed_form::SignedForm;
@@ -23,11 +22,11 @@ use crate::{
     },
     http::state::AppState,
     store::{HouseholdChange, NewHousehold, StoreError},
-    web::{error::WebError, form::FieldErrors, layout::Layout, session::SignedIn},
+    web::{error::WebError, flash, form::FieldErrors, layout::Layout, session::SignedIn},
 };
 
 /// The form's fields as typed (re-shown as typed when refused).
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct HouseholdFields {
     #[serde(default)]
     pub kk: String,
@@ -149,13 +148,22 @@ struct Checked {
     address: Address,
 }
 
-pub async fn new_form(signed: SignedIn) -> Result<HouseholdForm, WebError> {
+const NEW_FORM: &str = "/households/new";
+
+pub async fn new_form(
+    State(state): State<AppState>,
+    signed: SignedIn,
+) -> Result<HouseholdForm, WebError> {
     signed.require(Permission::ManageHouseholds)?;
+    let (fields, errors) = flash::take(&state, &signed, NEW_FORM)
+        .await?
+        .map(|flash| (flash.form, flash.errors))
+        .unwrap_or_default();
     Ok(HouseholdForm {
         layout: Layout::new(&signed, "/households"),
         editing: None,
-        fields: HouseholdFields::default(),
-        errors: FieldErrors::default(),
+        fields,
+        errors,
     })
 }
 
@@ -167,18 +175,9 @@ pub async fn create(
     }: SignedForm<HouseholdFields>,
 ) -> Result<Response, WebError> {
     signed.require(Permission::ManageHouseholds)?;
-    let refused = |errors: FieldErrors, fields: HouseholdFields| {
-        let page = HouseholdForm {
-            layout: Layout::new(&signed, "/households"),
-            editing: None,
-            fields,
-            errors,
-        };
-        Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
-    };
     let checked = match check(&signed, &fields, false) {
         Ok(checked) => checked,
-        Err(errors) => return refused(errors, fields),
+        Err(errors) => return flash::refused(&state, &signed, NEW_FORM, errors, fields).await,
     };
     let household = NewHousehold {
         kk_number: checked
@@ -198,7 +197,7 @@ pub async fn create(
         Err(StoreError::Duplicate { .. }) => {
             let mut errors = FieldErrors::default();
             errors.add("kk", signed.tr().t("invalid-duplicate-kk"));
-            refused(errors, fields)
+            flash::refused(&state, &signed, NEW_FORM, errors, fields).await
         }
         Err(error) => Err(error.into()),
     }
@@ -215,6 +214,15 @@ pub async fn edit_form(
         .get_household(HouseholdId(id))
         .await?
         .ok_or(WebError::NotFound)?;
+    let path = format!("/households/{}/edit", household.id.0);
+    if let Some(refused) = flash::take(&state, &signed, &path).await? {
+        return Ok(HouseholdForm {
+            layout: Layout::new(&signed, "/households"),
+            editing: Some((household.id, household.kk_number)),
+            fields: refused.form,
+            errors: refused.errors,
+        });
+    }
     let fields = HouseholdFields {
         kk: household.kk_number.clone(),
         nik: household.head_nik,
@@ -250,18 +258,10 @@ pub async fn update(
         .get_household(id)
         .await?
         .ok_or(WebError::NotFound)?;
-    let refused = |errors: FieldErrors, fields: HouseholdFields| {
-        let page = HouseholdForm {
-            layout: Layout::new(&signed, "/households"),
-            editing: Some((id, household.kk_number.clone())),
-            fields,
-            errors,
-        };
-        Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
-    };
+    let path = format!("/households/{}/edit", household.id.0);
     let checked = match check(&signed, &fields, true) {
         Ok(checked) => checked,
-        Err(errors) => return refused(errors, fields),
+        Err(errors) => return flash::refused(&state, &signed, &path, errors, fields).await,
     };
     let change = HouseholdChange {
         id,
@@ -278,7 +278,7 @@ pub async fn update(
         Err(StoreError::StaleRevision { .. }) => {
             let mut errors = FieldErrors::default();
             errors.add("form", signed.tr().t("invalid-stale"));
-            refused(errors, fields)
+            flash::refused(&state, &signed, &path, errors, fields).await
         }
         Err(error) => Err(error.into()),
     }

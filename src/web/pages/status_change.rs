@@ -7,10 +7,9 @@ use askama::Template;
 use askama_web::WebTemplate;
 use axum::{
     extract::State,
-    http::StatusCode,
     response::{IntoResponse, Redirect, Response},
 };
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::web::form::PagePath;
 use crate::web::signed_form::SignedForm;
@@ -27,11 +26,12 @@ use crate::{
     model::records::{EwarungRecord, HouseholdRecord, TerminalRecord},
     store::{HouseholdChange, StoreError},
     web::{
-        error::WebError, form::FieldErrors, layout::Layout, session::SignedIn, status::status_key,
+        error::WebError, flash, form::FieldErrors, layout::Layout, session::SignedIn,
+        status::status_key,
     },
 };
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Serialize, Deserialize)]
 pub struct StatusFields {
     #[serde(default)]
     status: String,
@@ -87,45 +87,38 @@ enum Subject {
 impl Subject {
     fn form(&self, signed: &SignedIn, fields: StatusFields, errors: FieldErrors) -> StatusForm {
         let tr = signed.tr();
-        let (title, action, all, effect_key, revision, menu): (_, _, Vec<&'static str>, _, _, _) =
-            match self {
-                Subject::Household(household) => (
-                    tr.t1("status-title-household", "kk", &household.kk_number),
-                    format!("/households/{}/status", household.id.0),
-                    HouseholdStatus::ALL.iter().map(|s| s.as_str()).collect(),
-                    "status-effect-household",
-                    Some(household.revision),
-                    "/households",
-                ),
-                Subject::Ewarung(ewarung) => (
-                    tr.t1("status-title-ewarung", "name", &ewarung.name),
-                    format!("/ewarungs/{}/status", ewarung.id.0),
-                    EwarungStatus::ALL.iter().map(|s| s.as_str()).collect(),
-                    "status-effect-ewarung",
-                    None,
-                    "/ewarungs",
-                ),
-                Subject::Terminal(terminal) => (
-                    tr.t1("status-title-terminal", "terminal", &terminal.terminal_id),
-                    format!(
-                        "/ewarungs/{}/terminals/{}/status",
-                        terminal.ewarung_id.0, terminal.terminal_id
-                    ),
-                    // Only the states this terminal may still move to.
-                    TerminalStatus::ALL
-                        .iter()
-                        .filter(|next| terminal.status.may_become(**next))
-                        .map(|s| s.as_str())
-                        .collect(),
-                    "status-effect-terminal",
-                    None,
-                    "/ewarungs",
-                ),
-            };
+        let (title, all, effect_key, revision, menu): (_, Vec<&'static str>, _, _, _) = match self {
+            Subject::Household(household) => (
+                tr.t1("status-title-household", "kk", &household.kk_number),
+                HouseholdStatus::ALL.iter().map(|s| s.as_str()).collect(),
+                "status-effect-household",
+                Some(household.revision),
+                "/households",
+            ),
+            Subject::Ewarung(ewarung) => (
+                tr.t1("status-title-ewarung", "name", &ewarung.name),
+                EwarungStatus::ALL.iter().map(|s| s.as_str()).collect(),
+                "status-effect-ewarung",
+                None,
+                "/ewarungs",
+            ),
+            Subject::Terminal(terminal) => (
+                tr.t1("status-title-terminal", "terminal", &terminal.terminal_id),
+                // Only the states this terminal may still move to.
+                TerminalStatus::ALL
+                    .iter()
+                    .filter(|next| terminal.status.may_become(**next))
+                    .map(|s| s.as_str())
+                    .collect(),
+                "status-effect-terminal",
+                None,
+                "/ewarungs",
+            ),
+        };
         StatusForm {
             layout: Layout::new(signed, menu),
             title,
-            action,
+            action: self.path(),
             back: self.back(),
             current_key: status_key(self.current()),
             choices: choices(&all, self.current()),
@@ -141,6 +134,18 @@ impl Subject {
             chosen: fields.status,
             reason: fields.reason,
             errors,
+        }
+    }
+
+    /// The form's own address (it posts there too).
+    fn path(&self) -> String {
+        match self {
+            Subject::Household(household) => format!("/households/{}/status", household.id.0),
+            Subject::Ewarung(ewarung) => format!("/ewarungs/{}/status", ewarung.id.0),
+            Subject::Terminal(terminal) => format!(
+                "/ewarungs/{}/terminals/{}/status",
+                terminal.ewarung_id.0, terminal.terminal_id
+            ),
         }
     }
 
@@ -185,9 +190,18 @@ async fn terminal(
     Ok(Subject::Terminal(terminal))
 }
 
-fn confirm(signed: &SignedIn, subject: Subject) -> Result<StatusForm, WebError> {
+/// The form, with a refused change's errors and values the one time after it was refused.
+async fn confirm(
+    state: &AppState,
+    signed: &SignedIn,
+    subject: Subject,
+) -> Result<StatusForm, WebError> {
     signed.require(subject.permission())?;
-    Ok(subject.form(signed, StatusFields::default(), FieldErrors::default()))
+    let (fields, errors) = flash::take(state, signed, &subject.path())
+        .await?
+        .map(|flash| (flash.form, flash.errors))
+        .unwrap_or_default();
+    Ok(subject.form(signed, fields, errors))
 }
 
 /// A new status, typed by what it applies to.
@@ -303,8 +317,7 @@ async fn change(
             }
         }
     }
-    let page = subject.form(signed, fields, errors);
-    Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
+    flash::refused(state, signed, &subject.path(), errors, fields).await
 }
 
 pub async fn confirm_household(
@@ -313,7 +326,7 @@ pub async fn confirm_household(
     PagePath(id): PagePath<uuid::Uuid>,
 ) -> Result<StatusForm, WebError> {
     signed.require(Permission::ManageHouseholds)?;
-    confirm(&signed, household(&state, id).await?)
+    confirm(&state, &signed, household(&state, id).await?).await
 }
 
 pub async fn change_household(
@@ -334,7 +347,7 @@ pub async fn confirm_ewarung(
     PagePath(id): PagePath<uuid::Uuid>,
 ) -> Result<StatusForm, WebError> {
     signed.require(Permission::ManageEwarungs)?;
-    confirm(&signed, ewarung(&state, id).await?)
+    confirm(&state, &signed, ewarung(&state, id).await?).await
 }
 
 pub async fn change_ewarung(
@@ -355,7 +368,7 @@ pub async fn confirm_terminal(
     PagePath((id, terminal_id)): PagePath<(uuid::Uuid, String)>,
 ) -> Result<StatusForm, WebError> {
     signed.require(Permission::ManageEwarungs)?;
-    confirm(&signed, terminal(&state, id, &terminal_id).await?)
+    confirm(&state, &signed, terminal(&state, id, &terminal_id).await?).await
 }
 
 pub async fn change_terminal(

@@ -6,11 +6,11 @@ use askama::Template;
 use askama_web::WebTemplate;
 use axum::{
     extract::State,
-    http::StatusCode,
     response::{IntoResponse, Redirect, Response},
 };
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
+use crate::web::flash;
 use crate::web::form::PagePath;
 use crate::web::format::Shows;
 use crate::web::signed_form::SignedForm;
@@ -33,7 +33,7 @@ use crate::{
     },
 };
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Serialize, Deserialize)]
 pub struct UserFields {
     #[serde(default)]
     username: String,
@@ -106,13 +106,11 @@ async fn users_page(
 pub async fn list(State(state): State<AppState>, signed: SignedIn) -> Result<UsersPage, WebError> {
     // Auditors and offices read the list; only the admin changes it.
     signed.require(Permission::ReadRegistry)?;
-    users_page(
-        &state,
-        &signed,
-        UserFields::default(),
-        FieldErrors::default(),
-    )
-    .await
+    let (fields, errors) = flash::take(&state, &signed, "/users")
+        .await?
+        .map(|flash| (flash.form, flash.errors))
+        .unwrap_or_default();
+    users_page(&state, &signed, fields, errors).await
 }
 
 /// The role and E-Warung of a form, or the errors beside them.
@@ -206,13 +204,8 @@ pub async fn create(
             Err(error) => return Err(error.into()),
         }
     }
-    let fields = UserFields {
-        password: String::new(),
-        password_again: String::new(),
-        ..fields
-    };
-    let page = users_page(&state, &signed, fields, errors).await?;
-    Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
+    // (The passwords are never kept: flash leaves them out.)
+    flash::refused(&state, &signed, "/users", errors, fields).await
 }
 
 #[derive(Template, WebTemplate)]
@@ -283,7 +276,22 @@ pub async fn show(
     PagePath(id): PagePath<uuid::Uuid>,
 ) -> Result<UserPage, WebError> {
     signed.require(Permission::ReadRegistry)?;
-    user_page(&state, &signed, UserId(id), FieldErrors::default(), None).await
+    let outcome = flash::take::<Outcome>(&state, &signed, &format!("/users/{id}")).await?;
+    let (done, errors) = match outcome {
+        Some(flash) => (
+            Some(flash.form.done).filter(|done| !done.is_empty()),
+            flash.errors,
+        ),
+        None => (None, FieldErrors::default()),
+    };
+    user_page(&state, &signed, UserId(id), errors, done).await
+}
+
+/// What an action on a user left for the user's page: what was done, in words.
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct Outcome {
+    #[serde(default)]
+    done: String,
 }
 
 pub async fn act(
@@ -347,13 +355,18 @@ pub async fn act(
         // The user's API tokens stop working here at once (other servers within seconds).
         state.revocations.refresh(sessions).await?;
     }
-    let status = if errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
+    // Done or refused, the browser goes back to the user's page, which says which, once.
+    let outcome = Outcome {
+        done: done.map(|key| tr.t(key)).unwrap_or_default(),
     };
-    let page = user_page(&state, &signed, id, errors, done.map(|key| tr.t(key))).await?;
-    Ok((status, page).into_response())
+    flash::refused(
+        &state,
+        &signed,
+        &format!("/users/{}", id.0),
+        errors,
+        outcome,
+    )
+    .await
 }
 
 impl Shows for UsersPage {
