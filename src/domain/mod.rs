@@ -7,6 +7,7 @@ pub mod household;
 pub mod identity;
 pub mod ids;
 pub mod invalid;
+pub mod limits;
 pub mod locale;
 pub mod message;
 pub mod money;

@@ -144,7 +144,7 @@ async fn change_status(
     reason: &str,
 ) -> Result<Json<CardRecord>, ApiError> {
     caller.require(Permission::ManageCards)?;
-    let reason = text("reason", reason, 500)?;
+    let reason = text("reason", reason, crate::domain::limits::REASON_CHARS)?;
     Ok(Json(
         state
             .cards
@@ -195,7 +195,11 @@ pub async fn replace(
     Body(request): Body<ReplaceCard>,
 ) -> Result<(StatusCode, Json<IssuedCard>), ApiError> {
     caller.require(Permission::ManageCards)?;
-    let reason = text("reason", &request.reason, 500)?;
+    let reason = text(
+        "reason",
+        &request.reason,
+        crate::domain::limits::REASON_CHARS,
+    )?;
     let issued = state
         .cards
         .replace(id, &request.pin, reason, caller.user)

@@ -72,7 +72,11 @@ fn bank_account(account: BankAccount) -> Result<BankAccount, ApiError> {
     Ok(BankAccount {
         bank_code: digits(&account.bank_code, "bank_account.bank_code", 3..=3)?,
         account_number: digits(&account.account_number, "bank_account.number", 6..=20)?,
-        account_holder: text("bank_account.holder", &account.account_holder, 200)?,
+        account_holder: text(
+            "bank_account.holder",
+            &account.account_holder,
+            crate::domain::limits::NAME_CHARS,
+        )?,
     })
 }
 
@@ -85,8 +89,12 @@ pub async fn create(
 ) -> Result<(StatusCode, Json<EwarungRecord>), ApiError> {
     caller.require(Permission::ManageEwarungs)?;
     let ewarung = NewEwarung {
-        name: text("name", &request.name, 200)?,
-        owner_name: text("owner_name", &request.owner_name, 200)?,
+        name: text("name", &request.name, crate::domain::limits::NAME_CHARS)?,
+        owner_name: text(
+            "owner_name",
+            &request.owner_name,
+            crate::domain::limits::NAME_CHARS,
+        )?,
         address: request
             .address
             .normalised()
@@ -150,7 +158,11 @@ pub async fn change_status(
     Body(request): Body<ChangeEwarungStatus>,
 ) -> Result<Json<EwarungRecord>, ApiError> {
     caller.require(Permission::ManageEwarungs)?;
-    let reason = text("reason", &request.reason, 500)?;
+    let reason = text(
+        "reason",
+        &request.reason,
+        crate::domain::limits::REASON_CHARS,
+    )?;
     Ok(Json(
         state
             .store
@@ -179,7 +191,11 @@ pub async fn add_terminal(
     let terminal = NewTerminal {
         terminal_id,
         ewarung_id: id,
-        serial_number: text("serial_number", &request.serial_number, 64)?,
+        serial_number: text(
+            "serial_number",
+            &request.serial_number,
+            crate::domain::limits::SERIAL_CHARS,
+        )?,
         pin_key: Some(wrapped),
     };
     let terminal = state.store.create_terminal(terminal, caller.user).await?;
@@ -294,7 +310,11 @@ pub async fn change_terminal_status(
     Body(request): Body<ChangeTerminalStatus>,
 ) -> Result<Json<TerminalRecord>, ApiError> {
     caller.require(Permission::ManageEwarungs)?;
-    let reason = text("reason", &request.reason, 500)?;
+    let reason = text(
+        "reason",
+        &request.reason,
+        crate::domain::limits::REASON_CHARS,
+    )?;
     Ok(Json(
         state
             .store

@@ -80,7 +80,11 @@ pub async fn create(
     let household = NewHousehold {
         kk_number: request.kk_number.as_str().to_string(),
         head_nik: request.head_nik.as_str().to_string(),
-        head_name: text("head_name", &request.head_name, 200)?,
+        head_name: text(
+            "head_name",
+            &request.head_name,
+            crate::domain::limits::NAME_CHARS,
+        )?,
         address: address(request.address)?,
     };
     let record = state.store.create_household(household, caller.user).await?;
@@ -146,11 +150,15 @@ pub async fn update(
         head_nik: request.head_nik.map(|nik| nik.as_str().to_string()),
         head_name: request
             .head_name
-            .map(|name| text("head_name", &name, 200))
+            .map(|name| text("head_name", &name, crate::domain::limits::NAME_CHARS))
             .transpose()?,
         address: request.address.map(address).transpose()?,
         status: None,
-        reason: text("reason", &request.reason, 500)?,
+        reason: text(
+            "reason",
+            &request.reason,
+            crate::domain::limits::REASON_CHARS,
+        )?,
         actor: caller.user,
     };
     Ok(Json(state.store.update_household(change).await?))
@@ -172,7 +180,11 @@ pub async fn change_status(
         head_name: None,
         address: None,
         status: Some(request.status),
-        reason: text("reason", &request.reason, 500)?,
+        reason: text(
+            "reason",
+            &request.reason,
+            crate::domain::limits::REASON_CHARS,
+        )?,
         actor: caller.user,
     };
     Ok(Json(state.store.update_household(change).await?))

@@ -71,7 +71,7 @@ pub async fn create(
         .create_program(
             NewProgram {
                 code,
-                name: text("name", &request.name, 200)?,
+                name: text("name", &request.name, crate::domain::limits::NAME_CHARS)?,
                 default_monthly_amount_minor: request
                     .default_monthly_amount
                     .at_most(MAX_QUOTA_LINE_MINOR, "the monthly amount")
@@ -128,8 +128,8 @@ pub async fn add_item(
         program_id: program.id,
         sku: parse_code(&request.sku, "invalid_sku", "SKU")
             .map_err(|e| ApiError::invalid("sku", e))?,
-        name: text("name", &request.name, 200)?,
-        unit: text("unit", &request.unit, 20)?,
+        name: text("name", &request.name, crate::domain::limits::NAME_CHARS)?,
+        unit: text("unit", &request.unit, crate::domain::limits::UNIT_CHARS)?,
         commodity_group: request.group,
         max_unit_price_minor: request
             .max_unit_price
@@ -169,7 +169,11 @@ pub async fn set_price_cap(
         .max_unit_price
         .at_most(MAX_PRICE_CAP_MINOR, "a price cap")
         .map_err(|e| ApiError::invalid("max_unit_price", e))?;
-    let reason = text("reason", &request.reason, 500)?;
+    let reason = text(
+        "reason",
+        &request.reason,
+        crate::domain::limits::REASON_CHARS,
+    )?;
     let record = state
         .store
         .set_price_cap(program.id, &sku, cap.minor_units(), reason, caller.user)

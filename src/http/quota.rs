@@ -87,7 +87,11 @@ pub async fn upload(
         }
         "application/json" => {
             let Body(batch) = Body::<JsonBatch>::from_request(request, &state).await?;
-            let name = crate::http::text("source_name", &batch.source_name, 200)?;
+            let name = crate::http::text(
+                "source_name",
+                &batch.source_name,
+                crate::domain::limits::NAME_CHARS,
+            )?;
             let rows: Vec<upload::Row> = batch
                 .lines
                 .iter()

@@ -257,7 +257,11 @@ pub async fn resolve(
     Body(request): Body<ResolveRequest>,
 ) -> Result<Json<ReconException>, ApiError> {
     caller.require(Permission::ResolveExceptions)?;
-    let reason = crate::http::text("reason", &request.reason, 500)?;
+    let reason = crate::http::text(
+        "reason",
+        &request.reason,
+        crate::domain::limits::REASON_CHARS,
+    )?;
     if reason.chars().count() < 5 {
         return Err(ApiError::Invalid {
             code: "reason_required".into(),

@@ -438,7 +438,7 @@ pub struct ResolveForm {
 }
 
 /// The fewest and most characters a resolution's reason has.
-const REASON_CHARS: std::ops::RangeInclusive<usize> = 5..=500;
+const REASON_CHARS: std::ops::RangeInclusive<usize> = 5..=crate::domain::limits::REASON_CHARS;
 
 pub async fn resolve(
     State(state): State<AppState>,

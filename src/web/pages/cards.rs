@@ -389,9 +389,13 @@ pub async fn act(
     let tr = signed.tr();
     let mut errors = FieldErrors::default();
     let reason = if action.needs_reason() {
-        bounded(&fields.reason, 500, "reason")
-            .map_err(|invalid| errors.invalid(&tr, "reason", &invalid))
-            .ok()
+        bounded(
+            &fields.reason,
+            crate::domain::limits::REASON_CHARS,
+            "reason",
+        )
+        .map_err(|invalid| errors.invalid(&tr, "reason", &invalid))
+        .ok()
     } else {
         Some(String::new())
     };

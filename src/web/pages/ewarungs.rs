@@ -176,18 +176,45 @@ pub async fn create(
             .map_err(|invalid| errors.invalid(&tr, field, &invalid))
             .ok()
     };
-    let name = check("name", bounded(&fields.name, 200, "name"));
-    let owner = check("owner", bounded(&fields.owner, 200, "owner"));
-    let street = check("street", bounded(&fields.street, 200, "street"));
+    let name = check(
+        "name",
+        bounded(&fields.name, crate::domain::limits::NAME_CHARS, "name"),
+    );
+    let owner = check(
+        "owner",
+        bounded(&fields.owner, crate::domain::limits::NAME_CHARS, "owner"),
+    );
+    let street = check(
+        "street",
+        bounded(&fields.street, crate::domain::limits::NAME_CHARS, "street"),
+    );
     let rt = check("rt", neighbourhood_unit(&fields.rt, "rt"));
     let rw = check("rw", neighbourhood_unit(&fields.rw, "rw"));
-    let kelurahan = check("kelurahan", bounded(&fields.kelurahan, 100, "kelurahan"));
-    let kecamatan = check("kecamatan", bounded(&fields.kecamatan, 100, "kecamatan"));
+    let kelurahan = check(
+        "kelurahan",
+        bounded(
+            &fields.kelurahan,
+            crate::domain::limits::AREA_CHARS,
+            "kelurahan",
+        ),
+    );
+    let kecamatan = check(
+        "kecamatan",
+        bounded(
+            &fields.kecamatan,
+            crate::domain::limits::AREA_CHARS,
+            "kecamatan",
+        ),
+    );
     let bank_code = check("bank_code", bank_code(&fields.bank_code));
     let number = check("account_number", account_number(&fields.account_number));
     let holder = check(
         "account_holder",
-        bounded(&fields.account_holder, 200, "holder"),
+        bounded(
+            &fields.account_holder,
+            crate::domain::limits::NAME_CHARS,
+            "holder",
+        ),
     );
     if let (
         Some(name),
@@ -329,9 +356,13 @@ pub async fn add_terminal(
     let terminal_id = TerminalId::parse(&fields.terminal_id.trim().to_ascii_uppercase())
         .map_err(|invalid| errors.invalid(&tr, "terminal_id", &invalid))
         .ok();
-    let serial = bounded(&fields.serial, 64, "serial")
-        .map_err(|invalid| errors.invalid(&tr, "serial", &invalid))
-        .ok();
+    let serial = bounded(
+        &fields.serial,
+        crate::domain::limits::SERIAL_CHARS,
+        "serial",
+    )
+    .map_err(|invalid| errors.invalid(&tr, "serial", &invalid))
+    .ok();
     if let (Some(terminal_id), Some(serial_number)) = (terminal_id, serial) {
         state
             .store

@@ -140,7 +140,11 @@ pub async fn create(
         "code",
         code(&fields.code, "invalid_program_code", "program code"),
     );
-    let name = errors.check(&tr, "name", bounded(&fields.name, 200, "name"));
+    let name = errors.check(
+        &tr,
+        "name",
+        bounded(&fields.name, crate::domain::limits::NAME_CHARS, "name"),
+    );
     let monthly = errors.check(
         &tr,
         "monthly",
@@ -276,8 +280,16 @@ pub async fn add_item(
     let tr = signed.tr();
     let mut errors = FieldErrors::default();
     let sku = errors.check(&tr, "sku", code(&fields.sku, "invalid_sku", "SKU"));
-    let name = errors.check(&tr, "name", bounded(&fields.name, 200, "name"));
-    let unit = errors.check(&tr, "unit", bounded(&fields.unit, 20, "unit"));
+    let name = errors.check(
+        &tr,
+        "name",
+        bounded(&fields.name, crate::domain::limits::NAME_CHARS, "name"),
+    );
+    let unit = errors.check(
+        &tr,
+        "unit",
+        bounded(&fields.unit, crate::domain::limits::UNIT_CHARS, "unit"),
+    );
     let group = errors.check(&tr, "group", CommodityGroup::parse(fields.group.trim()));
     let price_cap = errors.check(
         &tr,
@@ -396,7 +408,15 @@ pub async fn set_price_cap(
         "price_cap",
         rupiah(&fields.price_cap, MAX_PRICE_CAP_MINOR, "a price cap"),
     );
-    let reason = errors.check(&tr, "reason", bounded(&fields.reason, 500, "reason"));
+    let reason = errors.check(
+        &tr,
+        "reason",
+        bounded(
+            &fields.reason,
+            crate::domain::limits::REASON_CHARS,
+            "reason",
+        ),
+    );
     if let (Some(cap), Some(reason)) = (cap, reason) {
         state
             .store

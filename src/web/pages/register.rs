@@ -87,12 +87,24 @@ fn check(
             .map_err(|invalid| errors.invalid(&tr, field, &invalid))
             .ok()
     };
-    let name = text("name", &fields.name, 200);
-    let street = text("street", &fields.street, 200);
-    let kelurahan = text("kelurahan", &fields.kelurahan, 100);
-    let kecamatan = text("kecamatan", &fields.kecamatan, 100);
+    let name = text("name", &fields.name, crate::domain::limits::NAME_CHARS);
+    let street = text("street", &fields.street, crate::domain::limits::NAME_CHARS);
+    let kelurahan = text(
+        "kelurahan",
+        &fields.kelurahan,
+        crate::domain::limits::AREA_CHARS,
+    );
+    let kecamatan = text(
+        "kecamatan",
+        &fields.kecamatan,
+        crate::domain::limits::AREA_CHARS,
+    );
     let reason = if editing {
-        text("reason", &fields.reason, 500)
+        text(
+            "reason",
+            &fields.reason,
+            crate::domain::limits::REASON_CHARS,
+        )
     } else {
         Some(String::new())
     };

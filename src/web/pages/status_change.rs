@@ -302,9 +302,13 @@ async fn change(
         .parse(&fields.status)
         .map_err(|invalid| errors.invalid(&tr, "status", &invalid))
         .ok();
-    let reason = bounded(&fields.reason, 500, "reason")
-        .map_err(|invalid| errors.invalid(&tr, "reason", &invalid))
-        .ok();
+    let reason = bounded(
+        &fields.reason,
+        crate::domain::limits::REASON_CHARS,
+        "reason",
+    )
+    .map_err(|invalid| errors.invalid(&tr, "reason", &invalid))
+    .ok();
     if let (Some(status), Some(reason)) = (status, reason) {
         match apply(state, signed, &subject, status, reason, fields.revision).await? {
             None => return Ok(Redirect::to(&subject.back()).into_response()),
