@@ -154,16 +154,6 @@ mod tests {
     /// value macros are given (`string_enum!`, `sixteen_digit_number!`) and the quota file's
     /// line error codes (`code: "…".into()`).
     fn refusal_codes() -> std::collections::BTreeSet<String> {
-        fn files(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
-            for entry in std::fs::read_dir(dir).unwrap() {
-                let path = entry.unwrap().path();
-                if path.is_dir() {
-                    files(&path, out);
-                } else if path.extension().is_some_and(|ext| ext == "rs") {
-                    out.push(path);
-                }
-            }
-        }
         fn quoted_after(text: &str, marker: &str, within: usize) -> Vec<String> {
             text.match_indices(marker)
                 .filter_map(|(at, _)| {
@@ -178,13 +168,9 @@ mod tests {
                 })
                 .collect()
         }
-        let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
-        let mut paths = Vec::new();
-        files(&src, &mut paths);
         let mut codes = std::collections::BTreeSet::new();
-        for path in paths {
-            let text = std::fs::read_to_string(&path).unwrap();
-            let text = text.split("#[cfg(test)]").next().unwrap();
+        for (path, text) in crate::web::source_files::rust_sources("") {
+            let text = text.as_str();
             codes.extend(quoted_after(text, "Invalid::new(", 80));
             for marker in ["string_enum!(", "sixteen_digit_number!("] {
                 for (at, _) in text.match_indices(marker) {

@@ -16,6 +16,8 @@ pub mod pages;
 pub mod refusals;
 pub mod session;
 pub mod signed_form;
+#[cfg(test)]
+mod source_files;
 pub mod status;
 pub mod upload;
 

@@ -197,16 +197,6 @@ mod tests {
 
     /// The actions the sources write: `audit(…, "area.action", …)` and SQL `'area.action'`.
     fn written_actions() -> std::collections::BTreeSet<String> {
-        fn files(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
-            for entry in std::fs::read_dir(dir).unwrap() {
-                let path = entry.unwrap().path();
-                if path.is_dir() {
-                    files(&path, out);
-                } else if path.extension().is_some_and(|ext| ext == "rs") {
-                    out.push(path);
-                }
-            }
-        }
         let is_action = |text: &str| {
             let mut parts = text.split('.');
             let (Some(area), Some(action), None) = (parts.next(), parts.next(), parts.next())
@@ -217,14 +207,8 @@ mod tests {
                 !part.is_empty() && part.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')
             })
         };
-        let mut paths = Vec::new();
-        files(
-            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/store"),
-            &mut paths,
-        );
         let mut found = std::collections::BTreeSet::new();
-        for path in paths {
-            let text = std::fs::read_to_string(path).unwrap();
+        for (_, text) in crate::web::source_files::rust_sources("store") {
             for (at, _) in text.match_indices("audit(") {
                 let window: String = text[at..].chars().take(200).collect();
                 if let Some(quoted) = window.split('"').nth(1).filter(|q| is_action(q)) {
