@@ -155,24 +155,34 @@ pub fn audit_key(kind: &str, name: &str) -> String {
     format!("audit-{kind}-{}", name.replace(['.', '_'], "-"))
 }
 
-/// An audit entry's detail in words: each field as `name: value`, amounts (`…_minor`) in
-/// Rupiah, field names in the reader's language where they have words.
-pub fn audit_detail(tr: &crate::web::i18n::Tr, detail: &serde_json::Value) -> String {
-    let Some(fields) = detail.as_object() else {
-        return detail.to_string();
-    };
-    let shown: Vec<String> = fields
+/// Each field as `name: value`: amounts (`…_minor`) in Rupiah, states in words, a nested record
+/// in parentheses, names in the reader's language where they have words.
+fn audit_fields(
+    tr: &crate::web::i18n::Tr,
+    fields: &serde_json::Map<String, serde_json::Value>,
+    separator: &str,
+) -> String {
+    fields
         .iter()
         .map(|(name, value)| {
-            let (name, value) = match (name.strip_suffix("_minor"), value.as_i64()) {
-                (Some(base), Some(minor)) => (base, crate::web::format::rupiah(minor)),
-                _ => (
+            let (name, value) = match (name.strip_suffix("_minor"), value) {
+                (Some(base), serde_json::Value::Number(number)) if number.is_i64() => {
+                    let minor = number.as_i64().unwrap_or_default();
+                    (base, crate::web::format::rupiah(minor))
+                }
+                (_, serde_json::Value::Object(inner)) => (
                     name.as_str(),
-                    match value {
-                        serde_json::Value::String(text) => text.clone(),
-                        other => other.to_string(),
-                    },
+                    format!("({})", audit_fields(tr, inner, ", ")),
                 ),
+                // A state the record moved from or to (never a clerk's own words).
+                (_, serde_json::Value::String(text))
+                    if matches!(name.as_str(), "status" | "from" | "to")
+                        && status_key(text) != "empty-none" =>
+                {
+                    (name.as_str(), tr.t(status_key(text)))
+                }
+                (_, serde_json::Value::String(text)) => (name.as_str(), text.clone()),
+                (_, other) => (name.as_str(), other.to_string()),
             };
             let key = format!("audit-field-{}", name.replace('_', "-"));
             let label = if tr.has(&key) {
@@ -182,8 +192,17 @@ pub fn audit_detail(tr: &crate::web::i18n::Tr, detail: &serde_json::Value) -> St
             };
             format!("{label}: {value}")
         })
-        .collect();
-    let text = shown.join(" · ");
+        .collect::<Vec<_>>()
+        .join(separator)
+}
+
+/// An audit entry's detail in words: each field as `name: value`, amounts (`…_minor`) in
+/// Rupiah, field names in the reader's language where they have words.
+pub fn audit_detail(tr: &crate::web::i18n::Tr, detail: &serde_json::Value) -> String {
+    let text = match detail.as_object() {
+        Some(fields) => audit_fields(tr, fields, " · "),
+        None => detail.to_string(),
+    };
     if text.chars().count() > 400 {
         format!("{}…", text.chars().take(400).collect::<String>())
     } else {
@@ -261,5 +280,9 @@ mod tests {
         let text = audit_detail(&tr, &detail);
         assert!(text.contains("jumlah: Rp 1.250.000"), "{text}");
         assert!(text.contains("alasan: salah unggah"), "{text}");
+        let nested = serde_json::json!({"to": "blocked", "registered": {"head_name": "Siti"}});
+        let text = audit_detail(&tr, &nested);
+        assert!(text.contains("menjadi: Diblokir"), "{text}");
+        assert!(text.contains("(kepala keluarga: Siti)"), "{text}");
     }
 }
