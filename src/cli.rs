@@ -146,7 +146,7 @@ pub async fn user_add(common: &CommonArgs, command: UserCommand) -> anyhow::Resu
         role,
         ewarung,
     } = command;
-    let username = crate::http::users::parse_username(&username).map_err(|e| anyhow::anyhow!(e))?;
+    let username = crate::domain::username::parse(&username).map_err(|e| anyhow::anyhow!(e))?;
     anyhow::ensure!(
         role.is_bound_to_ewarung() == ewarung.is_some(),
         "--ewarung is required for operators and not allowed for other roles"

@@ -17,7 +17,7 @@
 //! - [`store`]: every SQL statement, behind the [`store::Store`] trait with a SQLite and a
 //!   PostgreSQL implementation (SQLite's ledger jobs go through one writer with group commit).
 //! - services: [`redemption`] (the terminal rules, written once against `LedgerTx`),
-//!   [`cards`], [`quota`], [`recon`], [`close`], [`settlement`], [`login`], [`pin_check`],
+//!   [`cards`], [`registry`] (households, users, programs, E-Warungs), [`quota`], [`recon`], [`close`], [`settlement`], [`login`], [`pin_check`],
 //!   [`business_day`], [`revocations`] (which API tokens no longer speak for their user);
 //!   [`auth`] holds the keys and hashes they use; [`periodic`] runs the jobs that repeat.
 //! - front ends: [`http`] (the axum router, one error enum mapped to responses, thin handlers),
@@ -58,6 +58,7 @@ pub mod pin_check;
 pub mod quota;
 pub mod recon;
 pub mod redemption;
+pub mod registry;
 pub mod revocations;
 pub mod secrets;
 pub mod settlement;

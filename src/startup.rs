@@ -17,6 +17,7 @@ use crate::{
     http::{self, state::AppState, Limits},
     login::Logins,
     redemption::{self, engine::RedemptionRules},
+    registry::{ewarungs::Ewarungs, households::Households, programs::Programs, users::Users},
     secrets, store,
 };
 
@@ -61,7 +62,27 @@ impl Application {
             policy: card_policy.clone(),
             pans: pans.clone(),
         };
+        let logins = Arc::new(Logins::new(
+            PasswordWorkers::for_this_machine(),
+            ThrottlePolicy::default(),
+        ));
+        let revocations: Arc<crate::revocations::TokenRevocations> = Arc::default();
         let state = AppState {
+            households: Households {
+                store: store.clone(),
+            },
+            users: Users {
+                store: store.clone(),
+                logins: logins.clone(),
+                revocations: revocations.clone(),
+            },
+            programs: Programs {
+                store: store.clone(),
+            },
+            ewarungs: Ewarungs {
+                store: store.clone(),
+                keys: terminal_keys.clone(),
+            },
             store,
             jwt: Arc::new(JwtKeys::new(&jwt_secret, args.token_ttl())),
             redemptions: Arc::new(RedemptionRules {
@@ -76,11 +97,8 @@ impl Application {
             pins,
             card_policy,
             cards,
-            logins: Arc::new(Logins::new(
-                PasswordWorkers::for_this_machine(),
-                ThrottlePolicy::default(),
-            )),
-            revocations: Arc::default(),
+            logins,
+            revocations,
         };
         // Tokens revoked before this start are refused from the first request on.
         state.revocations.refresh(state.store.sessions()).await?;

@@ -3,7 +3,10 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{domain::Invalid, string_enum};
+use crate::{
+    domain::{Invalid, Refusals},
+    string_enum,
+};
 
 string_enum!(
     /// Whether the household may receive and spend entitlement.
@@ -51,20 +54,38 @@ pub fn neighbourhood_unit(value: &str, field: &str) -> Result<String, Invalid> {
 }
 
 impl Address {
-    /// Trims every part and checks lengths; RT and RW are 1 to 3 digits.
-    pub fn normalised(self) -> Result<Self, (&'static str, Invalid)> {
-        use crate::domain::text::bounded;
-        let neighbourhood = |value: &str, field: &'static str| {
-            neighbourhood_unit(value, field).map_err(|invalid| (field, invalid))
+    /// Trims every part and checks lengths; RT and RW are 1 to 3 digits. Every refused part is
+    /// kept, under its path (`address.rt`).
+    pub fn normalised(self) -> Result<Self, Refusals> {
+        use crate::domain::{
+            limits::{AREA_CHARS, NAME_CHARS},
+            text::bounded,
         };
-        Ok(Self {
-            street: bounded(&self.street, 200, "street").map_err(|e| ("address.street", e))?,
-            rt: neighbourhood(&self.rt, "address.rt")?,
-            rw: neighbourhood(&self.rw, "address.rw")?,
-            kelurahan: bounded(&self.kelurahan, 100, "kelurahan")
-                .map_err(|e| ("address.kelurahan", e))?,
-            kecamatan: bounded(&self.kecamatan, 100, "kecamatan")
-                .map_err(|e| ("address.kecamatan", e))?,
-        })
+        let mut refusals = Refusals::default();
+        let street = refusals.check(
+            "address.street",
+            bounded(&self.street, NAME_CHARS, "street"),
+        );
+        let rt = refusals.check("address.rt", neighbourhood_unit(&self.rt, "address.rt"));
+        let rw = refusals.check("address.rw", neighbourhood_unit(&self.rw, "address.rw"));
+        let kelurahan = refusals.check(
+            "address.kelurahan",
+            bounded(&self.kelurahan, AREA_CHARS, "kelurahan"),
+        );
+        let kecamatan = refusals.check(
+            "address.kecamatan",
+            bounded(&self.kecamatan, AREA_CHARS, "kecamatan"),
+        );
+        let address = match (street, rt, rw, kelurahan, kecamatan) {
+            (Some(street), Some(rt), Some(rw), Some(kelurahan), Some(kecamatan)) => Some(Self {
+                street,
+                rt,
+                rw,
+                kelurahan,
+                kecamatan,
+            }),
+            _ => None,
+        };
+        refusals.or_value(address)
     }
 }

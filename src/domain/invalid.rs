@@ -55,6 +55,75 @@ impl fmt::Display for Invalid {
 
 impl std::error::Error for Invalid {}
 
+/// Every refused value of one command, each with its field (as the API names it: `head_name`,
+/// `address.rt`), in the order they were checked. A form shows them all beside their fields; the
+/// API answers with the first.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Refusals(Vec<(&'static str, Invalid)>);
+
+impl Refusals {
+    /// Refusals of one field.
+    pub fn one(field: &'static str, invalid: Invalid) -> Self {
+        Self(vec![(field, invalid)])
+    }
+
+    pub fn add(&mut self, field: &'static str, invalid: Invalid) {
+        self.0.push((field, invalid));
+    }
+
+    /// Keeps every refusal of `other` too; the value, or `None` if there were some.
+    pub fn merge<T>(&mut self, result: Result<T, Refusals>) -> Option<T> {
+        match result {
+            Ok(value) => Some(value),
+            Err(other) => {
+                self.0.extend(other.0);
+                None
+            }
+        }
+    }
+
+    /// The value, or `None` with its refusal kept under `field`.
+    pub fn check<T>(&mut self, field: &'static str, result: Result<T, Invalid>) -> Option<T> {
+        result.map_err(|invalid| self.add(field, invalid)).ok()
+    }
+
+    /// Each refused field in order.
+    pub fn iter(&self) -> impl Iterator<Item = (&'static str, &Invalid)> {
+        self.0.iter().map(|(field, invalid)| (*field, invalid))
+    }
+
+    /// The first refusal (what the API answers with).
+    pub fn first(&self) -> Option<(&'static str, &Invalid)> {
+        self.iter().next()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// `Ok(value)` when nothing was refused and `value` could be built, else the refusals.
+    pub fn or_value<T>(self, value: Option<T>) -> Result<T, Refusals> {
+        match value {
+            Some(value) if self.is_empty() => Ok(value),
+            _ => Err(self),
+        }
+    }
+}
+
+impl fmt::Display for Refusals {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (index, (field, invalid)) in self.0.iter().enumerate() {
+            if index > 0 {
+                f.write_str("; ")?;
+            }
+            write!(f, "{field}: {invalid}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for Refusals {}
+
 /// Implements `Deserialize` for a newtype through its `FromStr`-like parser, turning an [`Invalid`]
 /// into a serde error that keeps the stable code.
 #[macro_export]

@@ -1,6 +1,7 @@
 //! Pure rules of the SSN program: values that parse instead of validate, states and their allowed
 //! transitions. Nothing in here does I/O, so every rule can be tested directly.
 
+pub mod bank;
 pub mod card;
 pub mod catalog;
 pub mod household;
@@ -20,4 +21,4 @@ pub mod terminal;
 pub mod text;
 pub mod username;
 
-pub use invalid::Invalid;
+pub use invalid::{Invalid, Refusals};

@@ -16,9 +16,7 @@ use crate::{
         pin::Pin,
         role::Permission,
     },
-    http::{
-        auth::Caller, error::ApiError, households, json::Body, state::AppState, text, PathParam,
-    },
+    http::{auth::Caller, error::ApiError, json::Body, state::AppState, text, PathParam},
     store::CardRecord,
 };
 
@@ -109,7 +107,7 @@ pub async fn list_for_household(
     PathParam(household_id): PathParam<HouseholdId>,
 ) -> Result<Json<Vec<CardRecord>>, ApiError> {
     caller.require(Permission::ReadRegistry)?;
-    households::find(&state, household_id).await?;
+    state.households.get(household_id).await?;
     Ok(Json(state.store.list_household_cards(household_id).await?))
 }
 

@@ -12,7 +12,14 @@ use axum::{
 };
 use serde::Serialize;
 
-use crate::{domain::Invalid, store::StoreError};
+use crate::{
+    domain::{Invalid, Refusals},
+    registry::{
+        ewarungs::EwarungError, households::HouseholdError, programs::ProgramError,
+        users::UserError,
+    },
+    store::StoreError,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -249,6 +256,86 @@ impl From<crate::cards::CardError> for ApiError {
                 ApiError::Internal(anyhow::anyhow!(message))
             }
             CardError::Store(store) => store.into(),
+        }
+    }
+}
+
+/// A refused command answers with its first refused value (a page shows them all).
+impl From<Refusals> for ApiError {
+    fn from(refusals: Refusals) -> Self {
+        match refusals.first() {
+            Some((field, invalid)) => ApiError::invalid(field, invalid.clone()),
+            None => ApiError::Internal(anyhow::anyhow!("a command was refused without a reason")),
+        }
+    }
+}
+
+fn conflict(code: &'static str, error: &impl std::fmt::Display) -> ApiError {
+    ApiError::Conflict {
+        code,
+        message: error.to_string(),
+    }
+}
+
+impl From<HouseholdError> for ApiError {
+    fn from(error: HouseholdError) -> Self {
+        match error {
+            HouseholdError::NotFound => ApiError::NotFound {
+                entity: "household",
+            },
+            HouseholdError::Refused(refusals) => refusals.into(),
+            HouseholdError::KkNumberRegistered => conflict("kk_number_registered", &error),
+            HouseholdError::Stale { .. } => conflict("stale_revision", &error),
+            HouseholdError::Store(store) => store.into(),
+        }
+    }
+}
+
+impl From<UserError> for ApiError {
+    fn from(error: UserError) -> Self {
+        match error {
+            UserError::NotFound => ApiError::NotFound { entity: "user" },
+            UserError::EwarungNotFound => ApiError::NotFound { entity: "ewarung" },
+            UserError::Refused(refusals) => refusals.into(),
+            UserError::UsernameTaken => conflict("username_taken", &error),
+            UserError::NotYourself => ApiError::Forbidden {
+                code: "not_yourself",
+                message: "you cannot do this to your own account",
+            },
+            // Saturated password workers are a 503 with retry-after, as for a login.
+            UserError::Busy => crate::auth::password_workers::Overloaded.into(),
+            UserError::Store(store) => store.into(),
+            UserError::Hashing(_) => ApiError::Internal(anyhow::anyhow!(error.to_string())),
+        }
+    }
+}
+
+impl From<ProgramError> for ApiError {
+    fn from(error: ProgramError) -> Self {
+        match error {
+            ProgramError::ProgramNotFound => ApiError::NotFound { entity: "program" },
+            ProgramError::ItemNotFound => ApiError::NotFound {
+                entity: "catalog_item",
+            },
+            ProgramError::Refused(refusals) => refusals.into(),
+            ProgramError::CodeTaken => conflict("program_code_taken", &error),
+            ProgramError::SkuTaken => conflict("sku_taken", &error),
+            ProgramError::Store(store) => store.into(),
+        }
+    }
+}
+
+impl From<EwarungError> for ApiError {
+    fn from(error: EwarungError) -> Self {
+        match error {
+            EwarungError::EwarungNotFound => ApiError::NotFound { entity: "ewarung" },
+            EwarungError::TerminalNotFound => ApiError::NotFound { entity: "terminal" },
+            EwarungError::Refused(refusals) => refusals.into(),
+            EwarungError::BankAccountTaken => conflict("bank_account_taken", &error),
+            EwarungError::TerminalIdTaken => conflict("terminal_id_taken", &error),
+            EwarungError::SerialNumberTaken => conflict("serial_number_taken", &error),
+            EwarungError::TerminalState { .. } => conflict("invalid_state", &error),
+            EwarungError::Store(store) => store.into(),
         }
     }
 }

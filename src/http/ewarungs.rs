@@ -10,15 +10,13 @@ use crate::{
         ids::EwarungId,
         role::Permission,
         terminal::{EwarungStatus, TerminalId, TerminalStatus},
-        Invalid,
     },
     http::{
-        auth::Caller, error::ApiError, json::Body, state::AppState, text, Listing, PageQuery,
-        Params, PathParam,
+        auth::Caller, error::ApiError, json::Body, state::AppState, Listing, PageQuery, Params,
+        PathParam,
     },
-    store::{
-        BankAccount, EwarungRecord, NewEwarung, NewTerminal, Page, TerminalRecord, WrappedPinKey,
-    },
+    registry::ewarungs::{self, EwarungRegistration, Keyed, TerminalRegistration},
+    store::{BankAccount, EwarungRecord, Page, TerminalRecord},
 };
 use terminal_link::pin_block::TerminalKey;
 #[derive(Deserialize, ToSchema)]
@@ -52,34 +50,6 @@ pub struct ChangeTerminalStatus {
     reason: String,
 }
 
-fn bank_account(account: BankAccount) -> Result<BankAccount, ApiError> {
-    let digits = |value: &str, field: &str, lengths: std::ops::RangeInclusive<usize>| {
-        let value = value.trim();
-        if lengths.contains(&value.len()) && value.bytes().all(|b| b.is_ascii_digit()) {
-            Ok(value.to_string())
-        } else {
-            let message = format!(
-                "{field} must be {} to {} digits",
-                lengths.start(),
-                lengths.end()
-            );
-            Err(ApiError::invalid(
-                field,
-                Invalid::new("invalid_bank_account", message),
-            ))
-        }
-    };
-    Ok(BankAccount {
-        bank_code: digits(&account.bank_code, "bank_account.bank_code", 3..=3)?,
-        account_number: digits(&account.account_number, "bank_account.number", 6..=20)?,
-        account_holder: text(
-            "bank_account.holder",
-            &account.account_holder,
-            crate::domain::limits::NAME_CHARS,
-        )?,
-    })
-}
-
 #[utoipa::path(post, path = "/v1/ewarungs", tag = "ewarungs", request_body = CreateEwarung,
     responses((status = 201, body = EwarungRecord)), security(("bearer" = [])))]
 pub async fn create(
@@ -88,23 +58,14 @@ pub async fn create(
     Body(request): Body<CreateEwarung>,
 ) -> Result<(StatusCode, Json<EwarungRecord>), ApiError> {
     caller.require(Permission::ManageEwarungs)?;
-    let ewarung = NewEwarung {
-        name: text("name", &request.name, crate::domain::limits::NAME_CHARS)?,
-        owner_name: text(
-            "owner_name",
-            &request.owner_name,
-            crate::domain::limits::NAME_CHARS,
-        )?,
-        address: request
-            .address
-            .normalised()
-            .map_err(|(field, invalid)| ApiError::invalid(field, invalid))?,
-        bank_account: bank_account(request.bank_account)?,
-    };
-    Ok((
-        StatusCode::CREATED,
-        Json(state.store.create_ewarung(ewarung, caller.user).await?),
-    ))
+    let registration = EwarungRegistration::parse(
+        &request.name,
+        &request.owner_name,
+        request.address,
+        &request.bank_account,
+    )?;
+    let ewarung = state.ewarungs.register(registration, caller.user).await?;
+    Ok((StatusCode::CREATED, Json(ewarung)))
 }
 
 #[utoipa::path(get, path = "/v1/ewarungs", tag = "ewarungs", params(PageQuery),
@@ -132,11 +93,7 @@ pub async fn list(
 async fn find(state: &AppState, caller: &Caller, id: EwarungId) -> Result<EwarungRecord, ApiError> {
     caller.require(Permission::ReadEwarungs)?;
     caller.require_ewarung(id)?;
-    state
-        .store
-        .get_ewarung(id)
-        .await?
-        .ok_or(ApiError::NotFound { entity: "ewarung" })
+    Ok(state.ewarungs.get(id).await?)
 }
 
 #[utoipa::path(get, path = "/v1/ewarungs/{id}", tag = "ewarungs",
@@ -158,15 +115,11 @@ pub async fn change_status(
     Body(request): Body<ChangeEwarungStatus>,
 ) -> Result<Json<EwarungRecord>, ApiError> {
     caller.require(Permission::ManageEwarungs)?;
-    let reason = text(
-        "reason",
-        &request.reason,
-        crate::domain::limits::REASON_CHARS,
-    )?;
+    let reason = ewarungs::reason(&request.reason)?;
     Ok(Json(
         state
-            .store
-            .set_ewarung_status(id, request.status, reason, caller.user)
+            .ewarungs
+            .change_status(id, request.status, reason, caller.user)
             .await?,
     ))
 }
@@ -181,31 +134,13 @@ pub async fn add_terminal(
     Body(request): Body<CreateTerminal>,
 ) -> Result<(StatusCode, Json<TerminalWithKey>), ApiError> {
     caller.require(Permission::ManageEwarungs)?;
-    state
-        .store
-        .get_ewarung(id)
-        .await?
-        .ok_or(ApiError::NotFound { entity: "ewarung" })?;
-    let terminal_id = request.terminal_id.as_str().to_string();
-    let (key, wrapped) = new_pin_key(&state, &terminal_id);
-    let terminal = NewTerminal {
-        terminal_id,
-        ewarung_id: id,
-        serial_number: text(
-            "serial_number",
-            &request.serial_number,
-            crate::domain::limits::SERIAL_CHARS,
-        )?,
-        pin_key: Some(wrapped),
-    };
-    let terminal = state.store.create_terminal(terminal, caller.user).await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(TerminalWithKey {
-            terminal,
-            pin_key: ProvisionedKey::show_once(&key),
-        }),
-    ))
+    let registration =
+        TerminalRegistration::parse(request.terminal_id.as_str(), &request.serial_number)?;
+    let keyed = state
+        .ewarungs
+        .add_terminal(id, registration, caller.user)
+        .await?;
+    Ok((StatusCode::CREATED, Json(keyed.into())))
 }
 
 /// A terminal with its new PIN key, shown this once to be loaded into the terminal.
@@ -236,14 +171,13 @@ impl ProvisionedKey {
     }
 }
 
-/// A new PIN key for a terminal: the key in clear (to show once) and as the store keeps it.
-pub(crate) fn new_pin_key(state: &AppState, terminal_id: &str) -> (TerminalKey, WrappedPinKey) {
-    let key = TerminalKey::generate();
-    let wrapped = WrappedPinKey {
-        wrapped: state.terminal_keys.wrap(terminal_id, &key),
-        check_value: key.check_value(),
-    };
-    (key, wrapped)
+impl From<Keyed> for TerminalWithKey {
+    fn from(keyed: Keyed) -> Self {
+        Self {
+            pin_key: ProvisionedKey::show_once(&keyed.key),
+            terminal: keyed.terminal,
+        }
+    }
 }
 
 #[utoipa::path(post, path = "/v1/terminals/{terminal_id}/pin-key", tag = "ewarungs",
@@ -255,18 +189,11 @@ pub async fn rotate_pin_key(
     PathParam(terminal_id): PathParam<String>,
 ) -> Result<(StatusCode, Json<TerminalWithKey>), ApiError> {
     caller.require(Permission::ManageEwarungs)?;
-    let (key, wrapped) = new_pin_key(&state, &terminal_id);
-    let terminal = state
-        .store
-        .set_terminal_pin_key(&terminal_id, wrapped, caller.user)
+    let keyed = state
+        .ewarungs
+        .rotate_pin_key(&terminal_id, caller.user)
         .await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(TerminalWithKey {
-            terminal,
-            pin_key: ProvisionedKey::show_once(&key),
-        }),
-    ))
+    Ok((StatusCode::CREATED, Json(keyed.into())))
 }
 
 #[utoipa::path(get, path = "/v1/ewarungs/{id}/terminals", tag = "ewarungs",
@@ -288,11 +215,7 @@ pub async fn get_terminal(
     PathParam(terminal_id): PathParam<String>,
 ) -> Result<Json<TerminalRecord>, ApiError> {
     caller.require(Permission::ReadEwarungs)?;
-    let terminal = state
-        .store
-        .get_terminal(&terminal_id)
-        .await?
-        .ok_or(ApiError::NotFound { entity: "terminal" })?;
+    let terminal = state.ewarungs.terminal(&terminal_id).await?;
     caller.require_ewarung(terminal.ewarung_id)?;
     Ok(Json(terminal))
 }
@@ -310,15 +233,11 @@ pub async fn change_terminal_status(
     Body(request): Body<ChangeTerminalStatus>,
 ) -> Result<Json<TerminalRecord>, ApiError> {
     caller.require(Permission::ManageEwarungs)?;
-    let reason = text(
-        "reason",
-        &request.reason,
-        crate::domain::limits::REASON_CHARS,
-    )?;
+    let reason = ewarungs::reason(&request.reason)?;
     Ok(Json(
         state
-            .store
-            .set_terminal_status(&terminal_id, request.status, reason, caller.user)
+            .ewarungs
+            .change_terminal_status(&terminal_id, request.status, reason, caller.user)
             .await?,
     ))
 }

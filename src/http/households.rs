@@ -1,5 +1,6 @@
 //! Households: registration, data changes and status changes, each kept as a revision with who,
-//! when, what and why. Changes name the revision they were based on (optimistic locking).
+//! when, what and why. Changes name the revision they were based on (optimistic locking). The
+//! rules are `registry::households`'; these handlers read, call and answer.
 
 use axum::{extract::State, http::StatusCode, Json};
 use serde::Deserialize;
@@ -8,24 +9,26 @@ use utoipa::{IntoParams, ToSchema};
 use crate::{
     domain::{
         household::{Address, HouseholdStatus},
-        identity::{KkNumber, Nik},
         ids::HouseholdId,
         role::Permission,
     },
     http::{
-        auth::Caller, error::ApiError, json::Body, state::AppState, text, Listing, PageQuery,
-        Params, PathParam,
+        auth::Caller, error::ApiError, json::Body, state::AppState, Listing, PageQuery, Params,
+        PathParam,
     },
-    store::{HouseholdChange, HouseholdFilter, HouseholdRecord, NewHousehold, RevisionRecord},
+    registry::households::{DataChange, Registration, StatusChange},
+    store::{HouseholdFilter, HouseholdRecord, RevisionRecord},
 };
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateHousehold {
-    #[schema(value_type = String, example = "6472012345678901")]
-    kk_number: KkNumber,
-    #[schema(value_type = String, example = "6472015501800001")]
-    head_nik: Nik,
+    /// 16 digits.
+    #[schema(example = "6472012345678901")]
+    kk_number: String,
+    /// 16 digits.
+    #[schema(example = "6472015501800001")]
+    head_nik: String,
     head_name: String,
     address: Address,
 }
@@ -35,8 +38,7 @@ pub struct CreateHousehold {
 pub struct UpdateHousehold {
     /// The revision this change was made against; a newer one answers 409 `stale_revision`.
     expected_revision: i32,
-    #[schema(value_type = Option<String>)]
-    head_nik: Option<Nik>,
+    head_nik: Option<String>,
     head_name: Option<String>,
     address: Option<Address>,
     /// Why (e.g. "moved to Sungai Pinang, checked by RT 012").
@@ -63,12 +65,6 @@ pub struct HouseholdQuery {
     limit: Option<u32>,
 }
 
-fn address(address: Address) -> Result<Address, ApiError> {
-    address
-        .normalised()
-        .map_err(|(field, invalid)| ApiError::invalid(field, invalid))
-}
-
 #[utoipa::path(post, path = "/v1/households", tag = "households", request_body = CreateHousehold,
     responses((status = 201, body = HouseholdRecord)), security(("bearer" = [])))]
 pub async fn create(
@@ -77,17 +73,13 @@ pub async fn create(
     Body(request): Body<CreateHousehold>,
 ) -> Result<(StatusCode, Json<HouseholdRecord>), ApiError> {
     caller.require(Permission::ManageHouseholds)?;
-    let household = NewHousehold {
-        kk_number: request.kk_number.as_str().to_string(),
-        head_nik: request.head_nik.as_str().to_string(),
-        head_name: text(
-            "head_name",
-            &request.head_name,
-            crate::domain::limits::NAME_CHARS,
-        )?,
-        address: address(request.address)?,
-    };
-    let record = state.store.create_household(household, caller.user).await?;
+    let registration = Registration::parse(
+        &request.kk_number,
+        &request.head_nik,
+        &request.head_name,
+        request.address,
+    )?;
+    let record = state.households.register(registration, caller.user).await?;
     Ok((StatusCode::CREATED, Json(record)))
 }
 
@@ -114,16 +106,6 @@ pub async fn list(
     Ok(Json(Listing::new(rows, page, |row| row.id.0)))
 }
 
-pub(crate) async fn find(state: &AppState, id: HouseholdId) -> Result<HouseholdRecord, ApiError> {
-    state
-        .store
-        .get_household(id)
-        .await?
-        .ok_or(ApiError::NotFound {
-            entity: "household",
-        })
-}
-
 #[utoipa::path(get, path = "/v1/households/{id}", tag = "households",
     responses((status = 200, body = HouseholdRecord)), security(("bearer" = [])))]
 pub async fn get(
@@ -132,7 +114,7 @@ pub async fn get(
     PathParam(id): PathParam<HouseholdId>,
 ) -> Result<Json<HouseholdRecord>, ApiError> {
     caller.require(Permission::ReadRegistry)?;
-    Ok(Json(find(&state, id).await?))
+    Ok(Json(state.households.get(id).await?))
 }
 
 #[utoipa::path(patch, path = "/v1/households/{id}", tag = "households", request_body = UpdateHousehold,
@@ -144,24 +126,19 @@ pub async fn update(
     Body(request): Body<UpdateHousehold>,
 ) -> Result<Json<HouseholdRecord>, ApiError> {
     caller.require(Permission::ManageHouseholds)?;
-    let change = HouseholdChange {
-        id,
-        expected_revision: request.expected_revision,
-        head_nik: request.head_nik.map(|nik| nik.as_str().to_string()),
-        head_name: request
-            .head_name
-            .map(|name| text("head_name", &name, crate::domain::limits::NAME_CHARS))
-            .transpose()?,
-        address: request.address.map(address).transpose()?,
-        status: None,
-        reason: text(
-            "reason",
-            &request.reason,
-            crate::domain::limits::REASON_CHARS,
-        )?,
-        actor: caller.user,
-    };
-    Ok(Json(state.store.update_household(change).await?))
+    let change = DataChange::parse(
+        request.expected_revision,
+        request.head_nik.as_deref(),
+        request.head_name.as_deref(),
+        request.address,
+        &request.reason,
+    )?;
+    Ok(Json(
+        state
+            .households
+            .change_data(id, change, caller.user)
+            .await?,
+    ))
 }
 
 #[utoipa::path(post, path = "/v1/households/{id}/status", tag = "households", request_body = ChangeHouseholdStatus,
@@ -173,21 +150,13 @@ pub async fn change_status(
     Body(request): Body<ChangeHouseholdStatus>,
 ) -> Result<Json<HouseholdRecord>, ApiError> {
     caller.require(Permission::ManageHouseholds)?;
-    let change = HouseholdChange {
-        id,
-        expected_revision: request.expected_revision,
-        head_nik: None,
-        head_name: None,
-        address: None,
-        status: Some(request.status),
-        reason: text(
-            "reason",
-            &request.reason,
-            crate::domain::limits::REASON_CHARS,
-        )?,
-        actor: caller.user,
-    };
-    Ok(Json(state.store.update_household(change).await?))
+    let change = StatusChange::parse(request.expected_revision, request.status, &request.reason)?;
+    Ok(Json(
+        state
+            .households
+            .change_status(id, change, caller.user)
+            .await?,
+    ))
 }
 
 #[utoipa::path(get, path = "/v1/households/{id}/revisions", tag = "households",
@@ -198,6 +167,5 @@ pub async fn revisions(
     PathParam(id): PathParam<HouseholdId>,
 ) -> Result<Json<Vec<RevisionRecord>>, ApiError> {
     caller.require(Permission::ReadRegistry)?;
-    find(&state, id).await?;
-    Ok(Json(state.store.list_household_revisions(id).await?))
+    Ok(Json(state.households.revisions(id).await?))
 }

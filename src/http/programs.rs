@@ -5,14 +5,10 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use crate::{
-    domain::{
-        catalog::{carry_over_months, parse_code, CommodityGroup, CURRENCY},
-        money::{Amount, MAX_PRICE_CAP_MINOR, MAX_QUOTA_LINE_MINOR},
-        role::Permission,
-        Invalid,
-    },
-    http::{auth::Caller, error::ApiError, json::Body, state::AppState, text, PathParam},
-    store::{CatalogItemRecord, NewCatalogItem, NewProgram, ProgramRecord},
+    domain::{catalog::CommodityGroup, money::Amount, role::Permission},
+    http::{auth::Caller, error::ApiError, json::Body, state::AppState, PathParam},
+    registry::programs::{ItemDefinition, PriceCapChange, ProgramDefinition},
+    store::{CatalogItemRecord, ProgramRecord},
 };
 
 #[derive(Deserialize, ToSchema)]
@@ -56,32 +52,14 @@ pub async fn create(
     Body(request): Body<CreateProgram>,
 ) -> Result<(StatusCode, Json<ProgramRecord>), ApiError> {
     caller.require(Permission::ManagePrograms)?;
-    let code = parse_code(&request.code, "invalid_program_code", "program code")
-        .map_err(|e| ApiError::invalid("code", e))?;
-    if request.currency.as_deref().is_some_and(|c| c != CURRENCY) {
-        return Err(ApiError::invalid(
-            "currency",
-            Invalid::new("invalid_currency", "the program pays in IDR only"),
-        ));
-    }
-    let carry_over_months = carry_over_months(request.carry_over_months)
-        .map_err(|e| ApiError::invalid("carry_over_months", e))?;
-    let program = state
-        .store
-        .create_program(
-            NewProgram {
-                code,
-                name: text("name", &request.name, crate::domain::limits::NAME_CHARS)?,
-                default_monthly_amount_minor: request
-                    .default_monthly_amount
-                    .at_most(MAX_QUOTA_LINE_MINOR, "the monthly amount")
-                    .map_err(|e| ApiError::invalid("default_monthly_amount", e))?
-                    .minor_units(),
-                carry_over_months,
-            },
-            caller.user,
-        )
-        .await?;
+    let definition = ProgramDefinition::parse(
+        &request.code,
+        &request.name,
+        request.currency.as_deref(),
+        Ok(request.default_monthly_amount),
+        Ok(request.carry_over_months),
+    )?;
+    let program = state.programs.define(definition, caller.user).await?;
     Ok((StatusCode::CREATED, Json(program)))
 }
 
@@ -95,14 +73,6 @@ pub async fn list(
     Ok(Json(state.store.list_programs().await?))
 }
 
-pub(crate) async fn find(state: &AppState, code: &str) -> Result<ProgramRecord, ApiError> {
-    state
-        .store
-        .find_program_by_code(code)
-        .await?
-        .ok_or(ApiError::NotFound { entity: "program" })
-}
-
 #[utoipa::path(get, path = "/v1/programs/{code}", tag = "programs",
     responses((status = 200, body = ProgramRecord)), security(("bearer" = [])))]
 pub async fn get(
@@ -111,7 +81,7 @@ pub async fn get(
     PathParam(code): PathParam<String>,
 ) -> Result<Json<ProgramRecord>, ApiError> {
     caller.require(Permission::ReadPrograms)?;
-    Ok(Json(find(&state, &code).await?))
+    Ok(Json(state.programs.get(&code).await?))
 }
 
 #[utoipa::path(post, path = "/v1/programs/{code}/items", tag = "programs", request_body = CreateCatalogItem,
@@ -123,21 +93,14 @@ pub async fn add_item(
     Body(request): Body<CreateCatalogItem>,
 ) -> Result<(StatusCode, Json<CatalogItemRecord>), ApiError> {
     caller.require(Permission::ManagePrograms)?;
-    let program = find(&state, &code).await?;
-    let item = NewCatalogItem {
-        program_id: program.id,
-        sku: parse_code(&request.sku, "invalid_sku", "SKU")
-            .map_err(|e| ApiError::invalid("sku", e))?,
-        name: text("name", &request.name, crate::domain::limits::NAME_CHARS)?,
-        unit: text("unit", &request.unit, crate::domain::limits::UNIT_CHARS)?,
-        commodity_group: request.group,
-        max_unit_price_minor: request
-            .max_unit_price
-            .at_most(MAX_PRICE_CAP_MINOR, "a price cap")
-            .map_err(|e| ApiError::invalid("max_unit_price", e))?
-            .minor_units(),
-    };
-    let record = state.store.add_catalog_item(item, caller.user).await?;
+    let item = ItemDefinition::parse(
+        &request.sku,
+        &request.name,
+        &request.unit,
+        Ok(request.group),
+        Ok(request.max_unit_price),
+    )?;
+    let record = state.programs.add_item(&code, item, caller.user).await?;
     Ok((StatusCode::CREATED, Json(record)))
 }
 
@@ -149,7 +112,7 @@ pub async fn list_items(
     PathParam(code): PathParam<String>,
 ) -> Result<Json<Vec<CatalogItemRecord>>, ApiError> {
     caller.require(Permission::ReadPrograms)?;
-    let program = find(&state, &code).await?;
+    let program = state.programs.get(&code).await?;
     Ok(Json(state.store.list_catalog_items(program.id).await?))
 }
 
@@ -164,19 +127,10 @@ pub async fn set_price_cap(
     Body(request): Body<SetPriceCap>,
 ) -> Result<Json<CatalogItemRecord>, ApiError> {
     caller.require(Permission::ManagePrograms)?;
-    let program = find(&state, &code).await?;
-    let cap = request
-        .max_unit_price
-        .at_most(MAX_PRICE_CAP_MINOR, "a price cap")
-        .map_err(|e| ApiError::invalid("max_unit_price", e))?;
-    let reason = text(
-        "reason",
-        &request.reason,
-        crate::domain::limits::REASON_CHARS,
-    )?;
+    let change = PriceCapChange::parse(Ok(request.max_unit_price), &request.reason)?;
     let record = state
-        .store
-        .set_price_cap(program.id, &sku, cap.minor_units(), reason, caller.user)
+        .programs
+        .set_price_cap(&code, &sku, change, caller.user)
         .await?;
     Ok(Json(record))
 }

@@ -16,6 +16,14 @@ pub struct AppState {
     pub card_policy: Arc<CardPolicy>,
     /// Issuing, blocking, replacing cards and their PINs.
     pub cards: crate::cards::Cards,
+    /// Registering households and changing them.
+    pub households: crate::registry::households::Households,
+    /// Users, their roles and passwords.
+    pub users: crate::registry::users::Users,
+    /// Programs and their catalogs.
+    pub programs: crate::registry::programs::Programs,
+    /// E-Warungs and their terminals.
+    pub ewarungs: crate::registry::ewarungs::Ewarungs,
     pub redemptions: Arc<RedemptionRules>,
     /// Wraps and unwraps terminals' PIN keys.
     pub terminal_keys: Arc<crate::auth::terminal_keys::TerminalKeyVault>,

@@ -5,16 +5,15 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use crate::{
-    auth::password,
     domain::{
         ids::EwarungId,
         role::{Permission, Role},
-        Invalid,
     },
     http::{
         auth::Caller, error::ApiError, json::Body, state::AppState, Listing, PageQuery, Params,
     },
-    store::{NewUser, UserRecord},
+    registry::users::NewAccount,
+    store::UserRecord,
 };
 
 #[derive(Deserialize, ToSchema)]
@@ -27,8 +26,6 @@ pub struct CreateUser {
     ewarung_id: Option<EwarungId>,
 }
 
-pub use crate::domain::username::parse as parse_username;
-
 #[utoipa::path(post, path = "/v1/users", tag = "users", request_body = CreateUser,
     responses((status = 201, body = UserRecord)), security(("bearer" = [])))]
 pub async fn create(
@@ -37,40 +34,13 @@ pub async fn create(
     Body(request): Body<CreateUser>,
 ) -> Result<(StatusCode, Json<UserRecord>), ApiError> {
     caller.require(Permission::ManageUsers)?;
-    let username =
-        parse_username(&request.username).map_err(|e| ApiError::invalid("username", e))?;
-    password::check_strength(&request.password).map_err(|e| ApiError::invalid("password", e))?;
-    if request.role.is_bound_to_ewarung() != request.ewarung_id.is_some() {
-        let message = "operators need an ewarung_id; other roles must not have one";
-        return Err(ApiError::invalid(
-            "ewarung_id",
-            Invalid::new("ewarung_binding", message),
-        ));
-    }
-    if let Some(ewarung) = request.ewarung_id {
-        state
-            .store
-            .get_ewarung(ewarung)
-            .await?
-            .ok_or(ApiError::NotFound { entity: "ewarung" })?;
-    }
-    // Saturated password workers are a 503 with retry-after, as for a login.
-    let password_hash = state.logins.hash(request.password).await.map_err(|error| {
-        match error.downcast::<crate::auth::password_workers::Overloaded>() {
-            Ok(overloaded) => ApiError::from(overloaded),
-            Err(error) => ApiError::Internal(error),
-        }
-    })?;
-    let user = state
-        .store
-        .create_user(NewUser {
-            username,
-            password_hash,
-            role: request.role,
-            ewarung_id: request.ewarung_id,
-            actor: Some(caller.user),
-        })
-        .await?;
+    let account = NewAccount::parse(
+        &request.username,
+        &request.password,
+        Ok(request.role),
+        request.ewarung_id,
+    )?;
+    let user = state.users.create(account, caller.user).await?;
     Ok((StatusCode::CREATED, Json(user)))
 }
 

@@ -173,6 +173,9 @@ pub trait Store: Send + Sync + 'static {
         actor: UserId,
     ) -> StoreResult<TerminalRecord>;
     async fn get_terminal(&self, terminal_id: &str) -> StoreResult<Option<TerminalRecord>>;
+    /// The terminal's PIN key as wrapped for storage, if it has one (the page that follows an
+    /// add or a rotation opens it to show the new key that one time).
+    async fn terminal_pin_key(&self, terminal_id: &str) -> StoreResult<Option<Vec<u8>>>;
     /// Stores a terminal's batch totals next to the host's for the same terminal and local date
     /// (completed purchases, refunds, reversed approvals), audited when they differ.
     async fn record_batch_totals(

@@ -223,6 +223,7 @@ where
     for<'r> &'r str: sqlx::Decode<'r, E::Db>,
     for<'r> uuid::Uuid: sqlx::Decode<'r, E::Db>,
     for<'r> DateTime<Utc>: sqlx::Decode<'r, E::Db>,
+    for<'r> Vec<u8>: sqlx::Decode<'r, E::Db>,
     for<'a> &'a str: sqlx::ColumnIndex<<E::Db as sqlx::Database>::Row>,
     usize: sqlx::ColumnIndex<<E::Db as sqlx::Database>::Row>,
     // The rows read.
@@ -1143,6 +1144,15 @@ where
                 .fetch_optional(self.engine.reader())
                 .await?,
         )
+    }
+
+    async fn terminal_pin_key(&self, terminal_id: &str) -> StoreResult<Option<Vec<u8>>> {
+        let row: Option<(Option<Vec<u8>>,)> =
+            sqlx::query_as("SELECT pin_key_wrapped FROM terminals WHERE terminal_id = $1")
+                .bind(terminal_id)
+                .fetch_optional(self.engine.reader())
+                .await?;
+        Ok(row.and_then(|(wrapped,)| wrapped))
     }
 
     async fn list_terminals(&self, ewarung: EwarungId) -> StoreResult<Vec<TerminalRecord>> {

@@ -103,3 +103,63 @@ impl IntoResponse for WebError {
         response
     }
 }
+
+// What a registry service answers that is not a form's to show (a refused value is shown beside
+// its field by `web::refusals`): a missing record is the 404 page, a conflict says so, a
+// failure below is the error page.
+
+impl From<crate::registry::households::HouseholdError> for WebError {
+    fn from(error: crate::registry::households::HouseholdError) -> Self {
+        use crate::registry::households::HouseholdError;
+        match error {
+            HouseholdError::NotFound => WebError::NotFound,
+            HouseholdError::Store(store) => store.into(),
+            HouseholdError::Stale { .. } => WebError::Conflict("invalid-stale"),
+            HouseholdError::KkNumberRegistered => WebError::Conflict("invalid-duplicate-kk"),
+            HouseholdError::Refused(refusals) => WebError::Internal(refusals.to_string()),
+        }
+    }
+}
+
+impl From<crate::registry::users::UserError> for WebError {
+    fn from(error: crate::registry::users::UserError) -> Self {
+        use crate::registry::users::UserError;
+        match error {
+            UserError::NotFound | UserError::EwarungNotFound => WebError::NotFound,
+            UserError::Store(store) => store.into(),
+            UserError::UsernameTaken => WebError::Conflict("users-taken"),
+            UserError::NotYourself => WebError::Conflict("users-not-yourself"),
+            UserError::Busy => WebError::Conflict("login-busy"),
+            UserError::Refused(refusals) => WebError::Internal(refusals.to_string()),
+            UserError::Hashing(why) => WebError::Internal(why),
+        }
+    }
+}
+
+impl From<crate::registry::programs::ProgramError> for WebError {
+    fn from(error: crate::registry::programs::ProgramError) -> Self {
+        use crate::registry::programs::ProgramError;
+        match error {
+            ProgramError::ProgramNotFound | ProgramError::ItemNotFound => WebError::NotFound,
+            ProgramError::Store(store) => store.into(),
+            ProgramError::CodeTaken => WebError::Conflict("programs-code-taken"),
+            ProgramError::SkuTaken => WebError::Conflict("programs-sku-taken"),
+            ProgramError::Refused(refusals) => WebError::Internal(refusals.to_string()),
+        }
+    }
+}
+
+impl From<crate::registry::ewarungs::EwarungError> for WebError {
+    fn from(error: crate::registry::ewarungs::EwarungError) -> Self {
+        use crate::registry::ewarungs::EwarungError;
+        match error {
+            EwarungError::EwarungNotFound | EwarungError::TerminalNotFound => WebError::NotFound,
+            EwarungError::Store(store) => store.into(),
+            EwarungError::BankAccountTaken => WebError::Conflict("ewarungs-account-taken"),
+            EwarungError::TerminalIdTaken => WebError::Conflict("terminals-taken"),
+            EwarungError::SerialNumberTaken => WebError::Conflict("terminals-serial-taken"),
+            EwarungError::TerminalState { .. } => WebError::Conflict("status-terminal-retired"),
+            EwarungError::Refused(refusals) => WebError::Internal(refusals.to_string()),
+        }
+    }
+}

@@ -87,6 +87,17 @@ pub async fn refused<T: Serialize>(
     Ok(Redirect::to(path).into_response())
 }
 
+/// Keeps what a done action leaves for the session's next view of `path` (a notice of what
+/// was done, a one-time grant to show something) and sends the browser there.
+pub async fn done<T: Serialize>(
+    state: &AppState,
+    signed: &SignedIn,
+    path: &str,
+    left: T,
+) -> Result<Response, WebError> {
+    refused(state, signed, path, FieldErrors::default(), left).await
+}
+
 /// The flash a refused form left for `path`, taken so that a reload shows the form afresh.
 pub async fn take<T: DeserializeOwned>(
     state: &AppState,

@@ -28,6 +28,20 @@ impl FieldErrors {
         self.add(field, describe(tr, invalid));
     }
 
+    /// Adds a command's refusals (`crate::domain::Refusals`, fields named as the API names
+    /// them) beside the form's fields: `field` gives the form's name of each (an address part
+    /// `address.rt` is the form's `rt`, say).
+    pub fn refusals(
+        &mut self,
+        tr: &Tr,
+        refusals: &crate::domain::Refusals,
+        field: impl Fn(&'static str) -> &'static str,
+    ) {
+        for (name, invalid) in refusals.iter() {
+            self.invalid(tr, field(name), invalid);
+        }
+    }
+
     /// The value, or `None` with its refusal added beside `field`.
     pub fn check<T>(&mut self, tr: &Tr, field: &str, result: Result<T, Invalid>) -> Option<T> {
         result
@@ -46,6 +60,11 @@ impl FieldErrors {
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
+}
+
+/// The form's name of an address part (`address.rt` → `rt`); any other field keeps its name.
+pub fn address_field(field: &'static str) -> &'static str {
+    field.strip_prefix("address.").unwrap_or(field)
 }
 
 /// A refused value in words: the text keyed `invalid-CODE` (`-` for `_`) with the refusal's

@@ -6,7 +6,15 @@ use crate::{
     csv_input::HeaderError,
     quota::upload::UploadError,
     recon::{bank_file::FileError, run::RunError},
-    web::{error::WebError, form::invalid_key, i18n::Tr},
+    registry::{
+        ewarungs::EwarungError, households::HouseholdError, programs::ProgramError,
+        users::UserError,
+    },
+    web::{
+        error::WebError,
+        form::{invalid_key, FieldErrors},
+        i18n::Tr,
+    },
 };
 
 /// A refused header line.
@@ -68,4 +76,82 @@ pub fn line_error(tr: &Tr, code: &str, message: &str) -> String {
     } else {
         message.to_string()
     }
+}
+
+/// A refused household command beside the form's fields (`field` names them as the form does);
+/// anything that is not the form's is an error page.
+pub fn household(
+    tr: &Tr,
+    error: HouseholdError,
+    errors: &mut FieldErrors,
+    field: fn(&'static str) -> &'static str,
+) -> Result<(), WebError> {
+    match error {
+        HouseholdError::Refused(refusals) => errors.refusals(tr, &refusals, field),
+        HouseholdError::KkNumberRegistered => {
+            errors.add(field("kk_number"), tr.t("invalid-duplicate-kk"))
+        }
+        HouseholdError::Stale { .. } => errors.add("form", tr.t("invalid-stale")),
+        error => return Err(error.into()),
+    }
+    Ok(())
+}
+
+/// A refused user command beside the form's fields.
+pub fn user(
+    tr: &Tr,
+    error: UserError,
+    errors: &mut FieldErrors,
+    field: fn(&'static str) -> &'static str,
+) -> Result<(), WebError> {
+    match error {
+        UserError::Refused(refusals) => errors.refusals(tr, &refusals, field),
+        UserError::UsernameTaken => errors.add(field("username"), tr.t("users-taken")),
+        UserError::EwarungNotFound => {
+            errors.add(field("ewarung_id"), tr.t("users-ewarung-required"))
+        }
+        UserError::NotYourself => errors.add("form", tr.t("users-not-yourself")),
+        UserError::Busy => errors.add("form", tr.t("login-busy")),
+        error => return Err(error.into()),
+    }
+    Ok(())
+}
+
+/// A refused program or catalog command beside the form's fields.
+pub fn program(
+    tr: &Tr,
+    error: ProgramError,
+    errors: &mut FieldErrors,
+    field: fn(&'static str) -> &'static str,
+) -> Result<(), WebError> {
+    match error {
+        ProgramError::Refused(refusals) => errors.refusals(tr, &refusals, field),
+        ProgramError::CodeTaken => errors.add(field("code"), tr.t("programs-code-taken")),
+        ProgramError::SkuTaken => errors.add(field("sku"), tr.t("programs-sku-taken")),
+        error => return Err(error.into()),
+    }
+    Ok(())
+}
+
+/// A refused E-Warung or terminal command beside the form's fields.
+pub fn ewarung(
+    tr: &Tr,
+    error: EwarungError,
+    errors: &mut FieldErrors,
+    field: fn(&'static str) -> &'static str,
+) -> Result<(), WebError> {
+    match error {
+        EwarungError::Refused(refusals) => errors.refusals(tr, &refusals, field),
+        // The one unique value of an E-Warung is the account it is paid to.
+        EwarungError::BankAccountTaken => {
+            errors.add(field("bank_account.number"), tr.t("ewarungs-account-taken"))
+        }
+        EwarungError::TerminalIdTaken => errors.add(field("terminal_id"), tr.t("terminals-taken")),
+        EwarungError::SerialNumberTaken => {
+            errors.add(field("serial_number"), tr.t("terminals-serial-taken"))
+        }
+        EwarungError::TerminalState { .. } => errors.add("form", tr.t("status-terminal-retired")),
+        error => return Err(error.into()),
+    }
+    Ok(())
 }

@@ -1142,7 +1142,11 @@ async fn the_admin_registers_an_ewarung_and_provisions_its_terminal(app: TestApp
             ],
         )
         .await;
-    assert_eq!(added.status, StatusCode::CREATED, "{}", added.body);
+    // Post/redirect/get: the key shows on the E-Warung's page the add leads to, that once.
+    assert_eq!(added.status, StatusCode::SEE_OTHER, "{}", added.body);
+    assert_eq!(added.location(), ewarung_path);
+    let added = admin.follow(&added).await;
+    assert_eq!(added.status, StatusCode::OK, "{}", added.body);
     let key = shown_key(&added.body);
     let check = between(&added.body, "id=\"check-value\">", "<");
     assert_eq!(key.len(), 32, "{key}");
@@ -1157,9 +1161,10 @@ async fn the_admin_registers_an_ewarung_and_provisions_its_terminal(app: TestApp
     let token = app.login("admin").await;
     let terminal = app.get("/v1/terminals/SMD00077", &token).await.expect(200);
     assert_eq!(terminal["pin_key_check_value"], check.as_str());
-    // Shown once: the page, read again, has the check value but not the key.
+    // Shown once: the page, read again (a reload, Back), has the check value but not the key.
     let again = admin.get(&ewarung_path).await;
     assert!(again.body.contains(&check) && !again.body.contains(&key));
+    assert!(!again.body.contains("id=\"pin-key\""));
     // Rotating asks first (the old key stops at once), then gives a new key; the API's check
     // value follows.
     let confirm = admin
@@ -1177,14 +1182,18 @@ async fn the_admin_registers_an_ewarung_and_provisions_its_terminal(app: TestApp
             &[("csrf", &csrf)],
         )
         .await;
-    assert_eq!(rotated.status, StatusCode::CREATED);
+    assert_eq!(rotated.status, StatusCode::SEE_OTHER);
+    let rotated = admin.follow(&rotated).await;
     let new_key = shown_key(&rotated.body);
     assert_ne!(new_key, key);
+    let new_check = between(&rotated.body, "id=\"check-value\">", "<");
     let terminal = app.get("/v1/terminals/SMD00077", &token).await.expect(200);
-    assert_eq!(
-        terminal["pin_key_check_value"],
-        between(&rotated.body, "id=\"check-value\">", "<").as_str()
-    );
+    assert_eq!(terminal["pin_key_check_value"], new_check.as_str());
+    // A reload of the page after the rotation neither shows the key again nor rotates it.
+    let reloaded = admin.get(&ewarung_path).await;
+    assert!(!reloaded.body.contains(&new_key));
+    let terminal = app.get("/v1/terminals/SMD00077", &token).await.expect(200);
+    assert_eq!(terminal["pin_key_check_value"], new_check.as_str());
     // A terminal of another E-Warung cannot be rotated through this one.
     let foreign = admin
         .post(

@@ -488,7 +488,59 @@ async fn a_form_sent_after_the_session_ended_comes_back_after_signing_in(app: Te
     assert_eq!(app.count("households").await, households);
 }
 
+/// The API and the page call one service: the same E-Warung is refused for the same values,
+/// the API with the first refusal's code and field, the page with every one beside its field in
+/// Indonesian; nothing is stored by either.
+async fn the_api_and_the_page_refuse_an_ewarung_by_the_same_rules(app: TestApp) {
+    let token = app.login("admin").await;
+    let ewarungs = app.count("ewarungs").await;
+    let refused = app
+        .post(
+            "/v1/ewarungs",
+            &token,
+            json!({
+                "name": "Warung Sejahtera", "owner_name": "Hj. Rahmah",
+                "address": {"street": "Jl. Antasari 9", "rt": "1", "rw": "2",
+                            "kelurahan": "Air Putih", "kecamatan": "Samarinda Ulu"},
+                "bank_account": {"bank_code": "12", "number": "12345", "holder": "Hj. Rahmah"}
+            }),
+        )
+        .await;
+    refused.expect_error(422, "invalid_bank_code");
+    assert_eq!(refused.field(), "bank_account.bank_code");
+    let mut admin = Browser::new(&app);
+    admin.login("admin").await;
+    let csrf = admin.get("/ewarungs").await.csrf();
+    let form = [
+        ("csrf", csrf.as_str()),
+        ("name", "Warung Sejahtera"),
+        ("owner", ""),
+        ("street", "Jl. Antasari 9"),
+        ("rt", "1234"),
+        ("rw", "2"),
+        ("kelurahan", "Air Putih"),
+        ("kecamatan", "Samarinda Ulu"),
+        ("bank_code", "12"),
+        ("account_number", "12345"),
+        ("account_holder", "Hj. Rahmah"),
+    ];
+    let page = admin.post_refused("/ewarungs", &form, "/ewarungs").await;
+    for (field, words) in [
+        ("owner", "Wajib diisi."),
+        ("rt", "RT/RW harus 1 sampai 3 angka."),
+        ("bank_code", "Kode bank tepat 3 angka."),
+        ("account_number", "angka"),
+    ] {
+        let shown = between(&page.body, &format!("id=\"{field}-error\">"), "</p>");
+        assert!(shown.contains(words), "{field}: {shown}");
+    }
+    // The summary at the top links each error to its field.
+    assert!(page.body.contains("href=\"#bank_code\""), "{}", page.body);
+    assert_eq!(app.count("ewarungs").await, ewarungs);
+}
+
 on_both_backends!(
+    the_api_and_the_page_refuse_an_ewarung_by_the_same_rules,
     a_form_sent_after_the_session_ended_comes_back_after_signing_in,
     a_refused_user_form_keeps_its_choices_and_sums_up_its_errors,
     the_audit_log_reads_in_words_and_refuses_a_filter_it_cannot_use,

@@ -117,6 +117,7 @@ invalid-invalid-bank-code = A bank code is exactly { $digits } digits.
 invalid-invalid-bank-account = An account number is { $min } to { $max } digits.
 invalid-invalid-username = A username is 3 to 64 characters: lower-case a-z, digits 0-9, dot, underscore or hyphen.
 invalid-weak-password = A password is { $min } to { $max } characters.
+invalid-role = Choose a role.
 invalid-ewarung-binding = An operator is bound to one E-Warung; other roles are bound to none.
 invalid-invalid-currency = This program pays in rupiah (IDR) only.
 invalid-invalid-local-date = A date is written YYYY-MM-DD.

@@ -117,6 +117,7 @@ invalid-invalid-bank-code = Kode bank tepat { $digits } angka.
 invalid-invalid-bank-account = Nomor rekening { $min } sampai { $max } angka.
 invalid-invalid-username = Nama pengguna 3 sampai 64 karakter: huruf kecil a-z, angka 0-9, titik, garis bawah atau tanda hubung.
 invalid-weak-password = Kata sandi { $min } sampai { $max } karakter.
+invalid-role = Pilih peran.
 invalid-ewarung-binding = Operator harus terikat pada satu E-Warung; peran lain tidak terikat pada E-Warung.
 invalid-invalid-currency = Program ini hanya membayar dalam Rupiah (IDR).
 invalid-invalid-local-date = Tanggal harus berbentuk TTTT-BB-HH.

@@ -179,14 +179,7 @@ async fn to_letter(
     issued: &Issued,
 ) -> Result<Response, WebError> {
     let path = letter_path(issued.card.id);
-    flash::refused(
-        state,
-        signed,
-        &path,
-        FieldErrors::default(),
-        Typed::default(),
-    )
-    .await
+    flash::done(state, signed, &path, Typed::default()).await
 }
 
 /// The card letter: the full number on the view the issue granted, masked on any other.

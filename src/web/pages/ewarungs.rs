@@ -7,7 +7,6 @@ use askama::Template;
 use askama_web::WebTemplate;
 use axum::{
     extract::State,
-    http::StatusCode,
     response::{IntoResponse, Redirect, Response},
 };
 use serde::{Deserialize, Serialize};
@@ -16,18 +15,18 @@ use crate::web::flash;
 use crate::web::form::PagePath;
 use crate::web::signed_form::SignedForm;
 use crate::{
-    domain::{
-        household::{neighbourhood_unit, Address},
-        ids::EwarungId,
-        role::Permission,
-        terminal::TerminalId,
-        text::bounded,
-        Invalid,
-    },
+    domain::{household::Address, ids::EwarungId, role::Permission},
     http::state::AppState,
-    model::records::{BankAccount, EwarungRecord, NewEwarung, NewTerminal, TerminalRecord},
-    store::{Page, StoreError},
-    web::{error::WebError, form::FieldErrors, layout::Layout, session::SignedIn},
+    model::records::{BankAccount, EwarungRecord, TerminalRecord},
+    registry::ewarungs::{EwarungRegistration, Keyed, TerminalRegistration},
+    store::Page,
+    web::{
+        error::WebError,
+        form::{address_field, FieldErrors},
+        layout::Layout,
+        refusals,
+        session::SignedIn,
+    },
 };
 
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -128,36 +127,22 @@ pub async fn list(
     list_page(&state, &signed, fields, errors).await
 }
 
-/// Digits in a bank code (Indonesia's clearing codes are three).
-const BANK_CODE_DIGITS: usize = 3;
-/// The digits an account number may have.
-const ACCOUNT_DIGITS: std::ops::RangeInclusive<usize> = 6..=20;
-
-fn all_digits(value: &str) -> bool {
-    value.bytes().all(|b| b.is_ascii_digit())
-}
-
-fn bank_code(value: &str) -> Result<String, Invalid> {
-    let value = value.trim();
-    if value.len() == BANK_CODE_DIGITS && all_digits(value) {
-        Ok(value.to_string())
-    } else {
-        Err(Invalid::new("invalid_bank_code", "a bank code is 3 digits")
-            .with("digits", BANK_CODE_DIGITS))
+/// The form's name of a field the E-Warung rules name as the API does.
+fn ewarung_field(field: &'static str) -> &'static str {
+    match field {
+        "owner_name" => "owner",
+        "bank_account.bank_code" => "bank_code",
+        "bank_account.number" => "account_number",
+        "bank_account.holder" => "account_holder",
+        other => address_field(other),
     }
 }
 
-fn account_number(value: &str) -> Result<String, Invalid> {
-    let value = value.trim();
-    if ACCOUNT_DIGITS.contains(&value.len()) && all_digits(value) {
-        Ok(value.to_string())
-    } else {
-        Err(Invalid::new(
-            "invalid_bank_account",
-            "an account number is 6 to 20 digits",
-        )
-        .with("min", ACCOUNT_DIGITS.start())
-        .with("max", ACCOUNT_DIGITS.end()))
+/// The form's name of a field the terminal rules name as the API does.
+fn terminal_field(field: &'static str) -> &'static str {
+    match field {
+        "serial_number" => "serial",
+        other => other,
     }
 }
 
@@ -169,96 +154,31 @@ pub async fn create(
     }: SignedForm<EwarungFields>,
 ) -> Result<Response, WebError> {
     signed.require(Permission::ManageEwarungs)?;
-    let tr = signed.tr();
-    let mut errors = FieldErrors::default();
-    let mut check = |field: &'static str, result: Result<String, Invalid>| {
-        result
-            .map_err(|invalid| errors.invalid(&tr, field, &invalid))
-            .ok()
+    let address = Address {
+        street: fields.street.clone(),
+        rt: fields.rt.clone(),
+        rw: fields.rw.clone(),
+        kelurahan: fields.kelurahan.clone(),
+        kecamatan: fields.kecamatan.clone(),
     };
-    let name = check(
-        "name",
-        bounded(&fields.name, crate::domain::limits::NAME_CHARS, "name"),
-    );
-    let owner = check(
-        "owner",
-        bounded(&fields.owner, crate::domain::limits::NAME_CHARS, "owner"),
-    );
-    let street = check(
-        "street",
-        bounded(&fields.street, crate::domain::limits::NAME_CHARS, "street"),
-    );
-    let rt = check("rt", neighbourhood_unit(&fields.rt, "rt"));
-    let rw = check("rw", neighbourhood_unit(&fields.rw, "rw"));
-    let kelurahan = check(
-        "kelurahan",
-        bounded(
-            &fields.kelurahan,
-            crate::domain::limits::AREA_CHARS,
-            "kelurahan",
-        ),
-    );
-    let kecamatan = check(
-        "kecamatan",
-        bounded(
-            &fields.kecamatan,
-            crate::domain::limits::AREA_CHARS,
-            "kecamatan",
-        ),
-    );
-    let bank_code = check("bank_code", bank_code(&fields.bank_code));
-    let number = check("account_number", account_number(&fields.account_number));
-    let holder = check(
-        "account_holder",
-        bounded(
-            &fields.account_holder,
-            crate::domain::limits::NAME_CHARS,
-            "holder",
-        ),
-    );
-    if let (
-        Some(name),
-        Some(owner_name),
-        Some(street),
-        Some(rt),
-        Some(rw),
-        Some(kelurahan),
-        Some(kecamatan),
-        Some(bank_code),
-        Some(account_number),
-        Some(account_holder),
-    ) = (
-        name, owner, street, rt, rw, kelurahan, kecamatan, bank_code, number, holder,
-    ) {
-        let ewarung = NewEwarung {
-            name,
-            owner_name,
-            address: Address {
-                street,
-                rt,
-                rw,
-                kelurahan,
-                kecamatan,
-            },
-            bank_account: BankAccount {
-                bank_code,
-                account_number,
-                account_holder,
-            },
+    let account = BankAccount {
+        bank_code: fields.bank_code.clone(),
+        account_number: fields.account_number.clone(),
+        account_holder: fields.account_holder.clone(),
+    };
+    let registered =
+        match EwarungRegistration::parse(&fields.name, &fields.owner, address, &account) {
+            Ok(registration) => state.ewarungs.register(registration, signed.user.id).await,
+            Err(refusals) => Err(refusals.into()),
         };
-        match state.store.create_ewarung(ewarung, signed.user.id).await {
-            Ok(record) => {
-                return Ok(Redirect::to(&format!("/ewarungs/{}", record.id.0)).into_response())
-            }
-            // The one unique value of an E-Warung is the account it is paid to.
-            Err(StoreError::Duplicate { constraint })
-                if constraint == "ewarungs_bank_account_key" =>
-            {
-                errors.add("account_number", tr.t("ewarungs-account-taken"))
-            }
-            Err(error) => return Err(error.into()),
+    let error = match registered {
+        Ok(record) => {
+            return Ok(Redirect::to(&format!("/ewarungs/{}", record.id.0)).into_response())
         }
-    }
+        Err(error) => error,
+    };
+    let mut errors = FieldErrors::default();
+    refusals::ewarung(&signed.tr(), error, &mut errors, ewarung_field)?;
     flash::refused(&state, &signed, "/ewarungs", errors, fields).await
 }
 
@@ -297,11 +217,7 @@ async fn ewarung_page(
     new_key: Option<(String, String, String)>,
     errors: FieldErrors,
 ) -> Result<EwarungPage, WebError> {
-    let ewarung = state
-        .store
-        .get_ewarung(id)
-        .await?
-        .ok_or(WebError::NotFound)?;
+    let ewarung = state.ewarungs.get(id).await?;
     Ok(EwarungPage {
         layout: Layout::new(signed, "/ewarungs"),
         can_manage: signed.role().may(Permission::ManageEwarungs),
@@ -321,12 +237,12 @@ pub async fn show(
 ) -> Result<EwarungPage, WebError> {
     signed.require(Permission::ReadEwarungs)?;
     signed.require(Permission::ReadRegistry)?;
-    let refused =
-        flash::take::<TerminalFields>(&state, &signed, &format!("/ewarungs/{id}")).await?;
+    let refused = flash::take::<LeftForPage>(&state, &signed, &format!("/ewarungs/{id}")).await?;
     let (fields, errors) = refused
         .map(|flash| (flash.form, flash.errors))
         .unwrap_or_default();
-    let mut page = ewarung_page(&state, &signed, EwarungId(id), None, errors).await?;
+    let new_key = granted_key(&state, EwarungId(id), &fields.key_for).await?;
+    let mut page = ewarung_page(&state, &signed, EwarungId(id), new_key, errors).await?;
     page.terminal_id = fields.terminal_id;
     page.serial = fields.serial;
     Ok(page)
@@ -340,6 +256,77 @@ pub struct TerminalFields {
     serial: String,
 }
 
+/// What the E-Warung's page finds left for it: a refused terminal form's values, or the grant
+/// an add or a rotation left (`KeyGrant`). A form never carries `key_for`: only a grant does.
+#[derive(Debug, Default, Deserialize)]
+struct LeftForPage {
+    #[serde(default)]
+    terminal_id: String,
+    #[serde(default)]
+    serial: String,
+    #[serde(default)]
+    key_for: String,
+}
+
+/// What an add or a rotation leaves for the E-Warung's page: the terminal whose key the next
+/// view of the page shows, once. The key itself is not kept anywhere in clear: the page opens
+/// the wrapped copy the terminal's row holds.
+#[derive(Debug, Serialize)]
+struct KeyGrant<'a> {
+    key_for: &'a str,
+}
+
+/// The terminal, key and check value the view may show: the terminal's current key, if the
+/// add or rotation that led here granted it and it is still this E-Warung's.
+async fn granted_key(
+    state: &AppState,
+    ewarung: EwarungId,
+    key_for: &str,
+) -> Result<Option<(String, String, String)>, WebError> {
+    if key_for.is_empty() {
+        return Ok(None);
+    }
+    let Some(terminal) = state
+        .store
+        .get_terminal(key_for)
+        .await?
+        .filter(|terminal| terminal.ewarung_id == ewarung)
+    else {
+        return Ok(None);
+    };
+    let Some(wrapped) = state.store.terminal_pin_key(&terminal.terminal_id).await? else {
+        return Ok(None);
+    };
+    let key = state
+        .terminal_keys
+        .unwrap(&terminal.terminal_id, &wrapped)
+        .map_err(|_| {
+            WebError::Internal(format!(
+                "terminal {}: the stored key cannot be opened",
+                terminal.terminal_id
+            ))
+        })?;
+    Ok(Some((
+        terminal.terminal_id,
+        key.expose_hex().to_string(),
+        key.check_value(),
+    )))
+}
+
+/// To the E-Warung's page, which shows the new key of `keyed` this once.
+async fn show_key(
+    state: &AppState,
+    signed: &SignedIn,
+    ewarung: EwarungId,
+    keyed: &Keyed,
+) -> Result<Response, WebError> {
+    let grant = KeyGrant {
+        key_for: &keyed.terminal.terminal_id,
+    };
+    let path = format!("/ewarungs/{}", ewarung.0);
+    flash::done(state, signed, &path, grant).await
+}
+
 pub async fn add_terminal(
     State(state): State<AppState>,
     PagePath(id): PagePath<uuid::Uuid>,
@@ -350,48 +337,23 @@ pub async fn add_terminal(
 ) -> Result<Response, WebError> {
     signed.require(Permission::ManageEwarungs)?;
     let ewarung = EwarungId(id);
-    let tr = signed.tr();
-    let mut errors = FieldErrors::default();
     // Typed in lower case, as program codes and SKUs may be: the same id.
-    let terminal_id = TerminalId::parse(&fields.terminal_id.trim().to_ascii_uppercase())
-        .map_err(|invalid| errors.invalid(&tr, "terminal_id", &invalid))
-        .ok();
-    let serial = bounded(
-        &fields.serial,
-        crate::domain::limits::SERIAL_CHARS,
-        "serial",
-    )
-    .map_err(|invalid| errors.invalid(&tr, "serial", &invalid))
-    .ok();
-    if let (Some(terminal_id), Some(serial_number)) = (terminal_id, serial) {
-        state
-            .store
-            .get_ewarung(ewarung)
-            .await?
-            .ok_or(WebError::NotFound)?;
-        let terminal_id = terminal_id.as_str().to_string();
-        let (key, wrapped) = crate::http::ewarungs::new_pin_key(&state, &terminal_id);
-        let terminal = NewTerminal {
-            terminal_id: terminal_id.clone(),
-            ewarung_id: ewarung,
-            serial_number,
-            pin_key: Some(wrapped),
-        };
-        match state.store.create_terminal(terminal, signed.user.id).await {
-            Ok(_) => {
-                let shown = (terminal_id, key.expose_hex().to_string(), key.check_value());
-                let page = ewarung_page(&state, &signed, ewarung, Some(shown), errors).await?;
-                return Ok((StatusCode::CREATED, page).into_response());
-            }
-            Err(StoreError::Duplicate { constraint })
-                if constraint == "terminals_serial_number_key" =>
-            {
-                errors.add("serial", tr.t("terminals-serial-taken"))
-            }
-            Err(StoreError::Duplicate { .. }) => errors.add("terminal_id", tr.t("terminals-taken")),
-            Err(error) => return Err(error.into()),
+    let terminal_id = fields.terminal_id.trim().to_ascii_uppercase();
+    let added = match TerminalRegistration::parse(&terminal_id, &fields.serial) {
+        Ok(registration) => {
+            state
+                .ewarungs
+                .add_terminal(ewarung, registration, signed.user.id)
+                .await
         }
-    }
+        Err(refusals) => Err(refusals.into()),
+    };
+    let error = match added {
+        Ok(keyed) => return show_key(&state, &signed, ewarung, &keyed).await,
+        Err(error) => error,
+    };
+    let mut errors = FieldErrors::default();
+    refusals::ewarung(&signed.tr(), error, &mut errors, terminal_field)?;
     let path = format!("/ewarungs/{}", ewarung.0);
     flash::refused(&state, &signed, &path, errors, fields).await
 }
@@ -442,29 +404,13 @@ pub async fn rotate_key(
 ) -> Result<Response, WebError> {
     signed.require(Permission::ManageEwarungs)?;
     let ewarung = EwarungId(id);
-    let terminal = state
-        .store
-        .get_terminal(&terminal_id)
-        .await?
-        .filter(|terminal| terminal.ewarung_id == ewarung)
-        .ok_or(WebError::NotFound)?;
-    let (key, wrapped) = crate::http::ewarungs::new_pin_key(&state, &terminal.terminal_id);
-    state
-        .store
-        .set_terminal_pin_key(&terminal.terminal_id, wrapped, signed.user.id)
+    let terminal = state.ewarungs.terminal(&terminal_id).await?;
+    if terminal.ewarung_id != ewarung {
+        return Err(WebError::NotFound);
+    }
+    let keyed = state
+        .ewarungs
+        .rotate_pin_key(&terminal.terminal_id, signed.user.id)
         .await?;
-    let shown = (
-        terminal.terminal_id,
-        key.expose_hex().to_string(),
-        key.check_value(),
-    );
-    let page = ewarung_page(
-        &state,
-        &signed,
-        ewarung,
-        Some(shown),
-        FieldErrors::default(),
-    )
-    .await?;
-    Ok((StatusCode::CREATED, page).into_response())
+    show_key(&state, &signed, ewarung, &keyed).await
 }

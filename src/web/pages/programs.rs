@@ -1,7 +1,7 @@
 //! Programs and their food catalogs: what a card's entitlement may buy, in which unit, and the
 //! highest unit price a kiosk may charge for it. Offices and the admin register a program and
-//! add items; auditors read. The same store calls and checks as `POST /v1/programs` and
-//! `POST /v1/programs/{code}/items`.
+//! add items; auditors read. The same service as `POST /v1/programs` and
+//! `POST /v1/programs/{code}/items` (`registry::programs`).
 
 use askama::Template;
 use askama_web::WebTemplate;
@@ -15,22 +15,19 @@ use crate::web::flash;
 use crate::web::form::PagePath;
 use crate::web::signed_form::SignedForm;
 use crate::{
-    domain::{
-        catalog::{carry_over_months, parse_code, CommodityGroup},
-        locale::Locale,
-        money::{Amount, MAX_PRICE_CAP_MINOR, MAX_QUOTA_LINE_MINOR},
-        role::Permission,
-        text::bounded,
-        Invalid,
-    },
+    domain::{catalog::CommodityGroup, locale::Locale, money::Amount, role::Permission, Invalid},
     http::state::AppState,
-    model::records::{CatalogItemRecord, NewCatalogItem, NewProgram, ProgramRecord},
-    store::StoreError,
+    model::records::{CatalogItemRecord, ProgramRecord},
+    registry::{
+        programs::{ItemDefinition, PriceCapChange, ProgramDefinition, ProgramError},
+        Read,
+    },
     web::{
         error::WebError,
         form::{rupiah_text, FieldErrors},
         format::Shows,
         layout::Layout,
+        refusals,
         session::SignedIn,
     },
 };
@@ -45,17 +42,38 @@ pub fn group_key(group: CommodityGroup) -> &'static str {
     }
 }
 
-/// A rupiah amount typed into a form, within `max_minor`.
-fn rupiah(typed: &str, max_minor: i64, what: &str) -> Result<i64, Invalid> {
-    let typed = bounded(typed, 30, what)?;
-    let amount = Amount::parse(&rupiah_text(&typed)?)?;
-    Ok(amount.at_most(max_minor, what)?.minor_units())
+/// A rupiah amount as typed into a form (`13.500`); its limits are the rules'.
+fn rupiah(typed: &str) -> Read<Amount> {
+    Amount::parse(&rupiah_text(typed)?)
 }
 
 /// A code typed in any case: program codes and SKUs are kept upper-case.
-fn code(typed: &str, invalid_code: &'static str, what: &str) -> Result<String, Invalid> {
-    let typed = bounded(typed, 32, what)?;
-    parse_code(&typed.to_uppercase(), invalid_code, what)
+fn code(typed: &str) -> String {
+    typed.trim().to_uppercase()
+}
+
+/// The form's name of a field the program rules name as the API does.
+fn form_field(field: &'static str) -> &'static str {
+    match field {
+        "default_monthly_amount" => "monthly",
+        "carry_over_months" => "carry_over",
+        "max_unit_price" => "price_cap",
+        other => other,
+    }
+}
+
+/// Back to the form at `path` with the refusal beside its field; an error page for anything
+/// that is not the form's.
+async fn refused<T: Serialize>(
+    state: &AppState,
+    signed: &SignedIn,
+    path: &str,
+    error: ProgramError,
+    fields: T,
+) -> Result<Response, WebError> {
+    let mut errors = FieldErrors::default();
+    refusals::program(&signed.tr(), error, &mut errors, form_field)?;
+    flash::refused(state, signed, path, errors, fields).await
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -133,51 +151,25 @@ pub async fn create(
     }: SignedForm<ProgramFields>,
 ) -> Result<Response, WebError> {
     signed.require(Permission::ManagePrograms)?;
-    let tr = signed.tr();
-    let mut errors = FieldErrors::default();
-    let program_code = errors.check(
-        &tr,
-        "code",
-        code(&fields.code, "invalid_program_code", "program code"),
-    );
-    let name = errors.check(
-        &tr,
-        "name",
-        bounded(&fields.name, crate::domain::limits::NAME_CHARS, "name"),
-    );
-    let monthly = errors.check(
-        &tr,
-        "monthly",
-        rupiah(&fields.monthly, MAX_QUOTA_LINE_MINOR, "the monthly amount"),
-    );
-    let carry_over = errors.check(
-        &tr,
-        "carry_over",
-        fields
-            .carry_over
-            .trim()
-            .parse::<u16>()
-            .map_err(|_| Invalid::new("invalid_carry_over", "a whole number of months"))
-            .and_then(carry_over_months),
-    );
-    if let (Some(code), Some(name), Some(monthly), Some(carry_over)) =
-        (program_code, name, monthly, carry_over)
-    {
-        let program = NewProgram {
-            code,
-            name,
-            default_monthly_amount_minor: monthly,
-            carry_over_months: carry_over,
-        };
-        match state.store.create_program(program, signed.user.id).await {
-            Ok(record) => {
-                return Ok(Redirect::to(&format!("/programs/{}", record.code)).into_response())
-            }
-            Err(StoreError::Duplicate { .. }) => errors.add("code", tr.t("programs-code-taken")),
-            Err(error) => return Err(error.into()),
-        }
+    let carry_over = fields
+        .carry_over
+        .trim()
+        .parse::<u16>()
+        .map_err(|_| Invalid::new("invalid_carry_over", "a whole number of months"));
+    let defined = match ProgramDefinition::parse(
+        &code(&fields.code),
+        &fields.name,
+        None,
+        rupiah(&fields.monthly),
+        carry_over,
+    ) {
+        Ok(definition) => state.programs.define(definition, signed.user.id).await,
+        Err(refusals) => Err(refusals.into()),
+    };
+    match defined {
+        Ok(record) => Ok(Redirect::to(&format!("/programs/{}", record.code)).into_response()),
+        Err(error) => refused(&state, &signed, "/programs", error, fields).await,
     }
-    flash::refused(&state, &signed, "/programs", errors, fields).await
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -230,11 +222,7 @@ async fn program_page(
     fields: ItemFields,
     errors: FieldErrors,
 ) -> Result<ProgramPage, WebError> {
-    let program = state
-        .store
-        .find_program_by_code(program_code)
-        .await?
-        .ok_or(WebError::NotFound)?;
+    let program = state.programs.get(program_code).await?;
     Ok(ProgramPage {
         layout: Layout::new(signed, "/programs"),
         can_manage: signed.role().may(Permission::ManagePrograms),
@@ -272,52 +260,27 @@ pub async fn add_item(
     }: SignedForm<ItemFields>,
 ) -> Result<Response, WebError> {
     signed.require(Permission::ManagePrograms)?;
-    let program = state
-        .store
-        .find_program_by_code(&program_code)
-        .await?
-        .ok_or(WebError::NotFound)?;
-    let tr = signed.tr();
-    let mut errors = FieldErrors::default();
-    let sku = errors.check(&tr, "sku", code(&fields.sku, "invalid_sku", "SKU"));
-    let name = errors.check(
-        &tr,
-        "name",
-        bounded(&fields.name, crate::domain::limits::NAME_CHARS, "name"),
-    );
-    let unit = errors.check(
-        &tr,
-        "unit",
-        bounded(&fields.unit, crate::domain::limits::UNIT_CHARS, "unit"),
-    );
-    let group = errors.check(&tr, "group", CommodityGroup::parse(fields.group.trim()));
-    let price_cap = errors.check(
-        &tr,
-        "price_cap",
-        rupiah(&fields.price_cap, MAX_PRICE_CAP_MINOR, "a price cap"),
-    );
-    if let (Some(sku), Some(name), Some(unit), Some(group), Some(price_cap)) =
-        (sku, name, unit, group, price_cap)
-    {
-        let item = NewCatalogItem {
-            program_id: program.id,
-            sku,
-            name,
-            unit,
-            commodity_group: group,
-            max_unit_price_minor: price_cap,
-        };
-        match state.store.add_catalog_item(item, signed.user.id).await {
-            Ok(_) => {
-                let to = format!("/programs/{}#catalog", program.code);
-                return Ok(Redirect::to(&to).into_response());
-            }
-            Err(StoreError::Duplicate { .. }) => errors.add("sku", tr.t("programs-sku-taken")),
-            Err(error) => return Err(error.into()),
+    let program = state.programs.get(&program_code).await?;
+    let added = match ItemDefinition::parse(
+        &code(&fields.sku),
+        &fields.name,
+        &fields.unit,
+        CommodityGroup::parse(fields.group.trim()),
+        rupiah(&fields.price_cap),
+    ) {
+        Ok(item) => {
+            state
+                .programs
+                .add_item(&program.code, item, signed.user.id)
+                .await
         }
-    }
+        Err(refusals) => Err(refusals.into()),
+    };
     let path = format!("/programs/{}", program.code);
-    flash::refused(&state, &signed, &path, errors, fields).await
+    match added {
+        Ok(_) => Ok(Redirect::to(&format!("{path}#catalog")).into_response()),
+        Err(error) => refused(&state, &signed, &path, error, fields).await,
+    }
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -355,18 +318,8 @@ async fn program_item(
     program_code: &str,
     sku: &str,
 ) -> Result<(ProgramRecord, CatalogItemRecord), WebError> {
-    let program = state
-        .store
-        .find_program_by_code(program_code)
-        .await?
-        .ok_or(WebError::NotFound)?;
-    let item = state
-        .store
-        .list_catalog_items(program.id)
-        .await?
-        .into_iter()
-        .find(|item| item.sku == sku)
-        .ok_or(WebError::NotFound)?;
+    let program = state.programs.get(program_code).await?;
+    let item = state.programs.item(&program, sku).await?;
     Ok((program, item))
 }
 
@@ -401,30 +354,20 @@ pub async fn set_price_cap(
 ) -> Result<Response, WebError> {
     signed.require(Permission::ManagePrograms)?;
     let (program, item) = program_item(&state, &program_code, &sku).await?;
-    let tr = signed.tr();
-    let mut errors = FieldErrors::default();
-    let cap = errors.check(
-        &tr,
-        "price_cap",
-        rupiah(&fields.price_cap, MAX_PRICE_CAP_MINOR, "a price cap"),
-    );
-    let reason = errors.check(
-        &tr,
-        "reason",
-        bounded(
-            &fields.reason,
-            crate::domain::limits::REASON_CHARS,
-            "reason",
-        ),
-    );
-    if let (Some(cap), Some(reason)) = (cap, reason) {
-        state
-            .store
-            .set_price_cap(program.id, &item.sku, cap, reason, signed.user.id)
-            .await?;
-        let to = format!("/programs/{}#catalog", program.code);
-        return Ok(Redirect::to(&to).into_response());
+    let changed = match PriceCapChange::parse(rupiah(&fields.price_cap), &fields.reason) {
+        Ok(change) => {
+            state
+                .programs
+                .set_price_cap(&program.code, &item.sku, change, signed.user.id)
+                .await
+        }
+        Err(refusals) => Err(refusals.into()),
+    };
+    match changed {
+        Ok(_) => Ok(Redirect::to(&format!("/programs/{}#catalog", program.code)).into_response()),
+        Err(error) => {
+            let path = format!("/programs/{}/items/{}", program.code, item.sku);
+            refused(&state, &signed, &path, error, fields).await
+        }
     }
-    let path = format!("/programs/{}/items/{}", program.code, item.sku);
-    flash::refused(&state, &signed, &path, errors, fields).await
 }

@@ -1,6 +1,5 @@
 //! Registering a household and changing its data, with each refused value shown beside its
-//! field. The same store calls as the API's (`Store::create_household`, `update_household`,
-//! both audited with who and why).
+//! field. The same service as the API's (`registry::households`), audited with who and why.
 
 use askama::Template;
 use askama_web::WebTemplate;
@@ -13,16 +12,17 @@ use serde::{Deserialize, Serialize};
 use crate::web::form::PagePath;
 use crate::web::signed_form::SignedForm;
 use crate::{
-    domain::{
-        household::{neighbourhood_unit, Address},
-        identity::{KkNumber, Nik},
-        ids::HouseholdId,
-        role::Permission,
-        text::bounded,
-    },
+    domain::{household::Address, ids::HouseholdId, role::Permission},
     http::state::AppState,
-    store::{HouseholdChange, NewHousehold, StoreError},
-    web::{error::WebError, flash, form::FieldErrors, layout::Layout, session::SignedIn},
+    registry::households::{DataChange, HouseholdError, Registration},
+    web::{
+        error::WebError,
+        flash,
+        form::{address_field, FieldErrors},
+        layout::Layout,
+        refusals,
+        session::SignedIn,
+    },
 };
 
 /// The form's fields as typed (re-shown as typed when refused).
@@ -74,90 +74,45 @@ impl HouseholdForm {
     }
 }
 
-/// The checked values, or every field's error.
-fn check(
-    signed: &SignedIn,
-    fields: &HouseholdFields,
-    editing: bool,
-) -> Result<Checked, FieldErrors> {
-    let tr = signed.tr();
-    let mut errors = FieldErrors::default();
-    let mut text = |field: &'static str, value: &str, max: usize| {
-        bounded(value, max, field)
-            .map_err(|invalid| errors.invalid(&tr, field, &invalid))
-            .ok()
-    };
-    let name = text("name", &fields.name, crate::domain::limits::NAME_CHARS);
-    let street = text("street", &fields.street, crate::domain::limits::NAME_CHARS);
-    let kelurahan = text(
-        "kelurahan",
-        &fields.kelurahan,
-        crate::domain::limits::AREA_CHARS,
-    );
-    let kecamatan = text(
-        "kecamatan",
-        &fields.kecamatan,
-        crate::domain::limits::AREA_CHARS,
-    );
-    let reason = if editing {
-        text(
-            "reason",
-            &fields.reason,
-            crate::domain::limits::REASON_CHARS,
-        )
-    } else {
-        Some(String::new())
-    };
-    let mut unit = |field: &'static str, value: &str| {
-        neighbourhood_unit(value, field)
-            .map_err(|invalid| errors.invalid(&tr, field, &invalid))
-            .ok()
-    };
-    let rt = unit("rt", &fields.rt);
-    let rw = unit("rw", &fields.rw);
-    let kk = if editing {
-        None
-    } else {
-        KkNumber::parse_as_printed(&fields.kk)
-            .map_err(|invalid| errors.invalid(&tr, "kk", &invalid))
-            .ok()
-    };
-    let nik = Nik::parse_as_printed(&fields.nik)
-        .map_err(|invalid| errors.invalid(&tr, "nik", &invalid))
-        .ok();
-    match (name, street, kelurahan, kecamatan, reason, rt, rw, nik) {
-        (
-            Some(name),
-            Some(street),
-            Some(kelurahan),
-            Some(kecamatan),
-            Some(reason),
-            Some(rt),
-            Some(rw),
-            Some(nik),
-        ) if errors.is_empty() => Ok(Checked {
-            kk,
-            nik,
-            name,
-            reason,
-            address: Address {
-                street,
-                rt,
-                rw,
-                kelurahan,
-                kecamatan,
-            },
-        }),
-        _ => Err(errors),
+/// The form's name of a field the household rules name as the API does.
+fn form_field(field: &'static str) -> &'static str {
+    match field {
+        "kk_number" => "kk",
+        "head_nik" => "nik",
+        "head_name" => "name",
+        other => address_field(other),
     }
 }
 
-struct Checked {
-    kk: Option<KkNumber>,
-    nik: Nik,
-    name: String,
-    reason: String,
-    address: Address,
+/// A KK or NIK number as printed on the card, in groups ("6472 0109 …"): the digits alone.
+fn as_printed(typed: &str) -> String {
+    typed.chars().filter(|c| !c.is_whitespace()).collect()
+}
+
+impl HouseholdFields {
+    fn address(&self) -> Address {
+        Address {
+            street: self.street.clone(),
+            rt: self.rt.clone(),
+            rw: self.rw.clone(),
+            kelurahan: self.kelurahan.clone(),
+            kecamatan: self.kecamatan.clone(),
+        }
+    }
+}
+
+/// Back to the form at `path` with the refusal beside its field; an error page for anything
+/// that is not the form's.
+async fn refused(
+    state: &AppState,
+    signed: &SignedIn,
+    path: &str,
+    error: HouseholdError,
+    fields: HouseholdFields,
+) -> Result<Response, WebError> {
+    let mut errors = FieldErrors::default();
+    refusals::household(&signed.tr(), error, &mut errors, form_field)?;
+    flash::refused(state, signed, path, errors, fields).await
 }
 
 const NEW_FORM: &str = "/households/new";
@@ -187,31 +142,23 @@ pub async fn create(
     }: SignedForm<HouseholdFields>,
 ) -> Result<Response, WebError> {
     signed.require(Permission::ManageHouseholds)?;
-    let checked = match check(&signed, &fields, false) {
-        Ok(checked) => checked,
-        Err(errors) => return flash::refused(&state, &signed, NEW_FORM, errors, fields).await,
-    };
-    let household = NewHousehold {
-        kk_number: checked
-            .kk
-            .map(|kk| kk.as_str().to_string())
-            .unwrap_or_default(),
-        head_nik: checked.nik.as_str().to_string(),
-        head_name: checked.name,
-        address: checked.address,
-    };
-    match state
-        .store
-        .create_household(household, signed.user.id)
-        .await
-    {
-        Ok(record) => Ok(Redirect::to(&format!("/households/{}", record.id.0)).into_response()),
-        Err(StoreError::Duplicate { .. }) => {
-            let mut errors = FieldErrors::default();
-            errors.add("kk", signed.tr().t("invalid-duplicate-kk"));
-            flash::refused(&state, &signed, NEW_FORM, errors, fields).await
+    let registered = match Registration::parse(
+        &as_printed(&fields.kk),
+        &as_printed(&fields.nik),
+        &fields.name,
+        fields.address(),
+    ) {
+        Ok(registration) => {
+            state
+                .households
+                .register(registration, signed.user.id)
+                .await
         }
-        Err(error) => Err(error.into()),
+        Err(refusals) => Err(refusals.into()),
+    };
+    match registered {
+        Ok(record) => Ok(Redirect::to(&format!("/households/{}", record.id.0)).into_response()),
+        Err(error) => refused(&state, &signed, NEW_FORM, error, fields).await,
     }
 }
 
@@ -221,11 +168,7 @@ pub async fn edit_form(
     PagePath(id): PagePath<uuid::Uuid>,
 ) -> Result<HouseholdForm, WebError> {
     signed.require(Permission::ManageHouseholds)?;
-    let household = state
-        .store
-        .get_household(HouseholdId(id))
-        .await?
-        .ok_or(WebError::NotFound)?;
+    let household = state.households.get(HouseholdId(id)).await?;
     let path = format!("/households/{}/edit", household.id.0);
     if let Some(refused) = flash::take(&state, &signed, &path).await? {
         return Ok(HouseholdForm {
@@ -265,33 +208,25 @@ pub async fn update(
 ) -> Result<Response, WebError> {
     signed.require(Permission::ManageHouseholds)?;
     let id = HouseholdId(id);
-    let household = state
-        .store
-        .get_household(id)
-        .await?
-        .ok_or(WebError::NotFound)?;
+    let household = state.households.get(id).await?;
     let path = format!("/households/{}/edit", household.id.0);
-    let checked = match check(&signed, &fields, true) {
-        Ok(checked) => checked,
-        Err(errors) => return flash::refused(&state, &signed, &path, errors, fields).await,
-    };
-    let change = HouseholdChange {
-        id,
-        expected_revision: fields.revision,
-        head_nik: Some(checked.nik.as_str().to_string()),
-        head_name: Some(checked.name),
-        address: Some(checked.address),
-        status: None,
-        reason: checked.reason,
-        actor: signed.user.id,
-    };
-    match state.store.update_household(change).await {
-        Ok(record) => Ok(Redirect::to(&format!("/households/{}", record.id.0)).into_response()),
-        Err(StoreError::StaleRevision { .. }) => {
-            let mut errors = FieldErrors::default();
-            errors.add("form", signed.tr().t("invalid-stale"));
-            flash::refused(&state, &signed, &path, errors, fields).await
+    let changed = match DataChange::parse(
+        fields.revision,
+        Some(&as_printed(&fields.nik)),
+        Some(&fields.name),
+        Some(fields.address()),
+        &fields.reason,
+    ) {
+        Ok(change) => {
+            state
+                .households
+                .change_data(id, change, signed.user.id)
+                .await
         }
-        Err(error) => Err(error.into()),
+        Err(refusals) => Err(refusals.into()),
+    };
+    match changed {
+        Ok(record) => Ok(Redirect::to(&format!("/households/{}", record.id.0)).into_response()),
+        Err(error) => refused(&state, &signed, &path, error, fields).await,
     }
 }

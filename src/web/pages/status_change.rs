@@ -1,7 +1,7 @@
 //! Changing whether a household may spend (a family moved, died, found work, or came back), and
 //! whether an E-Warung or one of its terminals may trade. One confirmation page for the three:
 //! the new status chosen among those the record is not in, a reason that goes into the audit
-//! trail, what the change does, then the same store calls as the API's.
+//! trail, what the change does, then the same services as the API's (`registry`).
 
 use askama::Template;
 use askama_web::WebTemplate;
@@ -19,14 +19,16 @@ use crate::{
         ids::{EwarungId, HouseholdId},
         role::Permission,
         terminal::{EwarungStatus, TerminalStatus},
-        text::bounded,
         Invalid,
     },
     http::state::AppState,
     model::records::{EwarungRecord, HouseholdRecord, TerminalRecord},
-    store::{HouseholdChange, StoreError},
+    registry::{
+        ewarungs,
+        households::{HouseholdError, StatusChange},
+    },
     web::{
-        error::WebError, flash, form::FieldErrors, layout::Layout, session::SignedIn,
+        error::WebError, flash, form::FieldErrors, layout::Layout, refusals, session::SignedIn,
         status::status_key,
     },
 };
@@ -166,13 +168,13 @@ impl Subject {
 }
 
 async fn household(state: &AppState, id: uuid::Uuid) -> Result<Subject, WebError> {
-    let household = state.store.get_household(HouseholdId(id)).await?;
-    Ok(Subject::Household(household.ok_or(WebError::NotFound)?))
+    let household = state.households.get(HouseholdId(id)).await?;
+    Ok(Subject::Household(household))
 }
 
 async fn ewarung(state: &AppState, id: uuid::Uuid) -> Result<Subject, WebError> {
-    let ewarung = state.store.get_ewarung(EwarungId(id)).await?;
-    Ok(Subject::Ewarung(ewarung.ok_or(WebError::NotFound)?))
+    let ewarung = state.ewarungs.get(EwarungId(id)).await?;
+    Ok(Subject::Ewarung(ewarung))
 }
 
 /// A terminal, only under the E-Warung it belongs to.
@@ -236,55 +238,68 @@ impl Subject {
     }
 }
 
-/// Makes the change; `Ok(Some(message))` is a refusal to show on the form.
+/// Makes the change through the record's service; a refusal is added to `errors` beside its
+/// field (a failure that is not the form's is the error page). Answers whether the household
+/// had changed since the clerk read it.
 async fn apply(
     state: &AppState,
     signed: &SignedIn,
     subject: &Subject,
     status: NewStatus,
-    reason: String,
+    reason: &str,
     revision: i32,
-) -> Result<Option<String>, WebError> {
-    let actor = signed.user.id;
-    let store = &state.store;
+    errors: &mut FieldErrors,
+) -> Result<bool, WebError> {
+    let (actor, tr) = (signed.user.id, signed.tr());
     match (subject, status) {
         (Subject::Household(household), NewStatus::Household(status)) => {
-            let change = HouseholdChange {
-                id: household.id,
-                expected_revision: revision,
-                head_nik: None,
-                head_name: None,
-                address: None,
-                status: Some(status),
-                reason,
-                actor,
+            let changed = match StatusChange::parse(revision, status, reason) {
+                Ok(change) => {
+                    state
+                        .households
+                        .change_status(household.id, change, actor)
+                        .await
+                }
+                Err(refusals) => Err(refusals.into()),
             };
-            match store.update_household(change).await {
-                Ok(_) => Ok(None),
-                Err(StoreError::StaleRevision { .. }) => Ok(Some(signed.tr().t("status-stale"))),
-                Err(error) => Err(error.into()),
+            match changed {
+                Ok(_) => {}
+                Err(HouseholdError::Stale { .. }) => {
+                    errors.add("form", tr.t("status-stale"));
+                    return Ok(true);
+                }
+                Err(error) => refusals::household(&tr, error, errors, |field| field)?,
             }
         }
         (Subject::Ewarung(ewarung), NewStatus::Ewarung(status)) => {
-            store
-                .set_ewarung_status(ewarung.id, status, reason, actor)
-                .await?;
-            Ok(None)
+            let changed = match ewarungs::reason(reason) {
+                Ok(reason) => state
+                    .ewarungs
+                    .change_status(ewarung.id, status, reason, actor)
+                    .await
+                    .map(|_| ()),
+                Err(refusals) => Err(refusals.into()),
+            };
+            if let Err(error) = changed {
+                refusals::ewarung(&tr, error, errors, |field| field)?;
+            }
         }
         (Subject::Terminal(terminal), NewStatus::Terminal(status)) => {
-            match store
-                .set_terminal_status(&terminal.terminal_id, status, reason, actor)
-                .await
-            {
-                Ok(_) => Ok(None),
-                Err(StoreError::StateConflict { .. }) => {
-                    Ok(Some(signed.tr().t("status-terminal-retired")))
-                }
-                Err(error) => Err(error.into()),
+            let changed = match ewarungs::reason(reason) {
+                Ok(reason) => state
+                    .ewarungs
+                    .change_terminal_status(&terminal.terminal_id, status, reason, actor)
+                    .await
+                    .map(|_| ()),
+                Err(refusals) => Err(refusals.into()),
+            };
+            if let Err(error) = changed {
+                refusals::ewarung(&tr, error, errors, |field| field)?;
             }
         }
         _ => unreachable!("Subject::parse types the status by its subject"),
     }
+    Ok(false)
 }
 
 /// Checks the form, makes the change, and leads back to the record; a refusal re-shows the
@@ -298,26 +313,32 @@ async fn change(
     signed.require(subject.permission())?;
     let tr = signed.tr();
     let mut errors = FieldErrors::default();
-    let status = subject
-        .parse(&fields.status)
-        .map_err(|invalid| errors.invalid(&tr, "status", &invalid))
-        .ok();
-    let reason = bounded(
-        &fields.reason,
-        crate::domain::limits::REASON_CHARS,
-        "reason",
-    )
-    .map_err(|invalid| errors.invalid(&tr, "reason", &invalid))
-    .ok();
-    if let (Some(status), Some(reason)) = (status, reason) {
-        match apply(state, signed, &subject, status, reason, fields.revision).await? {
-            None => return Ok(Redirect::to(&subject.back()).into_response()),
-            Some(refused) => {
-                errors.add("form", refused);
-                // The page now shows the household as it is; confirming again applies to that.
-                if let Subject::Household(household) = &subject {
-                    fields.revision = household.revision;
-                }
+    match subject.parse(&fields.status) {
+        Ok(status) => {
+            let revision = fields.revision;
+            let stale = apply(
+                state,
+                signed,
+                &subject,
+                status,
+                &fields.reason,
+                revision,
+                &mut errors,
+            )
+            .await?;
+            if errors.is_empty() {
+                return Ok(Redirect::to(&subject.back()).into_response());
+            }
+            // The page now shows the household as it is; confirming again applies to that.
+            if let (true, Subject::Household(household)) = (stale, &subject) {
+                fields.revision = household.revision;
+            }
+        }
+        Err(invalid) => {
+            errors.invalid(&tr, "status", &invalid);
+            // The reason's own refusal too, so that one return shows both.
+            if let Err(refusals) = ewarungs::reason(&fields.reason) {
+                errors.refusals(&tr, &refusals, |field| field);
             }
         }
     }

@@ -15,20 +15,25 @@ use crate::web::form::PagePath;
 use crate::web::format::Shows;
 use crate::web::signed_form::SignedForm;
 use crate::{
-    auth::password,
     domain::{
         ids::{EwarungId, UserId},
         locale::Locale,
         role::{Permission, Role},
-        username,
+        Refusals,
     },
     http::state::AppState,
-    model::records::{EwarungRecord, NewUser, UserRecord},
-    store::{Page, StoreError},
+    model::records::{EwarungRecord, UserRecord},
+    registry::{
+        users::{Binding, NewAccount, NewPassword, UserError},
+        Read,
+    },
+    store::Page,
     web::{
         error::WebError,
         form::FieldErrors,
+        i18n::Tr,
         layout::{role_key, Layout},
+        refusals,
         session::SignedIn,
     },
 };
@@ -113,55 +118,32 @@ pub async fn list(State(state): State<AppState>, signed: SignedIn) -> Result<Use
     users_page(&state, &signed, fields, errors).await
 }
 
-/// The role and E-Warung of a form, or the errors beside them.
-async fn role_and_ewarung(
-    state: &AppState,
-    signed: &SignedIn,
-    fields: &UserFields,
-    errors: &mut FieldErrors,
-) -> Result<Option<(Role, Option<EwarungId>)>, WebError> {
-    let tr = signed.tr();
-    let Ok(role) = Role::parse(&fields.role) else {
-        errors.add("role", tr.t("users-role-required"));
-        return Ok(None);
-    };
-    let ewarung = match uuid::Uuid::parse_str(fields.ewarung.trim()) {
-        Ok(id) => state.store.get_ewarung(EwarungId(id)).await?.map(|e| e.id),
-        Err(_) => None,
-    };
-    match (role.is_bound_to_ewarung(), ewarung) {
-        (true, None) => {
-            errors.add("ewarung", tr.t("users-ewarung-required"));
-            Ok(None)
-        }
-        (true, Some(ewarung)) => Ok(Some((role, Some(ewarung)))),
-        // Only operators are bound to an E-Warung: whatever else was chosen is dropped.
-        (false, _) => Ok(Some((role, None))),
+/// The form's name of a field the user rules name as the API does.
+fn form_field(field: &'static str) -> &'static str {
+    match field {
+        "ewarung_id" => "ewarung",
+        other => other,
     }
 }
 
-/// The new password typed twice and strong enough, or the errors beside it.
-fn new_password(
-    signed: &SignedIn,
-    fields: &UserFields,
-    errors: &mut FieldErrors,
-) -> Option<String> {
-    let tr = signed.tr();
-    if let Err(invalid) = password::check_strength(&fields.password) {
-        errors.invalid(&tr, "password", &invalid);
-        return None;
-    }
-    if fields.password != fields.password_again {
+/// The role a form chose, and the E-Warung with it: only operators are bound to one, so
+/// whatever else was chosen beside another role is dropped.
+fn chosen_role(fields: &UserFields) -> (Read<Role>, Option<EwarungId>) {
+    let role = Role::parse(&fields.role);
+    let ewarung = uuid::Uuid::parse_str(fields.ewarung.trim())
+        .ok()
+        .map(EwarungId)
+        .filter(|_| role.as_ref().is_ok_and(|role| role.is_bound_to_ewarung()));
+    (role, ewarung)
+}
+
+/// Whether the new password was typed twice the same; the error beside the second if not.
+fn typed_twice(tr: &Tr, fields: &UserFields, errors: &mut FieldErrors) -> bool {
+    let same = fields.password == fields.password_again;
+    if !same {
         errors.add("password_again", tr.t("users-passwords-differ"));
-        return None;
     }
-    Some(fields.password.clone())
-}
-
-/// The password's hash; `None` when the password workers are all busy (the API answers 503),
-/// a refusal the form shows so that the admin tries again in a moment.
-async fn hash(state: &AppState, password: String) -> Option<String> {
-    state.logins.hash(password).await.ok()
+    same
 }
 
 pub async fn create(
@@ -173,37 +155,24 @@ pub async fn create(
 ) -> Result<Response, WebError> {
     signed.require(Permission::ManageUsers)?;
     let tr = signed.tr();
-    let mut errors = FieldErrors::default();
-    let name = username::parse(fields.username.trim())
-        .map_err(|invalid| errors.invalid(&tr, "username", &invalid))
-        .ok();
-    let password = new_password(&signed, &fields, &mut errors);
-    let role = role_and_ewarung(&state, &signed, &fields, &mut errors).await?;
-    let password_hash = match (password, errors.is_empty()) {
-        (Some(password), true) => hash(&state, password).await,
-        _ => None,
-    };
-    if password_hash.is_none() && errors.is_empty() {
-        errors.add("form", tr.t("login-busy"));
-    }
-    if let (Some(name), Some(password_hash), Some((role, ewarung)), true) =
-        (name, password_hash, role, errors.is_empty())
-    {
-        let user = NewUser {
-            username: name,
-            password_hash,
-            role,
-            ewarung_id: ewarung,
-            actor: Some(signed.user.id),
-        };
-        match state.store.create_user(user).await {
+    let (role, ewarung) = chosen_role(&fields);
+    let parsed = NewAccount::parse(fields.username.trim(), &fields.password, role, ewarung);
+    let same = fields.password == fields.password_again;
+    let refused = match parsed {
+        Ok(account) if same => match state.users.create(account, signed.user.id).await {
             Ok(record) => {
                 return Ok(Redirect::to(&format!("/users/{}", record.id.0)).into_response())
             }
-            Err(StoreError::Duplicate { .. }) => errors.add("username", tr.t("users-taken")),
-            Err(error) => return Err(error.into()),
-        }
+            Err(error) => Some(error),
+        },
+        Ok(_) => None,
+        Err(refusals) => Some(refusals.into()),
+    };
+    let mut errors = FieldErrors::default();
+    if let Some(error) = refused {
+        refusals::user(&tr, error, &mut errors, form_field)?;
     }
+    typed_twice(&tr, &fields, &mut errors);
     // (The passwords are never kept: flash leaves them out.)
     flash::refused(&state, &signed, "/users", errors, fields).await
 }
@@ -304,69 +273,48 @@ pub async fn act(
 ) -> Result<Response, WebError> {
     signed.require(Permission::ManageUsers)?;
     let (id, actor, tr) = (UserId(id), signed.user.id, signed.tr());
-    let sessions = state.store.sessions();
+    let users = &state.users;
     let mut errors = FieldErrors::default();
-    let done = match action.as_str() {
-        "disable" if id == actor => {
-            errors.add("form", tr.t("users-not-yourself"));
-            None
-        }
-        "disable" => Some(
-            sessions
-                .disable_user(id, actor)
+    // What was done (its text key), or `None` when the form's own check refused it.
+    let done: Result<Option<&'static str>, UserError> = match action.as_str() {
+        "disable" => users
+            .disable(id, actor)
+            .await
+            .map(|_| Some("users-disabled")),
+        "enable" => users.enable(id, actor).await.map(|_| Some("users-enabled")),
+        "password" => match NewPassword::parse(&fields.password) {
+            Ok(password) if typed_twice(&tr, &fields, &mut errors) => users
+                .reset_password(id, password, actor)
                 .await
-                .map(|_| "users-disabled")?,
-        ),
-        "enable" => Some(
-            sessions
-                .enable_user(id, actor)
-                .await
-                .map(|_| "users-enabled")?,
-        ),
-        "password" => match new_password(&signed, &fields, &mut errors) {
-            Some(password) => match hash(&state, password).await {
-                Some(hashed) => {
-                    sessions.set_password(id, hashed, actor).await?;
-                    Some("users-password-reset")
-                }
-                None => {
-                    errors.add("form", tr.t("login-busy"));
-                    None
-                }
-            },
-            None => None,
+                .map(|_| Some("users-password-reset")),
+            Ok(_) => Ok(None),
+            Err(invalid) => Err(UserError::Refused(Refusals::one("password", invalid))),
         },
-        "role" if id == actor => {
-            errors.add("form", tr.t("users-not-yourself"));
-            None
-        }
-        "role" => match role_and_ewarung(&state, &signed, &fields, &mut errors).await? {
-            Some((role, ewarung)) => Some(
-                sessions
-                    .change_role(id, role, ewarung, actor)
+        "role" => {
+            let (role, ewarung) = chosen_role(&fields);
+            match Binding::choose(role, ewarung) {
+                Ok(binding) => users
+                    .change_role(id, binding, actor)
                     .await
-                    .map(|_| "users-role-changed")?,
-            ),
-            None => None,
-        },
+                    .map(|_| Some("users-role-changed")),
+                Err(refusals) => Err(refusals.into()),
+            }
+        }
         _ => return Err(WebError::NotFound),
     };
-    if done.is_some() {
-        // The user's API tokens stop working here at once (other servers within seconds).
-        state.revocations.refresh(sessions).await?;
-    }
+    let done = match done {
+        Ok(done) => done,
+        Err(error) => {
+            refusals::user(&tr, error, &mut errors, form_field)?;
+            None
+        }
+    };
     // Done or refused, the browser goes back to the user's page, which says which, once.
     let outcome = Outcome {
         done: done.map(|key| tr.t(key)).unwrap_or_default(),
     };
-    flash::refused(
-        &state,
-        &signed,
-        &format!("/users/{}", id.0),
-        errors,
-        outcome,
-    )
-    .await
+    let path = format!("/users/{}", id.0);
+    flash::refused(&state, &signed, &path, errors, outcome).await
 }
 
 impl Shows for UsersPage {
