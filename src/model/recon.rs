@@ -131,7 +131,17 @@ pub struct ReconException {
     #[schema(value_type = Option<String>, format = Uuid)]
     pub ewarung_id: Option<EwarungId>,
     pub redemption_id: Option<uuid::Uuid>,
+    /// What happened, in English.
     pub detail: String,
+    /// For a malformed line, why, as a stable code: `line_too_long`, `line_unreadable`,
+    /// `field_count`, `not_utf8`, `control_characters`, `not_a_date`, `other_date`,
+    /// `terminal_id`, `stan`, `rrn_too_long`, `amount`, `entry_type` (none for other
+    /// categories, and for lines recorded before codes were).
+    pub detail_code: Option<String>,
+    /// The values the detail quotes, as a JSON object of strings (for words in other languages).
+    #[serde(skip)]
+    #[schema(ignore)]
+    pub detail_args: Option<String>,
     #[schema(value_type = Option<String>, format = Uuid)]
     pub resolved_by: Option<UserId>,
     pub resolved_at: Option<DateTime<Utc>>,

@@ -30,11 +30,132 @@ pub struct BankLine<'a> {
     pub entry_type: EntryType,
 }
 
+/// Why a line of the bank's file could not be used. `Display` is the English the API's
+/// exception report carries as `detail`; `code` and `args` let a page say it in its reader's
+/// language (the text keyed `line-problem-CODE`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LineProblem {
+    TooLong {
+        max_bytes: usize,
+    },
+    /// Not CSV as RFC 4180 reads it (an unclosed quote, say); the reader's reason.
+    Unreadable {
+        reason: &'static str,
+    },
+    FieldCount {
+        expected: usize,
+        found: usize,
+    },
+    NotUtf8 {
+        column: &'static str,
+    },
+    ControlCharacters {
+        column: &'static str,
+    },
+    NotADate {
+        value: String,
+    },
+    OtherDate {
+        date: String,
+        reconciled: String,
+    },
+    TerminalId,
+    Stan {
+        value: String,
+    },
+    RrnOrApprovalTooLong,
+    Amount {
+        value: String,
+        message: String,
+    },
+    EntryType {
+        value: String,
+    },
+}
+
+impl LineProblem {
+    /// A stable code (recorded with the exception as `detail_code`).
+    pub fn code(&self) -> &'static str {
+        match self {
+            LineProblem::TooLong { .. } => "line_too_long",
+            LineProblem::Unreadable { .. } => "line_unreadable",
+            LineProblem::FieldCount { .. } => "field_count",
+            LineProblem::NotUtf8 { .. } => "not_utf8",
+            LineProblem::ControlCharacters { .. } => "control_characters",
+            LineProblem::NotADate { .. } => "not_a_date",
+            LineProblem::OtherDate { .. } => "other_date",
+            LineProblem::TerminalId => "terminal_id",
+            LineProblem::Stan { .. } => "stan",
+            LineProblem::RrnOrApprovalTooLong => "rrn_too_long",
+            LineProblem::Amount { .. } => "amount",
+            LineProblem::EntryType { .. } => "entry_type",
+        }
+    }
+
+    /// The values the words quote, by name.
+    pub fn args(&self) -> Vec<(&'static str, String)> {
+        match self {
+            LineProblem::TooLong { max_bytes } => vec![("max", max_bytes.to_string())],
+            LineProblem::FieldCount { expected, found } => vec![
+                ("expected", expected.to_string()),
+                ("found", found.to_string()),
+            ],
+            LineProblem::NotUtf8 { column } | LineProblem::ControlCharacters { column } => {
+                vec![("column", column.to_string())]
+            }
+            LineProblem::NotADate { value }
+            | LineProblem::Stan { value }
+            | LineProblem::Amount { value, .. }
+            | LineProblem::EntryType { value } => vec![("value", value.clone())],
+            LineProblem::OtherDate { date, reconciled } => {
+                vec![("date", date.clone()), ("reconciled", reconciled.clone())]
+            }
+            LineProblem::Unreadable { .. }
+            | LineProblem::TerminalId
+            | LineProblem::RrnOrApprovalTooLong => Vec::new(),
+        }
+    }
+}
+
+impl std::fmt::Display for LineProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LineProblem::TooLong { max_bytes } => {
+                write!(f, "the line is longer than {max_bytes} bytes")
+            }
+            LineProblem::Unreadable { reason } => write!(f, "unreadable line: {reason}"),
+            LineProblem::FieldCount { expected, found } => {
+                write!(f, "expected {expected} fields, found {found}")
+            }
+            LineProblem::NotUtf8 { column } => write!(f, "{column} is not UTF-8"),
+            LineProblem::ControlCharacters { column } => {
+                write!(f, "{column} has control characters")
+            }
+            LineProblem::NotADate { value } => {
+                write!(f, "value_date '{value}' is not a date YYYY-MM-DD")
+            }
+            LineProblem::OtherDate { date, reconciled } => {
+                write!(
+                    f,
+                    "value_date {date} is not the reconciled date {reconciled}"
+                )
+            }
+            LineProblem::TerminalId => f.write_str("terminal_id is empty or longer than 16"),
+            LineProblem::Stan { value } => write!(f, "stan '{value}' is not 6 digits"),
+            LineProblem::RrnOrApprovalTooLong => f.write_str("rrn or approval_code is too long"),
+            LineProblem::Amount { message, .. } => write!(f, "amount_idr: {message}"),
+            LineProblem::EntryType { value } => {
+                write!(f, "type '{value}' is not SALE, VOID or REFUND")
+            }
+        }
+    }
+}
+
 /// A line that could not be used, with what can still be read of it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Unusable {
     pub line_no: i64,
-    pub reason: String,
+    pub reason: LineProblem,
     /// The raw fields, clipped, for the exception report.
     pub terminal_id: Option<String>,
     pub stan: Option<String>,
@@ -118,14 +239,16 @@ pub fn read(
         let outcome = if read.too_long {
             Err(Unusable::without_fields(
                 line_no,
-                format!("the line is longer than {MAX_LINE_BYTES} bytes"),
+                LineProblem::TooLong {
+                    max_bytes: MAX_LINE_BYTES,
+                },
             ))
         } else {
             match split_fields(&line, &mut record, &mut scratch) {
                 Ok(()) => parse_line(&record, line_no, value_date),
                 Err(reason) => Err(Unusable::without_fields(
                     line_no,
-                    format!("unreadable line: {reason}"),
+                    LineProblem::Unreadable { reason },
                 )),
             }
         };
@@ -242,7 +365,7 @@ fn split_fields(
 }
 
 impl Unusable {
-    fn without_fields(line_no: i64, reason: String) -> Self {
+    fn without_fields(line_no: i64, reason: LineProblem) -> Self {
         Self {
             line_no,
             reason,
@@ -264,7 +387,7 @@ pub fn parse_line<'r>(
             .map(str::trim)
             .map_err(|_| ())
     };
-    let unusable = |reason: String| {
+    let unusable = |reason: LineProblem| {
         let clip = |i: usize| {
             field(i)
                 .ok()
@@ -280,50 +403,51 @@ pub fn parse_line<'r>(
         }
     };
     if record.len() != HEADER.len() {
-        return Err(unusable(format!(
-            "expected {} fields, found {}",
-            HEADER.len(),
-            record.len()
-        )));
+        return Err(unusable(LineProblem::FieldCount {
+            expected: HEADER.len(),
+            found: record.len(),
+        }));
     }
     let mut fields = [""; 7];
     for (i, slot) in fields.iter_mut().enumerate() {
-        *slot = field(i).map_err(|()| unusable(format!("{} is not UTF-8", HEADER[i])))?;
+        *slot = field(i).map_err(|()| unusable(LineProblem::NotUtf8 { column: HEADER[i] }))?;
     }
     if let Some(at) = fields.iter().position(|f| f.chars().any(char::is_control)) {
-        return Err(unusable(format!("{} has control characters", HEADER[at])));
+        return Err(unusable(LineProblem::ControlCharacters {
+            column: HEADER[at],
+        }));
     }
     let [date, terminal_id, stan, rrn, approval_code, amount, kind] = fields;
     // The reconciled date is a valid date, so a line that carries it needs no parsing.
     if date != value_date && crate::business_day::parse_date(date).is_none() {
-        return Err(unusable(format!(
-            "value_date '{}' is not a date YYYY-MM-DD",
-            clip(date)
-        )));
+        return Err(unusable(LineProblem::NotADate { value: clip(date) }));
     }
     if date != value_date {
-        return Err(unusable(format!(
-            "value_date {date} is not the reconciled date {value_date}"
-        )));
+        return Err(unusable(LineProblem::OtherDate {
+            date: date.to_string(),
+            reconciled: value_date.to_string(),
+        }));
     }
     if terminal_id.is_empty() || terminal_id.len() > 16 {
-        return Err(unusable("terminal_id is empty or longer than 16".into()));
+        return Err(unusable(LineProblem::TerminalId));
     }
     if stan.len() != 6 || !stan.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(unusable(format!("stan '{}' is not 6 digits", clip(stan))));
+        return Err(unusable(LineProblem::Stan { value: clip(stan) }));
     }
     if rrn.len() > 32 || approval_code.len() > 16 {
-        return Err(unusable("rrn or approval_code is too long".into()));
+        return Err(unusable(LineProblem::RrnOrApprovalTooLong));
     }
     let amount_minor = match Amount::parse(amount) {
         Ok(amount) => amount.minor_units(),
-        Err(invalid) => return Err(unusable(format!("amount_idr: {}", invalid.message))),
+        Err(invalid) => {
+            return Err(unusable(LineProblem::Amount {
+                value: clip(amount),
+                message: invalid.message,
+            }))
+        }
     };
     let Some(entry_type) = EntryType::parse(kind) else {
-        return Err(unusable(format!(
-            "type '{}' is not SALE, VOID or REFUND",
-            clip(kind)
-        )));
+        return Err(unusable(LineProblem::EntryType { value: clip(kind) }));
     };
     Ok(BankLine {
         line_no,

@@ -465,7 +465,9 @@ impl Matcher {
             terminal_id: line.terminal_id.clone(),
             stan: line.stan.clone(),
             rrn: line.rrn.clone(),
-            ..self.blank(Category::Malformed, ewarung, line.reason.clone())
+            detail_code: Some(line.reason.code().to_string()),
+            detail_args: Some(json_args(&line.reason.args())),
+            ..self.blank(Category::Malformed, ewarung, line.reason.to_string())
         }
     }
 
@@ -663,6 +665,8 @@ impl Matcher {
             ewarung_id: self.ewarungs.get(ewarung as usize).copied(),
             redemption_id: None,
             detail,
+            detail_code: None,
+            detail_args: None,
             resolved_by: None,
             resolved_at: None,
             resolution: None,
@@ -864,4 +868,13 @@ mod tests {
         m.finish_host_side(10, |chunk| host_only += chunk.len());
         assert_eq!(host_only, 5);
     }
+}
+
+/// Named values as a JSON object of strings.
+fn json_args(args: &[(&'static str, String)]) -> String {
+    let object: serde_json::Map<String, serde_json::Value> = args
+        .iter()
+        .map(|(name, value)| (name.to_string(), serde_json::Value::from(value.as_str())))
+        .collect();
+    serde_json::Value::Object(object).to_string()
 }

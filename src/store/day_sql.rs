@@ -657,8 +657,8 @@ where
             let sql = format!(
             "INSERT INTO recon_exceptions (id, run_id, category, line_no, terminal_id, stan, rrn,
                  approval_code, entry_type, bank_amount_minor, host_amount_minor, ewarung_id,
-                 redemption_id, detail) VALUES {}",
-            crate::store::ledger_store::value_rows::<E::Db>(chunk.len(), 14)
+                 redemption_id, detail, detail_code, detail_args) VALUES {}",
+            crate::store::ledger_store::value_rows::<E::Db>(chunk.len(), 16)
         );
             let mut query = sqlx::query(&sql);
             for e in chunk {
@@ -676,7 +676,9 @@ where
                     .bind(e.host_amount_minor)
                     .bind(e.ewarung_id)
                     .bind(e.redemption_id)
-                    .bind(&e.detail);
+                    .bind(&e.detail)
+                    .bind(&e.detail_code)
+                    .bind(&e.detail_args);
             }
             query.execute(&mut *tx).await?;
         }

@@ -66,9 +66,10 @@ pub fn purchase_key(state: &str) -> &'static str {
     }
 }
 
-/// What a reconciliation exception means, in the reader's words, from its recorded fields; and
-/// for a line of the file that could not be read, the reader's technical reason as the engine
-/// wrote it (column names and values of the bank's file).
+/// What a reconciliation exception means, in the reader's words, from its recorded fields; a
+/// line of the file that could not be read says why from its recorded code and values. Only a
+/// line recorded before codes were (or with a code this release has no words for) adds the
+/// engine's English reason, marked as such.
 pub fn exception_detail(
     tr: &crate::web::i18n::Tr,
     exception: &crate::model::recon::ReconException,
@@ -93,8 +94,46 @@ pub fn exception_detail(
             None => (tr.t("exception-bank-only-no-rrn"), None),
         },
         "duplicate" => (tr.t("exception-duplicate"), None),
-        _ => (tr.t("exception-malformed"), Some(exception.detail.clone())),
+        _ => match line_problem(tr, exception) {
+            Some(words) => (words, None),
+            None => (tr.t("exception-malformed"), Some(exception.detail.clone())),
+        },
     }
+}
+
+/// Why a malformed line could not be used, in the reader's words (the text keyed
+/// `line-problem-CODE` with the recorded values), if its code has words.
+fn line_problem(
+    tr: &crate::web::i18n::Tr,
+    exception: &crate::model::recon::ReconException,
+) -> Option<String> {
+    let key = format!(
+        "line-problem-{}",
+        exception.detail_code.as_deref()?.replace('_', "-")
+    );
+    if !tr.has(&key) {
+        return None;
+    }
+    let recorded: std::collections::BTreeMap<String, String> = exception
+        .detail_args
+        .as_deref()
+        .and_then(|json| serde_json::from_str(json).ok())
+        .unwrap_or_default();
+    // The names a line problem quotes (`recon::bank_file::LineProblem::args`).
+    const NAMES: [&str; 7] = [
+        "max",
+        "expected",
+        "found",
+        "column",
+        "value",
+        "date",
+        "reconciled",
+    ];
+    let args: Vec<(&'static str, String)> = NAMES
+        .iter()
+        .filter_map(|name| recorded.get(*name).map(|value| (*name, value.clone())))
+        .collect();
+    Some(tr.with_args(&key, &args))
 }
 
 /// Every action the audit log records (the store writes them; a unit test reads the sources

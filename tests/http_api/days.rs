@@ -279,6 +279,14 @@ async fn every_exception_category_is_found_and_resolved_by_the_right_people(app:
         .map(|e| e["line_no"].as_i64().unwrap())
         .collect();
     assert_eq!(malformed, [7, 8]);
+    // Why, as a stable code beside the English.
+    let codes: Vec<&str> = exceptions
+        .iter()
+        .filter(|e| e["category"] == "malformed")
+        .map(|e| e["detail_code"].as_str().unwrap())
+        .collect();
+    assert_eq!(codes, ["stan", "other_date"]);
+    assert!(find("duplicate")["detail_code"].is_null());
     // Only what matched is settled: a (13,500) and d (54,000).
     let payable = run["report"]["ewarungs"][0]["payable_minor"]
         .as_i64()

@@ -539,7 +539,42 @@ async fn the_api_and_the_page_refuse_an_ewarung_by_the_same_rules(app: TestApp) 
     assert_eq!(app.count("ewarungs").await, ewarungs);
 }
 
+/// A line of the bank's file that cannot be used says why in the reader's language, from the
+/// code and values recorded with it; nothing of the engine's English is shown.
+async fn a_malformed_bank_line_says_why_in_the_readers_language(app: TestApp) {
+    let bank_token = app.login("kaltimtara").await;
+    let date = today();
+    app.post(&format!("/v1/days/{date}/close"), &bank_token, json!({}))
+        .await
+        .expect(201);
+    let mut bank = Browser::new(&app);
+    bank.login("kaltimtara").await;
+    let csrf = bank.get(&format!("/bank?date={date}")).await.csrf();
+    let file = format!(
+        "value_date,terminal_id,stan,rrn,approval_code,amount_idr,type\n\
+         {date},SMD00001,12a,,,5000,SALE\n\
+         {date},SMD00001,000002,,,5000,CASH\n\
+         {date},SMD00001,000003,,,5000\n"
+    );
+    let uploaded = bank
+        .upload(&format!("/bank/{date}/recon"), &csrf, "bank.csv", &file)
+        .await;
+    assert_eq!(uploaded.status, StatusCode::SEE_OTHER, "{}", uploaded.body);
+    let run_path = uploaded.location().to_string();
+    let run = bank.get(&run_path).await;
+    for words in [
+        "STAN &#34;12a&#34; bukan 6 angka.",
+        "Jenis &#34;CASH&#34; bukan SALE, VOID, atau REFUND.",
+        "Baris ini punya 6 kolom; seharusnya 7.",
+    ] {
+        assert!(run.body.contains(words), "{words}: {}", run.body);
+    }
+    assert!(!run.body.contains("is not 6 digits"), "{}", run.body);
+    assert!(!run.body.contains("lang=\"en\">("), "{}", run.body);
+}
+
 on_both_backends!(
+    a_malformed_bank_line_says_why_in_the_readers_language,
     the_api_and_the_page_refuse_an_ewarung_by_the_same_rules,
     a_form_sent_after_the_session_ended_comes_back_after_signing_in,
     a_refused_user_form_keeps_its_choices_and_sums_up_its_errors,
