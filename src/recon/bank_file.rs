@@ -155,7 +155,8 @@ impl std::fmt::Display for LineProblem {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Unusable {
     pub line_no: i64,
-    pub reason: LineProblem,
+    /// Boxed: bad lines are rare, and a parsed line's `Result` stays small.
+    pub reason: Box<LineProblem>,
     /// The raw fields, clipped, for the exception report.
     pub terminal_id: Option<String>,
     pub stan: Option<String>,
@@ -368,7 +369,7 @@ impl Unusable {
     fn without_fields(line_no: i64, reason: LineProblem) -> Self {
         Self {
             line_no,
-            reason,
+            reason: Box::new(reason),
             terminal_id: None,
             stan: None,
             rrn: None,
@@ -396,7 +397,7 @@ pub fn parse_line<'r>(
         };
         Unusable {
             line_no,
-            reason,
+            reason: Box::new(reason),
             terminal_id: clip(1),
             stan: clip(2),
             rrn: clip(3),
