@@ -718,6 +718,15 @@ fn payable_key(ewarung: u32, program: u32) -> u64 {
     u64::from(ewarung) << 32 | u64::from(program)
 }
 
+/// Named values as a JSON object of strings.
+fn json_args(args: &[(&'static str, String)]) -> String {
+    let object: serde_json::Map<String, serde_json::Value> = args
+        .iter()
+        .map(|(name, value)| (name.to_string(), serde_json::Value::from(value.as_str())))
+        .collect();
+    serde_json::Value::Object(object).to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -868,13 +877,4 @@ mod tests {
         m.finish_host_side(10, |chunk| host_only += chunk.len());
         assert_eq!(host_only, 5);
     }
-}
-
-/// Named values as a JSON object of strings.
-fn json_args(args: &[(&'static str, String)]) -> String {
-    let object: serde_json::Map<String, serde_json::Value> = args
-        .iter()
-        .map(|(name, value)| (name.to_string(), serde_json::Value::from(value.as_str())))
-        .collect();
-    serde_json::Value::Object(object).to_string()
 }
