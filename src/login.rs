@@ -55,7 +55,9 @@ impl Logins {
             tracing::info!(username, "login throttled");
             return Err(LoginError::Throttled { retry_after });
         }
-        if username.len() > 64 || candidate.len() > password::MAX_PASSWORD_CHARS * 4 {
+        if username.len() > crate::domain::username::MAX_CHARS
+            || candidate.len() > password::MAX_PASSWORD_CHARS * 4
+        {
             self.throttle().record_failure(username, address, now);
             return Err(LoginError::Refused);
         }

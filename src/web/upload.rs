@@ -31,7 +31,11 @@ pub fn is_chosen_file(field: &Field<'_>, name: &str) -> bool {
 pub fn file_name(field: &Field<'_>, default_name: &str) -> String {
     field
         .file_name()
-        .map(|name| name.chars().take(200).collect::<String>())
+        .map(|name| {
+            name.chars()
+                .take(crate::domain::limits::NAME_CHARS)
+                .collect::<String>()
+        })
         .filter(|name| !name.trim().is_empty())
         .unwrap_or_else(|| default_name.to_string())
 }

@@ -464,7 +464,12 @@ pub async fn resolve(
         );
         let typed = Refused {
             exception: id,
-            reason: form.reason.chars().take(600).collect(),
+            // Kept as typed, one character past the limit, so the clerk sees it was too long.
+            reason: form
+                .reason
+                .chars()
+                .take(crate::domain::limits::REASON_CHARS + 1)
+                .collect(),
         };
         flash::refused(&state, &signed, &format!("/bank/runs/{run}"), errors, typed).await?;
         return Ok(Redirect::to(&format!("/bank/runs/{run}?open=1")).into_response());

@@ -70,7 +70,7 @@ fn filter(q: &str, kelurahan: &str) -> Vec<HouseholdFilter> {
         vec![base]
     } else {
         vec![HouseholdFilter {
-            name_contains: Some(q.chars().take(100).collect()),
+            name_contains: Some(q.chars().take(crate::domain::limits::NAME_CHARS).collect()),
             ..base
         }]
     }
