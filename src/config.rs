@@ -117,6 +117,12 @@ pub struct ServeArgs {
     #[arg(long, env = "SSN_CARD_PREFIX", default_value = DEFAULT_CARD_PREFIX)]
     pub card_prefix: CardPrefix,
 
+    /// Reverse proxies (addresses or networks, comma-separated: `127.0.0.1,10.0.0.0/8`) whose
+    /// `X-Forwarded-For` names the client; from any other peer the header is ignored. None by
+    /// default: the client is the TCP peer.
+    #[arg(long, env = "SSN_TRUSTED_PROXIES", value_delimiter = ',')]
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+
     /// Largest accepted request body, in bytes.
     #[arg(long, env = "SSN_BODY_LIMIT_BYTES", default_value_t = DEFAULT_BODY_LIMIT_BYTES)]
     pub body_limit_bytes: usize,
@@ -160,6 +166,7 @@ impl Default for ServeArgs {
             card_prefix: DEFAULT_CARD_PREFIX
                 .parse()
                 .expect("the default card prefix parses"),
+            trusted_proxies: Vec::new(),
             body_limit_bytes: DEFAULT_BODY_LIMIT_BYTES,
             shutdown_grace_seconds: DEFAULT_SHUTDOWN_GRACE_SECONDS,
             request_timeout_seconds: DEFAULT_REQUEST_TIMEOUT_SECONDS,

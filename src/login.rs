@@ -1,6 +1,7 @@
 //! Signing in: the one path by which a user proves who they are, shared by the API's token login
 //! and (later) the web application's session login, so both are throttled and bounded alike.
-//! Failed logins are throttled per username and per client address (`auth::login_throttle`),
+//! Failed logins are throttled per username, per username and client address, and slowed per
+//! client address (`auth::login_throttle`),
 //! password checks run on a bounded set of threads (`auth::password_workers`), and an unknown
 //! username costs the same as a wrong password.
 
@@ -71,13 +72,22 @@ impl Logins {
         // A disabled user is refused like a wrong password: the answer tells nobody which.
         match user.filter(|user| matches && user.disabled_at.is_none()) {
             Some(user) => {
-                self.throttle().record_success(username);
+                self.throttle().record_success(username, address);
                 Ok(user)
             }
             None => {
-                self.throttle()
-                    .record_failure(username, address, std::time::Instant::now());
+                let now = std::time::Instant::now();
+                let slowdown = {
+                    let mut throttle = self.throttle();
+                    throttle.record_failure(username, address, now);
+                    throttle.slowdown(address, now)
+                };
                 tracing::info!(username, "login refused");
+                // An address that fails often has its failures answered slowly; its right
+                // passwords are not (a shared address is never locked out).
+                if let Some(wait) = slowdown {
+                    tokio::time::sleep(wait).await;
+                }
                 Err(LoginError::Refused)
             }
         }

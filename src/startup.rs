@@ -99,6 +99,9 @@ impl Application {
             cards,
             logins,
             revocations,
+            trusted_proxies: Arc::new(crate::http::client_address::TrustedProxies::new(
+                args.trusted_proxies.clone(),
+            )),
         };
         // Tokens revoked before this start are refused from the first request on.
         state.revocations.refresh(state.store.sessions()).await?;

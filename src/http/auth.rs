@@ -94,19 +94,22 @@ impl FromRequestParts<AppState> for Caller {
 }
 
 /// The address the request came from, when the server knows it (it is served with connect info;
-/// a router built without it, as in some tests, gives `None`). Proxies are not looked through:
-/// behind one, every client shares the proxy's address.
+/// a router built without it, as in some tests, gives `None`): the peer, or behind a trusted
+/// proxy the client it names (`http::client_address`).
 pub struct ClientAddress(pub Option<std::net::IpAddr>);
 
-impl<S: Send + Sync> FromRequestParts<S> for ClientAddress {
+impl FromRequestParts<AppState> for ClientAddress {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         Ok(Self(
             parts
                 .extensions
                 .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-                .map(|info| info.0.ip()),
+                .map(|info| state.trusted_proxies.client(info.0.ip(), &parts.headers)),
         ))
     }
 }

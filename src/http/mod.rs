@@ -4,6 +4,7 @@
 pub mod audit;
 pub mod auth;
 pub mod cards;
+pub mod client_address;
 pub mod days;
 pub mod error;
 pub mod ewarungs;

@@ -31,6 +31,8 @@ pub struct AppState {
     pub pans: Arc<crate::auth::pan_vault::PanVault>,
     /// Password checks (bounded) and the failed-login throttle.
     pub logins: Arc<crate::login::Logins>,
+    /// The reverse proxies whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: Arc<crate::http::client_address::TrustedProxies>,
     /// API tokens that no longer speak for their user.
     pub revocations: Arc<crate::revocations::TokenRevocations>,
 }

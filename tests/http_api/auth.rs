@@ -275,13 +275,27 @@ async fn attempt(app: &TestApp, username: &str, password: &str) -> Reply {
     .await
 }
 
+/// A login as sent through a proxy that says it came from `forwarded_for`.
+async fn attempt_from(app: &TestApp, username: &str, password: &str, forwarded_for: &str) -> u16 {
+    app.http
+        .post(format!("{}/v1/auth/login", app.base))
+        .header("x-forwarded-for", forwarded_for)
+        .json(&json!({"username": username, "password": password}))
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
 async fn failed_logins_are_throttled_per_username_and_per_address(app: TestApp) {
     for _ in 0..5 {
         attempt(&app, "dinsos", "wrong-password")
             .await
             .expect_error(401, "invalid_credentials");
     }
-    // The sixth try is refused before the password is looked at, the right password too.
+    // The sixth try from that address is refused before the password is looked at, the right
+    // password too.
     for password in ["wrong-password", "demo-office-pass"] {
         let reply = attempt(&app, "dinsos", password).await;
         reply.expect_error(429, "too_many_attempts");
@@ -294,19 +308,67 @@ async fn failed_logins_are_throttled_per_username_and_per_address(app: TestApp) 
     }
     // Another user from the same address still gets in...
     app.login("diskominfo").await;
-    // ...until the address itself has failed too often, whatever usernames it tries.
+    // ...and so after the address has failed often, whatever usernames it tried: its failures
+    // are answered slowly, its other users' right passwords at once.
     for i in 0..15 {
         attempt(&app, &format!("guess{i}"), "wrong-password")
             .await
             .expect_error(401, "invalid_credentials");
     }
-    attempt(&app, "auditor", "demo-auditor-pass")
+    let started = std::time::Instant::now();
+    attempt(&app, "guess-more", "wrong-password")
         .await
-        .expect_error(429, "too_many_attempts");
+        .expect_error(401, "invalid_credentials");
+    assert!(
+        started.elapsed() >= std::time::Duration::from_millis(1900),
+        "a failure from a slowed address waits: {:?}",
+        started.elapsed()
+    );
+    app.login("auditor").await;
+}
+
+/// Behind a trusted proxy each client is its own address: one guessing a password locks only
+/// itself out of that account. A client that is not a trusted proxy cannot pick its address by
+/// sending `X-Forwarded-For`.
+async fn behind_a_trusted_proxy_each_client_is_throttled_alone(backend: Backend) {
+    let behind = spawn_app_with(backend, |serve| {
+        serve.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()];
+    })
+    .await;
+    for _ in 0..5 {
+        assert_eq!(
+            attempt_from(&behind, "dinsos", "wrong", "198.51.100.1").await,
+            401
+        );
+    }
+    assert_eq!(
+        attempt_from(&behind, "dinsos", "demo-office-pass", "198.51.100.1").await,
+        429
+    );
+    assert_eq!(
+        attempt_from(&behind, "dinsos", "demo-office-pass", "198.51.100.2").await,
+        200,
+        "the clerk at another desk signs in"
+    );
+    // Without the proxy trusted, the header names nothing: the guesser's spoofed addresses are
+    // all the peer's, and so is the pair that is refused.
+    let direct = spawn_app(backend).await;
+    for i in 0..5 {
+        let spoofed = format!("203.0.113.{i}");
+        assert_eq!(
+            attempt_from(&direct, "dinsos", "wrong", &spoofed).await,
+            401
+        );
+    }
+    assert_eq!(
+        attempt_from(&direct, "dinsos", "demo-office-pass", "203.0.113.99").await,
+        429
+    );
 }
 
 on_both_backends!(
     failed_logins_are_throttled_per_username_and_per_address,
+    behind_a_trusted_proxy_each_client_is_throttled_alone,
     login_gives_a_token_and_a_wrong_password_is_refused,
     requests_without_a_valid_token_are_refused_401,
     each_role_can_do_exactly_its_own_work,
