@@ -154,13 +154,7 @@ impl Gateway {
             ProcessingCode::Refund => match &request.original {
                 Some(original) => (
                     "/v1/redemptions/refund",
-                    Ok(json!({
-                        "terminal_id": request.key.terminal_id,
-                        "stan": request.key.stan_text(),
-                        "local_time": request.key.local_time.format("%Y-%m-%dT%H:%M:%S").to_string(),
-                        "original_stan": format!("{:06}", original.stan),
-                        "original_local_date": original.local_date.format("%Y-%m-%d").to_string(),
-                    })),
+                    Ok(translate::refund_body(request, original)),
                 ),
                 None => return local(ResponseCode::FormatError),
             },

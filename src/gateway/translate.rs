@@ -1,5 +1,6 @@
 //! Between the terminal's ISO 8583 messages and the redemption API's JSON. Pure functions.
 
+use serde::Serialize;
 use serde_json::{json, Value};
 
 use crate::{
@@ -12,10 +13,76 @@ use crate::{
 use terminal_link::{
     frame::MAX_PAYLOAD,
     messages::{
-        FinancialRequest, FinancialResponse, HostMessage, ProcessingCode, ReceiptLine, RequestKey,
-        RequestStatus, StatusResponse,
+        masked_pan, FinancialRequest, FinancialResponse, HostMessage, OriginalRef, ProcessingCode,
+        ReceiptLine, RequestKey, RequestStatus, StatusResponse,
     },
 };
+/// A redemption request for the host (authorize, balance, refund), typed so that nothing can
+/// print its card number or PIN block: its `Debug` masks the number and leaves the block out.
+#[derive(Clone, Default, Serialize)]
+pub struct HostRequest {
+    pub terminal_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stan: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub local_time: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pan: Option<String>,
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub transaction_type: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lines: Option<Vec<HostLine>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pin_block: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub program_code: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub original_stan: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub original_local_date: Option<String>,
+}
+
+impl std::fmt::Debug for HostRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HostRequest")
+            .field("terminal_id", &self.terminal_id)
+            .field("stan", &self.stan)
+            .field("local_time", &self.local_time)
+            .field("pan", &self.pan.as_deref().map(masked_pan))
+            .field("type", &self.transaction_type)
+            .field("lines", &self.lines)
+            .field("pin_block", &self.pin_block.as_ref().map(|_| "(hidden)"))
+            .field("program_code", &self.program_code)
+            .field("original_stan", &self.original_stan)
+            .field("original_local_date", &self.original_local_date)
+            .finish()
+    }
+}
+
+/// One basket line as the API reads it.
+#[derive(Debug, Clone, Serialize)]
+pub struct HostLine {
+    pub sku: String,
+    pub quantity: u32,
+    pub unit_price: String,
+}
+
+/// `POST /v1/redemptions/refund`: a request of its own (its STAN) naming the purchase in DE90.
+pub fn refund_body(request: &FinancialRequest, original: &OriginalRef) -> HostRequest {
+    HostRequest {
+        terminal_id: request.key.terminal_id.clone(),
+        stan: Some(request.key.stan_text()),
+        local_time: Some(local_time(&request.key)),
+        original_stan: Some(format!("{:06}", original.stan)),
+        original_local_date: Some(original.local_date.format("%Y-%m-%d").to_string()),
+        ..HostRequest::default()
+    }
+}
+
+fn local_time(key: &RequestKey) -> String {
+    key.local_time.format("%Y-%m-%dT%H:%M:%S").to_string()
+}
+
 /// The host's idempotency key of a request: terminal, STAN, local date.
 pub fn original_body(key: &RequestKey) -> Value {
     json!({
@@ -39,7 +106,7 @@ pub fn transaction_type(processing: ProcessingCode) -> String {
 
 /// `POST /v1/redemptions/authorize` for a purchase or a (refused) cash type, or the local decline
 /// when the message contradicts itself.
-pub fn authorize_body(request: &FinancialRequest) -> Result<Value, (ResponseCode, String)> {
+pub fn authorize_body(request: &FinancialRequest) -> Result<HostRequest, (ResponseCode, String)> {
     let lines = request
         .basket
         .iter()
@@ -62,42 +129,42 @@ pub fn authorize_body(request: &FinancialRequest) -> Result<Value, (ResponseCode
             ),
         ));
     }
-    let mut body = json!({
-        "terminal_id": request.key.terminal_id,
-        "stan": request.key.stan_text(),
-        "local_time": request.key.local_time.format("%Y-%m-%dT%H:%M:%S").to_string(),
-        "pan": request.pan,
-        "type": transaction_type(request.processing),
-        "lines": request.basket.iter().map(|line| json!({
-            "sku": line.sku,
-            "quantity": line.quantity,
-            "unit_price": format_minor(line.unit_price_minor),
-        })).collect::<Vec<_>>(),
-    });
-    pin_field(&mut body, request)?;
-    if let Some(program) = &request.program_code {
-        body["program_code"] = json!(program);
-    }
-    Ok(body)
+    let lines = request
+        .basket
+        .iter()
+        .map(|line| HostLine {
+            sku: line.sku.clone(),
+            quantity: line.quantity,
+            unit_price: format_minor(line.unit_price_minor),
+        })
+        .collect();
+    Ok(HostRequest {
+        stan: Some(request.key.stan_text()),
+        local_time: Some(local_time(&request.key)),
+        transaction_type: Some(transaction_type(request.processing)),
+        lines: Some(lines),
+        ..card_request(request)?
+    })
 }
 
 /// `POST /v1/redemptions/balance`.
-pub fn balance_body(request: &FinancialRequest) -> Result<Value, (ResponseCode, String)> {
-    let mut body = json!({"terminal_id": request.key.terminal_id, "pan": request.pan});
-    pin_field(&mut body, request)?;
-    if let Some(program) = &request.program_code {
-        body["program_code"] = json!(program);
-    }
-    Ok(body)
+pub fn balance_body(request: &FinancialRequest) -> Result<HostRequest, (ResponseCode, String)> {
+    card_request(request)
 }
 
-fn pin_field(body: &mut Value, request: &FinancialRequest) -> Result<(), (ResponseCode, String)> {
+/// What every request with a card carries: terminal, card number, PIN block, program.
+fn card_request(request: &FinancialRequest) -> Result<HostRequest, (ResponseCode, String)> {
     let block = request.pin_block.ok_or((
         ResponseCode::WrongPin,
         "no PIN block (DE52) in the request".to_string(),
     ))?;
-    body["pin_block"] = json!(hex::encode_upper(block));
-    Ok(())
+    Ok(HostRequest {
+        terminal_id: request.key.terminal_id.clone(),
+        pan: Some(request.pan.clone()),
+        pin_block: Some(hex::encode_upper(block)),
+        program_code: request.program_code.clone(),
+        ..HostRequest::default()
+    })
 }
 
 /// The 0210 for an API answer.
@@ -207,7 +274,15 @@ mod tests {
 
     #[test]
     fn a_purchase_becomes_the_api_request() {
-        let body = authorize_body(&request(2_700_000)).unwrap();
+        let typed = authorize_body(&request(2_700_000)).unwrap();
+        let shown = format!("{typed:?}");
+        assert!(
+            shown.contains("************0001") && !shown.contains("601901000000"),
+            "{shown}"
+        );
+        assert!(!shown.contains("ABAB"), "{shown}");
+        let body = serde_json::to_value(&typed).unwrap();
+        assert_eq!(body["pan"], "6019010000000001");
         assert_eq!(body["stan"], "000007");
         assert_eq!(body["local_time"], "2026-11-23T09:30:00");
         assert_eq!(body["type"], "purchase");

@@ -54,11 +54,21 @@ pub const fn wire_len(payload_len: usize) -> usize {
     HEADER_LEN + payload_len + TRAILER_LEN
 }
 
-/// A frame that arrived whole and checked.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A frame that arrived whole and checked. Its `Debug` shows the payload's length only: a
+/// payload carries card numbers and PIN blocks.
+#[derive(Clone, PartialEq, Eq)]
 pub struct Frame {
     pub seq: u8,
     pub payload: Vec<u8>,
+}
+
+impl std::fmt::Debug for Frame {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Frame")
+            .field("seq", &self.seq)
+            .field("payload", &format_args!("({} bytes)", self.payload.len()))
+            .finish()
+    }
 }
 
 /// What the decoder recognised.

@@ -301,7 +301,8 @@ pub struct FinancialRequest {
 }
 
 /// A card number as logs may show it: its last four digits.
-fn masked(pan: &str) -> String {
+/// A card number as logs may show it: all but the last four digits starred.
+pub fn masked_pan(pan: &str) -> String {
     let shown = pan.len().saturating_sub(4);
     format!("{}{}", "*".repeat(shown), pan.get(shown..).unwrap_or(""))
 }
@@ -313,7 +314,7 @@ impl std::fmt::Debug for FinancialRequest {
             .field("ewarung_id", &self.ewarung_id)
             .field("processing", &self.processing)
             .field("amount_minor", &self.amount_minor)
-            .field("pan", &masked(&self.pan))
+            .field("pan", &masked_pan(&self.pan))
             .field("pin_block", &self.pin_block.map(|_| "(16 bytes)"))
             .field("program_code", &self.program_code)
             .field("basket", &self.basket)
@@ -1165,5 +1166,55 @@ mod tests {
             !shown.contains("601901043547") && !shown.contains("171"),
             "{shown}"
         );
+    }
+
+    /// Every form a financial request takes on its way (the typed message, its ISO 8583 message,
+    /// the frame that carries it, what the decoder hands the link) prints no card number and no
+    /// PIN block with `{:?}`.
+    #[test]
+    fn no_form_of_a_request_prints_its_card_number_or_pin_block() {
+        let pan = "6019010435474346";
+        let block = [0x5C; BLOCK_LEN];
+        let request = TerminalMessage::Financial(FinancialRequest {
+            key: RequestKey {
+                terminal_id: "SMD00001".into(),
+                stan: 7,
+                local_time: NaiveDate::from_ymd_opt(2026, 11, 23)
+                    .unwrap()
+                    .and_hms_opt(10, 0, 0)
+                    .unwrap(),
+            },
+            ewarung_id: "EW-1".into(),
+            processing: ProcessingCode::Purchase,
+            amount_minor: 13_500,
+            pan: pan.into(),
+            pin_block: Some(block),
+            program_code: None,
+            basket: vec![BasketLine {
+                sku: "BERAS-5KG".into(),
+                quantity: 1,
+                unit_price_minor: 13_500,
+            }],
+            original: None,
+        });
+        let payload = request.encode().unwrap();
+        let iso = request.to_iso();
+        let framed = crate::frame::encode(3, &payload).unwrap();
+        let mut received = Vec::new();
+        crate::frame::FrameDecoder::new().push(&framed, std::time::Instant::now(), &mut received);
+        let shown = [
+            format!("{request:?}"),
+            format!("{iso:?}"),
+            format!("{received:?}"),
+            format!("{:?}", TerminalMessage::decode(&payload).unwrap()),
+        ];
+        let pan_bytes = format!("{:?}", pan.as_bytes());
+        let pan_inner = &pan_bytes[1..pan_bytes.len() - 1];
+        for text in &shown {
+            assert!(!text.contains(&pan[..12]), "{text}");
+            assert!(!text.contains(pan_inner), "the number as bytes: {text}");
+            assert!(!text.contains("92, 92") && !text.contains("5C5C"), "{text}");
+        }
+        assert!(shown[2].contains("Frame"), "{}", shown[2]);
     }
 }

@@ -66,11 +66,26 @@ pub enum TlvError {
     TooLong(usize),
 }
 
-/// An ISO 8583 message as MTI plus data elements, values as raw bytes.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// An ISO 8583 message as MTI plus data elements, values as raw bytes. Its `Debug` names the
+/// data elements and their lengths, never their values (DE2 is a card number, DE52 a PIN block).
+#[derive(Clone, PartialEq, Eq)]
 pub struct IsoMessage {
     pub mti: Mti,
     fields: BTreeMap<u8, Vec<u8>>,
+}
+
+impl std::fmt::Debug for IsoMessage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let fields: Vec<String> = self
+            .fields
+            .iter()
+            .map(|(number, value)| format!("DE{number} ({} bytes)", value.len()))
+            .collect();
+        f.debug_struct("IsoMessage")
+            .field("mti", &self.mti)
+            .field("fields", &fields)
+            .finish()
+    }
 }
 
 impl IsoMessage {

@@ -28,8 +28,8 @@ use crate::{
     Line, LineArgs,
 };
 
-/// One parsed command.
-#[derive(Debug, Clone, PartialEq)]
+/// One parsed command. Its `Debug` masks card numbers and leaves PINs out.
+#[derive(Clone, PartialEq)]
 pub enum Command {
     Logon,
     Purchase {
@@ -53,6 +53,48 @@ pub enum Command {
     PowerLoss,
     /// A payload sent as it is (hex), well-formed or not: for conformance vectors.
     Raw(Vec<u8>),
+}
+
+impl std::fmt::Debug for Command {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use terminal_link::messages::masked_pan;
+        match self {
+            Command::Logon => f.write_str("Logon"),
+            Command::Purchase {
+                processing,
+                pan,
+                basket,
+                ..
+            } => f
+                .debug_struct("Purchase")
+                .field("processing", processing)
+                .field("pan", &masked_pan(pan))
+                .field("pin", &"(hidden)")
+                .field("basket", basket)
+                .finish(),
+            Command::Balance { pan, .. } => f
+                .debug_struct("Balance")
+                .field("pan", &masked_pan(pan))
+                .field("pin", &"(hidden)")
+                .finish(),
+            Command::Refund {
+                pan,
+                stan,
+                amount_minor,
+                date,
+            } => f
+                .debug_struct("Refund")
+                .field("pan", &masked_pan(pan))
+                .field("stan", stan)
+                .field("amount_minor", amount_minor)
+                .field("date", date)
+                .finish(),
+            Command::Event(kind) => f.debug_tuple("Event").field(kind).finish(),
+            Command::Batch(date) => f.debug_tuple("Batch").field(date).finish(),
+            Command::PowerLoss => f.write_str("PowerLoss"),
+            Command::Raw(bytes) => write!(f, "Raw({} bytes)", bytes.len()),
+        }
+    }
 }
 
 pub fn parse(line: &str) -> anyhow::Result<Option<Command>> {
@@ -351,6 +393,20 @@ fn display(report: &Report) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_command_prints_no_card_number_or_pin() {
+        for line in [
+            "purchase 6019010000000001 482913 BERAS-MEDIUM*5*13500",
+            "balance 6019010000000001 482913",
+        ] {
+            let command = parse(line).unwrap().unwrap();
+            let shown = format!("{command:?}");
+            assert!(!shown.contains("601901000000"), "{shown}");
+            assert!(!shown.contains("482913"), "{shown}");
+            assert!(shown.contains("0001"), "{shown}");
+        }
+    }
 
     #[test]
     fn amounts_are_rupiah_with_at_most_two_decimals() {
