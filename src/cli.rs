@@ -65,6 +65,26 @@ pub enum Command {
     /// EDC terminals on serial lines.
     #[command(subcommand)]
     Terminal(TerminalCommand),
+    /// Copy the SQLite database to a file while it serves (SQLite's online backup): the
+    /// database as of the moment the backup began.
+    Backup {
+        /// The backup file to write (never replaced; written as FILE.partial until complete).
+        #[arg(long)]
+        output: PathBuf,
+        /// Pages copied per step.
+        #[arg(long, default_value_t = 4096, value_parser = clap::value_parser!(i32).range(1..))]
+        pages_per_step: i32,
+        /// Pause between steps, in milliseconds, to leave the disk to the service.
+        #[arg(long, default_value_t = 0)]
+        pause_ms: u64,
+    },
+    /// Put a backup in place as the SQLite database (refused while a server has it open); the
+    /// database it replaces is kept beside it as DATABASE.replaced-TIMESTAMP.
+    Restore {
+        /// The backup file.
+        #[arg(long)]
+        input: PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -196,6 +216,57 @@ pub async fn quota(command: QuotaCommand) -> anyhow::Result<()> {
             json,
         } => cli::expire(&client, as_of, json).await,
     }
+}
+
+pub async fn backup(
+    common: &CommonArgs,
+    output: PathBuf,
+    pages_per_step: i32,
+    pause_ms: u64,
+) -> anyhow::Result<()> {
+    let source = crate::backup::sqlite_file(&common.database_url())?;
+    let pace = crate::backup::BackupPace {
+        pages_per_step,
+        pause: std::time::Duration::from_millis(pause_ms),
+    };
+    let bar = indicatif::ProgressBar::new(0).with_style(
+        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} pages {elapsed}")
+            .expect("the template parses"),
+    );
+    let shown = bar.clone();
+    let report = tokio::task::spawn_blocking(move || {
+        crate::backup::backup(&source, &output, pace, |done, all| {
+            shown.set_length(all.max(0) as u64);
+            shown.set_position(done.max(0) as u64);
+        })
+    })
+    .await??;
+    bar.finish_and_clear();
+    println!(
+        "backed up {} pages ({} bytes) to {} in {:.1} s",
+        report.pages,
+        report.bytes,
+        report.path.display(),
+        report.elapsed.as_secs_f64()
+    );
+    Ok(())
+}
+
+pub async fn restore(common: &CommonArgs, input: PathBuf) -> anyhow::Result<()> {
+    let target = crate::backup::sqlite_file(&common.database_url())?;
+    let shown = target.clone();
+    let report =
+        tokio::task::spawn_blocking(move || crate::backup::restore(&input, &target)).await??;
+    match &report.replaced {
+        Some(kept) => println!(
+            "restored {} ({} bytes); the database it replaced is kept as {}",
+            shown.display(),
+            report.bytes,
+            kept.display()
+        ),
+        None => println!("restored {} ({} bytes)", shown.display(), report.bytes),
+    }
+    Ok(())
 }
 
 pub async fn ledger(common: &CommonArgs, command: LedgerCommand) -> anyhow::Result<()> {

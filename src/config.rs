@@ -123,6 +123,20 @@ pub struct ServeArgs {
     #[arg(long, env = "SSN_TRUSTED_PROXIES", value_delimiter = ',')]
     pub trusted_proxies: Vec<ipnet::IpNet>,
 
+    /// SQLite: write a backup into this directory every `--backup-every` (the first at start),
+    /// named `ssn-UTCTIME.db`, keeping the newest `--backup-keep`.
+    #[arg(long, env = "SSN_BACKUP_DIR")]
+    pub backup_dir: Option<std::path::PathBuf>,
+
+    /// How often a scheduled backup is written: a number and a unit, `s`, `m`, `h` or `d`
+    /// (`6h`).
+    #[arg(long, env = "SSN_BACKUP_EVERY", default_value = "6h", value_parser = parse_period)]
+    pub backup_every: std::time::Duration,
+
+    /// How many scheduled backups are kept (the oldest go first).
+    #[arg(long, env = "SSN_BACKUP_KEEP", default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub backup_keep: u32,
+
     /// Largest accepted request body, in bytes.
     #[arg(long, env = "SSN_BODY_LIMIT_BYTES", default_value_t = DEFAULT_BODY_LIMIT_BYTES)]
     pub body_limit_bytes: usize,
@@ -167,6 +181,9 @@ impl Default for ServeArgs {
                 .parse()
                 .expect("the default card prefix parses"),
             trusted_proxies: Vec::new(),
+            backup_dir: None,
+            backup_every: std::time::Duration::from_secs(6 * 3600),
+            backup_keep: 8,
             body_limit_bytes: DEFAULT_BODY_LIMIT_BYTES,
             shutdown_grace_seconds: DEFAULT_SHUTDOWN_GRACE_SECONDS,
             request_timeout_seconds: DEFAULT_REQUEST_TIMEOUT_SECONDS,
@@ -187,6 +204,28 @@ impl ServeArgs {
     }
 }
 
+/// A period as a number and a unit: `90s`, `30m`, `6h`, `1d` (at least a second).
+pub fn parse_period(text: &str) -> Result<std::time::Duration, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .ok_or_else(|| format!("'{text}' needs a unit: s, m, h or d"))?;
+    let (number, unit) = text.split_at(split);
+    let number: u64 = number
+        .parse()
+        .map_err(|_| format!("'{text}' does not start with a number"))?;
+    let seconds = match unit {
+        "s" => Some(number),
+        "m" => number.checked_mul(60),
+        "h" => number.checked_mul(3_600),
+        "d" => number.checked_mul(86_400),
+        _ => return Err(format!("'{unit}' is not a unit: s, m, h or d")),
+    }
+    .filter(|seconds| *seconds > 0)
+    .ok_or_else(|| format!("'{text}' is not a period of at least a second"))?;
+    Ok(std::time::Duration::from_secs(seconds))
+}
+
 #[cfg(test)]
 mod tests {
     use clap::Parser;
@@ -204,5 +243,21 @@ mod tests {
             format!("{:?}", CommonArgs::default())
         );
         assert_eq!(format!("{serve:?}"), format!("{:?}", ServeArgs::default()));
+    }
+
+    #[test]
+    fn periods_are_a_number_and_a_unit() {
+        assert_eq!(parse_period("90s"), Ok(std::time::Duration::from_secs(90)));
+        assert_eq!(
+            parse_period("6h"),
+            Ok(std::time::Duration::from_secs(21_600))
+        );
+        assert_eq!(
+            parse_period("1d"),
+            Ok(std::time::Duration::from_secs(86_400))
+        );
+        for bad in ["", "6", "h", "0s", "6w", "-1h", "99999999999999999999d"] {
+            assert!(parse_period(bad).is_err(), "{bad}");
+        }
     }
 }

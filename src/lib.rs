@@ -39,6 +39,7 @@
 
 pub mod abandon;
 pub mod auth;
+pub mod backup;
 pub mod business_day;
 pub mod cards;
 pub mod cli;

@@ -29,6 +29,12 @@ async fn main() -> std::process::ExitCode {
             json,
         } => ssn::client::recon::settle(&client, date, &output, json).await,
         Command::Ledger(command) => ssn::cli::ledger(&cli.common, command).await,
+        Command::Backup {
+            output,
+            pages_per_step,
+            pause_ms,
+        } => ssn::cli::backup(&cli.common, output, pages_per_step, pause_ms).await,
+        Command::Restore { input } => ssn::cli::restore(&cli.common, input).await,
         Command::Terminal(ssn::cli::TerminalCommand::Gateway(args)) => {
             ssn::gateway::run(&cli.common.data_dir, args).await
         }

@@ -27,13 +27,33 @@ pub struct Application {
     address: SocketAddr,
     grace: Duration,
     state: AppState,
-    /// The hold sweeper, the web session sweeper and the token revocation refresher.
+    /// The hold sweeper, the web session sweeper, the token revocation refresher and the
+    /// scheduled backups.
     background: Vec<tokio::task::JoinHandle<()>>,
+    /// SQLite: held while serving, so that no restore replaces the database under the server.
+    _serve_lock: Option<crate::backup::ServeLock>,
 }
 
 impl Application {
     pub async fn build(common: &CommonArgs, args: &ServeArgs) -> anyhow::Result<Self> {
-        let store = store::open(&common.database_url(), &common.connect_options()).await?;
+        let url = common.database_url();
+        let sqlite_file = url
+            .starts_with("sqlite:")
+            .then(|| crate::backup::sqlite_file(&url))
+            .transpose()?;
+        if sqlite_file.is_none() && args.backup_dir.is_some() {
+            anyhow::bail!("--backup-dir backs up the SQLite default; for PostgreSQL use pg_basebackup with WAL archiving (README: Backups)");
+        }
+        let serve_lock = match &sqlite_file {
+            Some(file) => {
+                if let Some(dir) = file.parent().filter(|dir| !dir.as_os_str().is_empty()) {
+                    std::fs::create_dir_all(dir)?;
+                }
+                Some(crate::backup::ServeLock::shared(file)?)
+            }
+            None => None,
+        };
+        let store = store::open(&url, &common.connect_options()).await?;
         let jwt_secret =
             secrets::load_or_create(args.jwt_secret.as_deref(), &common.data_dir, "jwt.key")?;
         let pin_key =
@@ -132,6 +152,15 @@ impl Application {
                 crate::revocations::REFRESH_EVERY,
             ),
         ];
+        let mut background = background;
+        if let (Some(source), Some(dir)) = (sqlite_file, args.backup_dir.clone()) {
+            background.push(scheduled_backups(
+                source,
+                dir,
+                args.backup_every,
+                args.backup_keep as usize,
+            ));
+        }
         let listener = TcpListener::bind(args.listen).await?;
         let address = listener.local_addr()?;
         Ok(Self {
@@ -141,6 +170,7 @@ impl Application {
             grace: Duration::from_secs(args.shutdown_grace_seconds),
             state,
             background,
+            _serve_lock: serve_lock,
         })
     }
 
@@ -217,4 +247,33 @@ pub async fn shutdown_signal() {
         () = ctrl_c => {},
         () = terminate => {},
     }
+}
+
+/// A backup into `dir` every `every` (the first at once), keeping the newest `keep`.
+fn scheduled_backups(
+    source: std::path::PathBuf,
+    dir: std::path::PathBuf,
+    every: Duration,
+    keep: usize,
+) -> tokio::task::JoinHandle<()> {
+    crate::periodic::every(every, move || {
+        let (source, dir) = (source.clone(), dir.clone());
+        async move {
+            let made =
+                tokio::task::spawn_blocking(move || crate::backup::scheduled(&source, &dir, keep))
+                    .await;
+            match made {
+                Ok(Ok(report)) => tracing::info!(
+                    path = %report.path.display(),
+                    bytes = report.bytes,
+                    seconds = report.elapsed.as_secs_f64(),
+                    "scheduled backup written"
+                ),
+                Ok(Err(error)) => {
+                    tracing::error!(error = format!("{error:#}"), "scheduled backup failed")
+                }
+                Err(error) => tracing::error!(%error, "scheduled backup stopped"),
+            }
+        }
+    })
 }

@@ -2,6 +2,7 @@
 //! (HTTP server, store, group commit) on a fresh database and, in the same run, the baseline the
 //! figure is compared with, so the ratio is independent of how fast this particular machine is.
 
+pub mod backup;
 pub mod dataset;
 pub mod logins;
 pub mod pg_cluster;
@@ -26,6 +27,9 @@ pub enum BenchCommand {
     Recon(recon::ReconArgs),
     /// The server's resident memory before, during and after a burst of logins (argon2id).
     Logins(logins::LoginsArgs),
+    /// `ssn backup` of a SQLite database of a million purchases while terminals buy: its time
+    /// and the purchases per second before and during it.
+    Backup(backup::BackupArgs),
     /// Purchases per second before and after PostgreSQL's postmaster is killed (SIGKILL) and
     /// restarted under load, on a throwaway durable cluster; then checks nothing answered was lost.
     PgCrash(pg_crash::PgCrashArgs),
@@ -56,6 +60,7 @@ pub fn ssn_binary() -> anyhow::Result<std::path::PathBuf> {
 pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
     match command {
         BenchCommand::Redeem(args) => redeem::run(args).await,
+        BenchCommand::Backup(args) => backup::run(args).await,
         BenchCommand::Quota(args) => quota::run(args).await,
         BenchCommand::Recon(args) => recon::run(args).await,
         BenchCommand::Logins(args) => logins::run(args).await,

@@ -50,11 +50,11 @@ pub async fn run(args: ReconArgs) -> anyhow::Result<()> {
 }
 
 /// One generated purchase.
-struct Purchase {
-    terminal: usize,
-    stan: u32,
-    rrn: u64,
-    amount_minor: i64,
+pub(crate) struct Purchase {
+    pub terminal: usize,
+    pub stan: u32,
+    pub rrn: u64,
+    pub amount_minor: i64,
 }
 
 async fn measure(args: &ReconArgs, database: &FreshDatabase, dir: &Path) -> anyhow::Result<()> {
@@ -285,7 +285,8 @@ fn write_files(
 }
 
 /// Bench setup only: completed purchases straight into the table, many per statement.
-async fn insert_purchases(
+/// Bulk-inserts completed purchases of `date` (redemption rows as wide as real ones).
+pub(crate) async fn insert_purchases(
     url: &str,
     date: &str,
     terminals: &[(String, ssn::domain::ids::EwarungId)],

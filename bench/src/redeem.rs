@@ -55,14 +55,22 @@ pub struct RedeemArgs {
     pub pgbench_clients: u32,
 }
 
+/// What terminal loops share with whoever watches them: redemptions done so far, and a flag
+/// that ends them before their deadline.
 #[derive(Default)]
-struct Tally {
+pub(crate) struct Watch {
+    pub done: std::sync::atomic::AtomicU64,
+    pub stop: std::sync::atomic::AtomicBool,
+}
+
+#[derive(Default)]
+pub(crate) struct Tally {
     authorize: Latencies,
     complete: Latencies,
     redemption: Latencies,
     redemptions: u64,
     declined: u64,
-    failed: u64,
+    pub failed: u64,
 }
 
 pub async fn run(args: RedeemArgs) -> anyhow::Result<()> {
@@ -127,6 +135,7 @@ async fn measure(
                 data.clone(),
                 deadline,
                 args.think_ms,
+                Arc::default(),
             )));
         }
     }
@@ -211,7 +220,9 @@ async fn measure(
     Ok(())
 }
 
-async fn terminal_loop(
+/// One terminal buying until `deadline` (or `watch.stop`), each redemption counted in `watch`.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn terminal_loop(
     http: reqwest::Client,
     base: String,
     token: String,
@@ -219,6 +230,7 @@ async fn terminal_loop(
     data: Arc<RedeemDataset>,
     deadline: Instant,
     think_ms: u64,
+    watch: Arc<Watch>,
 ) -> Tally {
     let mut tally = Tally::default();
     let mut stan = 0u32;
@@ -228,7 +240,7 @@ async fn terminal_loop(
         let pause = rand::thread_rng().gen_range(0..=2 * think_ms);
         tokio::time::sleep(Duration::from_millis(pause)).await;
     }
-    while Instant::now() < deadline {
+    while Instant::now() < deadline && !watch.stop.load(std::sync::atomic::Ordering::Relaxed) {
         stan += 1;
         let pan = &data.pans[rand::thread_rng().gen_range(0..data.pans.len())];
         let request = serde_json::json!({
@@ -256,6 +268,9 @@ async fn terminal_loop(
                 tally.complete.record(completing.elapsed());
                 tally.redemption.record(began.elapsed());
                 tally.redemptions += 1;
+                watch
+                    .done
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             }
             _ => tally.failed += 1,
         }

@@ -5,6 +5,7 @@
 mod common;
 
 mod auth;
+mod backup;
 mod bad_input;
 mod cards;
 mod days;

@@ -1,0 +1,151 @@
+//! `ssn-bench backup`: how long `ssn backup` takes on a SQLite database holding a million
+//! purchases, and how many purchases per second terminals complete over HTTP before and while it
+//! runs (the backup is one read transaction; WAL lets the writers go on).
+
+use std::{
+    sync::{atomic::Ordering, Arc},
+    time::{Duration, Instant},
+};
+
+use clap::Args;
+use rand::{rngs::StdRng, Rng, SeedableRng};
+
+use crate::{
+    dataset::{self, FreshDatabase},
+    recon::{insert_purchases, Purchase},
+    redeem::{terminal_loop, Watch},
+};
+use ssn::config::ServeArgs;
+
+#[derive(Debug, Clone, Args)]
+pub struct BackupArgs {
+    /// Completed purchases of an earlier date in the database before the backup.
+    #[arg(long, default_value_t = 1_000_000)]
+    pub purchases: usize,
+    /// Simulated terminals buying throughout.
+    #[arg(long, default_value_t = 20)]
+    pub terminals: usize,
+    /// Households (cards) the purchases are spread over.
+    #[arg(long, default_value_t = 1_000)]
+    pub households: usize,
+    /// Seconds of purchases measured before the backup starts.
+    #[arg(long, default_value_t = 10)]
+    pub seconds: u64,
+    /// A terminal's pause between purchases (0 to twice this, as in `redeem`).
+    #[arg(long, default_value_t = 0)]
+    pub think_ms: u64,
+}
+
+pub async fn run(args: BackupArgs) -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let database = FreshDatabase::create("sqlite", dir.path()).await?;
+    measure(&args, &database, dir.path()).await
+}
+
+async fn measure(
+    args: &BackupArgs,
+    database: &FreshDatabase,
+    dir: &std::path::Path,
+) -> anyhow::Result<()> {
+    let key = |bytes: [u8; 32]| {
+        use base64::Engine;
+        base64::engine::general_purpose::STANDARD.encode(bytes)
+    };
+    let serve = ServeArgs {
+        jwt_secret: Some(key(rand::random())),
+        pin_key: Some(key(rand::random())),
+        request_timeout_seconds: 120,
+        ..ServeArgs::default()
+    };
+    let app = dataset::build_app(database, dir, 8, serve).await?;
+    let state = app.state().clone();
+    let base = format!("http://{}", app.address());
+    let data = Arc::new(dataset::redeem_dataset(&state, args.terminals, args.households).await?);
+    let terminals = state.store.days().terminal_owners().await?;
+    let mut rng = StdRng::seed_from_u64(7);
+    let purchases: Vec<Purchase> = (0..args.purchases)
+        .map(|i| Purchase {
+            terminal: i % terminals.len(),
+            stan: (i / terminals.len()) as u32 % 1_000_000,
+            rrn: 100_000_000_000 + i as u64,
+            amount_minor: rng.gen_range(10..=200) * 100_000,
+        })
+        .collect();
+    eprintln!("bench: inserting {} completed purchases …", args.purchases);
+    insert_purchases(
+        &database.url,
+        "2025-12-01",
+        &terminals,
+        data.program,
+        &purchases,
+    )
+    .await?;
+    drop(purchases);
+    let source = ssn::backup::sqlite_file(&database.url)?;
+    let size_mib = std::fs::metadata(&source)?.len() as f64 / 1_048_576.0;
+
+    let server = dataset::BackgroundServer::start(app);
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(args.terminals)
+        .timeout(Duration::from_secs(60))
+        .build()?;
+    let mut tokens = Vec::new();
+    for (operator, _) in &data.ewarungs {
+        tokens.push(dataset::login(&http, &base, operator, dataset::OPERATOR_PASSWORD).await?);
+    }
+    let watch: Arc<Watch> = Arc::default();
+    let far = Instant::now() + Duration::from_secs(24 * 3600);
+    let mut tasks = Vec::new();
+    for (ewarung, (_, ids)) in data.ewarungs.iter().enumerate() {
+        for terminal in ids {
+            tasks.push(tokio::spawn(terminal_loop(
+                http.clone(),
+                base.clone(),
+                tokens[ewarung].clone(),
+                terminal.clone(),
+                data.clone(),
+                far,
+                args.think_ms,
+                watch.clone(),
+            )));
+        }
+    }
+    // Warm up, then the rate without a backup.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let (count_before, at_before) = (watch.done.load(Ordering::Relaxed), Instant::now());
+    tokio::time::sleep(Duration::from_secs(args.seconds)).await;
+    let rate_before = (watch.done.load(Ordering::Relaxed) - count_before) as f64
+        / at_before.elapsed().as_secs_f64();
+    eprintln!("bench: backing up {size_mib:.0} MiB while the terminals buy …");
+    let output = dir.join("backup.db");
+    let (count_start, at_start) = (watch.done.load(Ordering::Relaxed), Instant::now());
+    let (from, to) = (source.clone(), output.clone());
+    let report = tokio::task::spawn_blocking(move || {
+        ssn::backup::backup(&from, &to, ssn::backup::BackupPace::default(), |_, _| {})
+    })
+    .await??;
+    let during = watch.done.load(Ordering::Relaxed) - count_start;
+    let rate_during = during as f64 / at_start.elapsed().as_secs_f64();
+    watch.stop.store(true, Ordering::Relaxed);
+    let mut failed = 0;
+    for task in tasks {
+        failed += task.await?.failed;
+    }
+    server.stop().await;
+    let seconds = report.elapsed.as_secs_f64();
+    println!(
+        "ssn-bench backup: SQLite, {} purchases in the database ({size_mib:.0} MiB), {} terminals, think {} ms",
+        args.purchases, args.terminals, args.think_ms
+    );
+    println!(
+        "  backup: {} pages, {:.0} MiB in {seconds:.2} s = {:.0} MiB/s (quick_check and sync included)",
+        report.pages,
+        report.bytes as f64 / 1_048_576.0,
+        report.bytes as f64 / 1_048_576.0 / seconds
+    );
+    println!(
+        "  purchases over HTTP: {rate_before:.0}/s before, {rate_during:.0}/s during the backup ({:.2}x); {failed} failed",
+        rate_during / rate_before
+    );
+    Ok(())
+}
