@@ -34,6 +34,9 @@ pub struct BackupArgs {
     /// A terminal's pause between purchases (0 to twice this, as in `redeem`).
     #[arg(long, default_value_t = 0)]
     pub think_ms: u64,
+    /// The backup's pause between steps of 4,096 pages (`ssn backup --pause-ms`).
+    #[arg(long, default_value_t = 0)]
+    pub pause_ms: u64,
 }
 
 pub async fn run(args: BackupArgs) -> anyhow::Result<()> {
@@ -55,6 +58,8 @@ async fn measure(
         jwt_secret: Some(key(rand::random())),
         pin_key: Some(key(rand::random())),
         request_timeout_seconds: 120,
+        // No hold sweeper: it would only wait on the bulk insert.
+        sweep_interval_seconds: 3600,
         ..ServeArgs::default()
     };
     let app = dataset::build_app(database, dir, 8, serve).await?;
@@ -120,10 +125,13 @@ async fn measure(
     let output = dir.join("backup.db");
     let (count_start, at_start) = (watch.done.load(Ordering::Relaxed), Instant::now());
     let (from, to) = (source.clone(), output.clone());
-    let report = tokio::task::spawn_blocking(move || {
-        ssn::backup::backup(&from, &to, ssn::backup::BackupPace::default(), |_, _| {})
-    })
-    .await??;
+    let pace = ssn::backup::BackupPace {
+        pause: Duration::from_millis(args.pause_ms),
+        ..ssn::backup::BackupPace::default()
+    };
+    let report =
+        tokio::task::spawn_blocking(move || ssn::backup::backup(&from, &to, pace, |_, _| {}))
+            .await??;
     let during = watch.done.load(Ordering::Relaxed) - count_start;
     let rate_during = during as f64 / at_start.elapsed().as_secs_f64();
     watch.stop.store(true, Ordering::Relaxed);
@@ -134,8 +142,8 @@ async fn measure(
     server.stop().await;
     let seconds = report.elapsed.as_secs_f64();
     println!(
-        "ssn-bench backup: SQLite, {} purchases in the database ({size_mib:.0} MiB), {} terminals, think {} ms",
-        args.purchases, args.terminals, args.think_ms
+        "ssn-bench backup: SQLite, {} purchases in the database ({size_mib:.0} MiB), {} terminals, think {} ms, pause {} ms a step",
+        args.purchases, args.terminals, args.think_ms, args.pause_ms
     );
     println!(
         "  backup: {} pages, {:.0} MiB in {seconds:.2} s = {:.0} MiB/s (quick_check and sync included)",
