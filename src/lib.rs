@@ -53,6 +53,7 @@ pub mod gateway;
 pub mod http;
 pub mod ledger;
 pub mod login;
+pub mod metrics;
 pub mod model;
 pub mod periodic;
 pub mod pin_check;

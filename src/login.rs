@@ -54,6 +54,7 @@ impl Logins {
         let now = std::time::Instant::now();
         if let Some(retry_after) = self.throttle().refusal(username, address, now) {
             tracing::info!(username, "login throttled");
+            crate::metrics::metrics().login("throttled");
             return Err(LoginError::Throttled { retry_after });
         }
         if username.len() > crate::domain::username::MAX_CHARS
@@ -72,6 +73,7 @@ impl Logins {
         // A disabled user is refused like a wrong password: the answer tells nobody which.
         match user.filter(|user| matches && user.disabled_at.is_none()) {
             Some(user) => {
+                crate::metrics::metrics().login("ok");
                 self.throttle().record_success(username, address);
                 Ok(user)
             }
@@ -83,9 +85,11 @@ impl Logins {
                     throttle.slowdown(address, now)
                 };
                 tracing::info!(username, "login refused");
+                crate::metrics::metrics().login("wrong");
                 // An address that fails often has its failures answered slowly; its right
                 // passwords are not (a shared address is never locked out).
                 if let Some(wait) = slowdown {
+                    crate::metrics::metrics().login("slowed");
                     tokio::time::sleep(wait).await;
                 }
                 Err(LoginError::Refused)

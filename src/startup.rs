@@ -262,17 +262,27 @@ fn scheduled_backups(
             let made =
                 tokio::task::spawn_blocking(move || crate::backup::scheduled(&source, &dir, keep))
                     .await;
+            let metrics = crate::metrics::metrics();
             match made {
-                Ok(Ok(report)) => tracing::info!(
-                    path = %report.path.display(),
-                    bytes = report.bytes,
-                    seconds = report.elapsed.as_secs_f64(),
-                    "scheduled backup written"
-                ),
+                Ok(Ok(report)) => {
+                    metrics
+                        .backup_last_success
+                        .set(chrono::Utc::now().timestamp());
+                    tracing::info!(
+                        path = %report.path.display(),
+                        bytes = report.bytes,
+                        seconds = report.elapsed.as_secs_f64(),
+                        "scheduled backup written"
+                    )
+                }
                 Ok(Err(error)) => {
+                    metrics.backup_failures.inc();
                     tracing::error!(error = format!("{error:#}"), "scheduled backup failed")
                 }
-                Err(error) => tracing::error!(%error, "scheduled backup stopped"),
+                Err(error) => {
+                    metrics.backup_failures.inc();
+                    tracing::error!(%error, "scheduled backup stopped")
+                }
             }
         }
     })

@@ -26,3 +26,15 @@ pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) 
         }
     }
 }
+
+/// `GET /metrics`: every metric of the process in OpenMetrics text, for Prometheus to scrape
+/// (README: Metrics). Unauthenticated, like the health checks: it holds counts, no data.
+pub async fn metrics() -> impl axum::response::IntoResponse {
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        crate::metrics::metrics().render(),
+    )
+}

@@ -11,6 +11,7 @@ pub mod ewarungs;
 pub mod health;
 pub mod households;
 pub mod json;
+pub mod metered;
 pub mod openapi;
 pub mod programs;
 pub mod quota;
@@ -165,6 +166,7 @@ pub fn router(state: AppState, limits: Limits, pages: Router<AppState>) -> Route
     let health = Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
+        .route("/metrics", get(health::metrics))
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed });
     Router::new()
         .merge(health)
@@ -172,6 +174,7 @@ pub fn router(state: AppState, limits: Limits, pages: Router<AppState>) -> Route
         // The web application: pages at `/`, on the same state and middleware, with its own
         // answer (a page) for an address or a method it does not have.
         .merge(pages)
+        .layer(axum::middleware::from_fn(metered::count))
         .layer(DefaultBodyLimit::max(limits.body_bytes))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {

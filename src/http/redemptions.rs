@@ -38,7 +38,7 @@ pub async fn authorize(
         ewarung,
         request,
     };
-    Ok(answer(&state, job, &terminal).await)
+    Ok(answer(&state, job, &terminal, "authorize").await)
 }
 
 #[utoipa::path(post, path = "/v1/redemptions/complete", tag = "redemptions",
@@ -74,7 +74,7 @@ pub async fn refund(
 ) -> Result<Response, ApiError> {
     let ewarung = terminal_operator(&caller)?;
     let terminal = request.terminal_id.to_string();
-    Ok(answer(&state, Refund { ewarung, request }, &terminal).await)
+    Ok(answer(&state, Refund { ewarung, request }, &terminal, "refund").await)
 }
 
 #[utoipa::path(post, path = "/v1/redemptions/reversal", tag = "redemptions",
@@ -106,7 +106,7 @@ pub async fn balance(
         ewarung,
         request,
     };
-    Ok(answer(&state, job, &terminal).await)
+    Ok(answer(&state, job, &terminal, "balance").await)
 }
 
 #[utoipa::path(post, path = "/v1/redemptions/status", tag = "redemptions",
@@ -120,7 +120,7 @@ pub async fn status(
 ) -> Result<Response, ApiError> {
     let ewarung = terminal_operator(&caller)?;
     let terminal = original.terminal_id.to_string();
-    Ok(answer(&state, Status { ewarung, original }, &terminal).await)
+    Ok(answer(&state, Status { ewarung, original }, &terminal, "status").await)
 }
 
 async fn follow_up(
@@ -131,12 +131,17 @@ async fn follow_up(
 ) -> Result<Response, ApiError> {
     let ewarung = terminal_operator(&caller)?;
     let terminal = original.terminal_id.to_string();
+    let name = match action {
+        Followup::Complete => "complete",
+        Followup::Void => "void",
+        Followup::Reverse => "reversal",
+    };
     let job = FollowUp {
         ewarung,
         action,
         original,
     };
-    Ok(answer(&state, job, &terminal).await)
+    Ok(answer(&state, job, &terminal, name).await)
 }
 
 /// Only operators transact, and only for their own E-Warung (checked against the terminal).
@@ -145,12 +150,22 @@ fn terminal_operator(caller: &Caller) -> Result<crate::domain::ids::EwarungId, A
     caller.ewarung.ok_or_else(ApiError::forbidden_ewarung)
 }
 
-/// The job's answer as the terminal's HTTP response (always 200: the code is in the body).
-async fn answer<J>(state: &AppState, job: J, terminal: &str) -> Response
+/// The job's answer as the terminal's HTTP response (always 200: the code is in the body),
+/// counted by `action` and response code for `/metrics`.
+async fn answer<J>(state: &AppState, job: J, terminal: &str, action: &'static str) -> Response
 where
     J: LedgerJob<Output = Vec<u8>>,
 {
     let body = crate::redemption::answer::answer(state.store.as_ref(), job, terminal).await;
+    #[derive(serde::Deserialize)]
+    struct Code {
+        response_code: Option<String>,
+    }
+    let code = serde_json::from_slice::<Code>(&body)
+        .ok()
+        .and_then(|answer| answer.response_code)
+        .unwrap_or_else(|| "none".to_string());
+    crate::metrics::metrics().redemption(action, &code);
     (
         StatusCode::OK,
         [(header::CONTENT_TYPE, "application/json")],

@@ -52,9 +52,15 @@ pub fn spawn(store: Arc<dyn Store>, every: Duration) -> tokio::task::JoinHandle<
     crate::periodic::every(every, move || {
         let store = store.clone();
         async move {
-            match sweep_once(store.as_ref()).await {
+            let result = sweep_once(store.as_ref()).await;
+            let metrics = crate::metrics::metrics();
+            metrics.sweeper_runs.inc();
+            match result {
                 Ok(0) => {}
-                Ok(expired) => tracing::info!(expired, "expired overdue holds"),
+                Ok(expired) => {
+                    metrics.holds_expired.inc_by(expired as u64);
+                    tracing::info!(expired, "expired overdue holds")
+                }
                 Err(error) => tracing::warn!(%error, "hold sweep failed; will retry"),
             }
         }

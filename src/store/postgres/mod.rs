@@ -74,6 +74,7 @@ impl PgStore {
             match result {
                 Err(error) if error.is_retryable() && attempt < MAX_RETRIES => {
                     attempt += 1;
+                    crate::metrics::metrics().pg_retry(&retry_reason(&error));
                     let pause = rand::random::<u64>() % (2u64 << attempt.min(6));
                     tracing::debug!(attempt, %error, "retrying ledger transaction");
                     tokio::time::sleep(Duration::from_millis(pause)).await;
@@ -212,5 +213,19 @@ impl crate::store::sql_store::Engine for PgStore {
 impl crate::store::ledger_sql::Dialect for Postgres {
     fn parameter(n: usize) -> String {
         format!("${n}")
+    }
+}
+
+/// What a retry is counted under: the SQLSTATE, or what the store saw instead.
+fn retry_reason(error: &crate::store::StoreError) -> String {
+    use crate::store::StoreError;
+    match error {
+        StoreError::Database(database) => database
+            .as_database_error()
+            .and_then(|e| e.code())
+            .map_or_else(|| "other".to_string(), |code| code.into_owned()),
+        StoreError::LostRace(_) => "lost_race".to_string(),
+        StoreError::Duplicate { .. } => "unique_race".to_string(),
+        _ => "other".to_string(),
     }
 }

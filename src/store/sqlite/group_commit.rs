@@ -185,6 +185,9 @@ fn run_statement(db: &Connection, statement: &str) -> rusqlite::Result<()> {
 }
 
 fn commit_batch(db: &mut Connection, mut batch: Vec<Queued>) {
+    crate::metrics::metrics()
+        .group_commit_jobs
+        .observe(batch.len() as f64);
     let mut results: Vec<(oneshot::Sender<JobResult>, JobResult)> = Vec::with_capacity(batch.len());
     match run_batch(db, &mut batch, &mut results) {
         Ok(()) => {
