@@ -60,7 +60,36 @@ pub struct AccountBalance {
 
 impl AccountBalance {
     /// What a household can still spend: loaded, minus spent, minus held for purchases in flight.
-    pub fn available(&self) -> i64 {
-        self.credits_posted - self.debits_posted - self.debits_pending
+    /// `None` if the totals are out of range (they never are while the ledger's rules hold: the
+    /// caller treats it as a failure, never as a balance).
+    pub fn available(&self) -> Option<i64> {
+        self.credits_posted
+            .checked_sub(self.debits_posted)?
+            .checked_sub(self.debits_pending)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn balance(credits_posted: i64, debits_posted: i64, debits_pending: i64) -> AccountBalance {
+        AccountBalance {
+            id: AccountId(uuid::Uuid::nil()),
+            program_id: ProgramId(uuid::Uuid::nil()),
+            household_id: None,
+            ewarung_id: None,
+            debits_pending,
+            debits_posted,
+            credits_pending: 0,
+            credits_posted,
+        }
+    }
+
+    #[test]
+    fn available_is_checked_arithmetic() {
+        assert_eq!(balance(1_000, 300, 200).available(), Some(500));
+        assert_eq!(balance(i64::MIN, 1, 0).available(), None);
+        assert_eq!(balance(0, i64::MIN, 0).available(), None);
     }
 }

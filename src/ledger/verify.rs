@@ -8,7 +8,8 @@ use serde::Serialize;
 pub struct Violation {
     /// `balance_mismatch`, `overdraft`, `unbalanced_program`, `hold_resolved_twice`,
     /// `post_exceeds_hold`, `resolution_mismatch`, `foreign_account`, `purchase_state`,
-    /// `refunded_twice`, `settlement_sum`, `settlement_transfer`.
+    /// `refunded_twice`, `settlement_sum`, `settlement_transfer`, `out_of_range` (an account's
+    /// sums do not fit in 64 bits).
     pub rule: &'static str,
     /// The account, transfer, program or purchase concerned.
     pub subject: String,
@@ -71,7 +72,18 @@ impl RecomputedAccount {
             });
         }
         let guarded = matches!(self.kind.as_str(), "entitlement" | "ewarung_payable");
-        if guarded && self.sum_debits_pending + self.sum_debits_posted > self.sum_credits_posted {
+        let debits = self.sum_debits_pending.checked_add(self.sum_debits_posted);
+        if debits.is_none() {
+            found.push(Violation {
+                rule: "out_of_range",
+                subject: format!("account {} ({})", self.id, self.kind),
+                detail: format!(
+                    "debits pending {} + posted {} do not fit in 64 bits",
+                    self.sum_debits_pending, self.sum_debits_posted
+                ),
+            });
+        }
+        if guarded && debits.is_some_and(|debits| debits > self.sum_credits_posted) {
             found.push(Violation {
                 rule: "overdraft",
                 subject: format!("account {} ({})", self.id, self.kind),

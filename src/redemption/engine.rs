@@ -259,13 +259,21 @@ impl Authorize {
         };
         let total = total.get();
         decision.row.amount_minor = total;
-        if total > account.available() {
+        let Some(available) = account.available() else {
+            decline(
+                decision,
+                ResponseCode::SystemError,
+                "the account's totals are out of range",
+            );
+            return Ok(());
+        };
+        if total > available {
             decline(
                 decision,
                 ResponseCode::InsufficientBalance,
                 "the basket costs more than the balance",
             );
-            decision.reply.balance = Some(Minor::new(account.available()));
+            decision.reply.balance = Some(Minor::new(available));
             return Ok(());
         }
         let payable = tx
@@ -312,7 +320,7 @@ impl Authorize {
         reply.program_code = Some(program.code.clone());
         reply.amount = Some(Minor::new(total));
         // total <= available (checked above), both non-negative: this cannot wrap.
-        reply.balance = Some(Minor::new(account.available() - total));
+        reply.balance = Some(Minor::new(available - total));
         reply.hold_expires_at = Some(timeout_at);
         reply.receipt = Some(receipt.into_iter().map(|(line, _)| line).collect());
         Ok(())
@@ -821,9 +829,15 @@ impl LedgerJob for Balance {
             match choose_entitlement(tx, card.household_id, request.program_code.as_deref()).await?
             {
                 Ok((program, account)) => {
+                    let Some(available) = account.available() else {
+                        return Ok(reply(
+                            ResponseCode::SystemError,
+                            "the account's totals are out of range",
+                        ));
+                    };
                     let mut ok = TerminalReply::new(ResponseCode::Approved, terminal_id);
                     ok.program_code = Some(program.code);
-                    ok.balance = Some(Minor::new(account.available()));
+                    ok.balance = Some(Minor::new(available));
                     Ok(ok)
                 }
                 Err((ResponseCode::InsufficientBalance, _)) => {
