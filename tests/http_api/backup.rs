@@ -156,22 +156,29 @@ async fn a_backup_killed_halfway_leaves_no_file_that_looks_complete() {
     let backups = tempfile::tempdir().unwrap();
     let output = backups.path().join("killed.db");
     let partial = backups.path().join("killed.db.partial");
-    // One page a step and a pause between: slow enough to be killed halfway.
+    // One page a step and a long pause between: a backup of the demo takes minutes, and is
+    // killed while it runs.
     let mut child = Command::new(SSN)
         .env_clear()
         .arg("--database-url")
         .arg(&app.database_url)
         .args(["backup", "--output", output.to_str().unwrap()])
-        .args(["--pages-per-step", "1", "--pause-ms", "20"])
+        .args(["--pages-per-step", "1", "--pause-ms", "500"])
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    while std::fs::metadata(&partial).map_or(0, |m| m.len()) == 0 {
+    while !partial.exists() {
         assert!(std::time::Instant::now() < deadline, "no partial backup");
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
     }
+    // A few steps in.
+    tokio::time::sleep(std::time::Duration::from_millis(1200)).await;
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "the backup is still running"
+    );
     child.kill().unwrap(); // SIGKILL
     assert!(!child.wait().unwrap().success());
     assert!(
