@@ -174,45 +174,29 @@ impl Authorize {
             decision.reply =
                 TerminalReply::new(code, &request.terminal_id.to_string()).reason(reason);
         };
-        if let Some(reason) = terminal_refusal(terminal) {
-            decline(decision, ResponseCode::TerminalNotPermitted, &reason);
-            return Ok(());
-        }
-        let Some(CardWithHousehold {
-            card,
-            household_status,
-        }) = tx.card_by_pan_hash(pan_hash).await?
-        else {
-            decline(decision, ResponseCode::InvalidCard, "no such card");
-            return Ok(());
-        };
-        decision.row.card_id = Some(card.id);
-        decision.row.household_id = Some(card.household_id);
-        if card.status != CardStatus::Active {
-            let reason = format!("the card is {}", card.status);
-            decline(decision, ResponseCode::RestrictedCard, &reason);
-            return Ok(());
-        }
-        if let Err(refusal) = verify_pin(
+        let checked = usable_card(
             tx,
             &self.rules,
             terminal,
-            &card,
+            pan_hash,
             request.pan.expose(),
             request.pin_entry(),
         )
-        .await?
-        {
-            let (code, reason, left) = pin_decline(&refusal);
-            decline(decision, code, &reason);
-            decision.reply.pin_tries_left = left;
-            return Ok(());
-        }
-        if household_status != HouseholdStatus::Active {
-            let reason = format!("the household is {household_status}; its balance is kept");
-            decline(decision, ResponseCode::RestrictedCard, &reason);
-            return Ok(());
-        }
+        .await?;
+        let card = match checked {
+            Ok(card) => card,
+            Err(refused) => {
+                if let Some(card) = &refused.card {
+                    decision.row.card_id = Some(card.id);
+                    decision.row.household_id = Some(card.household_id);
+                }
+                decline(decision, refused.code, &refused.reason);
+                decision.reply.pin_tries_left = refused.pin_tries_left;
+                return Ok(());
+            }
+        };
+        decision.row.card_id = Some(card.id);
+        decision.row.household_id = Some(card.household_id);
         match &request.transaction_type {
             TransactionType::Purchase => {}
             TransactionType::Cash(kind) => {
@@ -328,6 +312,76 @@ impl Authorize {
 }
 
 /// Why an own terminal may not transact, if it may not.
+/// Why a request with a card was refused before anything about money: the code and reason
+/// the terminal is told, its PIN tries left, and the card when it was found.
+struct CardRefused {
+    code: ResponseCode,
+    reason: String,
+    pin_tries_left: Option<u32>,
+    card: Option<crate::store::CardRecord>,
+}
+
+/// The checks every request with a card passes, in one order (a purchase and a balance inquiry
+/// alike): the terminal and its E-Warung may trade, the card exists and is active, the PIN is
+/// right, the household may spend. The first that fails decides.
+async fn usable_card(
+    tx: &mut dyn LedgerTx,
+    rules: &RedemptionRules,
+    terminal: &TerminalContext,
+    pan_hash: &[u8],
+    pan: &str,
+    pin_entry: Result<PinEntry<'_>, crate::domain::Invalid>,
+) -> StoreResult<Result<crate::store::CardRecord, CardRefused>> {
+    let refused = |code, reason: String, card: Option<&crate::store::CardRecord>| CardRefused {
+        code,
+        reason,
+        pin_tries_left: None,
+        card: card.cloned(),
+    };
+    if let Some(reason) = terminal_refusal(terminal) {
+        return Ok(Err(refused(
+            ResponseCode::TerminalNotPermitted,
+            reason,
+            None,
+        )));
+    }
+    let Some(CardWithHousehold {
+        card,
+        household_status,
+    }) = tx.card_by_pan_hash(pan_hash).await?
+    else {
+        return Ok(Err(refused(
+            ResponseCode::InvalidCard,
+            "no such card".into(),
+            None,
+        )));
+    };
+    if card.status != CardStatus::Active {
+        let reason = format!("the card is {}", card.status);
+        return Ok(Err(refused(
+            ResponseCode::RestrictedCard,
+            reason,
+            Some(&card),
+        )));
+    }
+    if let Err(problem) = verify_pin(tx, rules, terminal, &card, pan, pin_entry).await? {
+        let (code, reason, left) = pin_decline(&problem);
+        return Ok(Err(CardRefused {
+            pin_tries_left: left,
+            ..refused(code, reason, Some(&card))
+        }));
+    }
+    if household_status != HouseholdStatus::Active {
+        let reason = format!("the household is {household_status}; its balance is kept");
+        return Ok(Err(refused(
+            ResponseCode::RestrictedCard,
+            reason,
+            Some(&card),
+        )));
+    }
+    Ok(Ok(card))
+}
+
 fn terminal_refusal(terminal: &TerminalContext) -> Option<String> {
     if terminal.status != TerminalStatus::Active {
         return Some(format!("the terminal is {}", terminal.status));
@@ -796,36 +850,24 @@ impl LedgerJob for Balance {
         let reply =
             |code: ResponseCode, reason: &str| TerminalReply::new(code, terminal_id).reason(reason);
         let mut answer = async {
-            if let Some(reason) = terminal_refusal(&terminal) {
-                return Ok::<_, StoreError>(reply(ResponseCode::TerminalNotPermitted, &reason));
-            }
-            let Some(CardWithHousehold { card, .. }) = tx
-                .card_by_pan_hash(&self.rules.pans.lookup_hash(request.pan.expose()))
-                .await?
-            else {
-                return Ok(reply(ResponseCode::InvalidCard, "no such card"));
-            };
-            if card.status != CardStatus::Active {
-                return Ok(reply(
-                    ResponseCode::RestrictedCard,
-                    &format!("the card is {}", card.status),
-                ));
-            }
-            if let Err(refusal) = verify_pin(
+            // The same checks, in the same order, as a purchase's.
+            let checked = usable_card(
                 tx,
                 &self.rules,
                 &terminal,
-                &card,
+                &self.rules.pans.lookup_hash(request.pan.expose()),
                 request.pan.expose(),
                 request.pin_entry(),
             )
-            .await?
-            {
-                let (code, reason, left) = pin_decline(&refusal);
-                let mut declined = reply(code, &reason);
-                declined.pin_tries_left = left;
-                return Ok(declined);
-            }
+            .await?;
+            let card = match checked {
+                Ok(card) => card,
+                Err(refused) => {
+                    let mut declined = reply(refused.code, &refused.reason);
+                    declined.pin_tries_left = refused.pin_tries_left;
+                    return Ok::<_, StoreError>(declined);
+                }
+            };
             match choose_entitlement(tx, card.household_id, request.program_code.as_deref()).await?
             {
                 Ok((program, account)) => {

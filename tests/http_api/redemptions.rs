@@ -197,6 +197,18 @@ async fn every_decline_has_its_code_and_moves_no_money(app: TestApp) {
     .await;
     assert_code(&reply, "62");
     assert!(reply["reason"].as_str().unwrap().contains("suspended"));
+    // A balance inquiry passes the same checks as a purchase: the suspended household's too.
+    let inquiry = app
+        .post(
+            "/v1/redemptions/balance",
+            &operator,
+            json!({"terminal_id": "SMD00001", "pan": DEMO_PANS[3], "pin": DEMO_PIN}),
+        )
+        .await
+        .expect(200);
+    assert_code(&inquiry, "62");
+    assert!(inquiry["reason"].as_str().unwrap().contains("suspended"));
+    assert!(inquiry["balance"].is_null(), "{inquiry}");
 
     // None of it moved money: only the demo quota's transfers exist, and nothing is held.
     assert_eq!(app.count("transfers").await, 5);
