@@ -7,6 +7,7 @@
 //! it is a *new* transfer naming the hold (`pending_id`), and a unique index lets it resolve once.
 
 pub mod accounts;
+pub mod contract;
 pub mod tx;
 pub mod verify;
 

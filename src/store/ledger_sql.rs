@@ -99,8 +99,8 @@ pub(crate) mod sql {
             SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10 WHERE EXISTS (SELECT 1 FROM debit)
             ON CONFLICT DO NOTHING
             RETURNING id)
-         SELECT (SELECT count(*) FROM debit), (SELECT count(*) FROM credit),
-                (SELECT count(*) FROM moved)";
+         SELECT (SELECT count(*) FROM locked), (SELECT count(*) FROM debit),
+                (SELECT count(*) FROM credit), (SELECT count(*) FROM moved)";
     /// PostgreSQL: a hold's resolution in one statement (one round trip instead of four). The
     /// resolution row goes in only if the hold exists and `$11` (posted) fits it; the unique
     /// index on pending_id lets exactly one resolution in, and only the one that got in moves
@@ -214,27 +214,6 @@ pub trait Dialect: sqlx::Database<QueryResult: RowsAffected> {
     /// prepares the statement, which is quadratic in a multi-row insert of thousands of values
     /// (over a second to record a day's reconciliation exceptions); a bare `?` is just the next.
     fn parameter(n: usize) -> String;
-}
-
-/// How much of the hold a resolution posts (all of it for `Post`, nothing for a void or expiry);
-/// anything but the whole held amount, or more than held, breaks the ledger's rules.
-pub(crate) fn posted_of_resolution(
-    transfer: &crate::ledger::Transfer,
-    held: i64,
-) -> crate::store::StoreResult<i64> {
-    use crate::ledger::TransferKind;
-    let amount = transfer.amount_minor;
-    let posted = if transfer.kind == TransferKind::Post {
-        amount
-    } else {
-        0
-    };
-    if posted > held || (transfer.kind != TransferKind::Post && amount != held) {
-        return Err(crate::store::StoreError::Check {
-            constraint: "transfers_post_within_hold".into(),
-        });
-    }
-    Ok(posted)
 }
 
 /// The business date activity at `at` lands on, from the calendar row's cut-off and last close.

@@ -9,6 +9,7 @@ mod backup;
 mod bad_input;
 mod cards;
 mod days;
+mod ledger_contract;
 mod metrics;
 mod money_limits;
 mod operations;

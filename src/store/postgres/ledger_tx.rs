@@ -3,6 +3,7 @@
 //! announces are fetched ahead in one statement (`read_ahead`), and a transfer is one statement
 //! (a data-modifying CTE) rather than three round trips.
 
+use crate::ledger::contract::{self, Applied};
 use chrono::{DateTime, SubsecRound, Utc};
 use sqlx::{postgres::PgArguments, Arguments, PgConnection, Postgres};
 
@@ -16,7 +17,7 @@ use crate::{
         AccountBalance, AccountKind, LedgerTx, ReadAheadPlan, Transfer, TransferKind,
     },
     store::{
-        ledger_sql::{open_business_date, posted_of_resolution, sql},
+        ledger_sql::{open_business_date, sql},
         now,
         postgres::read_ahead,
         read_ahead::ReadAhead,
@@ -386,18 +387,16 @@ async fn move_value(conn: &mut PgConnection, transfer: &Transfer) -> StoreResult
     };
     let mut arguments = transfer_arguments(transfer)?;
     add(&mut arguments, phase)?;
-    let (debited, credited, inserted) =
-        sqlx::query_as_with::<_, (i64, i64, i64), _>(sql::MOVE_VALUE_AT_ONCE, arguments)
+    let (found, debited, credited, inserted) =
+        sqlx::query_as_with::<_, (i64, i64, i64, i64), _>(sql::MOVE_VALUE_AT_ONCE, arguments)
             .fetch_one(&mut *conn)
             .await?;
-    match (debited, credited, inserted) {
-        (0, _, _) => Ok(false),
-        (1, 1, 1) => Ok(true),
-        // The caller's transaction rolls back: value never moves without its row.
-        _ => Err(StoreError::Check {
-            constraint: "transfers_balanced".into(),
-        }),
-    }
+    contract::outcome(Applied::Moved {
+        accounts_found: found as u64,
+        debited: debited as u64,
+        credited: credited as u64,
+        inserted: inserted as u64,
+    })
 }
 
 /// A hold's post, void or expiry in one statement ([`sql::RESOLVE_AT_ONCE`]); `false` when
@@ -420,14 +419,11 @@ async fn resolve_hold(conn: &mut PgConnection, transfer: &Transfer) -> StoreResu
             .fetch_one(&mut *conn)
             .await?;
     let held = held.ok_or(StoreError::NotFound { entity: "hold" })?;
-    posted_of_resolution(transfer, held)?;
-    match (inserted, updated) {
-        (0, _) => Ok(false),
-        (1, 2) => Ok(true),
-        _ => Err(StoreError::Check {
-            constraint: "transfers_balanced".into(),
-        }),
-    }
+    contract::posted_of_resolution(transfer, held)?;
+    contract::outcome(Applied::Resolved {
+        inserted: inserted as u64,
+        accounts_updated: updated as u64,
+    })
 }
 
 /// A transfer's ten columns, in `INSERT_TRANSFER`'s order (`$1`…`$10`); the one-statement forms

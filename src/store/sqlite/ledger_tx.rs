@@ -10,6 +10,7 @@
 //! ([`LentConnection`]) and run the same code. The encodings are sqlx's (uuids as 16-byte blobs,
 //! timestamps as RFC 3339 text), so the rows are indistinguishable from those sqlx writes.
 
+use crate::ledger::contract::{self, Applied};
 use std::ops::Deref;
 
 use async_trait::async_trait;
@@ -30,7 +31,7 @@ use crate::{
     },
     store::{
         error::sqlite_constraint_name,
-        ledger_sql::{open_business_date, posted_of_resolution, sql},
+        ledger_sql::{open_business_date, sql},
         CardRecord, CatalogItemRecord, ProgramRecord, StoreError, StoreResult,
     },
 };
@@ -307,7 +308,9 @@ fn refund_request(row: &Row<'_>) -> rusqlite::Result<RefundRequestRow> {
 }
 
 impl<C: Deref<Target = Connection> + Send> SqliteLedgerTx<C> {
-    fn insert_transfer(&self, transfer: &Transfer) -> StoreResult<bool> {
+    /// Inserts the transfer row; how many rows that made (0 when a resolution of the same hold
+    /// is already there).
+    fn insert_transfer(&self, transfer: &Transfer) -> StoreResult<u64> {
         let timeout_at = transfer.timeout_at.map(time_text);
         let inserted = execute(
             &self.db,
@@ -325,27 +328,59 @@ impl<C: Deref<Target = Connection> + Send> SqliteLedgerTx<C> {
                 &time_text(transfer.created_at),
             ],
         )?;
-        Ok(inserted == 1)
+        Ok(inserted as u64)
     }
 
     /// See the sqlx implementation's `move_value`: the guarded debit decides.
     fn move_value(&self, transfer: &Transfer, phase: sql::Phase) -> StoreResult<bool> {
         let amount = &transfer.amount_minor;
-        if execute(
+        let debited = execute(
             &self.db,
             sql::debit(phase),
             &[&transfer.debit_account_id, amount],
-        )? == 0
-        {
-            return Ok(false);
+        )?;
+        if debited == 0 {
+            // Refused by the guard, or no such account: the contract tells them apart.
+            return contract::outcome(Applied::Moved {
+                accounts_found: self.accounts_found(transfer)?,
+                debited: 0,
+                credited: 0,
+                inserted: 0,
+            });
         }
-        execute(
+        let credited = execute(
             &self.db,
             sql::credit(phase),
             &[&transfer.credit_account_id, amount],
-        )?;
-        self.insert_transfer(transfer)?;
-        Ok(true)
+        )? as u64;
+        if credited != 1 {
+            return contract::outcome(Applied::Moved {
+                accounts_found: self.accounts_found(transfer)?,
+                debited: debited as u64,
+                credited,
+                inserted: 0,
+            });
+        }
+        let inserted = self.insert_transfer(transfer)?;
+        contract::outcome(Applied::Moved {
+            // Both accounts were updated: both exist.
+            accounts_found: 2,
+            debited: debited as u64,
+            credited,
+            inserted,
+        })
+    }
+
+    /// How many of a transfer's two accounts exist (asked only when a step touched none).
+    fn accounts_found(&self, transfer: &Transfer) -> StoreResult<u64> {
+        let found: i64 = query_optional(
+            &self.db,
+            "SELECT count(*) FROM accounts WHERE id IN ($1, $2)",
+            &[&transfer.debit_account_id, &transfer.credit_account_id],
+            |row| row.get(0),
+        )?
+        .unwrap_or(0);
+        Ok(found as u64)
     }
 
     fn find_account(
@@ -504,21 +539,28 @@ impl<C: Deref<Target = Connection> + Send> LedgerTx for SqliteLedgerTx<C> {
                 let held: i64 =
                     query_optional(&self.db, sql::HELD_AMOUNT, &[&hold_id], |row| row.get(0))?
                         .ok_or(StoreError::NotFound { entity: "hold" })?;
-                let posted = posted_of_resolution(transfer, held)?;
-                if !self.insert_transfer(transfer)? {
-                    return Ok(false);
+                let posted = contract::posted_of_resolution(transfer, held)?;
+                let inserted = self.insert_transfer(transfer)?;
+                if inserted == 0 {
+                    return contract::outcome(Applied::Resolved {
+                        inserted,
+                        accounts_updated: 0,
+                    });
                 }
-                execute(
+                let debited = execute(
                     &self.db,
                     sql::RESOLVE_DEBIT,
                     &[&transfer.debit_account_id, &held, &posted],
                 )?;
-                execute(
+                let credited = execute(
                     &self.db,
                     sql::RESOLVE_CREDIT,
                     &[&transfer.credit_account_id, &held, &posted],
                 )?;
-                Ok(true)
+                contract::outcome(Applied::Resolved {
+                    inserted,
+                    accounts_updated: (debited + credited) as u64,
+                })
             }
             _ => self.move_value(transfer, sql::Phase::Posted),
         }
