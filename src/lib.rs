@@ -4,8 +4,9 @@
 //! through E-Warung kiosks' EDC terminals, and back to the bank that settles with the kiosks. This
 //! crate is the host for all of it.
 //!
-//! A tour of the rooms, from the bottom up (each depends only on the ones above it in this list;
-//! `tests/architecture.rs` checks it):
+//! A tour of the rooms, from the bottom up (`tests/architecture.rs` checks on the source that the
+//! modules form no cycle, that domain, model, ledger and store use only what is below them, and
+//! that the store's own modules form no cycle):
 //! - [`domain`]: pure rules and values that parse instead of validate (`Pan`, `KkNumber`, money
 //!   as checked minor units, roles and permissions, card, household and purchase states and their
 //!   transitions). No I/O.

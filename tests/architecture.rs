@@ -181,6 +181,62 @@ fn the_lower_layers_never_reach_up() {
     }
 }
 
+/// The store's own modules (`src/store/X.rs` or `src/store/X/`) and which of them each uses,
+/// through `crate::store::X` or, in a file directly under `src/store`, `super::X`.
+fn store_graph() -> Graph {
+    let store = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/store");
+    let mut files = Vec::new();
+    rust_files(&store, &mut files);
+    let top = |path: &Path| -> String {
+        let first = path
+            .strip_prefix(&store)
+            .unwrap()
+            .components()
+            .next()
+            .unwrap();
+        first
+            .as_os_str()
+            .to_string_lossy()
+            .trim_end_matches(".rs")
+            .to_string()
+    };
+    let modules: BTreeSet<String> = files
+        .iter()
+        .map(|path| top(path))
+        .filter(|name| name != "mod")
+        .collect();
+    let mut graph = Graph::new();
+    for path in &files {
+        let me = top(path);
+        let text = std::fs::read_to_string(path).unwrap();
+        let text = text.split("#[cfg(test)]").next().unwrap();
+        let mut text = text.replace("crate::store::", "crate::");
+        if path.parent() == Some(store.as_path()) {
+            text = text.replace("super::", "crate::");
+        }
+        for name in named_modules(&text) {
+            if name != me && modules.contains(&name) {
+                graph.entry(me.clone()).or_default().insert(name);
+            }
+        }
+    }
+    graph
+}
+
+#[test]
+fn the_stores_own_modules_have_no_dependency_cycles() {
+    let graph = store_graph();
+    assert!(
+        graph.contains_key("registry") && graph.contains_key("sqlite"),
+        "the scan found too little: {graph:?}"
+    );
+    for module in graph.keys() {
+        if let Some(cycle) = cycle_through(&graph, module) {
+            panic!("dependency cycle inside the store: {}", cycle.join(" -> "));
+        }
+    }
+}
+
 #[test]
 fn the_scanner_sees_braced_and_plain_paths() {
     let text = "use crate::{a::b, c, d::{e, f}};\nlet x = crate::g::h();";

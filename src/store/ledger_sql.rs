@@ -185,7 +185,7 @@ pub(crate) mod sql {
     pub fn catalog_items(skus: usize) -> String {
         format!(
             "SELECT * FROM catalog_items WHERE program_id = $1 AND sku IN ({})",
-            crate::store::registry::placeholders(2, skus)
+            crate::store::sql_text::placeholders(2, skus)
         )
     }
 }

@@ -17,6 +17,7 @@ pub(crate) mod read_ahead;
 pub(crate) mod registry;
 pub(crate) mod session_sql;
 pub mod sql_store;
+pub(crate) mod sql_text;
 pub mod sqlite;
 pub(crate) mod view_sql;
 mod write_tx;

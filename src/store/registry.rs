@@ -5,27 +5,6 @@
 //! engine supplies `reader()` (a pool for reads) and `begin_write()` (how a write transaction
 //! starts: `BEGIN IMMEDIATE` in SQLite's writer's turn, a plain transaction on PostgreSQL).
 
-/// Builds `$first, $first+1, …` for an `IN (…)` list of `count` values.
-pub(crate) fn placeholders(first: usize, count: usize) -> String {
-    (first..first + count)
-        .map(|n| format!("${n}"))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-/// A `LIKE` pattern (escape character `\`) matching text that contains `part` in lower case.
-pub(crate) fn contains_pattern(part: &str) -> String {
-    let mut pattern = String::from("%");
-    for c in part.to_lowercase().chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            pattern.push('\\');
-        }
-        pattern.push(c);
-    }
-    pattern.push('%');
-    pattern
-}
-
 /// Records `before → after` for one field when it changed.
 pub(crate) fn diff_field(
     changes: &mut serde_json::Map<String, serde_json::Value>,
@@ -50,6 +29,7 @@ use crate::domain::{
     ids::{CardId, EwarungId, HouseholdId, ProgramId, UserId},
     terminal::{EwarungStatus, TerminalStatus},
 };
+use crate::store::sql_text::{contains_pattern, placeholders};
 use crate::store::{
     sql_store::{Engine, SqlStore},
     AuditRecord, BatchSide, BatchTotalsRecord, CardRecord, CardStatusChange, CatalogItemRecord,
