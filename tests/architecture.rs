@@ -81,38 +81,39 @@ fn named_modules(text: &str) -> Vec<String> {
     found
 }
 
-fn module_graph() -> Graph {
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+/// The modules under `dir` (a file `X.rs` or a folder `X/` each; `skip` left out) and which
+/// of them each names, read from the source outside `#[cfg(test)]` code (test modules may reach
+/// anywhere). `paths` turns a file's text into `crate::X` paths for the scanner.
+fn graph_of(dir: &Path, skip: &[&str], paths: impl Fn(&Path, &str) -> String) -> Graph {
     let mut files = Vec::new();
-    rust_files(&src, &mut files);
+    rust_files(dir, &mut files);
     let top = |path: &Path| -> String {
-        let first = path
-            .strip_prefix(&src)
-            .unwrap()
-            .components()
-            .next()
-            .unwrap();
+        let first = path.strip_prefix(dir).unwrap().components().next().unwrap();
         let name = first.as_os_str().to_string_lossy();
         name.trim_end_matches(".rs").to_string()
     };
     let modules: BTreeSet<String> = files
         .iter()
         .map(|path| top(path))
-        .filter(|name| name != "lib" && name != "main")
+        .filter(|name| !skip.contains(&name.as_str()))
         .collect();
     let mut graph = Graph::new();
     for path in &files {
         let me = top(path);
         let text = std::fs::read_to_string(path).unwrap();
-        // Test modules may reach anywhere.
         let text = text.split("#[cfg(test)]").next().unwrap();
-        for name in named_modules(text) {
+        for name in named_modules(&paths(path, text)) {
             if name != me && modules.contains(&name) {
                 graph.entry(me.clone()).or_default().insert(name);
             }
         }
     }
     graph
+}
+
+fn module_graph() -> Graph {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    graph_of(&src, &["lib", "main"], |_, text| text.to_string())
 }
 
 /// A cycle through `start`, if there is one: the path back to it.
@@ -185,42 +186,14 @@ fn the_lower_layers_never_reach_up() {
 /// through `crate::store::X` or, in a file directly under `src/store`, `super::X`.
 fn store_graph() -> Graph {
     let store = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/store");
-    let mut files = Vec::new();
-    rust_files(&store, &mut files);
-    let top = |path: &Path| -> String {
-        let first = path
-            .strip_prefix(&store)
-            .unwrap()
-            .components()
-            .next()
-            .unwrap();
-        first
-            .as_os_str()
-            .to_string_lossy()
-            .trim_end_matches(".rs")
-            .to_string()
-    };
-    let modules: BTreeSet<String> = files
-        .iter()
-        .map(|path| top(path))
-        .filter(|name| name != "mod")
-        .collect();
-    let mut graph = Graph::new();
-    for path in &files {
-        let me = top(path);
-        let text = std::fs::read_to_string(path).unwrap();
-        let text = text.split("#[cfg(test)]").next().unwrap();
-        let mut text = text.replace("crate::store::", "crate::");
+    graph_of(&store, &["mod"], |path, text| {
+        let text = text.replace("crate::store::", "crate::");
         if path.parent() == Some(store.as_path()) {
-            text = text.replace("super::", "crate::");
+            text.replace("super::", "crate::")
+        } else {
+            text
         }
-        for name in named_modules(&text) {
-            if name != me && modules.contains(&name) {
-                graph.entry(me.clone()).or_default().insert(name);
-            }
-        }
-    }
-    graph
+    })
 }
 
 #[test]

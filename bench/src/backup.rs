@@ -8,12 +8,11 @@ use std::{
 };
 
 use clap::Args;
-use rand::{rngs::StdRng, Rng, SeedableRng};
 
 use crate::{
     dataset::{self, FreshDatabase},
-    recon::{insert_purchases, Purchase},
-    redeem::{terminal_loop, Watch},
+    recon::{generate_purchases, insert_purchases},
+    redeem::{serve_args, start_terminals, Watch},
 };
 use ssn::config::ServeArgs;
 
@@ -50,32 +49,17 @@ async fn measure(
     database: &FreshDatabase,
     dir: &std::path::Path,
 ) -> anyhow::Result<()> {
-    let key = |bytes: [u8; 32]| {
-        use base64::Engine;
-        base64::engine::general_purpose::STANDARD.encode(bytes)
-    };
     let serve = ServeArgs {
-        jwt_secret: Some(key(rand::random())),
-        pin_key: Some(key(rand::random())),
-        request_timeout_seconds: 120,
         // No hold sweeper: it would only wait on the bulk insert.
         sweep_interval_seconds: 3600,
-        ..ServeArgs::default()
+        ..serve_args()
     };
     let app = dataset::build_app(database, dir, 8, serve).await?;
     let state = app.state().clone();
     let base = format!("http://{}", app.address());
     let data = Arc::new(dataset::redeem_dataset(&state, args.terminals, args.households).await?);
     let terminals = state.store.days().terminal_owners().await?;
-    let mut rng = StdRng::seed_from_u64(7);
-    let purchases: Vec<Purchase> = (0..args.purchases)
-        .map(|i| Purchase {
-            terminal: i % terminals.len(),
-            stan: (i / terminals.len()) as u32 % 1_000_000,
-            rrn: 100_000_000_000 + i as u64,
-            amount_minor: rng.gen_range(10..=200) * 100_000,
-        })
-        .collect();
+    let purchases = generate_purchases(args.purchases, terminals.len(), 7);
     eprintln!("bench: inserting {} completed purchases …", args.purchases);
     insert_purchases(
         &database.url,
@@ -90,31 +74,9 @@ async fn measure(
     let size_mib = std::fs::metadata(&source)?.len() as f64 / 1_048_576.0;
 
     let server = dataset::BackgroundServer::start(app);
-    let http = reqwest::Client::builder()
-        .pool_max_idle_per_host(args.terminals)
-        .timeout(Duration::from_secs(60))
-        .build()?;
-    let mut tokens = Vec::new();
-    for (operator, _) in &data.ewarungs {
-        tokens.push(dataset::login(&http, &base, operator, dataset::OPERATOR_PASSWORD).await?);
-    }
     let watch: Arc<Watch> = Arc::default();
     let far = Instant::now() + Duration::from_secs(24 * 3600);
-    let mut tasks = Vec::new();
-    for (ewarung, (_, ids)) in data.ewarungs.iter().enumerate() {
-        for terminal in ids {
-            tasks.push(tokio::spawn(terminal_loop(
-                http.clone(),
-                base.clone(),
-                tokens[ewarung].clone(),
-                terminal.clone(),
-                data.clone(),
-                far,
-                args.think_ms,
-                watch.clone(),
-            )));
-        }
-    }
+    let tasks = start_terminals(&base, &data, far, args.think_ms, watch.clone()).await?;
     // Warm up, then the rate without a backup.
     tokio::time::sleep(Duration::from_secs(2)).await;
     let (count_before, at_before) = (watch.done.load(Ordering::Relaxed), Instant::now());

@@ -79,15 +79,7 @@ async fn measure(args: &ReconArgs, database: &FreshDatabase, dir: &Path) -> anyh
         .map(|p| p.id)
         .ok_or_else(|| anyhow::anyhow!("the demo has a program"))?;
 
-    let mut rng = StdRng::seed_from_u64(42);
-    let purchases: Vec<Purchase> = (0..args.purchases)
-        .map(|i| Purchase {
-            terminal: i % terminals.len(),
-            stan: (i / terminals.len()) as u32 % 1_000_000,
-            rrn: 100_000_000_000 + i as u64,
-            amount_minor: rng.gen_range(10..=200) * 100_000,
-        })
-        .collect();
+    let purchases = generate_purchases(args.purchases, terminals.len(), 42);
     eprintln!(
         "bench: inserting {} completed purchases for {date} …",
         args.purchases
@@ -285,6 +277,20 @@ fn write_files(
 }
 
 /// Bench setup only: completed purchases straight into the table, many per statement.
+/// `count` purchases spread round-robin over `terminals`, of 10,000 to 200,000 rupiah drawn
+/// from `seed`, with distinct RRNs.
+pub(crate) fn generate_purchases(count: usize, terminals: usize, seed: u64) -> Vec<Purchase> {
+    let mut rng = StdRng::seed_from_u64(seed);
+    (0..count)
+        .map(|i| Purchase {
+            terminal: i % terminals,
+            stan: (i / terminals) as u32 % 1_000_000,
+            rrn: 100_000_000_000 + i as u64,
+            amount_minor: rng.gen_range(10..=200) * 100_000,
+        })
+        .collect()
+}
+
 /// Bulk-inserts completed purchases of `date` (redemption rows as wide as real ones).
 pub(crate) async fn insert_purchases(
     url: &str,

@@ -86,18 +86,8 @@ async fn measure(
     database: &FreshDatabase,
     dir: &std::path::Path,
 ) -> anyhow::Result<()> {
-    let key = |bytes: [u8; 32]| {
-        use base64::Engine;
-        base64::engine::general_purpose::STANDARD.encode(bytes)
-    };
-    let (jwt, pin) = (key(rand::random()), key(rand::random()));
     let max_connections = if database.is_postgres() { 32 } else { 8 };
-    let serve = ServeArgs {
-        jwt_secret: Some(jwt),
-        pin_key: Some(pin),
-        request_timeout_seconds: 120,
-        ..ServeArgs::default()
-    };
+    let serve = serve_args();
     let app = dataset::build_app(database, dir, max_connections, serve).await?;
     let state = app.state().clone();
     let base = format!("http://{}", app.address());
@@ -110,35 +100,13 @@ async fn measure(
     let data = Arc::new(dataset::redeem_dataset(&state, args.terminals, args.households).await?);
     let server = dataset::BackgroundServer::start(app);
 
-    let http = reqwest::Client::builder()
-        .pool_max_idle_per_host(args.terminals)
-        .timeout(Duration::from_secs(60))
-        .build()?;
-    let mut tokens = Vec::new();
-    for (operator, _) in &data.ewarungs {
-        tokens.push(dataset::login(&http, &base, operator, dataset::OPERATOR_PASSWORD).await?);
-    }
     eprintln!(
         "bench: {} terminals buying for {} s over HTTP …",
         args.terminals, args.seconds
     );
     let deadline = Instant::now() + Duration::from_secs(args.seconds);
     let started = Instant::now();
-    let mut tasks = Vec::new();
-    for (ewarung, (_, terminals)) in data.ewarungs.iter().enumerate() {
-        for terminal in terminals {
-            tasks.push(tokio::spawn(terminal_loop(
-                http.clone(),
-                base.clone(),
-                tokens[ewarung].clone(),
-                terminal.clone(),
-                data.clone(),
-                deadline,
-                args.think_ms,
-                Arc::default(),
-            )));
-        }
-    }
+    let tasks = start_terminals(&base, &data, deadline, args.think_ms, Arc::default()).await?;
     let mut tally = Tally::default();
     for task in tasks {
         let one = task.await?;
@@ -220,9 +188,56 @@ async fn measure(
     Ok(())
 }
 
+/// The service's settings for a bench run: fresh random keys, a generous request timeout.
+pub(crate) fn serve_args() -> ServeArgs {
+    let key = |bytes: [u8; 32]| {
+        use base64::Engine;
+        base64::engine::general_purpose::STANDARD.encode(bytes)
+    };
+    ServeArgs {
+        jwt_secret: Some(key(rand::random())),
+        pin_key: Some(key(rand::random())),
+        request_timeout_seconds: 120,
+        ..ServeArgs::default()
+    }
+}
+
+/// Every terminal of `data` buying over HTTP as its E-Warung's operator until `deadline` (or
+/// `watch.stop`): one task each, answering its tally.
+pub(crate) async fn start_terminals(
+    base: &str,
+    data: &Arc<RedeemDataset>,
+    deadline: Instant,
+    think_ms: u64,
+    watch: Arc<Watch>,
+) -> anyhow::Result<Vec<tokio::task::JoinHandle<Tally>>> {
+    let terminals: usize = data.ewarungs.iter().map(|(_, ids)| ids.len()).sum();
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(terminals)
+        .timeout(Duration::from_secs(60))
+        .build()?;
+    let mut tasks = Vec::new();
+    for (operator, ids) in &data.ewarungs {
+        let token = dataset::login(&http, base, operator, dataset::OPERATOR_PASSWORD).await?;
+        for terminal in ids {
+            tasks.push(tokio::spawn(terminal_loop(
+                http.clone(),
+                base.to_string(),
+                token.clone(),
+                terminal.clone(),
+                data.clone(),
+                deadline,
+                think_ms,
+                watch.clone(),
+            )));
+        }
+    }
+    Ok(tasks)
+}
+
 /// One terminal buying until `deadline` (or `watch.stop`), each redemption counted in `watch`.
 #[allow(clippy::too_many_arguments)]
-pub(crate) async fn terminal_loop(
+async fn terminal_loop(
     http: reqwest::Client,
     base: String,
     token: String,

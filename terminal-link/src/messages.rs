@@ -1140,12 +1140,12 @@ fn minor_units(text: &str) -> Option<i64> {
 mod tests {
     use super::*;
 
-    #[test]
-    fn a_financial_request_debug_shows_no_card_number_or_pin_block() {
-        let request = FinancialRequest {
+    /// A purchase of one line at `amount_minor` with this card number and PIN block.
+    fn purchase(pan: &str, block: [u8; BLOCK_LEN], amount_minor: i64) -> FinancialRequest {
+        FinancialRequest {
             key: RequestKey {
                 terminal_id: "SMD00001".into(),
-                stan: 1,
+                stan: 7,
                 local_time: NaiveDate::from_ymd_opt(2026, 11, 23)
                     .unwrap()
                     .and_hms_opt(10, 0, 0)
@@ -1153,13 +1153,22 @@ mod tests {
             },
             ewarung_id: "EW-1".into(),
             processing: ProcessingCode::Purchase,
-            amount_minor: 100,
-            pan: "6019010435474346".into(),
-            pin_block: Some([0xAB; BLOCK_LEN]),
+            amount_minor,
+            pan: pan.into(),
+            pin_block: Some(block),
             program_code: None,
-            basket: Vec::new(),
+            basket: vec![BasketLine {
+                sku: "BERAS-5KG".into(),
+                quantity: 1,
+                unit_price_minor: amount_minor,
+            }],
             original: None,
-        };
+        }
+    }
+
+    #[test]
+    fn a_financial_request_debug_shows_no_card_number_or_pin_block() {
+        let request = purchase("6019010435474346", [0xAB; BLOCK_LEN], 100);
         let shown = format!("{request:?}");
         assert!(shown.contains("************4346"), "{shown}");
         assert!(
@@ -1175,28 +1184,7 @@ mod tests {
     fn no_form_of_a_request_prints_its_card_number_or_pin_block() {
         let pan = "6019010435474346";
         let block = [0x5C; BLOCK_LEN];
-        let request = TerminalMessage::Financial(FinancialRequest {
-            key: RequestKey {
-                terminal_id: "SMD00001".into(),
-                stan: 7,
-                local_time: NaiveDate::from_ymd_opt(2026, 11, 23)
-                    .unwrap()
-                    .and_hms_opt(10, 0, 0)
-                    .unwrap(),
-            },
-            ewarung_id: "EW-1".into(),
-            processing: ProcessingCode::Purchase,
-            amount_minor: 13_500,
-            pan: pan.into(),
-            pin_block: Some(block),
-            program_code: None,
-            basket: vec![BasketLine {
-                sku: "BERAS-5KG".into(),
-                quantity: 1,
-                unit_price_minor: 13_500,
-            }],
-            original: None,
-        });
+        let request = TerminalMessage::Financial(purchase(pan, block, 13_500));
         let payload = request.encode().unwrap();
         let iso = request.to_iso();
         let framed = crate::frame::encode(3, &payload).unwrap();
