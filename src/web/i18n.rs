@@ -97,6 +97,13 @@ impl Tr {
     }
 
     /// Whether `key` has a text in this language.
+    /// A form field's name in words (`label-NAME`), for the error summary; `None` for a field
+    /// without one.
+    pub fn field_label(&self, field: &str) -> Option<String> {
+        let key = format!("label-{}", field.replace('_', "-"));
+        self.has(&key).then(|| self.t(&key))
+    }
+
     pub fn has(&self, key: &str) -> bool {
         TEXTS.bundle(self.locale).has_message(key)
     }

@@ -13,7 +13,7 @@ use serde_json::json;
 use tokio::io::{AsyncBufReadExt, BufReader};
 
 /// (file name, user, password, path): the pages the README shows.
-const PAGES: [(&str, &str, &str, &str); 10] = [
+const PAGES: [(&str, &str, &str, &str); 12] = [
     ("login", "", "", "/login"),
     ("office-overview", "dinsos", "demo-office-pass", "/office"),
     (
@@ -39,6 +39,18 @@ const PAGES: [(&str, &str, &str, &str); 10] = [
     ("auditor-audit", "auditor", "demo-auditor-pass", "/audit"),
     ("admin-users", "admin", "demo-admin-pass", "/users"),
     ("admin-ewarungs", "admin", "demo-admin-pass", "/ewarungs"),
+    (
+        "admin-ewarung-refused",
+        "admin",
+        "demo-admin-pass",
+        "/ewarungs",
+    ),
+    (
+        "admin-terminal-key",
+        "admin",
+        "demo-admin-pass",
+        "/ewarungs",
+    ),
 ];
 
 const WIDTHS: [(&str, u32, u32); 2] = [("desktop", 1280, 900), ("phone", 360, 780)];
@@ -97,12 +109,72 @@ async fn main() -> anyhow::Result<()> {
                 sign_in(&client, &base, user, password).await?;
             }
             client.goto(&format!("{base}{path}")).await?;
+            act(&client, name, width_name).await?;
             let png = client.screenshot().await?;
             let file = out.join(format!("{name}-{width_name}.png"));
             std::fs::write(&file, png)?;
             println!("{}", file.display());
             client.close().await?;
         }
+    }
+    Ok(())
+}
+
+/// What a clerk does on the page before it is shown: a refused form (its errors beside the
+/// fields and summed up at the top), a terminal added (its new key, shown once).
+async fn act(client: &Client, name: &str, width_name: &str) -> anyhow::Result<()> {
+    match name {
+        "admin-ewarung-refused" => {
+            client
+                .find(Locator::Css("form[action='/ewarungs'] button[type=submit]"))
+                .await?
+                .click()
+                .await?;
+        }
+        "admin-terminal-key" => {
+            client
+                .find(Locator::Css("a[href^='/ewarungs/']"))
+                .await?
+                .click()
+                .await?;
+            client
+                .find(Locator::Id("terminal_id"))
+                .await?
+                // A terminal of its own per width: an id is registered once.
+                .send_keys(if width_name == "phone" {
+                    "smd00098"
+                } else {
+                    "smd00099"
+                })
+                .await?;
+            client
+                .find(Locator::Id("serial"))
+                .await?
+                .send_keys(if width_name == "phone" {
+                    "PAX-A920-0098"
+                } else {
+                    "PAX-A920-0099"
+                })
+                .await?;
+            client
+                .find(Locator::Css(
+                    "form[action$='/terminals'] button[type=submit]",
+                ))
+                .await?
+                .click()
+                .await?;
+            // The add redirects to the E-Warung's page, which shows the key this once.
+            if client
+                .wait()
+                .at_most(Duration::from_secs(5))
+                .for_element(Locator::Id("pin-key"))
+                .await
+                .is_err()
+            {
+                anyhow::bail!("no key shown at {}", client.current_url().await?);
+            }
+        }
+        _ => {}
     }
     Ok(())
 }
