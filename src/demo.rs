@@ -48,6 +48,8 @@ const USERS: &[(&str, Role, &str, Option<usize>)] = &[
         Some(1),
     ),
     ("kaltimtara", Role::Bank, "demo-bank-pass", None),
+    // A second bank user: a run that would take money back waits for another bank user's word.
+    ("kaltimtara-2", Role::Bank, "demo-bank2-pass", None),
     ("auditor", Role::Auditor, "demo-auditor-pass", None),
 ];
 

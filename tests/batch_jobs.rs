@@ -258,6 +258,10 @@ async fn the_banks_daily_commands_close_reconcile_resolve_and_settle(backend: Ba
     );
     assert!(out.contains("1 exceptions are open"), "{out}");
     assert!(
+        out.contains("the run waits for another bank user (malformed_share)"),
+        "half the file is unreadable: {out}"
+    );
+    assert!(
         out.contains("2 bank lines (1 unusable) against 1 host entries"),
         "{out}"
     );
@@ -297,6 +301,28 @@ async fn the_banks_daily_commands_close_reconcile_resolve_and_settle(backend: Ba
         ],
     );
     assert!(resolved.status.success(), "{}", text(&resolved));
+    // Four eyes: the uploader cannot confirm; another bank user sees the figures and does.
+    let own = bank(&["recon", "confirm", &run_id]);
+    assert!(!own.status.success());
+    assert!(text(&own).contains("maker_checker"), "{}", text(&own));
+    let confirmed = run(
+        dir.path(),
+        &db,
+        &server.base,
+        "kaltimtara-2",
+        "demo-bank2-pass",
+        &[
+            "recon",
+            "confirm",
+            &run_id,
+            "--note",
+            "half of it was the bank's test line",
+        ],
+    );
+    let out = text(&confirmed);
+    assert!(confirmed.status.success(), "{out}");
+    assert!(out.contains("E-Warung Berkah"), "the figures first: {out}");
+    assert!(out.contains("confirmed; authoritative: true"), "{out}");
     let shown = bank(&["recon", "show", &run_id]);
     assert!(
         shown.status.success(),

@@ -566,6 +566,28 @@ async fn the_bank_works_a_day_and_a_form_without_its_token_is_refused(app: TestA
         Locator::XPath("//dd[@id='open-exceptions' and text()='0']"),
     )
     .await;
+    // Half the file matches nothing: the run waits for a second bank user, who sees what it
+    // would change and confirms it in another browser.
+    let run_url = bank.current_url().await.unwrap();
+    let run_path = run_url.path().to_string();
+    assert!(text_of(&bank, "review-status")
+        .await
+        .contains("Menunggu konfirmasi"));
+    let checker = browser(&driver, 390).await;
+    sign_in(&checker, &app, "kaltimtara-2").await;
+    checker
+        .goto(&format!("{}{run_path}", app.base))
+        .await
+        .unwrap();
+    let preview = wait_for(&checker, Locator::Id("review-preview")).await;
+    assert!(preview.text().await.unwrap().contains("E-Warung Berkah"));
+    click(&checker, "#review-confirm").await;
+    wait_for(
+        &checker,
+        Locator::XPath("//p[@id='review-status' and contains(., 'Dikonfirmasi')]"),
+    )
+    .await;
+    checker.close().await.unwrap();
     bank.goto(&format!("{}/bank/{date}/settle", app.base))
         .await
         .unwrap();

@@ -42,6 +42,23 @@ pub enum ReconCommand {
         #[command(flatten)]
         output: RunOutput,
     },
+    /// Confirm a run that waits for a second bank user: prints what settling after it would
+    /// change per E-Warung, then makes it the date's authoritative run (audited).
+    Confirm {
+        #[command(flatten)]
+        client: ClientArgs,
+        run_id: uuid::Uuid,
+        #[arg(long)]
+        note: Option<String>,
+    },
+    /// Reject a run that waits for a second bank user, saying why (audited); it never settles.
+    Reject {
+        #[command(flatten)]
+        client: ClientArgs,
+        run_id: uuid::Uuid,
+        #[arg(long)]
+        note: String,
+    },
     /// Resolve an exception with a reason (audited).
     Resolve {
         #[command(flatten)]
@@ -88,6 +105,16 @@ pub async fn recon(command: ReconCommand) -> anyhow::Result<()> {
             let run: serde_json::Value = read(response).await?;
             finish(&api, run, &output).await
         }
+        ReconCommand::Confirm {
+            client,
+            run_id,
+            note,
+        } => decide(&client, run_id, "confirm", note).await,
+        ReconCommand::Reject {
+            client,
+            run_id,
+            note,
+        } => decide(&client, run_id, "reject", Some(note)).await,
         ReconCommand::Resolve {
             client,
             exception_id,
@@ -115,6 +142,65 @@ pub async fn recon(command: ReconCommand) -> anyhow::Result<()> {
     }
 }
 
+/// Shows what settling after the run would change, then confirms or rejects it on exactly those
+/// figures (the server refuses if they moved meanwhile).
+async fn decide(
+    args: &ClientArgs,
+    run_id: uuid::Uuid,
+    verb: &str,
+    note: Option<String>,
+) -> anyhow::Result<()> {
+    let api = ApiClient::login(args).await?;
+    let response = api
+        .request(
+            reqwest::Method::GET,
+            &format!("/v1/recon/runs/{run_id}/review"),
+        )
+        .send()
+        .await?;
+    let review: serde_json::Value = read(response).await?;
+    let preview: crate::settlement::review::Preview =
+        serde_json::from_value(review["preview"].clone()).context("reading the preview")?;
+    println!("{}", review_table(&preview));
+    let response = api
+        .request(
+            reqwest::Method::POST,
+            &format!("/v1/recon/runs/{run_id}/{verb}"),
+        )
+        .json(&serde_json::json!({ "digest": preview.digest, "note": note }))
+        .send()
+        .await?;
+    let run: ReconRun = read(response).await?;
+    let status = run.review.as_ref().map_or("", |r| r.status.as_str());
+    println!(
+        "run {} {status}; authoritative: {}",
+        run.id, run.authoritative
+    );
+    Ok(())
+}
+
+/// What settling after a run would change, one line per E-Warung and program.
+fn review_table(preview: &crate::settlement::review::Preview) -> String {
+    let mut out = format!(
+        "  {:<32} {:<12} {:>16} {:>16} {:>16} {:>16}",
+        "E-Warung", "program", "paid IDR", "due now IDR", "due after IDR", "difference IDR"
+    );
+    for line in &preview.lines {
+        out.push_str(&format!(
+            "\n  {:<32} {:<12} {:>16} {:>16} {:>16} {:>16}",
+            line.ewarung_name,
+            line.program_code,
+            format_minor(line.paid_minor),
+            line.due_now_minor
+                .map(format_minor)
+                .unwrap_or_else(|| "-".into()),
+            format_minor(line.due_after_minor),
+            format_minor(line.difference_minor)
+        ));
+    }
+    out
+}
+
 async fn run(
     args: &ClientArgs,
     date: chrono::NaiveDate,
@@ -133,7 +219,8 @@ async fn run(
     finish(&api, run, output).await
 }
 
-/// Prints a run (JSON or summary), writes its exceptions when asked, and fails when any are open.
+/// Prints a run (JSON or summary), writes its exceptions when asked, and fails when any are open
+/// or the run waits for a second bank user.
 async fn finish(
     api: &ApiClient,
     value: serde_json::Value,
@@ -183,11 +270,27 @@ async fn finish(
             println!("exceptions written to {}", path.display());
         }
     }
-    anyhow::ensure!(
-        run.open_exceptions == 0,
-        "{} exceptions are open; resolve each with `ssn recon resolve`",
-        run.open_exceptions
-    );
+    let mut problems = Vec::new();
+    if run.open_exceptions > 0 {
+        problems.push(format!(
+            "{} exceptions are open; resolve each with `ssn recon resolve`",
+            run.open_exceptions
+        ));
+    }
+    if let Some(review) = run
+        .review
+        .as_ref()
+        .filter(|r| r.status == crate::model::recon::ReviewStatus::Pending)
+    {
+        let reasons: Vec<&str> = review.reasons.iter().map(|r| r.as_str()).collect();
+        problems.push(format!(
+            "the run waits for another bank user ({}): `ssn recon confirm {}` or `ssn recon reject {} --note …`; settlement keeps the previous run meanwhile",
+            reasons.join(", "),
+            run.id,
+            run.id
+        ));
+    }
+    anyhow::ensure!(problems.is_empty(), "{}", problems.join("; "));
     Ok(())
 }
 

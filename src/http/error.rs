@@ -457,9 +457,9 @@ impl From<StoreError> for ApiError {
                     "{entity} was changed by someone else; it is now at revision {actual}, reload and retry"
                 ),
             },
-            StoreError::SameApprover => ApiError::Forbidden {
+            StoreError::SameApprover(message) => ApiError::Forbidden {
                 code: "maker_checker",
-                message: "a batch must be approved by a different office user than the one who uploaded it",
+                message,
             },
             StoreError::Refused { code, message } => ApiError::Conflict { code, message },
             StoreError::LostRace(what) => ApiError::Conflict {

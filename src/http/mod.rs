@@ -135,6 +135,9 @@ pub fn router(state: AppState, limits: Limits, pages: Router<AppState>) -> Route
         .route("/recon/runs", get(recon::list))
         .route("/recon/runs/{id}", get(recon::get))
         .route("/recon/runs/{id}/exceptions", get(recon::exceptions))
+        .route("/recon/runs/{id}/review", get(recon::review))
+        .route("/recon/runs/{id}/confirm", post(recon::confirm))
+        .route("/recon/runs/{id}/reject", post(recon::reject))
         .route(
             "/recon/runs/{id}/exceptions.csv",
             get(recon::exceptions_csv),

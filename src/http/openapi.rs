@@ -35,6 +35,7 @@ use crate::http::{
         crate::http::days::settlements,
         crate::http::recon::upload, crate::http::recon::list, crate::http::recon::get,
         crate::http::recon::exceptions, crate::http::recon::exceptions_csv, crate::http::recon::resolve,
+        crate::http::recon::review, crate::http::recon::confirm, crate::http::recon::reject,
     ),
     components(schemas(error::ErrorBody, error::ErrorDetail)),
     modifiers(&BearerAuth, &Contract),

@@ -277,3 +277,112 @@ pub async fn resolve(
             .await?,
     ))
 }
+
+/// A run's four-eyes review, if it has one, and what settling after it would change now.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReviewView {
+    pub run_id: uuid::Uuid,
+    pub authoritative: bool,
+    pub review: Option<crate::model::recon::RunReview>,
+    pub preview: crate::settlement::review::Preview,
+}
+
+#[utoipa::path(get, path = "/v1/recon/runs/{id}/review", tag = "recon",
+    responses((status = 200, body = ReviewView), (status = 404, body = crate::http::error::ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn review(
+    State(state): State<AppState>,
+    caller: Caller,
+    PathParam(id): PathParam<uuid::Uuid>,
+) -> Result<Json<ReviewView>, ApiError> {
+    caller.require(Permission::ReadLedger)?;
+    let days = state.store.days();
+    let run = days.recon_run(id).await?.ok_or(ApiError::NotFound {
+        entity: "recon_run",
+    })?;
+    let preview = days.recon_review_preview(id).await?;
+    Ok(Json(ReviewView {
+        run_id: run.id,
+        authoritative: run.authoritative,
+        review: run.review,
+        preview,
+    }))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DecideRequest {
+    /// The preview's `digest` the decision was made on (from `GET /v1/recon/runs/{id}/review`);
+    /// when given and the figures have moved since, the decision is refused with
+    /// `review_changed`.
+    pub digest: Option<String>,
+    /// Why: optional for a confirmation, at least 5 characters for a rejection.
+    pub note: Option<String>,
+}
+
+#[utoipa::path(post, path = "/v1/recon/runs/{id}/confirm", tag = "recon",
+    request_body = DecideRequest,
+    responses((status = 200, body = ReconRun, description = "the run, now the date's authoritative run"),
+              (status = 403, body = crate::http::error::ErrorBody, description = "`maker_checker`: the uploader of the run cannot decide on it"),
+              (status = 404, body = crate::http::error::ErrorBody),
+              (status = 409, body = crate::http::error::ErrorBody, description = "`review_not_pending` (the run does not wait: never did, or already decided or superseded), `review_changed` (the digest no longer matches the figures)")),
+    security(("bearer" = [])))]
+pub async fn confirm(
+    state: State<AppState>,
+    caller: Caller,
+    id: PathParam<uuid::Uuid>,
+    body: Body<DecideRequest>,
+) -> Result<Json<ReconRun>, ApiError> {
+    decide(state, caller, id, body, true).await
+}
+
+#[utoipa::path(post, path = "/v1/recon/runs/{id}/reject", tag = "recon",
+    request_body = DecideRequest,
+    responses((status = 200, body = ReconRun, description = "the run, which never settles; the previous authoritative run stays"),
+              (status = 404, body = crate::http::error::ErrorBody),
+              (status = 409, body = crate::http::error::ErrorBody, description = "as for confirm"),
+              (status = 422, body = crate::http::error::ErrorBody, description = "`note_required`")),
+    security(("bearer" = [])))]
+pub async fn reject(
+    state: State<AppState>,
+    caller: Caller,
+    id: PathParam<uuid::Uuid>,
+    body: Body<DecideRequest>,
+) -> Result<Json<ReconRun>, ApiError> {
+    decide(state, caller, id, body, false).await
+}
+
+async fn decide(
+    State(state): State<AppState>,
+    caller: Caller,
+    PathParam(id): PathParam<uuid::Uuid>,
+    Body(request): Body<DecideRequest>,
+    confirm: bool,
+) -> Result<Json<ReconRun>, ApiError> {
+    caller.require(Permission::Reconcile)?;
+    let note = match request.note.as_deref().map(str::trim) {
+        Some(note) if !note.is_empty() => Some(crate::http::text(
+            "note",
+            note,
+            crate::domain::limits::REASON_CHARS,
+        )?),
+        _ => None,
+    };
+    if !confirm && note.as_ref().is_none_or(|note| note.chars().count() < 5) {
+        return Err(ApiError::Invalid {
+            code: "note_required".into(),
+            message: "say why the run is rejected (at least 5 characters)".into(),
+            field: Some("note".into()),
+        });
+    }
+    let decision = crate::settlement::review::ReviewDecision {
+        run: id,
+        confirm,
+        actor: caller.user,
+        note,
+        seen_digest: request.digest,
+    };
+    Ok(Json(
+        state.store.days().decide_recon_review(&decision).await?,
+    ))
+}

@@ -28,9 +28,10 @@ pub enum StoreError {
     /// moved on): running the whole transaction again sees the winner's work and answers from it.
     #[error("{0} was changed by a concurrent request")]
     LostRace(&'static str),
-    /// Maker-checker: the user who uploaded a batch tried to approve it.
-    #[error("the uploader of a batch cannot approve it")]
-    SameApprover,
+    /// Maker-checker: the user who uploaded a batch or a reconciliation run tried to approve
+    /// it; the text says what needs whom.
+    #[error("{0}")]
+    SameApprover(&'static str),
     /// A business rule refused the request as a whole (closing a date that has not begun,
     /// reconciling a date that is not closed); `code` is the stable error code.
     #[error("{message}")]

@@ -194,6 +194,94 @@ pub struct ReconReport {
     pub no_activity: bool,
 }
 
+/// Why a run waits for a second bank user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ReviewReason {
+    /// Settling after the run would take money back from an E-Warung: it matches less than
+    /// was already paid.
+    TakesMoneyBack,
+    /// The run matches less for an E-Warung than the date's authoritative run does.
+    LowersDue,
+    /// More than the threshold of the file's lines could not be read.
+    MalformedShare,
+    /// More than the threshold of the file's lines match no approval of the host.
+    UnmatchedShare,
+}
+
+impl ReviewReason {
+    pub const ALL: [ReviewReason; 4] = [
+        Self::TakesMoneyBack,
+        Self::LowersDue,
+        Self::MalformedShare,
+        Self::UnmatchedShare,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::TakesMoneyBack => "takes_money_back",
+            Self::LowersDue => "lowers_due",
+            Self::MalformedShare => "malformed_share",
+            Self::UnmatchedShare => "unmatched_share",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|r| r.as_str() == text)
+    }
+}
+
+/// Where a run's review stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ReviewStatus {
+    /// Waiting for a second bank user.
+    Pending,
+    /// A second bank user confirmed it: it became the date's authoritative run.
+    Confirmed,
+    /// A second bank user rejected it: it never settles.
+    Rejected,
+    /// A newer upload of the date came before anyone decided.
+    Superseded,
+}
+
+impl ReviewStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Confirmed => "confirmed",
+            Self::Rejected => "rejected",
+            Self::Superseded => "superseded",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        [
+            Self::Pending,
+            Self::Confirmed,
+            Self::Rejected,
+            Self::Superseded,
+        ]
+        .into_iter()
+        .find(|s| s.as_str() == text)
+    }
+}
+
+/// A run's review as recorded.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct RunReview {
+    pub status: ReviewStatus,
+    pub reasons: Vec<ReviewReason>,
+    /// Who uploaded the run; someone else decides.
+    #[schema(value_type = String, format = Uuid)]
+    pub requested_by: UserId,
+    pub requested_at: DateTime<Utc>,
+    #[schema(value_type = Option<String>, format = Uuid)]
+    pub decided_by: Option<UserId>,
+    pub decided_at: Option<DateTime<Utc>>,
+    pub note: Option<String>,
+}
+
 /// A recorded run.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct ReconRun {
@@ -208,9 +296,12 @@ pub struct ReconRun {
     pub report: Option<ReconReport>,
     /// Exceptions of this run still waiting for a resolution.
     pub open_exceptions: i64,
-    /// Whether settlement of the date pays from this run: the newest upload of the date is
-    /// authoritative (a new file's run, or an earlier run whose file was sent again).
+    /// Whether settlement of the date pays from this run: the newest upload of the date
+    /// (a new file's run, or an earlier run whose file was sent again) becomes authoritative
+    /// when it finishes, unless it waits for a second bank user (`review`).
     pub authoritative: bool,
+    /// Four eyes: present when the run had to wait for a second bank user's confirmation.
+    pub review: Option<RunReview>,
 }
 
 /// What a run found payable for one E-Warung and program.

@@ -67,8 +67,15 @@ use crate::{
     },
     domain::ids::{EwarungId, ProgramId, TransferId, UserId},
     ledger::{tx::AccountOwner, AccountKind, Transfer, TransferKind},
-    model::recon::{HostRow, Payable, ReconException, ReconReport, ReconRun},
-    settlement::{differences, SettlementOutcome, SettlementRecord},
+    model::recon::{
+        HostRow, Payable, ReconException, ReconReport, ReconRun, ReviewReason, ReviewStatus,
+        RunReview,
+    },
+    settlement::{
+        differences,
+        review::{self, Preview, ReviewDecision, ReviewFigures},
+        SettlementOutcome, SettlementRecord,
+    },
     store::{
         sql_store::{Engine, SqlStore},
         BatchSide, CountAndTotal, StoreError, StoreResult,
@@ -391,6 +398,10 @@ where
         .bind(id)
         .fetch_optional(&mut *conn)
         .await?;
+        let review = match row {
+            Some(_) => Self::run_review(&mut *conn, id).await?,
+            None => None,
+        };
         Ok(row.map(
             |(
                 id,
@@ -414,8 +425,158 @@ where
                 report: report.map(|Json(r)| r),
                 open_exceptions,
                 authoritative,
+                review,
             },
         ))
+    }
+
+    async fn run_review(
+        conn: &mut <E::Db as sqlx::Database>::Connection,
+        run: uuid::Uuid,
+    ) -> StoreResult<Option<RunReview>> {
+        type Row = (
+            String,
+            String,
+            UserId,
+            chrono::DateTime<chrono::Utc>,
+            Option<UserId>,
+            Option<chrono::DateTime<chrono::Utc>>,
+            Option<String>,
+        );
+        let row: Option<Row> = sqlx::query_as(
+            "SELECT status, reasons, requested_by, requested_at, decided_by, decided_at, note
+             FROM recon_reviews WHERE run_id = $1",
+        )
+        .bind(run)
+        .fetch_optional(&mut *conn)
+        .await?;
+        let Some((status, reasons, requested_by, requested_at, decided_by, decided_at, note)) = row
+        else {
+            return Ok(None);
+        };
+        let status = ReviewStatus::parse(&status).ok_or_else(|| StoreError::Check {
+            constraint: format!("recon_reviews.status {status}"),
+        })?;
+        Ok(Some(RunReview {
+            status,
+            reasons: reasons.split(',').filter_map(ReviewReason::parse).collect(),
+            requested_by,
+            requested_at,
+            decided_by,
+            decided_at,
+            note,
+        }))
+    }
+
+    async fn payables_of(
+        conn: &mut <E::Db as sqlx::Database>::Connection,
+        run: uuid::Uuid,
+    ) -> StoreResult<Vec<Payable>> {
+        let rows: Vec<(EwarungId, ProgramId, i64, i64)> = sqlx::query_as(
+            "SELECT ewarung_id, program_id, items, amount_minor FROM recon_payables WHERE run_id = $1",
+        )
+        .bind(run)
+        .fetch_all(&mut *conn)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(ewarung_id, program_id, items, amount_minor)| Payable {
+                ewarung_id,
+                program_id,
+                items,
+                amount_minor,
+            })
+            .collect())
+    }
+
+    /// What the date's settlement entries paid so far, per (E-Warung, program).
+    async fn settled_of(
+        conn: &mut <E::Db as sqlx::Database>::Connection,
+        date: &str,
+    ) -> StoreResult<Vec<(EwarungId, ProgramId, i64)>> {
+        Ok(sqlx::query_as(
+            "SELECT ewarung_id, program_id, CAST(sum(amount_minor) AS BIGINT) FROM settlement_entries
+             WHERE business_date = $1 GROUP BY ewarung_id, program_id",
+        )
+        .bind(date)
+        .fetch_all(&mut *conn)
+        .await?)
+    }
+
+    /// What settling after `run` would change on `date`, read in the caller's transaction.
+    async fn review_preview(
+        conn: &mut <E::Db as sqlx::Database>::Connection,
+        date: &str,
+        run: uuid::Uuid,
+    ) -> StoreResult<Preview> {
+        let authoritative: Option<(uuid::Uuid,)> =
+            sqlx::query_as("SELECT run_id FROM recon_authority WHERE business_date = $1")
+                .bind(date)
+                .fetch_optional(&mut *conn)
+                .await?;
+        let authoritative = match authoritative {
+            Some((id,)) => Some((id, Self::payables_of(&mut *conn, id).await?)),
+            None => None,
+        };
+        let settled = Self::settled_of(&mut *conn, date).await?;
+        let ewarung_names: Vec<(EwarungId, String)> = sqlx::query_as(
+            "SELECT id, name FROM ewarungs WHERE id IN
+                (SELECT ewarung_id FROM recon_payables WHERE run_id = $1
+                 UNION SELECT ewarung_id FROM recon_payables WHERE run_id = $2
+                 UNION SELECT ewarung_id FROM settlement_entries WHERE business_date = $3)",
+        )
+        .bind(run)
+        .bind(authoritative.as_ref().map(|(id, _)| *id))
+        .bind(date)
+        .fetch_all(&mut *conn)
+        .await?;
+        let program_codes: Vec<(ProgramId, String)> =
+            sqlx::query_as("SELECT id, code FROM programs")
+                .fetch_all(&mut *conn)
+                .await?;
+        let figures = ReviewFigures {
+            run: Self::payables_of(&mut *conn, run).await?,
+            authoritative,
+            settled,
+            ewarung_names: ewarung_names.into_iter().collect(),
+            program_codes: program_codes.into_iter().collect(),
+        };
+        review::preview(&figures).map_err(|out_of_range| {
+            refused("amount_out_of_range", format!("{date}: {out_of_range}"))
+        })
+    }
+
+    /// Takes the date's authority row lock (a no-op update), as a settle does first: a run
+    /// finishing, a review decided and a settle of one date happen one after another.
+    async fn lock_authority(
+        conn: &mut <E::Db as sqlx::Database>::Connection,
+        date: &str,
+    ) -> StoreResult<Option<uuid::Uuid>> {
+        let run: Option<(uuid::Uuid,)> = sqlx::query_as(
+            "UPDATE recon_authority SET run_id = run_id WHERE business_date = $1 RETURNING run_id",
+        )
+        .bind(date)
+        .fetch_optional(&mut *conn)
+        .await?;
+        Ok(run.map(|(id,)| id))
+    }
+
+    /// Marks the date's waiting reviews other than `except`'s as superseded.
+    async fn supersede_reviews(
+        conn: &mut <E::Db as sqlx::Database>::Connection,
+        date: &str,
+        except: uuid::Uuid,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE recon_reviews SET status = 'superseded', decided_at = $3
+             WHERE business_date = $1 AND status = 'pending' AND run_id <> $2",
+        )
+        .bind(date)
+        .bind(except)
+        .bind(crate::store::now())
+        .execute(&mut *conn)
+        .await?;
+        Ok(())
     }
 
     async fn settlement_rows(
@@ -750,13 +911,46 @@ where
             }
             run
         };
-        // Every upload, new or sent again, is audited and becomes the date's
-        // authoritative run: the bank's newest word on the date is what settles.
+        // Every upload, new or sent again, is audited and becomes the date's authoritative
+        // run (the bank's newest word on the date is what settles), unless settling after it
+        // would take money back, lower what is due, or its file is largely unreadable or
+        // unmatched: then it waits for a second bank user, and the previous run stays.
+        let date = report.business_date.as_str();
+        let current = Self::lock_authority(&mut *tx, date).await?;
+        let reasons = if current == Some(id) {
+            Vec::new()
+        } else {
+            let preview = Self::review_preview(&mut *tx, date, id).await?;
+            review::reasons(report, &preview)
+        };
+        Self::supersede_reviews(&mut *tx, date, id).await?;
+        if reasons.is_empty() {
+            Self::make_authoritative(&mut *tx, date, id, actor.0).await?;
+        } else {
+            let codes: Vec<&str> = reasons.iter().map(|r| r.as_str()).collect();
+            // A run sent again after a rejection asks again; one still waiting keeps waiting.
+            sqlx::query(
+                "INSERT INTO recon_reviews (run_id, business_date, reasons, status, requested_by, requested_at)
+                 VALUES ($1, $2, $3, 'pending', $4, $5)
+                 ON CONFLICT (run_id) DO UPDATE
+                    SET reasons = excluded.reasons, status = 'pending', requested_by = excluded.requested_by,
+                        requested_at = excluded.requested_at, decided_by = NULL, decided_at = NULL, note = NULL
+                    WHERE recon_reviews.status <> 'pending'",
+            )
+            .bind(id)
+            .bind(date)
+            .bind(codes.join(","))
+            .bind(actor.0)
+            .bind(crate::store::now())
+            .execute(&mut *tx)
+            .await?;
+        }
         let detail = serde_json::json!({
             "business_date": report.business_date, "file_name": report.file_name,
             "file_sha256": report.file_sha256, "bank_lines": report.bank_lines,
             "exceptions": report.exceptions, "no_activity": report.no_activity,
-            "sent_again": id != run,
+            "sent_again": id != run, "authoritative": reasons.is_empty(),
+            "review_reasons": reasons,
         });
         Self::write_audit(
             &mut tx,
@@ -766,12 +960,115 @@ where
             detail,
         )
         .await?;
-        Self::make_authoritative(&mut *tx, &report.business_date, id, actor.0).await?;
         let record = Self::run_record(&mut *tx, id)
             .await?
             .ok_or(StoreError::NotFound {
                 entity: "recon_run",
             })?;
+        tx.commit().await?;
+        Ok(record)
+    }
+
+    async fn recon_review_preview(&self, run: uuid::Uuid) -> StoreResult<Preview> {
+        let mut conn = self.engine.reader().acquire().await?;
+        let date: Option<(String,)> = sqlx::query_as(
+            "SELECT business_date FROM recon_runs WHERE id = $1 AND status = 'finished'",
+        )
+        .bind(run)
+        .fetch_optional(&mut *conn)
+        .await?;
+        let (date,) = date.ok_or(StoreError::NotFound {
+            entity: "recon_run",
+        })?;
+        Self::review_preview(&mut *conn, &date, run).await
+    }
+
+    async fn decide_recon_review(&self, decision: &ReviewDecision) -> StoreResult<ReconRun> {
+        let mut tx = self.engine.begin_write().await?;
+        let found: Option<(String, String, UserId)> = sqlx::query_as(
+            "SELECT business_date, status, requested_by FROM recon_reviews WHERE run_id = $1",
+        )
+        .bind(decision.run)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some((date, status, requested_by)) = found else {
+            return Err(match Self::run_record(&mut *tx, decision.run).await? {
+                Some(_) => refused(
+                    "review_not_pending",
+                    "this run did not wait for a confirmation".into(),
+                ),
+                None => StoreError::NotFound {
+                    entity: "recon_run",
+                },
+            });
+        };
+        if status != ReviewStatus::Pending.as_str() {
+            return Err(refused(
+                "review_not_pending",
+                format!("this run's review is already {status}"),
+            ));
+        }
+        if requested_by == decision.actor {
+            return Err(StoreError::SameApprover(
+                "a run waiting for confirmation must be decided by a different bank user than the one who uploaded it",
+            ));
+        }
+        Self::lock_authority(&mut *tx, &date).await?;
+        let preview = Self::review_preview(&mut *tx, &date, decision.run).await?;
+        if decision
+            .seen_digest
+            .as_ref()
+            .is_some_and(|seen| *seen != preview.digest)
+        {
+            return Err(refused(
+                "review_changed",
+                "what settling after this run would change has changed since it was shown; look at it again".into(),
+            ));
+        }
+        let (status, action) = if decision.confirm {
+            (ReviewStatus::Confirmed, "recon.review_confirmed")
+        } else {
+            (ReviewStatus::Rejected, "recon.review_rejected")
+        };
+        let decided = sqlx::query(
+            "UPDATE recon_reviews SET status = $2, decided_by = $3, decided_at = $4, note = $5
+             WHERE run_id = $1 AND status = 'pending' AND requested_by <> $3",
+        )
+        .bind(decision.run)
+        .bind(status.as_str())
+        .bind(decision.actor)
+        .bind(crate::store::now())
+        .bind(decision.note.as_deref())
+        .execute(&mut *tx)
+        .await?;
+        if decided.rows_affected() != 1 {
+            return Err(StoreError::StateConflict {
+                entity: "recon_review",
+                actual: "decided meanwhile".into(),
+            });
+        }
+        if decision.confirm {
+            Self::make_authoritative(&mut *tx, &date, decision.run, decision.actor).await?;
+        }
+        let detail = serde_json::json!({
+            "business_date": date, "note": decision.note, "requested_by": requested_by,
+            "authoritative_before": preview.authoritative_run, "digest": preview.digest,
+            "preview": preview.lines,
+        });
+        Self::write_audit(
+            &mut tx,
+            decision.actor,
+            action,
+            ("recon_run", decision.run.to_string()),
+            detail,
+        )
+        .await?;
+        let record =
+            Self::run_record(&mut *tx, decision.run)
+                .await?
+                .ok_or(StoreError::NotFound {
+                    entity: "recon_run",
+                })?;
         tx.commit().await?;
         Ok(record)
     }
@@ -907,24 +1204,29 @@ where
         .fetch_optional(&mut *tx)
         .await?;
         let Some((run,)) = run else {
+            let waiting: Option<(uuid::Uuid,)> = sqlx::query_as(
+                "SELECT run_id FROM recon_reviews WHERE business_date = $1 AND status = 'pending'",
+            )
+            .bind(&text)
+            .fetch_optional(&mut *tx)
+            .await?;
+            if let Some((waiting,)) = waiting {
+                return Err(refused(
+                    "review_pending",
+                    format!("{text}'s only reconciliation run ({waiting}) waits for a second bank user's confirmation"),
+                ));
+            }
             return Err(refused(
                 "not_reconciled",
                 format!("{text} has no reconciliation run; run one with the bank's file first"),
             ));
         };
-        let matched: Vec<(EwarungId, ProgramId, i64, i64)> = sqlx::query_as(
-            "SELECT ewarung_id, program_id, items, amount_minor FROM recon_payables WHERE run_id = $1",
-        )
-        .bind(run)
-        .fetch_all(&mut *tx)
-        .await?;
-        let settled: Vec<(EwarungId, ProgramId, i64)> = sqlx::query_as(
-            "SELECT ewarung_id, program_id, CAST(sum(amount_minor) AS BIGINT) FROM settlement_entries
-             WHERE business_date = $1 GROUP BY ewarung_id, program_id",
-        )
-        .bind(&text)
-        .fetch_all(&mut *tx)
-        .await?;
+        let matched: Vec<(EwarungId, ProgramId, i64, i64)> = Self::payables_of(&mut *tx, run)
+            .await?
+            .into_iter()
+            .map(|p| (p.ewarung_id, p.program_id, p.items, p.amount_minor))
+            .collect();
+        let settled = Self::settled_of(&mut *tx, &text).await?;
         let now = crate::store::now();
         let mut posted = Vec::new();
         for difference in differences(&matched, &settled) {

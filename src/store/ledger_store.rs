@@ -224,7 +224,9 @@ where
                 entity: "quota batch",
             })?;
         if record.uploaded_by == approver {
-            return Err(StoreError::SameApprover);
+            return Err(StoreError::SameApprover(
+                "a batch must be approved by a different office user than the one who uploaded it",
+            ));
         }
         let now = crate::store::now();
         let claimed = sqlx::query(

@@ -387,12 +387,24 @@ pub trait DayStore: Send + Sync + 'static {
         rows: &[crate::model::recon::ReconException],
     ) -> StoreResult<()>;
     /// Finishes a run with its report; when the same file was reconciled for the date before,
-    /// this run is dropped and the earlier one returned.
+    /// this run is dropped and the earlier one returned. The run becomes the date's
+    /// authoritative run, or waits for a second bank user (see [`crate::settlement::review`]).
     async fn finish_recon_run(
         &self,
         run: uuid::Uuid,
         report: &crate::model::recon::ReconReport,
         payables: &[crate::model::recon::Payable],
+    ) -> StoreResult<crate::model::recon::ReconRun>;
+    /// What settling after finished run `run` would change, against the date as it stands.
+    async fn recon_review_preview(
+        &self,
+        run: uuid::Uuid,
+    ) -> StoreResult<crate::settlement::review::Preview>;
+    /// A second bank user confirms (the run becomes authoritative) or rejects a waiting run,
+    /// audited with the preview it was decided on.
+    async fn decide_recon_review(
+        &self,
+        decision: &crate::settlement::review::ReviewDecision,
     ) -> StoreResult<crate::model::recon::ReconRun>;
     /// Drops a run that failed part way.
     async fn abandon_recon_run(&self, run: uuid::Uuid) -> StoreResult<()>;

@@ -113,6 +113,14 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/bank/{date}/payout.csv", get(bank::payout))
         .route("/bank/runs/{id}", get(bank::run_page))
         .route(
+            "/bank/runs/{id}/confirm",
+            axum::routing::post(bank::confirm_run),
+        )
+        .route(
+            "/bank/runs/{id}/reject",
+            axum::routing::post(bank::reject_run),
+        )
+        .route(
             "/bank/exceptions/{id}/resolve",
             axum::routing::post(bank::resolve),
         )

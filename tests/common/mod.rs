@@ -159,6 +159,7 @@ pub fn demo_password(username: &str) -> &'static str {
         "warung-berkah" => "demo-operator-pass",
         "warung-sejahtera" => "demo-operator2-pass",
         "kaltimtara" => "demo-bank-pass",
+        "kaltimtara-2" => "demo-bank2-pass",
         "auditor" => "demo-auditor-pass",
         other => panic!("no demo user {other}"),
     }

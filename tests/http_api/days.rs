@@ -348,6 +348,21 @@ async fn every_exception_category_is_found_and_resolved_by_the_right_people(app:
         5
     );
 
+    // Two of seven lines unreadable, three matching nothing: the run waits for a second bank
+    // user before anything settles from it.
+    assert_eq!(run["authoritative"], false);
+    assert_eq!(
+        run["review"]["reasons"],
+        json!(["malformed_share", "unmatched_share"])
+    );
+    let checker = app.login("kaltimtara-2").await;
+    app.post(
+        &format!("/v1/recon/runs/{run_id}/confirm"),
+        &checker,
+        json!({}),
+    )
+    .await
+    .expect(200);
     let settled = app
         .post(&format!("/v1/settlements/{date}"), &bank, json!({}))
         .await
@@ -558,8 +573,69 @@ async fn settlement_pays_the_difference_when_the_bank_sends_more_or_less(app: Te
     assert_eq!(posted, [(2_700_000, 9_450_000, 6_750_000)]);
     assert_eq!(settle(&app, &bank, &date).await.1, [], "nothing new");
 
-    // A corrected file that matches less: a visible negative entry, value moved back to the payable.
-    upload(&app, &bank, &date, &corrected).await.expect(201);
+    // A corrected file that matches less would take money back: it waits for a second bank
+    // user, and settling meanwhile keeps paying from the complete run.
+    let lower = upload(&app, &bank, &date, &corrected).await.expect(201);
+    assert_eq!(lower["authoritative"], false);
+    assert_eq!(lower["review"]["status"], "pending");
+    assert_eq!(
+        lower["review"]["reasons"],
+        json!(["takes_money_back", "lowers_due"])
+    );
+    let (outcome, posted) = settle(&app, &bank, &date).await;
+    assert_eq!(posted, [], "nothing changes while the run waits");
+    assert_eq!(outcome["run_id"], complete["id"]);
+    let lower_id = lower["id"].as_str().unwrap();
+    let review = app
+        .get(&format!("/v1/recon/runs/{lower_id}/review"), &bank)
+        .await
+        .expect(200);
+    let preview = &review["preview"]["lines"];
+    let of = |name: &str| {
+        let line = preview
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|l| l["ewarung_name"] == name)
+            .unwrap_or_else(|| panic!("{name} in {review}"));
+        (
+            line["paid_minor"].as_i64().unwrap(),
+            line["due_after_minor"].as_i64().unwrap(),
+            line["difference_minor"].as_i64().unwrap(),
+        )
+    };
+    assert_eq!(of("E-Warung Berkah"), (9_450_000, 2_700_000, -6_750_000));
+    let confirm = format!("/v1/recon/runs/{lower_id}/confirm");
+    let digest = review["preview"]["digest"].as_str().unwrap();
+    app.post(&confirm, &bank, json!({ "digest": digest }))
+        .await
+        .expect_error(403, "maker_checker");
+    let checker = app.login("kaltimtara-2").await;
+    app.post(
+        &confirm,
+        &checker,
+        json!({ "digest": "0123456789abcdef01234567" }),
+    )
+    .await
+    .expect_error(409, "review_changed");
+    let confirmed = app
+        .post(
+            &confirm,
+            &checker,
+            json!({ "digest": digest, "note": "the bank corrected line 1" }),
+        )
+        .await
+        .expect(200);
+    assert_eq!(confirmed["authoritative"], true);
+    assert_eq!(confirmed["review"]["status"], "confirmed");
+    app.post(&confirm, &checker, json!({}))
+        .await
+        .expect_error(409, "review_not_pending");
+    let auditor = app.login("auditor").await;
+    let actions = app.audit_actions(&auditor, "recon_run", lower_id).await;
+    assert_eq!(actions, ["recon.run", "recon.review_confirmed"]);
+
+    // Confirmed: settling posts a visible negative entry, value moved back to the payable.
     let (outcome, posted) = settle(&app, &bank, &date).await;
     assert_eq!(posted, [(-6_750_000, 2_700_000, 9_450_000)]);
     let back = count_on(
@@ -632,7 +708,128 @@ async fn settlement_pays_the_difference_when_the_bank_sends_more_or_less(app: Te
     assert!(rules.contains(&"settlement_sum"), "{rules:?}");
 }
 
+async fn a_garbage_file_waits_for_a_second_bank_user(app: TestApp) {
+    let operator = app.login("warung-berkah").await;
+    let bank = app.login("kaltimtara").await;
+    let checker = app.login("kaltimtara-2").await;
+    let date = today();
+    let a = app
+        .buy(&operator, "SMD00001", "000001", DEMO_PANS[0], 5)
+        .await; // 67,500
+    app.post(&format!("/v1/days/{date}/close"), &bank, json!({}))
+        .await
+        .expect(201);
+    // 8 lines of ten unreadable, the other 2 for a terminal nobody knows: nothing matches.
+    let mut garbage = format!("{HEADER}\n");
+    for i in 0..8 {
+        garbage.push_str(&format!("this is not a line {i}\n"));
+    }
+    for stan in ["000001", "000002"] {
+        garbage.push_str(&format!("{date},XXX99999,{stan},,,1000,SALE\n"));
+    }
+
+    // Garbage as the date's first run: nothing to settle from until someone confirms it.
+    let first = upload(&app, &bank, &date, &garbage).await.expect(201);
+    assert_eq!(first["authoritative"], false);
+    assert_eq!(
+        first["review"]["reasons"],
+        json!(["malformed_share", "unmatched_share"])
+    );
+    app.post(&format!("/v1/settlements/{date}"), &bank, json!({}))
+        .await
+        .expect_error(409, "review_pending");
+
+    // The good file: it becomes the word at once, and the waiting garbage run is superseded.
+    let good_file = format!(
+        "{HEADER}\n{date},SMD00001,000001,{},{},67500,SALE\n",
+        rrn(&a),
+        a["approval_code"].as_str().unwrap()
+    );
+    let good = upload(&app, &bank, &date, &good_file).await.expect(201);
+    assert_eq!(good["authoritative"], true);
+    assert_eq!(good["review"], Value::Null);
+    let first_id = first["id"].as_str().unwrap();
+    let first_now = app
+        .get(&format!("/v1/recon/runs/{first_id}"), &bank)
+        .await
+        .expect(200);
+    assert_eq!(first_now["review"]["status"], "superseded");
+    app.post(
+        &format!("/v1/recon/runs/{first_id}/confirm"),
+        &checker,
+        json!({}),
+    )
+    .await
+    .expect_error(409, "review_not_pending");
+    let (_, posted) = settle(&app, &bank, &date).await;
+    assert_eq!(posted, [(6_750_000, 6_750_000, 0)]);
+
+    // The same garbage after a good, settled file (sent with another name, so a new run).
+    let again = app
+        .raw(
+            Method::POST,
+            &format!("/v1/recon/runs?date={date}&file_name=again.csv"),
+            Some(&bank),
+            Some("text/csv"),
+            Some(format!("{garbage}\n").into_bytes()),
+        )
+        .await
+        .expect(201);
+    assert_eq!(again["authoritative"], false);
+    assert_eq!(
+        again["review"]["reasons"],
+        json!([
+            "takes_money_back",
+            "lowers_due",
+            "malformed_share",
+            "unmatched_share"
+        ])
+    );
+    let (outcome, posted) = settle(&app, &bank, &date).await;
+    assert_eq!(posted, [], "settlement keeps the good run");
+    assert_eq!(outcome["run_id"], good["id"]);
+
+    // A second bank user rejects it, with a reason; the good run stays the word.
+    let again_id = again["id"].as_str().unwrap();
+    let reject = format!("/v1/recon/runs/{again_id}/reject");
+    app.post(&reject, &checker, json!({}))
+        .await
+        .expect_error(422, "note_required");
+    app.post(&reject, &bank, json!({ "note": "my own file" }))
+        .await
+        .expect_error(403, "maker_checker");
+    let operator_refused = app
+        .post(&reject, &operator, json!({ "note": "not mine to say" }))
+        .await;
+    operator_refused.expect_error(403, "forbidden_role");
+    let rejected = app
+        .post(
+            &reject,
+            &checker,
+            json!({ "note": "the bank sent the wrong file" }),
+        )
+        .await
+        .expect(200);
+    assert_eq!(rejected["review"]["status"], "rejected");
+    assert_eq!(rejected["authoritative"], false);
+    let good_now = app
+        .get(
+            &format!("/v1/recon/runs/{}", good["id"].as_str().unwrap()),
+            &bank,
+        )
+        .await
+        .expect(200);
+    assert_eq!(good_now["authoritative"], true);
+    assert_eq!(settle(&app, &bank, &date).await.1, []);
+    assert_eq!(settled_total(&app).await, 6_750_000);
+    let auditor = app.login("auditor").await;
+    let actions = app.audit_actions(&auditor, "recon_run", again_id).await;
+    assert_eq!(actions, ["recon.run", "recon.review_rejected"]);
+    app.assert_ledger_clean().await;
+}
+
 on_both_backends!(
+    a_garbage_file_waits_for_a_second_bank_user,
     settlement_pays_the_difference_when_the_bank_sends_more_or_less,
     a_clean_day_closes_reconciles_and_settles_once,
     every_exception_category_is_found_and_resolved_by_the_right_people,

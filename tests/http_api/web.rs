@@ -737,6 +737,101 @@ async fn the_bank_closes_reconciles_resolves_settles_and_downloads_the_payout(ap
     assert!(run
         .body
         .contains("bank confirmed a test line, no money moved"));
+    // Two of three lines match nothing: the run waits for a second bank user. Its uploader
+    // sees why and what it would change, and no buttons; settling meanwhile posts nothing.
+    assert!(
+        run.body
+            .contains("id=\"review-status\">Menunggu konfirmasi"),
+        "{}",
+        run.body
+    );
+    assert!(run.body.contains("Lebih dari 10% baris berkas tidak cocok"));
+    assert!(run.body.contains("id=\"review-waits\"") && !run.body.contains("id=\"review-form\""));
+    let early = bank
+        .post(&format!("/bank/{date}/settle"), &[("csrf", &csrf)])
+        .await;
+    let day = bank.follow(&early).await;
+    assert!(
+        day.body
+            .contains("masih menunggu konfirmasi pengguna bank lain"),
+        "{}",
+        day.body
+    );
+    assert!(
+        day.body.contains("Menunggu konfirmasi"),
+        "the run list says so: {}",
+        day.body
+    );
+    let mut checker = Browser::new(&app);
+    checker.login("kaltimtara-2").await;
+    let review = checker.get(&run_path).await;
+    let preview = between(&review.body, "id=\"review-preview\"", "</table>");
+    assert!(
+        preview.contains("E-Warung Berkah") && preview.contains("Rp 67.500"),
+        "{preview}"
+    );
+    let checker_csrf = review.csrf();
+    let digest = between(&review.body, "name=\"digest\" value=\"", "\"");
+    // Rejecting needs a reason: the error beside the note, what was typed kept.
+    let short = checker
+        .post(
+            &format!("{run_path}/reject"),
+            &[("csrf", &checker_csrf), ("digest", &digest), ("note", "no")],
+        )
+        .await;
+    assert_eq!(short.location(), run_path);
+    let again = checker.follow(&short).await;
+    assert!(
+        again.body.contains("Tuliskan alasan, 5 sampai 500"),
+        "{}",
+        again.body
+    );
+    assert!(again.body.contains(">no</textarea>"), "{}", again.body);
+    // Figures seen on an older page: refused, the new figures shown.
+    let stale = checker
+        .post(
+            &format!("{run_path}/confirm"),
+            &[("csrf", &checker_csrf), ("digest", "stale"), ("note", "")],
+        )
+        .await;
+    let again = checker.follow(&stale).await;
+    assert!(
+        again.body.contains("Angka settlement berubah"),
+        "{}",
+        again.body
+    );
+    let confirmed = checker
+        .post(
+            &format!("{run_path}/confirm"),
+            &[
+                ("csrf", &checker_csrf),
+                ("digest", &digest),
+                ("note", "checked with the bank"),
+            ],
+        )
+        .await;
+    assert_eq!(confirmed.location(), run_path);
+    let run = checker.follow(&confirmed).await;
+    assert!(
+        run.body.contains("Dikonfirmasi pengguna bank kedua"),
+        "{}",
+        run.body
+    );
+    assert!(run.body.contains("checked with the bank"));
+    assert!(!run.body.contains("id=\"review-form\""), "decided once");
+    // A second press of the same button (Back, then submit again) changes nothing.
+    let twice = checker
+        .post(
+            &format!("{run_path}/confirm"),
+            &[("csrf", &checker_csrf), ("digest", &digest), ("note", "")],
+        )
+        .await;
+    let again = checker.follow(&twice).await;
+    assert!(
+        again.body.contains("tidak (lagi) menunggu konfirmasi"),
+        "{}",
+        again.body
+    );
     // Settling asks first, then posts what the run matched.
     let confirm = bank.get(&format!("/bank/{date}/settle")).await;
     assert!(confirm.body.contains("id=\"confirm-settle\""));

@@ -20,7 +20,7 @@ use crate::{
     close::DayClose,
     domain::{locale::Locale, role::Permission},
     http::state::AppState,
-    model::recon::{Category, ReconException, ReconRun},
+    model::recon::{Category, ReconException, ReconRun, ReviewReason, ReviewStatus},
     recon::run::{self, RunError, RunRequest},
     settlement::SettlementRecord,
     store::{ExceptionFilter, Page, StoreError},
@@ -109,6 +109,17 @@ impl DayPage {
         match &self.typed {
             Some((typed, _)) => typed.clone(),
             None => self.day_text(&self.date),
+        }
+    }
+
+    /// What a run is to the date: the one settlement pays from, one waiting for a second bank
+    /// user, one rejected, or just finished.
+    fn run_state_key(&self, run: &ReconRun) -> &'static str {
+        match run.review.as_ref().map(|review| review.status) {
+            _ if run.authoritative => "run-authoritative",
+            Some(ReviewStatus::Pending) => "review-status-pending",
+            Some(ReviewStatus::Rejected) => "review-status-rejected",
+            _ => crate::web::status::status_key(&run.status),
         }
     }
 
@@ -341,6 +352,12 @@ pub struct RunPage {
     /// A refused resolution: the exception, what was typed and why it was refused.
     refused: Option<Refused>,
     refused_error: Option<String>,
+    /// While the run waits for a second bank user: what settling after it would change.
+    preview: Option<crate::settlement::review::Preview>,
+    /// Whether this user may confirm or reject it (a bank user other than its uploader).
+    can_decide: bool,
+    /// A refused decision: what was typed as the note, and why it was refused.
+    decision_refused: Option<(String, String)>,
 }
 
 /// A refused resolution, kept for the run's page after the redirect.
@@ -415,8 +432,32 @@ pub async fn run_page(
                 .collect()
         })
         .unwrap_or_default();
+    let pending = run
+        .review
+        .as_ref()
+        .filter(|review| review.status == ReviewStatus::Pending);
+    let preview = match pending {
+        Some(_) => Some(days.recon_review_preview(id).await?),
+        None => None,
+    };
+    let can_decide = pending.is_some_and(|review| {
+        signed.role().may(Permission::Reconcile) && review.requested_by != signed.user.id
+    });
+    let decision = flash::take::<DecideForm>(&state, &signed, &review_path(id)).await?;
+    let decision_refused = decision.map(|flash| {
+        let error = flash
+            .errors
+            .of("note")
+            .or(flash.errors.of("form"))
+            .unwrap_or_default()
+            .to_string();
+        (flash.form.note, error)
+    });
     Ok(RunPage {
         layout: Layout::new(&signed, "/bank"),
+        preview,
+        can_decide,
+        decision_refused,
         run,
         categories,
         exceptions,
@@ -476,6 +517,109 @@ pub async fn resolve(
     }
     let resolved = days.resolve_exception(id, reason, signed.user.id).await?;
     Ok(Redirect::to(&format!("/bank/runs/{}?open=1", resolved.run_id)).into_response())
+}
+
+/// Where a refused confirmation or rejection of run `id` is kept for its page.
+fn review_path(id: uuid::Uuid) -> String {
+    format!("/bank/runs/{id}/review")
+}
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct DecideForm {
+    /// The preview's digest the page showed.
+    #[serde(default)]
+    digest: String,
+    #[serde(default)]
+    note: String,
+}
+
+/// A second bank user confirms a run that waits: it becomes the date's authoritative run.
+pub async fn confirm_run(
+    state: State<AppState>,
+    id: PagePath<uuid::Uuid>,
+    form: SignedForm<DecideForm>,
+) -> Result<Response, WebError> {
+    decide_run(state, id, form, true).await
+}
+
+/// A second bank user rejects a run that waits, saying why: it never settles.
+pub async fn reject_run(
+    state: State<AppState>,
+    id: PagePath<uuid::Uuid>,
+    form: SignedForm<DecideForm>,
+) -> Result<Response, WebError> {
+    decide_run(state, id, form, false).await
+}
+
+async fn decide_run(
+    State(state): State<AppState>,
+    PagePath(id): PagePath<uuid::Uuid>,
+    SignedForm { signed, form }: SignedForm<DecideForm>,
+    confirm: bool,
+) -> Result<Response, WebError> {
+    signed.require(Permission::Reconcile)?;
+    let tr = signed.tr();
+    let note = form.note.trim();
+    let mut errors = FieldErrors::default();
+    if note.chars().count() > crate::domain::limits::REASON_CHARS
+        || (!confirm && note.chars().count() < 5)
+    {
+        let limits = [
+            ("min", "5".to_string()),
+            ("max", crate::domain::limits::REASON_CHARS.to_string()),
+        ];
+        errors.add("note", tr.with_args("review-note-length", &limits));
+    } else {
+        let decision = crate::settlement::review::ReviewDecision {
+            run: id,
+            confirm,
+            actor: signed.user.id,
+            note: (!note.is_empty()).then(|| note.to_string()),
+            seen_digest: Some(form.digest.clone()),
+        };
+        match state.store.days().decide_recon_review(&decision).await {
+            Ok(run) => {
+                tracing::info!(run = %run.id, confirm, "run review decided from the web");
+                return Ok(Redirect::to(&format!("/bank/runs/{id}")).into_response());
+            }
+            Err(StoreError::SameApprover(_)) => errors.add("form", tr.t("review-same-user")),
+            Err(StoreError::Refused { code, .. }) => {
+                errors.add("form", refusals::store_refused(&tr, code))
+            }
+            Err(StoreError::StateConflict { .. }) => errors.add("form", tr.t("error-conflict")),
+            Err(other) => return Err(other.into()),
+        }
+    }
+    let typed = DecideForm {
+        digest: form.digest,
+        note: form
+            .note
+            .chars()
+            .take(crate::domain::limits::REASON_CHARS + 1)
+            .collect(),
+    };
+    flash::refused(&state, &signed, &review_path(id), errors, typed).await?;
+    Ok(Redirect::to(&format!("/bank/runs/{id}")).into_response())
+}
+
+impl RunPage {
+    fn review_status_key(&self, status: &ReviewStatus) -> &'static str {
+        match status {
+            ReviewStatus::Pending => "review-status-pending",
+            ReviewStatus::Confirmed => "review-status-confirmed",
+            ReviewStatus::Rejected => "review-status-rejected",
+            ReviewStatus::Superseded => "review-status-superseded",
+        }
+    }
+
+    fn reason_key(&self, reason: &ReviewReason) -> &'static str {
+        match reason {
+            ReviewReason::TakesMoneyBack => "review-reason-takes-money-back",
+            ReviewReason::LowersDue => "review-reason-lowers-due",
+            ReviewReason::MalformedShare => "review-reason-malformed-share",
+            ReviewReason::UnmatchedShare => "review-reason-unmatched-share",
+        }
+    }
 }
 
 impl Shows for DayPage {

@@ -248,7 +248,7 @@ pub async fn approve(
             tracing::info!(batch = %id, approver = %signed.user.username, "quota batch posted");
             return Ok(Redirect::to(&format!("/quota/{id}")).into_response());
         }
-        Err(StoreError::SameApprover) => {
+        Err(StoreError::SameApprover(_)) => {
             (format!("/quota/{id}/approve"), tr.t("quota-same-approver"))
         }
         Err(StoreError::StateConflict { actual, .. }) if actual == "posted" => {

@@ -9,6 +9,8 @@
 //! the payable, and a negative line in the payout file (recovered from the E-Warung). Nothing
 //! already settled is ever edited.
 
+pub mod review;
+
 use std::{collections::BTreeMap, io::Write};
 
 use chrono::{DateTime, Utc};
