@@ -269,7 +269,7 @@ impl Cards {
     /// The card's number, opened from its encrypted copy (a PIN's verification value is keyed by it).
     fn number(&self, card: &CardRecord) -> Result<zeroize::Zeroizing<String>, CardError> {
         self.pans
-            .open(&card.pan_encrypted)
+            .open(card.pan_key_id as u32, &card.pan_encrypted)
             .map_err(|_| CardError::Unreadable(card.id))
     }
 }

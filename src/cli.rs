@@ -78,6 +78,10 @@ pub enum Command {
         #[arg(long, default_value_t = 0)]
         pause_ms: u64,
     },
+    /// Rotate and retire the keys that encrypt card numbers and sign access tokens, while the
+    /// service runs (directly on the database and the data directory).
+    #[command(subcommand)]
+    Keys(KeysCommand),
     /// Put a backup in place as the SQLite database (refused while a server has it open); the
     /// database it replaces is kept beside it as DATABASE.replaced-TIMESTAMP.
     Restore {
@@ -85,6 +89,50 @@ pub enum Command {
         #[arg(long)]
         input: PathBuf,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// The keys in the data directory and how many card numbers each seals.
+    Status {
+        #[command(flatten)]
+        pin_key: PinKeyArg,
+    },
+    /// Make a new card-number key, then seal every card number again under it, in batches,
+    /// with progress. Servers pick the new key up without a restart.
+    RotatePan {
+        #[command(flatten)]
+        pin_key: PinKeyArg,
+        /// Make no new key: finish a rotation that stopped (re-encrypt to the newest key).
+        #[arg(long)]
+        resume: bool,
+        /// Cards per transaction.
+        #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+        batch: u32,
+        /// Pause between batches, in milliseconds, to leave the database to the service.
+        #[arg(long, default_value_t = 0)]
+        pause_ms: u64,
+    },
+    /// Remove a card-number key no card is sealed under any more.
+    RetirePan { key_id: u32 },
+    /// Make a new token-signing key: tokens signed from now on name it; tokens of older keys
+    /// stay valid until they expire.
+    RotateJwt,
+    /// Remove a token-signing key once no token it signed can still be valid.
+    RetireJwt {
+        key_id: u32,
+        /// The servers' token lifetime (`serve --token-ttl-seconds`).
+        #[arg(long, env = "SSN_TOKEN_TTL_SECONDS", default_value_t = 900)]
+        token_ttl_seconds: u64,
+    },
+}
+
+/// The host's PIN key, as `serve` is given it (the first card-number key derives from it).
+#[derive(Debug, clap::Args)]
+pub struct PinKeyArg {
+    /// PIN key, base64. Default: DATA_DIR/pin.key (never created here).
+    #[arg(long, env = "SSN_PIN_KEY", hide_env_values = true)]
+    pin_key: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -303,4 +351,157 @@ pub async fn ledger(common: &CommonArgs, command: LedgerCommand) -> anyhow::Resu
         check.violations.len()
     );
     Ok(())
+}
+
+/// `ssn keys …`.
+pub async fn keys(common: &CommonArgs, command: KeysCommand) -> anyhow::Result<()> {
+    use crate::auth::{jwt, key_ring, pan_vault};
+    let dir = common.data_dir.as_path();
+    let open_store = || async {
+        let options = ConnectOptions {
+            migrate: false,
+            ..common.connect_options()
+        };
+        store::open(&common.database_url(), &options).await
+    };
+    let vault = |pin_key: &PinKeyArg| -> anyhow::Result<pan_vault::PanVault> {
+        let key = crate::secrets::load_existing(pin_key.pin_key.as_deref(), dir, "pin.key")?;
+        pan_vault::PanVault::new(&key, dir)
+    };
+    match command {
+        KeysCommand::Status { pin_key } => {
+            let vault = vault(&pin_key)?;
+            let store = open_store().await?;
+            let jwt_ids: Vec<u32> = std::iter::once(0)
+                .chain(key_ring::key_files(dir, jwt::KEY_PREFIX)?.into_keys())
+                .collect();
+            println!(
+                "card-number keys: {:?} (newest {})",
+                vault.key_ids(),
+                vault.key_ids().last().copied().unwrap_or(0)
+            );
+            for (key, cards) in store.pan_key_counts().await? {
+                println!("  key {key}: {cards} cards");
+            }
+            println!(
+                "token-signing keys: {jwt_ids:?} (newest {})",
+                jwt_ids.last().copied().unwrap_or(0)
+            );
+            Ok(())
+        }
+        KeysCommand::RotatePan {
+            pin_key,
+            resume,
+            batch,
+            pause_ms,
+        } => {
+            let vault = vault(&pin_key)?;
+            let store = open_store().await?;
+            let to_key = if resume {
+                *vault.key_ids().last().expect("key 0 is always held")
+            } else {
+                let id = key_ring::create_next(dir, pan_vault::KEY_PREFIX)?;
+                vault.reload()?;
+                store
+                    .audit_job(
+                        "keys.pan_key_created",
+                        ("key", format!("{}-{id}", pan_vault::KEY_PREFIX)),
+                        serde_json::json!({ "key_id": id }),
+                    )
+                    .await?;
+                println!(
+                    "made card-number key {id} ({})",
+                    dir.join(format!("{}-{id}.key", pan_vault::KEY_PREFIX))
+                        .display()
+                );
+                id
+            };
+            let bar = indicatif::ProgressBar::new(0).with_style(
+                indicatif::ProgressStyle::with_template(
+                    "{spinner} sealing card numbers under the new key {pos}/{len} [{bar:30}] {percent}%, {eta} left",
+                )?
+                .progress_chars("=> "),
+            );
+            let pace = crate::keys::Pace {
+                batch,
+                pause: std::time::Duration::from_millis(pause_ms),
+            };
+            let report = crate::keys::reencrypt_pans(&store, &vault, to_key, pace, |p| {
+                bar.set_length(p.total);
+                bar.set_position(p.resealed);
+            })
+            .await?;
+            bar.finish_and_clear();
+            store
+                .audit_job(
+                    "keys.pan_reencrypted",
+                    ("key", format!("{}-{to_key}", pan_vault::KEY_PREFIX)),
+                    serde_json::json!({ "key_id": to_key, "resealed": report.resealed,
+                        "remaining": report.remaining, "unreadable": report.unreadable }),
+                )
+                .await?;
+            println!(
+                "sealed {} card numbers under key {to_key}; {} left under other keys; {} unreadable",
+                report.resealed,
+                report.remaining,
+                report.unreadable.len()
+            );
+            anyhow::ensure!(
+                report.unreadable.is_empty(),
+                "cards whose number opens under no key held: {:?}",
+                report.unreadable
+            );
+            anyhow::ensure!(
+                report.remaining == 0,
+                "cards were issued under an older key meanwhile: run `ssn keys rotate-pan --resume`"
+            );
+            Ok(())
+        }
+        KeysCommand::RetirePan { key_id } => {
+            let store = open_store().await?;
+            crate::keys::retire_pan_key(&store, dir, key_id).await?;
+            store
+                .audit_job(
+                    "keys.pan_key_retired",
+                    ("key", format!("{}-{key_id}", pan_vault::KEY_PREFIX)),
+                    serde_json::json!({ "key_id": key_id }),
+                )
+                .await?;
+            println!("retired card-number key {key_id}");
+            Ok(())
+        }
+        KeysCommand::RotateJwt => {
+            let store = open_store().await?;
+            let id = key_ring::create_next(dir, jwt::KEY_PREFIX)?;
+            store
+                .audit_job(
+                    "keys.jwt_key_created",
+                    ("key", format!("{}-{id}", jwt::KEY_PREFIX)),
+                    serde_json::json!({ "key_id": id }),
+                )
+                .await?;
+            println!("made token-signing key {id}; servers sign with it from their next login on, and accept tokens of older keys until they expire");
+            Ok(())
+        }
+        KeysCommand::RetireJwt {
+            key_id,
+            token_ttl_seconds,
+        } => {
+            let store = open_store().await?;
+            crate::keys::retire_jwt_key(
+                dir,
+                key_id,
+                std::time::Duration::from_secs(token_ttl_seconds),
+            )?;
+            store
+                .audit_job(
+                    "keys.jwt_key_retired",
+                    ("key", format!("{}-{key_id}", jwt::KEY_PREFIX)),
+                    serde_json::json!({ "key_id": key_id }),
+                )
+                .await?;
+            println!("retired token-signing key {key_id}: tokens it signed are refused");
+            Ok(())
+        }
+    }
 }

@@ -52,6 +52,7 @@ pub mod demo;
 pub mod domain;
 pub mod gateway;
 pub mod http;
+pub mod keys;
 pub mod ledger;
 pub mod login;
 pub mod metrics;

@@ -35,6 +35,7 @@ async fn main() -> std::process::ExitCode {
             pause_ms,
         } => ssn::cli::backup(&cli.common, output, pages_per_step, pause_ms).await,
         Command::Restore { input } => ssn::cli::restore(&cli.common, input).await,
+        Command::Keys(command) => ssn::cli::keys(&cli.common, command).await,
         Command::Terminal(ssn::cli::TerminalCommand::Gateway(args)) => {
             ssn::gateway::run(&cli.common.data_dir, args).await
         }

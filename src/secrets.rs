@@ -15,6 +15,22 @@ use rand::RngCore;
 /// Keys are 32 random bytes (256 bits).
 const KEY_BYTES: usize = 32;
 
+/// The configured key (base64), or the one in `data_dir/file_name`; never creates one (for
+/// commands that work on what a server already encrypted).
+pub fn load_existing(
+    configured: Option<&str>,
+    data_dir: &Path,
+    file_name: &str,
+) -> anyhow::Result<Vec<u8>> {
+    let path = data_dir.join(file_name);
+    anyhow::ensure!(
+        configured.is_some() || path.exists(),
+        "{} does not exist: give the key the server uses (--pin-key or SSN_PIN_KEY) or the right --data-dir",
+        path.display()
+    );
+    load_or_create(configured, data_dir, file_name)
+}
+
 /// Returns the configured key (base64), or the one in `data_dir/file_name`, creating it if absent.
 pub fn load_or_create(
     configured: Option<&str>,
@@ -62,7 +78,7 @@ pub fn load_or_create(
 /// `false` then), and the directory synced, so a power cut leaves either no key file or the
 /// whole key, never an empty file nor a key whose directory entry was lost while data encrypted
 /// under it survived.
-fn publish_private(path: &Path, contents: &[u8]) -> anyhow::Result<bool> {
+pub(crate) fn publish_private(path: &Path, contents: &[u8]) -> anyhow::Result<bool> {
     let dir = path.parent().unwrap_or(Path::new("."));
     let temporary = dir.join(format!(
         ".{}.{}.tmp",
@@ -96,7 +112,7 @@ fn publish_private(path: &Path, contents: &[u8]) -> anyhow::Result<bool> {
 }
 
 /// Makes a directory's entries durable (a new file's name survives a power cut).
-fn sync_directory(dir: &Path) -> anyhow::Result<()> {
+pub(crate) fn sync_directory(dir: &Path) -> anyhow::Result<()> {
     #[cfg(unix)]
     {
         fs::File::open(dir)

@@ -60,7 +60,7 @@ impl Application {
             secrets::load_or_create(args.pin_key.as_deref(), &common.data_dir, "pin.key")?;
         let pins = Arc::new(PinHasher::new(&pin_key));
         let terminal_keys = Arc::new(TerminalKeyVault::new(&pin_key));
-        let pans = Arc::new(PanVault::new(&pin_key));
+        let pans = Arc::new(PanVault::new(&pin_key, &common.data_dir)?);
         // Cards stored before numbers were protected get their hash and encryption now.
         let converted = store
             .protect_legacy_pans(&|pan: &str| pans.protect(pan))
@@ -104,7 +104,11 @@ impl Application {
                 keys: terminal_keys.clone(),
             },
             store,
-            jwt: Arc::new(JwtKeys::new(&jwt_secret, args.token_ttl())),
+            jwt: Arc::new(JwtKeys::new(
+                &jwt_secret,
+                &common.data_dir,
+                args.token_ttl(),
+            )?),
             redemptions: Arc::new(RedemptionRules {
                 pins: pins.clone(),
                 cards: card_policy.clone(),
@@ -153,6 +157,7 @@ impl Application {
             ),
         ];
         let mut background = background;
+        background.push(key_reloader(state.pans.clone(), state.jwt.clone()));
         if let (Some(source), Some(dir)) = (sqlite_file, args.backup_dir.clone()) {
             background.push(scheduled_backups(
                 source,
@@ -247,6 +252,31 @@ pub async fn shutdown_signal() {
         () = ctrl_c => {},
         () = terminate => {},
     }
+}
+
+/// How often a server reads the key directory for rotated and retired keys (it also reads it
+/// before sealing a number or signing a token, and when it meets a newer key id).
+pub const KEY_RELOAD_EVERY: Duration = Duration::from_secs(5);
+
+/// Reads the data directory's rotated keys every [`KEY_RELOAD_EVERY`]: a retired key stops
+/// opening numbers and verifying tokens within that time.
+fn key_reloader(pans: Arc<PanVault>, jwt: Arc<JwtKeys>) -> tokio::task::JoinHandle<()> {
+    crate::periodic::every(KEY_RELOAD_EVERY, move || {
+        let (pans, jwt) = (pans.clone(), jwt.clone());
+        async move {
+            let read = tokio::task::spawn_blocking(move || {
+                pans.reload()?;
+                jwt.reload()
+            })
+            .await;
+            if let Ok(Err(error)) = read {
+                tracing::warn!(
+                    error = format!("{error:#}"),
+                    "could not read the key directory"
+                );
+            }
+        }
+    })
 }
 
 /// A backup into `dir` every `every` (the first at once), keeping the newest `keep`.

@@ -1,11 +1,24 @@
 //! Access tokens. HS256 with a 256-bit key from configuration or generated once into the data
 //! directory; issuer and audience are checked; only the configured algorithm is accepted, so a token
 //! claiming `alg: none` or another algorithm is refused before its signature is even considered.
+//!
+//! The signing key rotates (`auth::key_ring`, files `jwt-key-N.key`): a token names its key in
+//! its header's `kid` (a token without one was signed with key 0, the first key), new tokens are
+//! signed with the newest key, and a token signed with an older key is accepted until it expires,
+//! or until that key is retired.
 
-use std::time::Duration;
+use std::{path::Path, time::Duration};
 
 use chrono::Utc;
-use jsonwebtoken::{decode, encode, Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use jsonwebtoken::{
+    decode, decode_header, encode, errors::ErrorKind, Algorithm, DecodingKey, EncodingKey, Header,
+    Validation,
+};
+
+use crate::auth::key_ring::KeyRing;
+
+/// The numbered signing keys' file names: `jwt-key-N.key` in the data directory.
+pub const KEY_PREFIX: &str = "jwt-key";
 use serde::{Deserialize, Serialize};
 
 use crate::domain::{
@@ -34,27 +47,33 @@ pub struct Claims {
     pub gen: i64,
 }
 
-#[derive(Clone)]
-pub struct JwtKeys {
+struct SigningKey {
     encoding: EncodingKey,
     decoding: DecodingKey,
+}
+
+pub struct JwtKeys {
+    keys: KeyRing<SigningKey>,
     validation: Validation,
     pub ttl: Duration,
 }
 
 impl JwtKeys {
-    pub fn new(secret: &[u8], ttl: Duration) -> Self {
+    /// `secret` is key 0; `key_dir` holds the rotated keys (the data directory).
+    pub fn new(secret: &[u8], key_dir: &Path, ttl: Duration) -> anyhow::Result<Self> {
         let mut validation = Validation::new(Algorithm::HS256);
         validation.set_issuer(&[ISSUER]);
         validation.set_audience(&[AUDIENCE]);
         validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
         validation.leeway = LEEWAY_SECONDS;
-        Self {
-            encoding: EncodingKey::from_secret(secret),
-            decoding: DecodingKey::from_secret(secret),
+        Ok(Self {
+            keys: KeyRing::open(key_dir, KEY_PREFIX, secret, |key| SigningKey {
+                encoding: EncodingKey::from_secret(key),
+                decoding: DecodingKey::from_secret(key),
+            })?,
             validation,
             ttl,
-        }
+        })
     }
 
     pub fn issue(
@@ -78,11 +97,27 @@ impl JwtKeys {
             exp: expires.timestamp(),
             gen: generation,
         };
-        let token = encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)?;
+        let (id, key) = self.keys.newest();
+        let mut header = Header::new(Algorithm::HS256);
+        header.kid = Some(id.to_string());
+        let token = encode(&header, &claims, &key.encoding)?;
         Ok((token, expires))
     }
 
+    /// Reads the key directory again (after a rotation made or retired a key).
+    pub fn reload(&self) -> anyhow::Result<()> {
+        self.keys.reload()
+    }
+
+    /// The token's claims, checked against the key its `kid` names (key 0 without one); a key
+    /// this server does not hold (retired, or never made) fails like a bad signature.
     pub fn verify(&self, token: &str) -> Result<Claims, jsonwebtoken::errors::Error> {
-        decode::<Claims>(token, &self.decoding, &self.validation).map(|data| data.claims)
+        let header = decode_header(token)?;
+        let id = match header.kid.as_deref() {
+            None => 0,
+            Some(kid) => kid.parse::<u32>().map_err(|_| ErrorKind::InvalidToken)?,
+        };
+        let key = self.keys.get(id).ok_or(ErrorKind::InvalidSignature)?;
+        decode::<Claims>(token, &key.decoding, &self.validation).map(|data| data.claims)
     }
 }

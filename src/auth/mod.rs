@@ -4,6 +4,7 @@
 
 pub mod card_policy;
 pub mod jwt;
+pub mod key_ring;
 pub mod login_throttle;
 pub mod pan_vault;
 pub mod password;

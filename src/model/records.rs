@@ -193,6 +193,9 @@ pub struct CardRecord {
     /// The number, encrypted (`auth::pan_vault`); never serialised.
     #[serde(skip)]
     pub pan_encrypted: Vec<u8>,
+    /// Which key `pan_encrypted` is sealed under (0: the one derived from the PIN key).
+    #[serde(skip)]
+    pub pan_key_id: i32,
     pub status: CardStatus,
     pub status_reason: Option<String>,
     #[serde(rename = "pin_set", serialize_with = "is_present")]
@@ -210,6 +213,15 @@ impl CardRecord {
     pub fn is_locked_at(&self, now: DateTime<Utc>) -> bool {
         self.locked_until.is_some_and(|until| until > now)
     }
+}
+
+/// A card's number sealed again under another key (a key rotation).
+#[derive(Debug, Clone)]
+pub struct ResealedPan {
+    pub card: CardId,
+    pub from_key: i32,
+    pub to_key: i32,
+    pub sealed: Vec<u8>,
 }
 
 #[derive(Debug, Clone)]

@@ -114,6 +114,26 @@ pub trait Store: Send + Sync + 'static {
         &self,
         protect: &(dyn for<'p> Fn(&'p str) -> crate::auth::pan_vault::StoredPan + Send + Sync),
     ) -> StoreResult<u64>;
+    /// How many cards' numbers are sealed under each key: (key id, cards), by key id.
+    async fn pan_key_counts(&self) -> StoreResult<Vec<(i32, i64)>>;
+    /// Up to `limit` cards after `after` (by id) whose number is sealed under a key other than
+    /// `key_id`: (card, its key, the sealed number).
+    async fn cards_sealed_under_other_keys(
+        &self,
+        key_id: i32,
+        after: Option<CardId>,
+        limit: u32,
+    ) -> StoreResult<Vec<(CardId, i32, Vec<u8>)>>;
+    /// Stores numbers sealed again, in one transaction, each only if its card is still under
+    /// the key it was read with (a card replaced meanwhile is left alone). Answers how many.
+    async fn reseal_pans(&self, rows: &[crate::model::records::ResealedPan]) -> StoreResult<u64>;
+    /// An audit entry of a job that runs as no user (a key rotation from the command line).
+    async fn audit_job(
+        &self,
+        action: &str,
+        subject: (&str, String),
+        detail: serde_json::Value,
+    ) -> StoreResult<()>;
     async fn list_household_cards(&self, household: HouseholdId) -> StoreResult<Vec<CardRecord>>;
     /// Moves a card from one of `from` to `to`; `StoreError::StateConflict` when it was elsewhere.
     async fn change_card_status(&self, change: CardStatusChange) -> StoreResult<CardRecord>;

@@ -20,6 +20,7 @@ pub(crate) fn diff_field(
     }
 }
 
+use crate::store::ledger_sql::RowsAffected;
 use chrono::{DateTime, Utc};
 use serde_json::json;
 use sqlx::types::Json;
@@ -122,9 +123,9 @@ where
     ) -> StoreResult<CardRecord> {
         let now = crate::store::now();
         let record = sqlx::query_as::<_, CardRecord>(
-            "INSERT INTO cards (id, household_id, pan_hash, pan_encrypted, pan_last4, status,
+            "INSERT INTO cards (id, household_id, pan_hash, pan_encrypted, pan_key_id, pan_last4, status,
                                 pin_hash, pin_failures, replaces, issued_by, issued_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, 'active', $6, 0, $7, $8, $9, $9) RETURNING *",
+             VALUES ($1, $2, $3, $4, $10, $5, 'active', $6, 0, $7, $8, $9, $9) RETURNING *",
         )
         .bind(CardId::new())
         .bind(card.household_id)
@@ -135,6 +136,7 @@ where
         .bind(replaces)
         .bind(actor)
         .bind(now)
+        .bind(card.pan.key_id as i32)
         .fetch_one(&mut **tx)
         .await?;
         Ok(record)
@@ -655,17 +657,76 @@ where
         for (id, pan) in &legacy {
             let stored = protect(pan);
             sqlx::query(
-                "UPDATE cards SET pan = NULL, pan_hash = $2, pan_encrypted = $3, pan_last4 = $4 WHERE id = $1",
+                "UPDATE cards SET pan = NULL, pan_hash = $2, pan_encrypted = $3, pan_last4 = $4, pan_key_id = $5
+                 WHERE id = $1",
             )
             .bind(id)
             .bind(&stored.hash)
             .bind(&stored.sealed)
             .bind(&stored.last4)
+            .bind(stored.key_id as i32)
             .execute(&mut *tx)
             .await?;
         }
         tx.commit().await?;
         Ok(legacy.len() as u64)
+    }
+
+    async fn pan_key_counts(&self) -> StoreResult<Vec<(i32, i64)>> {
+        Ok(sqlx::query_as(
+            "SELECT pan_key_id, CAST(COUNT(*) AS BIGINT) FROM cards GROUP BY pan_key_id ORDER BY pan_key_id",
+        )
+        .fetch_all(self.engine.reader())
+        .await?)
+    }
+
+    async fn cards_sealed_under_other_keys(
+        &self,
+        key_id: i32,
+        after: Option<CardId>,
+        limit: u32,
+    ) -> StoreResult<Vec<(CardId, i32, Vec<u8>)>> {
+        Ok(sqlx::query_as(
+            "SELECT id, pan_key_id, pan_encrypted FROM cards
+             WHERE pan_key_id <> $1 AND pan_encrypted IS NOT NULL AND ($2 IS NULL OR id > $2)
+             ORDER BY id LIMIT $3",
+        )
+        .bind(key_id)
+        .bind(after)
+        .bind(i64::from(limit))
+        .fetch_all(self.engine.reader())
+        .await?)
+    }
+
+    async fn reseal_pans(&self, rows: &[crate::model::records::ResealedPan]) -> StoreResult<u64> {
+        let mut tx = self.engine.begin_write().await?;
+        let mut changed = 0;
+        for row in rows {
+            changed += sqlx::query(
+                "UPDATE cards SET pan_encrypted = $2, pan_key_id = $3 WHERE id = $1 AND pan_key_id = $4",
+            )
+            .bind(row.card)
+            .bind(&row.sealed)
+            .bind(row.to_key)
+            .bind(row.from_key)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        }
+        tx.commit().await?;
+        Ok(changed)
+    }
+
+    async fn audit_job(
+        &self,
+        action: &str,
+        subject: (&str, String),
+        detail: serde_json::Value,
+    ) -> StoreResult<()> {
+        let mut tx = self.engine.begin_write().await?;
+        audit(&mut tx, None, action, subject, detail).await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     async fn list_household_cards(&self, household: HouseholdId) -> StoreResult<Vec<CardRecord>> {

@@ -22,7 +22,7 @@ const AUTHORIZE: &str = "SELECT clock_timestamp() AS clock, b.cutoff_minutes, b.
         e.status AS ewarung_status, t.pin_key_wrapped,
         EXISTS (SELECT 1 FROM redemptions r
                 WHERE r.terminal_id = $1 AND r.stan = $2 AND r.local_date = $3) AS request_taken,
-        c.id, c.household_id, c.pan_last4, c.pan_encrypted, c.status, c.status_reason,
+        c.id, c.household_id, c.pan_last4, c.pan_encrypted, c.pan_key_id, c.status, c.status_reason,
         c.pin_hash, c.pin_failures, c.locked_until, c.replaces, c.issued_by, c.issued_at,
         c.updated_at,
         h.status AS household_status,

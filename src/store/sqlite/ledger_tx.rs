@@ -201,6 +201,7 @@ fn card(row: &Row<'_>) -> rusqlite::Result<CardRecord> {
         household_id: row.get("household_id")?,
         pan_last4: row.get("pan_last4")?,
         pan_encrypted: row.get("pan_encrypted")?,
+        pan_key_id: row.get("pan_key_id")?,
         status: row.get("status")?,
         status_reason: row.get("status_reason")?,
         pin_hash: row.get("pin_hash")?,
