@@ -1197,13 +1197,7 @@ where
         }
         // A no-op update that returns the authoritative run and holds the date's row
         // lock until the commit: a run finishing meanwhile, or a second settle, waits.
-        let run: Option<(uuid::Uuid,)> = sqlx::query_as(
-            "UPDATE recon_authority SET run_id = run_id WHERE business_date = $1 RETURNING run_id",
-        )
-        .bind(&text)
-        .fetch_optional(&mut *tx)
-        .await?;
-        let Some((run,)) = run else {
+        let Some(run) = Self::lock_authority(&mut *tx, &text).await? else {
             let waiting: Option<(uuid::Uuid,)> = sqlx::query_as(
                 "SELECT run_id FROM recon_reviews WHERE business_date = $1 AND status = 'pending'",
             )
