@@ -16,6 +16,9 @@ use prometheus_client::{
     registry::Registry,
 };
 
+/// The exposition's media type.
+pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
 type Labels<const N: usize> = [(&'static str, String); N];
 
 /// Every metric of the process.
@@ -41,6 +44,20 @@ pub struct Metrics {
     /// scheduled backups that failed.
     pub backup_last_success: Gauge,
     pub backup_failures: Counter,
+    /// Seconds a database job waited for its connection, by pool: `postgres` (a pooled
+    /// connection for a write transaction) or `sqlite_writer` (the queue before the single
+    /// writer's next group commit).
+    pub db_wait_seconds: Family<Labels<1>, Histogram>,
+    /// The read pool's connections at the scrape, by state (`open`, `idle`).
+    pub db_pool_connections: Family<Labels<1>, Gauge>,
+    /// The terminal gateway's serial link, by event: `retransmission` (a frame sent again),
+    /// `nak_sent` (a damaged frame refused), `rejected_frame`, `duplicate` (a repeat suppressed),
+    /// `no_ack` (a frame given up on), `unreadable_message`, `device_lost`.
+    pub gateway_link_events: Family<Labels<1>, Counter>,
+    /// The gateway's store-and-forward file: advices waiting to be delivered, and parked ones
+    /// (given up on, with an alarm, until `ssn terminal outbox --retry-parked`).
+    pub outbox_pending: Gauge,
+    pub outbox_parked: Gauge,
 }
 
 fn latency_histogram() -> Histogram {
@@ -62,6 +79,11 @@ impl Metrics {
             holds_expired: Counter::default(),
             backup_last_success: Gauge::default(),
             backup_failures: Counter::default(),
+            db_wait_seconds: Family::new_with_constructor(latency_histogram),
+            db_pool_connections: Family::default(),
+            gateway_link_events: Family::default(),
+            outbox_pending: Gauge::default(),
+            outbox_parked: Gauge::default(),
             registry: Registry::default(),
         };
         registry.register(
@@ -114,6 +136,31 @@ impl Metrics {
             "Scheduled backups that failed",
             metrics.backup_failures.clone(),
         );
+        registry.register(
+            "db_wait_seconds",
+            "Seconds a database job waited for its connection: postgres (pooled connection), sqlite_writer (queue before the writer's next group commit)",
+            metrics.db_wait_seconds.clone(),
+        );
+        registry.register(
+            "db_pool_connections",
+            "The read pool's connections at the scrape, by state: open, idle",
+            metrics.db_pool_connections.clone(),
+        );
+        registry.register(
+            "gateway_link_events",
+            "Terminal gateway serial link events: retransmission, nak_sent, rejected_frame, duplicate, no_ack, unreadable_message, device_lost",
+            metrics.gateway_link_events.clone(),
+        );
+        registry.register(
+            "gateway_outbox_pending",
+            "Advices in the gateway's store-and-forward file waiting to be delivered",
+            metrics.outbox_pending.clone(),
+        );
+        registry.register(
+            "gateway_outbox_parked",
+            "Advices the gateway gave up on (alarm) until retried with ssn terminal outbox --retry-parked",
+            metrics.outbox_parked.clone(),
+        );
         Self {
             registry,
             ..metrics
@@ -141,6 +188,29 @@ impl Metrics {
         self.logins
             .get_or_create(&[("outcome", outcome.to_string())])
             .inc();
+    }
+
+    pub fn db_wait(&self, pool: &'static str, waited: std::time::Duration) {
+        self.db_wait_seconds
+            .get_or_create(&[("pool", pool.to_string())])
+            .observe(waited.as_secs_f64());
+    }
+
+    pub fn pool_usage(&self, open: u32, idle: u32) {
+        for (state, count) in [("open", open), ("idle", idle)] {
+            self.db_pool_connections
+                .get_or_create(&[("state", state.to_string())])
+                .set(i64::from(count));
+        }
+    }
+
+    /// Counts `count` link events of one kind (the gateway adds its link's counters as they grow).
+    pub fn link_events(&self, event: &'static str, count: u64) {
+        if count > 0 {
+            self.gateway_link_events
+                .get_or_create(&[("event", event.to_string())])
+                .inc_by(count);
+        }
     }
 
     pub fn pg_retry(&self, sqlstate: &str) {

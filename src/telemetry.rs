@@ -10,7 +10,12 @@ use crate::config::LogFormat;
 pub fn init(format: LogFormat, default_level: &str) {
     let filter =
         EnvFilter::try_from_env("SSN_LOG").unwrap_or_else(|_| EnvFilter::new(default_level));
-    let builder = fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    // Colours only on a terminal: a log redirected to a file or a journal stays plain text.
+    let colours = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let builder = fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(colours);
     // A second init (as in tests that start several apps) is harmless, so its error is ignored.
     let _ = match format {
         LogFormat::Json => builder.json().flatten_event(true).try_init(),

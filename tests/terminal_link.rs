@@ -58,6 +58,7 @@ impl Chain {
             .args(["terminal", "gateway", "--device"])
             .arg(&device)
             .args(["--server", &server.base, "--host-timeout-seconds", "3"])
+            .args(["--metrics-listen", "127.0.0.1:0"])
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(dir.path().join("gateway.log")).unwrap())
             .spawn()
@@ -120,6 +121,27 @@ impl Chain {
 
     fn gateway_log(&self) -> String {
         std::fs::read_to_string(self.dir.path().join("gateway.log")).unwrap_or_default()
+    }
+
+    /// One sample of the gateway's own `/metrics` (at the address its log names), 0 if absent.
+    async fn gateway_metric(&self, series: &str) -> f64 {
+        let log = self.gateway_log();
+        let address = log
+            .lines()
+            .find(|line| line.contains("serving /metrics"))
+            .and_then(|line| line.split("address=").nth(1))
+            .and_then(|rest| rest.split_whitespace().next())
+            .unwrap_or_else(|| panic!("the gateway names its /metrics address: {log}"));
+        let text = reqwest::get(format!("http://{address}/metrics"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        text.lines()
+            .find_map(|line| line.strip_prefix(series)?.strip_prefix(' '))
+            .and_then(|value| value.split_whitespace().next()?.parse().ok())
+            .unwrap_or(0.0)
     }
 
     async fn status(&self, stan: u64) -> Value {
@@ -392,6 +414,12 @@ async fn the_outbox_drains_in_order_when_the_host_returns(backend: Backend) {
     // While the reversal waits, no new purchase goes through: 91 at once.
     let refused = chain.script(&[&purchase_line(pan, "123456")], &[]);
     assert_report(&refused[0], "declined", Some("91"));
+    // A monitoring system sees it waiting.
+    assert_eq!(
+        chain.gateway_metric("ssn_gateway_outbox_pending").await,
+        1.0
+    );
+    assert_eq!(chain.gateway_metric("ssn_gateway_outbox_parked").await, 0.0);
 
     // The host returns: the reversal goes first, then the new purchase is approved.
     chain.server = Some(ServerProcess::start_at(
@@ -407,6 +435,10 @@ async fn the_outbox_drains_in_order_when_the_host_returns(backend: Backend) {
     assert_eq!(
         chain.status(first[1]["stan"].as_u64().unwrap()).await["state"],
         "completed"
+    );
+    assert_eq!(
+        chain.gateway_metric("ssn_gateway_outbox_pending").await,
+        0.0
     );
     chain.assert_ledger_verifies();
 }
@@ -432,6 +464,12 @@ async fn the_gateway_comes_back_after_the_device_vanished(backend: Backend) {
         chain.gateway_log().contains("device lost"),
         "{}",
         chain.gateway_log()
+    );
+    assert!(
+        chain
+            .gateway_metric(r#"ssn_gateway_link_events_total{event="device_lost"}"#)
+            .await
+            >= 1.0
     );
     chain.assert_ledger_verifies();
 }
@@ -465,11 +503,17 @@ async fn the_conformance_vectors_are_answered_as_documented(backend: Backend) {
             );
         }
     }
-    // Nothing the unreadable messages said was acted on.
+    // Nothing the unreadable messages said was acted on; each was counted.
     assert!(
         chain.gateway_log().contains("unreadable message"),
         "{}",
         chain.gateway_log()
+    );
+    assert!(
+        chain
+            .gateway_metric(r#"ssn_gateway_link_events_total{event="unreadable_message"}"#)
+            .await
+            >= 1.0
     );
 }
 

@@ -30,8 +30,16 @@ impl Cluster {
     /// Creates and starts a cluster. `server_options` are extra `postgres` flags, e.g.
     /// `-c shared_buffers=256MB`; durability settings are PostgreSQL's defaults unless given.
     pub async fn start(server_options: &str) -> anyhow::Result<Cluster> {
+        Self::start_with(|_| server_options.to_string()).await
+    }
+
+    /// As `start`, with options that name paths inside the cluster's own directory.
+    pub async fn start_with(
+        server_options: impl FnOnce(&Path) -> String,
+    ) -> anyhow::Result<Cluster> {
         let bin = find_binaries()?;
         let dir = tempfile::Builder::new().prefix("ssn-pg-").tempdir()?;
+        let server_options = server_options(dir.path());
         let run_as = is_root().then_some("postgres");
         if let Some(user) = run_as {
             run(Command::new("chown").arg(user).arg(dir.path()))
@@ -42,7 +50,7 @@ impl Cluster {
             bin,
             port: free_port()?,
             dir,
-            server_options: server_options.to_string(),
+            server_options,
             run_as,
         };
         run(cluster
@@ -117,6 +125,26 @@ impl Cluster {
                 Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
             }
         }
+    }
+
+    /// The cluster's own directory (its data, log and socket live below it; owned by the
+    /// server's user).
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Runs a program as the user the server runs as (root runs it through `runuser`).
+    pub fn as_server_user(&self, program: &Path) -> Command {
+        let mut command = match self.run_as {
+            Some(user) => {
+                let mut command = Command::new("runuser");
+                command.args(["-u", user, "--"]).arg(program);
+                command
+            }
+            None => Command::new(program),
+        };
+        command.stdin(Stdio::null());
+        command
     }
 
     fn data(&self) -> PathBuf {

@@ -37,6 +37,10 @@ pub struct GatewayArgs {
     /// Tries of an advice before it is parked with an alarm.
     #[arg(long, default_value_t = 20)]
     pub outbox_attempts: u32,
+    /// Serve `GET /metrics` (Prometheus text: link events, outbox depth and parked items) on
+    /// this address, e.g. 127.0.0.1:9187. Off unless given.
+    #[arg(long)]
+    pub metrics_listen: Option<std::net::SocketAddr>,
 }
 
 /// `ssn terminal outbox`: what a gateway's store-and-forward file holds.
@@ -117,6 +121,11 @@ pub async fn run(data_dir: &std::path::Path, args: GatewayArgs) -> anyhow::Resul
     tracing::info!(device = %args.device.display(), baud = args.baud, server = %args.server,
         outbox = %outbox_path.display(), pending = gateway.outbox.pending_count().await?,
         parked = gateway.outbox.parked_count().await?, "gateway: starting");
+    if let Some(address) = args.metrics_listen {
+        serve_metrics(address).await?;
+    }
+    // The counts are on /metrics from the start, not only after the first advice.
+    gateway.drain(false).await;
     let shutdown = tokio::signal::ctrl_c();
     tokio::pin!(shutdown);
     let mut wait = REOPEN_FIRST;
@@ -149,6 +158,32 @@ pub async fn run(data_dir: &std::path::Path, args: GatewayArgs) -> anyhow::Resul
         }
     }
     tracing::info!("gateway: stopped");
+    Ok(())
+}
+
+/// Serves the process's metrics in the background.
+async fn serve_metrics(address: std::net::SocketAddr) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(address)
+        .await
+        .with_context(|| format!("listening for /metrics on {address}"))?;
+    tracing::info!(address = %listener.local_addr()?, "gateway: serving /metrics");
+    let app = axum::Router::new().route(
+        "/metrics",
+        axum::routing::get(|| async {
+            (
+                [(
+                    axum::http::header::CONTENT_TYPE,
+                    crate::metrics::CONTENT_TYPE,
+                )],
+                crate::metrics::metrics().render(),
+            )
+        }),
+    );
+    tokio::spawn(async move {
+        if let Err(error) = axum::serve(listener, app).await {
+            tracing::error!(%error, "gateway: /metrics stopped");
+        }
+    });
     Ok(())
 }
 

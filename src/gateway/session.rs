@@ -22,7 +22,7 @@ use crate::{
     redemption::{response::TerminalReply, ResponseCode},
 };
 use terminal_link::{
-    link::{Link, LinkConfig, LinkError},
+    link::{Link, LinkConfig, LinkError, LinkStats},
     messages::*,
 };
 /// How long the link waits for a message before looking at the outbox again.
@@ -47,7 +47,9 @@ impl Gateway {
         let mut link = Link::new(stream, self.link);
         // An approval sent but not acknowledged, and since when.
         let mut unacknowledged: Option<(RequestKey, std::time::Instant)> = None;
+        let mut counted = LinkStats::default();
         loop {
+            counted = publish_link_stats(counted, link.stats());
             let payload = match link.recv(Some(IDLE_POLL)).await {
                 Ok(payload) => payload,
                 Err(LinkError::Timeout) => {
@@ -66,12 +68,13 @@ impl Gateway {
                     if let Some((key, _)) = unacknowledged.take() {
                         self.store(AdviceAction::Reverse, &key).await;
                     }
-                    return error;
+                    return lost(error, counted, link.stats());
                 }
             };
             let message = match TerminalMessage::decode(&payload) {
                 Ok(message) => message,
                 Err(error) => {
+                    crate::metrics::metrics().link_events("unreadable_message", 1);
                     tracing::warn!(%error, "gateway: unreadable message from the terminal");
                     // Nothing happened: the terminal is told so (DE39 30) when the message says
                     // who it is from; otherwise nobody can be answered, and it times out.
@@ -80,8 +83,9 @@ impl Gateway {
                     if let Some(bytes) = answer {
                         if let Err(error) = link.send(&bytes).await {
                             if error.device_lost() {
-                                return error;
+                                return lost(error, counted, link.stats());
                             }
+                            count_send_failure(&error);
                             tracing::warn!(%error, "gateway: format-error answer not acknowledged");
                         }
                     }
@@ -112,8 +116,9 @@ impl Gateway {
                             "gateway: the line went with the approval; reversing it");
                         self.store(AdviceAction::Reverse, &key).await;
                     }
-                    return error;
+                    return lost(error, counted, link.stats());
                 }
+                count_send_failure(&error);
                 tracing::warn!(%error, "gateway: answer not acknowledged by the terminal");
                 unacknowledged = undo.map(|key| (key, std::time::Instant::now()));
             }
@@ -319,7 +324,10 @@ impl Gateway {
             .push(action, &key.terminal_id, &text("stan"), &text("local_date"))
             .await
         {
-            Ok(()) => true,
+            Ok(()) => {
+                self.publish_outbox_counts().await;
+                true
+            }
             Err(error) => {
                 tracing::error!(alarm = true, %error, "gateway: the outbox cannot be written");
                 false
@@ -328,8 +336,26 @@ impl Gateway {
     }
 
     /// Sends what is due in the outbox, oldest first; with `force`, also what waits for its
-    /// backoff. Returns whether nothing is left to send.
+    /// backoff. Returns whether nothing is left to send. The outbox's counts go to `/metrics`
+    /// after each pass (also after `ssn terminal outbox --retry-parked` changed the file).
     pub async fn drain(&self, force: bool) -> bool {
+        let emptied = self.send_due(force).await;
+        self.publish_outbox_counts().await;
+        emptied
+    }
+
+    async fn publish_outbox_counts(&self) {
+        let metrics = crate::metrics::metrics();
+        if let (Ok(pending), Ok(parked)) = (
+            self.outbox.pending_count().await,
+            self.outbox.parked_count().await,
+        ) {
+            metrics.outbox_pending.set(pending);
+            metrics.outbox_parked.set(parked);
+        }
+    }
+
+    async fn send_due(&self, force: bool) -> bool {
         let items = match self.outbox.pending().await {
             Ok(items) => items,
             Err(error) => {
@@ -378,6 +404,41 @@ impl Gateway {
             }
         }
         true
+    }
+}
+
+/// Adds what the link counted since `counted` to `/metrics`; returns the new mark.
+fn publish_link_stats(counted: LinkStats, now: LinkStats) -> LinkStats {
+    let metrics = crate::metrics::metrics();
+    for (event, before, after) in [
+        (
+            "retransmission",
+            counted.retransmissions,
+            now.retransmissions,
+        ),
+        ("nak_sent", counted.naks_sent, now.naks_sent),
+        ("rejected_frame", counted.rejected, now.rejected),
+        (
+            "duplicate",
+            counted.duplicates_suppressed,
+            now.duplicates_suppressed,
+        ),
+    ] {
+        metrics.link_events(event, after.saturating_sub(before));
+    }
+    now
+}
+
+/// The device went: counts it (and what the link saw last), and hands the error back.
+fn lost(error: LinkError, counted: LinkStats, now: LinkStats) -> LinkError {
+    publish_link_stats(counted, now);
+    crate::metrics::metrics().link_events("device_lost", 1);
+    error
+}
+
+fn count_send_failure(error: &LinkError) {
+    if matches!(error, LinkError::NoAck(_)) {
+        crate::metrics::metrics().link_events("no_ack", 1);
     }
 }
 

@@ -29,12 +29,15 @@ pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) 
 
 /// `GET /metrics`: every metric of the process in OpenMetrics text, for Prometheus to scrape
 /// (README: Metrics). Unauthenticated, like the health checks: it holds counts, no data.
-pub async fn metrics() -> impl axum::response::IntoResponse {
+pub async fn metrics(State(state): State<AppState>) -> impl axum::response::IntoResponse {
+    let metrics = crate::metrics::metrics();
+    let pool = state.store.pool_usage();
+    metrics.pool_usage(pool.open, pool.idle);
     (
         [(
             axum::http::header::CONTENT_TYPE,
-            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+            crate::metrics::CONTENT_TYPE,
         )],
-        crate::metrics::metrics().render(),
+        metrics.render(),
     )
 }

@@ -46,6 +46,13 @@ use crate::model::quota::{
     StagedLine,
 };
 
+/// Connections of a pool at one moment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolUsage {
+    pub open: u32,
+    pub idle: u32,
+}
+
 /// Storage for the whole service. Methods that change anything run in one transaction each and
 /// write their audit entry in that same transaction.
 #[async_trait]
@@ -54,6 +61,9 @@ pub trait Store: Send + Sync + 'static {
     fn backend(&self) -> &'static str;
     /// A trivial round trip, for `/readyz`.
     async fn ping(&self) -> StoreResult<()>;
+    /// The read pool's connections now, open and idle (on PostgreSQL the only pool), for
+    /// `/metrics`.
+    fn pool_usage(&self) -> PoolUsage;
     /// Closes the read pool (on PostgreSQL, the only pool): its connections end and no new ones
     /// open. For shutting down, and for tests that need PostgreSQL's per-connection statistics
     /// flushed.

@@ -233,6 +233,14 @@ where
         Ok(())
     }
 
+    fn pool_usage(&self) -> crate::store::PoolUsage {
+        let pool = self.engine.reader();
+        crate::store::PoolUsage {
+            open: pool.size(),
+            idle: u32::try_from(pool.num_idle()).unwrap_or(u32::MAX),
+        }
+    }
+
     async fn close(&self) {
         self.engine.reader().close().await;
     }

@@ -83,6 +83,20 @@ async fn a_purchase_moves_its_counters(backend: Backend) {
             "{after}"
         );
     }
+    // Its wait for a connection (PostgreSQL) or for the writer (SQLite) was measured.
+    let pool = match backend {
+        Backend::Sqlite => "sqlite_writer",
+        Backend::Postgres => "postgres",
+    };
+    assert!(
+        moved(&format!(r#"ssn_db_wait_seconds_count{{pool="{pool}"}}"#)) >= 1.0,
+        "{after}"
+    );
+    // The read pool at the scrape: at least the connection the purchase's reads used.
+    assert!(
+        sample(&after, r#"ssn_db_pool_connections{state="open"}"#) >= 1.0,
+        "{after}"
+    );
     // A path with an id is counted by its template, never by the id.
     let _ = http
         .get(format!(

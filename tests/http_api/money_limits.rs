@@ -72,3 +72,60 @@ on_both_backends!(
     price_caps_and_quota_lines_have_limits,
     a_basket_whose_total_overflows_is_declined_not_wrapped,
 );
+
+/// On SQLite the tables that hold money are STRICT: a total that overflows 64 bits (which
+/// SQLite's arithmetic turns into a floating-point value) is refused by the table instead of
+/// being stored inexactly, and the transaction fails whole.
+#[tokio::test]
+async fn on_sqlite_an_overflowing_total_is_an_error_not_a_float() {
+    use sqlx::Connection;
+    let app = spawn_app(Backend::Sqlite).await;
+    let mut db = sqlx::SqliteConnection::connect(&app.database_url)
+        .await
+        .unwrap();
+    for table in [
+        "accounts",
+        "transfers",
+        "redemptions",
+        "quota_batches",
+        "quota_lines",
+        "quota_credits",
+        "quota_batch_outcomes",
+        "settlement_entries",
+        "recon_payables",
+        "recon_exceptions",
+        "terminal_batch_totals",
+    ] {
+        let strict: i64 = sqlx::query_scalar("SELECT strict FROM pragma_table_list WHERE name = ?")
+            .bind(table)
+            .fetch_one(&mut db)
+            .await
+            .unwrap();
+        assert_eq!(strict, 1, "{table} is STRICT");
+    }
+    let (id, before): (Vec<u8>, i64) = sqlx::query_as(
+        "SELECT id, credits_posted FROM accounts WHERE kind = 'entitlement' AND credits_posted > 0 LIMIT 1",
+    )
+    .fetch_one(&mut db)
+    .await
+    .unwrap();
+    let refused =
+        sqlx::query("UPDATE accounts SET credits_posted = credits_posted + ? WHERE id = ?")
+            .bind(i64::MAX)
+            .bind(&id)
+            .execute(&mut db)
+            .await
+            .expect_err("an overflowing total is refused");
+    assert!(
+        refused
+            .to_string()
+            .contains("cannot store REAL value in INTEGER column"),
+        "{refused}"
+    );
+    let after: i64 = sqlx::query_scalar("SELECT credits_posted FROM accounts WHERE id = ?")
+        .bind(&id)
+        .fetch_one(&mut db)
+        .await
+        .unwrap();
+    assert_eq!(after, before);
+}

@@ -52,7 +52,16 @@ impl PgStore {
     }
 
     pub(crate) async fn begin_write(&self) -> Result<crate::store::WriteTx<Postgres>, sqlx::Error> {
-        Ok(crate::store::WriteTx::new(self.pool.begin().await?, None))
+        Ok(crate::store::WriteTx::new(self.begin_timed().await?, None))
+    }
+
+    /// A transaction on a pooled connection, the wait for the connection counted
+    /// (`ssn_db_wait_seconds{pool="postgres"}`).
+    async fn begin_timed(&self) -> Result<sqlx::Transaction<'static, Postgres>, sqlx::Error> {
+        let asked = std::time::Instant::now();
+        let tx = self.pool.begin().await;
+        crate::metrics::metrics().db_wait("postgres", asked.elapsed());
+        tx
     }
 
     /// Runs a ledger job in its own transaction, again on a retryable failure (with a short,
@@ -63,7 +72,7 @@ impl PgStore {
     ) -> crate::store::StoreResult<Box<dyn Any + Send>> {
         let mut attempt = 0;
         loop {
-            let mut tx = self.pool.begin().await?;
+            let mut tx = self.begin_timed().await?;
             let result = match job.run_erased(&mut PgLedgerTx::new(&mut tx)).await {
                 Ok(output) => tx.commit().await.map(|()| output).map_err(Into::into),
                 Err(error) => {

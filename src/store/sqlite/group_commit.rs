@@ -65,6 +65,8 @@ pub struct Queued {
     pub job: Work,
     pub reply: oneshot::Sender<JobResult>,
     pub alone: bool,
+    /// When it was queued: its wait for the writer is a pool wait (`ssn_db_wait_seconds`).
+    pub queued_at: std::time::Instant,
 }
 
 /// Jobs one commit may carry: enough to amortise the flush, small enough to keep latency bounded.
@@ -185,9 +187,11 @@ fn run_statement(db: &Connection, statement: &str) -> rusqlite::Result<()> {
 }
 
 fn commit_batch(db: &mut Connection, mut batch: Vec<Queued>) {
-    crate::metrics::metrics()
-        .group_commit_jobs
-        .observe(batch.len() as f64);
+    let metrics = crate::metrics::metrics();
+    metrics.group_commit_jobs.observe(batch.len() as f64);
+    for queued in &batch {
+        metrics.db_wait("sqlite_writer", queued.queued_at.elapsed());
+    }
     let mut results: Vec<(oneshot::Sender<JobResult>, JobResult)> = Vec::with_capacity(batch.len());
     match run_batch(db, &mut batch, &mut results) {
         Ok(()) => {
@@ -429,6 +433,7 @@ mod tests {
         let held = turn.lock().await;
         let (reply, blocker) = tokio::sync::oneshot::channel();
         let first = super::Queued {
+            queued_at: std::time::Instant::now(),
             job: super::Work::Staging(Arc::new(|_: &rusqlite::Connection| {
                 Ok(Box::new(()) as Box<dyn std::any::Any + Send>)
             })),
@@ -441,6 +446,7 @@ mod tests {
             let (reply, answer) = tokio::sync::oneshot::channel();
             sender
                 .send(super::Queued {
+                    queued_at: std::time::Instant::now(),
                     job,
                     reply,
                     alone: false,

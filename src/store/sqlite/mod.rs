@@ -126,7 +126,12 @@ impl SqliteStore {
         let (reply, answer) = oneshot::channel();
         let stopped = || crate::store::StoreError::Database(sqlx::Error::PoolClosed);
         self.jobs
-            .send(Queued { job, reply, alone })
+            .send(Queued {
+                job,
+                reply,
+                alone,
+                queued_at: std::time::Instant::now(),
+            })
             .await
             .map_err(|_| stopped())?;
         answer.await.map_err(|_| stopped())?
