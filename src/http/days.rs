@@ -75,7 +75,9 @@ pub async fn settle(
 ) -> Result<Json<SettlementOutcome>, ApiError> {
     caller.require(Permission::Reconcile)?;
     let date = parse_date(&date)?;
-    Ok(Json(state.store.days().settle(date, caller.user).await?))
+    Ok(Json(
+        crate::settlement::settle(state.store.as_ref(), date, caller.user).await?,
+    ))
 }
 
 #[utoipa::path(get, path = "/v1/settlements/{date}", tag = "days",

@@ -8,6 +8,8 @@
 
 pub mod accounts;
 pub mod contract;
+pub mod settlement;
+pub mod settlement_review;
 pub mod tx;
 pub mod verify;
 

@@ -7,4 +7,5 @@ pub mod error;
 pub mod quota;
 pub mod recon;
 pub mod records;
+pub mod settlement;
 pub mod views;

@@ -65,17 +65,13 @@ use crate::{
     close::{
         BatchComparison, BatchTotalsStatus, DayClose, DayTotals, EwarungDay, OpenHold, TerminalDay,
     },
-    domain::ids::{EwarungId, ProgramId, TransferId, UserId},
-    ledger::{tx::AccountOwner, AccountKind, Transfer, TransferKind},
+    domain::ids::{EwarungId, ProgramId, UserId},
+    ledger::settlement_review::{self as review, Preview, ReviewDecision, ReviewFigures},
     model::recon::{
         HostRow, Payable, ReconException, ReconReport, ReconRun, ReviewReason, ReviewStatus,
         RunReview,
     },
-    settlement::{
-        differences,
-        review::{self, Preview, ReviewDecision, ReviewFigures},
-        SettlementOutcome, SettlementRecord,
-    },
+    model::settlement::{NewSettlementEntry, SettlementRecord},
     store::{
         sql_store::{Engine, SqlStore},
         BatchSide, CountAndTotal, StoreError, StoreResult,
@@ -1182,152 +1178,138 @@ where
         Ok(resolved)
     }
 
-    async fn settle(
+    async fn transact_day(
         &self,
-        date: chrono::NaiveDate,
-        actor: UserId,
-    ) -> StoreResult<SettlementOutcome> {
-        let text = business_day::format_date(date);
+        job: &dyn crate::store::ErasedDayJob,
+    ) -> StoreResult<Box<dyn std::any::Any + Send>> {
         let mut tx = self.engine.begin_write().await?;
-        if Self::stored_close(&mut *tx, &text).await?.is_none() {
-            return Err(refused(
-                "business_date_not_closed",
-                format!("{text} is not closed yet"),
-            ));
-        }
-        // A no-op update that returns the authoritative run and holds the date's row
-        // lock until the commit: a run finishing meanwhile, or a second settle, waits.
-        let Some(run) = Self::lock_authority(&mut *tx, &text).await? else {
-            let waiting: Option<(uuid::Uuid,)> = sqlx::query_as(
-                "SELECT run_id FROM recon_reviews WHERE business_date = $1 AND status = 'pending'",
-            )
-            .bind(&text)
-            .fetch_optional(&mut *tx)
+        let output = job
+            .run_erased(&mut SqlDayTx::<E> {
+                tx: &mut tx,
+                engine: std::marker::PhantomData,
+            })
             .await?;
-            if let Some((waiting,)) = waiting {
-                return Err(refused(
-                    "review_pending",
-                    format!("{text}'s only reconciliation run ({waiting}) waits for a second bank user's confirmation"),
-                ));
-            }
-            return Err(refused(
-                "not_reconciled",
-                format!("{text} has no reconciliation run; run one with the bank's file first"),
-            ));
-        };
-        let matched: Vec<(EwarungId, ProgramId, i64, i64)> = Self::payables_of(&mut *tx, run)
-            .await?
-            .into_iter()
-            .map(|p| (p.ewarung_id, p.program_id, p.items, p.amount_minor))
-            .collect();
-        let settled = Self::settled_of(&mut *tx, &text).await?;
-        let now = crate::store::now();
-        let mut posted = Vec::new();
-        for difference in differences(&matched, &settled) {
-            if !difference.needs_entry() {
-                continue;
-            }
-            let (ewarung, program) = (difference.ewarung_id, difference.program_id);
-            let overflow = || {
-                refused(
-                    "amount_out_of_range",
-                    format!("the settlement of {text} for E-Warung {ewarung} overflows"),
-                )
-            };
-            let amount = difference.amount_minor().ok_or_else(overflow)?;
-            let magnitude = amount.checked_abs().ok_or_else(overflow)?;
-            let transfer_id = if amount == 0 {
-                None
-            } else {
-                let mut ledger = E::ledger_tx(&mut *tx).await?;
-                let payable = ledger
-                    .ensure_account(
-                        AccountKind::EwarungPayable,
-                        program,
-                        AccountOwner::Ewarung(ewarung),
-                    )
-                    .await?;
-                let settlement = ledger
-                    .ensure_account(AccountKind::Settlement, program, AccountOwner::Program)
-                    .await?;
-                // A positive difference pays the kiosk; a negative one takes back what
-                // an earlier run paid and this one no longer matches.
-                let (debit, credit) = if amount > 0 {
-                    (payable, settlement)
-                } else {
-                    (settlement, payable)
-                };
-                let transfer = Transfer {
-                    id: TransferId::new(),
-                    program_id: program,
-                    debit_account_id: debit,
-                    credit_account_id: credit,
-                    amount_minor: magnitude,
-                    kind: TransferKind::Settlement,
-                    pending_id: None,
-                    timeout_at: None,
-                    reference: format!("settlement:{text}:{ewarung}"),
-                    created_at: now,
-                };
-                if !ledger.apply_transfer(&transfer).await? {
-                    return Err(refused(
-                        "payable_short",
-                        format!("E-Warung {ewarung}'s payable holds less than the {} matched for {text}",
-                            crate::domain::money::format_minor(amount)),
-                    ));
-                }
-                Some(transfer.id)
-            };
-            let id = uuid::Uuid::now_v7();
-            sqlx::query(
-                "INSERT INTO settlement_entries (id, business_date, ewarung_id, program_id, run_id, transfer_id, items,
-                     matched_minor, settled_before_minor, amount_minor, created_by, created_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-            )
-            .bind(id)
-            .bind(&text)
-            .bind(ewarung)
-            .bind(program)
-            .bind(run)
-            .bind(transfer_id)
-            .bind(difference.items)
-            .bind(difference.matched_minor)
-            .bind(difference.settled_before_minor)
-            .bind(amount)
-            .bind(actor)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-            let detail = serde_json::json!({ "business_date": text, "program_id": program, "run_id": run,
-                "items": difference.items, "matched_minor": difference.matched_minor,
-                "settled_before_minor": difference.settled_before_minor, "amount_minor": amount,
-                "transfer_id": transfer_id });
-            Self::write_audit(
-                &mut tx,
-                actor,
-                "settlement.posted",
-                ("ewarung", ewarung.to_string()),
-                detail,
-            )
-            .await?;
-            posted.push(id);
-        }
-        let entries = Self::settlement_rows(&mut *tx, &text).await?;
         tx.commit().await?;
-        Ok(SettlementOutcome {
-            business_date: text,
-            run_id: run,
-            posted: entries
-                .iter()
-                .filter(|e| posted.contains(&e.id))
-                .cloned()
-                .collect(),
-            entries,
-        })
+        Ok(output)
     }
 
     async fn settlements(&self, date: chrono::NaiveDate) -> StoreResult<Vec<SettlementRecord>> {
         let mut conn = self.engine.reader().acquire().await?;
         Self::settlement_rows(&mut *conn, &business_day::format_date(date)).await
+    }
+}
+
+/// [`DayTx`](crate::store::DayTx) over a write transaction of the engine's.
+struct SqlDayTx<'t, E: Engine> {
+    tx: &'t mut crate::store::WriteTx<E::Db>,
+    engine: std::marker::PhantomData<fn() -> E>,
+}
+
+#[async_trait::async_trait]
+impl<E: Engine> crate::store::DayTx for SqlDayTx<'_, E>
+where
+    for<'c> &'c mut <E::Db as sqlx::Database>::Connection: sqlx::Executor<'c, Database = E::Db>,
+    for<'c> &'c sqlx::Pool<E::Db>: sqlx::Executor<'c, Database = E::Db>,
+    for<'q> <E::Db as sqlx::Database>::Arguments<'q>: sqlx::IntoArguments<'q, E::Db>,
+    for<'q> uuid::Uuid: sqlx::Encode<'q, E::Db> + sqlx::Type<E::Db>,
+    for<'q> Option<uuid::Uuid>: sqlx::Encode<'q, E::Db> + sqlx::Type<E::Db>,
+    for<'q> Option<UserId>: sqlx::Encode<'q, E::Db> + sqlx::Type<E::Db>,
+    for<'q> Option<EwarungId>: sqlx::Encode<'q, E::Db> + sqlx::Type<E::Db>,
+    for<'q> String: sqlx::Encode<'q, E::Db> + sqlx::Type<E::Db>,
+    for<'q> Option<String>: sqlx::Encode<'q, E::Db> + sqlx::Type<E::Db>,
+    for<'q> &'q str: sqlx::Encode<'q, E::Db>,
+    str: sqlx::Type<E::Db>,
+    for<'q> i64: sqlx::Encode<'q, E::Db> + sqlx::Type<E::Db>,
+    for<'q> Option<i64>: sqlx::Encode<'q, E::Db> + sqlx::Type<E::Db>,
+    for<'q> i32: sqlx::Encode<'q, E::Db> + sqlx::Type<E::Db>,
+    for<'q> bool: sqlx::Encode<'q, E::Db> + sqlx::Type<E::Db>,
+    for<'q> chrono::DateTime<chrono::Utc>: sqlx::Encode<'q, E::Db> + sqlx::Type<E::Db>,
+    for<'q> Json<serde_json::Value>: sqlx::Encode<'q, E::Db> + sqlx::Type<E::Db>,
+    for<'q> Option<crate::domain::ids::TransferId>: sqlx::Encode<'q, E::Db> + sqlx::Type<E::Db>,
+    for<'q> Option<&'q str>: sqlx::Encode<'q, E::Db> + sqlx::Type<E::Db>,
+    for<'q> Json<&'q ReconReport>: sqlx::Encode<'q, E::Db> + sqlx::Type<E::Db>,
+    for<'q> Json<&'q DayClose>: sqlx::Encode<'q, E::Db> + sqlx::Type<E::Db>,
+    for<'r> Json<ReconReport>: sqlx::Decode<'r, E::Db> + sqlx::Type<E::Db>,
+    for<'r> Json<DayClose>: sqlx::Decode<'r, E::Db> + sqlx::Type<E::Db>,
+    for<'r> bool: sqlx::Decode<'r, E::Db>,
+    for<'r> i64: sqlx::Decode<'r, E::Db>,
+    for<'r> i32: sqlx::Decode<'r, E::Db>,
+    for<'r> String: sqlx::Decode<'r, E::Db>,
+    for<'r> &'r str: sqlx::Decode<'r, E::Db>,
+    for<'r> uuid::Uuid: sqlx::Decode<'r, E::Db>,
+    for<'r> chrono::DateTime<chrono::Utc>: sqlx::Decode<'r, E::Db>,
+    for<'a> &'a str: sqlx::ColumnIndex<<E::Db as sqlx::Database>::Row>,
+    usize: sqlx::ColumnIndex<<E::Db as sqlx::Database>::Row>,
+{
+    async fn is_closed(&mut self, date: &str) -> StoreResult<bool> {
+        let found: Option<(String,)> =
+            sqlx::query_as("SELECT business_date FROM day_closes WHERE business_date = $1")
+                .bind(date)
+                .fetch_optional(&mut **self.tx)
+                .await?;
+        Ok(found.is_some())
+    }
+
+    async fn lock_authority(&mut self, date: &str) -> StoreResult<Option<uuid::Uuid>> {
+        SqlStore::<E>::lock_authority(&mut **self.tx, date).await
+    }
+
+    async fn pending_review(&mut self, date: &str) -> StoreResult<Option<uuid::Uuid>> {
+        let waiting: Option<(uuid::Uuid,)> = sqlx::query_as(
+            "SELECT run_id FROM recon_reviews WHERE business_date = $1 AND status = 'pending'",
+        )
+        .bind(date)
+        .fetch_optional(&mut **self.tx)
+        .await?;
+        Ok(waiting.map(|(run,)| run))
+    }
+
+    async fn payables(&mut self, run: uuid::Uuid) -> StoreResult<Vec<Payable>> {
+        SqlStore::<E>::payables_of(&mut **self.tx, run).await
+    }
+
+    async fn settled(&mut self, date: &str) -> StoreResult<Vec<(EwarungId, ProgramId, i64)>> {
+        SqlStore::<E>::settled_of(&mut **self.tx, date).await
+    }
+
+    async fn ledger(&mut self) -> StoreResult<Box<dyn crate::ledger::LedgerTx + '_>> {
+        E::ledger_tx(&mut **self.tx).await
+    }
+
+    async fn insert_settlement_entry(&mut self, entry: &NewSettlementEntry) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO settlement_entries (id, business_date, ewarung_id, program_id, run_id, transfer_id, items,
+                 matched_minor, settled_before_minor, amount_minor, created_by, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+        )
+        .bind(entry.id)
+        .bind(&entry.business_date)
+        .bind(entry.ewarung_id)
+        .bind(entry.program_id)
+        .bind(entry.run_id)
+        .bind(entry.transfer_id)
+        .bind(entry.items)
+        .bind(entry.matched_minor)
+        .bind(entry.settled_before_minor)
+        .bind(entry.amount_minor)
+        .bind(entry.created_by)
+        .bind(entry.created_at)
+        .execute(&mut **self.tx)
+        .await?;
+        Ok(())
+    }
+
+    async fn audit(
+        &mut self,
+        actor: UserId,
+        action: &str,
+        subject: (&str, String),
+        detail: serde_json::Value,
+    ) -> StoreResult<()> {
+        SqlStore::<E>::write_audit(self.tx, actor, action, subject, detail).await
+    }
+
+    async fn settlement_entries(&mut self, date: &str) -> StoreResult<Vec<SettlementRecord>> {
+        SqlStore::<E>::settlement_rows(&mut **self.tx, date).await
     }
 }

@@ -418,7 +418,7 @@ pub trait DayStore: Send + Sync + 'static {
     ) -> StoreResult<()>;
     /// Finishes a run with its report; when the same file was reconciled for the date before,
     /// this run is dropped and the earlier one returned. The run becomes the date's
-    /// authoritative run, or waits for a second bank user (see [`crate::settlement::review`]).
+    /// authoritative run, or waits for a second bank user (see [`crate::ledger::settlement_review`]).
     async fn finish_recon_run(
         &self,
         run: uuid::Uuid,
@@ -429,12 +429,12 @@ pub trait DayStore: Send + Sync + 'static {
     async fn recon_review_preview(
         &self,
         run: uuid::Uuid,
-    ) -> StoreResult<crate::settlement::review::Preview>;
+    ) -> StoreResult<crate::ledger::settlement_review::Preview>;
     /// A second bank user confirms (the run becomes authoritative) or rejects a waiting run,
     /// audited with the preview it was decided on.
     async fn decide_recon_review(
         &self,
-        decision: &crate::settlement::review::ReviewDecision,
+        decision: &crate::ledger::settlement_review::ReviewDecision,
     ) -> StoreResult<crate::model::recon::ReconRun>;
     /// Drops a run that failed part way.
     async fn abandon_recon_run(&self, run: uuid::Uuid) -> StoreResult<()>;
@@ -457,18 +457,84 @@ pub trait DayStore: Send + Sync + 'static {
         reason: &str,
         actor: UserId,
     ) -> StoreResult<crate::model::recon::ReconException>;
-    /// Settles the difference between what the date's authoritative run matched and what was
-    /// settled before, per E-Warung and program, as new entries and transfers (see
-    /// [`crate::settlement`]); settling again with nothing new posts nothing.
-    async fn settle(
-        &self,
-        date: chrono::NaiveDate,
-        actor: UserId,
-    ) -> StoreResult<crate::settlement::SettlementOutcome>;
+    /// Runs `job` in one write transaction on the day's tables and commits it (nothing of it when
+    /// it fails). Settlement's settle job runs here.
+    async fn transact_day(&self, job: &dyn ErasedDayJob) -> StoreResult<Box<dyn Any + Send>>;
     async fn settlements(
         &self,
         date: chrono::NaiveDate,
-    ) -> StoreResult<Vec<crate::settlement::SettlementRecord>>;
+    ) -> StoreResult<Vec<crate::model::settlement::SettlementRecord>>;
+}
+
+/// A write transaction on the bank's day as settlement's rules see it: reads and writes only,
+/// each one statement; the decisions are the job's. The date's authority row lock, once taken,
+/// is held until the commit.
+#[async_trait]
+pub trait DayTx: Send {
+    /// Whether `date` has been closed.
+    async fn is_closed(&mut self, date: &str) -> StoreResult<bool>;
+    /// Takes the date's authority row lock and returns its authoritative run, if any: a run
+    /// finishing, a review decided or a second settle of the date waits for this transaction.
+    async fn lock_authority(&mut self, date: &str) -> StoreResult<Option<uuid::Uuid>>;
+    /// A run of `date` waiting for a second bank user, if any.
+    async fn pending_review(&mut self, date: &str) -> StoreResult<Option<uuid::Uuid>>;
+    /// What `run` matched per (E-Warung, program).
+    async fn payables(&mut self, run: uuid::Uuid)
+        -> StoreResult<Vec<crate::model::recon::Payable>>;
+    /// What the date's entries settled so far, per (E-Warung, program).
+    async fn settled(&mut self, date: &str) -> StoreResult<Vec<(EwarungId, ProgramId, i64)>>;
+    /// The ledger, in this same transaction.
+    async fn ledger(&mut self) -> StoreResult<Box<dyn crate::ledger::LedgerTx + '_>>;
+    async fn insert_settlement_entry(
+        &mut self,
+        entry: &crate::model::settlement::NewSettlementEntry,
+    ) -> StoreResult<()>;
+    /// An audit entry by `actor` in this transaction.
+    async fn audit(
+        &mut self,
+        actor: UserId,
+        action: &str,
+        subject: (&str, String),
+        detail: serde_json::Value,
+    ) -> StoreResult<()>;
+    /// Every entry of `date`, oldest first.
+    async fn settlement_entries(
+        &mut self,
+        date: &str,
+    ) -> StoreResult<Vec<crate::model::settlement::SettlementRecord>>;
+}
+
+/// Work on the bank's day, run by [`DayStore::transact_day`] in one transaction.
+#[async_trait]
+pub trait DayJob: Send + Sync {
+    type Output: Send + 'static;
+    async fn run(&self, tx: &mut dyn DayTx) -> StoreResult<Self::Output>;
+}
+
+/// [`DayJob`] with its output type erased, so that `DayStore` stays object-safe.
+#[async_trait]
+pub trait ErasedDayJob: Send + Sync {
+    async fn run_erased(&self, tx: &mut dyn DayTx) -> StoreResult<Box<dyn Any + Send>>;
+}
+
+#[async_trait]
+impl<J: DayJob> ErasedDayJob for J {
+    async fn run_erased(&self, tx: &mut dyn DayTx) -> StoreResult<Box<dyn Any + Send>> {
+        Ok(Box::new(self.run(tx).await?))
+    }
+}
+
+/// Runs a typed day job through [`DayStore::transact_day`].
+pub async fn run_day_job<J: DayJob>(store: &dyn Store, job: J) -> StoreResult<J::Output> {
+    let output = store.days().transact_day(&job).await?;
+    output
+        .downcast::<J::Output>()
+        .map(|boxed| *boxed)
+        .map_err(|_| {
+            StoreError::Database(sqlx::Error::Protocol(
+                "day job returned another type".into(),
+            ))
+        })
 }
 
 /// The ledger: jobs that move value, quota batches, and the checks over all of it.

@@ -248,12 +248,7 @@ pub async fn settle(
     SignedForm { signed, form: _ }: SignedForm<crate::web::form::NoFields>,
 ) -> Result<Response, WebError> {
     signed.require(Permission::Reconcile)?;
-    match state
-        .store
-        .days()
-        .settle(date(&text)?, signed.user.id)
-        .await
-    {
+    match crate::settlement::settle(state.store.as_ref(), date(&text)?, signed.user.id).await {
         Ok(outcome) => {
             tracing::info!(date = %text, entries = outcome.posted.len(), "settled from the web");
             Ok(Redirect::to(&format!("/bank?date={text}")).into_response())
