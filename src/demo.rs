@@ -356,7 +356,7 @@ async fn load_quota(
     ledger
         .finish_quota_batch(batch.id, lines.len() as i64, tally.finish())
         .await?;
-    ledger.approve_quota_batch(batch.id, approver).await?;
+    crate::quota::posting::approve(store, batch.id, approver).await?;
     Ok(period)
 }
 

@@ -309,7 +309,7 @@ async fn load_quota(
         "bench quota invalid: {:?}",
         report.errors
     );
-    ledger.approve_quota_batch(batch.id, checker).await?;
+    ssn::quota::posting::approve(state.store.as_ref(), batch.id, checker).await?;
     Ok(())
 }
 

@@ -178,11 +178,7 @@ pub async fn approve(
     PathParam(id): PathParam<QuotaBatchId>,
 ) -> Result<Json<BatchReport>, ApiError> {
     caller.require(Permission::LoadQuotas)?;
-    let report = state
-        .store
-        .ledger()
-        .approve_quota_batch(id, caller.user)
-        .await?;
+    let report = crate::quota::posting::approve(state.store.as_ref(), id, caller.user).await?;
     tracing::info!(batch = %id, approver = %caller.username, "quota batch posted");
     Ok(Json(report))
 }

@@ -4,6 +4,7 @@
 //! outlives the program's carry-over returns to program funding (`expire`).
 
 pub mod parse;
+pub mod posting;
 pub mod tally;
 pub mod upload;
 

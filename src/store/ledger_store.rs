@@ -208,155 +208,6 @@ where
         insert.execute(&mut *conn).await?;
         Ok(())
     }
-
-    /// One attempt at posting a batch, in one transaction (see `approve_quota_batch`).
-    async fn post_quota_batch(
-        &self,
-        batch: QuotaBatchId,
-        approver: QuotaUserId,
-    ) -> StoreResult<BatchReport> {
-        let mut tx = self.engine.begin_write().await?;
-        let record: QuotaBatchRecord = sqlx::query_as("SELECT * FROM quota_batches WHERE id = $1")
-            .bind(batch)
-            .fetch_optional(&mut *tx)
-            .await?
-            .ok_or(StoreError::NotFound {
-                entity: "quota batch",
-            })?;
-        if record.uploaded_by == approver {
-            return Err(StoreError::SameApprover(
-                "a batch must be approved by a different office user than the one who uploaded it",
-            ));
-        }
-        let now = crate::store::now();
-        let claimed = sqlx::query(
-            "UPDATE quota_batches SET status = 'posted', approved_by = $2, approved_at = $3
-             WHERE id = $1 AND status = 'validated'",
-        )
-        .bind(batch)
-        .bind(approver)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-        if claimed.rows_affected() == 0 {
-            return Err(StoreError::StateConflict {
-                entity: "quota batch",
-                actual: record.status.to_string(),
-            });
-        }
-        sqlx::query(&format!(
-            "UPDATE quota_lines SET outcome = (SELECT {POSTING_OUTCOME} FROM quota_lines l
-                 WHERE l.batch_id = quota_lines.batch_id AND l.line_no = quota_lines.line_no)
-             WHERE batch_id = $1"
-        ))
-        .bind(batch)
-        .execute(&mut *tx)
-        .await?;
-        let programs: Vec<crate::domain::ids::ProgramId> = sqlx::query_scalar(
-            "SELECT DISTINCT program_id FROM quota_lines WHERE batch_id = $1 AND outcome = 'credited'",
-        )
-        .bind(batch)
-        .fetch_all(&mut *tx)
-        .await?;
-        for program in &programs {
-            let mut ledger = E::ledger_tx(&mut *tx).await?;
-            ledger
-                .ensure_account(AccountKind::ProgramFunding, *program, AccountOwner::Program)
-                .await?;
-        }
-        // One new entitlement account per household not yet in the program (its first
-        // line in the file supplies the id chosen at upload). Every step below is a join
-        // or a grouping, never a per-row search, so a million rows post in seconds.
-        sqlx::query(
-            "INSERT INTO accounts (id, kind, program_id, household_id, created_at)
-             SELECT l.account_id, 'entitlement', l.program_id, l.household_id, $2
-             FROM (SELECT program_id, household_id, min(line_no) AS first_line FROM quota_lines
-                   WHERE batch_id = $1 AND outcome = 'credited'
-                   GROUP BY program_id, household_id) f
-             JOIN quota_lines l ON l.batch_id = $1 AND l.line_no = f.first_line
-             WHERE NOT EXISTS (SELECT 1 FROM accounts a WHERE a.kind = 'entitlement'
-                                 AND a.program_id = l.program_id AND a.household_id = l.household_id)
-             ON CONFLICT DO NOTHING",
-        )
-        .bind(batch)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query(
-            "INSERT INTO transfers (id, program_id, debit_account_id, credit_account_id, amount_minor,
-                                    kind, reference, created_at)
-             SELECT l.transfer_id, l.program_id, f.id, a.id, l.amount_minor, 'quota_load',
-                    'quota:' || l.period || ':line:' || CAST(l.line_no AS TEXT), $2
-             FROM quota_lines l
-             JOIN accounts a ON a.kind = 'entitlement' AND a.program_id = l.program_id
-                            AND a.household_id = l.household_id
-             JOIN accounts f ON f.kind = 'program_funding' AND f.program_id = l.program_id
-             WHERE l.batch_id = $1 AND l.outcome = 'credited'",
-        )
-        .bind(batch)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query(
-            "INSERT INTO quota_credits (program_id, household_id, period, batch_id, transfer_id, amount_minor)
-             SELECT program_id, household_id, period, batch_id, transfer_id, amount_minor
-             FROM quota_lines WHERE batch_id = $1 AND outcome = 'credited'",
-        )
-        .bind(batch)
-        .execute(&mut *tx)
-        .await?;
-        // Each account gains the sum of its new transfers: the credits and, on the program's
-        // funding account, the matching debits.
-        for (side, account) in [
-            ("credits", "credit_account_id"),
-            ("debits", "debit_account_id"),
-        ] {
-            sqlx::query(&format!(
-                "UPDATE accounts SET {side}_posted = accounts.{side}_posted + moved.total
-                 FROM (SELECT t.{account} AS account_id, CAST(sum(t.amount_minor) AS BIGINT) AS total
-                       FROM quota_lines l JOIN transfers t ON t.id = l.transfer_id
-                       WHERE l.batch_id = $1 AND l.outcome = 'credited'
-                       GROUP BY t.{account}) moved
-                 WHERE accounts.id = moved.account_id"
-            ))
-            .bind(batch)
-            .execute(&mut *tx)
-            .await?;
-        }
-        let outcomes: Vec<OutcomeCount> = sqlx::query_as(
-            "SELECT outcome, CAST(count(*) AS BIGINT) AS rows,
-                    CAST(sum(amount_minor) AS BIGINT) AS amount_minor
-             FROM quota_lines WHERE batch_id = $1 GROUP BY outcome",
-        )
-        .bind(batch)
-        .fetch_all(&mut *tx)
-        .await?;
-        sqlx::query("DELETE FROM quota_batch_outcomes WHERE batch_id = $1")
-            .bind(batch)
-            .execute(&mut *tx)
-            .await?;
-        Self::record_outcomes(&mut tx, batch, &outcomes).await?;
-        let report = Self::batch_report(&mut tx, batch)
-            .await?
-            .ok_or(StoreError::NotFound {
-                entity: "quota batch",
-            })?;
-        let credited = report.outcomes.iter().find(|o| o.outcome == "credited");
-        let detail = json!({
-            "credited_rows": credited.map_or(0, |o| o.rows),
-            "credited_minor": credited.map_or(0, |o| o.amount_minor),
-        });
-        crate::store::registry::audit(
-            &mut tx,
-            Some(approver),
-            "quota.posted",
-            ("quota_batch", batch.to_string()),
-            detail,
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(report)
-    }
 }
 
 /// What posting a line does, decided again at posting time, as SQL over `quota_lines l`.
@@ -548,19 +399,19 @@ where
         .await?)
     }
 
-    async fn approve_quota_batch(
+    async fn transact_quota_posting(
         &self,
-        batch: QuotaBatchId,
-        approver: QuotaUserId,
-    ) -> StoreResult<BatchReport> {
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            match self.post_quota_batch(batch, approver).await {
-                Err(error) if error.is_retryable() && attempt < 4 => continue,
-                other => return other,
-            }
-        }
+        job: &dyn crate::store::ErasedQuotaPostingJob,
+    ) -> StoreResult<Box<dyn std::any::Any + Send>> {
+        let mut tx = self.engine.begin_write().await?;
+        let output = job
+            .run_erased(&mut SqlQuotaPostingTx::<E> {
+                tx: &mut tx,
+                engine: std::marker::PhantomData,
+            })
+            .await?;
+        tx.commit().await?;
+        Ok(output)
     }
 
     async fn expire_entitlements(
@@ -798,6 +649,225 @@ where
         }
         tx.rollback().await?;
         Ok(check)
+    }
+}
+
+/// [`QuotaPostingTx`](crate::store::QuotaPostingTx) over a write transaction of the engine's.
+/// Every step is one set statement over the batch's lines (a join or a grouping, never a
+/// per-row search), so a million lines post in seconds.
+struct SqlQuotaPostingTx<'t, E: Engine> {
+    tx: &'t mut crate::store::WriteTx<E::Db>,
+    engine: std::marker::PhantomData<fn() -> E>,
+}
+
+/// The join that finds a line's account of `kind`: one per household and program for an
+/// entitlement, one per program for funding and settlement.
+fn line_account(alias: &str, kind: AccountKind) -> StoreResult<String> {
+    match kind {
+        AccountKind::Entitlement => Ok(format!(
+            "JOIN accounts {alias} ON {alias}.kind = 'entitlement' AND {alias}.program_id = l.program_id
+                                  AND {alias}.household_id = l.household_id"
+        )),
+        AccountKind::ProgramFunding | AccountKind::Settlement => Ok(format!(
+            "JOIN accounts {alias} ON {alias}.kind = '{kind}' AND {alias}.program_id = l.program_id"
+        )),
+        // A quota line names no E-Warung.
+        AccountKind::EwarungPayable => Err(StoreError::Check {
+            constraint: "quota_transfers_accounts".into(),
+        }),
+    }
+}
+
+#[async_trait::async_trait]
+impl<E: Engine> crate::store::QuotaPostingTx for SqlQuotaPostingTx<'_, E>
+where
+    for<'c> &'c mut <E::Db as sqlx::Database>::Connection: sqlx::Executor<'c, Database = E::Db>,
+    for<'c> &'c sqlx::Pool<E::Db>: sqlx::Executor<'c, Database = E::Db>,
+    for<'q> <E::Db as sqlx::Database>::Arguments<'q>: sqlx::IntoArguments<'q, E::Db>,
+    for<'q> uuid::Uuid: sqlx::Encode<'q, E::Db> + sqlx::Type<E::Db>,
+    for<'q> Option<uuid::Uuid>: sqlx::Encode<'q, E::Db> + sqlx::Type<E::Db>,
+    for<'q> Option<UserId>: sqlx::Encode<'q, E::Db> + sqlx::Type<E::Db>,
+    for<'q> String: sqlx::Encode<'q, E::Db> + sqlx::Type<E::Db>,
+    for<'q> Option<String>: sqlx::Encode<'q, E::Db> + sqlx::Type<E::Db>,
+    for<'q> &'q str: sqlx::Encode<'q, E::Db>,
+    str: sqlx::Type<E::Db>,
+    for<'q> i64: sqlx::Encode<'q, E::Db> + sqlx::Type<E::Db>,
+    for<'q> i32: sqlx::Encode<'q, E::Db> + sqlx::Type<E::Db>,
+    for<'q> DateTime<Utc>: sqlx::Encode<'q, E::Db> + sqlx::Type<E::Db>,
+    for<'q> sqlx::types::Json<serde_json::Value>: sqlx::Encode<'q, E::Db> + sqlx::Type<E::Db>,
+    for<'q> Option<crate::domain::ids::QuotaBatchId>: sqlx::Encode<'q, E::Db> + sqlx::Type<E::Db>,
+    // Rows read column by column.
+    for<'r> i64: sqlx::Decode<'r, E::Db>,
+    for<'r> i32: sqlx::Decode<'r, E::Db>,
+    for<'r> String: sqlx::Decode<'r, E::Db>,
+    for<'r> &'r str: sqlx::Decode<'r, E::Db>,
+    for<'r> uuid::Uuid: sqlx::Decode<'r, E::Db>,
+    for<'r> DateTime<Utc>: sqlx::Decode<'r, E::Db>,
+    for<'a> &'a str: sqlx::ColumnIndex<<E::Db as sqlx::Database>::Row>,
+    usize: sqlx::ColumnIndex<<E::Db as sqlx::Database>::Row>,
+{
+    async fn batch(&mut self, batch: QuotaBatchId) -> StoreResult<Option<QuotaBatchRecord>> {
+        Ok(sqlx::query_as("SELECT * FROM quota_batches WHERE id = $1")
+            .bind(batch)
+            .fetch_optional(&mut **self.tx)
+            .await?)
+    }
+
+    async fn mark_posted(
+        &mut self,
+        batch: QuotaBatchId,
+        approver: QuotaUserId,
+        at: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        let claimed = sqlx::query(
+            "UPDATE quota_batches SET status = 'posted', approved_by = $2, approved_at = $3
+             WHERE id = $1 AND status = 'validated'",
+        )
+        .bind(batch)
+        .bind(approver)
+        .bind(at)
+        .execute(&mut **self.tx)
+        .await?;
+        Ok(claimed.rows_affected() == 1)
+    }
+
+    async fn classify_lines(&mut self, batch: QuotaBatchId) -> StoreResult<()> {
+        sqlx::query(&format!(
+            "UPDATE quota_lines SET outcome = (SELECT {POSTING_OUTCOME} FROM quota_lines l
+                 WHERE l.batch_id = quota_lines.batch_id AND l.line_no = quota_lines.line_no)
+             WHERE batch_id = $1"
+        ))
+        .bind(batch)
+        .execute(&mut **self.tx)
+        .await?;
+        Ok(())
+    }
+
+    async fn credited_programs(
+        &mut self,
+        batch: QuotaBatchId,
+    ) -> StoreResult<Vec<crate::domain::ids::ProgramId>> {
+        Ok(sqlx::query_scalar(
+            "SELECT DISTINCT program_id FROM quota_lines WHERE batch_id = $1 AND outcome = 'credited'",
+        )
+        .bind(batch)
+        .fetch_all(&mut **self.tx)
+        .await?)
+    }
+
+    async fn ledger(&mut self) -> StoreResult<Box<dyn crate::ledger::LedgerTx + '_>> {
+        E::ledger_tx(&mut **self.tx).await
+    }
+
+    async fn open_entitlements(
+        &mut self,
+        batch: QuotaBatchId,
+        at: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        // The household's first line in the file supplies the account id chosen at upload.
+        sqlx::query(
+            "INSERT INTO accounts (id, kind, program_id, household_id, created_at)
+             SELECT l.account_id, 'entitlement', l.program_id, l.household_id, $2
+             FROM (SELECT program_id, household_id, min(line_no) AS first_line FROM quota_lines
+                   WHERE batch_id = $1 AND outcome = 'credited'
+                   GROUP BY program_id, household_id) f
+             JOIN quota_lines l ON l.batch_id = $1 AND l.line_no = f.first_line
+             WHERE NOT EXISTS (SELECT 1 FROM accounts a WHERE a.kind = 'entitlement'
+                                 AND a.program_id = l.program_id AND a.household_id = l.household_id)
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(batch)
+        .bind(at)
+        .execute(&mut **self.tx)
+        .await?;
+        Ok(())
+    }
+
+    async fn insert_transfers(
+        &mut self,
+        batch: QuotaBatchId,
+        kind: TransferKind,
+        debit: AccountKind,
+        credit: AccountKind,
+        at: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        sqlx::query(&format!(
+            "INSERT INTO transfers (id, program_id, debit_account_id, credit_account_id, amount_minor,
+                                    kind, reference, created_at)
+             SELECT l.transfer_id, l.program_id, d.id, c.id, l.amount_minor, '{kind}',
+                    'quota:' || l.period || ':line:' || CAST(l.line_no AS TEXT), $2
+             FROM quota_lines l {} {}
+             WHERE l.batch_id = $1 AND l.outcome = 'credited'",
+            line_account("d", debit)?,
+            line_account("c", credit)?
+        ))
+        .bind(batch)
+        .bind(at)
+        .execute(&mut **self.tx)
+        .await?;
+        Ok(())
+    }
+
+    async fn record_credits(&mut self, batch: QuotaBatchId) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO quota_credits (program_id, household_id, period, batch_id, transfer_id, amount_minor)
+             SELECT program_id, household_id, period, batch_id, transfer_id, amount_minor
+             FROM quota_lines WHERE batch_id = $1 AND outcome = 'credited'",
+        )
+        .bind(batch)
+        .execute(&mut **self.tx)
+        .await?;
+        Ok(())
+    }
+
+    async fn add_transfers_to_balances(&mut self, batch: QuotaBatchId) -> StoreResult<()> {
+        for (side, account) in [
+            ("credits", "credit_account_id"),
+            ("debits", "debit_account_id"),
+        ] {
+            sqlx::query(&format!(
+                "UPDATE accounts SET {side}_posted = accounts.{side}_posted + moved.total
+                 FROM (SELECT t.{account} AS account_id, CAST(sum(t.amount_minor) AS BIGINT) AS total
+                       FROM quota_lines l JOIN transfers t ON t.id = l.transfer_id
+                       WHERE l.batch_id = $1 AND l.outcome = 'credited'
+                       GROUP BY t.{account}) moved
+                 WHERE accounts.id = moved.account_id"
+            ))
+            .bind(batch)
+            .execute(&mut **self.tx)
+            .await?;
+        }
+        Ok(())
+    }
+
+    async fn keep_outcomes(&mut self, batch: QuotaBatchId) -> StoreResult<()> {
+        let outcomes: Vec<OutcomeCount> = sqlx::query_as(
+            "SELECT outcome, CAST(count(*) AS BIGINT) AS rows,
+                    CAST(sum(amount_minor) AS BIGINT) AS amount_minor
+             FROM quota_lines WHERE batch_id = $1 GROUP BY outcome",
+        )
+        .bind(batch)
+        .fetch_all(&mut **self.tx)
+        .await?;
+        sqlx::query("DELETE FROM quota_batch_outcomes WHERE batch_id = $1")
+            .bind(batch)
+            .execute(&mut **self.tx)
+            .await?;
+        SqlStore::<E>::record_outcomes(&mut **self.tx, batch, &outcomes).await
+    }
+
+    async fn report(&mut self, batch: QuotaBatchId) -> StoreResult<Option<BatchReport>> {
+        SqlStore::<E>::batch_report(&mut **self.tx, batch).await
+    }
+
+    async fn audit(
+        &mut self,
+        actor: QuotaUserId,
+        action: &str,
+        subject: (&str, String),
+        detail: serde_json::Value,
+    ) -> StoreResult<()> {
+        crate::store::registry::audit(self.tx, Some(actor), action, subject, detail).await
     }
 }
 

@@ -524,6 +524,95 @@ impl<J: DayJob> ErasedDayJob for J {
     }
 }
 
+/// A write transaction on a quota batch's lines as posting's rules see it: each step one set
+/// statement over every line of the batch; the order and the decisions are the job's.
+#[async_trait]
+pub trait QuotaPostingTx: Send {
+    async fn batch(&mut self, batch: QuotaBatchId) -> StoreResult<Option<QuotaBatchRecord>>;
+    /// Marks a `validated` batch posted by `approver`; `false` when it is not `validated`.
+    async fn mark_posted(
+        &mut self,
+        batch: QuotaBatchId,
+        approver: UserId,
+        at: DateTime<Utc>,
+    ) -> StoreResult<bool>;
+    /// Sets each line's outcome from the registry as it stands now: `skipped_suspended`,
+    /// `skipped_exited` (the household's status), `already_loaded` (a credit for the program,
+    /// household and period exists), else `credited`.
+    async fn classify_lines(&mut self, batch: QuotaBatchId) -> StoreResult<()>;
+    /// The programs the batch's credited lines load.
+    async fn credited_programs(&mut self, batch: QuotaBatchId) -> StoreResult<Vec<ProgramId>>;
+    /// The ledger, in this same transaction.
+    async fn ledger(&mut self) -> StoreResult<Box<dyn crate::ledger::LedgerTx + '_>>;
+    /// An entitlement account for each credited household the program has none for yet.
+    async fn open_entitlements(
+        &mut self,
+        batch: QuotaBatchId,
+        at: DateTime<Utc>,
+    ) -> StoreResult<()>;
+    /// One transfer of `kind` per credited line, from the line's account of kind `debit` to its
+    /// account of kind `credit` (the accounts exist), for the line's amount.
+    async fn insert_transfers(
+        &mut self,
+        batch: QuotaBatchId,
+        kind: crate::ledger::TransferKind,
+        debit: crate::ledger::AccountKind,
+        credit: crate::ledger::AccountKind,
+        at: DateTime<Utc>,
+    ) -> StoreResult<()>;
+    /// Records each credited line as its household's credit for the period.
+    async fn record_credits(&mut self, batch: QuotaBatchId) -> StoreResult<()>;
+    /// Adds the batch's new transfers to their accounts' posted totals.
+    async fn add_transfers_to_balances(&mut self, batch: QuotaBatchId) -> StoreResult<()>;
+    /// Keeps the batch's rows and amount by outcome with it, for its reports.
+    async fn keep_outcomes(&mut self, batch: QuotaBatchId) -> StoreResult<()>;
+    async fn report(&mut self, batch: QuotaBatchId) -> StoreResult<Option<BatchReport>>;
+    /// An audit entry by `actor` in this transaction.
+    async fn audit(
+        &mut self,
+        actor: UserId,
+        action: &str,
+        subject: (&str, String),
+        detail: serde_json::Value,
+    ) -> StoreResult<()>;
+}
+
+/// Work on a quota batch, run by [`LedgerStore::transact_quota_posting`] in one transaction.
+#[async_trait]
+pub trait QuotaPostingJob: Send + Sync {
+    type Output: Send + 'static;
+    async fn run(&self, tx: &mut dyn QuotaPostingTx) -> StoreResult<Self::Output>;
+}
+
+/// [`QuotaPostingJob`] with its output type erased, so that `LedgerStore` stays object-safe.
+#[async_trait]
+pub trait ErasedQuotaPostingJob: Send + Sync {
+    async fn run_erased(&self, tx: &mut dyn QuotaPostingTx) -> StoreResult<Box<dyn Any + Send>>;
+}
+
+#[async_trait]
+impl<J: QuotaPostingJob> ErasedQuotaPostingJob for J {
+    async fn run_erased(&self, tx: &mut dyn QuotaPostingTx) -> StoreResult<Box<dyn Any + Send>> {
+        Ok(Box::new(self.run(tx).await?))
+    }
+}
+
+/// Runs a typed quota posting job through [`LedgerStore::transact_quota_posting`].
+pub async fn run_quota_posting_job<J: QuotaPostingJob>(
+    store: &dyn Store,
+    job: J,
+) -> StoreResult<J::Output> {
+    let output = store.ledger().transact_quota_posting(&job).await?;
+    output
+        .downcast::<J::Output>()
+        .map(|boxed| *boxed)
+        .map_err(|_| {
+            StoreError::Database(sqlx::Error::Protocol(
+                "quota posting job returned another type".into(),
+            ))
+        })
+}
+
 /// Runs a typed day job through [`DayStore::transact_day`].
 pub async fn run_day_job<J: DayJob>(store: &dyn Store, job: J) -> StoreResult<J::Output> {
     let output = store.days().transact_day(&job).await?;
@@ -582,12 +671,12 @@ pub trait LedgerStore: Send + Sync + 'static {
         after_line: i64,
         limit: u32,
     ) -> StoreResult<Vec<LineError>>;
-    /// Maker-checker approval: posts every creditable row in one transaction, or nothing.
-    async fn approve_quota_batch(
+    /// Runs `job` in one write transaction and commits it (nothing of it when it fails). The
+    /// quota service's posting job runs here.
+    async fn transact_quota_posting(
         &self,
-        batch: QuotaBatchId,
-        approver: UserId,
-    ) -> StoreResult<BatchReport>;
+        job: &dyn ErasedQuotaPostingJob,
+    ) -> StoreResult<Box<dyn Any + Send>>;
     /// Returns entitlement older than each program's carry-over to program funding.
     async fn expire_entitlements(
         &self,

@@ -238,11 +238,12 @@ pub async fn approve(
     let tr = signed.tr();
     // Refused, the browser goes back to a page that can be opened again (post/redirect/get):
     // the confirmation if the batch still awaits another approver, else the batch itself.
-    let (to, refusal) = match state
-        .store
-        .ledger()
-        .approve_quota_batch(QuotaBatchId(id), signed.user.id)
-        .await
+    let (to, refusal) = match crate::quota::posting::approve(
+        state.store.as_ref(),
+        QuotaBatchId(id),
+        signed.user.id,
+    )
+    .await
     {
         Ok(_) => {
             tracing::info!(batch = %id, approver = %signed.user.username, "quota batch posted");
