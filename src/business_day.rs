@@ -47,6 +47,11 @@ impl std::fmt::Display for Cutoff {
     }
 }
 
+/// The calendar date in Samarinda (WITA) at `at`: for birth dates and ages.
+pub fn local_today(at: DateTime<Utc>) -> NaiveDate {
+    (at + Duration::hours(WITA_OFFSET_HOURS)).date_naive()
+}
+
 /// The business date the clock says `at` belongs to, ignoring closes.
 pub fn clock_date(at: DateTime<Utc>, cutoff: Cutoff) -> NaiveDate {
     // Shifting by (24 h - cut-off) moves activity after the cut-off into the next day.

@@ -91,6 +91,9 @@ impl Application {
             households: Households {
                 store: store.clone(),
             },
+            members: crate::registry::members::Members {
+                store: store.clone(),
+            },
             users: Users {
                 store: store.clone(),
                 logins: logins.clone(),

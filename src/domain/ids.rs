@@ -64,6 +64,10 @@ id_type!(
     HouseholdId
 );
 id_type!(
+    /// A person listed in a household (the head included).
+    MemberId
+);
+id_type!(
     /// One plastic card; a household may have had several over time.
     CardId
 );

@@ -10,6 +10,7 @@ pub mod ids;
 pub mod invalid;
 pub mod limits;
 pub mod locale;
+pub mod member;
 pub mod message;
 pub mod money;
 pub mod pan;

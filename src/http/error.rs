@@ -285,8 +285,27 @@ impl From<HouseholdError> for ApiError {
             },
             HouseholdError::Refused(refusals) => refusals.into(),
             HouseholdError::KkNumberRegistered => conflict("kk_number_registered", &error),
+            HouseholdError::NikInOtherHousehold(_) => conflict("nik_in_other_household", &error),
             HouseholdError::Stale { .. } => conflict("stale_revision", &error),
             HouseholdError::Store(store) => store.into(),
+        }
+    }
+}
+
+impl From<crate::registry::members::MemberError> for ApiError {
+    fn from(error: crate::registry::members::MemberError) -> Self {
+        use crate::registry::members::MemberError;
+        match error {
+            MemberError::HouseholdNotFound => ApiError::NotFound {
+                entity: "household",
+            },
+            MemberError::MemberNotFound => ApiError::NotFound { entity: "member" },
+            MemberError::Refused(refusals) => refusals.into(),
+            MemberError::NikInOtherHousehold(_) => conflict("nik_in_other_household", &error),
+            MemberError::NikInThisHousehold => conflict("nik_in_household", &error),
+            MemberError::HeadRequired => conflict("head_required", &error),
+            MemberError::Stale { .. } => conflict("stale_revision", &error),
+            MemberError::Store(store) => store.into(),
         }
     }
 }

@@ -11,6 +11,7 @@ pub mod ewarungs;
 pub mod health;
 pub mod households;
 pub mod json;
+pub mod members;
 pub mod metered;
 pub mod openapi;
 pub mod programs;
@@ -79,6 +80,19 @@ pub fn router(state: AppState, limits: Limits, pages: Router<AppState>) -> Route
         )
         .route("/households/{id}/status", post(households::change_status))
         .route("/households/{id}/revisions", get(households::revisions))
+        .route(
+            "/households/{id}/members",
+            get(members::list_members).post(members::add_member),
+        )
+        .route(
+            "/households/{id}/members/{member_id}",
+            axum::routing::put(members::correct_member),
+        )
+        .route(
+            "/households/{id}/members/{member_id}/remove",
+            post(members::remove_member),
+        )
+        .route("/households/{id}/head", post(members::change_head))
         .route(
             "/households/{id}/cards",
             post(cards::issue).get(cards::list_for_household),

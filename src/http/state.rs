@@ -18,6 +18,8 @@ pub struct AppState {
     pub cards: crate::cards::Cards,
     /// Registering households and changing them.
     pub households: crate::registry::households::Households,
+    /// Household members.
+    pub members: crate::registry::members::Members,
     /// Users, their roles and passwords.
     pub users: crate::registry::users::Users,
     /// Programs and their catalogs.

@@ -4,6 +4,7 @@
 //! each other.
 
 pub mod error;
+pub mod members;
 pub mod quota;
 pub mod recon;
 pub mod records;

@@ -26,6 +26,10 @@ pub enum HouseholdError {
     Refused(Refusals),
     #[error("a household with that KK number is registered")]
     KkNumberRegistered,
+    /// Another household holds a NIK this one would (its head's, or on a return from exited,
+    /// any member's).
+    #[error("this NIK is listed in another household (KK {}, id {})", .0.kk_number, .0.household_id)]
+    NikInOtherHousehold(crate::model::members::NikHolder),
     /// Someone changed the household after the clerk read it.
     #[error("the household was changed by someone else; it is now at revision {actual}, reload and retry")]
     Stale { actual: i32 },
@@ -173,7 +177,13 @@ impl Households {
             head_name: registration.head_name,
             address: registration.address,
         };
-        Ok(self.store.create_household(household, actor).await?)
+        let head_nik = household.head_nik.clone();
+        match self.store.create_household(household, actor).await {
+            Err(error) if holds_nik_elsewhere(&error) => {
+                Err(self.name_holder(vec![head_nik], None, error).await)
+            }
+            other => Ok(other?),
+        }
     }
 
     pub async fn change_data(
@@ -221,8 +231,41 @@ impl Households {
     }
 
     async fn update(&self, change: HouseholdChange) -> Result<HouseholdRecord, HouseholdError> {
-        Ok(self.store.update_household(change).await?)
+        let id = change.id;
+        let new_head_nik = change.head_nik.clone();
+        match self.store.update_household(change).await {
+            Err(error) if holds_nik_elsewhere(&error) => {
+                // The new head NIK, or (coming back from exited) any member's.
+                let members = self.store.members().list_members(id).await?;
+                let niks: Vec<String> = new_head_nik
+                    .into_iter()
+                    .chain(members.into_iter().map(|m| m.nik))
+                    .collect();
+                Err(self.name_holder(niks, Some(id), error).await)
+            }
+            other => Ok(other?),
+        }
     }
+
+    /// The conflict naming the household that holds one of `niks`.
+    async fn name_holder(
+        &self,
+        niks: Vec<String>,
+        household: Option<HouseholdId>,
+        error: StoreError,
+    ) -> HouseholdError {
+        match crate::registry::members::first_held_elsewhere(self.store.as_ref(), &niks, household)
+            .await
+        {
+            Ok(Some(holder)) => HouseholdError::NikInOtherHousehold(holder),
+            Ok(None) => error.into(),
+            Err(lookup) => lookup.into(),
+        }
+    }
+}
+
+fn holds_nik_elsewhere(error: &StoreError) -> bool {
+    matches!(error, StoreError::Duplicate { constraint } if constraint == "household_members_nik_held")
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@
 
 pub mod ewarungs;
 pub mod households;
+pub mod members;
 pub mod programs;
 pub mod users;
 

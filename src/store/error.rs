@@ -49,6 +49,15 @@ const SQLITE_UNIQUE_COLUMNS: &[(&str, &str)] = &[
         "catalog_items_pkey",
     ),
     ("households.kk_number", "households_kk_number_key"),
+    ("household_members.nik", "household_members_nik_held"),
+    (
+        "household_members.household_id, household_members.nik",
+        "household_members_nik_in_household",
+    ),
+    (
+        "household_members.household_id",
+        "household_members_one_head",
+    ),
     ("cards.pan", "cards_pan_key"),
     ("cards.pan_hash", "cards_pan_hash_key"),
     ("cards.household_id", "cards_one_live_card_per_household"),

@@ -12,6 +12,7 @@ pub(crate) mod day_sql;
 pub(crate) mod error;
 mod ledger_sql;
 pub(crate) mod ledger_store;
+pub(crate) mod member_sql;
 pub mod postgres;
 pub(crate) mod read_ahead;
 pub(crate) mod registry;
@@ -45,6 +46,25 @@ use crate::model::quota::{
     BatchReport, BatchSummary, ExpiredEntitlement, LineError, LineOutcome, QuotaBatchRecord,
     StagedLine,
 };
+
+/// Household members: the head and everyone else the family card lists.
+#[async_trait]
+pub trait MemberStore: Send + Sync {
+    /// The household's members, the head first.
+    async fn list_members(
+        &self,
+        household: HouseholdId,
+    ) -> StoreResult<Vec<crate::model::members::MemberRecord>>;
+    /// Applies one change at the household's expected revision (a new revision, audited) and
+    /// answers the household after it. `StaleRevision` when the household moved on;
+    /// `Duplicate { household_members_nik_held }` when another household holds the NIK.
+    async fn change_members(
+        &self,
+        change: crate::model::members::MemberChange,
+    ) -> StoreResult<HouseholdRecord>;
+    /// The household holding `nik`, if any (an exited household holds none).
+    async fn nik_holder(&self, nik: &str) -> StoreResult<Option<crate::model::members::NikHolder>>;
+}
 
 /// Connections of a pool at one moment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -248,6 +268,8 @@ pub trait Store: Send + Sync + 'static {
     fn sessions(&self) -> &dyn SessionStore;
     /// Counts and sums for the web application's pages.
     fn views(&self) -> &dyn ViewStore;
+    /// Household members (see `store::member_sql`).
+    fn members(&self) -> &dyn MemberStore;
 }
 
 /// Read models for the web application's pages (see `store::view_sql`).

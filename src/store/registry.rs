@@ -221,6 +221,9 @@ where
     for<'r> (CardStatus,): sqlx::FromRow<'r, <E::Db as sqlx::Database>::Row>,
     for<'r> (CardId, String): sqlx::FromRow<'r, <E::Db as sqlx::Database>::Row>,
     for<'r> (i64, i64, i64, i64, i64, i64): sqlx::FromRow<'r, <E::Db as sqlx::Database>::Row>,
+    for<'r> crate::model::members::MemberRecord: sqlx::FromRow<'r, <E::Db as sqlx::Database>::Row>,
+    for<'r> crate::model::members::NikHolder: sqlx::FromRow<'r, <E::Db as sqlx::Database>::Row>,
+    for<'q> Option<DateTime<Utc>>: sqlx::Encode<'q, E::Db> + sqlx::Type<E::Db>,
 {
     fn backend(&self) -> &'static str {
         self.engine.name()
@@ -448,6 +451,26 @@ where
         .bind(now)
         .fetch_one(&mut *tx)
         .await?;
+        // The head is the household's first member; sex and birth date as the NIK encodes
+        // them (unknown when it encodes none).
+        let today = crate::business_day::local_today(now);
+        let birth = crate::domain::identity::Nik::parse(&record.head_nik)
+            .ok()
+            .and_then(|nik| crate::domain::member::nik_birth(&nik, today));
+        sqlx::query(
+            "INSERT INTO household_members (id, household_id, nik, name, relation, sex, birth_date,
+                 released_at, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, 'head', $5, $6, NULL, $7, $7)",
+        )
+        .bind(crate::domain::ids::MemberId::new())
+        .bind(record.id)
+        .bind(&record.head_nik)
+        .bind(&record.head_name)
+        .bind(birth.map(|birth| birth.sex.as_str()))
+        .bind(birth.map(|birth| birth.birth_date.format("%Y-%m-%d").to_string()))
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
         let changes = json!({ "registered": { "kk_number": record.kk_number,
             "head_nik": record.head_nik, "head_name": record.head_name,
             "address": record.address } });
@@ -598,6 +621,28 @@ where
             entity: "household",
             actual: current.revision + 1,
         })?;
+        // The head member follows the household's copy of its NIK and name.
+        sqlx::query(
+            "UPDATE household_members SET nik = $2, name = $3, updated_at = $4
+             WHERE household_id = $1 AND relation = 'head' AND (nik <> $2 OR name <> $3)",
+        )
+        .bind(updated.id)
+        .bind(&updated.head_nik)
+        .bind(&updated.head_name)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        // An exited household releases its members' NIKs; one that comes back holds them again
+        // (refused by the schema if another household holds one meanwhile).
+        let exited = crate::domain::household::HouseholdStatus::Exited;
+        if (current.status == exited) != (updated.status == exited) {
+            let released = (updated.status == exited).then_some(now);
+            sqlx::query("UPDATE household_members SET released_at = $2 WHERE household_id = $1")
+                .bind(updated.id)
+                .bind(released)
+                .execute(&mut *tx)
+                .await?;
+        }
         sqlx::query(
             "INSERT INTO household_revisions (household_id, revision, changed_by, changed_at, reason, changes)
              VALUES ($1, $2, $3, $4, $5, $6)",
@@ -1273,6 +1318,10 @@ where
 
     fn views(&self) -> &dyn crate::store::ViewStore {
         E::views(self)
+    }
+
+    fn members(&self) -> &dyn crate::store::MemberStore {
+        self
     }
 
     async fn list_audit(

@@ -116,6 +116,7 @@ impl From<crate::registry::households::HouseholdError> for WebError {
             HouseholdError::Store(store) => store.into(),
             HouseholdError::Stale { .. } => WebError::Conflict("invalid-stale"),
             HouseholdError::KkNumberRegistered => WebError::Conflict("invalid-duplicate-kk"),
+            HouseholdError::NikInOtherHousehold(_) => WebError::Conflict("invalid-nik-elsewhere"),
             HouseholdError::Refused(refusals) => WebError::Internal(refusals.to_string()),
         }
     }

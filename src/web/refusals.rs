@@ -91,6 +91,10 @@ pub fn household(
         HouseholdError::KkNumberRegistered => {
             errors.add(field("kk_number"), tr.t("invalid-duplicate-kk"))
         }
+        HouseholdError::NikInOtherHousehold(holder) => errors.add(
+            field("head_nik"),
+            tr.t1("invalid-nik-elsewhere", "kk", &holder.kk_number),
+        ),
         HouseholdError::Stale { .. } => errors.add("form", tr.t("invalid-stale")),
         error => return Err(error.into()),
     }

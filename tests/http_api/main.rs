@@ -10,6 +10,7 @@ mod bad_input;
 mod cards;
 mod days;
 mod ledger_contract;
+mod members;
 mod metrics;
 mod money_limits;
 mod operations;

@@ -1,0 +1,30 @@
+-- Household members as the family card (KK) lists them; the head is a member too (relation
+-- 'head', kept equal to households.head_nik and head_name). One NIK in at most one household
+-- that holds it: a household that exits releases its members' NIKs (released_at), and one that
+-- comes back takes them again, or is refused if another household holds one meanwhile.
+-- sex and birth_date are NULL only for heads registered before members existed, or registered
+-- with a NIK whose digits 7-12 are not a date.
+CREATE TABLE household_members (
+    id           BLOB PRIMARY KEY,
+    household_id BLOB NOT NULL REFERENCES households (id),
+    nik          TEXT NOT NULL CHECK (length(nik) = 16),
+    name         TEXT NOT NULL,
+    relation     TEXT NOT NULL CHECK (relation IN ('head', 'spouse', 'child', 'child_in_law',
+                     'grandchild', 'parent', 'parent_in_law', 'other_relative', 'other')),
+    sex          TEXT CHECK (sex = 'male' OR sex = 'female'),
+    birth_date   TEXT CHECK (birth_date IS NULL OR length(birth_date) = 10),
+    released_at  TEXT,
+    created_at   TEXT NOT NULL,
+    updated_at   TEXT NOT NULL,
+    CONSTRAINT household_members_nik_in_household UNIQUE (household_id, nik)
+) STRICT;
+CREATE UNIQUE INDEX household_members_nik_held ON household_members (nik) WHERE released_at IS NULL;
+CREATE UNIQUE INDEX household_members_one_head ON household_members (household_id) WHERE relation = 'head';
+
+-- Every household's head becomes its first member. Two households holding one head NIK fail
+-- this migration on the index above: resolve them (exit one) before upgrading.
+INSERT INTO household_members (id, household_id, nik, name, relation, sex, birth_date,
+                               released_at, created_at, updated_at)
+SELECT randomblob(16), id, head_nik, head_name, 'head', NULL, NULL,
+       CASE WHEN status = 'exited' THEN updated_at END, created_at, updated_at
+FROM households;
