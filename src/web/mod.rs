@@ -55,8 +55,8 @@ const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; st
 /// The pages and their static files, with the security headers every page response carries.
 pub fn router(state: AppState) -> Router<AppState> {
     use pages::{
-        audit, auth, bank, cards, ewarungs, home, households, kiosk, office, programs, quota,
-        register, status_change, users,
+        audit, auth, bank, cards, ewarungs, home, households, kiosk, members, office, programs,
+        quota, register, status_change, users,
     };
     Router::new()
         .route("/", get(home::show))
@@ -77,6 +77,22 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route(
             "/households/{id}/status",
             get(status_change::confirm_household).post(status_change::change_household),
+        )
+        .route(
+            "/households/{id}/members/new",
+            get(members::new_form).post(members::add),
+        )
+        .route(
+            "/households/{id}/members/{member}/edit",
+            get(members::edit_form).post(members::correct),
+        )
+        .route(
+            "/households/{id}/members/{member}/remove",
+            get(members::remove_form).post(members::remove),
+        )
+        .route(
+            "/households/{id}/head",
+            get(members::head_form).post(members::change_head),
         )
         .route("/households/{id}/cards/new", get(cards::issue_form))
         .route("/households/{id}/cards", axum::routing::post(cards::issue))

@@ -23,4 +23,5 @@ mod timeouts;
 mod web;
 mod web_client;
 mod web_language;
+mod web_members;
 mod web_refusals;

@@ -139,6 +139,8 @@ pub struct HouseholdPage {
     /// Each change with the username of who made it.
     revisions: Vec<(RevisionRecord, String)>,
     cards: Vec<CardRecord>,
+    /// The family card's people, the head first.
+    members: Vec<crate::model::members::MemberRecord>,
     balances: Vec<crate::model::views::ProgramBalance>,
     purchases: Vec<crate::model::views::HouseholdPurchase>,
     /// What this user may change here (auditors read only).
@@ -161,6 +163,24 @@ impl HouseholdPage {
 
     fn status_key(&self, status: &str) -> &'static str {
         crate::web::status::status_key(status)
+    }
+
+    fn relation_key(&self, relation: &crate::domain::member::Relation) -> &'static str {
+        crate::web::pages::members::relation_key(*relation)
+    }
+
+    fn sex_key(&self, sex: &crate::domain::member::Sex) -> &'static str {
+        match sex {
+            crate::domain::member::Sex::Female => "sex-female",
+            crate::domain::member::Sex::Male => "sex-male",
+        }
+    }
+
+    /// A stored birth date (`YYYY-MM-DD`) as Indonesians write it.
+    fn birth_date(&self, stored: &str) -> String {
+        chrono::NaiveDate::parse_from_str(stored, "%Y-%m-%d")
+            .map(|date| date.format("%d-%m-%Y").to_string())
+            .unwrap_or_else(|_| stored.to_string())
     }
 
     /// Why a revision was made: the clerk's words, or for the registration (which the service
@@ -205,12 +225,14 @@ pub async fn show(
         revisions.push((revision, name));
     }
     let cards = state.store.list_household_cards(id).await?;
+    let members = state.store.members().list_members(id).await?;
     let views = state.store.views();
     Ok(HouseholdPage {
         layout: Layout::new(&signed, "/households"),
         household,
         revisions,
         cards,
+        members,
         balances: views.household_balances(id).await?,
         purchases: views.household_purchases(id, 20).await?,
         can_edit: signed.role().may(Permission::ManageHouseholds),

@@ -8,6 +8,7 @@ pub mod ewarungs;
 pub mod home;
 pub mod households;
 pub mod kiosk;
+pub mod members;
 pub mod office;
 pub mod programs;
 pub mod quota;

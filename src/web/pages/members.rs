@@ -1,0 +1,532 @@
+//! A household's members on the office's pages: add one, correct one, take one off, name another
+//! head. Each form carries the household revision it was filled against and a reason; a refusal
+//! is shown beside its field, a change made meanwhile (another tab) is refused on the form. The
+//! same service as the API's (`registry::members`).
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::{
+    extract::State,
+    response::{IntoResponse, Redirect, Response},
+};
+use serde::{Deserialize, Serialize};
+
+use crate::{
+    domain::{
+        ids::{HouseholdId, MemberId},
+        member::Relation,
+        role::Permission,
+    },
+    http::state::AppState,
+    model::members::MemberRecord,
+    registry::members::{parse_reason, MemberError, Person},
+    store::HouseholdRecord,
+    web::{
+        error::WebError,
+        flash,
+        form::{FieldErrors, PagePath},
+        i18n::Tr,
+        layout::Layout,
+        session::SignedIn,
+        signed_form::SignedForm,
+    },
+};
+
+/// A member form's fields as typed.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct MemberFields {
+    #[serde(default)]
+    pub nik: String,
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub relation: String,
+    #[serde(default)]
+    pub sex: String,
+    #[serde(default)]
+    pub birth_date: String,
+    #[serde(default)]
+    pub revision: i32,
+    #[serde(default)]
+    pub reason: String,
+}
+
+/// The head form's fields as typed (`former` empty: the former head leaves the household).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct HeadFields {
+    #[serde(default)]
+    pub member: String,
+    #[serde(default)]
+    pub former: String,
+    #[serde(default)]
+    pub revision: i32,
+    #[serde(default)]
+    pub reason: String,
+}
+
+/// Relations a member other than the head may have, with their words.
+const RELATIONS: [(Relation, &str); 8] = [
+    (Relation::Spouse, "relation-spouse"),
+    (Relation::Child, "relation-child"),
+    (Relation::ChildInLaw, "relation-child-in-law"),
+    (Relation::Grandchild, "relation-grandchild"),
+    (Relation::Parent, "relation-parent"),
+    (Relation::ParentInLaw, "relation-parent-in-law"),
+    (Relation::OtherRelative, "relation-other-relative"),
+    (Relation::Other, "relation-other"),
+];
+
+/// The words for a relation.
+pub fn relation_key(relation: Relation) -> &'static str {
+    RELATIONS
+        .iter()
+        .find(|(known, _)| *known == relation)
+        .map_or("relation-head", |(_, key)| key)
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "member_form.html", config = "src/web/askama.toml")]
+pub struct MemberForm {
+    layout: Layout,
+    household: HouseholdRecord,
+    /// `None`: a new member; `Some`: the one being corrected.
+    editing: Option<MemberRecord>,
+    fields: MemberFields,
+    errors: FieldErrors,
+}
+
+impl MemberForm {
+    fn error(&self, field: &str) -> Option<&str> {
+        self.errors.of(field)
+    }
+
+    fn action(&self) -> String {
+        match &self.editing {
+            Some(member) => format!(
+                "/households/{}/members/{}/edit",
+                self.household.id.0, member.id.0
+            ),
+            None => format!("/households/{}/members/new", self.household.id.0),
+        }
+    }
+
+    fn is_head(&self) -> bool {
+        self.editing
+            .as_ref()
+            .is_some_and(|member| member.relation == Relation::Head)
+    }
+
+    fn relations(&self) -> &'static [(Relation, &'static str)] {
+        &RELATIONS
+    }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "member_remove.html", config = "src/web/askama.toml")]
+pub struct RemoveForm {
+    layout: Layout,
+    household: HouseholdRecord,
+    member: MemberRecord,
+    reason: String,
+    errors: FieldErrors,
+}
+
+impl RemoveForm {
+    fn error(&self, field: &str) -> Option<&str> {
+        self.errors.of(field)
+    }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "head_form.html", config = "src/web/askama.toml")]
+pub struct HeadForm {
+    layout: Layout,
+    household: HouseholdRecord,
+    /// Who may become head: every member but the head.
+    candidates: Vec<MemberRecord>,
+    fields: HeadFields,
+    errors: FieldErrors,
+}
+
+impl HeadForm {
+    fn error(&self, field: &str) -> Option<&str> {
+        self.errors.of(field)
+    }
+
+    fn relations(&self) -> &'static [(Relation, &'static str)] {
+        &RELATIONS
+    }
+}
+
+/// A refused member command beside the form's fields; anything else is an error page.
+fn refusal(tr: &Tr, error: MemberError, errors: &mut FieldErrors) -> Result<(), WebError> {
+    match error {
+        MemberError::Refused(refusals) => errors.refusals(tr, &refusals, |field| match field {
+            "former_head_relation" => "former",
+            other => other,
+        }),
+        MemberError::NikInOtherHousehold(holder) => errors.add(
+            "nik",
+            tr.t1("invalid-nik-elsewhere", "kk", &holder.kk_number),
+        ),
+        MemberError::NikInThisHousehold => errors.add("nik", tr.t("invalid-nik-in-household")),
+        MemberError::HeadRequired => errors.add("form", tr.t("members-head-required")),
+        MemberError::Stale { .. } => errors.add("form", tr.t("invalid-stale")),
+        MemberError::MemberNotFound => errors.add("form", tr.t("members-gone")),
+        MemberError::HouseholdNotFound => return Err(WebError::NotFound),
+        MemberError::Store(store) => return Err(store.into()),
+    }
+    Ok(())
+}
+
+async fn refused<T: Serialize>(
+    state: &AppState,
+    signed: &SignedIn,
+    path: &str,
+    error: MemberError,
+    fields: T,
+) -> Result<Response, WebError> {
+    let mut errors = FieldErrors::default();
+    refusal(&signed.tr(), error, &mut errors)?;
+    flash::refused(state, signed, path, errors, fields).await
+}
+
+async fn household(state: &AppState, id: uuid::Uuid) -> Result<HouseholdRecord, WebError> {
+    Ok(state.households.get(HouseholdId(id)).await?)
+}
+
+async fn member_of(
+    state: &AppState,
+    household: HouseholdId,
+    member: uuid::Uuid,
+) -> Result<MemberRecord, WebError> {
+    members(state, household)
+        .await?
+        .into_iter()
+        .find(|m| m.id.0 == member)
+        .ok_or(WebError::NotFound)
+}
+
+async fn members(state: &AppState, household: HouseholdId) -> Result<Vec<MemberRecord>, WebError> {
+    state
+        .members
+        .list(household)
+        .await
+        .map_err(|error| match error {
+            MemberError::HouseholdNotFound => WebError::NotFound,
+            MemberError::Store(store) => store.into(),
+            other => WebError::Internal(other.to_string()),
+        })
+}
+
+fn back_to(household: HouseholdId) -> Response {
+    Redirect::to(&format!("/households/{}#members", household.0)).into_response()
+}
+
+fn today() -> chrono::NaiveDate {
+    crate::business_day::local_today(chrono::Utc::now())
+}
+
+fn person(fields: &MemberFields) -> Result<Person, MemberError> {
+    let nik: String = fields.nik.chars().filter(|c| !c.is_whitespace()).collect();
+    Ok(Person::parse(
+        &nik,
+        &fields.name,
+        &fields.relation,
+        &fields.sex,
+        &fields.birth_date,
+        today(),
+    )?)
+}
+
+pub async fn new_form(
+    State(state): State<AppState>,
+    signed: SignedIn,
+    PagePath(id): PagePath<uuid::Uuid>,
+) -> Result<MemberForm, WebError> {
+    signed.require(Permission::ManageHouseholds)?;
+    let household = household(&state, id).await?;
+    let path = format!("/households/{id}/members/new");
+    let (fields, errors) = match flash::take(&state, &signed, &path).await? {
+        Some(refused) => (refused.form, refused.errors),
+        None => (
+            MemberFields {
+                revision: household.revision,
+                ..MemberFields::default()
+            },
+            FieldErrors::default(),
+        ),
+    };
+    Ok(MemberForm {
+        layout: Layout::new(&signed, "/households"),
+        household,
+        editing: None,
+        fields,
+        errors,
+    })
+}
+
+pub async fn add(
+    State(state): State<AppState>,
+    PagePath(id): PagePath<uuid::Uuid>,
+    SignedForm {
+        signed,
+        form: fields,
+    }: SignedForm<MemberFields>,
+) -> Result<Response, WebError> {
+    signed.require(Permission::ManageHouseholds)?;
+    let household = HouseholdId(id);
+    let added = match (person(&fields), parse_reason(&fields.reason)) {
+        (Ok(person), Ok(reason)) => {
+            state
+                .members
+                .add(household, fields.revision, person, reason, signed.user.id)
+                .await
+        }
+        (person, reason) => Err(both_refused(person.err(), reason.err())),
+    };
+    match added {
+        Ok(_) => Ok(back_to(household)),
+        Err(error) => {
+            let path = format!("/households/{id}/members/new");
+            refused(&state, &signed, &path, error, fields).await
+        }
+    }
+}
+
+/// Every refused value of a person and of the reason together, for one form.
+fn both_refused(
+    person: Option<MemberError>,
+    reason: Option<crate::domain::Refusals>,
+) -> MemberError {
+    let mut all = crate::domain::Refusals::default();
+    match person {
+        Some(MemberError::Refused(refusals)) => {
+            all.merge::<()>(Err(refusals));
+        }
+        Some(other) => return other,
+        None => {}
+    }
+    if let Some(reason) = reason {
+        all.merge::<()>(Err(reason));
+    }
+    MemberError::Refused(all)
+}
+
+pub async fn edit_form(
+    State(state): State<AppState>,
+    signed: SignedIn,
+    PagePath((id, member)): PagePath<(uuid::Uuid, uuid::Uuid)>,
+) -> Result<MemberForm, WebError> {
+    signed.require(Permission::ManageHouseholds)?;
+    let household = household(&state, id).await?;
+    let member = member_of(&state, household.id, member).await?;
+    let path = format!("/households/{id}/members/{}/edit", member.id.0);
+    let (fields, errors) = match flash::take(&state, &signed, &path).await? {
+        Some(refused) => (refused.form, refused.errors),
+        None => (
+            MemberFields {
+                nik: member.nik.clone(),
+                name: member.name.clone(),
+                relation: member.relation.as_str().to_string(),
+                sex: member
+                    .sex
+                    .map(|s| s.as_str().to_string())
+                    .unwrap_or_default(),
+                birth_date: member.birth_date.clone().unwrap_or_default(),
+                revision: household.revision,
+                reason: String::new(),
+            },
+            FieldErrors::default(),
+        ),
+    };
+    Ok(MemberForm {
+        layout: Layout::new(&signed, "/households"),
+        household,
+        editing: Some(member),
+        fields,
+        errors,
+    })
+}
+
+pub async fn correct(
+    State(state): State<AppState>,
+    PagePath((id, member)): PagePath<(uuid::Uuid, uuid::Uuid)>,
+    SignedForm {
+        signed,
+        form: fields,
+    }: SignedForm<MemberFields>,
+) -> Result<Response, WebError> {
+    signed.require(Permission::ManageHouseholds)?;
+    let household = HouseholdId(id);
+    let corrected = match (person(&fields), parse_reason(&fields.reason)) {
+        (Ok(person), Ok(reason)) => {
+            state
+                .members
+                .correct(
+                    household,
+                    MemberId(member),
+                    fields.revision,
+                    person,
+                    reason,
+                    signed.user.id,
+                )
+                .await
+        }
+        (person, reason) => Err(both_refused(person.err(), reason.err())),
+    };
+    match corrected {
+        Ok(_) => Ok(back_to(household)),
+        Err(error) => {
+            let path = format!("/households/{id}/members/{member}/edit");
+            refused(&state, &signed, &path, error, fields).await
+        }
+    }
+}
+
+/// The remove form's fields.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct RemoveFields {
+    #[serde(default)]
+    pub revision: i32,
+    #[serde(default)]
+    pub reason: String,
+}
+
+pub async fn remove_form(
+    State(state): State<AppState>,
+    signed: SignedIn,
+    PagePath((id, member)): PagePath<(uuid::Uuid, uuid::Uuid)>,
+) -> Result<RemoveForm, WebError> {
+    signed.require(Permission::ManageHouseholds)?;
+    let household = household(&state, id).await?;
+    let member = member_of(&state, household.id, member).await?;
+    let path = format!("/households/{id}/members/{}/remove", member.id.0);
+    let (fields, errors): (RemoveFields, FieldErrors) = flash::take(&state, &signed, &path)
+        .await?
+        .map(|refused| (refused.form, refused.errors))
+        .unwrap_or_default();
+    Ok(RemoveForm {
+        layout: Layout::new(&signed, "/households"),
+        household,
+        member,
+        reason: fields.reason,
+        errors,
+    })
+}
+
+pub async fn remove(
+    State(state): State<AppState>,
+    PagePath((id, member)): PagePath<(uuid::Uuid, uuid::Uuid)>,
+    SignedForm {
+        signed,
+        form: fields,
+    }: SignedForm<RemoveFields>,
+) -> Result<Response, WebError> {
+    signed.require(Permission::ManageHouseholds)?;
+    let household = HouseholdId(id);
+    let removed = match parse_reason(&fields.reason) {
+        Ok(reason) => {
+            state
+                .members
+                .remove(
+                    household,
+                    MemberId(member),
+                    fields.revision,
+                    reason,
+                    signed.user.id,
+                )
+                .await
+        }
+        Err(refusals) => Err(refusals.into()),
+    };
+    match removed {
+        Ok(_) => Ok(back_to(household)),
+        Err(error) => {
+            let path = format!("/households/{id}/members/{member}/remove");
+            refused(&state, &signed, &path, error, fields).await
+        }
+    }
+}
+
+pub async fn head_form(
+    State(state): State<AppState>,
+    signed: SignedIn,
+    PagePath(id): PagePath<uuid::Uuid>,
+) -> Result<HeadForm, WebError> {
+    signed.require(Permission::ManageHouseholds)?;
+    let household = household(&state, id).await?;
+    let candidates: Vec<MemberRecord> = members(&state, household.id)
+        .await?
+        .into_iter()
+        .filter(|m| m.relation != Relation::Head)
+        .collect();
+    let path = format!("/households/{id}/head");
+    let (fields, errors) = match flash::take(&state, &signed, &path).await? {
+        Some(refused) => (refused.form, refused.errors),
+        None => (
+            HeadFields {
+                revision: household.revision,
+                ..HeadFields::default()
+            },
+            FieldErrors::default(),
+        ),
+    };
+    Ok(HeadForm {
+        layout: Layout::new(&signed, "/households"),
+        household,
+        candidates,
+        fields,
+        errors,
+    })
+}
+
+pub async fn change_head(
+    State(state): State<AppState>,
+    PagePath(id): PagePath<uuid::Uuid>,
+    SignedForm {
+        signed,
+        form: fields,
+    }: SignedForm<HeadFields>,
+) -> Result<Response, WebError> {
+    signed.require(Permission::ManageHouseholds)?;
+    let household = HouseholdId(id);
+    let tr = signed.tr();
+    let mut refusals = crate::domain::Refusals::default();
+    let member = refusals.check(
+        "member",
+        uuid::Uuid::parse_str(fields.member.trim()).map_err(|_| {
+            crate::domain::Invalid::new("choose_from_list", tr.t("invalid-choose-from-list"))
+        }),
+    );
+    let former = match fields.former.trim() {
+        "" => Some(None),
+        text => refusals
+            .check("former_head_relation", Relation::parse(text))
+            .map(Some),
+    };
+    let reason = refusals.merge(parse_reason(&fields.reason));
+    let changed = match (member, former, reason) {
+        (Some(member), Some(former), Some(reason)) if refusals.is_empty() => {
+            state
+                .members
+                .make_head(
+                    household,
+                    MemberId(member),
+                    fields.revision,
+                    former,
+                    reason,
+                    signed.user.id,
+                )
+                .await
+        }
+        _ => Err(refusals.into()),
+    };
+    match changed {
+        Ok(_) => Ok(back_to(household)),
+        Err(error) => {
+            let path = format!("/households/{id}/head");
+            refused(&state, &signed, &path, error, fields).await
+        }
+    }
+}
