@@ -197,6 +197,18 @@ impl Cards {
         Ok(self.store.set_pin(card.id, value, &from, actor).await?)
     }
 
+    /// Checks `pin` for `card` as a terminal does (a wrong one counts towards the lock-out; a
+    /// right one clears the count), changing nothing else.
+    pub async fn check_pin(
+        &self,
+        card: &CardRecord,
+        pin: &Pin,
+    ) -> Result<Result<(), PinRefusal>, CardError> {
+        let pan = self.number(card)?;
+        let mut attempts: &dyn Store = self.store.as_ref();
+        Ok(pin_check::check(&mut attempts, &self.pins, &self.policy, card, &pan, pin).await?)
+    }
+
     /// Lifts a lock-out after too many wrong PINs.
     pub async fn unlock(&self, card: CardId, actor: UserId) -> Result<CardRecord, CardError> {
         Ok(self.store.unlock_card(card, actor).await?)

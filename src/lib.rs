@@ -41,6 +41,7 @@
 pub mod abandon;
 pub mod auth;
 pub mod backup;
+pub mod beneficiary;
 pub mod business_day;
 pub mod cards;
 pub mod cli;

@@ -94,6 +94,11 @@ impl Application {
             members: crate::registry::members::Members {
                 store: store.clone(),
             },
+            // Ten wrong answers from one address, then fifteen minutes' rest.
+            saldo_throttle: Arc::new(crate::auth::address_throttle::AddressThrottle::new(
+                10,
+                std::time::Duration::from_secs(15 * 60),
+            )),
             users: Users {
                 store: store.clone(),
                 logins: logins.clone(),

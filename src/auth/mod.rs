@@ -2,6 +2,7 @@
 //! configured algorithm only), and card PIN verification values (HMAC-SHA-256 under a key that
 //! never enters the database).
 
+pub mod address_throttle;
 pub mod card_policy;
 pub mod jwt;
 pub mod key_ring;

@@ -16,6 +16,8 @@ pub struct AppState {
     pub card_policy: Arc<CardPolicy>,
     /// Issuing, blocking, replacing cards and their PINs.
     pub cards: crate::cards::Cards,
+    /// Wrong card numbers and PINs at `/saldo`, per client address.
+    pub saldo_throttle: std::sync::Arc<crate::auth::address_throttle::AddressThrottle>,
     /// Registering households and changing them.
     pub households: crate::registry::households::Households,
     /// Household members.

@@ -56,6 +56,14 @@ pub struct ProgramBalance {
     pub held_minor: i64,
 }
 
+/// One quota credited to a household: the program, the period (`YYYY-MM`) and the amount.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct QuotaCredit {
+    pub program_code: String,
+    pub period: String,
+    pub amount_minor: i64,
+}
+
 /// A household's purchase as the office reads it.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct HouseholdPurchase {

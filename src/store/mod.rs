@@ -294,6 +294,10 @@ pub trait ViewStore: Send + Sync + 'static {
         household: HouseholdId,
     ) -> StoreResult<Vec<crate::model::views::ProgramBalance>>;
     /// A household's latest purchases (authorizations that moved or held value), newest first.
+    async fn household_quota_credits(
+        &self,
+        household: HouseholdId,
+    ) -> StoreResult<Vec<crate::model::views::QuotaCredit>>;
     async fn household_purchases(
         &self,
         household: HouseholdId,

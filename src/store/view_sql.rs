@@ -4,8 +4,8 @@
 use crate::{
     domain::ids::{EwarungId, HouseholdId},
     model::views::{
-        AuditFilter, AuditLine, HouseholdPurchase, MonthOverview, ProgramBalance, RecentRequest,
-        TerminalSales, TerminalState,
+        AuditFilter, AuditLine, HouseholdPurchase, MonthOverview, ProgramBalance, QuotaCredit,
+        RecentRequest, TerminalSales, TerminalState,
     },
     store::{
         sql_store::{Engine, SqlStore},
@@ -30,6 +30,7 @@ where
     for<'r> RecentRequest: sqlx::FromRow<'r, <E::Db as sqlx::Database>::Row>,
     for<'r> ProgramBalance: sqlx::FromRow<'r, <E::Db as sqlx::Database>::Row>,
     for<'r> HouseholdPurchase: sqlx::FromRow<'r, <E::Db as sqlx::Database>::Row>,
+    for<'r> QuotaCredit: sqlx::FromRow<'r, <E::Db as sqlx::Database>::Row>,
     for<'r> AuditLine: sqlx::FromRow<'r, <E::Db as sqlx::Database>::Row>,
     for<'r> TerminalState: sqlx::FromRow<'r, <E::Db as sqlx::Database>::Row>,
     for<'q> Option<String>: sqlx::Encode<'q, E::Db> + sqlx::Type<E::Db>,
@@ -122,6 +123,20 @@ where
              FROM accounts a JOIN programs p ON p.id = a.program_id
              WHERE a.kind = 'entitlement' AND a.household_id = $1
              ORDER BY p.code",
+        )
+        .bind(household.0)
+        .fetch_all(self.engine.reader())
+        .await?)
+    }
+
+    async fn household_quota_credits(
+        &self,
+        household: HouseholdId,
+    ) -> StoreResult<Vec<QuotaCredit>> {
+        Ok(sqlx::query_as(
+            "SELECT p.code AS program_code, q.period, q.amount_minor
+             FROM quota_credits q JOIN programs p ON p.id = q.program_id
+             WHERE q.household_id = $1 ORDER BY p.code, q.period",
         )
         .bind(household.0)
         .fetch_all(self.engine.reader())

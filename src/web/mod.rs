@@ -56,11 +56,12 @@ const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; st
 pub fn router(state: AppState) -> Router<AppState> {
     use pages::{
         audit, auth, bank, cards, ewarungs, home, households, kiosk, members, office, programs,
-        quota, register, status_change, users,
+        quota, register, saldo, status_change, users,
     };
     Router::new()
         .route("/", get(home::show))
         .route("/login", get(auth::form).post(auth::submit))
+        .route("/saldo", get(saldo::form).post(saldo::submit))
         .route("/logout", axum::routing::post(auth::logout))
         .route("/locale", axum::routing::post(auth::switch_locale))
         .route("/office", get(office::overview))

@@ -25,3 +25,4 @@ mod web_client;
 mod web_language;
 mod web_members;
 mod web_refusals;
+mod web_saldo;

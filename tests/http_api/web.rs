@@ -407,6 +407,10 @@ async fn the_office_registers_a_household_issues_a_card_and_blocks_it(app: TestA
         .filter(|c| c.is_ascii_digit())
         .collect();
     assert_eq!(number.len(), 16, "{}", &letter.body[at..at + 19]);
+    // The letter tells the household where to check its balance, on this server's address.
+    let saldo = between(&letter.body, "id=\"card-letter-saldo\">", "</p>");
+    let host = app.base.trim_start_matches("http://");
+    assert!(saldo.contains(&format!("http://{host}/saldo")), "{saldo}");
     // The number is the card's: the API finds it, and the household page shows only its end.
     let found = app
         .post(

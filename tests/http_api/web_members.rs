@@ -88,7 +88,12 @@ async fn the_office_keeps_a_family_card_on_its_pages(app: TestApp) {
     second_tab[0] = ("csrf", csrf.as_str());
     second_tab[1] = ("revision", revision.as_str());
     let added = browser.post(&new_path, &second_tab).await;
-    assert_eq!(added.location(), format!("/households/{id}#members"), "{}", added.body);
+    assert_eq!(
+        added.location(),
+        format!("/households/{id}#members"),
+        "{}",
+        added.body
+    );
     let page = browser.get(&format!("/households/{id}")).await;
     assert!(page.body.contains("Nur Aisyah") && page.body.contains("Rudi"));
     assert!(page.body.contains("id=\"change-head\""));

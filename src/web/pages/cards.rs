@@ -165,6 +165,8 @@ pub struct CardLetter {
     card: CardRecord,
     /// The full number in groups of four, on the one view the issue granted; `None` after.
     number: Option<String>,
+    /// Where the household checks its balance (`/saldo` on the address this page was opened at).
+    saldo_address: String,
 }
 
 fn letter_path(card: CardId) -> String {
@@ -186,6 +188,7 @@ async fn to_letter(
 pub async fn letter(
     State(state): State<AppState>,
     signed: SignedIn,
+    headers: axum::http::HeaderMap,
     PagePath(id): PagePath<uuid::Uuid>,
 ) -> Result<CardLetter, WebError> {
     signed.require(Permission::ManageCards)?;
@@ -220,7 +223,27 @@ pub async fn letter(
         household: household(&state, card.household_id).await?,
         card,
         number,
+        saldo_address: saldo_address(&headers),
     })
+}
+
+/// The address of `/saldo` as the office reaches this server (the host it asked for, over TLS
+/// when it came over TLS).
+fn saldo_address(headers: &axum::http::HeaderMap) -> String {
+    let host = headers
+        .get(axum::http::header::HOST)
+        .and_then(|host| host.to_str().ok())
+        .filter(|host| {
+            host.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b))
+        })
+        .unwrap_or("localhost");
+    let scheme = if crate::web::session::over_tls(headers) {
+        "https"
+    } else {
+        "http"
+    };
+    format!("{scheme}://{host}/saldo")
 }
 
 async fn household(state: &AppState, id: HouseholdId) -> Result<HouseholdRecord, WebError> {

@@ -13,5 +13,6 @@ pub mod office;
 pub mod programs;
 pub mod quota;
 pub mod register;
+pub mod saldo;
 pub mod status_change;
 pub mod users;
