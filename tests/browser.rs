@@ -11,7 +11,7 @@ use std::{process::Stdio, time::Duration};
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{json, Value};
 
-use common::{demo_password, today, Backend, TestApp, DEMO_KKS, DEMO_PANS, ROLE_MENUS};
+use common::{demo_password, today, Backend, TestApp, DEMO_KKS, DEMO_PANS, DEMO_PIN, ROLE_MENUS};
 
 const AXE: &str = include_str!("browser/axe-4.14.1.min.js");
 
@@ -168,6 +168,7 @@ async fn each_role_sees_its_menu_and_pages_pass_axe(app: TestApp) {
         format!("/households/{household}"),
         format!("/households/{household}/status"),
         format!("/households/{household}/edit"),
+        format!("/households/{household}/members/new"),
         "/households/new".to_string(),
         format!("/cards/{card}/replace"),
         "/programs/SSN-SEMBAKO".to_string(),
@@ -694,6 +695,98 @@ async fn the_header_on_a_phone_is_one_line_with_a_menu_button(app: TestApp) {
     desk.close().await.unwrap();
 }
 
+/// Whether the page is wider than the window (a phone would scroll sideways).
+async fn scrolls_sideways(client: &Client) -> bool {
+    client
+        .execute(
+            "return document.documentElement.scrollWidth > window.innerWidth;",
+            vec![],
+        )
+        .await
+        .unwrap()
+        .as_bool()
+        .unwrap()
+}
+
+async fn a_beneficiary_checks_the_balance_on_a_phone_and_the_office_adds_a_member(app: TestApp) {
+    let driver = start_driver().await;
+    let phone = browser(&driver, 360).await;
+    phone.goto(&format!("{}/saldo", app.base)).await.unwrap();
+    let violations = accessibility_violations(&phone).await;
+    assert!(violations.is_empty(), "/saldo: {violations:#?}");
+    assert!(!scrolls_sideways(&phone).await);
+    fill(&phone, "pan", DEMO_PANS[4]).await;
+    fill(&phone, "pin", DEMO_PIN).await;
+    click(&phone, "form[action='/saldo'] button").await;
+    wait_for(&phone, Locator::Id("statement")).await;
+    assert!(text_of(&phone, "statement").await.contains("200.000"));
+    let violations = accessibility_violations(&phone).await;
+    assert!(violations.is_empty(), "/saldo statement: {violations:#?}");
+    assert!(!scrolls_sideways(&phone).await, "the statement fits a phone");
+    // Back shows the empty form again, never the balance from a cache.
+    phone.back().await.unwrap();
+    wait_for(&phone, Locator::Id("pan")).await;
+    assert!(phone.find(Locator::Id("statement")).await.is_err());
+    // A wrong PIN: told so, nothing shown.
+    fill(&phone, "pan", DEMO_PANS[4]).await;
+    fill(&phone, "pin", "000000").await;
+    click(&phone, "form[action='/saldo'] button").await;
+    wait_for(&phone, Locator::Id("saldo-error")).await;
+    assert!(phone.find(Locator::Id("statement")).await.is_err());
+    phone.close().await.unwrap();
+
+    // The office adds a child to the family card on a phone.
+    let token = app.login("dinsos").await;
+    let household = app.household_id(&token, DEMO_KKS[4]).await;
+    let office = browser(&driver, 360).await;
+    sign_in(&office, &app, "dinsos").await;
+    office
+        .goto(&format!("{}/households/{household}", app.base))
+        .await
+        .unwrap();
+    click(&office, "#add-member").await;
+    wait_for(&office, Locator::Id("nik")).await;
+    fill(&office, "nik", "6472014107150031").await;
+    fill(&office, "name", "Nur Aisyah").await;
+    office
+        .find(Locator::Css("#relation option[value='child']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    click(&office, "input[name='sex'][value='female']").await;
+    // A date input takes its value in the browser's own format; set it as the form sends it.
+    office
+        .execute(
+            "document.getElementById('birth_date').value = '2015-07-02';",
+            vec![],
+        )
+        .await
+        .unwrap();
+    fill(&office, "reason", "listed on the KK").await;
+    click(&office, "form.fields button[type='submit']").await;
+    // The NIK says the 1st: refused beside the field, what was typed kept.
+    wait_for(&office, Locator::Id("nik-error")).await;
+    let violations = accessibility_violations(&office).await;
+    assert!(
+        violations.is_empty(),
+        "refused member form: {violations:#?}"
+    );
+    office
+        .execute(
+            "document.getElementById('birth_date').value = '2015-07-01';",
+            vec![],
+        )
+        .await
+        .unwrap();
+    fill(&office, "reason", "listed on the KK").await;
+    click(&office, "form.fields button[type='submit']").await;
+    wait_for_path(&office, &format!("/households/{household}")).await;
+    assert!(text_of(&office, "member-list").await.contains("Nur Aisyah"));
+    office.close().await.unwrap();
+}
+
 on_both_backends!(
     the_header_on_a_phone_is_one_line_with_a_menu_button,
     each_role_sees_its_menu_and_pages_pass_axe,
@@ -701,4 +794,5 @@ on_both_backends!(
     an_office_user_registers_a_household_and_reads_its_card_letter,
     quota_is_uploaded_by_one_office_user_and_approved_by_another,
     the_bank_works_a_day_and_a_form_without_its_token_is_refused,
+    a_beneficiary_checks_the_balance_on_a_phone_and_the_office_adds_a_member,
 );
