@@ -722,7 +722,10 @@ async fn a_beneficiary_checks_the_balance_on_a_phone_and_the_office_adds_a_membe
     assert!(text_of(&phone, "statement").await.contains("200.000"));
     let violations = accessibility_violations(&phone).await;
     assert!(violations.is_empty(), "/saldo statement: {violations:#?}");
-    assert!(!scrolls_sideways(&phone).await, "the statement fits a phone");
+    assert!(
+        !scrolls_sideways(&phone).await,
+        "the statement fits a phone"
+    );
     // Back shows the empty form again, never the balance from a cache.
     phone.back().await.unwrap();
     wait_for(&phone, Locator::Id("pan")).await;

@@ -20,6 +20,8 @@ CREATE TABLE household_members (
 );
 CREATE UNIQUE INDEX household_members_nik_held ON household_members (nik) WHERE released_at IS NULL;
 CREATE UNIQUE INDEX household_members_one_head ON household_members (household_id) WHERE relation = 'head';
+-- Finding the household that lists a person, exited ones included (the office's search).
+CREATE INDEX household_members_nik_idx ON household_members (nik);
 
 -- Every household's head becomes its first member. Two households holding one head NIK fail
 -- this migration on the index above: resolve them (exit one) before upgrading.

@@ -61,6 +61,8 @@ pub struct HouseholdQuery {
     status: Option<HouseholdStatus>,
     kecamatan: Option<String>,
     head_nik: Option<String>,
+    /// Any member's NIK (the head's included): the household that lists that person.
+    member_nik: Option<String>,
     after: Option<uuid::Uuid>,
     limit: Option<u32>,
 }
@@ -100,6 +102,7 @@ pub async fn list(
         status: query.status,
         kecamatan: query.kecamatan,
         head_nik: query.head_nik,
+        member_nik: query.member_nik,
         ..HouseholdFilter::default()
     };
     let rows = state.store.list_households(filter, page).await?;

@@ -757,6 +757,8 @@ pub struct HouseholdFilter {
     pub status: Option<HouseholdStatus>,
     pub kecamatan: Option<String>,
     pub head_nik: Option<String>,
+    /// Any member's NIK, the head's included.
+    pub member_nik: Option<String>,
     pub kk_number: Option<String>,
     pub kelurahan: Option<String>,
     /// Part of the head's name, in any case.

@@ -523,6 +523,8 @@ where
                AND ($3 IS NULL OR head_nik = $3) AND ($4 IS NULL OR id > $4)
                AND ($6 IS NULL OR kk_number = $6) AND ($7 IS NULL OR kelurahan = $7)
                AND ($8 IS NULL OR lower(head_name) LIKE $8 ESCAPE '\\')
+               AND ($9 IS NULL OR id IN (SELECT household_id FROM household_members
+                                         WHERE nik = $9))
              ORDER BY id LIMIT $5",
         )
         .bind(filter.status.map(|s| s.as_str()))
@@ -533,6 +535,7 @@ where
         .bind(filter.kk_number)
         .bind(filter.kelurahan)
         .bind(filter.name_contains.map(|name| contains_pattern(&name)))
+        .bind(filter.member_nik)
         .fetch_all(self.engine.reader())
         .await?)
     }

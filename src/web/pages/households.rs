@@ -45,8 +45,8 @@ impl SearchPage {
     }
 }
 
-/// What the search box holds: 16 digits are a KK or a NIK (tried in that order), anything else
-/// part of a name.
+/// What the search box holds: 16 digits are a KK or any member's NIK (tried in that order),
+/// anything else part of the head's name.
 fn filter(q: &str, kelurahan: &str) -> Vec<HouseholdFilter> {
     let q = q.trim();
     let kelurahan = Some(kelurahan.trim().to_string()).filter(|k| !k.is_empty());
@@ -62,7 +62,7 @@ fn filter(q: &str, kelurahan: &str) -> Vec<HouseholdFilter> {
                 ..base.clone()
             },
             HouseholdFilter {
-                head_nik: Some(number.as_str().to_string()),
+                member_nik: Some(number.as_str().to_string()),
                 ..base
             },
         ]
@@ -255,7 +255,7 @@ mod tests {
         let filters = filter("6472010101010001", "");
         assert_eq!(filters.len(), 2);
         assert_eq!(filters[0].kk_number.as_deref(), Some("6472010101010001"));
-        assert_eq!(filters[1].head_nik.as_deref(), Some("6472010101010001"));
+        assert_eq!(filters[1].member_nik.as_deref(), Some("6472010101010001"));
         let by_name = filter(" siti ", "Sidodadi");
         assert_eq!(by_name[0].name_contains.as_deref(), Some("siti"));
         assert_eq!(by_name[0].kelurahan.as_deref(), Some("Sidodadi"));
