@@ -13,14 +13,21 @@ use serde_json::json;
 use tokio::io::{AsyncBufReadExt, BufReader};
 
 /// (file name, user, password, path): the pages the README shows.
-const PAGES: [(&str, &str, &str, &str); 12] = [
+const PAGES: [(&str, &str, &str, &str); 14] = [
     ("login", "", "", "/login"),
+    ("beneficiary-saldo", "", "", "/saldo"),
     ("office-overview", "dinsos", "demo-office-pass", "/office"),
     (
         "office-households",
         "dinsos",
         "demo-office-pass",
         "/households?q=a",
+    ),
+    (
+        "office-household",
+        "dinsos",
+        "demo-office-pass",
+        "/households?q=6472010101230001",
     ),
     ("office-quota", "dinsos", "demo-office-pass", "/quota"),
     (
@@ -124,6 +131,46 @@ async fn main() -> anyhow::Result<()> {
 /// fields and summed up at the top), a terminal added (its new key, shown once).
 async fn act(client: &Client, name: &str, width_name: &str) -> anyhow::Result<()> {
     match name {
+        // A beneficiary's statement: the first demo card and the demo PIN.
+        "beneficiary-saldo" => {
+            client
+                .find(Locator::Id("pan"))
+                .await?
+                .send_keys("6019 0104 3547 4346")
+                .await?;
+            client.find(Locator::Id("pin")).await?.send_keys("123456").await?;
+            client
+                .find(Locator::Css("form[action='/saldo'] button"))
+                .await?
+                .click()
+                .await?;
+            if client
+                .wait()
+                .at_most(Duration::from_secs(5))
+                .for_element(Locator::Id("statement"))
+                .await
+                .is_err()
+            {
+                anyhow::bail!("no statement at {}", client.current_url().await?);
+            }
+        }
+        // The household found by its KK, with its family card.
+        "office-household" => {
+            client
+                .find(Locator::Css("table a[href^='/households/']"))
+                .await?
+                .click()
+                .await?;
+            if client
+                .wait()
+                .at_most(Duration::from_secs(5))
+                .for_element(Locator::Id("member-list"))
+                .await
+                .is_err()
+            {
+                anyhow::bail!("no members at {}", client.current_url().await?);
+            }
+        }
         "admin-ewarung-refused" => {
             client
                 .find(Locator::Css("form[action='/ewarungs'] button[type=submit]"))
