@@ -138,7 +138,11 @@ async fn act(client: &Client, name: &str, width_name: &str) -> anyhow::Result<()
                 .await?
                 .send_keys("6019 0104 3547 4346")
                 .await?;
-            client.find(Locator::Id("pin")).await?.send_keys("123456").await?;
+            client
+                .find(Locator::Id("pin"))
+                .await?
+                .send_keys("123456")
+                .await?;
             client
                 .find(Locator::Css("form[action='/saldo'] button"))
                 .await?
