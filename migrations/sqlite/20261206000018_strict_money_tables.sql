@@ -1,4 +1,5 @@
--- SQLite edition only (PostgreSQL's bigint already refuses to overflow).
+-- SQLite edition only: there is no PostgreSQL migration of this number, because PostgreSQL's
+-- bigint columns already refuse a value that overflows (an error, never a float).
 --
 -- The tables that hold money become STRICT: an integer column keeps integers only. SQLite turns
 -- an integer sum that overflows 64 bits into a floating-point value, and a column of INTEGER

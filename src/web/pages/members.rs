@@ -191,6 +191,19 @@ async fn refused<T: Serialize>(
     flash::refused(state, signed, path, errors, fields).await
 }
 
+/// The form as it was refused (with its errors), or `fresh` when nothing waits for `path`.
+async fn refused_or<T: serde::de::DeserializeOwned>(
+    state: &AppState,
+    signed: &SignedIn,
+    path: &str,
+    fresh: T,
+) -> Result<(T, FieldErrors), WebError> {
+    Ok(match flash::take(state, signed, path).await? {
+        Some(refused) => (refused.form, refused.errors),
+        None => (fresh, FieldErrors::default()),
+    })
+}
+
 async fn household(state: &AppState, id: uuid::Uuid) -> Result<HouseholdRecord, WebError> {
     Ok(state.households.get(HouseholdId(id)).await?)
 }
@@ -247,16 +260,16 @@ pub async fn new_form(
     signed.require(Permission::ManageHouseholds)?;
     let household = household(&state, id).await?;
     let path = format!("/households/{id}/members/new");
-    let (fields, errors) = match flash::take(&state, &signed, &path).await? {
-        Some(refused) => (refused.form, refused.errors),
-        None => (
-            MemberFields {
-                revision: household.revision,
-                ..MemberFields::default()
-            },
-            FieldErrors::default(),
-        ),
-    };
+    let (fields, errors) = refused_or(
+        &state,
+        &signed,
+        &path,
+        MemberFields {
+            revision: household.revision,
+            ..MemberFields::default()
+        },
+    )
+    .await?;
     Ok(MemberForm {
         layout: Layout::new(&signed, "/households"),
         household,
@@ -322,24 +335,24 @@ pub async fn edit_form(
     let household = household(&state, id).await?;
     let member = member_of(&state, household.id, member).await?;
     let path = format!("/households/{id}/members/{}/edit", member.id.0);
-    let (fields, errors) = match flash::take(&state, &signed, &path).await? {
-        Some(refused) => (refused.form, refused.errors),
-        None => (
-            MemberFields {
-                nik: member.nik.clone(),
-                name: member.name.clone(),
-                relation: member.relation.as_str().to_string(),
-                sex: member
-                    .sex
-                    .map(|s| s.as_str().to_string())
-                    .unwrap_or_default(),
-                birth_date: member.birth_date.clone().unwrap_or_default(),
-                revision: household.revision,
-                reason: String::new(),
-            },
-            FieldErrors::default(),
-        ),
-    };
+    let (fields, errors) = refused_or(
+        &state,
+        &signed,
+        &path,
+        MemberFields {
+            nik: member.nik.clone(),
+            name: member.name.clone(),
+            relation: member.relation.as_str().to_string(),
+            sex: member
+                .sex
+                .map(|s| s.as_str().to_string())
+                .unwrap_or_default(),
+            birth_date: member.birth_date.clone().unwrap_or_default(),
+            revision: household.revision,
+            reason: String::new(),
+        },
+    )
+    .await?;
     Ok(MemberForm {
         layout: Layout::new(&signed, "/households"),
         household,
@@ -402,10 +415,7 @@ pub async fn remove_form(
     let household = household(&state, id).await?;
     let member = member_of(&state, household.id, member).await?;
     let path = format!("/households/{id}/members/{}/remove", member.id.0);
-    let (fields, errors): (RemoveFields, FieldErrors) = flash::take(&state, &signed, &path)
-        .await?
-        .map(|refused| (refused.form, refused.errors))
-        .unwrap_or_default();
+    let (fields, errors) = refused_or(&state, &signed, &path, RemoveFields::default()).await?;
     Ok(RemoveForm {
         layout: Layout::new(&signed, "/households"),
         household,
@@ -462,16 +472,16 @@ pub async fn head_form(
         .filter(|m| m.relation != Relation::Head)
         .collect();
     let path = format!("/households/{id}/head");
-    let (fields, errors) = match flash::take(&state, &signed, &path).await? {
-        Some(refused) => (refused.form, refused.errors),
-        None => (
-            HeadFields {
-                revision: household.revision,
-                ..HeadFields::default()
-            },
-            FieldErrors::default(),
-        ),
-    };
+    let (fields, errors) = refused_or(
+        &state,
+        &signed,
+        &path,
+        HeadFields {
+            revision: household.revision,
+            ..HeadFields::default()
+        },
+    )
+    .await?;
     Ok(HeadForm {
         layout: Layout::new(&signed, "/households"),
         household,
