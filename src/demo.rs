@@ -300,6 +300,7 @@ pub async fn load(state: &AppState) -> anyhow::Result<()> {
                     head_nik: nik.into(),
                     head_name: name.into(),
                     address,
+                    request: None,
                 },
                 office,
             )

@@ -88,12 +88,9 @@ impl Application {
         ));
         let revocations: Arc<crate::revocations::TokenRevocations> = Arc::default();
         let state = AppState {
-            households: Households {
-                store: store.clone(),
-            },
-            members: crate::registry::members::Members {
-                store: store.clone(),
-            },
+            households: Households::new(store.clone()),
+            members: crate::registry::members::Members::new(store.clone()),
+            change_requests: crate::registry::change_requests::ChangeRequests::new(store.clone()),
             // Ten wrong answers from one address, then fifteen minutes' rest.
             saldo_throttle: Arc::new(crate::auth::address_throttle::AddressThrottle::new(
                 10,

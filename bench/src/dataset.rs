@@ -255,6 +255,7 @@ pub async fn redeem_dataset(
                     head_nik: format!("9900{index:012}"),
                     head_name: format!("Bench household {index}"),
                     address: address(),
+                    request: None,
                 },
                 maker,
             )

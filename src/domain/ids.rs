@@ -99,3 +99,7 @@ id_type!(
     /// A terminal's refund request (its own STAN, naming a purchase).
     RefundRequestId
 );
+id_type!(
+    /// A proposed change to a household (or a proposed household), decided by the office.
+    ChangeRequestId
+);

@@ -46,6 +46,10 @@ pub enum Permission {
     Reconcile,
     /// Resolve a reconciliation exception with a reason.
     ResolveExceptions,
+    /// Write change requests to households (and proposed households).
+    ProposeChanges,
+    /// Approve, reject or return others' change requests.
+    DecideChanges,
 }
 
 impl Role {
@@ -73,6 +77,8 @@ impl Role {
                     | LoadQuotas
                     | ReadLedger
                     | ResolveExceptions
+                    | ProposeChanges
+                    | DecideChanges
             ),
             Role::Operator => matches!(permission, ReadEwarungs | ReadPrograms | Redeem),
             Role::Bank => matches!(
@@ -115,6 +121,8 @@ mod tests {
             CloseDays,
             Reconcile,
             ResolveExceptions,
+            ProposeChanges,
+            DecideChanges,
         ] {
             assert!(!Role::Auditor.may(p), "{p:?}");
         }

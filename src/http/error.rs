@@ -163,6 +163,21 @@ pub struct ErrorDetail {
     pub field: Option<String>,
 }
 
+impl ApiError {
+    /// The error body's detail, for an answer that reports several outcomes; an internal
+    /// failure stays an error (the whole request fails with 500).
+    pub fn detail(self) -> Result<ErrorDetail, ApiError> {
+        if let ApiError::Internal(_) = &self {
+            return Err(self);
+        }
+        Ok(ErrorDetail {
+            code: self.code(),
+            message: self.to_string(),
+            field: self.field().map(str::to_string),
+        })
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         if let ApiError::Internal(error) = &self {
@@ -306,6 +321,38 @@ impl From<crate::registry::members::MemberError> for ApiError {
             MemberError::HeadRequired => conflict("head_required", &error),
             MemberError::Stale { .. } => conflict("stale_revision", &error),
             MemberError::Store(store) => store.into(),
+        }
+    }
+}
+
+impl From<crate::registry::change_requests::ChangeRequestError> for ApiError {
+    fn from(error: crate::registry::change_requests::ChangeRequestError) -> Self {
+        use crate::registry::change_requests::ChangeRequestError;
+        match error {
+            ChangeRequestError::NotFound => ApiError::NotFound {
+                entity: "change request",
+            },
+            ChangeRequestError::HouseholdNotFound => ApiError::NotFound {
+                entity: "household",
+            },
+            ChangeRequestError::MemberNotFound => ApiError::NotFound { entity: "member" },
+            ChangeRequestError::Refused(refusals) => refusals.into(),
+            ChangeRequestError::State(invalid) => ApiError::Conflict {
+                code: invalid.code,
+                message: invalid.message,
+            },
+            ChangeRequestError::NotAuthor => ApiError::Forbidden {
+                code: "not_author",
+                message: "only the author of a request submits or rewrites it",
+            },
+            ChangeRequestError::OwnRequest => ApiError::Forbidden {
+                code: "maker_checker",
+                message: "a request is approved by an office user other than its author",
+            },
+            ChangeRequestError::StatusRequestOpen => conflict("status_request_open", &error),
+            ChangeRequestError::Household(household) => household.into(),
+            ChangeRequestError::Member(member) => member.into(),
+            ChangeRequestError::Store(store) => store.into(),
         }
     }
 }

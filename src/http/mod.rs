@@ -4,6 +4,7 @@
 pub mod audit;
 pub mod auth;
 pub mod cards;
+pub mod change_requests;
 pub mod client_address;
 pub mod days;
 pub mod error;
@@ -93,6 +94,34 @@ pub fn router(state: AppState, limits: Limits, pages: Router<AppState>) -> Route
             post(members::remove_member),
         )
         .route("/households/{id}/head", post(members::change_head))
+        .route(
+            "/change-requests",
+            post(change_requests::create).get(change_requests::list),
+        )
+        .route(
+            "/change-requests/approve",
+            post(change_requests::approve_many),
+        )
+        .route(
+            "/change-requests/{id}",
+            get(change_requests::get).put(change_requests::revise),
+        )
+        .route(
+            "/change-requests/{id}/submit",
+            post(change_requests::submit),
+        )
+        .route(
+            "/change-requests/{id}/approve",
+            post(change_requests::approve),
+        )
+        .route(
+            "/change-requests/{id}/return",
+            post(change_requests::return_for_correction),
+        )
+        .route(
+            "/change-requests/{id}/reject",
+            post(change_requests::reject),
+        )
         .route(
             "/households/{id}/cards",
             post(cards::issue).get(cards::list_for_household),

@@ -22,6 +22,8 @@ pub struct AppState {
     pub households: crate::registry::households::Households,
     /// Household members.
     pub members: crate::registry::members::Members,
+    /// Change requests to households, and their decisions.
+    pub change_requests: crate::registry::change_requests::ChangeRequests,
     /// Users, their roles and passwords.
     pub users: crate::registry::users::Users,
     /// Programs and their catalogs.

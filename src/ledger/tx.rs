@@ -43,6 +43,8 @@ pub struct CardWithHousehold {
     #[sqlx(flatten)]
     pub card: CardRecord,
     pub household_status: HouseholdStatus,
+    /// An open change request (moved away, head deceased) holds the household's cards.
+    pub held_by_request: bool,
 }
 
 /// A transfer, to write or as stored. Holds carry `timeout_at`; resolutions carry `pending_id`.
@@ -113,6 +115,18 @@ pub struct RefundRequestRow {
     pub response_code: String,
     pub response: Vec<u8>,
     pub created_at: DateTime<Utc>,
+}
+
+/// One line of an approved purchase as its receipt said, with the item's name and unit as the
+/// catalog had them at the sale.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RedemptionLine {
+    pub sku: String,
+    pub name: String,
+    pub unit: String,
+    pub quantity: u32,
+    pub unit_price_minor: i64,
+    pub amount_minor: i64,
 }
 
 /// A stored redemption request and what became of it.
@@ -237,7 +251,12 @@ pub trait LedgerTx: Send {
         stan: &str,
         local_date: &str,
     ) -> StoreResult<Option<RedemptionRow>>;
-    async fn insert_redemption(&mut self, row: &RedemptionRow) -> StoreResult<()>;
+    /// Records a request and, for an approved purchase, the lines it bought (none otherwise).
+    async fn insert_redemption(
+        &mut self,
+        row: &RedemptionRow,
+        lines: &[RedemptionLine],
+    ) -> StoreResult<()>;
     async fn find_refund_request(
         &mut self,
         terminal_id: &str,

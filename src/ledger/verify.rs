@@ -8,8 +8,9 @@ use serde::Serialize;
 pub struct Violation {
     /// `balance_mismatch`, `overdraft`, `unbalanced_program`, `hold_resolved_twice`,
     /// `post_exceeds_hold`, `resolution_mismatch`, `foreign_account`, `purchase_state`,
-    /// `refunded_twice`, `settlement_sum`, `settlement_transfer`, `out_of_range` (an account's
-    /// sums do not fit in 64 bits).
+    /// `refunded_twice`, `purchase_lines` (an approved purchase's lines do not add up to its
+    /// amount), `settlement_sum`, `settlement_transfer`, `out_of_range` (an account's sums do not
+    /// fit in 64 bits).
     pub rule: &'static str,
     /// The account, transfer, program or purchase concerned.
     pub subject: String,

@@ -60,6 +60,8 @@ pub struct MemberChange {
     pub edit: MemberEdit,
     pub reason: String,
     pub actor: UserId,
+    /// The approved change request it applies, marked applied in the same transaction.
+    pub request: Option<crate::model::change_requests::RequestApproval>,
 }
 
 /// The household that holds a NIK, for naming a conflict.

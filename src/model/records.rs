@@ -154,6 +154,8 @@ pub struct NewHousehold {
     pub head_nik: String,
     pub head_name: String,
     pub address: Address,
+    /// The approved change request that proposed it, marked applied in the same transaction.
+    pub request: Option<crate::model::change_requests::RequestApproval>,
 }
 
 /// A change to a household's data or status, applied only at `expected_revision`.
@@ -167,6 +169,8 @@ pub struct HouseholdChange {
     pub status: Option<HouseholdStatus>,
     pub reason: String,
     pub actor: UserId,
+    /// The approved change request it applies, marked applied in the same transaction.
+    pub request: Option<crate::model::change_requests::RequestApproval>,
 }
 
 #[derive(Debug, Clone, sqlx::FromRow, Serialize, ToSchema)]

@@ -67,11 +67,28 @@ pub struct QuotaCredit {
 /// A household's purchase as the office reads it.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct HouseholdPurchase {
+    pub id: crate::domain::ids::RedemptionId,
     pub created_at: DateTime<Utc>,
     pub ewarung_name: String,
     pub terminal_id: String,
+    /// The last four digits of the card it was bought with.
+    pub card_last4: Option<String>,
     pub state: Option<String>,
     pub amount_minor: Option<i64>,
+    /// What it bought, line by line.
+    #[sqlx(skip)]
+    pub lines: Vec<PurchasedLine>,
+}
+
+/// One line of a purchase as its receipt said.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct PurchasedLine {
+    pub redemption_id: crate::domain::ids::RedemptionId,
+    pub name: String,
+    pub unit: String,
+    pub quantity: i64,
+    pub unit_price_minor: i64,
+    pub amount_minor: i64,
 }
 
 /// Which audit entries to list (every field optional; dates are instants in UTC).

@@ -28,6 +28,9 @@ pub enum ResponseCode {
     RestrictedCard,
     /// 75: too many wrong PINs; the card is locked for a while.
     PinTriesExceeded,
+    /// 78: an open change request says the household moved away or its head died; its cards
+    /// wait for the office's decision (the balance is kept).
+    HouseholdUnderReview,
     /// 30: the terminal's message could not be read (the gateway answers it; nothing happened).
     FormatError,
     /// 91: the host could not be reached (the gateway answers it; nothing happened, or the
@@ -75,6 +78,7 @@ impl ResponseCode {
         ResponseCode::TerminalNotPermitted,
         ResponseCode::RestrictedCard,
         ResponseCode::PinTriesExceeded,
+        ResponseCode::HouseholdUnderReview,
         ResponseCode::FormatError,
         ResponseCode::HostUnavailable,
         ResponseCode::Duplicate,
@@ -94,6 +98,7 @@ impl ResponseCode {
             ResponseCode::TerminalNotPermitted => "58",
             ResponseCode::RestrictedCard => "62",
             ResponseCode::PinTriesExceeded => "75",
+            ResponseCode::HouseholdUnderReview => "78",
             ResponseCode::FormatError => "30",
             ResponseCode::HostUnavailable => "91",
             ResponseCode::Duplicate => "94",
@@ -124,6 +129,10 @@ impl ResponseCode {
             ResponseCode::PinTriesExceeded => {
                 ("PIN salah 3 kali, kartu terkunci", "PIN tries exceeded")
             }
+            ResponseCode::HouseholdUnderReview => (
+                "Data keluarga sedang diverifikasi, hubungi Dinas Sosial",
+                "Household under review, contact the social affairs office",
+            ),
             ResponseCode::FormatError => ("Format pesan salah", "Message format error"),
             ResponseCode::HostUnavailable => (
                 "Host tidak dapat dihubungi, coba lagi",

@@ -28,7 +28,10 @@ use crate::{
         terminal::{EwarungStatus, TerminalStatus},
     },
     ledger::{
-        tx::{AccountOwner, CardWithHousehold, RedemptionRow, RefundRequestRow, TerminalContext},
+        tx::{
+            AccountOwner, CardWithHousehold, RedemptionLine, RedemptionRow, RefundRequestRow,
+            TerminalContext,
+        },
         AccountBalance, AccountKind, LedgerJob, LedgerTx, ReadAheadPlan, Transfer, TransferKind,
     },
     pin_check::{self, PinRefusal},
@@ -150,7 +153,16 @@ impl LedgerJob for Authorize {
         row.response_code = reply.response_code.code().to_string();
         row.response = body.clone();
         row.state = state;
-        tx.insert_redemption(&row).await?;
+        let lines = if state == PurchaseState::Held {
+            reply
+                .receipt
+                .as_deref()
+                .map(bought_lines)
+                .unwrap_or_default()
+        } else {
+            Vec::new()
+        };
+        tx.insert_redemption(&row, &lines).await?;
         tracing::info!(
             terminal = terminal_id, stan = %row.stan, card = %request.pan.masked(),
             code = reply.response_code.code(), amount = row.amount_minor, "authorize"
@@ -348,6 +360,7 @@ async fn usable_card(
     let Some(CardWithHousehold {
         card,
         household_status,
+        held_by_request,
     }) = tx.card_by_pan_hash(pan_hash).await?
     else {
         return Ok(Err(refused(
@@ -376,6 +389,15 @@ async fn usable_card(
         return Ok(Err(refused(
             ResponseCode::RestrictedCard,
             reason,
+            Some(&card),
+        )));
+    }
+    if held_by_request {
+        let reason = "a change request (moved away or head deceased) is open for the household; \
+                      its balance is kept until the office decides";
+        return Ok(Err(refused(
+            ResponseCode::HouseholdUnderReview,
+            reason.into(),
             Some(&card),
         )));
     }
@@ -610,6 +632,21 @@ async fn price_basket(
     Ok(Ok(receipt))
 }
 
+/// What an approved purchase records of its receipt.
+fn bought_lines(receipt: &[ReceiptLine]) -> Vec<RedemptionLine> {
+    receipt
+        .iter()
+        .map(|line| RedemptionLine {
+            sku: line.sku.clone(),
+            name: line.name.clone(),
+            unit: line.unit.clone(),
+            quantity: line.quantity,
+            unit_price_minor: line.unit_price.get(),
+            amount_minor: line.amount.get(),
+        })
+        .collect()
+}
+
 /// The request an original names, if the caller may ask about it: `Err` carries the 58 answer
 /// for a terminal that is not the caller's. A stored request names its E-Warung; only for an
 /// unknown one is the terminal looked up.
@@ -819,7 +856,7 @@ impl FollowUp {
                 now,
             )
         };
-        tx.insert_redemption(&row).await
+        tx.insert_redemption(&row, &[]).await
     }
 }
 

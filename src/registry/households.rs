@@ -13,6 +13,7 @@ use crate::{
         text::bounded,
         Refusals,
     },
+    model::change_requests::RequestApproval,
     store::{HouseholdChange, HouseholdRecord, NewHousehold, RevisionRecord, Store, StoreError},
 };
 
@@ -155,9 +156,27 @@ impl StatusChange {
 #[derive(Clone)]
 pub struct Households {
     pub store: Arc<dyn Store>,
+    /// Set when the changes made apply an approved change request (see [`Households::applying`]).
+    pub approval: Option<RequestApproval>,
 }
 
 impl Households {
+    pub fn new(store: Arc<dyn Store>) -> Self {
+        Self {
+            store,
+            approval: None,
+        }
+    }
+
+    /// The same service, whose changes apply `approval`'s request: the store marks it applied in
+    /// the change's own transaction.
+    pub fn applying(&self, approval: RequestApproval) -> Self {
+        Self {
+            store: self.store.clone(),
+            approval: Some(approval),
+        }
+    }
+
     pub async fn get(&self, id: HouseholdId) -> Result<HouseholdRecord, HouseholdError> {
         self.store
             .get_household(id)
@@ -176,6 +195,7 @@ impl Households {
             head_nik: registration.head_nik.as_str().to_string(),
             head_name: registration.head_name,
             address: registration.address,
+            request: self.approval,
         };
         let head_nik = household.head_nik.clone();
         match self.store.create_household(household, actor).await {
@@ -201,6 +221,7 @@ impl Households {
             status: None,
             reason: change.reason,
             actor,
+            request: self.approval,
         };
         self.update(change).await
     }
@@ -220,6 +241,7 @@ impl Households {
             status: Some(change.status),
             reason: change.reason,
             actor,
+            request: self.approval,
         };
         self.update(change).await
     }

@@ -123,9 +123,27 @@ pub fn parse_reason(reason: &str) -> Result<String, Refusals> {
 #[derive(Clone)]
 pub struct Members {
     pub store: Arc<dyn Store>,
+    /// Set when the changes made apply an approved change request (see [`Members::applying`]).
+    pub approval: Option<crate::model::change_requests::RequestApproval>,
 }
 
 impl Members {
+    pub fn new(store: Arc<dyn Store>) -> Self {
+        Self {
+            store,
+            approval: None,
+        }
+    }
+
+    /// The same service, whose changes apply `approval`'s request: the store marks it applied in
+    /// the change's own transaction.
+    pub fn applying(&self, approval: crate::model::change_requests::RequestApproval) -> Self {
+        Self {
+            store: self.store.clone(),
+            approval: Some(approval),
+        }
+    }
+
     /// The household's members, the head first.
     pub async fn list(&self, household: HouseholdId) -> Result<Vec<MemberRecord>, MemberError> {
         self.store
@@ -271,6 +289,7 @@ impl Members {
             edit,
             reason,
             actor,
+            request: self.approval,
         };
         match self.store.members().change_members(change).await {
             Ok(record) => Ok(record),

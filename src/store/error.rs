@@ -58,6 +58,11 @@ const SQLITE_UNIQUE_COLUMNS: &[(&str, &str)] = &[
         "household_members.household_id",
         "household_members_one_head",
     ),
+    ("change_requests.number", "change_requests_number_key"),
+    (
+        "change_requests.household_id",
+        "change_requests_one_open_status",
+    ),
     ("cards.pan", "cards_pan_key"),
     ("cards.pan_hash", "cards_pan_hash_key"),
     ("cards.household_id", "cards_one_live_card_per_household"),

@@ -8,7 +8,11 @@ pub(crate) mod sql {
     pub const TERMINAL: &str = "SELECT t.terminal_id, t.ewarung_id, t.status, e.status AS ewarung_status, t.pin_key_wrapped
          FROM terminals t JOIN ewarungs e ON e.id = t.ewarung_id
          WHERE t.terminal_id = $1";
-    pub const CARD_BY_PAN_HASH: &str = "SELECT c.*, h.status AS household_status
+    /// The card, its household's status, and whether an open change request (moved away, head
+    /// deceased) holds the household's cards.
+    pub const CARD_BY_PAN_HASH: &str = "SELECT c.*, h.status AS household_status,
+             EXISTS (SELECT 1 FROM change_requests q WHERE q.household_id = c.household_id
+                AND q.blocks_cards = TRUE AND q.state IN ('submitted', 'returned')) AS held_by_request
          FROM cards c JOIN households h ON h.id = c.household_id WHERE c.pan_hash = $1";
     pub const PROGRAM_BY_CODE: &str = "SELECT * FROM programs WHERE code = $1";
     pub const PROGRAM: &str = "SELECT * FROM programs WHERE id = $1";
@@ -48,6 +52,30 @@ pub(crate) mod sql {
              refund_id, state, rrn, approval_code, business_date, created_at, updated_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18,
                  $19, $20, $21)";
+    /// SQLite: one line of an approved purchase (PostgreSQL writes them with the purchase in
+    /// `POSTGRES_INSERT_REDEMPTION_WITH_LINES`).
+    pub const INSERT_REDEMPTION_LINE: &str =
+        "INSERT INTO redemption_lines (redemption_id, line_no, sku, name, unit, quantity,
+                                       unit_price_minor, amount_minor)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
+    /// PostgreSQL: a purchase and its lines in one statement (one round trip, as before lines
+    /// were kept); `$22`..`$28` are the lines' columns as arrays.
+    pub const POSTGRES_INSERT_REDEMPTION_WITH_LINES: &str = "WITH redemption AS (
+            INSERT INTO redemptions (id, terminal_id, ewarung_id, stan, local_date, request_hash,
+                kind, response_code, response, card_id, household_id, program_id, amount_minor,
+                hold_id, refund_id, state, rrn, approval_code, business_date, created_at,
+                updated_at)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,
+                    $18, $19, $20, $21)
+            RETURNING id)
+         INSERT INTO redemption_lines (redemption_id, line_no, sku, name, unit, quantity,
+                                       unit_price_minor, amount_minor)
+         SELECT redemption.id, line.line_no, line.sku, line.name, line.unit, line.quantity,
+                line.unit_price_minor, line.amount_minor
+         FROM redemption,
+              UNNEST($22::integer[], $23::text[], $24::text[], $25::text[], $26::integer[],
+                     $27::bigint[], $28::bigint[])
+                  AS line (line_no, sku, name, unit, quantity, unit_price_minor, amount_minor)";
     pub const FIND_REFUND_REQUEST: &str =
         "SELECT * FROM refund_requests WHERE terminal_id = $1 AND stan = $2 AND local_date = $3";
     pub const INSERT_REFUND_REQUEST: &str =

@@ -574,7 +574,7 @@ where
                 });
             }
         }
-        let checks: [(&'static str, &str); 10] = [
+        let checks: [(&'static str, &str); 11] = [
             ("hold_resolved_twice",
              "SELECT pending_id, 'resolved ' || CAST(count(*) AS TEXT) || ' times'
               FROM transfers WHERE pending_id IS NOT NULL GROUP BY pending_id HAVING count(*) > 1"),
@@ -604,6 +604,14 @@ where
                        ORDER BY x.created_at LIMIT 1),
                      t.reference || ' was refunded ' || CAST(count(*) AS TEXT) || ' times'
               FROM transfers t WHERE t.kind = 'refund' GROUP BY t.reference HAVING count(*) > 1"),
+            // An approved purchase's lines are its receipt: they add up to what it held.
+            ("purchase_lines",
+             "SELECT r.id, 'holds ' || CAST(r.amount_minor AS TEXT) || ' but its lines add up to '
+                     || CAST(COALESCE((SELECT sum(l.amount_minor) FROM redemption_lines l
+                                       WHERE l.redemption_id = r.id), 0) AS TEXT)
+              FROM redemptions r WHERE r.kind = 'purchase' AND r.rrn IS NOT NULL
+                AND r.amount_minor <> COALESCE((SELECT sum(l.amount_minor) FROM redemption_lines l
+                                                WHERE l.redemption_id = r.id), 0)"),
             // Settled + still payable = matched: each entry pays the difference between its
             // run's match and what the entries before it settled...
             ("settlement_sum",

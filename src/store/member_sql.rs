@@ -48,6 +48,7 @@ where
     for<'r> MemberRecord: sqlx::FromRow<'r, <E::Db as sqlx::Database>::Row>,
     for<'r> HouseholdRecord: sqlx::FromRow<'r, <E::Db as sqlx::Database>::Row>,
     for<'r> (i32,): sqlx::FromRow<'r, <E::Db as sqlx::Database>::Row>,
+    for<'r> (i64,): sqlx::FromRow<'r, <E::Db as sqlx::Database>::Row>,
 {
     async fn member_in(
         tx: &mut WriteTx<E::Db>,
@@ -259,6 +260,15 @@ where
             json!({ "reason": change.reason, "revision": household.revision, "changes": changes }),
         )
         .await?;
+        if let Some(approval) = change.request {
+            crate::store::change_request_sql::mark_applied(
+                &mut tx,
+                approval,
+                household.id,
+                household.revision,
+            )
+            .await?;
+        }
         tx.commit().await?;
         Ok(household)
     }
@@ -283,6 +293,7 @@ where
     for<'r> HouseholdRecord: sqlx::FromRow<'r, <E::Db as sqlx::Database>::Row>,
     for<'r> NikHolder: sqlx::FromRow<'r, <E::Db as sqlx::Database>::Row>,
     for<'r> (i32,): sqlx::FromRow<'r, <E::Db as sqlx::Database>::Row>,
+    for<'r> (i64,): sqlx::FromRow<'r, <E::Db as sqlx::Database>::Row>,
 {
     async fn list_members(&self, household: HouseholdId) -> StoreResult<Vec<MemberRecord>> {
         // The head first, then by birth date (oldest first), as a KK lists them.

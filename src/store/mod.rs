@@ -8,6 +8,7 @@
 //! checkpointer, its quota staging and day reading) and [`postgres`] (its retried transactions,
 //! read-ahead, quota staging), behind [`sql_store::Engine`].
 
+pub(crate) mod change_request_sql;
 pub(crate) mod day_sql;
 pub(crate) mod error;
 mod ledger_sql;
@@ -64,6 +65,46 @@ pub trait MemberStore: Send + Sync {
     ) -> StoreResult<HouseholdRecord>;
     /// The household holding `nik`, if any (an exited household holds none).
     async fn nik_holder(&self, nik: &str) -> StoreResult<Option<crate::model::members::NikHolder>>;
+}
+
+/// Change requests to households (see `store::change_request_sql`).
+#[async_trait]
+pub trait ChangeRequestStore: Send + Sync {
+    /// Records a request, as a draft or submitted (audited). Its number is the next after the
+    /// highest.
+    async fn create_change_request(
+        &self,
+        request: crate::model::change_requests::NewChangeRequest,
+    ) -> StoreResult<crate::model::change_requests::ChangeRequestRecord>;
+    /// Rewrites a draft or returned request, by its author only; `StateConflict` otherwise.
+    async fn revise_change_request(
+        &self,
+        revised: crate::model::change_requests::RevisedChangeRequest,
+    ) -> StoreResult<crate::model::change_requests::ChangeRequestRecord>;
+    /// Submits (its author only), returns or rejects a request still in `step.from`;
+    /// `StateConflict` when it moved on or the author is not the one submitting.
+    async fn step_change_request(
+        &self,
+        step: crate::model::change_requests::RequestStep,
+    ) -> StoreResult<crate::model::change_requests::ChangeRequestRecord>;
+    /// Marks an approved request applied whose change made no difference (the household
+    /// already said what it proposes): only from `submitted`, never by its author.
+    async fn mark_unchanged_applied(
+        &self,
+        approval: crate::model::change_requests::RequestApproval,
+        household: HouseholdId,
+        revision: i32,
+    ) -> StoreResult<()>;
+    async fn get_change_request(
+        &self,
+        id: crate::domain::ids::ChangeRequestId,
+    ) -> StoreResult<Option<crate::model::change_requests::ChangeRequestRecord>>;
+    /// Requests by filter, oldest first, in pages.
+    async fn list_change_requests(
+        &self,
+        filter: crate::model::change_requests::ChangeRequestFilter,
+        page: Page,
+    ) -> StoreResult<Vec<crate::model::change_requests::ChangeRequestRecord>>;
 }
 
 /// Connections of a pool at one moment.
@@ -270,6 +311,8 @@ pub trait Store: Send + Sync + 'static {
     fn views(&self) -> &dyn ViewStore;
     /// Household members (see `store::member_sql`).
     fn members(&self) -> &dyn MemberStore;
+    /// Change requests to households (see `store::change_request_sql`).
+    fn change_requests(&self) -> &dyn ChangeRequestStore;
 }
 
 /// Read models for the web application's pages (see `store::view_sql`).

@@ -224,6 +224,10 @@ where
     for<'r> crate::model::members::MemberRecord: sqlx::FromRow<'r, <E::Db as sqlx::Database>::Row>,
     for<'r> crate::model::members::NikHolder: sqlx::FromRow<'r, <E::Db as sqlx::Database>::Row>,
     for<'q> Option<DateTime<Utc>>: sqlx::Encode<'q, E::Db> + sqlx::Type<E::Db>,
+    for<'q> Option<i32>: sqlx::Encode<'q, E::Db> + sqlx::Type<E::Db>,
+    for<'r> crate::model::change_requests::ChangeRequestRecord:
+        sqlx::FromRow<'r, <E::Db as sqlx::Database>::Row>,
+    for<'r> (i64,): sqlx::FromRow<'r, <E::Db as sqlx::Database>::Row>,
 {
     fn backend(&self) -> &'static str {
         self.engine.name()
@@ -492,6 +496,9 @@ where
             changes,
         )
         .await?;
+        if let Some(approval) = household.request {
+            crate::store::change_request_sql::mark_applied(&mut tx, approval, record.id, 1).await?;
+        }
         tx.commit().await?;
         Ok(record)
     }
@@ -658,6 +665,15 @@ where
         .bind(Json(serde_json::Value::Object(changes)))
         .execute(&mut *tx)
         .await?;
+        if let Some(approval) = change.request {
+            crate::store::change_request_sql::mark_applied(
+                &mut tx,
+                approval,
+                updated.id,
+                updated.revision,
+            )
+            .await?;
+        }
         tx.commit().await?;
         Ok(updated)
     }
@@ -1324,6 +1340,10 @@ where
     }
 
     fn members(&self) -> &dyn crate::store::MemberStore {
+        self
+    }
+
+    fn change_requests(&self) -> &dyn crate::store::ChangeRequestStore {
         self
     }
 

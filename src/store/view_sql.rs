@@ -4,8 +4,8 @@
 use crate::{
     domain::ids::{EwarungId, HouseholdId},
     model::views::{
-        AuditFilter, AuditLine, HouseholdPurchase, MonthOverview, ProgramBalance, QuotaCredit,
-        RecentRequest, TerminalSales, TerminalState,
+        AuditFilter, AuditLine, HouseholdPurchase, MonthOverview, ProgramBalance, PurchasedLine,
+        QuotaCredit, RecentRequest, TerminalSales, TerminalState,
     },
     store::{
         sql_store::{Engine, SqlStore},
@@ -30,6 +30,7 @@ where
     for<'r> RecentRequest: sqlx::FromRow<'r, <E::Db as sqlx::Database>::Row>,
     for<'r> ProgramBalance: sqlx::FromRow<'r, <E::Db as sqlx::Database>::Row>,
     for<'r> HouseholdPurchase: sqlx::FromRow<'r, <E::Db as sqlx::Database>::Row>,
+    for<'r> PurchasedLine: sqlx::FromRow<'r, <E::Db as sqlx::Database>::Row>,
     for<'r> QuotaCredit: sqlx::FromRow<'r, <E::Db as sqlx::Database>::Row>,
     for<'r> AuditLine: sqlx::FromRow<'r, <E::Db as sqlx::Database>::Row>,
     for<'r> TerminalState: sqlx::FromRow<'r, <E::Db as sqlx::Database>::Row>,
@@ -171,18 +172,37 @@ where
             return Ok(Vec::new());
         }
         // One read of those redemptions by primary key.
+        let ids = crate::store::ledger_store::value_rows::<E::Db>(1, redemptions.len());
         let sql = format!(
-            "SELECT r.created_at, e.name AS ewarung_name, r.terminal_id, r.state, r.amount_minor
+            "SELECT r.id, r.created_at, e.name AS ewarung_name, r.terminal_id,
+                    c.pan_last4 AS card_last4, r.state, r.amount_minor
              FROM redemptions r JOIN ewarungs e ON e.id = r.ewarung_id
-             WHERE r.id IN {}
-             ORDER BY r.created_at DESC, r.id DESC",
-            crate::store::ledger_store::value_rows::<E::Db>(1, redemptions.len())
+             LEFT JOIN cards c ON c.id = r.card_id
+             WHERE r.id IN {ids}
+             ORDER BY r.created_at DESC, r.id DESC"
         );
         let mut query = sqlx::query_as(&sql);
-        for id in redemptions {
-            query = query.bind(id);
+        for id in &redemptions {
+            query = query.bind(*id);
         }
-        Ok(query.fetch_all(pool).await?)
+        let mut purchases: Vec<HouseholdPurchase> = query.fetch_all(pool).await?;
+        let sql = format!(
+            "SELECT redemption_id, name, unit, CAST(quantity AS BIGINT) AS quantity,
+                    unit_price_minor, amount_minor
+             FROM redemption_lines WHERE redemption_id IN {ids}
+             ORDER BY redemption_id, line_no"
+        );
+        let mut query = sqlx::query_as(&sql);
+        for id in &redemptions {
+            query = query.bind(*id);
+        }
+        let lines: Vec<PurchasedLine> = query.fetch_all(pool).await?;
+        for line in lines {
+            if let Some(purchase) = purchases.iter_mut().find(|p| p.id == line.redemption_id) {
+                purchase.lines.push(line);
+            }
+        }
+        Ok(purchases)
     }
 
     async fn month_overview(

@@ -35,6 +35,7 @@ pub fn response_key(code: &str) -> &'static str {
         "58" => "rc-58",
         "62" => "rc-62",
         "75" => "rc-75",
+        "78" => "rc-78",
         "94" => "rc-94",
         "96" => "rc-96",
         _ => "rc-other",

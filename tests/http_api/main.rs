@@ -8,6 +8,7 @@ mod auth;
 mod backup;
 mod bad_input;
 mod cards;
+mod change_requests;
 mod days;
 mod ledger_contract;
 mod members;

@@ -67,7 +67,16 @@ async fn an_approved_purchase_is_held_completed_and_replayed_byte_for_byte(app: 
         .expect(200);
     assert_eq!(again["state"], "completed");
     assert_eq!(app.balance(&operator, "SMD00001", pan).await, "132500.00");
+    // What it bought is kept once, however often the terminal asked.
+    assert_eq!(app.count("redemption_lines").await, 1);
     app.assert_ledger_clean().await;
+
+    // The check notices lines that no longer add up to what the purchase held.
+    app.execute("UPDATE redemption_lines SET amount_minor = amount_minor - 100")
+        .await;
+    let check = app.app_state.store.ledger().verify_ledger().await.unwrap();
+    let rules: Vec<&str> = check.violations.iter().map(|v| v.rule).collect();
+    assert_eq!(rules, ["purchase_lines"]);
 }
 
 async fn every_decline_has_its_code_and_moves_no_money(app: TestApp) {
@@ -212,6 +221,11 @@ async fn every_decline_has_its_code_and_moves_no_money(app: TestApp) {
 
     // None of it moved money: only the demo quota's transfers exist, and nothing is held.
     assert_eq!(app.count("transfers").await, 5);
+    assert_eq!(
+        app.count("redemption_lines").await,
+        0,
+        "a decline bought nothing"
+    );
     app.assert_ledger_clean().await;
 }
 

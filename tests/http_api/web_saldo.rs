@@ -25,11 +25,14 @@ fn refusal(page: &Page) -> String {
 async fn a_beneficiary_sees_the_balance_and_a_wrong_pin_reveals_nothing(app: TestApp) {
     let operator = app.login("warung-berkah").await;
     let bought = app
-        .post(
-            "/v1/redemptions/authorize",
-            &operator,
-            purchase("SMD00001", "000777", DEMO_PANS[0], 2, "13500"),
-        )
+        .post("/v1/redemptions/authorize", &operator, {
+            let mut basket = purchase("SMD00001", "000777", DEMO_PANS[0], 1, "13500");
+            basket["lines"] = serde_json::json!([
+                {"sku": "BERAS-MEDIUM", "quantity": 1, "unit_price": "13500"},
+                {"sku": "TELUR-AYAM", "quantity": 1, "unit_price": "13500"},
+            ]);
+            basket
+        })
         .await
         .expect(200);
     assert_eq!(bought["response_code"], "00", "{bought}");
@@ -65,6 +68,24 @@ async fn a_beneficiary_sees_the_balance_and_a_wrong_pin_reveals_nothing(app: Tes
     assert!(shown.body.contains("173.000"), "{}", shown.body);
     assert!(shown.body.contains("27.000"), "{}", shown.body);
     assert!(shown.body.contains("id=\"saldo-purchases\""));
+    // What was bought, line by line, and with which card.
+    let purchases = shown
+        .body
+        .split("id=\"saldo-purchases\"")
+        .nth(1)
+        .unwrap_or_default();
+    assert!(
+        purchases.contains("1 × Beras medium (kg) @ Rp 13.500"),
+        "{purchases}"
+    );
+    assert!(
+        purchases.contains("1 × Telur ayam ras (kg) @ Rp 13.500"),
+        "{purchases}"
+    );
+    assert!(
+        purchases.contains(&format!("•••• {}", &DEMO_PANS[0][12..])),
+        "{purchases}"
+    );
     assert!(
         shown.body.contains("Warung Berkah") || shown.body.contains("Berkah"),
         "{}",

@@ -13,7 +13,10 @@ use crate::{
         purchase::PurchaseState,
     },
     ledger::{
-        tx::{AccountOwner, CardWithHousehold, RedemptionRow, RefundRequestRow, TerminalContext},
+        tx::{
+            AccountOwner, CardWithHousehold, RedemptionLine, RedemptionRow, RefundRequestRow,
+            TerminalContext,
+        },
         AccountBalance, AccountKind, LedgerTx, ReadAheadPlan, Transfer, TransferKind,
     },
     store::{
@@ -264,9 +267,18 @@ impl LedgerTx for PgLedgerTx<'_> {
             .await?)
     }
 
-    async fn insert_redemption(&mut self, row: &RedemptionRow) -> StoreResult<()> {
+    async fn insert_redemption(
+        &mut self,
+        row: &RedemptionRow,
+        lines: &[RedemptionLine],
+    ) -> StoreResult<()> {
         self.ahead.forget();
-        sqlx::query(sql::INSERT_REDEMPTION)
+        let statement = if lines.is_empty() {
+            sql::INSERT_REDEMPTION
+        } else {
+            sql::POSTGRES_INSERT_REDEMPTION_WITH_LINES
+        };
+        let mut query = sqlx::query(statement)
             .bind(row.id)
             .bind(&row.terminal_id)
             .bind(row.ewarung_id)
@@ -287,9 +299,24 @@ impl LedgerTx for PgLedgerTx<'_> {
             .bind(&row.approval_code)
             .bind(&row.business_date)
             .bind(row.created_at)
-            .bind(row.updated_at)
-            .execute(&mut *self.conn)
-            .await?;
+            .bind(row.updated_at);
+        if !lines.is_empty() {
+            let line_count = i32::try_from(lines.len()).unwrap_or(i32::MAX);
+            query = query
+                .bind((1..=line_count).collect::<Vec<i32>>())
+                .bind(lines.iter().map(|l| l.sku.clone()).collect::<Vec<_>>())
+                .bind(lines.iter().map(|l| l.name.clone()).collect::<Vec<_>>())
+                .bind(lines.iter().map(|l| l.unit.clone()).collect::<Vec<_>>())
+                .bind(
+                    lines
+                        .iter()
+                        .map(|l| i32::try_from(l.quantity).unwrap_or(i32::MAX))
+                        .collect::<Vec<_>>(),
+                )
+                .bind(lines.iter().map(|l| l.unit_price_minor).collect::<Vec<_>>())
+                .bind(lines.iter().map(|l| l.amount_minor).collect::<Vec<_>>());
+        }
+        query.execute(&mut *self.conn).await?;
         Ok(())
     }
 

@@ -26,6 +26,8 @@ const AUTHORIZE: &str = "SELECT clock_timestamp() AS clock, b.cutoff_minutes, b.
         c.pin_hash, c.pin_failures, c.locked_until, c.replaces, c.issued_by, c.issued_at,
         c.updated_at,
         h.status AS household_status,
+        EXISTS (SELECT 1 FROM change_requests q WHERE q.household_id = c.household_id
+                AND q.blocks_cards = TRUE AND q.state IN ('submitted', 'returned')) AS held_by_request,
         a.id AS account_id, a.program_id, a.debits_pending, a.debits_posted, a.credits_pending,
         a.credits_posted,
         p.code AS program_code, p.name AS program_name, p.currency, p.default_monthly_amount_minor,

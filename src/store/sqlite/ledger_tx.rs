@@ -24,8 +24,8 @@ use crate::{
     },
     ledger::{
         tx::{
-            AccountOwner, CardWithHousehold, RedemptionRow, RefundRequestRow, TerminalContext,
-            Transfer,
+            AccountOwner, CardWithHousehold, RedemptionLine, RedemptionRow, RefundRequestRow,
+            TerminalContext, Transfer,
         },
         AccountBalance, AccountKind, LedgerTx, TransferKind,
     },
@@ -422,6 +422,7 @@ impl<C: Deref<Target = Connection> + Send> LedgerTx for SqliteLedgerTx<C> {
             Ok(CardWithHousehold {
                 card: card(row)?,
                 household_status: row.get("household_status")?,
+                held_by_request: row.get("held_by_request")?,
             })
         })
     }
@@ -585,7 +586,11 @@ impl<C: Deref<Target = Connection> + Send> LedgerTx for SqliteLedgerTx<C> {
         )
     }
 
-    async fn insert_redemption(&mut self, row: &RedemptionRow) -> StoreResult<()> {
+    async fn insert_redemption(
+        &mut self,
+        row: &RedemptionRow,
+        lines: &[RedemptionLine],
+    ) -> StoreResult<()> {
         execute(
             &self.db,
             sql::INSERT_REDEMPTION,
@@ -613,6 +618,22 @@ impl<C: Deref<Target = Connection> + Send> LedgerTx for SqliteLedgerTx<C> {
                 &time_text(row.updated_at),
             ],
         )?;
+        for (line_no, line) in (1i64..).zip(lines) {
+            execute(
+                &self.db,
+                sql::INSERT_REDEMPTION_LINE,
+                &[
+                    &row.id,
+                    &line_no,
+                    &line.sku,
+                    &line.name,
+                    &line.unit,
+                    &i64::from(line.quantity),
+                    &line.unit_price_minor,
+                    &line.amount_minor,
+                ],
+            )?;
+        }
         Ok(())
     }
 

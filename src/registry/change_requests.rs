@@ -1,0 +1,591 @@
+//! Change requests: a change to a household's identity or eligibility is written as a request,
+//! checked by the same rules the change itself will meet, and applied only when an office user
+//! who did not write it approves. Approving runs the change through [`Households`] or
+//! [`Members`] at the household revision the request was written against, and the store marks
+//! the request applied in that change's transaction; a change the household's present state
+//! refuses (someone changed it since, a NIK now held elsewhere) leaves the request submitted,
+//! for the office to return or reject with why.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+
+use crate::{
+    domain::{
+        change_request::{RequestState, Step},
+        ids::{ChangeRequestId, HouseholdId, UserId},
+        limits::REASON_CHARS,
+        text::bounded,
+        Invalid, Refusals,
+    },
+    model::{
+        change_requests::{
+            ChangeRequestFilter, ChangeRequestRecord, NewChangeRequest, Proposal, ProposedPerson,
+            RequestApproval, RequestStep, RevisedChangeRequest,
+        },
+        members::MemberRecord,
+    },
+    registry::{
+        households::{DataChange, HouseholdError, Households, Registration, StatusChange},
+        members::{MemberError, Members, Person},
+    },
+    store::{HouseholdRecord, Page, Store, StoreError},
+};
+
+/// Why a request command was refused or failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ChangeRequestError {
+    #[error("change request not found")]
+    NotFound,
+    #[error("household not found")]
+    HouseholdNotFound,
+    #[error("member not found in this household")]
+    MemberNotFound,
+    /// Values of the request were refused, each beside its field.
+    #[error("{0}")]
+    Refused(Refusals),
+    /// The request is not in a state the step starts from.
+    #[error("{0}")]
+    State(Invalid),
+    /// Only the author submits and rewrites a request.
+    #[error("only the author of a request submits or rewrites it")]
+    NotAuthor,
+    /// Four eyes: the author may not approve their own request.
+    #[error("a request is approved by an office user other than its author")]
+    OwnRequest,
+    /// The household already has an open request to change its status.
+    #[error("this household already has an open status request; decide that one first")]
+    StatusRequestOpen,
+    /// Applying the approved change was refused by the household's present state.
+    #[error("{0}")]
+    Household(HouseholdError),
+    #[error("{0}")]
+    Member(MemberError),
+    #[error(transparent)]
+    Store(StoreError),
+}
+
+impl From<Refusals> for ChangeRequestError {
+    fn from(refusals: Refusals) -> Self {
+        ChangeRequestError::Refused(refusals)
+    }
+}
+
+impl From<StoreError> for ChangeRequestError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::Duplicate { constraint }
+                if constraint == "change_requests_one_open_status" =>
+            {
+                ChangeRequestError::StatusRequestOpen
+            }
+            error => ChangeRequestError::Store(error),
+        }
+    }
+}
+
+/// A request as written: the household it is about (none for a proposed household), the
+/// proposed change and why.
+#[derive(Debug, Clone)]
+pub struct Draft {
+    pub household_id: Option<HouseholdId>,
+    pub proposal: Proposal,
+    pub reason: String,
+}
+
+/// The proposed change, checked by the rules it will be applied under.
+enum Checked {
+    Data(DataChange),
+    Status(StatusChange),
+    MemberAdd(Person),
+    MemberCorrect(crate::domain::ids::MemberId, Person),
+    MemberRemove(crate::domain::ids::MemberId),
+    Head(
+        crate::domain::ids::MemberId,
+        Option<crate::domain::member::Relation>,
+    ),
+    NewHousehold(Registration),
+}
+
+fn person(person: &ProposedPerson, today: chrono::NaiveDate) -> Result<Person, Refusals> {
+    Person::parse(
+        &person.nik,
+        &person.name,
+        &person.relation,
+        &person.sex,
+        &person.birth_date,
+        today,
+    )
+}
+
+/// Checks a proposal against the household's revision `base` and its members: the same
+/// commands the change is applied with, so what passes here is refused later only by what
+/// happened to the household since.
+fn check(
+    proposal: &Proposal,
+    reason: &str,
+    base: i32,
+    members: &[MemberRecord],
+    now: DateTime<Utc>,
+) -> Result<Checked, ChangeRequestError> {
+    let today = crate::business_day::local_today(now);
+    let member_exists = |id| {
+        members
+            .iter()
+            .any(|m| m.id == id)
+            .then_some(())
+            .ok_or(ChangeRequestError::MemberNotFound)
+    };
+    let checked = match proposal {
+        Proposal::Data {
+            head_nik,
+            head_name,
+            address,
+        } => Checked::Data(DataChange::parse(
+            base,
+            head_nik.as_deref(),
+            head_name.as_deref(),
+            address.clone(),
+            reason,
+        )?),
+        Proposal::Status { status, ground } => {
+            if !ground.allows(*status) {
+                return Err(Refusals::one(
+                    "ground",
+                    Invalid::new(
+                        "status_ground_mismatch",
+                        format!("a request on the ground {ground} cannot ask for {status}"),
+                    ),
+                )
+                .into());
+            }
+            Checked::Status(StatusChange::parse(base, *status, reason)?)
+        }
+        Proposal::MemberAdd { member } => Checked::MemberAdd(person(member, today)?),
+        Proposal::MemberCorrect { member_id, member } => {
+            member_exists(*member_id)?;
+            Checked::MemberCorrect(*member_id, person(member, today)?)
+        }
+        Proposal::MemberRemove { member_id } => {
+            member_exists(*member_id)?;
+            Checked::MemberRemove(*member_id)
+        }
+        Proposal::Head {
+            member_id,
+            former_head_relation,
+        } => {
+            member_exists(*member_id)?;
+            Checked::Head(*member_id, *former_head_relation)
+        }
+        Proposal::NewHousehold {
+            kk_number,
+            head_nik,
+            head_name,
+            address,
+        } => Checked::NewHousehold(Registration::parse(
+            kk_number,
+            head_nik,
+            head_name,
+            address.clone(),
+        )?),
+    };
+    Ok(checked)
+}
+
+fn checked_reason(reason: &str) -> Result<String, Refusals> {
+    bounded(reason, REASON_CHARS, "reason").map_err(|invalid| Refusals::one("reason", invalid))
+}
+
+fn checked_note(note: &str) -> Result<String, Refusals> {
+    bounded(note, REASON_CHARS, "note").map_err(|invalid| Refusals::one("note", invalid))
+}
+
+#[derive(Clone)]
+pub struct ChangeRequests {
+    pub store: Arc<dyn Store>,
+    pub households: Households,
+    pub members: Members,
+}
+
+/// What a request is written against: the household's revision and kelurahan.
+struct Basis {
+    revision: Option<i32>,
+    kelurahan: String,
+}
+
+impl ChangeRequests {
+    pub fn new(store: Arc<dyn Store>) -> Self {
+        Self {
+            households: Households::new(store.clone()),
+            members: Members::new(store.clone()),
+            store,
+        }
+    }
+
+    pub async fn get(
+        &self,
+        id: ChangeRequestId,
+    ) -> Result<ChangeRequestRecord, ChangeRequestError> {
+        self.store
+            .change_requests()
+            .get_change_request(id)
+            .await?
+            .ok_or(ChangeRequestError::NotFound)
+    }
+
+    pub async fn list(
+        &self,
+        filter: ChangeRequestFilter,
+        page: Page,
+    ) -> Result<Vec<ChangeRequestRecord>, ChangeRequestError> {
+        Ok(self
+            .store
+            .change_requests()
+            .list_change_requests(filter, page)
+            .await?)
+    }
+
+    /// Checks a draft against its household now: its revision, kelurahan and members.
+    async fn basis(&self, draft: &Draft) -> Result<Basis, ChangeRequestError> {
+        let reason = checked_reason(&draft.reason)?;
+        let now = Utc::now();
+        match (&draft.proposal, draft.household_id) {
+            (Proposal::NewHousehold { address, .. }, None) => {
+                check(&draft.proposal, &reason, 0, &[], now)?;
+                Ok(Basis {
+                    revision: None,
+                    kelurahan: address.kelurahan.trim().to_string(),
+                })
+            }
+            (Proposal::NewHousehold { .. }, Some(_)) => Err(Refusals::one(
+                "household_id",
+                Invalid::new(
+                    "unexpected_household",
+                    "a proposed household names no existing household",
+                ),
+            )
+            .into()),
+            (_, None) => Err(Refusals::one(
+                "household_id",
+                Invalid::new(
+                    "household_required",
+                    "name the household the request is about",
+                ),
+            )
+            .into()),
+            (_, Some(id)) => {
+                let household = self.household(id).await?;
+                let members = self.store.members().list_members(id).await?;
+                check(&draft.proposal, &reason, household.revision, &members, now)?;
+                Ok(Basis {
+                    revision: Some(household.revision),
+                    kelurahan: household.address.kelurahan,
+                })
+            }
+        }
+    }
+
+    async fn household(&self, id: HouseholdId) -> Result<HouseholdRecord, ChangeRequestError> {
+        self.store
+            .get_household(id)
+            .await?
+            .ok_or(ChangeRequestError::HouseholdNotFound)
+    }
+
+    /// Writes a request, as a draft or submitted at once (audited).
+    pub async fn propose(
+        &self,
+        draft: Draft,
+        submit: bool,
+        actor: UserId,
+    ) -> Result<ChangeRequestRecord, ChangeRequestError> {
+        let basis = self.basis(&draft).await?;
+        let request = NewChangeRequest {
+            household_id: draft.household_id,
+            proposal: draft.proposal,
+            reason: draft.reason.trim().to_string(),
+            base_revision: basis.revision,
+            kelurahan: basis.kelurahan,
+            submit,
+            actor,
+        };
+        Ok(self
+            .store
+            .change_requests()
+            .create_change_request(request)
+            .await?)
+    }
+
+    /// Rewrites a draft or returned request (its author only), against the household as it is
+    /// now.
+    pub async fn revise(
+        &self,
+        id: ChangeRequestId,
+        proposal: Proposal,
+        reason: String,
+        actor: UserId,
+    ) -> Result<ChangeRequestRecord, ChangeRequestError> {
+        let current = self.get(id).await?;
+        if current.created_by != actor {
+            return Err(ChangeRequestError::NotAuthor);
+        }
+        if !matches!(current.state, RequestState::Draft | RequestState::Returned) {
+            return Err(ChangeRequestError::State(Invalid::new(
+                "request_state",
+                format!("a {} request cannot be rewritten", current.state),
+            )));
+        }
+        let draft = Draft {
+            household_id: current.household_id,
+            proposal,
+            reason,
+        };
+        let basis = self.basis(&draft).await?;
+        let revised = RevisedChangeRequest {
+            id,
+            proposal: draft.proposal,
+            reason: draft.reason.trim().to_string(),
+            base_revision: basis.revision,
+            kelurahan: basis.kelurahan,
+            actor,
+        };
+        Ok(self
+            .store
+            .change_requests()
+            .revise_change_request(revised)
+            .await?)
+    }
+
+    /// Submits a draft or returned request (its author only).
+    pub async fn submit(
+        &self,
+        id: ChangeRequestId,
+        actor: UserId,
+    ) -> Result<ChangeRequestRecord, ChangeRequestError> {
+        let current = self.get(id).await?;
+        if current.created_by != actor {
+            return Err(ChangeRequestError::NotAuthor);
+        }
+        self.step(current, Step::Submit, actor, None).await
+    }
+
+    /// Returns a submitted request to its author for correction, saying what to correct.
+    pub async fn return_for_correction(
+        &self,
+        id: ChangeRequestId,
+        note: &str,
+        actor: UserId,
+    ) -> Result<ChangeRequestRecord, ChangeRequestError> {
+        let note = checked_note(note)?;
+        let current = self.get(id).await?;
+        self.step(current, Step::Return, actor, Some(note)).await
+    }
+
+    /// Rejects a submitted request, with why; a hold it put on the household's cards ends.
+    pub async fn reject(
+        &self,
+        id: ChangeRequestId,
+        note: &str,
+        actor: UserId,
+    ) -> Result<ChangeRequestRecord, ChangeRequestError> {
+        let note = checked_note(note)?;
+        let current = self.get(id).await?;
+        self.step(current, Step::Reject, actor, Some(note)).await
+    }
+
+    async fn step(
+        &self,
+        current: ChangeRequestRecord,
+        step: Step,
+        actor: UserId,
+        note: Option<String>,
+    ) -> Result<ChangeRequestRecord, ChangeRequestError> {
+        let to = current
+            .state
+            .after(step)
+            .map_err(ChangeRequestError::State)?;
+        let step = RequestStep {
+            id: current.id,
+            from: current.state,
+            to,
+            actor,
+            note,
+        };
+        match self.store.change_requests().step_change_request(step).await {
+            Err(StoreError::StateConflict { actual, .. }) => {
+                Err(ChangeRequestError::State(Invalid::new(
+                    "request_state",
+                    format!("the request is {actual} now; reload it"),
+                )))
+            }
+            other => Ok(other?),
+        }
+    }
+
+    /// Approves a submitted request (never its author's own) and applies it: the household
+    /// change and the request's `applied` are one transaction.
+    pub async fn approve(
+        &self,
+        id: ChangeRequestId,
+        actor: UserId,
+    ) -> Result<ChangeRequestRecord, ChangeRequestError> {
+        let current = self.get(id).await?;
+        current
+            .state
+            .after(Step::Approve)
+            .map_err(ChangeRequestError::State)?;
+        if current.created_by == actor {
+            return Err(ChangeRequestError::OwnRequest);
+        }
+        let members = match current.household_id {
+            Some(household) => self.store.members().list_members(household).await?,
+            None => Vec::new(),
+        };
+        let base = current.base_revision.unwrap_or(0);
+        let checked = check(
+            &current.proposal,
+            &current.reason,
+            base,
+            &members,
+            Utc::now(),
+        )?;
+        let approval = RequestApproval {
+            request: id,
+            approver: actor,
+        };
+        let households = self.households.applying(approval);
+        let people = self.members.applying(approval);
+        let reason = current.reason.clone();
+        let household = current.household_id.unwrap_or_default();
+        let applied = match checked {
+            Checked::Data(change) => households
+                .change_data(household, change, actor)
+                .await
+                .map(|_| ()),
+            Checked::Status(change) => households
+                .change_status(household, change, actor)
+                .await
+                .map(|_| ()),
+            Checked::NewHousehold(registration) => {
+                households.register(registration, actor).await.map(|_| ())
+            }
+            Checked::MemberAdd(person) => {
+                return self
+                    .finish(
+                        people.add(household, base, person, reason, actor).await,
+                        id,
+                        actor,
+                    )
+                    .await
+            }
+            Checked::MemberCorrect(member, person) => {
+                return self
+                    .finish(
+                        people
+                            .correct(household, member, base, person, reason, actor)
+                            .await,
+                        id,
+                        actor,
+                    )
+                    .await
+            }
+            Checked::MemberRemove(member) => {
+                return self
+                    .finish(
+                        people.remove(household, member, base, reason, actor).await,
+                        id,
+                        actor,
+                    )
+                    .await
+            }
+            Checked::Head(member, former) => {
+                return self
+                    .finish(
+                        people
+                            .make_head(household, member, base, former, reason, actor)
+                            .await,
+                        id,
+                        actor,
+                    )
+                    .await
+            }
+        };
+        match applied {
+            Ok(()) => self.applied(id, actor).await,
+            Err(HouseholdError::Store(error)) => Err(self.conflict(error, id).await),
+            Err(error) => Err(ChangeRequestError::Household(error)),
+        }
+    }
+
+    async fn finish(
+        &self,
+        applied: Result<HouseholdRecord, MemberError>,
+        id: ChangeRequestId,
+        actor: UserId,
+    ) -> Result<ChangeRequestRecord, ChangeRequestError> {
+        match applied {
+            Ok(_) => self.applied(id, actor).await,
+            Err(MemberError::Store(error)) => Err(self.conflict(error, id).await),
+            Err(error) => Err(ChangeRequestError::Member(error)),
+        }
+    }
+
+    /// The request after approval. A change that made no difference (the household already
+    /// says what the request proposes) writes no revision, so nothing marked the request: it
+    /// is then marked here, still only from `submitted`.
+    async fn applied(
+        &self,
+        id: ChangeRequestId,
+        actor: UserId,
+    ) -> Result<ChangeRequestRecord, ChangeRequestError> {
+        let request = self.get(id).await?;
+        let (RequestState::Submitted, Some(household)) = (request.state, request.household_id)
+        else {
+            return Ok(request);
+        };
+        let revision = self.household(household).await?.revision;
+        let approval = RequestApproval {
+            request: id,
+            approver: actor,
+        };
+        match self
+            .store
+            .change_requests()
+            .mark_unchanged_applied(approval, household, revision)
+            .await
+        {
+            Ok(()) => self.get(id).await,
+            Err(error) => Err(self.conflict(error, id).await),
+        }
+    }
+
+    /// The request was decided by someone else meanwhile (the store refused to mark it).
+    async fn conflict(&self, error: StoreError, id: ChangeRequestId) -> ChangeRequestError {
+        match error {
+            StoreError::StateConflict { .. } => match self.get(id).await {
+                Ok(now) => ChangeRequestError::State(Invalid::new(
+                    "request_state",
+                    format!("the request is {} now; reload it", now.state),
+                )),
+                Err(error) => error,
+            },
+            error => error.into(),
+        }
+    }
+
+    /// Approves each of `ids` in turn; one refused does not stop the others.
+    pub async fn approve_many(
+        &self,
+        ids: &[ChangeRequestId],
+        actor: UserId,
+    ) -> Vec<(
+        ChangeRequestId,
+        Result<ChangeRequestRecord, ChangeRequestError>,
+    )> {
+        let mut outcomes = Vec::with_capacity(ids.len());
+        for id in ids {
+            outcomes.push((*id, self.approve(*id, actor).await));
+        }
+        outcomes
+    }
+}
