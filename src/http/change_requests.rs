@@ -101,6 +101,7 @@ pub async fn create(
         household_id: request.household_id,
         proposal: request.proposal,
         reason: request.reason,
+        seen_revision: None,
     };
     let record = state
         .change_requests

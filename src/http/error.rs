@@ -350,6 +350,8 @@ impl From<crate::registry::change_requests::ChangeRequestError> for ApiError {
                 message: "a request is approved by an office user other than its author",
             },
             ChangeRequestError::StatusRequestOpen => conflict("status_request_open", &error),
+            ChangeRequestError::Stale { .. } => conflict("stale_revision", &error),
+            ChangeRequestError::Duplicate { .. } => conflict("duplicate_request", &error),
             ChangeRequestError::Household(household) => household.into(),
             ChangeRequestError::Member(member) => member.into(),
             ChangeRequestError::Store(store) => store.into(),

@@ -143,6 +143,8 @@ pub struct ChangeRequestRecord {
     /// The household's revision that applying it wrote.
     pub applied_revision: Option<i32>,
     pub updated_at: DateTime<Utc>,
+    /// The household's KK number (a proposed household's is in its proposal until applied).
+    pub kk_number: Option<String>,
 }
 
 /// A request as written, checked by the registry.

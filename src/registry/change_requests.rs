@@ -15,6 +15,7 @@ use crate::{
         change_request::{RequestState, Step},
         ids::{ChangeRequestId, HouseholdId, UserId},
         limits::REASON_CHARS,
+        member::Relation,
         text::bounded,
         Invalid, Refusals,
     },
@@ -53,6 +54,13 @@ pub enum ChangeRequestError {
     /// Four eyes: the author may not approve their own request.
     #[error("a request is approved by an office user other than its author")]
     OwnRequest,
+    /// The household changed after the writer read it.
+    #[error("the household was changed by someone else; it is now at revision {actual}, reload and retry")]
+    Stale { actual: i32 },
+    /// The same change is already proposed for the household and still open (a form sent
+    /// twice): that request's number.
+    #[error("the same change is already proposed for this household as request #{number}")]
+    Duplicate { number: i64 },
     /// The household already has an open request to change its status.
     #[error("this household already has an open status request; decide that one first")]
     StatusRequestOpen,
@@ -91,6 +99,9 @@ pub struct Draft {
     pub household_id: Option<HouseholdId>,
     pub proposal: Proposal,
     pub reason: String,
+    /// The household revision the writer saw (a page's form); a newer one refuses the request
+    /// as `Stale`, so a change made meanwhile in another tab is not proposed over.
+    pub seen_revision: Option<i32>,
 }
 
 /// The proposed change, checked by the rules it will be applied under.
@@ -132,11 +143,21 @@ fn check(
     let member_exists = |id| {
         members
             .iter()
-            .any(|m| m.id == id)
-            .then_some(())
+            .find(|m| m.id == id)
             .ok_or(ChangeRequestError::MemberNotFound)
     };
     let checked = match proposal {
+        Proposal::Data {
+            head_nik: None,
+            head_name: None,
+            address: None,
+        } => {
+            return Err(Refusals::one(
+                "proposal",
+                Invalid::new("nothing_to_change", "the request changes nothing"),
+            )
+            .into())
+        }
         Proposal::Data {
             head_nik,
             head_name,
@@ -161,13 +182,25 @@ fn check(
             }
             Checked::Status(StatusChange::parse(base, *status, reason)?)
         }
-        Proposal::MemberAdd { member } => Checked::MemberAdd(person(member, today)?),
+        Proposal::MemberAdd { member } => {
+            let person = person(member, today)?;
+            if person.relation() == Relation::Head {
+                return Err(ChangeRequestError::Member(MemberError::HeadRequired));
+            }
+            Checked::MemberAdd(person)
+        }
         Proposal::MemberCorrect { member_id, member } => {
-            member_exists(*member_id)?;
-            Checked::MemberCorrect(*member_id, person(member, today)?)
+            let was_head = member_exists(*member_id)?.relation == Relation::Head;
+            let person = person(member, today)?;
+            if was_head != (person.relation() == Relation::Head) {
+                return Err(ChangeRequestError::Member(MemberError::HeadRequired));
+            }
+            Checked::MemberCorrect(*member_id, person)
         }
         Proposal::MemberRemove { member_id } => {
-            member_exists(*member_id)?;
+            if member_exists(*member_id)?.relation == Relation::Head {
+                return Err(ChangeRequestError::Member(MemberError::HeadRequired));
+            }
             Checked::MemberRemove(*member_id)
         }
         Proposal::Head {
@@ -275,6 +308,14 @@ impl ChangeRequests {
             .into()),
             (_, Some(id)) => {
                 let household = self.household(id).await?;
+                if draft
+                    .seen_revision
+                    .is_some_and(|seen| seen != household.revision)
+                {
+                    return Err(ChangeRequestError::Stale {
+                        actual: household.revision,
+                    });
+                }
                 let members = self.store.members().list_members(id).await?;
                 check(&draft.proposal, &reason, household.revision, &members, now)?;
                 Ok(Basis {
@@ -300,6 +341,22 @@ impl ChangeRequests {
         actor: UserId,
     ) -> Result<ChangeRequestRecord, ChangeRequestError> {
         let basis = self.basis(&draft).await?;
+        if let Some(household) = draft.household_id {
+            let open = ChangeRequestFilter {
+                household_id: Some(household),
+                ..ChangeRequestFilter::default()
+            };
+            let same = self
+                .list(open, Page::first(Page::MAX_LIMIT))
+                .await?
+                .into_iter()
+                .find(|r| r.state.is_open() && r.proposal == draft.proposal);
+            if let Some(same) = same {
+                return Err(ChangeRequestError::Duplicate {
+                    number: same.number,
+                });
+            }
+        }
         let request = NewChangeRequest {
             household_id: draft.household_id,
             proposal: draft.proposal,
@@ -339,6 +396,7 @@ impl ChangeRequests {
             household_id: current.household_id,
             proposal,
             reason,
+            seen_revision: None,
         };
         let basis = self.basis(&draft).await?;
         let revised = RevisedChangeRequest {

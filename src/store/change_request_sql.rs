@@ -24,13 +24,15 @@ use crate::{
     },
 };
 
-/// The columns every read answers: the request and its author's and decider's usernames.
+/// The columns every read answers: the request, its author's and decider's usernames and its
+/// household's KK number.
 const SELECT: &str = "SELECT r.id, r.number, r.household_id, r.kind, r.proposal, r.reason,
         r.base_revision, r.kelurahan, r.blocks_cards, r.state, r.created_by,
         a.username AS author, r.created_at, r.submitted_at, r.decided_by, d.username AS decider,
-        r.decided_at, r.decision_note, r.applied_revision, r.updated_at
+        r.decided_at, r.decision_note, r.applied_revision, r.updated_at, h.kk_number
      FROM change_requests r JOIN users a ON a.id = r.created_by
-     LEFT JOIN users d ON d.id = r.decided_by";
+     LEFT JOIN users d ON d.id = r.decided_by
+     LEFT JOIN households h ON h.id = r.household_id";
 
 /// Numbers are the next after the highest; two writers on PostgreSQL may pick the same one,
 /// and the unique index sends the later back for another try.

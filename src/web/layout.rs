@@ -17,10 +17,15 @@ pub struct MenuItem {
 /// the same `Role::may` as the API, so a menu never offers what the page would refuse.
 pub fn menu(role: Role) -> Vec<MenuItem> {
     use Permission::*;
-    let all: [(&str, &str, &[Permission]); 10] = [
+    let all: [(&str, &str, &[Permission]); 11] = [
         ("/", "menu-home", &[]),
         ("/office", "menu-overview", &[ReadLedger]),
         ("/households", "menu-households", &[ReadRegistry]),
+        (
+            "/change-requests",
+            "menu-change-requests",
+            &[ReadRegistry, ReadLedger],
+        ),
         ("/quota", "menu-quota", &[ReadLedger]),
         ("/bank", "menu-bank", &[ReadLedger]),
         ("/audit", "menu-audit", &[ReadRegistry, ReadLedger]),

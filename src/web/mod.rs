@@ -55,8 +55,8 @@ const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; st
 /// The pages and their static files, with the security headers every page response carries.
 pub fn router(state: AppState) -> Router<AppState> {
     use pages::{
-        audit, auth, bank, cards, ewarungs, home, households, kiosk, members, office, programs,
-        quota, register, saldo, status_change, users,
+        audit, auth, bank, cards, change_requests, ewarungs, home, households, kiosk, members,
+        office, programs, quota, register, saldo, status_change, users,
     };
     Router::new()
         .route("/", get(home::show))
@@ -94,6 +94,16 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route(
             "/households/{id}/head",
             get(members::head_form).post(members::change_head),
+        )
+        .route("/change-requests", get(change_requests::queue))
+        .route(
+            "/change-requests/approve",
+            axum::routing::post(change_requests::approve_ticked),
+        )
+        .route("/change-requests/{id}", get(change_requests::show))
+        .route(
+            "/change-requests/{id}/{action}",
+            axum::routing::post(change_requests::act),
         )
         .route("/households/{id}/cards/new", get(cards::issue_form))
         .route("/households/{id}/cards", axum::routing::post(cards::issue))

@@ -26,4 +26,5 @@ mod web_client;
 mod web_language;
 mod web_members;
 mod web_refusals;
+mod web_requests;
 mod web_saldo;

@@ -360,11 +360,18 @@ async fn the_office_registers_a_household_issues_a_card_and_blocks_it(app: TestA
     change.push(("reason", "pindah rumah, dicek RT 007"));
     let changed = browser.post(&format!("{page_path}/edit"), &change).await;
     assert_eq!(changed.status, StatusCode::SEE_OTHER, "{}", changed.body);
+    // A change request: nothing changes until a second office user approves it.
+    assert!(changed.location().starts_with("/change-requests/"));
+    let waiting = browser.get(&page_path).await;
+    assert!(!waiting.body.contains("Jl. Juanda 4"));
+    assert!(waiting.body.contains("id=\"request-list\""));
+    approve_written(&app, &mut browser, &changed).await;
     let page = browser.get(&page_path).await;
     assert!(page.body.contains("Jl. Juanda 4") && page.body.contains("pindah rumah, dicek RT 007"));
     assert!(
-        page.body.contains("<td data-label=\"Oleh\">dinsos</td>"),
-        "{}",
+        page.body
+            .contains("<td data-label=\"Oleh\">diskominfo</td>"),
+        "the revision names who approved it: {}",
         page.body
     );
     // A second change against revision 1 is stale.
@@ -1497,6 +1504,12 @@ async fn the_office_suspends_a_household_and_reports_its_card_lost(app: TestApp)
         "only the statuses it is not in: {}",
         form.body
     );
+    assert!(
+        form.body.contains("<select id=\"ground\" name=\"ground\">")
+            && form.body.contains("value=\"moved_away\""),
+        "a household's status is asked for on a ground: {}",
+        form.body
+    );
     let csrf = form.csrf();
     let revision = revision_field(&form.body);
     let path = format!("{household}/status");
@@ -1551,6 +1564,7 @@ async fn the_office_suspends_a_household_and_reports_its_card_lost(app: TestApp)
         ("status", "suspended"),
         ("revision", revision.as_str()),
         ("reason", "pindah ke Balikpapan, dicek RT 004"),
+        ("ground", "other"),
     ];
     let stale = office.post(&path, &stale_form).await;
     let stale = office.follow(&stale).await;
@@ -1562,7 +1576,15 @@ async fn the_office_suspends_a_household_and_reports_its_card_lost(app: TestApp)
     confirmed[2] = ("revision", fresh.as_str());
     let done = office.post(&path, &confirmed).await;
     assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
-    assert_eq!(done.location(), household);
+    // A request, applied when a second office user approves it.
+    assert!(done.location().starts_with("/change-requests/"));
+    assert_eq!(
+        app.get(&format!("/v1{household}"), &token)
+            .await
+            .expect(200)["status"],
+        "active"
+    );
+    approve_written(&app, &mut office, &done).await;
     let page = office.get(&household).await;
     assert!(
         page.body

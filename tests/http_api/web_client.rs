@@ -169,6 +169,33 @@ impl Browser {
     }
 }
 
+/// A page wrote a change request (`written` is its answer, a redirect to the request): the
+/// request's page says so, and a second office user (`diskominfo`) approves it on that page.
+/// Answers the request's page after the approval.
+pub async fn approve_written(app: &TestApp, author: &mut Browser, written: &Page) -> Page {
+    let request = author.follow(written).await;
+    assert!(request.body.contains("id=\"written\""), "{}", request.body);
+    assert!(
+        request.body.contains("id=\"waits-for-other\""),
+        "the author does not approve"
+    );
+    let path = written.location().to_string();
+    let mut checker = Browser::new(app);
+    checker.login("diskominfo").await;
+    let page = checker.get(&path).await;
+    let csrf = page.csrf();
+    let approved = checker
+        .post(&format!("{path}/approve"), &[("csrf", &csrf)])
+        .await;
+    let after = checker.follow(&approved).await;
+    assert!(
+        after.body.contains("id=\"decider\">diskominfo"),
+        "{}",
+        after.body
+    );
+    after
+}
+
 /// The text between `start` and the next `end`.
 pub fn between(text: &str, start: &str, end: &str) -> String {
     let at = text

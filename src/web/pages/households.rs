@@ -143,12 +143,32 @@ pub struct HouseholdPage {
     members: Vec<crate::model::members::MemberRecord>,
     balances: Vec<crate::model::views::ProgramBalance>,
     purchases: Vec<crate::model::views::HouseholdPurchase>,
+    /// Its change requests, newest first.
+    requests: Vec<crate::model::change_requests::ChangeRequestRecord>,
     /// What this user may change here (auditors read only).
     can_edit: bool,
     can_manage_cards: bool,
 }
 
 impl HouseholdPage {
+    /// Whether an open request holds the household's cards at the terminal.
+    fn cards_held(&self) -> bool {
+        self.requests
+            .iter()
+            .any(|r| r.blocks_cards && r.state.is_open() && r.state.as_str() != "draft")
+    }
+
+    fn request_state_key(
+        &self,
+        state: &crate::domain::change_request::RequestState,
+    ) -> &'static str {
+        crate::web::pages::change_requests::state_key(*state)
+    }
+
+    fn request_kind_key(&self, kind: &crate::domain::change_request::ChangeKind) -> &'static str {
+        crate::web::pages::change_requests::kind_key(*kind)
+    }
+
     fn state_key(&self, state: &Option<String>) -> &'static str {
         crate::web::status::purchase_key(state.as_deref().unwrap_or(""))
     }
@@ -235,7 +255,8 @@ pub async fn show(
         members,
         balances: views.household_balances(id).await?,
         purchases: views.household_purchases(id, 20).await?,
-        can_edit: signed.role().may(Permission::ManageHouseholds),
+        requests: crate::web::pages::change_requests::of_household(&state, id).await?,
+        can_edit: signed.role().may(Permission::ProposeChanges),
         can_manage_cards: signed.role().may(Permission::ManageCards),
     })
 }

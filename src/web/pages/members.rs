@@ -1,14 +1,13 @@
 //! A household's members on the office's pages: add one, correct one, take one off, name another
-//! head. Each form carries the household revision it was filled against and a reason; a refusal
-//! is shown beside its field, a change made meanwhile (another tab) is refused on the form. The
-//! same service as the API's (`registry::members`).
+//! head. Each form proposes the change as a change request (applied when another office user
+//! approves it, `registry::change_requests`), checked at once by the members' own rules
+//! (`registry::members`). Each form carries the household revision it was filled against and a
+//! reason; a refusal is shown beside its field, a change made meanwhile (another tab) is refused
+//! on the form.
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::{
-    extract::State,
-    response::{IntoResponse, Redirect, Response},
-};
+use axum::{extract::State, response::Response};
 use serde::{Deserialize, Serialize};
 
 use crate::{
@@ -18,8 +17,12 @@ use crate::{
         role::Permission,
     },
     http::state::AppState,
+    model::change_requests::{Proposal, ProposedPerson},
     model::members::MemberRecord,
-    registry::members::{parse_reason, MemberError, Person},
+    registry::{
+        change_requests::Draft,
+        members::{parse_reason, MemberError},
+    },
     store::HouseholdRecord,
     web::{
         error::WebError,
@@ -159,7 +162,7 @@ impl HeadForm {
 }
 
 /// A refused member command beside the form's fields; anything else is an error page.
-fn refusal(tr: &Tr, error: MemberError, errors: &mut FieldErrors) -> Result<(), WebError> {
+pub fn refusal(tr: &Tr, error: MemberError, errors: &mut FieldErrors) -> Result<(), WebError> {
     match error {
         MemberError::Refused(refusals) => errors.refusals(tr, &refusals, |field| match field {
             "former_head_relation" => "former",
@@ -177,18 +180,6 @@ fn refusal(tr: &Tr, error: MemberError, errors: &mut FieldErrors) -> Result<(), 
         MemberError::Store(store) => return Err(store.into()),
     }
     Ok(())
-}
-
-async fn refused<T: Serialize>(
-    state: &AppState,
-    signed: &SignedIn,
-    path: &str,
-    error: MemberError,
-    fields: T,
-) -> Result<Response, WebError> {
-    let mut errors = FieldErrors::default();
-    refusal(&signed.tr(), error, &mut errors)?;
-    flash::refused(state, signed, path, errors, fields).await
 }
 
 /// The form as it was refused (with its errors), or `fresh` when nothing waits for `path`.
@@ -232,24 +223,58 @@ async fn members(state: &AppState, household: HouseholdId) -> Result<Vec<MemberR
         })
 }
 
-fn back_to(household: HouseholdId) -> Response {
-    Redirect::to(&format!("/households/{}#members", household.0)).into_response()
+/// Proposes `proposal` for the household as a submitted request (the form's revision must still
+/// be the household's), and sends the browser to the request; a refusal goes back to the form
+/// at `path` beside its field.
+#[allow(clippy::too_many_arguments)]
+async fn propose<T: Serialize>(
+    state: &AppState,
+    signed: &SignedIn,
+    household: HouseholdId,
+    proposal: Proposal,
+    reason: &str,
+    revision: i32,
+    path: &str,
+    fields: T,
+) -> Result<Response, WebError> {
+    let draft = Draft {
+        household_id: Some(household),
+        proposal,
+        reason: reason.to_string(),
+        seen_revision: Some(revision),
+    };
+    match state
+        .change_requests
+        .propose(draft, true, signed.user.id)
+        .await
+    {
+        Ok(request) => crate::web::pages::change_requests::written(state, signed, &request).await,
+        Err(error) => {
+            let mut errors = FieldErrors::default();
+            crate::web::pages::change_requests::refusal(
+                &signed.tr(),
+                error,
+                &mut errors,
+                |field| match field {
+                    "former_head_relation" => "former",
+                    "proposal" => "form",
+                    other => other,
+                },
+            )?;
+            flash::refused(state, signed, path, errors, fields).await
+        }
+    }
 }
 
-fn today() -> chrono::NaiveDate {
-    crate::business_day::local_today(chrono::Utc::now())
-}
-
-fn person(fields: &MemberFields) -> Result<Person, MemberError> {
-    let nik: String = fields.nik.chars().filter(|c| !c.is_whitespace()).collect();
-    Ok(Person::parse(
-        &nik,
-        &fields.name,
-        &fields.relation,
-        &fields.sex,
-        &fields.birth_date,
-        today(),
-    )?)
+/// The person a member form proposes, as typed (the NIK also as printed, in groups).
+fn proposed(fields: &MemberFields) -> ProposedPerson {
+    ProposedPerson {
+        nik: fields.nik.chars().filter(|c| !c.is_whitespace()).collect(),
+        name: fields.name.clone(),
+        relation: fields.relation.trim().to_string(),
+        sex: fields.sex.trim().to_string(),
+        birth_date: fields.birth_date.clone(),
+    }
 }
 
 pub async fn new_form(
@@ -257,7 +282,7 @@ pub async fn new_form(
     signed: SignedIn,
     PagePath(id): PagePath<uuid::Uuid>,
 ) -> Result<MemberForm, WebError> {
-    signed.require(Permission::ManageHouseholds)?;
+    signed.require(Permission::ProposeChanges)?;
     let household = household(&state, id).await?;
     let path = format!("/households/{id}/members/new");
     let (fields, errors) = refused_or(
@@ -287,43 +312,23 @@ pub async fn add(
         form: fields,
     }: SignedForm<MemberFields>,
 ) -> Result<Response, WebError> {
-    signed.require(Permission::ManageHouseholds)?;
-    let household = HouseholdId(id);
-    let added = match (person(&fields), parse_reason(&fields.reason)) {
-        (Ok(person), Ok(reason)) => {
-            state
-                .members
-                .add(household, fields.revision, person, reason, signed.user.id)
-                .await
-        }
-        (person, reason) => Err(both_refused(person.err(), reason.err())),
+    signed.require(Permission::ProposeChanges)?;
+    let proposal = Proposal::MemberAdd {
+        member: proposed(&fields),
     };
-    match added {
-        Ok(_) => Ok(back_to(household)),
-        Err(error) => {
-            let path = format!("/households/{id}/members/new");
-            refused(&state, &signed, &path, error, fields).await
-        }
-    }
-}
-
-/// Every refused value of a person and of the reason together, for one form.
-fn both_refused(
-    person: Option<MemberError>,
-    reason: Option<crate::domain::Refusals>,
-) -> MemberError {
-    let mut all = crate::domain::Refusals::default();
-    match person {
-        Some(MemberError::Refused(refusals)) => {
-            all.merge::<()>(Err(refusals));
-        }
-        Some(other) => return other,
-        None => {}
-    }
-    if let Some(reason) = reason {
-        all.merge::<()>(Err(reason));
-    }
-    MemberError::Refused(all)
+    let path = format!("/households/{id}/members/new");
+    let (reason, revision) = (fields.reason.clone(), fields.revision);
+    propose(
+        &state,
+        &signed,
+        HouseholdId(id),
+        proposal,
+        &reason,
+        revision,
+        &path,
+        fields,
+    )
+    .await
 }
 
 pub async fn edit_form(
@@ -331,7 +336,7 @@ pub async fn edit_form(
     signed: SignedIn,
     PagePath((id, member)): PagePath<(uuid::Uuid, uuid::Uuid)>,
 ) -> Result<MemberForm, WebError> {
-    signed.require(Permission::ManageHouseholds)?;
+    signed.require(Permission::ProposeChanges)?;
     let household = household(&state, id).await?;
     let member = member_of(&state, household.id, member).await?;
     let path = format!("/households/{id}/members/{}/edit", member.id.0);
@@ -370,31 +375,24 @@ pub async fn correct(
         form: fields,
     }: SignedForm<MemberFields>,
 ) -> Result<Response, WebError> {
-    signed.require(Permission::ManageHouseholds)?;
-    let household = HouseholdId(id);
-    let corrected = match (person(&fields), parse_reason(&fields.reason)) {
-        (Ok(person), Ok(reason)) => {
-            state
-                .members
-                .correct(
-                    household,
-                    MemberId(member),
-                    fields.revision,
-                    person,
-                    reason,
-                    signed.user.id,
-                )
-                .await
-        }
-        (person, reason) => Err(both_refused(person.err(), reason.err())),
+    signed.require(Permission::ProposeChanges)?;
+    let proposal = Proposal::MemberCorrect {
+        member_id: MemberId(member),
+        member: proposed(&fields),
     };
-    match corrected {
-        Ok(_) => Ok(back_to(household)),
-        Err(error) => {
-            let path = format!("/households/{id}/members/{member}/edit");
-            refused(&state, &signed, &path, error, fields).await
-        }
-    }
+    let path = format!("/households/{id}/members/{member}/edit");
+    let (reason, revision) = (fields.reason.clone(), fields.revision);
+    propose(
+        &state,
+        &signed,
+        HouseholdId(id),
+        proposal,
+        &reason,
+        revision,
+        &path,
+        fields,
+    )
+    .await
 }
 
 /// The remove form's fields.
@@ -411,7 +409,7 @@ pub async fn remove_form(
     signed: SignedIn,
     PagePath((id, member)): PagePath<(uuid::Uuid, uuid::Uuid)>,
 ) -> Result<RemoveForm, WebError> {
-    signed.require(Permission::ManageHouseholds)?;
+    signed.require(Permission::ProposeChanges)?;
     let household = household(&state, id).await?;
     let member = member_of(&state, household.id, member).await?;
     let path = format!("/households/{id}/members/{}/remove", member.id.0);
@@ -433,30 +431,23 @@ pub async fn remove(
         form: fields,
     }: SignedForm<RemoveFields>,
 ) -> Result<Response, WebError> {
-    signed.require(Permission::ManageHouseholds)?;
-    let household = HouseholdId(id);
-    let removed = match parse_reason(&fields.reason) {
-        Ok(reason) => {
-            state
-                .members
-                .remove(
-                    household,
-                    MemberId(member),
-                    fields.revision,
-                    reason,
-                    signed.user.id,
-                )
-                .await
-        }
-        Err(refusals) => Err(refusals.into()),
+    signed.require(Permission::ProposeChanges)?;
+    let proposal = Proposal::MemberRemove {
+        member_id: MemberId(member),
     };
-    match removed {
-        Ok(_) => Ok(back_to(household)),
-        Err(error) => {
-            let path = format!("/households/{id}/members/{member}/remove");
-            refused(&state, &signed, &path, error, fields).await
-        }
-    }
+    let path = format!("/households/{id}/members/{member}/remove");
+    let (reason, revision) = (fields.reason.clone(), fields.revision);
+    propose(
+        &state,
+        &signed,
+        HouseholdId(id),
+        proposal,
+        &reason,
+        revision,
+        &path,
+        fields,
+    )
+    .await
 }
 
 pub async fn head_form(
@@ -464,7 +455,7 @@ pub async fn head_form(
     signed: SignedIn,
     PagePath(id): PagePath<uuid::Uuid>,
 ) -> Result<HeadForm, WebError> {
-    signed.require(Permission::ManageHouseholds)?;
+    signed.require(Permission::ProposeChanges)?;
     let household = household(&state, id).await?;
     let candidates: Vec<MemberRecord> = members(&state, household.id)
         .await?
@@ -499,11 +490,13 @@ pub async fn change_head(
         form: fields,
     }: SignedForm<HeadFields>,
 ) -> Result<Response, WebError> {
-    signed.require(Permission::ManageHouseholds)?;
+    signed.require(Permission::ProposeChanges)?;
     let household = HouseholdId(id);
     let tr = signed.tr();
-    let mut refusals = crate::domain::Refusals::default();
-    let member = refusals.check(
+    let path = format!("/households/{id}/head");
+    let mut errors = FieldErrors::default();
+    let member = errors.check(
+        &tr,
         "member",
         uuid::Uuid::parse_str(fields.member.trim()).map_err(|_| {
             crate::domain::Invalid::new("choose_from_list", tr.t("invalid-choose-from-list"))
@@ -511,32 +504,21 @@ pub async fn change_head(
     );
     let former = match fields.former.trim() {
         "" => Some(None),
-        text => refusals
-            .check("former_head_relation", Relation::parse(text))
-            .map(Some),
+        text => errors.check(&tr, "former", Relation::parse(text)).map(Some),
     };
-    let reason = refusals.merge(parse_reason(&fields.reason));
-    let changed = match (member, former, reason) {
-        (Some(member), Some(former), Some(reason)) if refusals.is_empty() => {
-            state
-                .members
-                .make_head(
-                    household,
-                    MemberId(member),
-                    fields.revision,
-                    former,
-                    reason,
-                    signed.user.id,
-                )
-                .await
-        }
-        _ => Err(refusals.into()),
-    };
-    match changed {
-        Ok(_) => Ok(back_to(household)),
-        Err(error) => {
-            let path = format!("/households/{id}/head");
-            refused(&state, &signed, &path, error, fields).await
-        }
+    if let Err(refusals) = parse_reason(&fields.reason) {
+        errors.refusals(&tr, &refusals, |field| field);
     }
+    let (Some(member), Some(former), true) = (member, former, errors.is_empty()) else {
+        return flash::refused(&state, &signed, &path, errors, fields).await;
+    };
+    let proposal = Proposal::Head {
+        member_id: MemberId(member),
+        former_head_relation: former,
+    };
+    let (reason, revision) = (fields.reason.clone(), fields.revision);
+    propose(
+        &state, &signed, household, proposal, &reason, revision, &path, fields,
+    )
+    .await
 }

@@ -4,6 +4,7 @@ pub mod audit;
 pub mod auth;
 pub mod bank;
 pub mod cards;
+pub mod change_requests;
 pub mod ewarungs;
 pub mod home;
 pub mod households;

@@ -1,5 +1,6 @@
-//! Registering a household and changing its data, with each refused value shown beside its
-//! field. The same service as the API's (`registry::households`), audited with who and why.
+//! Registering a household (the same service as the API's, `registry::households`) and
+//! proposing a change of its data (a change request another office user approves,
+//! `registry::change_requests`), with each refused value shown beside its field.
 
 use askama::Template;
 use askama_web::WebTemplate;
@@ -14,7 +15,11 @@ use crate::web::signed_form::SignedForm;
 use crate::{
     domain::{household::Address, ids::HouseholdId, role::Permission},
     http::state::AppState,
-    registry::households::{DataChange, HouseholdError, Registration},
+    model::change_requests::Proposal,
+    registry::{
+        change_requests::Draft,
+        households::{HouseholdError, Registration},
+    },
     web::{
         error::WebError,
         flash,
@@ -80,6 +85,7 @@ fn form_field(field: &'static str) -> &'static str {
         "kk_number" => "kk",
         "head_nik" => "nik",
         "head_name" => "name",
+        "proposal" => "form",
         other => address_field(other),
     }
 }
@@ -167,7 +173,7 @@ pub async fn edit_form(
     signed: SignedIn,
     PagePath(id): PagePath<uuid::Uuid>,
 ) -> Result<HouseholdForm, WebError> {
-    signed.require(Permission::ManageHouseholds)?;
+    signed.require(Permission::ProposeChanges)?;
     let household = state.households.get(HouseholdId(id)).await?;
     let path = format!("/households/{}/edit", household.id.0);
     if let Some(refused) = flash::take(&state, &signed, &path).await? {
@@ -206,27 +212,42 @@ pub async fn update(
         form: fields,
     }: SignedForm<HouseholdFields>,
 ) -> Result<Response, WebError> {
-    signed.require(Permission::ManageHouseholds)?;
+    signed.require(Permission::ProposeChanges)?;
     let id = HouseholdId(id);
     let household = state.households.get(id).await?;
     let path = format!("/households/{}/edit", household.id.0);
-    let changed = match DataChange::parse(
-        fields.revision,
-        Some(&as_printed(&fields.nik)),
-        Some(&fields.name),
-        Some(fields.address()),
-        &fields.reason,
-    ) {
-        Ok(change) => {
-            state
-                .households
-                .change_data(id, change, signed.user.id)
-                .await
-        }
-        Err(refusals) => Err(refusals.into()),
+    // Only what differs from the household is proposed; the rest stays as it is.
+    let nik = as_printed(&fields.nik);
+    let address = fields.address();
+    let same_address = address
+        .clone()
+        .normalised()
+        .is_ok_and(|typed| typed == household.address);
+    let draft = Draft {
+        household_id: Some(id),
+        proposal: Proposal::Data {
+            head_nik: (nik != household.head_nik).then_some(nik),
+            head_name: (fields.name.trim() != household.head_name).then(|| fields.name.clone()),
+            address: (!same_address).then_some(address),
+        },
+        reason: fields.reason.clone(),
+        seen_revision: Some(fields.revision),
     };
-    match changed {
-        Ok(record) => Ok(Redirect::to(&format!("/households/{}", record.id.0)).into_response()),
-        Err(error) => refused(&state, &signed, &path, error, fields).await,
+    match state
+        .change_requests
+        .propose(draft, true, signed.user.id)
+        .await
+    {
+        Ok(request) => crate::web::pages::change_requests::written(&state, &signed, &request).await,
+        Err(error) => {
+            let mut errors = FieldErrors::default();
+            crate::web::pages::change_requests::refusal(
+                &signed.tr(),
+                error,
+                &mut errors,
+                form_field,
+            )?;
+            flash::refused(&state, &signed, &path, errors, fields).await
+        }
     }
 }

@@ -1,7 +1,9 @@
 //! Changing whether a household may spend (a family moved, died, found work, or came back), and
 //! whether an E-Warung or one of its terminals may trade. One confirmation page for the three:
 //! the new status chosen among those the record is not in, a reason that goes into the audit
-//! trail, what the change does, then the same services as the API's (`registry`).
+//! trail, what the change does, then the same services as the API's (`registry`). A household's
+//! status is proposed with its ground as a change request, applied when another office user
+//! approves it.
 
 use askama::Template;
 use askama_web::WebTemplate;
@@ -15,6 +17,7 @@ use crate::web::form::PagePath;
 use crate::web::signed_form::SignedForm;
 use crate::{
     domain::{
+        change_request::StatusGround,
         household::HouseholdStatus,
         ids::{EwarungId, HouseholdId},
         role::Permission,
@@ -22,10 +25,11 @@ use crate::{
         Invalid,
     },
     http::state::AppState,
+    model::change_requests::Proposal,
     model::records::{EwarungRecord, HouseholdRecord, TerminalRecord},
     registry::{
+        change_requests::{ChangeRequestError, Draft},
         ewarungs,
-        households::{HouseholdError, StatusChange},
     },
     web::{
         error::WebError, flash, form::FieldErrors, layout::Layout, refusals, session::SignedIn,
@@ -37,6 +41,9 @@ use crate::{
 pub struct StatusFields {
     #[serde(default)]
     status: String,
+    /// Households only: why (moved away, head deceased, no longer eligible, other).
+    #[serde(default)]
+    ground: String,
     #[serde(default)]
     reason: String,
     /// Households only: the revision the page was read at, so a change made meanwhile by
@@ -61,6 +68,9 @@ pub struct StatusForm {
     effect_key: &'static str,
     revision: Option<i32>,
     chosen: String,
+    /// Households only: the grounds to choose from (value and text key), and the one chosen.
+    grounds: Vec<(&'static str, String)>,
+    ground: String,
     reason: String,
     errors: FieldErrors,
 }
@@ -134,6 +144,19 @@ impl Subject {
                 }
             }),
             chosen: fields.status,
+            grounds: match self {
+                Subject::Household(_) => StatusGround::ALL
+                    .iter()
+                    .map(|ground| {
+                        (
+                            ground.as_str(),
+                            format!("ground-{}", ground.as_str().replace('_', "-")),
+                        )
+                    })
+                    .collect(),
+                _ => Vec::new(),
+            },
+            ground: fields.ground,
             reason: fields.reason,
             errors,
         }
@@ -161,7 +184,7 @@ impl Subject {
 
     fn permission(&self) -> Permission {
         match self {
-            Subject::Household(_) => Permission::ManageHouseholds,
+            Subject::Household(_) => Permission::ProposeChanges,
             Subject::Ewarung(_) | Subject::Terminal(_) => Permission::ManageEwarungs,
         }
     }
@@ -238,37 +261,66 @@ impl Subject {
     }
 }
 
-/// Makes the change through the record's service; a refusal is added to `errors` beside its
-/// field (a failure that is not the form's is the error page). Answers whether the household
-/// had changed since the clerk read it.
+/// What a change did: the request it wrote (households), or whether the household had changed
+/// since the clerk read it.
+#[derive(Default)]
+struct Applied {
+    request: Option<crate::model::change_requests::ChangeRequestRecord>,
+    stale: bool,
+}
+
+/// Makes the change through the record's service (a household's: a request to change it); a
+/// refusal is added to `errors` beside its field (a failure that is not the form's is the error
+/// page).
+#[allow(clippy::too_many_arguments)]
 async fn apply(
     state: &AppState,
     signed: &SignedIn,
     subject: &Subject,
     status: NewStatus,
+    ground: &str,
     reason: &str,
     revision: i32,
     errors: &mut FieldErrors,
-) -> Result<bool, WebError> {
+) -> Result<Applied, WebError> {
     let (actor, tr) = (signed.user.id, signed.tr());
     match (subject, status) {
         (Subject::Household(household), NewStatus::Household(status)) => {
-            let changed = match StatusChange::parse(revision, status, reason) {
-                Ok(change) => {
-                    state
-                        .households
-                        .change_status(household.id, change, actor)
-                        .await
+            // A household's status changes by a request another office user approves.
+            let Some(ground) = errors.check(&tr, "ground", StatusGround::parse(ground)) else {
+                if let Err(refusals) = ewarungs::reason(reason) {
+                    errors.refusals(&tr, &refusals, |field| field);
                 }
-                Err(refusals) => Err(refusals.into()),
+                return Ok(Applied::default());
             };
-            match changed {
-                Ok(_) => {}
-                Err(HouseholdError::Stale { .. }) => {
-                    errors.add("form", tr.t("status-stale"));
-                    return Ok(true);
+            let draft = Draft {
+                household_id: Some(household.id),
+                proposal: Proposal::Status { status, ground },
+                reason: reason.to_string(),
+                seen_revision: Some(revision),
+            };
+            match state.change_requests.propose(draft, true, actor).await {
+                Ok(request) => {
+                    return Ok(Applied {
+                        request: Some(request),
+                        stale: false,
+                    })
                 }
-                Err(error) => refusals::household(&tr, error, errors, |field| field)?,
+                Err(ChangeRequestError::Stale { .. }) => {
+                    errors.add("form", tr.t("status-stale"));
+                    return Ok(Applied {
+                        request: None,
+                        stale: true,
+                    });
+                }
+                Err(error) => {
+                    crate::web::pages::change_requests::refusal(&tr, error, errors, |field| {
+                        match field {
+                            "proposal" => "form",
+                            other => other,
+                        }
+                    })?
+                }
             }
         }
         (Subject::Ewarung(ewarung), NewStatus::Ewarung(status)) => {
@@ -299,7 +351,7 @@ async fn apply(
         }
         _ => unreachable!("Subject::parse types the status by its subject"),
     }
-    Ok(false)
+    Ok(Applied::default())
 }
 
 /// Checks the form, makes the change, and leads back to the record; a refusal re-shows the
@@ -316,21 +368,27 @@ async fn change(
     match subject.parse(&fields.status) {
         Ok(status) => {
             let revision = fields.revision;
-            let stale = apply(
+            let applied = apply(
                 state,
                 signed,
                 &subject,
                 status,
+                &fields.ground,
                 &fields.reason,
                 revision,
                 &mut errors,
             )
             .await?;
             if errors.is_empty() {
-                return Ok(Redirect::to(&subject.back()).into_response());
+                return match applied.request {
+                    Some(request) => {
+                        crate::web::pages::change_requests::written(state, signed, &request).await
+                    }
+                    None => Ok(Redirect::to(&subject.back()).into_response()),
+                };
             }
             // The page now shows the household as it is; confirming again applies to that.
-            if let (true, Subject::Household(household)) = (stale, &subject) {
+            if let (true, Subject::Household(household)) = (applied.stale, &subject) {
                 fields.revision = household.revision;
             }
         }
@@ -350,7 +408,7 @@ pub async fn confirm_household(
     signed: SignedIn,
     PagePath(id): PagePath<uuid::Uuid>,
 ) -> Result<StatusForm, WebError> {
-    signed.require(Permission::ManageHouseholds)?;
+    signed.require(Permission::ProposeChanges)?;
     confirm(&state, &signed, household(&state, id).await?).await
 }
 
@@ -362,7 +420,7 @@ pub async fn change_household(
         form: fields,
     }: SignedForm<StatusFields>,
 ) -> Result<Response, WebError> {
-    signed.require(Permission::ManageHouseholds)?;
+    signed.require(Permission::ProposeChanges)?;
     change(&state, &signed, household(&state, id).await?, fields).await
 }
 
