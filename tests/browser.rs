@@ -170,6 +170,7 @@ async fn each_role_sees_its_menu_and_pages_pass_axe(app: TestApp) {
         format!("/households/{household}/edit"),
         format!("/households/{household}/members/new"),
         "/households/new".to_string(),
+        "/change-requests?state=all".to_string(),
         format!("/cards/{card}/replace"),
         "/programs/SSN-SEMBAKO".to_string(),
         format!("/ewarungs/{ewarung}"),
@@ -785,9 +786,38 @@ async fn a_beneficiary_checks_the_balance_on_a_phone_and_the_office_adds_a_membe
         .unwrap();
     fill(&office, "reason", "listed on the KK").await;
     click(&office, "form.fields button[type='submit']").await;
-    wait_for_path(&office, &format!("/households/{household}")).await;
-    assert!(text_of(&office, "member-list").await.contains("Nur Aisyah"));
+    // A change request: it waits for a second office user.
+    wait_for(&office, Locator::Id("written")).await;
+    let request = office.current_url().await.unwrap().path().to_string();
+    assert!(request.starts_with("/change-requests/"), "{request}");
+    assert!(text_of(&office, "proposal").await.contains("Nur Aisyah"));
+    let violations = accessibility_violations(&office).await;
+    assert!(violations.is_empty(), "{request}: {violations:#?}");
     office.close().await.unwrap();
+
+    // The second office user finds it in the queue on a phone, ticks it and approves.
+    let checker = browser(&driver, 360).await;
+    sign_in(&checker, &app, "diskominfo").await;
+    checker
+        .goto(&format!("{}/change-requests", app.base))
+        .await
+        .unwrap();
+    let violations = accessibility_violations(&checker).await;
+    assert!(violations.is_empty(), "/change-requests: {violations:#?}");
+    assert!(!scrolls_sideways(&checker).await, "the queue fits a phone");
+    let id = request.trim_start_matches("/change-requests/");
+    click(&checker, &format!("input[name='approve-{id}']")).await;
+    click(&checker, "#approve-ticked").await;
+    wait_for(&checker, Locator::Id("approved")).await;
+    assert!(text_of(&checker, "approved").await.contains("1 permohonan"));
+    checker
+        .goto(&format!("{}/households/{household}", app.base))
+        .await
+        .unwrap();
+    assert!(text_of(&checker, "member-list")
+        .await
+        .contains("Nur Aisyah"));
+    checker.close().await.unwrap();
 }
 
 on_both_backends!(
