@@ -192,12 +192,16 @@ pub enum UserCommand {
     Add {
         #[arg(long)]
         username: String,
-        /// admin, office, operator, bank or auditor.
+        /// admin, office, operator, bank, auditor or verifier.
         #[arg(long)]
         role: Role,
         /// The E-Warung an operator works for (required for operators, refused for others).
         #[arg(long)]
         ewarung: Option<uuid::Uuid>,
+        /// A kelurahan a verifier works in, as households' addresses spell it; repeat for
+        /// several (required for verifiers, refused for others).
+        #[arg(long)]
+        kelurahan: Vec<String>,
     },
 }
 
@@ -213,12 +217,11 @@ pub async fn user_add(common: &CommonArgs, command: UserCommand) -> anyhow::Resu
         username,
         role,
         ewarung,
+        kelurahan,
     } = command;
     let username = crate::domain::username::parse(&username).map_err(|e| anyhow::anyhow!(e))?;
-    anyhow::ensure!(
-        role.is_bound_to_ewarung() == ewarung.is_some(),
-        "--ewarung is required for operators and not allowed for other roles"
-    );
+    let binding = crate::registry::users::Binding::parse(role, ewarung.map(EwarungId), &kelurahan)
+        .map_err(|invalid| anyhow::anyhow!("{}", invalid.message))?;
     let password = match std::env::var("SSN_USER_PASSWORD") {
         Ok(password) => password,
         Err(_) => {
@@ -238,6 +241,7 @@ pub async fn user_add(common: &CommonArgs, command: UserCommand) -> anyhow::Resu
             password_hash: password::hash(&password)?,
             role,
             ewarung_id: ewarung.map(EwarungId),
+            kelurahan: binding.kelurahan().to_vec(),
             actor: None,
         })
         .await

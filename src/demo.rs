@@ -51,7 +51,12 @@ const USERS: &[(&str, Role, &str, Option<usize>)] = &[
     // A second bank user: a run that would take money back waits for another bank user's word.
     ("kaltimtara-2", Role::Bank, "demo-bank2-pass", None),
     ("auditor", Role::Auditor, "demo-auditor-pass", None),
+    // A kelurahan verifier, working where the first two demo households live.
+    ("verifikator", Role::Verifier, "demo-verifier-pass", None),
 ];
+
+/// The kelurahan the demo verifier is bound to.
+const VERIFIER_KELURAHAN: [&str; 2] = ["Gunung Kelua", "Temindung Permai"];
 
 /// (sku, name, unit, group, max unit price in rupiah)
 const CATALOG: &[(&str, &str, &str, CommodityGroup, i64)] = &[
@@ -158,6 +163,7 @@ pub async fn load(state: &AppState) -> anyhow::Result<()> {
             password_hash: password::hash(USERS[0].2)?,
             role: USERS[0].1,
             ewarung_id: None,
+            kelurahan: Vec::new(),
             actor: None,
         })
         .await?;
@@ -200,6 +206,11 @@ pub async fn load(state: &AppState) -> anyhow::Result<()> {
             password_hash: password::hash(secret)?,
             role: *role,
             ewarung_id: ewarung.map(|index| ewarung_ids[index]),
+            kelurahan: if role.is_bound_to_kelurahan() {
+                VERIFIER_KELURAHAN.map(String::from).to_vec()
+            } else {
+                Vec::new()
+            },
             actor: Some(admin),
         };
         store.create_user(user).await?;

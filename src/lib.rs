@@ -18,7 +18,9 @@
 //! - [`store`]: every SQL statement, behind the [`store::Store`] trait with a SQLite and a
 //!   PostgreSQL implementation (SQLite's ledger jobs go through one writer with group commit).
 //! - services: [`redemption`] (the terminal rules, written once against `LedgerTx`),
-//!   [`cards`], [`registry`] (households, users, programs, E-Warungs), [`quota`], [`recon`], [`close`], [`settlement`], [`login`], [`pin_check`],
+//!   [`cards`], [`registry`] (households, members, change requests, field visits, users,
+//!   programs, E-Warungs), [`beneficiary`] (`/saldo`'s statement), [`photos`] (visits' photos
+//!   as files), [`quota`], [`recon`], [`close`], [`settlement`], [`login`], [`pin_check`],
 //!   [`business_day`], [`revocations`] (which API tokens no longer speak for their user);
 //!   [`auth`] holds the keys and hashes they use; [`periodic`] runs the jobs that repeat.
 //! - front ends: [`http`] (the axum router, one error enum mapped to responses, thin handlers),
@@ -59,6 +61,7 @@ pub mod login;
 pub mod metrics;
 pub mod model;
 pub mod periodic;
+pub mod photos;
 pub mod pin_check;
 pub mod quota;
 pub mod recon;

@@ -91,6 +91,12 @@ impl Application {
             households: Households::new(store.clone()),
             members: crate::registry::members::Members::new(store.clone()),
             change_requests: crate::registry::change_requests::ChangeRequests::new(store.clone()),
+            visits: crate::registry::visits::Visits {
+                store: store.clone(),
+                photos: Arc::new(crate::photos::PhotoStore::new(
+                    common.data_dir.join("photos"),
+                )),
+            },
             // Ten wrong answers from one address, then fifteen minutes' rest.
             saldo_throttle: Arc::new(crate::auth::address_throttle::AddressThrottle::new(
                 10,

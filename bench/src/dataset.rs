@@ -129,6 +129,7 @@ pub fn office_user(username: &str) -> NewUser {
         password_hash: password::hash(OFFICE_PASSWORD).expect("hashing works"),
         role: Role::Office,
         ewarung_id: None,
+        kelurahan: Vec::new(),
         actor: None,
     }
 }
@@ -221,6 +222,7 @@ pub async fn redeem_dataset(
                 password_hash: password::hash(OPERATOR_PASSWORD)?,
                 role: Role::Operator,
                 ewarung_id: Some(ewarung.id),
+                kelurahan: Vec::new(),
                 actor: Some(maker),
             })
             .await?;

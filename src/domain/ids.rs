@@ -103,3 +103,7 @@ id_type!(
     /// A proposed change to a household (or a proposed household), decided by the office.
     ChangeRequestId
 );
+id_type!(
+    /// A field visit to a household.
+    VisitId
+);

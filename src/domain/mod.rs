@@ -22,5 +22,6 @@ pub mod string_enum;
 pub mod terminal;
 pub mod text;
 pub mod username;
+pub mod visit;
 
 pub use invalid::{Invalid, Refusals};

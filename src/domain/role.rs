@@ -11,6 +11,7 @@ string_enum!(
         Operator => "operator",
         Bank => "bank",
         Auditor => "auditor",
+        Verifier => "verifier",
     }
 );
 
@@ -50,6 +51,10 @@ pub enum Permission {
     ProposeChanges,
     /// Approve, reject or return others' change requests.
     DecideChanges,
+    /// Read the households of one's own kelurahan only (a verifier; see `Role::is_bound_to_kelurahan`).
+    ReadOwnKelurahan,
+    /// Record field visits to households.
+    RecordVisits,
 }
 
 impl Role {
@@ -94,7 +99,17 @@ impl Role {
                 permission,
                 ReadRegistry | ReadEwarungs | ReadPrograms | ReadLedger
             ),
+            // In the field: the households of their kelurahan, visits, and proposals; nothing
+            // changes a household until the office approves it.
+            Role::Verifier => {
+                matches!(permission, ReadOwnKelurahan | RecordVisits | ProposeChanges)
+            }
         }
+    }
+
+    /// Verifiers work only in the kelurahan they are bound to.
+    pub fn is_bound_to_kelurahan(self) -> bool {
+        self == Role::Verifier
     }
 
     /// Operators are the only role bound to one E-Warung.
@@ -152,6 +167,29 @@ mod tests {
                 "{role}"
             );
         }
+    }
+
+    #[test]
+    fn a_verifier_proposes_and_visits_but_decides_and_changes_nothing() {
+        use Permission::*;
+        for p in [
+            ReadRegistry,
+            ManageHouseholds,
+            ManageCards,
+            DecideChanges,
+            LoadQuotas,
+            ReadLedger,
+            Redeem,
+        ] {
+            assert!(!Role::Verifier.may(p), "{p:?}");
+        }
+        for p in [ReadOwnKelurahan, RecordVisits, ProposeChanges] {
+            assert!(Role::Verifier.may(p), "{p:?}");
+        }
+        assert!(
+            !Role::Office.may(ReadOwnKelurahan),
+            "the office reads every household"
+        );
     }
 
     #[test]

@@ -30,6 +30,31 @@ impl Caller {
         }
     }
 
+    /// The households this caller reaches; 403 `forbidden_role` for a role that reads none.
+    pub async fn reach(&self, state: &AppState) -> Result<crate::registry::reach::Reach, ApiError> {
+        use crate::registry::reach::Reach;
+        match Reach::of(state.store.as_ref(), self.user, self.role).await? {
+            Reach::Nowhere => Err(ApiError::forbidden_role()),
+            reach => Ok(reach),
+        }
+    }
+
+    /// The household `id`, if this caller reaches it: 404 when there is none, 403
+    /// `forbidden_kelurahan` when it is outside a verifier's kelurahan.
+    pub async fn reach_household(
+        &self,
+        state: &AppState,
+        id: crate::domain::ids::HouseholdId,
+    ) -> Result<crate::store::HouseholdRecord, ApiError> {
+        let reach = self.reach(state).await?;
+        let household = state.households.get(id).await?;
+        if reach.covers(&household.address.kelurahan) {
+            Ok(household)
+        } else {
+            Err(ApiError::forbidden_kelurahan())
+        }
+    }
+
     /// 403 `forbidden_ewarung` when an operator reaches for another E-Warung.
     pub fn require_ewarung(&self, ewarung: EwarungId) -> Result<(), ApiError> {
         if self.role.is_bound_to_ewarung() && self.ewarung != Some(ewarung) {

@@ -89,6 +89,21 @@ pub struct RequestQuery {
 
 const MAX_APPROVALS: usize = 100;
 
+/// The request `id`, if the caller reaches its kelurahan (403 `forbidden_kelurahan` if not).
+async fn reached(
+    state: &AppState,
+    caller: &Caller,
+    id: ChangeRequestId,
+) -> Result<ChangeRequestRecord, ApiError> {
+    let reach = caller.reach(state).await?;
+    let request = state.change_requests.get(id).await?;
+    if reach.covers(&request.kelurahan) {
+        Ok(request)
+    } else {
+        Err(ApiError::forbidden_kelurahan())
+    }
+}
+
 #[utoipa::path(post, path = "/v1/change-requests", tag = "change-requests", request_body = NewRequest,
     responses((status = 201, body = ChangeRequestRecord)), security(("bearer" = [])))]
 pub async fn create(
@@ -97,6 +112,18 @@ pub async fn create(
     Body(request): Body<NewRequest>,
 ) -> Result<(StatusCode, Json<ChangeRequestRecord>), ApiError> {
     caller.require(Permission::ProposeChanges)?;
+    let reach = caller.reach(&state).await?;
+    match (&request.proposal, request.household_id) {
+        (Proposal::NewHousehold { address, .. }, _) => {
+            if !reach.covers(address.kelurahan.trim()) {
+                return Err(ApiError::forbidden_kelurahan());
+            }
+        }
+        (_, Some(household)) => {
+            caller.reach_household(&state, household).await?;
+        }
+        (_, None) => {}
+    }
     let draft = Draft {
         household_id: request.household_id,
         proposal: request.proposal,
@@ -117,7 +144,7 @@ pub async fn list(
     caller: Caller,
     Params(query): Params<RequestQuery>,
 ) -> Result<Json<Listing<ChangeRequestRecord>>, ApiError> {
-    caller.require(Permission::ReadRegistry)?;
+    let reach = caller.reach(&state).await?;
     let page = PageQuery {
         after: query.after,
         limit: query.limit,
@@ -129,6 +156,7 @@ pub async fn list(
         household_id: query.household_id,
         kelurahan: query.kelurahan,
         created_by: None,
+        within: reach.bound_to().map(<[String]>::to_vec),
     };
     let rows = state.change_requests.list(filter, page).await?;
     Ok(Json(Listing::new(rows, page, |row| row.id.0)))
@@ -141,8 +169,7 @@ pub async fn get(
     caller: Caller,
     PathParam(id): PathParam<ChangeRequestId>,
 ) -> Result<Json<ChangeRequestRecord>, ApiError> {
-    caller.require(Permission::ReadRegistry)?;
-    Ok(Json(state.change_requests.get(id).await?))
+    Ok(Json(reached(&state, &caller, id).await?))
 }
 
 #[utoipa::path(put, path = "/v1/change-requests/{id}", tag = "change-requests",
@@ -155,6 +182,7 @@ pub async fn revise(
     Body(request): Body<RevisedRequest>,
 ) -> Result<Json<ChangeRequestRecord>, ApiError> {
     caller.require(Permission::ProposeChanges)?;
+    reached(&state, &caller, id).await?;
     Ok(Json(
         state
             .change_requests
@@ -171,6 +199,7 @@ pub async fn submit(
     PathParam(id): PathParam<ChangeRequestId>,
 ) -> Result<Json<ChangeRequestRecord>, ApiError> {
     caller.require(Permission::ProposeChanges)?;
+    reached(&state, &caller, id).await?;
     Ok(Json(state.change_requests.submit(id, caller.user).await?))
 }
 

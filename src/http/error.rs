@@ -104,6 +104,13 @@ impl ApiError {
         }
     }
 
+    pub fn forbidden_kelurahan() -> Self {
+        ApiError::Forbidden {
+            code: "forbidden_kelurahan",
+            message: "you may act only for households of the kelurahan you are bound to",
+        }
+    }
+
     pub fn status(&self) -> StatusCode {
         match self {
             ApiError::BadRequest { .. } => StatusCode::BAD_REQUEST,
@@ -355,6 +362,35 @@ impl From<crate::registry::change_requests::ChangeRequestError> for ApiError {
             ChangeRequestError::Household(household) => household.into(),
             ChangeRequestError::Member(member) => member.into(),
             ChangeRequestError::Store(store) => store.into(),
+        }
+    }
+}
+
+impl From<crate::registry::visits::VisitError> for ApiError {
+    fn from(error: crate::registry::visits::VisitError) -> Self {
+        use crate::{photos::PhotoError, registry::visits::VisitError};
+        match error {
+            VisitError::NotFound => ApiError::NotFound { entity: "visit" },
+            VisitError::HouseholdNotFound => ApiError::NotFound {
+                entity: "household",
+            },
+            VisitError::Refused(refusals) => refusals.into(),
+            VisitError::NotRecorder => ApiError::Forbidden {
+                code: "not_recorder",
+                message: "only who recorded the visit adds its photo",
+            },
+            VisitError::PhotoTaken => conflict("photo_taken", &error),
+            VisitError::Photo(PhotoError::NotAPhoto) => ApiError::UnsupportedMediaType {
+                accepted: "a JPEG or PNG photo",
+            },
+            VisitError::Photo(PhotoError::TooLarge) => ApiError::PayloadTooLarge,
+            VisitError::Photo(PhotoError::Body(message)) => ApiError::BadRequest {
+                code: "unreadable_body".into(),
+                message,
+                field: None,
+            },
+            VisitError::Photo(PhotoError::Io(io)) => ApiError::Internal(io.into()),
+            VisitError::Store(store) => store.into(),
         }
     }
 }

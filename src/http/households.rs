@@ -92,7 +92,7 @@ pub async fn list(
     caller: Caller,
     Params(query): Params<HouseholdQuery>,
 ) -> Result<Json<Listing<HouseholdRecord>>, ApiError> {
-    caller.require(Permission::ReadRegistry)?;
+    let reach = caller.reach(&state).await?;
     let page = PageQuery {
         after: query.after,
         limit: query.limit,
@@ -103,6 +103,7 @@ pub async fn list(
         kecamatan: query.kecamatan,
         head_nik: query.head_nik,
         member_nik: query.member_nik,
+        within: reach.bound_to().map(<[String]>::to_vec),
         ..HouseholdFilter::default()
     };
     let rows = state.store.list_households(filter, page).await?;
@@ -116,8 +117,7 @@ pub async fn get(
     caller: Caller,
     PathParam(id): PathParam<HouseholdId>,
 ) -> Result<Json<HouseholdRecord>, ApiError> {
-    caller.require(Permission::ReadRegistry)?;
-    Ok(Json(state.households.get(id).await?))
+    Ok(Json(caller.reach_household(&state, id).await?))
 }
 
 #[utoipa::path(patch, path = "/v1/households/{id}", tag = "households", request_body = UpdateHousehold,
@@ -169,6 +169,6 @@ pub async fn revisions(
     caller: Caller,
     PathParam(id): PathParam<HouseholdId>,
 ) -> Result<Json<Vec<RevisionRecord>>, ApiError> {
-    caller.require(Permission::ReadRegistry)?;
+    caller.reach_household(&state, id).await?;
     Ok(Json(state.households.revisions(id).await?))
 }

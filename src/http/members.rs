@@ -84,7 +84,7 @@ pub async fn list_members(
     caller: Caller,
     PathParam(id): PathParam<HouseholdId>,
 ) -> Result<Json<Vec<MemberRecord>>, ApiError> {
-    caller.require(Permission::ReadRegistry)?;
+    caller.reach_household(&state, id).await?;
     Ok(Json(state.members.list(id).await?))
 }
 

@@ -24,6 +24,7 @@ pub mod state;
 pub mod terminals;
 pub mod timeout;
 pub mod users;
+pub mod visits;
 
 use std::time::Duration;
 
@@ -94,6 +95,16 @@ pub fn router(state: AppState, limits: Limits, pages: Router<AppState>) -> Route
             post(members::remove_member),
         )
         .route("/households/{id}/head", post(members::change_head))
+        .route(
+            "/households/{id}/visits",
+            post(visits::record).get(visits::list),
+        )
+        .route(
+            "/visits/{id}/photo",
+            get(visits::photo)
+                .put(visits::add_photo)
+                .layer(DefaultBodyLimit::disable()),
+        )
         .route(
             "/change-requests",
             post(change_requests::create).get(change_requests::list),

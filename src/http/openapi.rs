@@ -28,6 +28,8 @@ use crate::http::{
         crate::http::change_requests::approve_many,
         crate::http::change_requests::return_for_correction,
         crate::http::change_requests::reject,
+        crate::http::visits::record, crate::http::visits::list, crate::http::visits::add_photo,
+        crate::http::visits::photo,
         cards::issue, cards::list_for_household, cards::get, cards::lookup, cards::block, cards::unblock,
         cards::report_lost, cards::replace, cards::set_pin, cards::change_pin, cards::unlock,
         ewarungs::create, ewarungs::list, ewarungs::get, ewarungs::change_status,

@@ -24,6 +24,8 @@ pub struct AppState {
     pub members: crate::registry::members::Members,
     /// Change requests to households, and their decisions.
     pub change_requests: crate::registry::change_requests::ChangeRequests,
+    /// Field visits and their photos.
+    pub visits: crate::registry::visits::Visits,
     /// Users, their roles and passwords.
     pub users: crate::registry::users::Users,
     /// Programs and their catalogs.

@@ -24,6 +24,10 @@ pub struct CreateUser {
     role: Role,
     /// Required for operators, refused for every other role.
     ewarung_id: Option<EwarungId>,
+    /// Required for verifiers (1 to 20, as households' addresses spell them), refused for
+    /// every other role.
+    #[serde(default)]
+    kelurahan: Vec<String>,
 }
 
 #[utoipa::path(post, path = "/v1/users", tag = "users", request_body = CreateUser,
@@ -39,6 +43,7 @@ pub async fn create(
         &request.password,
         Ok(request.role),
         request.ewarung_id,
+        &request.kelurahan,
     )?;
     let user = state.users.create(account, caller.user).await?;
     Ok((StatusCode::CREATED, Json(user)))
@@ -53,6 +58,9 @@ pub async fn list(
 ) -> Result<Json<Listing<UserRecord>>, ApiError> {
     caller.require(Permission::ReadRegistry)?;
     let page = page.page();
-    let users = state.store.list_users(page).await?;
+    let mut users = state.store.list_users(page).await?;
+    for user in users.iter_mut().filter(|u| u.role.is_bound_to_kelurahan()) {
+        user.kelurahan = state.store.sessions().kelurahan_of(user.id).await?;
+    }
     Ok(Json(Listing::new(users, page, |user| user.id.0)))
 }

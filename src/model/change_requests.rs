@@ -197,4 +197,6 @@ pub struct ChangeRequestFilter {
     pub household_id: Option<HouseholdId>,
     pub kelurahan: Option<String>,
     pub created_by: Option<UserId>,
+    /// Only requests in one of these kelurahan (a verifier's reach).
+    pub within: Option<Vec<String>>,
 }

@@ -11,3 +11,4 @@ pub mod recon;
 pub mod records;
 pub mod settlement;
 pub mod views;
+pub mod visits;

@@ -33,6 +33,10 @@ pub struct UserRecord {
     /// generation are refused.
     #[serde(skip)]
     pub token_generation: i64,
+    /// A verifier's kelurahan (left out for every other role).
+    #[sqlx(skip)]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub kelurahan: Vec<String>,
 }
 
 impl std::fmt::Debug for UserRecord {
@@ -83,6 +87,8 @@ pub struct NewUser {
     pub password_hash: String,
     pub role: Role,
     pub ewarung_id: Option<EwarungId>,
+    /// A verifier's kelurahan; empty for every other role.
+    pub kelurahan: Vec<String>,
     /// Who created the user; `None` for the bootstrap command line.
     pub actor: Option<UserId>,
 }

@@ -11,7 +11,9 @@ pub mod ewarungs;
 pub mod households;
 pub mod members;
 pub mod programs;
+pub mod reach;
 pub mod users;
+pub mod visits;
 
 /// A value a front end reads in its own way before the rules see it (an amount typed as
 /// `13.500` on a page, a JSON string in the API; a role chosen from a list): the value, or why

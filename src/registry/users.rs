@@ -9,7 +9,9 @@ use crate::{
     auth::{password, password_workers::Overloaded},
     domain::{
         ids::{EwarungId, UserId},
+        limits::AREA_CHARS,
         role::Role,
+        text::bounded,
         username, Invalid, Refusals,
     },
     login::Logins,
@@ -77,28 +79,78 @@ impl std::fmt::Debug for NewPassword {
     }
 }
 
-/// A role and the E-Warung it is bound to: operators to exactly one, every other role to none.
-#[derive(Debug, Clone, Copy)]
+/// The most kelurahan one verifier is bound to.
+pub const MAX_KELURAHAN: usize = 20;
+
+/// A role and what it is bound to: an operator to exactly one E-Warung, a verifier to 1 to
+/// [`MAX_KELURAHAN`] kelurahan, every other role to neither.
+#[derive(Debug, Clone)]
 pub struct Binding {
     role: Role,
     ewarung: Option<EwarungId>,
+    kelurahan: Vec<String>,
 }
 
 impl Binding {
-    pub fn parse(role: Role, ewarung: Option<EwarungId>) -> Result<Self, Invalid> {
+    pub fn parse(
+        role: Role,
+        ewarung: Option<EwarungId>,
+        kelurahan: &[String],
+    ) -> Result<Self, Invalid> {
         if role.is_bound_to_ewarung() != ewarung.is_some() {
             return Err(Invalid::new(
                 "ewarung_binding",
                 "operators need an ewarung_id; other roles must not have one",
             ));
         }
-        Ok(Self { role, ewarung })
+        let mut names: Vec<String> = Vec::new();
+        for name in kelurahan {
+            let name = bounded(name, AREA_CHARS, "kelurahan")?;
+            if !names.contains(&name) {
+                names.push(name);
+            }
+        }
+        let fits = if role.is_bound_to_kelurahan() {
+            (1..=MAX_KELURAHAN).contains(&names.len())
+        } else {
+            names.is_empty()
+        };
+        if !fits {
+            return Err(Invalid::new(
+                "kelurahan_binding",
+                format!(
+                    "verifiers need 1 to {MAX_KELURAHAN} kelurahan; other roles must not have any"
+                ),
+            ));
+        }
+        names.sort();
+        Ok(Self {
+            role,
+            ewarung,
+            kelurahan: names,
+        })
     }
 
-    /// The binding of a chosen role, the refusal under `role` or `ewarung_id`.
-    pub fn choose(role: Read<Role>, ewarung: Option<EwarungId>) -> Result<Self, Refusals> {
+    /// The binding of a chosen role, the refusal under `role`, `ewarung_id` or `kelurahan`.
+    pub fn choose(
+        role: Read<Role>,
+        ewarung: Option<EwarungId>,
+        kelurahan: &[String],
+    ) -> Result<Self, Refusals> {
         let role = role.map_err(|invalid| Refusals::one("role", invalid))?;
-        Self::parse(role, ewarung).map_err(|invalid| Refusals::one("ewarung_id", invalid))
+        Self::parse(role, ewarung, kelurahan).map_err(|invalid| {
+            let field = if invalid.code == "ewarung_binding" {
+                "ewarung_id"
+            } else {
+                "kelurahan"
+            };
+            Refusals::one(field, invalid)
+        })
+    }
+
+    /// A verifier's kelurahan (none for every other role), sorted, each once.
+    pub fn kelurahan(&self) -> &[String] {
+        &self.kelurahan
     }
 }
 
@@ -118,11 +170,12 @@ impl NewAccount {
         password: &str,
         role: Read<Role>,
         ewarung: Option<EwarungId>,
+        kelurahan: &[String],
     ) -> Result<Self, Refusals> {
         let mut refusals = Refusals::default();
         let username = refusals.check("username", username::parse(username));
         let password = refusals.check("password", NewPassword::parse(password));
-        let binding = refusals.merge(Binding::choose(role, ewarung));
+        let binding = refusals.merge(Binding::choose(role, ewarung, kelurahan));
         let account = match (username, password, binding) {
             (Some(username), Some(password), Some(binding)) => Some(Self {
                 username,
@@ -163,6 +216,7 @@ impl Users {
             password_hash,
             role: account.binding.role,
             ewarung_id: account.binding.ewarung,
+            kelurahan: account.binding.kelurahan,
             actor: Some(actor),
         };
         Ok(self.store.create_user(user).await?)
@@ -214,7 +268,13 @@ impl Users {
         let record = self
             .store
             .sessions()
-            .change_role(user, binding.role, binding.ewarung, actor)
+            .change_role(
+                user,
+                binding.role,
+                binding.ewarung,
+                &binding.kelurahan,
+                actor,
+            )
             .await?;
         self.revoke().await?;
         Ok(record)
@@ -254,18 +314,40 @@ mod tests {
     #[test]
     fn an_operator_is_bound_to_one_ewarung_and_no_other_role_is() {
         let ewarung = Some(EwarungId(uuid::Uuid::nil()));
-        assert!(Binding::parse(Role::Operator, ewarung).is_ok());
-        assert!(Binding::parse(Role::Office, None).is_ok());
+        assert!(Binding::parse(Role::Operator, ewarung, &[]).is_ok());
+        assert!(Binding::parse(Role::Office, None, &[]).is_ok());
         for (role, ewarung) in [(Role::Operator, None), (Role::Office, ewarung)] {
-            let refused = Binding::parse(role, ewarung).unwrap_err();
+            let refused = Binding::parse(role, ewarung, &[]).unwrap_err();
             assert_eq!(refused.code, "ewarung_binding");
         }
     }
 
     #[test]
+    fn a_verifier_is_bound_to_kelurahan_and_no_other_role_is() {
+        let names = |list: &[&str]| list.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let bound = Binding::parse(
+            Role::Verifier,
+            None,
+            &names(&[" Sidodadi ", "Air Putih", "Sidodadi"]),
+        )
+        .unwrap();
+        assert_eq!(bound.kelurahan(), ["Air Putih", "Sidodadi"]);
+        for (role, list) in [
+            (Role::Verifier, names(&[])),
+            (Role::Office, names(&["Sidodadi"])),
+            (Role::Verifier, (0..21).map(|i| format!("K{i}")).collect()),
+        ] {
+            let refused = Binding::parse(role, None, &list).unwrap_err();
+            assert_eq!(refused.code, "kelurahan_binding", "{role} {list:?}");
+        }
+        let blank = Binding::parse(Role::Verifier, None, &names(&[" "])).unwrap_err();
+        assert_eq!(blank.code, "blank");
+    }
+
+    #[test]
     fn a_new_account_keeps_every_refusal_and_a_missing_role_beside_role() {
         let unread = Err(Invalid::new("invalid_role", "no role"));
-        let refused = NewAccount::parse("A", "short", unread, None).unwrap_err();
+        let refused = NewAccount::parse("A", "short", unread, None, &[]).unwrap_err();
         let fields: Vec<&str> = refused.iter().map(|(field, _)| field).collect();
         assert_eq!(fields, ["username", "password", "role"]);
     }

@@ -339,21 +339,34 @@ where
         filter: ChangeRequestFilter,
         page: Page,
     ) -> StoreResult<Vec<ChangeRequestRecord>> {
-        Ok(sqlx::query_as(&format!(
+        // A verifier's reach: their kelurahan, one placeholder each (never more than 20).
+        let within = match &filter.within {
+            Some(names) if names.is_empty() => return Ok(Vec::new()),
+            Some(names) => format!(
+                "AND r.kelurahan IN ({})",
+                crate::store::sql_text::placeholders(8, names.len())
+            ),
+            None => String::new(),
+        };
+        let sql = format!(
             "{SELECT}
              WHERE ($1 IS NULL OR r.state = $1) AND ($2 IS NULL OR r.kind = $2)
                AND ($3 IS NULL OR r.household_id = $3) AND ($4 IS NULL OR r.kelurahan = $4)
                AND ($5 IS NULL OR r.created_by = $5) AND ($6 IS NULL OR r.id > $6)
+               {within}
              ORDER BY r.id LIMIT $7"
-        ))
-        .bind(filter.state.map(|s| s.as_str()))
-        .bind(filter.kind.map(|k| k.as_str()))
-        .bind(filter.household_id.map(|h| h.0))
-        .bind(filter.kelurahan)
-        .bind(filter.created_by.map(|u| u.0))
-        .bind(page.after)
-        .bind(i64::from(page.limit))
-        .fetch_all(self.engine.reader())
-        .await?)
+        );
+        let mut query = sqlx::query_as(&sql)
+            .bind(filter.state.map(|s| s.as_str()))
+            .bind(filter.kind.map(|k| k.as_str()))
+            .bind(filter.household_id.map(|h| h.0))
+            .bind(filter.kelurahan)
+            .bind(filter.created_by.map(|u| u.0))
+            .bind(page.after)
+            .bind(i64::from(page.limit));
+        for name in filter.within.unwrap_or_default() {
+            query = query.bind(name);
+        }
+        Ok(query.fetch_all(self.engine.reader()).await?)
     }
 }

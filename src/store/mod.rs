@@ -22,6 +22,7 @@ pub mod sql_store;
 pub(crate) mod sql_text;
 pub mod sqlite;
 pub(crate) mod view_sql;
+pub(crate) mod visit_sql;
 mod write_tx;
 
 use std::{any::Any, sync::Arc};
@@ -65,6 +66,31 @@ pub trait MemberStore: Send + Sync {
     ) -> StoreResult<HouseholdRecord>;
     /// The household holding `nik`, if any (an exited household holds none).
     async fn nik_holder(&self, nik: &str) -> StoreResult<Option<crate::model::members::NikHolder>>;
+}
+
+/// Field visits to households (see `store::visit_sql`).
+#[async_trait]
+pub trait VisitStore: Send + Sync {
+    /// Records a visit (audited as `household.visit`).
+    async fn record_visit(
+        &self,
+        visit: crate::model::visits::NewVisit,
+    ) -> StoreResult<crate::model::visits::VisitRecord>;
+    /// Adds the photo's type, size and hash to a visit that has none yet (audited);
+    /// `StateConflict` when it has one.
+    async fn add_visit_photo(
+        &self,
+        photo: crate::model::visits::VisitPhoto,
+    ) -> StoreResult<crate::model::visits::VisitRecord>;
+    /// A household's visits, the latest first.
+    async fn list_visits(
+        &self,
+        household: HouseholdId,
+    ) -> StoreResult<Vec<crate::model::visits::VisitRecord>>;
+    async fn get_visit(
+        &self,
+        id: crate::domain::ids::VisitId,
+    ) -> StoreResult<Option<crate::model::visits::VisitRecord>>;
 }
 
 /// Change requests to households (see `store::change_request_sql`).
@@ -313,6 +339,8 @@ pub trait Store: Send + Sync + 'static {
     fn members(&self) -> &dyn MemberStore;
     /// Change requests to households (see `store::change_request_sql`).
     fn change_requests(&self) -> &dyn ChangeRequestStore;
+    /// Field visits (see `store::visit_sql`).
+    fn visits(&self) -> &dyn VisitStore;
 }
 
 /// Read models for the web application's pages (see `store::view_sql`).
@@ -428,15 +456,18 @@ pub trait SessionStore: Send + Sync + 'static {
         password_hash: String,
         actor: UserId,
     ) -> StoreResult<()>;
-    /// Changes a user's role (and the E-Warung an operator is bound to) and ends their
-    /// sessions, so the new role applies at once (audited).
+    /// Changes a user's role (and the E-Warung an operator is bound to, the kelurahan a
+    /// verifier is) and ends their sessions, so the new role applies at once (audited).
     async fn change_role(
         &self,
         user: UserId,
         role: crate::domain::role::Role,
         ewarung: Option<EwarungId>,
+        kelurahan: &[String],
         actor: UserId,
     ) -> StoreResult<UserRecord>;
+    /// The kelurahan a verifier is bound to (none for every other role), in order.
+    async fn kelurahan_of(&self, user: UserId) -> StoreResult<Vec<String>>;
 }
 
 /// Which exceptions of a run to list.
@@ -806,6 +837,8 @@ pub struct HouseholdFilter {
     pub kelurahan: Option<String>,
     /// Part of the head's name, in any case.
     pub name_contains: Option<String>,
+    /// Only households in one of these kelurahan (a verifier's reach).
+    pub within: Option<Vec<String>>,
 }
 
 /// Card status change request: `from` lists the states the change is valid from.

@@ -228,6 +228,7 @@ where
     for<'r> crate::model::change_requests::ChangeRequestRecord:
         sqlx::FromRow<'r, <E::Db as sqlx::Database>::Row>,
     for<'r> (i64,): sqlx::FromRow<'r, <E::Db as sqlx::Database>::Row>,
+    for<'r> crate::model::visits::VisitRecord: sqlx::FromRow<'r, <E::Db as sqlx::Database>::Row>,
 {
     fn backend(&self) -> &'static str {
         self.engine.name()
@@ -266,8 +267,11 @@ where
         .bind(crate::store::now())
         .fetch_one(&mut *tx)
         .await?;
+        let mut record = record;
+        crate::store::session_sql::bind_kelurahan(&mut tx, record.id, &user.kelurahan).await?;
+        record.kelurahan = user.kelurahan.clone();
         let detail = json!({ "username": user.username, "role": user.role.as_str(),
-                             "ewarung_id": user.ewarung_id });
+                             "ewarung_id": user.ewarung_id, "kelurahan": user.kelurahan });
         audit(
             &mut tx,
             user.actor,
@@ -524,7 +528,16 @@ where
         filter: HouseholdFilter,
         page: Page,
     ) -> StoreResult<Vec<HouseholdRecord>> {
-        Ok(sqlx::query_as(
+        // A verifier's reach: their kelurahan, one placeholder each (never more than 20).
+        let within = match &filter.within {
+            Some(names) if names.is_empty() => return Ok(Vec::new()),
+            Some(names) => format!(
+                "AND kelurahan IN ({})",
+                crate::store::sql_text::placeholders(10, names.len())
+            ),
+            None => String::new(),
+        };
+        let sql = format!(
             "SELECT * FROM households
              WHERE ($1 IS NULL OR status = $1) AND ($2 IS NULL OR kecamatan = $2)
                AND ($3 IS NULL OR head_nik = $3) AND ($4 IS NULL OR id > $4)
@@ -532,19 +545,23 @@ where
                AND ($8 IS NULL OR lower(head_name) LIKE $8 ESCAPE '\\')
                AND ($9 IS NULL OR id IN (SELECT household_id FROM household_members
                                          WHERE nik = $9))
-             ORDER BY id LIMIT $5",
-        )
-        .bind(filter.status.map(|s| s.as_str()))
-        .bind(filter.kecamatan)
-        .bind(filter.head_nik)
-        .bind(page.after)
-        .bind(i64::from(page.limit))
-        .bind(filter.kk_number)
-        .bind(filter.kelurahan)
-        .bind(filter.name_contains.map(|name| contains_pattern(&name)))
-        .bind(filter.member_nik)
-        .fetch_all(self.engine.reader())
-        .await?)
+               {within}
+             ORDER BY id LIMIT $5"
+        );
+        let mut query = sqlx::query_as(&sql)
+            .bind(filter.status.map(|s| s.as_str()))
+            .bind(filter.kecamatan)
+            .bind(filter.head_nik)
+            .bind(page.after)
+            .bind(i64::from(page.limit))
+            .bind(filter.kk_number)
+            .bind(filter.kelurahan)
+            .bind(filter.name_contains.map(|name| contains_pattern(&name)))
+            .bind(filter.member_nik);
+        for name in filter.within.unwrap_or_default() {
+            query = query.bind(name);
+        }
+        Ok(query.fetch_all(self.engine.reader()).await?)
     }
 
     async fn update_household(&self, change: HouseholdChange) -> StoreResult<HouseholdRecord> {
@@ -1344,6 +1361,10 @@ where
     }
 
     fn change_requests(&self) -> &dyn crate::store::ChangeRequestStore {
+        self
+    }
+
+    fn visits(&self) -> &dyn crate::store::VisitStore {
         self
     }
 

@@ -41,6 +41,16 @@ where
     str: sqlx::Type<E::Db>,
     for<'q> Json<serde_json::Value>: sqlx::Encode<'q, E::Db> + sqlx::Type<E::Db>,
 {
+    async fn kelurahan_of(&self, user: UserId) -> StoreResult<Vec<String>> {
+        let rows: Vec<(String,)> = sqlx::query_as(
+            "SELECT kelurahan FROM user_kelurahan WHERE user_id = $1 ORDER BY kelurahan",
+        )
+        .bind(user)
+        .fetch_all(self.engine.reader())
+        .await?;
+        Ok(rows.into_iter().map(|(name,)| name).collect())
+    }
+
     async fn disable_user(&self, user: UserId, actor: UserId) -> StoreResult<UserRecord> {
         let now = crate::store::now();
         let mut tx = self.engine.begin_write().await?;
@@ -126,6 +136,7 @@ where
         user: UserId,
         role: Role,
         ewarung: Option<EwarungId>,
+        kelurahan: &[String],
         actor: UserId,
     ) -> StoreResult<UserRecord> {
         let now = crate::store::now();
@@ -145,8 +156,15 @@ where
         .fetch_one(&mut *tx)
         .await?;
         end_sessions(&mut tx, user, now).await?;
+        sqlx::query("DELETE FROM user_kelurahan WHERE user_id = $1")
+            .bind(user)
+            .execute(&mut *tx)
+            .await?;
+        bind_kelurahan(&mut tx, user, kelurahan).await?;
+        let mut record = record;
+        record.kelurahan = kelurahan.to_vec();
         let detail = json!({ "from": before.role.as_str(), "to": role.as_str(),
-                             "ewarung_id": ewarung });
+                             "ewarung_id": ewarung, "kelurahan": kelurahan });
         audit(
             &mut tx,
             Some(actor),
@@ -331,5 +349,27 @@ where
     .bind(at)
     .execute(&mut **tx)
     .await?;
+    Ok(())
+}
+
+/// Binds `user` to each of `kelurahan` (inside the caller's transaction).
+pub(crate) async fn bind_kelurahan<DB: sqlx::Database>(
+    tx: &mut crate::store::WriteTx<DB>,
+    user: UserId,
+    kelurahan: &[String],
+) -> StoreResult<()>
+where
+    for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
+    for<'q> DB::Arguments<'q>: sqlx::IntoArguments<'q, DB>,
+    for<'q> uuid::Uuid: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> String: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+{
+    for name in kelurahan {
+        sqlx::query("INSERT INTO user_kelurahan (user_id, kelurahan) VALUES ($1, $2)")
+            .bind(user.0)
+            .bind(name.clone())
+            .execute(&mut **tx)
+            .await?;
+    }
     Ok(())
 }

@@ -72,6 +72,7 @@ pub fn role_key(role: Role) -> &'static str {
         Role::Operator => "role-operator",
         Role::Bank => "role-bank",
         Role::Auditor => "role-auditor",
+        Role::Verifier => "role-verifier",
     }
 }
 
@@ -91,6 +92,7 @@ mod tests {
                 "/",
                 "/office",
                 "/households",
+                "/change-requests",
                 "/quota",
                 "/bank",
                 "/audit",

@@ -254,6 +254,7 @@ mod tests {
             locale: Default::default(),
             disabled_at: None,
             token_generation: 0,
+            kelurahan: Vec::new(),
         }
     }
 

@@ -139,8 +139,20 @@ fn line_problem(
 
 /// Every action the audit log records (the store writes them; a unit test reads the sources
 /// for any it does not list), for the audit page's choices and words.
-pub const AUDIT_ACTIONS: [&str; 32] = [
+pub const AUDIT_ACTIONS: [&str; 44] = [
     "household.register",
+    "household.member_added",
+    "household.member_corrected",
+    "household.member_removed",
+    "household.head_changed",
+    "household.visit",
+    "household.visit_photo",
+    "change_request.create",
+    "change_request.submit",
+    "change_request.revise",
+    "change_request.return",
+    "change_request.reject",
+    "change_request.apply",
     "card.issue",
     "card.blocked",
     "card.active",
@@ -175,8 +187,9 @@ pub const AUDIT_ACTIONS: [&str; 32] = [
 ];
 
 /// What the audit log's entries are about.
-pub const AUDIT_SUBJECTS: [&str; 12] = [
+pub const AUDIT_SUBJECTS: [&str; 13] = [
     "household",
+    "change_request",
     "card",
     "quota_batch",
     "ledger",

@@ -163,6 +163,7 @@ pub fn demo_password(username: &str) -> &'static str {
         "kaltimtara" => "demo-bank-pass",
         "kaltimtara-2" => "demo-bank2-pass",
         "auditor" => "demo-auditor-pass",
+        "verifikator" => "demo-verifier-pass",
         other => panic!("no demo user {other}"),
     }
 }

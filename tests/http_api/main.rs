@@ -21,6 +21,7 @@ mod read_ahead;
 mod redemptions;
 mod registry;
 mod timeouts;
+mod verifiers;
 mod web;
 mod web_client;
 mod web_language;

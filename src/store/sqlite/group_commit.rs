@@ -379,6 +379,7 @@ mod tests {
                 password_hash: "not a real hash".into(),
                 role: crate::domain::role::Role::Auditor,
                 ewarung_id: None,
+                kelurahan: Vec::new(),
                 actor: None,
             })
             .await;

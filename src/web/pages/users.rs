@@ -50,6 +50,9 @@ pub struct UserFields {
     role: String,
     #[serde(default)]
     ewarung: String,
+    /// A verifier's kelurahan, separated by commas.
+    #[serde(default)]
+    kelurahan: String,
 }
 
 #[derive(Template, WebTemplate)]
@@ -68,9 +71,14 @@ impl UsersPage {
         self.errors.of(field)
     }
 
-    /// The role and E-Warung the form shows chosen: what was sent, when it was refused.
-    fn chosen(&self) -> (String, String) {
-        (self.fields.role.clone(), self.fields.ewarung.clone())
+    /// The role, E-Warung and kelurahan the form shows chosen: what was sent, when it was
+    /// refused.
+    fn chosen(&self) -> (String, String, String) {
+        (
+            self.fields.role.clone(),
+            self.fields.ewarung.clone(),
+            self.fields.kelurahan.clone(),
+        )
     }
 
     fn role_key(&self, role: &Role) -> &'static str {
@@ -126,15 +134,27 @@ fn form_field(field: &'static str) -> &'static str {
     }
 }
 
-/// The role a form chose, and the E-Warung with it: only operators are bound to one, so
-/// whatever else was chosen beside another role is dropped.
-fn chosen_role(fields: &UserFields) -> (Read<Role>, Option<EwarungId>) {
+/// The role a form chose, with the E-Warung and the kelurahan: only operators are bound to an
+/// E-Warung and only verifiers to kelurahan, so whatever else was chosen beside another role is
+/// dropped.
+fn chosen_role(fields: &UserFields) -> (Read<Role>, Option<EwarungId>, Vec<String>) {
     let role = Role::parse(&fields.role);
     let ewarung = uuid::Uuid::parse_str(fields.ewarung.trim())
         .ok()
         .map(EwarungId)
         .filter(|_| role.as_ref().is_ok_and(|role| role.is_bound_to_ewarung()));
-    (role, ewarung)
+    let kelurahan = if role.as_ref().is_ok_and(|role| role.is_bound_to_kelurahan()) {
+        fields
+            .kelurahan
+            .split(',')
+            .map(str::trim)
+            .filter(|name| !name.is_empty())
+            .map(String::from)
+            .collect()
+    } else {
+        Vec::new()
+    };
+    (role, ewarung, kelurahan)
 }
 
 /// Whether the new password was typed twice the same; the error beside the second if not.
@@ -155,8 +175,14 @@ pub async fn create(
 ) -> Result<Response, WebError> {
     signed.require(Permission::ManageUsers)?;
     let tr = signed.tr();
-    let (role, ewarung) = chosen_role(&fields);
-    let parsed = NewAccount::parse(fields.username.trim(), &fields.password, role, ewarung);
+    let (role, ewarung, kelurahan) = chosen_role(&fields);
+    let parsed = NewAccount::parse(
+        fields.username.trim(),
+        &fields.password,
+        role,
+        ewarung,
+        &kelurahan,
+    );
     let same = fields.password == fields.password_again;
     let refused = match parsed {
         Ok(account) if same => match state.users.create(account, signed.user.id).await {
@@ -193,14 +219,18 @@ impl UserPage {
         self.errors.of(field)
     }
 
-    /// The role and E-Warung the form shows chosen: the user's own.
-    fn chosen(&self) -> (String, String) {
+    /// The role, E-Warung and kelurahan the form shows chosen: the user's own.
+    fn chosen(&self) -> (String, String, String) {
         let ewarung = self
             .user
             .ewarung_id
             .map(|id| id.0.to_string())
             .unwrap_or_default();
-        (self.user.role.as_str().to_string(), ewarung)
+        (
+            self.user.role.as_str().to_string(),
+            ewarung,
+            self.user.kelurahan.join(", "),
+        )
     }
 
     fn role_key(&self, role: &Role) -> &'static str {
@@ -219,12 +249,13 @@ async fn user_page(
     errors: FieldErrors,
     done: Option<String>,
 ) -> Result<UserPage, WebError> {
-    let user = state
+    let mut user = state
         .store
         .sessions()
         .find_user(id)
         .await?
         .ok_or(WebError::NotFound)?;
+    user.kelurahan = state.store.sessions().kelurahan_of(id).await?;
     let all = Page {
         after: None,
         limit: Page::MAX_LIMIT,
@@ -291,8 +322,8 @@ pub async fn act(
             Err(invalid) => Err(UserError::Refused(Refusals::one("password", invalid))),
         },
         "role" => {
-            let (role, ewarung) = chosen_role(&fields);
-            match Binding::choose(role, ewarung) {
+            let (role, ewarung, kelurahan) = chosen_role(&fields);
+            match Binding::choose(role, ewarung, &kelurahan) {
                 Ok(binding) => users
                     .change_role(id, binding, actor)
                     .await
