@@ -221,7 +221,15 @@ pub async fn user_add(common: &CommonArgs, command: UserCommand) -> anyhow::Resu
     } = command;
     let username = crate::domain::username::parse(&username).map_err(|e| anyhow::anyhow!(e))?;
     let binding = crate::registry::users::Binding::parse(role, ewarung.map(EwarungId), &kelurahan)
-        .map_err(|invalid| anyhow::anyhow!("{}", invalid.message))?;
+        .map_err(|invalid| match invalid.code {
+            "ewarung_binding" => anyhow::anyhow!(
+                "--ewarung is required for operators and not allowed for other roles"
+            ),
+            "kelurahan_binding" => anyhow::anyhow!(
+                "--kelurahan is required for verifiers (1 to 20) and not allowed for other roles"
+            ),
+            _ => anyhow::anyhow!("--kelurahan: {}", invalid.message),
+        })?;
     let password = match std::env::var("SSN_USER_PASSWORD") {
         Ok(password) => password,
         Err(_) => {

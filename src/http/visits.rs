@@ -44,7 +44,7 @@ async fn reached(state: &AppState, caller: &Caller, id: VisitId) -> Result<Visit
     Ok(visit)
 }
 
-#[utoipa::path(post, path = "/v1/households/{id}/visits", tag = "households",
+#[utoipa::path(post, path = "/v1/households/{id}/visits", tag = "visits",
     request_body = NewVisitBody, responses((status = 201, body = VisitRecord)),
     security(("bearer" = [])))]
 pub async fn record(
@@ -60,7 +60,7 @@ pub async fn record(
     Ok((StatusCode::CREATED, Json(visit)))
 }
 
-#[utoipa::path(get, path = "/v1/households/{id}/visits", tag = "households",
+#[utoipa::path(get, path = "/v1/households/{id}/visits", tag = "visits",
     responses((status = 200, body = Vec<VisitRecord>)), security(("bearer" = [])))]
 pub async fn list(
     State(state): State<AppState>,
@@ -71,7 +71,7 @@ pub async fn list(
     Ok(Json(state.visits.of_household(id).await?))
 }
 
-#[utoipa::path(put, path = "/v1/visits/{id}/photo", tag = "households",
+#[utoipa::path(put, path = "/v1/visits/{id}/photo", tag = "visits",
     request_body(content = Vec<u8>, content_type = "image/jpeg",
         description = "The photo of the house: JPEG or PNG (by its first bytes), at most 5 MiB"),
     responses((status = 200, body = VisitRecord)), security(("bearer" = [])))]
@@ -95,7 +95,7 @@ pub async fn add_photo(
     ))
 }
 
-#[utoipa::path(get, path = "/v1/visits/{id}/photo", tag = "households",
+#[utoipa::path(get, path = "/v1/visits/{id}/photo", tag = "visits",
     responses((status = 200, description = "The photo, as `image/jpeg` or `image/png`")),
     security(("bearer" = [])))]
 pub async fn photo(

@@ -189,6 +189,39 @@ impl SignedIn {
         }
     }
 
+    /// The households this user reaches (a verifier: their kelurahan's); 403 for a role that
+    /// reads none.
+    pub async fn reach(
+        &self,
+        state: &crate::http::state::AppState,
+    ) -> Result<crate::registry::reach::Reach, WebError> {
+        use crate::registry::reach::Reach;
+        match Reach::of(state.store.as_ref(), self.user.id, self.user.role).await? {
+            Reach::Nowhere => Err(WebError::Forbidden),
+            reach => Ok(reach),
+        }
+    }
+
+    /// The household `id` if this user reaches it: 404 when there is none, 403 when it is
+    /// outside a verifier's kelurahan.
+    pub async fn reach_household(
+        &self,
+        state: &crate::http::state::AppState,
+        id: uuid::Uuid,
+    ) -> Result<crate::store::HouseholdRecord, WebError> {
+        let reach = self.reach(state).await?;
+        let household = state
+            .store
+            .get_household(crate::domain::ids::HouseholdId(id))
+            .await?
+            .ok_or(WebError::NotFound)?;
+        if reach.covers(&household.address.kelurahan) {
+            Ok(household)
+        } else {
+            Err(WebError::Forbidden)
+        }
+    }
+
     /// An operator only ever sees their own E-Warung.
     pub fn require_ewarung(&self, ewarung: EwarungId) -> Result<(), WebError> {
         if self.user.role.is_bound_to_ewarung() && self.user.ewarung_id != Some(ewarung) {

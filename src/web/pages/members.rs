@@ -195,8 +195,12 @@ async fn refused_or<T: serde::de::DeserializeOwned>(
     })
 }
 
-async fn household(state: &AppState, id: uuid::Uuid) -> Result<HouseholdRecord, WebError> {
-    Ok(state.households.get(HouseholdId(id)).await?)
+async fn household(
+    state: &AppState,
+    signed: &SignedIn,
+    id: uuid::Uuid,
+) -> Result<HouseholdRecord, WebError> {
+    signed.reach_household(state, id).await
 }
 
 async fn member_of(
@@ -237,6 +241,7 @@ async fn propose<T: Serialize>(
     path: &str,
     fields: T,
 ) -> Result<Response, WebError> {
+    signed.reach_household(state, household.0).await?;
     let draft = Draft {
         household_id: Some(household),
         proposal,
@@ -283,7 +288,7 @@ pub async fn new_form(
     PagePath(id): PagePath<uuid::Uuid>,
 ) -> Result<MemberForm, WebError> {
     signed.require(Permission::ProposeChanges)?;
-    let household = household(&state, id).await?;
+    let household = household(&state, &signed, id).await?;
     let path = format!("/households/{id}/members/new");
     let (fields, errors) = refused_or(
         &state,
@@ -337,7 +342,7 @@ pub async fn edit_form(
     PagePath((id, member)): PagePath<(uuid::Uuid, uuid::Uuid)>,
 ) -> Result<MemberForm, WebError> {
     signed.require(Permission::ProposeChanges)?;
-    let household = household(&state, id).await?;
+    let household = household(&state, &signed, id).await?;
     let member = member_of(&state, household.id, member).await?;
     let path = format!("/households/{id}/members/{}/edit", member.id.0);
     let (fields, errors) = refused_or(
@@ -410,7 +415,7 @@ pub async fn remove_form(
     PagePath((id, member)): PagePath<(uuid::Uuid, uuid::Uuid)>,
 ) -> Result<RemoveForm, WebError> {
     signed.require(Permission::ProposeChanges)?;
-    let household = household(&state, id).await?;
+    let household = household(&state, &signed, id).await?;
     let member = member_of(&state, household.id, member).await?;
     let path = format!("/households/{id}/members/{}/remove", member.id.0);
     let (fields, errors) = refused_or(&state, &signed, &path, RemoveFields::default()).await?;
@@ -456,7 +461,7 @@ pub async fn head_form(
     PagePath(id): PagePath<uuid::Uuid>,
 ) -> Result<HeadForm, WebError> {
     signed.require(Permission::ProposeChanges)?;
-    let household = household(&state, id).await?;
+    let household = household(&state, &signed, id).await?;
     let candidates: Vec<MemberRecord> = members(&state, household.id)
         .await?
         .into_iter()

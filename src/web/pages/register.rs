@@ -174,7 +174,7 @@ pub async fn edit_form(
     PagePath(id): PagePath<uuid::Uuid>,
 ) -> Result<HouseholdForm, WebError> {
     signed.require(Permission::ProposeChanges)?;
-    let household = state.households.get(HouseholdId(id)).await?;
+    let household = signed.reach_household(&state, id).await?;
     let path = format!("/households/{}/edit", household.id.0);
     if let Some(refused) = flash::take(&state, &signed, &path).await? {
         return Ok(HouseholdForm {
@@ -213,8 +213,8 @@ pub async fn update(
     }: SignedForm<HouseholdFields>,
 ) -> Result<Response, WebError> {
     signed.require(Permission::ProposeChanges)?;
-    let id = HouseholdId(id);
-    let household = state.households.get(id).await?;
+    let household = signed.reach_household(&state, id).await?;
+    let id = household.id;
     let path = format!("/households/{}/edit", household.id.0);
     // Only what differs from the household is proposed; the rest stays as it is.
     let nik = as_printed(&fields.nik);

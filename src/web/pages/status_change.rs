@@ -190,9 +190,12 @@ impl Subject {
     }
 }
 
-async fn household(state: &AppState, id: uuid::Uuid) -> Result<Subject, WebError> {
-    let household = state.households.get(HouseholdId(id)).await?;
-    Ok(Subject::Household(household))
+async fn household(
+    state: &AppState,
+    signed: &SignedIn,
+    id: uuid::Uuid,
+) -> Result<Subject, WebError> {
+    Ok(Subject::Household(signed.reach_household(state, id).await?))
 }
 
 async fn ewarung(state: &AppState, id: uuid::Uuid) -> Result<Subject, WebError> {
@@ -409,7 +412,7 @@ pub async fn confirm_household(
     PagePath(id): PagePath<uuid::Uuid>,
 ) -> Result<StatusForm, WebError> {
     signed.require(Permission::ProposeChanges)?;
-    confirm(&state, &signed, household(&state, id).await?).await
+    confirm(&state, &signed, household(&state, &signed, id).await?).await
 }
 
 pub async fn change_household(
@@ -421,7 +424,7 @@ pub async fn change_household(
     }: SignedForm<StatusFields>,
 ) -> Result<Response, WebError> {
     signed.require(Permission::ProposeChanges)?;
-    change(&state, &signed, household(&state, id).await?, fields).await
+    change(&state, &signed, household(&state, &signed, id).await?, fields).await
 }
 
 pub async fn confirm_ewarung(
