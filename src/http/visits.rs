@@ -56,7 +56,10 @@ pub async fn record(
     caller.require(Permission::RecordVisits)?;
     caller.reach_household(&state, id).await?;
     let report = VisitReport::parse(&request.visited_on, Ok(request.outcome), &request.note)?;
-    let visit = state.visits.record(id, report, caller.user).await?;
+    let visit = state
+        .visits
+        .record(VisitId::new(), id, report, None, caller.user)
+        .await?;
     Ok((StatusCode::CREATED, Json(visit)))
 }
 

@@ -33,11 +33,23 @@ pub struct VisitRecord {
 /// A visit to record, checked.
 #[derive(Debug, Clone)]
 pub struct NewVisit {
+    /// Chosen before the visit is written, so that a photo sent with it is already named by it.
+    pub id: VisitId,
     pub household: HouseholdId,
     pub visited_on: String,
     pub outcome: VisitOutcome,
     pub note: String,
     pub actor: UserId,
+    /// The photo sent with the visit, already written (a page sends both at once).
+    pub photo: Option<PhotoMeta>,
+}
+
+/// What the database keeps of a photo: its type, size and SHA-256.
+#[derive(Debug, Clone)]
+pub struct PhotoMeta {
+    pub mime: &'static str,
+    pub bytes: i64,
+    pub sha256: Vec<u8>,
 }
 
 /// A photo kept for a visit: its type, size and SHA-256 (the file is the photo store's).

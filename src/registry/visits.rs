@@ -14,8 +14,8 @@ use crate::{
         visit::{parse_visit_date, PhotoType, VisitOutcome},
         Refusals,
     },
-    model::visits::{NewVisit, VisitPhoto, VisitRecord},
-    photos::{PhotoError, PhotoStore},
+    model::visits::{NewVisit, PhotoMeta, VisitPhoto, VisitRecord},
+    photos::{PhotoError, PhotoStore, SavedPhoto},
     registry::Read,
     store::{Store, StoreError},
 };
@@ -100,25 +100,58 @@ pub struct Visits {
 }
 
 impl Visits {
-    /// Records a visit (audited).
+    /// Records a visit (audited), with the photo already written for it by [`Visits::save_photo`]
+    /// under `id`, if any; a visit that could not be written leaves no photo behind.
     pub async fn record(
         &self,
+        id: VisitId,
         household: HouseholdId,
         report: VisitReport,
+        photo: Option<SavedPhoto>,
         actor: UserId,
     ) -> Result<VisitRecord, VisitError> {
-        self.store
-            .get_household(household)
-            .await?
-            .ok_or(VisitError::HouseholdNotFound)?;
+        let meta = photo.as_ref().map(|saved| PhotoMeta {
+            mime: saved.kind.mime(),
+            bytes: i64::try_from(saved.bytes).unwrap_or(i64::MAX),
+            sha256: saved.sha256.clone(),
+        });
         let visit = NewVisit {
+            id,
             household,
             visited_on: report.visited_on,
             outcome: report.outcome,
             note: report.note,
             actor,
+            photo: meta,
         };
-        Ok(self.store.visits().record_visit(visit).await?)
+        let recorded = match self.store.get_household(household).await {
+            Ok(Some(_)) => self
+                .store
+                .visits()
+                .record_visit(visit)
+                .await
+                .map_err(Into::into),
+            Ok(None) => Err(VisitError::HouseholdNotFound),
+            Err(error) => Err(error.into()),
+        };
+        if let (Err(_), Some(saved)) = (&recorded, &photo) {
+            self.photos.discard(id, saved).await;
+        }
+        recorded
+    }
+
+    /// Writes a photo for the visit `id` is about to be (JPEG or PNG, at most 5 MiB).
+    pub async fn save_photo<S, E>(&self, id: VisitId, body: S) -> Result<SavedPhoto, VisitError>
+    where
+        S: futures_util::Stream<Item = Result<axum::body::Bytes, E>> + Unpin,
+        E: std::fmt::Display,
+    {
+        self.photos.save(id, body).await.map_err(VisitError::Photo)
+    }
+
+    /// Removes a photo written for a visit that was then not recorded.
+    pub async fn discard_photo(&self, id: VisitId, saved: &SavedPhoto) {
+        self.photos.discard(id, saved).await;
     }
 
     pub async fn get(&self, id: VisitId) -> Result<VisitRecord, VisitError> {

@@ -36,21 +36,28 @@ where
     for<'q> DateTime<Utc>: sqlx::Encode<'q, E::Db> + sqlx::Type<E::Db>,
     for<'q> Json<serde_json::Value>: sqlx::Encode<'q, E::Db> + sqlx::Type<E::Db>,
     for<'q> Option<UserId>: sqlx::Encode<'q, E::Db> + sqlx::Type<E::Db>,
+    for<'q> Option<&'q str>: sqlx::Encode<'q, E::Db> + sqlx::Type<E::Db>,
+    for<'q> Option<i64>: sqlx::Encode<'q, E::Db> + sqlx::Type<E::Db>,
+    for<'q> Option<Vec<u8>>: sqlx::Encode<'q, E::Db> + sqlx::Type<E::Db>,
     for<'r> VisitRecord: sqlx::FromRow<'r, <E::Db as sqlx::Database>::Row>,
 {
     async fn record_visit(&self, visit: NewVisit) -> StoreResult<VisitRecord> {
         let mut tx = self.engine.begin_write().await?;
-        let id = VisitId::new();
+        let id = visit.id;
+        let photo = visit.photo.clone();
         sqlx::query(
             "INSERT INTO household_visits (id, household_id, visited_on, outcome, note,
-                 recorded_by, recorded_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                 photo_type, photo_bytes, photo_sha256, recorded_by, recorded_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
         )
         .bind(id.0)
         .bind(visit.household.0)
         .bind(visit.visited_on.clone())
         .bind(visit.outcome.as_str())
         .bind(visit.note.clone())
+        .bind(photo.as_ref().map(|p| p.mime))
+        .bind(photo.as_ref().map(|p| p.bytes))
+        .bind(photo.as_ref().map(|p| p.sha256.clone()))
         .bind(visit.actor.0)
         .bind(crate::store::now())
         .execute(&mut *tx)
@@ -61,7 +68,8 @@ where
             "household.visit",
             ("household", visit.household.0.to_string()),
             json!({ "visit_id": id, "visited_on": visit.visited_on,
-                    "outcome": visit.outcome.as_str(), "note": visit.note }),
+                    "outcome": visit.outcome.as_str(), "note": visit.note,
+                    "photo_bytes": photo.as_ref().map(|p| p.bytes) }),
         )
         .await?;
         let record: VisitRecord = sqlx::query_as(&format!("{SELECT} WHERE v.id = $1"))

@@ -17,10 +17,11 @@ pub struct MenuItem {
 /// the same `Role::may` as the API, so a menu never offers what the page would refuse.
 pub fn menu(role: Role) -> Vec<MenuItem> {
     use Permission::*;
-    let all: [(&str, &str, &[Permission]); 11] = [
+    let all: [(&str, &str, &[Permission]); 12] = [
         ("/", "menu-home", &[]),
         ("/office", "menu-overview", &[ReadLedger]),
         ("/households", "menu-households", &[ReadRegistry]),
+        ("/field", "menu-field", &[ReadOwnKelurahan]),
         (
             "/change-requests",
             "menu-change-requests",
@@ -102,6 +103,7 @@ mod tests {
             ]
         );
         assert_eq!(hrefs(Role::Operator), ["/", "/kiosk"]);
+        assert_eq!(hrefs(Role::Verifier), ["/", "/field"]);
         assert_eq!(hrefs(Role::Bank), ["/", "/office", "/quota", "/bank"]);
         // Auditors open every page offices do, and find no form there.
         assert_eq!(hrefs(Role::Auditor), hrefs(Role::Office));

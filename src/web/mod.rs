@@ -56,7 +56,7 @@ const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; st
 pub fn router(state: AppState) -> Router<AppState> {
     use pages::{
         audit, auth, bank, cards, change_requests, ewarungs, home, households, kiosk, members,
-        office, programs, quota, register, saldo, status_change, users,
+        office, programs, quota, register, saldo, status_change, users, visits,
     };
     Router::new()
         .route("/", get(home::show))
@@ -105,6 +105,13 @@ pub fn router(state: AppState) -> Router<AppState> {
             "/change-requests/{id}/{action}",
             axum::routing::post(change_requests::act),
         )
+        .route("/field", get(visits::field))
+        .route("/households/{id}/visits/new", get(visits::form))
+        .route(
+            "/households/{id}/visits",
+            axum::routing::post(visits::record.layer(axum::extract::DefaultBodyLimit::disable())),
+        )
+        .route("/visits/{id}/photo", get(visits::photo))
         .route("/households/{id}/cards/new", get(cards::issue_form))
         .route("/households/{id}/cards", axum::routing::post(cards::issue))
         .route("/cards/{id}/letter", get(cards::letter))

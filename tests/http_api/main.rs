@@ -24,6 +24,7 @@ mod timeouts;
 mod verifiers;
 mod web;
 mod web_client;
+mod web_field;
 mod web_language;
 mod web_members;
 mod web_refusals;

@@ -123,6 +123,47 @@ impl Browser {
         self.send(request).await
     }
 
+    /// Posts a multipart form: the text `fields` in order, then `file` (name, file name,
+    /// content type, bytes) if given.
+    pub async fn post_multipart(
+        &mut self,
+        path: &str,
+        fields: &[(&str, &str)],
+        file: Option<(&str, &str, &str, &[u8])>,
+    ) -> Page {
+        let boundary = "ssn-test-boundary-7d93";
+        let mut body: Vec<u8> = Vec::new();
+        for (name, value) in fields {
+            body.extend_from_slice(
+                format!(
+                    "--{boundary}\r\ncontent-disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+                )
+                .as_bytes(),
+            );
+        }
+        if let Some((name, file_name, content_type, bytes)) = file {
+            body.extend_from_slice(
+                format!(
+                    "--{boundary}\r\ncontent-disposition: form-data; name=\"{name}\"; filename=\"{file_name}\"\r\n\
+                     content-type: {content_type}\r\n\r\n"
+                )
+                .as_bytes(),
+            );
+            body.extend_from_slice(bytes);
+            body.extend_from_slice(b"\r\n");
+        }
+        body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+        let request = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .header(
+                header::CONTENT_TYPE,
+                format!("multipart/form-data; boundary={boundary}"),
+            )
+            .body(body);
+        self.send(request).await
+    }
+
     /// Posts a form that is to be refused: the answer sends the browser back to `form_path`
     /// (post/redirect/get), where the refused form shows its errors; returns that page.
     pub async fn post_refused(
@@ -190,6 +231,25 @@ pub async fn approve_written(app: &TestApp, author: &mut Browser, written: &Page
     let after = checker.follow(&approved).await;
     assert!(
         after.body.contains("id=\"decider\">diskominfo"),
+        "{}",
+        after.body
+    );
+    after
+}
+
+/// A request a page wrote (`written`, the redirect to it) approved on its page by `checker`.
+pub async fn approve_written_by(app: &TestApp, written: &Page, checker: &str) -> Page {
+    let path = written.location().to_string();
+    let mut browser = Browser::new(app);
+    browser.login(checker).await;
+    let page = browser.get(&path).await;
+    let csrf = page.csrf();
+    let approved = browser
+        .post(&format!("{path}/approve"), &[("csrf", &csrf)])
+        .await;
+    let after = browser.follow(&approved).await;
+    assert!(
+        after.body.contains(&format!("id=\"decider\">{checker}")),
         "{}",
         after.body
     );

@@ -243,7 +243,7 @@ pub async fn queue(
     signed: SignedIn,
     Query(query): Query<QueueQuery>,
 ) -> Result<QueuePage, WebError> {
-    signed.require(Permission::ReadRegistry)?;
+    let reach = signed.reach(&state).await?;
     let tr = signed.tr();
     // Unknown filter values show everything rather than an error: they come from a link.
     let chosen_state = if query.state.is_empty() && query.kind.is_empty() {
@@ -255,6 +255,7 @@ pub async fn queue(
         state: chosen_state,
         kind: ChangeKind::parse(&query.kind).ok(),
         kelurahan: Some(query.kelurahan.trim().to_string()).filter(|k| !k.is_empty()),
+        within: reach.bound_to().map(<[String]>::to_vec),
         ..ChangeRequestFilter::default()
     };
     let page = Page {
@@ -459,12 +460,15 @@ pub async fn show(
     signed: SignedIn,
     PagePath(id): PagePath<uuid::Uuid>,
 ) -> Result<RequestPage, WebError> {
-    signed.require(Permission::ReadRegistry)?;
+    let reach = signed.reach(&state).await?;
     let request = state
         .change_requests
         .get(ChangeRequestId(id))
         .await
         .map_err(web)?;
+    if !reach.covers(&request.kelurahan) {
+        return Err(WebError::Forbidden);
+    }
     let members = match request.household_id {
         Some(household) => state.store.members().list_members(household).await?,
         None => Vec::new(),

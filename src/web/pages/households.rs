@@ -9,7 +9,7 @@ use serde::Deserialize;
 use crate::web::form::PagePath;
 use crate::web::format::Shows;
 use crate::{
-    domain::{ids::HouseholdId, locale::Locale, role::Permission},
+    domain::{locale::Locale, role::Permission},
     http::state::AppState,
     model::records::{CardRecord, HouseholdRecord, RevisionRecord},
     store::{HouseholdFilter, Page},
@@ -145,12 +145,21 @@ pub struct HouseholdPage {
     purchases: Vec<crate::model::views::HouseholdPurchase>,
     /// Its change requests, newest first.
     requests: Vec<crate::model::change_requests::ChangeRequestRecord>,
+    /// Its field visits, the latest first.
+    visits: Vec<crate::model::visits::VisitRecord>,
     /// What this user may change here (auditors read only).
     can_edit: bool,
     can_manage_cards: bool,
+    /// Whether this user sees the household's money and cards (not a verifier).
+    sees_money: bool,
+    can_visit: bool,
 }
 
 impl HouseholdPage {
+    fn outcome_key(&self, outcome: &crate::domain::visit::VisitOutcome) -> String {
+        format!("visit-{}", outcome.as_str().replace('_', "-"))
+    }
+
     /// Whether an open request holds the household's cards at the terminal.
     fn cards_held(&self) -> bool {
         self.requests
@@ -219,13 +228,8 @@ pub async fn show(
     signed: SignedIn,
     PagePath(id): PagePath<uuid::Uuid>,
 ) -> Result<HouseholdPage, WebError> {
-    signed.require(Permission::ReadRegistry)?;
-    let id = HouseholdId(id);
-    let household = state
-        .store
-        .get_household(id)
-        .await?
-        .ok_or(WebError::NotFound)?;
+    let household = signed.reach_household(&state, id).await?;
+    let id = household.id;
     let mut revisions = Vec::new();
     let mut names: Vec<(crate::domain::ids::UserId, String)> = Vec::new();
     for revision in state.store.list_household_revisions(id).await? {
@@ -244,20 +248,33 @@ pub async fn show(
         };
         revisions.push((revision, name));
     }
-    let cards = state.store.list_household_cards(id).await?;
     let members = state.store.members().list_members(id).await?;
+    // A verifier works on who lives where: never the household's money or cards.
+    let sees_money = signed.role().may(Permission::ReadRegistry);
     let views = state.store.views();
+    let (cards, balances, purchases) = if sees_money {
+        (
+            state.store.list_household_cards(id).await?,
+            views.household_balances(id).await?,
+            views.household_purchases(id, 20).await?,
+        )
+    } else {
+        (Vec::new(), Vec::new(), Vec::new())
+    };
     Ok(HouseholdPage {
         layout: Layout::new(&signed, "/households"),
         household,
         revisions,
         cards,
         members,
-        balances: views.household_balances(id).await?,
-        purchases: views.household_purchases(id, 20).await?,
+        balances,
+        purchases,
         requests: crate::web::pages::change_requests::of_household(&state, id).await?,
+        visits: state.store.visits().list_visits(id).await?,
         can_edit: signed.role().may(Permission::ProposeChanges),
         can_manage_cards: signed.role().may(Permission::ManageCards),
+        sees_money,
+        can_visit: signed.role().may(Permission::RecordVisits),
     })
 }
 

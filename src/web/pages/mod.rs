@@ -17,3 +17,4 @@ pub mod register;
 pub mod saldo;
 pub mod status_change;
 pub mod users;
+pub mod visits;

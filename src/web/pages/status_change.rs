@@ -19,7 +19,7 @@ use crate::{
     domain::{
         change_request::StatusGround,
         household::HouseholdStatus,
-        ids::{EwarungId, HouseholdId},
+        ids::EwarungId,
         role::Permission,
         terminal::{EwarungStatus, TerminalStatus},
         Invalid,
@@ -424,7 +424,13 @@ pub async fn change_household(
     }: SignedForm<StatusFields>,
 ) -> Result<Response, WebError> {
     signed.require(Permission::ProposeChanges)?;
-    change(&state, &signed, household(&state, &signed, id).await?, fields).await
+    change(
+        &state,
+        &signed,
+        household(&state, &signed, id).await?,
+        fields,
+    )
+    .await
 }
 
 pub async fn confirm_ewarung(
