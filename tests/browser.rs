@@ -820,6 +820,86 @@ async fn a_beneficiary_checks_the_balance_on_a_phone_and_the_office_adds_a_membe
     checker.close().await.unwrap();
 }
 
+async fn a_verifier_on_a_phone_proposes_a_move_and_the_office_approves_it(app: TestApp) {
+    let driver = start_driver().await;
+    let token = app.login("dinsos").await;
+    let household = app.household_id(&token, DEMO_KKS[0]).await;
+    let phone = browser(&driver, 360).await;
+    sign_in(&phone, &app, "verifikator").await;
+    assert_eq!(menu(&phone).await, ["/", "/field"]);
+    phone.goto(&format!("{}/field", app.base)).await.unwrap();
+    let violations = accessibility_violations(&phone).await;
+    assert!(violations.is_empty(), "/field: {violations:#?}");
+    assert!(!scrolls_sideways(&phone).await, "the round fits a phone");
+    click(&phone, &format!("a[href='/households/{household}']")).await;
+    wait_for(&phone, Locator::Id("record-visit")).await;
+    click(&phone, "#record-visit").await;
+    wait_for(&phone, Locator::Id("visited_on")).await;
+    let violations = accessibility_violations(&phone).await;
+    assert!(violations.is_empty(), "visit form: {violations:#?}");
+    click(&phone, "input[name='outcome'][value='moved_away']").await;
+    fill(
+        &phone,
+        "note",
+        "rumah kosong, kata tetangga pindah ke Balikpapan",
+    )
+    .await;
+    // The photo the phone's camera took: a file the browser sends with the form.
+    let photo = app.data_dir.path().join("rumah.jpg");
+    let mut bytes = vec![0xFF, 0xD8, 0xFF, 0xE0];
+    bytes.resize(4_096, 9);
+    std::fs::write(&photo, &bytes).unwrap();
+    phone
+        .find(Locator::Id("photo"))
+        .await
+        .unwrap()
+        .send_keys(photo.to_str().unwrap())
+        .await
+        .unwrap();
+    click(&phone, "form.fields button[type='submit']").await;
+    wait_for(&phone, Locator::Id("visit-list")).await;
+    assert!(text_of(&phone, "visit-list").await.contains("pindah"));
+    // The move, proposed from the household's page: held at the terminal from now on.
+    click(&phone, "#change-status").await;
+    wait_for(&phone, Locator::Id("ground")).await;
+    phone
+        .find(Locator::Css("#status option[value='exited']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    phone
+        .find(Locator::Css("#ground option[value='moved_away']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    fill(&phone, "reason", "kunjungan hari ini: pindah ke Balikpapan").await;
+    click(&phone, "form button[type='submit']").await;
+    wait_for(&phone, Locator::Id("written")).await;
+    assert!(phone.find(Locator::Id("cards-held")).await.is_ok());
+    assert!(phone.find(Locator::Id("approve")).await.is_err());
+    let request = phone.current_url().await.unwrap().path().to_string();
+    let violations = accessibility_violations(&phone).await;
+    assert!(violations.is_empty(), "{request}: {violations:#?}");
+    phone.close().await.unwrap();
+
+    // The office approves it at its desk; the household has left the program.
+    let desk = browser(&driver, 1280).await;
+    sign_in(&desk, &app, "dinsos").await;
+    desk.goto(&format!("{}{request}", app.base)).await.unwrap();
+    click(&desk, "#approve").await;
+    wait_for(&desk, Locator::Id("decider")).await;
+    desk.close().await.unwrap();
+    let record = app
+        .get(&format!("/v1/households/{household}"), &token)
+        .await
+        .expect(200);
+    assert_eq!(record["status"], "exited");
+}
+
 on_both_backends!(
     the_header_on_a_phone_is_one_line_with_a_menu_button,
     each_role_sees_its_menu_and_pages_pass_axe,
@@ -828,4 +908,5 @@ on_both_backends!(
     quota_is_uploaded_by_one_office_user_and_approved_by_another,
     the_bank_works_a_day_and_a_form_without_its_token_is_refused,
     a_beneficiary_checks_the_balance_on_a_phone_and_the_office_adds_a_member,
+    a_verifier_on_a_phone_proposes_a_move_and_the_office_approves_it,
 );

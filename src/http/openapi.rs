@@ -66,7 +66,7 @@ struct Contract;
 const ERROR_STATUSES: [(&str, &str); 11] = [
     ("400", "malformed request: `malformed_json`, `wrong_type`, `unknown_field`, `missing_field`, `invalid_query`, `invalid_path`, …"),
     ("401", "`missing_token`, `invalid_token`, `token_expired`, `token_revoked`, `invalid_credentials`"),
-    ("403", "`forbidden_role`, `forbidden_ewarung`, `maker_checker`"),
+    ("403", "`forbidden_role`, `forbidden_ewarung`, `forbidden_kelurahan`, `maker_checker`, `not_author`, `not_recorder`"),
     ("404", "no such record or route (`…_not_found`)"),
     ("409", "the current state does not allow it (`invalid_state`, `stale_revision`, `…_taken`, …)"),
     ("413", "`payload_too_large`"),

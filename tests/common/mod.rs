@@ -114,7 +114,7 @@ pub async fn spawn_app_with(backend: Backend, settings: impl FnOnce(&mut ServeAr
 /// Demo users and their passwords (see src/demo.rs).
 /// The web application's menu for each demo user, as each role must see it (the same
 /// `Role::may` as the API decides it).
-pub const ROLE_MENUS: [(&str, &[&str]); 5] = [
+pub const ROLE_MENUS: [(&str, &[&str]); 6] = [
     (
         "dinsos",
         &[
@@ -151,6 +151,7 @@ pub const ROLE_MENUS: [(&str, &[&str]); 5] = [
         "admin",
         &["/", "/households", "/ewarungs", "/programs", "/users"],
     ),
+    ("verifikator", &["/", "/field"]),
 ];
 
 pub fn demo_password(username: &str) -> &'static str {
