@@ -46,6 +46,8 @@ pub struct ProgramStatement {
 /// What the page shows.
 #[derive(Debug, Clone)]
 pub struct Statement {
+    pub household_id: crate::domain::ids::HouseholdId,
+    pub card_id: crate::domain::ids::CardId,
     pub head_name: String,
     pub card_last4: String,
     pub programs: Vec<ProgramStatement>,
@@ -115,6 +117,8 @@ pub async fn statement(
         });
     }
     Ok(Statement {
+        household_id: household.id,
+        card_id: card.id,
         head_name: household.head_name,
         card_last4: card.pan_last4,
         programs,

@@ -59,6 +59,7 @@ impl Application {
         let pin_key =
             secrets::load_or_create(args.pin_key.as_deref(), &common.data_dir, "pin.key")?;
         let pins = Arc::new(PinHasher::new(&pin_key));
+        let saldo_grants = Arc::new(crate::auth::saldo_grant::SaldoGrants::new(&pin_key));
         let terminal_keys = Arc::new(TerminalKeyVault::new(&pin_key));
         let pans = Arc::new(PanVault::new(&pin_key, &common.data_dir)?);
         // Cards stored before numbers were protected get their hash and encryption now.
@@ -91,12 +92,16 @@ impl Application {
             households: Households::new(store.clone()),
             members: crate::registry::members::Members::new(store.clone()),
             change_requests: crate::registry::change_requests::ChangeRequests::new(store.clone()),
+            complaints: crate::registry::complaints::Complaints {
+                store: store.clone(),
+            },
             visits: crate::registry::visits::Visits {
                 store: store.clone(),
                 photos: Arc::new(crate::photos::PhotoStore::new(
                     common.data_dir.join("photos"),
                 )),
             },
+            saldo_grants,
             // Ten wrong answers from one address, then fifteen minutes' rest.
             saldo_throttle: Arc::new(crate::auth::address_throttle::AddressThrottle::new(
                 10,

@@ -11,5 +11,6 @@ pub mod pan_vault;
 pub mod password;
 pub mod password_workers;
 pub mod pin;
+pub mod saldo_grant;
 pub mod sealing;
 pub mod terminal_keys;

@@ -107,3 +107,7 @@ id_type!(
     /// A field visit to a household.
     VisitId
 );
+id_type!(
+    /// A complaint about a kiosk, a card, a balance or the household's data.
+    ComplaintId
+);

@@ -5,6 +5,7 @@ pub mod bank;
 pub mod card;
 pub mod catalog;
 pub mod change_request;
+pub mod complaint;
 pub mod household;
 pub mod identity;
 pub mod ids;

@@ -55,6 +55,8 @@ pub enum Permission {
     ReadOwnKelurahan,
     /// Record field visits to households.
     RecordVisits,
+    /// Take complaints in, assign and resolve them.
+    HandleComplaints,
 }
 
 impl Role {
@@ -84,6 +86,7 @@ impl Role {
                     | ResolveExceptions
                     | ProposeChanges
                     | DecideChanges
+                    | HandleComplaints
             ),
             Role::Operator => matches!(permission, ReadEwarungs | ReadPrograms | Redeem),
             Role::Bank => matches!(
@@ -138,6 +141,7 @@ mod tests {
             ResolveExceptions,
             ProposeChanges,
             DecideChanges,
+            HandleComplaints,
         ] {
             assert!(!Role::Auditor.may(p), "{p:?}");
         }

@@ -395,6 +395,23 @@ impl From<crate::registry::visits::VisitError> for ApiError {
     }
 }
 
+impl From<crate::registry::complaints::ComplaintError> for ApiError {
+    fn from(error: crate::registry::complaints::ComplaintError) -> Self {
+        use crate::registry::complaints::ComplaintError;
+        match error {
+            ComplaintError::NotFound => ApiError::NotFound {
+                entity: "complaint",
+            },
+            ComplaintError::HouseholdNotFound => ApiError::NotFound {
+                entity: "household",
+            },
+            ComplaintError::Refused(refusals) => refusals.into(),
+            ComplaintError::Resolved => conflict("complaint_resolved", &error),
+            ComplaintError::Store(store) => store.into(),
+        }
+    }
+}
+
 impl From<UserError> for ApiError {
     fn from(error: UserError) -> Self {
         match error {

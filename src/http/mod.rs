@@ -6,6 +6,7 @@ pub mod auth;
 pub mod cards;
 pub mod change_requests;
 pub mod client_address;
+pub mod complaints;
 pub mod days;
 pub mod error;
 pub mod ewarungs;
@@ -95,6 +96,10 @@ pub fn router(state: AppState, limits: Limits, pages: Router<AppState>) -> Route
             post(members::remove_member),
         )
         .route("/households/{id}/head", post(members::change_head))
+        .route("/complaints", post(complaints::file).get(complaints::list))
+        .route("/complaints/{id}", get(complaints::get))
+        .route("/complaints/{id}/assign", post(complaints::assign))
+        .route("/complaints/{id}/resolve", post(complaints::resolve))
         .route(
             "/households/{id}/visits",
             post(visits::record).get(visits::list),

@@ -16,6 +16,8 @@ pub struct AppState {
     pub card_policy: Arc<CardPolicy>,
     /// Issuing, blocking, replacing cards and their PINs.
     pub cards: crate::cards::Cards,
+    /// Grants a `/saldo` statement gives for filing a complaint.
+    pub saldo_grants: std::sync::Arc<crate::auth::saldo_grant::SaldoGrants>,
     /// Wrong card numbers and PINs at `/saldo`, per client address.
     pub saldo_throttle: std::sync::Arc<crate::auth::address_throttle::AddressThrottle>,
     /// Registering households and changing them.
@@ -24,6 +26,8 @@ pub struct AppState {
     pub members: crate::registry::members::Members,
     /// Change requests to households, and their decisions.
     pub change_requests: crate::registry::change_requests::ChangeRequests,
+    /// Complaints: intake, assignment, resolution.
+    pub complaints: crate::registry::complaints::Complaints,
     /// Field visits and their photos.
     pub visits: crate::registry::visits::Visits,
     /// Users, their roles and passwords.

@@ -4,6 +4,7 @@
 //! each other.
 
 pub mod change_requests;
+pub mod complaints;
 pub mod error;
 pub mod members;
 pub mod quota;

@@ -75,6 +75,8 @@ pub struct HouseholdPurchase {
     pub card_last4: Option<String>,
     pub state: Option<String>,
     pub amount_minor: Option<i64>,
+    /// Its retrieval reference number, as on the receipt.
+    pub rrn: Option<String>,
     /// What it bought, line by line.
     #[sqlx(skip)]
     pub lines: Vec<PurchasedLine>,

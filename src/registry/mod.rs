@@ -7,6 +7,7 @@
 //! into words of the reader's language.
 
 pub mod change_requests;
+pub mod complaints;
 pub mod ewarungs;
 pub mod households;
 pub mod members;

@@ -59,6 +59,7 @@ const SQLITE_UNIQUE_COLUMNS: &[(&str, &str)] = &[
         "household_members_one_head",
     ),
     ("change_requests.number", "change_requests_number_key"),
+    ("complaints.number", "complaints_number_key"),
     (
         "change_requests.household_id",
         "change_requests_one_open_status",

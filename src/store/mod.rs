@@ -9,6 +9,7 @@
 //! read-ahead, quota staging), behind [`sql_store::Engine`].
 
 pub(crate) mod change_request_sql;
+pub(crate) mod complaint_sql;
 pub(crate) mod day_sql;
 pub(crate) mod error;
 mod ledger_sql;
@@ -66,6 +67,48 @@ pub trait MemberStore: Send + Sync {
     ) -> StoreResult<HouseholdRecord>;
     /// The household holding `nik`, if any (an exited household holds none).
     async fn nik_holder(&self, nik: &str) -> StoreResult<Option<crate::model::members::NikHolder>>;
+}
+
+/// Complaints (see `store::complaint_sql`).
+#[async_trait]
+pub trait ComplaintStore: Send + Sync {
+    /// Files a complaint (audited); the third about its E-Warung within six months is
+    /// escalated at once.
+    async fn file_complaint(
+        &self,
+        complaint: crate::model::complaints::NewComplaint,
+    ) -> StoreResult<crate::model::complaints::ComplaintRecord>;
+    /// Assigns an open complaint (audited); `StateConflict` when it is resolved.
+    async fn assign_complaint(
+        &self,
+        id: crate::domain::ids::ComplaintId,
+        assignee: UserId,
+        actor: UserId,
+    ) -> StoreResult<crate::model::complaints::ComplaintRecord>;
+    /// Resolves an open complaint with an outcome and why (audited); `StateConflict` when it
+    /// was resolved already.
+    async fn resolve_complaint(
+        &self,
+        id: crate::domain::ids::ComplaintId,
+        outcome: crate::domain::complaint::Outcome,
+        reason: &str,
+        actor: UserId,
+    ) -> StoreResult<crate::model::complaints::ComplaintRecord>;
+    async fn get_complaint(
+        &self,
+        id: crate::domain::ids::ComplaintId,
+    ) -> StoreResult<Option<crate::model::complaints::ComplaintRecord>>;
+    /// Complaints by filter, oldest first, in pages.
+    async fn list_complaints(
+        &self,
+        filter: crate::model::complaints::ComplaintFilter,
+        page: Page,
+    ) -> StoreResult<Vec<crate::model::complaints::ComplaintRecord>>;
+    /// The purchase an RRN names, for linking a complaint to it.
+    async fn purchase_by_rrn(
+        &self,
+        rrn: &str,
+    ) -> StoreResult<Option<crate::model::complaints::ComplainedPurchase>>;
 }
 
 /// Field visits to households (see `store::visit_sql`).
@@ -341,6 +384,8 @@ pub trait Store: Send + Sync + 'static {
     fn change_requests(&self) -> &dyn ChangeRequestStore;
     /// Field visits (see `store::visit_sql`).
     fn visits(&self) -> &dyn VisitStore;
+    /// Complaints (see `store::complaint_sql`).
+    fn complaints(&self) -> &dyn ComplaintStore;
 }
 
 /// Read models for the web application's pages (see `store::view_sql`).

@@ -229,6 +229,10 @@ where
         sqlx::FromRow<'r, <E::Db as sqlx::Database>::Row>,
     for<'r> (i64,): sqlx::FromRow<'r, <E::Db as sqlx::Database>::Row>,
     for<'r> crate::model::visits::VisitRecord: sqlx::FromRow<'r, <E::Db as sqlx::Database>::Row>,
+    for<'r> crate::model::complaints::ComplaintRecord:
+        sqlx::FromRow<'r, <E::Db as sqlx::Database>::Row>,
+    for<'r> crate::model::complaints::ComplainedPurchase:
+        sqlx::FromRow<'r, <E::Db as sqlx::Database>::Row>,
 {
     fn backend(&self) -> &'static str {
         self.engine.name()
@@ -1365,6 +1369,10 @@ where
     }
 
     fn visits(&self) -> &dyn crate::store::VisitStore {
+        self
+    }
+
+    fn complaints(&self) -> &dyn crate::store::ComplaintStore {
         self
     }
 

@@ -175,7 +175,7 @@ where
         let ids = crate::store::ledger_store::value_rows::<E::Db>(1, redemptions.len());
         let sql = format!(
             "SELECT r.id, r.created_at, e.name AS ewarung_name, r.terminal_id,
-                    c.pan_last4 AS card_last4, r.state, r.amount_minor
+                    c.pan_last4 AS card_last4, r.state, r.amount_minor, r.rrn
              FROM redemptions r JOIN ewarungs e ON e.id = r.ewarung_id
              LEFT JOIN cards c ON c.id = r.card_id
              WHERE r.id IN {ids}

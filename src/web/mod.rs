@@ -62,6 +62,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/", get(home::show))
         .route("/login", get(auth::form).post(auth::submit))
         .route("/saldo", get(saldo::form).post(saldo::submit))
+        .route("/saldo/complaint", axum::routing::post(saldo::complain))
         .route("/logout", axum::routing::post(auth::logout))
         .route("/locale", axum::routing::post(auth::switch_locale))
         .route("/office", get(office::overview))

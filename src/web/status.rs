@@ -139,7 +139,7 @@ fn line_problem(
 
 /// Every action the audit log records (the store writes them; a unit test reads the sources
 /// for any it does not list), for the audit page's choices and words.
-pub const AUDIT_ACTIONS: [&str; 44] = [
+pub const AUDIT_ACTIONS: [&str; 47] = [
     "household.register",
     "household.member_added",
     "household.member_corrected",
@@ -153,6 +153,9 @@ pub const AUDIT_ACTIONS: [&str; 44] = [
     "change_request.return",
     "change_request.reject",
     "change_request.apply",
+    "complaint.file",
+    "complaint.assign",
+    "complaint.resolve",
     "card.issue",
     "card.blocked",
     "card.active",
@@ -187,9 +190,10 @@ pub const AUDIT_ACTIONS: [&str; 44] = [
 ];
 
 /// What the audit log's entries are about.
-pub const AUDIT_SUBJECTS: [&str; 13] = [
+pub const AUDIT_SUBJECTS: [&str; 14] = [
     "household",
     "change_request",
+    "complaint",
     "card",
     "quota_batch",
     "ledger",

@@ -9,6 +9,7 @@ mod backup;
 mod bad_input;
 mod cards;
 mod change_requests;
+mod complaints;
 mod days;
 mod ledger_contract;
 mod members;

@@ -15,8 +15,15 @@ use serde::Deserialize;
 
 use crate::{
     beneficiary::{statement, SaldoError, Statement},
-    domain::{locale::Locale, pan::Pan, pin::Pin},
+    domain::{
+        complaint::{Category, Channel},
+        ids::EwarungId,
+        locale::Locale,
+        pan::Pan,
+        pin::Pin,
+    },
     http::{auth::ClientAddress, state::AppState},
+    registry::complaints::{ComplaintError, Intake},
     web::{error::WebError, form::PageForm, format::Shows, i18n::Tr, session},
 };
 
@@ -29,6 +36,43 @@ pub struct SaldoPage {
     statement: Option<Statement>,
     /// Wrong PINs that lock a card (said beside the form).
     pin_max_failures: u32,
+    /// The complaint form: under a statement, or again with what was refused.
+    complaint_form: Option<ComplaintForm>,
+    /// A complaint just filed: its number and the date it is answered by.
+    filed: Option<(i64, String)>,
+}
+
+/// The complaint form on `/saldo`, carrying the statement's grant.
+#[derive(Debug, Clone, Default)]
+pub struct ComplaintForm {
+    grant: String,
+    /// E-Warungs to choose from: id and name.
+    ewarungs: Vec<(String, String)>,
+    /// The household's last purchases: RRN and what to call it.
+    purchases: Vec<(String, String)>,
+    category: String,
+    ewarung: String,
+    rrn: String,
+    description: String,
+    errors: crate::web::form::FieldErrors,
+}
+
+impl ComplaintForm {
+    fn is_category(&self, value: &str) -> bool {
+        self.category == value
+    }
+
+    fn categories(&self) -> Vec<(&'static str, String)> {
+        Category::ALL
+            .iter()
+            .map(|c| {
+                (
+                    c.as_str(),
+                    format!("complaint-{}", c.as_str().replace('_', "-")),
+                )
+            })
+            .collect()
+    }
 }
 
 impl Shows for SaldoPage {
@@ -89,6 +133,8 @@ pub async fn form(State(state): State<AppState>, headers: HeaderMap) -> Response
         error: None,
         statement: None,
         pin_max_failures: state.card_policy.pin_max_failures,
+        complaint_form: None,
+        filed: None,
     };
     answer(page, &headers, StatusCode::OK)
 }
@@ -108,6 +154,8 @@ pub async fn submit(
             error: Some(tr.t(key)),
             statement: None,
             pin_max_failures,
+            complaint_form: None,
+            filed: None,
         };
         Ok(answer(page, &headers, status))
     };
@@ -134,12 +182,24 @@ pub async fn submit(
     .await
     {
         Ok(statement) => {
+            let complaint_form = Some(ComplaintForm {
+                grant: state.saldo_grants.issue(
+                    statement.household_id,
+                    statement.card_id,
+                    chrono::Utc::now(),
+                ),
+                ewarungs: ewarung_choices(&state).await?,
+                purchases: purchase_choices(&tr, &statement),
+                ..ComplaintForm::default()
+            });
             let page = SaldoPage {
                 tr,
                 csrf: token(&headers),
                 error: None,
                 statement: Some(statement),
                 pin_max_failures,
+                complaint_form,
+                filed: None,
             };
             Ok(answer(page, &headers, StatusCode::OK))
         }
@@ -148,5 +208,133 @@ pub async fn submit(
             refused("saldo-refused", StatusCode::OK)
         }
         Err(SaldoError::Store(error)) => Err(error.into()),
+    }
+}
+
+/// The E-Warungs a beneficiary may complain about: every active one, by name.
+async fn ewarung_choices(state: &AppState) -> Result<Vec<(String, String)>, WebError> {
+    let all = state
+        .store
+        .list_ewarungs(crate::store::Page::first(crate::store::Page::MAX_LIMIT))
+        .await?;
+    Ok(all
+        .into_iter()
+        .filter(|e| e.status == crate::domain::terminal::EwarungStatus::Active)
+        .map(|e| (e.id.0.to_string(), e.name))
+        .collect())
+}
+
+/// The statement's purchases a complaint may name, by their RRN.
+fn purchase_choices(tr: &Tr, statement: &Statement) -> Vec<(String, String)> {
+    statement
+        .purchases
+        .iter()
+        .filter_map(|p| {
+            let rrn = p.rrn.clone()?;
+            let amount = p
+                .amount_minor
+                .map(crate::web::format::rupiah)
+                .unwrap_or_default();
+            let when = crate::web::format::time(p.created_at, tr.locale);
+            Some((rrn, format!("{when} · {} · {amount}", p.ewarung_name)))
+        })
+        .collect()
+}
+
+#[derive(Deserialize)]
+pub struct ComplaintFields {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    grant: String,
+    #[serde(default)]
+    category: String,
+    #[serde(default)]
+    ewarung: String,
+    #[serde(default)]
+    rrn: String,
+    #[serde(default)]
+    description: String,
+}
+
+/// A complaint from the statement's form: the grant says whose household and card; a refusal
+/// shows the form again with what was typed, beside each field.
+pub async fn complain(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    PageForm(form): PageForm<ComplaintFields>,
+) -> Result<Response, WebError> {
+    let tr = Tr::new(Locale::default());
+    let pin_max_failures = state.card_policy.pin_max_failures;
+    let page = |error: Option<String>, complaint_form, filed| SaldoPage {
+        tr,
+        csrf: token(&headers),
+        error,
+        statement: None,
+        pin_max_failures,
+        complaint_form,
+        filed,
+    };
+    let expected = session::read_cookie(&headers, session::LOGIN_CSRF_COOKIE).unwrap_or_default();
+    if expected.is_empty() || !session::same_secret(&form.csrf, &expected) {
+        let refused = page(Some(tr.t("saldo-expired")), None, None);
+        return Ok(answer(refused, &headers, StatusCode::FORBIDDEN));
+    }
+    let now = chrono::Utc::now();
+    let Some((household, card)) = state.saldo_grants.verify(&form.grant, now) else {
+        // The statement is too old (or not this server's): check the card again.
+        let refused = page(Some(tr.t("saldo-complaint-expired")), None, None);
+        return Ok(answer(refused, &headers, StatusCode::OK));
+    };
+    let ewarung = uuid::Uuid::parse_str(form.ewarung.trim())
+        .ok()
+        .map(EwarungId);
+    let rrn = Some(form.rrn.as_str()).filter(|r| !r.trim().is_empty());
+    let intake = Intake::parse(
+        Category::parse(form.category.trim()),
+        None,
+        &form.description,
+        ewarung,
+        rrn,
+    );
+    let filed = match intake {
+        Ok(intake) => {
+            state
+                .complaints
+                .file(household, intake.with_card(card), Channel::Saldo, None)
+                .await
+        }
+        Err(refusals) => Err(ComplaintError::Refused(refusals)),
+    };
+    match filed {
+        Ok(record) => {
+            let due = crate::web::format::time(record.due_at, tr.locale);
+            let done = page(None, None, Some((record.number, due)));
+            Ok(answer(done, &headers, StatusCode::OK))
+        }
+        Err(ComplaintError::Refused(refusals)) => {
+            let mut errors = crate::web::form::FieldErrors::default();
+            errors.refusals(&tr, &refusals, |field| match field {
+                "ewarung_id" => "ewarung",
+                other => other,
+            });
+            let again = ComplaintForm {
+                grant: form.grant.clone(),
+                ewarungs: ewarung_choices(&state).await?,
+                purchases: Vec::new(),
+                category: form.category,
+                ewarung: form.ewarung,
+                rrn: String::new(),
+                description: form.description,
+                errors,
+            };
+            Ok(answer(
+                page(None, Some(again), None),
+                &headers,
+                StatusCode::OK,
+            ))
+        }
+        Err(ComplaintError::Store(error)) => Err(error.into()),
+        Err(other) => Err(WebError::Internal(other.to_string())),
     }
 }
