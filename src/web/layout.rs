@@ -17,7 +17,7 @@ pub struct MenuItem {
 /// the same `Role::may` as the API, so a menu never offers what the page would refuse.
 pub fn menu(role: Role) -> Vec<MenuItem> {
     use Permission::*;
-    let all: [(&str, &str, &[Permission]); 12] = [
+    let all: [(&str, &str, &[Permission]); 13] = [
         ("/", "menu-home", &[]),
         ("/office", "menu-overview", &[ReadLedger]),
         ("/households", "menu-households", &[ReadRegistry]),
@@ -25,6 +25,11 @@ pub fn menu(role: Role) -> Vec<MenuItem> {
         (
             "/change-requests",
             "menu-change-requests",
+            &[ReadRegistry, ReadLedger],
+        ),
+        (
+            "/complaints",
+            "menu-complaints",
             &[ReadRegistry, ReadLedger],
         ),
         ("/quota", "menu-quota", &[ReadLedger]),
@@ -94,6 +99,7 @@ mod tests {
                 "/office",
                 "/households",
                 "/change-requests",
+                "/complaints",
                 "/quota",
                 "/bank",
                 "/audit",

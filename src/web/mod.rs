@@ -55,8 +55,8 @@ const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; st
 /// The pages and their static files, with the security headers every page response carries.
 pub fn router(state: AppState) -> Router<AppState> {
     use pages::{
-        audit, auth, bank, cards, change_requests, ewarungs, home, households, kiosk, members,
-        office, programs, quota, register, saldo, status_change, users, visits,
+        audit, auth, bank, cards, change_requests, complaints, ewarungs, home, households, kiosk,
+        members, office, programs, quota, register, saldo, status_change, users, visits,
     };
     Router::new()
         .route("/", get(home::show))
@@ -105,6 +105,20 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route(
             "/change-requests/{id}/{action}",
             axum::routing::post(change_requests::act),
+        )
+        .route("/complaints", get(complaints::queue))
+        .route("/complaints/{id}", get(complaints::show))
+        .route(
+            "/complaints/{id}/{action}",
+            axum::routing::post(complaints::act),
+        )
+        .route(
+            "/households/{id}/complaints/new",
+            get(complaints::intake_form),
+        )
+        .route(
+            "/households/{id}/complaints",
+            axum::routing::post(complaints::intake),
         )
         .route("/field", get(visits::field))
         .route("/households/{id}/visits/new", get(visits::form))

@@ -25,6 +25,7 @@ mod timeouts;
 mod verifiers;
 mod web;
 mod web_client;
+mod web_complaints;
 mod web_field;
 mod web_language;
 mod web_members;

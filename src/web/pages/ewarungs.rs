@@ -3,6 +3,7 @@
 //! key. A new key is shown once, with its check value, to be loaded into the terminal; the host
 //! keeps it only wrapped.
 
+use crate::web::format::Shows;
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::{
@@ -194,9 +195,15 @@ pub struct EwarungPage {
     terminal_id: String,
     serial: String,
     errors: FieldErrors,
+    /// Its complaints, newest first (for the office and auditors).
+    complaints: Vec<crate::model::complaints::ComplaintRecord>,
 }
 
 impl EwarungPage {
+    fn category_key(&self, category: &crate::domain::complaint::Category) -> String {
+        crate::web::pages::complaints::category_key(*category)
+    }
+
     fn error(&self, field: &str) -> Option<&str> {
         self.errors.of(field)
     }
@@ -227,6 +234,11 @@ async fn ewarung_page(
         terminal_id: String::new(),
         serial: String::new(),
         errors,
+        complaints: if signed.role().may(Permission::ReadRegistry) {
+            crate::web::pages::complaints::of_ewarung(state, id).await?
+        } else {
+            Vec::new()
+        },
     })
 }
 
@@ -413,4 +425,10 @@ pub async fn rotate_key(
         .rotate_pin_key(&terminal.terminal_id, signed.user.id)
         .await?;
     show_key(&state, &signed, ewarung, &keyed).await
+}
+
+impl Shows for EwarungPage {
+    fn locale(&self) -> crate::domain::locale::Locale {
+        self.layout.tr.locale
+    }
 }

@@ -153,9 +153,16 @@ pub struct HouseholdPage {
     /// Whether this user sees the household's money and cards (not a verifier).
     sees_money: bool,
     can_visit: bool,
+    can_complain: bool,
+    /// Its complaints, newest first (not for verifiers).
+    complaints: Vec<crate::model::complaints::ComplaintRecord>,
 }
 
 impl HouseholdPage {
+    fn complaint_key(&self, category: &crate::domain::complaint::Category) -> String {
+        crate::web::pages::complaints::category_key(*category)
+    }
+
     fn outcome_key(&self, outcome: &crate::domain::visit::VisitOutcome) -> String {
         format!("visit-{}", outcome.as_str().replace('_', "-"))
     }
@@ -273,8 +280,24 @@ pub async fn show(
         visits: state.store.visits().list_visits(id).await?,
         can_edit: signed.role().may(Permission::ProposeChanges),
         can_manage_cards: signed.role().may(Permission::ManageCards),
+        complaints: if sees_money {
+            state
+                .complaints
+                .list(
+                    crate::model::complaints::ComplaintFilter {
+                        household_id: Some(id),
+                        ..Default::default()
+                    },
+                    Page::first(50),
+                )
+                .await
+                .map_err(|error| WebError::Internal(error.to_string()))?
+        } else {
+            Vec::new()
+        },
         sees_money,
         can_visit: signed.role().may(Permission::RecordVisits),
+        can_complain: signed.role().may(Permission::HandleComplaints),
     })
 }
 

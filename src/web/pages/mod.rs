@@ -5,6 +5,7 @@ pub mod auth;
 pub mod bank;
 pub mod cards;
 pub mod change_requests;
+pub mod complaints;
 pub mod ewarungs;
 pub mod home;
 pub mod households;
