@@ -515,76 +515,39 @@ impl ChangeRequests {
         let people = self.members.applying(approval);
         let reason = current.reason.clone();
         let household = current.household_id.unwrap_or_default();
-        let applied = match checked {
-            Checked::Data(change) => households
-                .change_data(household, change, actor)
-                .await
-                .map(|_| ()),
-            Checked::Status(change) => households
-                .change_status(household, change, actor)
-                .await
-                .map(|_| ()),
+        // Each change fails in its own service's terms; a store failure is told apart (the
+        // request decided meanwhile), anything else is the change's own refusal.
+        let refused: Option<ChangeRequestError> = match checked {
+            Checked::Data(change) => {
+                household_refusal(households.change_data(household, change, actor).await)
+            }
+            Checked::Status(change) => {
+                household_refusal(households.change_status(household, change, actor).await)
+            }
             Checked::NewHousehold(registration) => {
-                households.register(registration, actor).await.map(|_| ())
+                household_refusal(households.register(registration, actor).await)
             }
             Checked::MemberAdd(person) => {
-                return self
-                    .finish(
-                        people.add(household, base, person, reason, actor).await,
-                        id,
-                        actor,
-                    )
-                    .await
+                member_refusal(people.add(household, base, person, reason, actor).await)
             }
-            Checked::MemberCorrect(member, person) => {
-                return self
-                    .finish(
-                        people
-                            .correct(household, member, base, person, reason, actor)
-                            .await,
-                        id,
-                        actor,
-                    )
-                    .await
-            }
+            Checked::MemberCorrect(member, person) => member_refusal(
+                people
+                    .correct(household, member, base, person, reason, actor)
+                    .await,
+            ),
             Checked::MemberRemove(member) => {
-                return self
-                    .finish(
-                        people.remove(household, member, base, reason, actor).await,
-                        id,
-                        actor,
-                    )
-                    .await
+                member_refusal(people.remove(household, member, base, reason, actor).await)
             }
-            Checked::Head(member, former) => {
-                return self
-                    .finish(
-                        people
-                            .make_head(household, member, base, former, reason, actor)
-                            .await,
-                        id,
-                        actor,
-                    )
-                    .await
-            }
+            Checked::Head(member, former) => member_refusal(
+                people
+                    .make_head(household, member, base, former, reason, actor)
+                    .await,
+            ),
         };
-        match applied {
-            Ok(()) => self.applied(id, actor).await,
-            Err(HouseholdError::Store(error)) => Err(self.conflict(error, id).await),
-            Err(error) => Err(ChangeRequestError::Household(error)),
-        }
-    }
-
-    async fn finish(
-        &self,
-        applied: Result<HouseholdRecord, MemberError>,
-        id: ChangeRequestId,
-        actor: UserId,
-    ) -> Result<ChangeRequestRecord, ChangeRequestError> {
-        match applied {
-            Ok(_) => self.applied(id, actor).await,
-            Err(MemberError::Store(error)) => Err(self.conflict(error, id).await),
-            Err(error) => Err(ChangeRequestError::Member(error)),
+        match refused {
+            None => self.applied(id, actor).await,
+            Some(ChangeRequestError::Store(error)) => Err(self.conflict(error, id).await),
+            Some(error) => Err(error),
         }
     }
 
@@ -645,5 +608,23 @@ impl ChangeRequests {
             outcomes.push((*id, self.approve(*id, actor).await));
         }
         outcomes
+    }
+}
+
+/// A household service's refusal as the request's, if it refused.
+fn household_refusal<T>(done: Result<T, HouseholdError>) -> Option<ChangeRequestError> {
+    match done {
+        Ok(_) => None,
+        Err(HouseholdError::Store(error)) => Some(ChangeRequestError::Store(error)),
+        Err(error) => Some(ChangeRequestError::Household(error)),
+    }
+}
+
+/// A members service's refusal as the request's, if it refused.
+fn member_refusal<T>(done: Result<T, MemberError>) -> Option<ChangeRequestError> {
+    match done {
+        Ok(_) => None,
+        Err(MemberError::Store(error)) => Some(ChangeRequestError::Store(error)),
+        Err(error) => Some(ChangeRequestError::Member(error)),
     }
 }

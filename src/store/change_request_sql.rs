@@ -34,10 +34,6 @@ const SELECT: &str = "SELECT r.id, r.number, r.household_id, r.kind, r.proposal,
      LEFT JOIN users d ON d.id = r.decided_by
      LEFT JOIN households h ON h.id = r.household_id";
 
-/// Numbers are the next after the highest; two writers on PostgreSQL may pick the same one,
-/// and the unique index sends the later back for another try.
-const NUMBER_TRIES: usize = 3;
-
 /// Marks an approved request applied, inside the transaction of the household change it made:
 /// only from `submitted`, only by someone other than its author. A request decided meanwhile
 /// (or the author approving their own) is `StateConflict`, and the change rolls back with it.
@@ -205,18 +201,10 @@ where
         &self,
         request: NewChangeRequest,
     ) -> StoreResult<ChangeRequestRecord> {
-        let mut tries = 0;
-        loop {
-            tries += 1;
-            match self.insert_request(&request).await {
-                Err(StoreError::Duplicate { constraint })
-                    if constraint == "change_requests_number_key" && tries < NUMBER_TRIES =>
-                {
-                    continue
-                }
-                other => return other,
-            }
-        }
+        crate::store::numbering::with_next_number("change_requests_number_key", || {
+            self.insert_request(&request)
+        })
+        .await
     }
 
     async fn revise_change_request(
@@ -340,13 +328,10 @@ where
         page: Page,
     ) -> StoreResult<Vec<ChangeRequestRecord>> {
         // A verifier's reach: their kelurahan, one placeholder each (never more than 20).
-        let within = match &filter.within {
-            Some(names) if names.is_empty() => return Ok(Vec::new()),
-            Some(names) => format!(
-                "AND r.kelurahan IN ({})",
-                crate::store::sql_text::placeholders(8, names.len())
-            ),
-            None => String::new(),
+        let Some(within) =
+            crate::store::sql_text::within_kelurahan("r.kelurahan", filter.within.as_deref(), 8)
+        else {
+            return Ok(Vec::new());
         };
         let sql = format!(
             "{SELECT}

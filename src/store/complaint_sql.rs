@@ -31,10 +31,6 @@ const SELECT: &str = "SELECT c.id, c.number, c.household_id, h.kk_number, c.card
      LEFT JOIN users a ON a.id = c.created_by
      LEFT JOIN users r ON r.id = c.resolved_by";
 
-/// Numbers are the next after the highest; two writers on PostgreSQL may pick the same one,
-/// and the unique index sends the later back for another try.
-const NUMBER_TRIES: usize = 3;
-
 impl<E: Engine> SqlStore<E>
 where
     for<'c> &'c mut <E::Db as sqlx::Database>::Connection: sqlx::Executor<'c, Database = E::Db>,
@@ -148,18 +144,10 @@ where
     for<'r> (i64,): sqlx::FromRow<'r, <E::Db as sqlx::Database>::Row>,
 {
     async fn file_complaint(&self, complaint: NewComplaint) -> StoreResult<ComplaintRecord> {
-        let mut tries = 0;
-        loop {
-            tries += 1;
-            match self.insert_complaint(&complaint).await {
-                Err(StoreError::Duplicate { constraint })
-                    if constraint == "complaints_number_key" && tries < NUMBER_TRIES =>
-                {
-                    continue
-                }
-                other => return other,
-            }
-        }
+        crate::store::numbering::with_next_number("complaints_number_key", || {
+            self.insert_complaint(&complaint)
+        })
+        .await
     }
 
     async fn assign_complaint(

@@ -15,6 +15,7 @@ pub(crate) mod error;
 mod ledger_sql;
 pub(crate) mod ledger_store;
 pub(crate) mod member_sql;
+pub(crate) mod numbering;
 pub mod postgres;
 pub(crate) mod read_ahead;
 pub(crate) mod registry;

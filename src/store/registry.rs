@@ -533,13 +533,10 @@ where
         page: Page,
     ) -> StoreResult<Vec<HouseholdRecord>> {
         // A verifier's reach: their kelurahan, one placeholder each (never more than 20).
-        let within = match &filter.within {
-            Some(names) if names.is_empty() => return Ok(Vec::new()),
-            Some(names) => format!(
-                "AND kelurahan IN ({})",
-                crate::store::sql_text::placeholders(10, names.len())
-            ),
-            None => String::new(),
+        let Some(within) =
+            crate::store::sql_text::within_kelurahan("kelurahan", filter.within.as_deref(), 10)
+        else {
+            return Ok(Vec::new());
         };
         let sql = format!(
             "SELECT * FROM households

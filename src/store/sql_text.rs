@@ -10,6 +10,24 @@ pub(crate) fn placeholders(first: usize, count: usize) -> String {
         .join(", ")
 }
 
+/// The condition that keeps rows to a verifier's kelurahan (`within`), with its placeholders
+/// from `$first`: `Some("")` when there is no such limit, `None` when the limit is the empty
+/// set (the query answers nothing).
+pub(crate) fn within_kelurahan(
+    column: &str,
+    within: Option<&[String]>,
+    first: usize,
+) -> Option<String> {
+    match within {
+        None => Some(String::new()),
+        Some([]) => None,
+        Some(names) => Some(format!(
+            "AND {column} IN ({})",
+            placeholders(first, names.len())
+        )),
+    }
+}
+
 /// A `LIKE` pattern (escape character `\`) matching text that contains `part` in lower case.
 pub(crate) fn contains_pattern(part: &str) -> String {
     let mut pattern = String::from("%");
