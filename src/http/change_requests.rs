@@ -183,6 +183,12 @@ pub async fn revise(
 ) -> Result<Json<ChangeRequestRecord>, ApiError> {
     caller.require(Permission::ProposeChanges)?;
     reached(&state, &caller, id).await?;
+    // A proposed household rewritten may move: it stays within the writer's reach.
+    if let Proposal::NewHousehold { address, .. } = &request.proposal {
+        if !caller.reach(&state).await?.covers(address.kelurahan.trim()) {
+            return Err(ApiError::forbidden_kelurahan());
+        }
+    }
     Ok(Json(
         state
             .change_requests

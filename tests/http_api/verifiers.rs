@@ -227,6 +227,38 @@ async fn a_verifier_reads_their_kelurahan_visits_and_proposes(app: TestApp) {
     )
     .await
     .expect_error(403, "forbidden_kelurahan");
+    // A household found in the field is proposed, within their kelurahan only, also when
+    // the proposal is rewritten.
+    let found = |kelurahan: &str| {
+        json!({"kind": "new_household", "kk_number": "6472010101239999",
+               "head_nik": "6472015005800099", "head_name": "Warni",
+               "address": {"street": "Jl. Gunung Kelua Gg. 3 No. 9", "rt": "4", "rw": "2",
+                           "kelurahan": kelurahan, "kecamatan": "Samarinda Ulu"}})
+    };
+    let proposed = app
+        .post(
+            "/v1/change-requests",
+            &verifier,
+            json!({"proposal": found("Gunung Kelua"), "reason": "not listed, rents a room"}),
+        )
+        .await
+        .expect(201);
+    assert_eq!(proposed["state"], "draft");
+    app.post(
+        "/v1/change-requests",
+        &verifier,
+        json!({"proposal": found("Pelita"), "reason": "x"}),
+    )
+    .await
+    .expect_error(403, "forbidden_kelurahan");
+    app.request(
+        Method::PUT,
+        &format!("/v1/change-requests/{}", proposed["id"].as_str().unwrap()),
+        Some(&verifier),
+        Some(json!({"proposal": found("Pelita"), "reason": "moved the proposal"})),
+    )
+    .await
+    .expect_error(403, "forbidden_kelurahan");
     let applied = app
         .post(
             &format!("/v1/change-requests/{request_id}/approve"),
