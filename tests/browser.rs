@@ -240,16 +240,9 @@ async fn an_office_user_finds_a_household_and_an_operator_is_kept_to_their_kiosk
         .click()
         .await
         .unwrap();
-    // Each click loads a page: wait for what it should show.
-    client
-        .wait()
-        .at_most(Duration::from_secs(10))
-        .for_element(Locator::LinkText(&kk))
-        .await
-        .expect("the household is listed")
-        .click()
-        .await
-        .unwrap();
+    // Each click loads a page: wait for what it should show. Typing and the button both ask
+    // for results, so the list may be swapped again just as the link is found.
+    click_link(&client, &kk).await;
     client
         .wait()
         .at_most(Duration::from_secs(10))
@@ -300,6 +293,25 @@ async fn wait_for(client: &Client, locator: Locator<'_>) -> fantoccini::elements
 }
 
 /// Types `text` into the input with this id.
+/// Clicks the link reading `text`, finding it again when the page replaced it meanwhile (htmx
+/// swaps the search results in as typing settles).
+async fn click_link(client: &Client, text: &str) {
+    for _ in 0..5 {
+        let link = client
+            .wait()
+            .at_most(Duration::from_secs(10))
+            .for_element(Locator::LinkText(text))
+            .await
+            .expect("the link is shown");
+        match link.click().await {
+            Ok(()) => return,
+            Err(error) if error.to_string().contains("stale element") => continue,
+            Err(error) => panic!("clicking {text}: {error}"),
+        }
+    }
+    panic!("the link {text} kept being replaced");
+}
+
 async fn fill(client: &Client, id: &str, text: &str) {
     let field = client.find(Locator::Id(id)).await.unwrap();
     field.clear().await.unwrap();
