@@ -52,6 +52,8 @@ pub struct Statement {
     pub card_last4: String,
     pub programs: Vec<ProgramStatement>,
     pub purchases: Vec<HouseholdPurchase>,
+    /// Who may buy for the household with a card of their own today: name, last valid day.
+    pub representatives: Vec<(String, NaiveDate)>,
 }
 
 /// Purchases shown.
@@ -83,10 +85,32 @@ pub async fn statement(
     if household.status == crate::domain::household::HouseholdStatus::Exited {
         return Err(SaldoError::Refused);
     }
+    let today = crate::business_day::local_today(now);
+    let active = crate::domain::representative::RepresentativeStatus::Active;
+    let representatives = store
+        .representatives()
+        .list_representatives(household.id)
+        .await?;
+    // A representative's card works here only while it works at the terminal.
+    if let Some(own) = card.representative_id {
+        let valid = representatives
+            .iter()
+            .any(|r| r.id == own && r.status_on(today) == active);
+        if !valid {
+            return Err(SaldoError::Refused);
+        }
+    }
+    let representatives = representatives
+        .into_iter()
+        .filter(|r| r.status_on(today) == active)
+        .filter_map(|r| {
+            let until = NaiveDate::parse_from_str(&r.valid_until, "%Y-%m-%d").ok()?;
+            Some((r.name, until))
+        })
+        .collect();
     let views = store.views();
     let balances = views.household_balances(household.id).await?;
     let credits = views.household_quota_credits(household.id).await?;
-    let today = crate::business_day::local_today(now);
     let mut programs = Vec::new();
     for balance in balances {
         let Some(program) = store.find_program_by_code(&balance.program_code).await? else {
@@ -125,6 +149,7 @@ pub async fn statement(
         purchases: views
             .household_purchases(household.id, PURCHASES_SHOWN)
             .await?,
+        representatives,
     })
 }
 

@@ -10,9 +10,10 @@ use crate::{
     domain::{
         card::CardStatus,
         household::HouseholdStatus,
-        ids::{CardId, HouseholdId, UserId},
+        ids::{CardId, HouseholdId, RepresentativeId, UserId},
         pan::Pan,
         pin::Pin,
+        representative::RepresentativeStatus,
     },
     pin_check::{self, PinRefusal},
     store::{CardRecord, CardStatusChange, NewCard, Store, StoreError},
@@ -45,6 +46,10 @@ pub enum CardError {
     ReplaceSeparately,
     #[error("the PIN was refused")]
     Pin(PinRefusal),
+    /// A representative's card is not unblocked or replaced once the representative's authority
+    /// has ended (revoked, or past its last day): a new naming gives a new card.
+    #[error("the card's representative is {0}")]
+    RepresentativeEnded(RepresentativeStatus),
     #[error("no free card number after {PAN_DRAWS} draws")]
     NoFreeNumber,
     /// The stored encrypted number could not be opened (wrong key or damaged row).
@@ -97,14 +102,14 @@ impl Cards {
         if household.status != HouseholdStatus::Active {
             return Err(CardError::HouseholdNotActive(household.status));
         }
-        let issued = self
-            .with_fresh_number(pin, household.id, |card| {
+        let (card, pan) = self
+            .with_fresh_number(pin, household.id, None, |card| {
                 let store = self.store.clone();
                 async move { store.issue_card(card, actor).await }
             })
             .await?;
-        tracing::info!(card = %issued.pan, household = %household.id, "card issued");
-        Ok(issued)
+        tracing::info!(card = %pan, household = %household.id, "card issued");
+        Ok(Issued { card, pan })
     }
 
     /// Ends `old` (it becomes `replaced`) and issues its household a new card, in one transaction.
@@ -116,14 +121,15 @@ impl Cards {
         actor: UserId,
     ) -> Result<Issued, CardError> {
         let old = self.get(old).await?;
-        let issued = self
-            .with_fresh_number(pin, old.household_id, |card| {
+        self.representative_still_valid(&old).await?;
+        let (card, pan) = self
+            .with_fresh_number(pin, old.household_id, old.representative_id, |card| {
                 let (store, reason) = (self.store.clone(), reason.clone());
                 async move { store.replace_card(old.id, card, reason, actor).await }
             })
             .await?;
-        tracing::info!(old = %old.pan_last4, new = %issued.pan, "card replaced");
-        Ok(issued)
+        tracing::info!(old = %old.pan_last4, new = %pan, "card replaced");
+        Ok(Issued { card, pan })
     }
 
     /// Blocks, unblocks or reports a card lost, from whichever states allow it (a conflict
@@ -139,6 +145,10 @@ impl Cards {
     ) -> Result<CardRecord, CardError> {
         if to == CardStatus::Replaced {
             return Err(CardError::ReplaceSeparately);
+        }
+        if to == CardStatus::Active {
+            self.representative_still_valid(&self.get(card).await?)
+                .await?;
         }
         let change = CardStatusChange {
             card,
@@ -239,26 +249,49 @@ impl Cards {
         Ok(from)
     }
 
-    /// Draws card numbers until one is free, then stores the card with `store_card`.
-    async fn with_fresh_number<F, Fut>(
+    /// Refuses a representative's card whose representative has ended or run past their date.
+    async fn representative_still_valid(&self, card: &CardRecord) -> Result<(), CardError> {
+        let Some(id) = card.representative_id else {
+            return Ok(());
+        };
+        let today = crate::business_day::local_today(chrono::Utc::now());
+        let status = self
+            .store
+            .representatives()
+            .get_representative(id)
+            .await?
+            .map_or(RepresentativeStatus::Revoked, |representative| {
+                representative.status_on(today)
+            });
+        if status != RepresentativeStatus::Active {
+            return Err(CardError::RepresentativeEnded(status));
+        }
+        Ok(())
+    }
+
+    /// Draws card numbers until one is free, then stores the card (for the household, or for
+    /// `representative`) with `store_card`, which answers what it stored.
+    pub(crate) async fn with_fresh_number<T, F, Fut>(
         &self,
         pin: &Pin,
         household: HouseholdId,
+        representative: Option<RepresentativeId>,
         store_card: F,
-    ) -> Result<Issued, CardError>
+    ) -> Result<(T, Pan), CardError>
     where
         F: Fn(NewCard) -> Fut,
-        Fut: std::future::Future<Output = Result<CardRecord, StoreError>>,
+        Fut: std::future::Future<Output = Result<T, StoreError>>,
     {
         for _ in 0..PAN_DRAWS {
             let pan = Pan::generate(&self.policy.prefix, &mut rand::thread_rng());
             let card = NewCard {
                 household_id: household,
+                representative_id: representative,
                 pan: self.pans.protect(pan.expose()),
                 pin_hash: self.pins.verification_value(pan.expose(), pin),
             };
             match store_card(card).await {
-                Ok(card) => return Ok(Issued { card, pan }),
+                Ok(stored) => return Ok((stored, pan)),
                 Err(StoreError::Duplicate { constraint }) if constraint == "cards_pan_hash_key" => {
                     continue
                 }

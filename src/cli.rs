@@ -202,6 +202,10 @@ pub enum UserCommand {
         /// several (required for verifiers, refused for others).
         #[arg(long)]
         kelurahan: Vec<String>,
+        /// The person's NIK (16 digits), optional; an operator's keeps them from being named a
+        /// household's representative.
+        #[arg(long)]
+        nik: Option<String>,
     },
 }
 
@@ -218,7 +222,12 @@ pub async fn user_add(common: &CommonArgs, command: UserCommand) -> anyhow::Resu
         role,
         ewarung,
         kelurahan,
+        nik,
     } = command;
+    let nik = nik
+        .map(|nik| crate::domain::identity::Nik::parse_as_printed(&nik))
+        .transpose()
+        .map_err(|invalid| anyhow::anyhow!("--nik: {}", invalid.message))?;
     let username = crate::domain::username::parse(&username).map_err(|e| anyhow::anyhow!(e))?;
     let binding = crate::registry::users::Binding::parse(role, ewarung.map(EwarungId), &kelurahan)
         .map_err(|invalid| match invalid.code {
@@ -245,6 +254,7 @@ pub async fn user_add(common: &CommonArgs, command: UserCommand) -> anyhow::Resu
     let store = store::open(&common.database_url(), &common.connect_options()).await?;
     let user = store
         .create_user(NewUser {
+            nik: nik.map(|nik| nik.as_str().to_string()),
             username,
             password_hash: password::hash(&password)?,
             role,

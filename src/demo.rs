@@ -30,6 +30,11 @@ pub const DEMO_PIN: &str = "123456";
 pub const DEMO_TERMINAL_PIN_KEY: &str = terminal_link::pin_block::DEMO_KEY_HEX;
 const SEED: u64 = 20_261_123;
 
+/// The NIK of the first demo E-Warung's owner (Ibu Siti Aminah) and of its operator
+/// `warung-berkah`: neither may be named a household's representative.
+pub const DEMO_OWNER_NIK: &str = "6472016005750001";
+pub const DEMO_OPERATOR_NIK: &str = "6472012502900003";
+
 /// (username, role, password, E-Warung index for operators)
 const USERS: &[(&str, Role, &str, Option<usize>)] = &[
     ("admin", Role::Admin, "demo-admin-pass", None),
@@ -159,6 +164,7 @@ pub async fn load(state: &AppState) -> anyhow::Result<()> {
     let mut ewarung_ids: Vec<EwarungId> = Vec::new();
     let bootstrap = store
         .create_user(NewUser {
+            nik: None,
             username: USERS[0].0.into(),
             password_hash: password::hash(USERS[0].2)?,
             role: USERS[0].1,
@@ -168,7 +174,7 @@ pub async fn load(state: &AppState) -> anyhow::Result<()> {
         })
         .await?;
     let admin: UserId = bootstrap.id;
-    for (name, owner, address, account, terminals) in ewarungs {
+    for (index, (name, owner, address, account, terminals)) in ewarungs.into_iter().enumerate() {
         let bank_account = BankAccount {
             bank_code: "124".into(),
             account_number: account.into(),
@@ -177,6 +183,7 @@ pub async fn load(state: &AppState) -> anyhow::Result<()> {
         let ewarung = store
             .create_ewarung(
                 NewEwarung {
+                    owner_nik: (index == 0).then(|| DEMO_OWNER_NIK.to_string()),
                     name: name.into(),
                     owner_name: owner.into(),
                     address,
@@ -202,6 +209,7 @@ pub async fn load(state: &AppState) -> anyhow::Result<()> {
     }
     for (username, role, secret, ewarung) in &USERS[1..] {
         let user = NewUser {
+            nik: (*username == "warung-berkah").then(|| DEMO_OPERATOR_NIK.to_string()),
             username: username.to_string(),
             password_hash: password::hash(secret)?,
             role: *role,
@@ -319,6 +327,7 @@ pub async fn load(state: &AppState) -> anyhow::Result<()> {
         let pan = Pan::generate(&state.card_policy.prefix, &mut rng);
         let card = NewCard {
             household_id: household.id,
+            representative_id: None,
             pan: state.pans.protect(pan.expose()),
             pin_hash: state.pins.verification_value(pan.expose(), &pin),
         };

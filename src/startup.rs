@@ -101,6 +101,10 @@ impl Application {
                     common.data_dir.join("photos"),
                 )),
             },
+            representatives: crate::registry::representatives::Representatives {
+                store: store.clone(),
+                cards: cards.clone(),
+            },
             saldo_grants,
             // Ten wrong answers from one address, then fifteen minutes' rest.
             saldo_throttle: Arc::new(crate::auth::address_throttle::AddressThrottle::new(

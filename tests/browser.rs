@@ -292,6 +292,12 @@ async fn wait_for(client: &Client, locator: Locator<'_>) -> fantoccini::elements
         .unwrap_or_else(|error| panic!("waiting for {locator:?}: {error}"))
 }
 
+/// Sets a date input as the form sends it (typing into one depends on the browser's locale).
+async fn set_date(client: &Client, id: &str, date: &str) {
+    let script = format!("document.getElementById('{id}').value = '{date}';");
+    client.execute(&script, vec![]).await.unwrap();
+}
+
 /// Types `text` into the input with this id.
 /// Clicks the link reading `text`, finding it again when the page replaced it meanwhile (htmx
 /// swaps the search results in as typing settles).
@@ -403,6 +409,76 @@ async fn an_office_user_registers_a_household_and_reads_its_card_letter(app: Tes
         !client.source().await.unwrap().contains(&digits),
         "shown once only"
     );
+
+    // A representative with a card of their own: a minor is refused beside the birth date, the
+    // typed values are kept (never the PIN); an adult gets the card letter in their name.
+    click(&client, "#name-representative").await;
+    wait_for(&client, Locator::Id("valid_until")).await;
+    let representative = [
+        ("nik", "6472011001120006"),
+        ("name", "Andi Pratama"),
+        ("pin", "135790"),
+        ("pin_again", "135790"),
+    ];
+    for (id, value) in representative {
+        fill(&client, id, value).await;
+    }
+    set_date(&client, "birth_date", "2012-01-10").await;
+    click(&client, "input[name='sex'][value='male']").await;
+    client
+        .find(Locator::Css("#relation option[value='child']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    click(&client, "#name-representative").await;
+    let error = wait_for(&client, Locator::Id("birth_date-error"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(error.contains("17 tahun"), "{error}");
+    let pin_kept = client
+        .find(Locator::Id("pin"))
+        .await
+        .unwrap()
+        .prop("value")
+        .await
+        .unwrap();
+    assert_eq!(pin_kept.as_deref(), Some(""), "a PIN is never kept");
+    fill(&client, "nik", "6472015203900004").await;
+    fill(&client, "name", "Rina Rahmawati").await;
+    set_date(&client, "birth_date", "1990-03-12").await;
+    fill(&client, "pin", "135790").await;
+    fill(&client, "pin_again", "135790").await;
+    click(&client, "input[name='sex'][value='female']").await;
+    click(&client, "#name-representative").await;
+    wait_for(&client, Locator::Id("card-holder")).await;
+    assert!(text_of(&client, "card-holder")
+        .await
+        .contains("Rina Rahmawati"));
+    let rep_digits: String = text_of(&client, "card-number")
+        .await
+        .chars()
+        .filter(|c| c.is_ascii_digit())
+        .collect();
+    assert_eq!(rep_digits.len(), 16);
+    // Revoked from the household's page, with a reason.
+    client.goto(&household_page).await.unwrap();
+    let listed = text_of(&client, "representatives-table").await;
+    assert!(
+        listed.contains("Rina Rahmawati") && listed.contains("Aktif"),
+        "{listed}"
+    );
+    assert!(text_of(&client, "cards").await.contains("Rina Rahmawati"));
+    click_link(&client, "Cabut").await;
+    wait_for(&client, Locator::Id("reason")).await;
+    fill(&client, "reason", "keluarga meminta").await;
+    click(&client, "#revoke-representative").await;
+    wait_for(&client, Locator::Id("household-status")).await;
+    let listed = text_of(&client, "representatives-table").await;
+    assert!(listed.contains("Dicabut"), "{listed}");
     client.close().await.unwrap();
 }
 
@@ -773,13 +849,7 @@ async fn a_beneficiary_checks_the_balance_on_a_phone_and_the_office_adds_a_membe
         .unwrap();
     click(&office, "input[name='sex'][value='female']").await;
     // A date input takes its value in the browser's own format; set it as the form sends it.
-    office
-        .execute(
-            "document.getElementById('birth_date').value = '2015-07-02';",
-            vec![],
-        )
-        .await
-        .unwrap();
+    set_date(&office, "birth_date", "2015-07-02").await;
     fill(&office, "reason", "listed on the KK").await;
     click(&office, "form.fields button[type='submit']").await;
     // The NIK says the 1st: refused beside the field, what was typed kept.

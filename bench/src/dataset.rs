@@ -125,6 +125,7 @@ pub const OFFICE_PASSWORD: &str = "bench-office-password";
 /// An office user for the bench (the maker and the checker of its quota batches).
 pub fn office_user(username: &str) -> NewUser {
     NewUser {
+        nik: None,
         username: username.into(),
         password_hash: password::hash(OFFICE_PASSWORD).expect("hashing works"),
         role: Role::Office,
@@ -203,6 +204,7 @@ pub async fn redeem_dataset(
         let ewarung = store
             .create_ewarung(
                 NewEwarung {
+                    owner_nik: None,
                     name: format!("Bench E-Warung {index}"),
                     owner_name: "Bench".into(),
                     address: address(),
@@ -218,6 +220,7 @@ pub async fn redeem_dataset(
         let username = format!("bench-operator-{index}");
         store
             .create_user(NewUser {
+                nik: None,
                 username: username.clone(),
                 password_hash: password::hash(OPERATOR_PASSWORD)?,
                 role: Role::Operator,
@@ -266,6 +269,7 @@ pub async fn redeem_dataset(
         store
             .issue_card(
                 NewCard {
+                    representative_id: None,
                     household_id: household.id,
                     pan: state.pans.protect(pan.expose()),
                     pin_hash: state.pins.verification_value(pan.expose(), &pin),

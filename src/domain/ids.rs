@@ -111,3 +111,7 @@ id_type!(
     /// A complaint about a kiosk, a card, a balance or the household's data.
     ComplaintId
 );
+id_type!(
+    /// An adult named to buy on a household's entitlement with a card of their own.
+    RepresentativeId
+);

@@ -18,6 +18,7 @@ pub mod money;
 pub mod pan;
 pub mod pin;
 pub mod purchase;
+pub mod representative;
 pub mod role;
 pub mod string_enum;
 pub mod terminal;

@@ -273,6 +273,10 @@ impl From<crate::cards::CardError> for ApiError {
                 code: "household_has_card",
                 message,
             },
+            CardError::RepresentativeEnded(_) => ApiError::Conflict {
+                code: "representative_ended",
+                message,
+            },
             CardError::Pin(refusal) => pin_refusal(refusal),
             CardError::ReplaceSeparately | CardError::NoFreeNumber | CardError::Unreadable(_) => {
                 ApiError::Internal(anyhow::anyhow!(message))
@@ -391,6 +395,37 @@ impl From<crate::registry::visits::VisitError> for ApiError {
             },
             VisitError::Photo(PhotoError::Io(io)) => ApiError::Internal(io.into()),
             VisitError::Store(store) => store.into(),
+        }
+    }
+}
+
+impl From<crate::registry::representatives::RepresentativeError> for ApiError {
+    fn from(error: crate::registry::representatives::RepresentativeError) -> Self {
+        use crate::{
+            model::representatives::NamingConflict, registry::representatives::RepresentativeError,
+        };
+        match error {
+            RepresentativeError::NotFound => ApiError::NotFound {
+                entity: "representative",
+            },
+            RepresentativeError::HouseholdNotFound => ApiError::NotFound {
+                entity: "household",
+            },
+            RepresentativeError::Refused(refusals) => refusals.into(),
+            RepresentativeError::Conflict(refusal) => {
+                let code = match refusal {
+                    NamingConflict::HouseholdNotActive(_) => "household_not_active",
+                    NamingConflict::HouseholdFull => "representatives_full",
+                    NamingConflict::AlreadyRepresents => "already_represents",
+                    NamingConflict::RepresentsTwo => "represents_two_households",
+                    NamingConflict::EwarungOwner => "ewarung_owner",
+                    NamingConflict::Operator => "ewarung_operator",
+                };
+                conflict(code, &error)
+            }
+            RepresentativeError::AlreadyEnded(_) => conflict("invalid_state", &error),
+            RepresentativeError::Card(card) => card.into(),
+            RepresentativeError::Store(store) => store.into(),
         }
     }
 }

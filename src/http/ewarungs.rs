@@ -24,6 +24,11 @@ use terminal_link::pin_block::TerminalKey;
 pub struct CreateEwarung {
     name: String,
     owner_name: String,
+    /// The owner's NIK (16 digits), optional; it keeps the owner from being named a household's
+    /// representative.
+    #[serde(default)]
+    #[schema(example = "6472011505700003")]
+    owner_nik: Option<String>,
     address: Address,
     bank_account: BankAccount,
 }
@@ -61,6 +66,7 @@ pub async fn create(
     let registration = EwarungRegistration::parse(
         &request.name,
         &request.owner_name,
+        request.owner_nik.as_deref().unwrap_or(""),
         request.address,
         &request.bank_account,
     )?;

@@ -20,6 +20,7 @@ pub mod programs;
 pub mod quota;
 pub mod recon;
 pub mod redemptions;
+pub mod representatives;
 pub mod sessions;
 pub mod state;
 pub mod terminals;
@@ -103,6 +104,15 @@ pub fn router(state: AppState, limits: Limits, pages: Router<AppState>) -> Route
         .route(
             "/households/{id}/visits",
             post(visits::record).get(visits::list),
+        )
+        .route(
+            "/households/{id}/representatives",
+            post(representatives::name).get(representatives::list),
+        )
+        .route("/representatives/{id}", get(representatives::get))
+        .route(
+            "/representatives/{id}/revoke",
+            post(representatives::revoke),
         )
         .route(
             "/visits/{id}/photo",

@@ -30,6 +30,8 @@ use crate::http::{
         crate::http::change_requests::reject,
         crate::http::visits::record, crate::http::visits::list, crate::http::visits::add_photo,
         crate::http::visits::photo,
+        crate::http::representatives::name, crate::http::representatives::list,
+        crate::http::representatives::get, crate::http::representatives::revoke,
         crate::http::complaints::file, crate::http::complaints::list,
         crate::http::complaints::get, crate::http::complaints::assign,
         crate::http::complaints::resolve,

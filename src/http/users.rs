@@ -28,6 +28,11 @@ pub struct CreateUser {
     /// every other role.
     #[serde(default)]
     kelurahan: Vec<String>,
+    /// The person's NIK (16 digits), optional. An operator's keeps them from being named a
+    /// household's representative.
+    #[serde(default)]
+    #[schema(example = "6472011203790002")]
+    nik: Option<String>,
 }
 
 #[utoipa::path(post, path = "/v1/users", tag = "users", request_body = CreateUser,
@@ -44,6 +49,7 @@ pub async fn create(
         Ok(request.role),
         request.ewarung_id,
         &request.kelurahan,
+        request.nik.as_deref().unwrap_or(""),
     )?;
     let user = state.users.create(account, caller.user).await?;
     Ok((StatusCode::CREATED, Json(user)))

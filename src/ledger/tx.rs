@@ -45,6 +45,8 @@ pub struct CardWithHousehold {
     pub household_status: HouseholdStatus,
     /// An open change request (moved away, head deceased) holds the household's cards.
     pub held_by_request: bool,
+    /// A representative's card: the representative's last valid day (`YYYY-MM-DD`).
+    pub representative_valid_until: Option<String>,
 }
 
 /// A transfer, to write or as stored. Holds carry `timeout_at`; resolutions carry `pending_id`.

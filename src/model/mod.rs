@@ -10,6 +10,7 @@ pub mod members;
 pub mod quota;
 pub mod recon;
 pub mod records;
+pub mod representatives;
 pub mod settlement;
 pub mod views;
 pub mod visits;

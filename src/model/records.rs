@@ -10,7 +10,7 @@ use crate::domain::{
     card::CardStatus,
     catalog::CommodityGroup,
     household::{Address, HouseholdStatus},
-    ids::{CardId, EwarungId, HouseholdId, ProgramId, UserId},
+    ids::{CardId, EwarungId, HouseholdId, ProgramId, RepresentativeId, UserId},
     role::Role,
     terminal::{EwarungStatus, TerminalStatus},
 };
@@ -37,6 +37,10 @@ pub struct UserRecord {
     #[sqlx(skip)]
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub kelurahan: Vec<String>,
+    /// The person's NIK, where given (an operator's keeps them from representing a household).
+    #[sqlx(default)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nik: Option<String>,
 }
 
 impl std::fmt::Debug for UserRecord {
@@ -89,6 +93,8 @@ pub struct NewUser {
     pub ewarung_id: Option<EwarungId>,
     /// A verifier's kelurahan; empty for every other role.
     pub kelurahan: Vec<String>,
+    /// The person's NIK where known (an operator's keeps them from representing a household).
+    pub nik: Option<String>,
     /// Who created the user; `None` for the bootstrap command line.
     pub actor: Option<UserId>,
 }
@@ -214,6 +220,9 @@ pub struct CardRecord {
     pub pin_failures: i32,
     pub locked_until: Option<DateTime<Utc>>,
     pub replaces: Option<CardId>,
+    /// Set on a representative's card: whose it is (`GET /v1/representatives/{id}`); the value
+    /// it spends is still the household's.
+    pub representative_id: Option<RepresentativeId>,
     pub issued_by: UserId,
     pub issued_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -237,6 +246,8 @@ pub struct ResealedPan {
 #[derive(Debug, Clone)]
 pub struct NewCard {
     pub household_id: HouseholdId,
+    /// The representative the card is made for; `None` for the household's own card.
+    pub representative_id: Option<RepresentativeId>,
     /// Never the number itself (see `auth::pan_vault`).
     pub pan: crate::auth::pan_vault::StoredPan,
     pub pin_hash: Vec<u8>,
@@ -247,6 +258,10 @@ pub struct EwarungRecord {
     pub id: EwarungId,
     pub name: String,
     pub owner_name: String,
+    /// The owner's NIK, where given (keeps them from representing a household).
+    #[sqlx(default)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub owner_nik: Option<String>,
     #[sqlx(flatten)]
     pub address: Address,
     #[sqlx(flatten)]
@@ -273,6 +288,8 @@ pub struct BankAccount {
 pub struct NewEwarung {
     pub name: String,
     pub owner_name: String,
+    /// The owner's NIK where known (keeps them from representing a household).
+    pub owner_nik: Option<String>,
     pub address: Address,
     pub bank_account: BankAccount,
 }

@@ -73,6 +73,8 @@ pub struct HouseholdPurchase {
     pub terminal_id: String,
     /// The last four digits of the card it was bought with.
     pub card_last4: Option<String>,
+    /// Whose card it was when a representative's: the representative's name.
+    pub representative_name: Option<String>,
     pub state: Option<String>,
     pub amount_minor: Option<i64>,
     /// Its retrieval reference number, as on the receipt.

@@ -18,6 +18,8 @@ pub enum ResponseCode {
     UnableToLocate,
     /// 51: the basket costs more than the household has left.
     InsufficientBalance,
+    /// 54: expired card: a representative's card past the date its authority runs until.
+    ExpiredCard,
     /// 55: wrong PIN.
     WrongPin,
     /// 57: not permitted to the cardholder: any cash transaction.
@@ -73,6 +75,7 @@ impl ResponseCode {
         ResponseCode::InvalidCard,
         ResponseCode::UnableToLocate,
         ResponseCode::InsufficientBalance,
+        ResponseCode::ExpiredCard,
         ResponseCode::WrongPin,
         ResponseCode::NotPermitted,
         ResponseCode::TerminalNotPermitted,
@@ -93,6 +96,7 @@ impl ResponseCode {
             ResponseCode::InvalidCard => "14",
             ResponseCode::UnableToLocate => "25",
             ResponseCode::InsufficientBalance => "51",
+            ResponseCode::ExpiredCard => "54",
             ResponseCode::WrongPin => "55",
             ResponseCode::NotPermitted => "57",
             ResponseCode::TerminalNotPermitted => "58",
@@ -120,6 +124,7 @@ impl ResponseCode {
                 ("Transaksi asal tidak ditemukan", "Original not found")
             }
             ResponseCode::InsufficientBalance => ("Saldo tidak cukup", "Insufficient balance"),
+            ResponseCode::ExpiredCard => ("Kartu kedaluwarsa", "Expired card"),
             ResponseCode::WrongPin => ("PIN salah", "Wrong PIN"),
             ResponseCode::NotPermitted => ("Tarik tunai tidak diizinkan", "Cash not permitted"),
             ResponseCode::TerminalNotPermitted => {

@@ -25,6 +25,7 @@ use crate::{
         money::{format_minor, Minor},
         pan,
         purchase::{self, Followup, PurchaseState, Refusal, RequestKind, Step},
+        representative,
         terminal::{EwarungStatus, TerminalStatus},
     },
     ledger::{
@@ -361,6 +362,7 @@ async fn usable_card(
         card,
         household_status,
         held_by_request,
+        representative_valid_until,
     }) = tx.card_by_pan_hash(pan_hash).await?
     else {
         return Ok(Err(refused(
@@ -374,6 +376,16 @@ async fn usable_card(
         return Ok(Err(refused(
             ResponseCode::RestrictedCard,
             reason,
+            Some(&card),
+        )));
+    }
+    // A representative's authority runs out at the end of its last day, local time; the
+    // office's revocation blocks the card (62 above).
+    let today = crate::business_day::local_today(crate::store::now());
+    if representative_valid_until.is_some_and(|until| representative::is_past(&until, today)) {
+        return Ok(Err(refused(
+            ResponseCode::ExpiredCard,
+            "the representative's authority has run past its last day".into(),
             Some(&card),
         )));
     }

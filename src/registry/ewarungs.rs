@@ -13,6 +13,7 @@ use crate::{
     domain::{
         bank,
         household::Address,
+        identity::Nik,
         ids::{EwarungId, UserId},
         limits::{NAME_CHARS, REASON_CHARS, SERIAL_CHARS},
         terminal::{EwarungStatus, TerminalId, TerminalStatus},
@@ -80,16 +81,18 @@ impl From<StoreError> for EwarungError {
 pub struct EwarungRegistration {
     name: String,
     owner_name: String,
+    owner_nik: Option<Nik>,
     address: Address,
     bank_account: BankAccount,
 }
 
 impl EwarungRegistration {
-    /// Checks every value; the refusals name the API's fields (`owner_name`, `address.rt`,
-    /// `bank_account.number`).
+    /// Checks every value; the refusals name the API's fields (`owner_name`, `owner_nik`,
+    /// `address.rt`, `bank_account.number`). The owner's NIK is optional (blank: none).
     pub fn parse(
         name: &str,
         owner_name: &str,
+        owner_nik: &str,
         address: Address,
         account: &BankAccount,
     ) -> Result<Self, Refusals> {
@@ -97,6 +100,13 @@ impl EwarungRegistration {
         let name = refusals.check("name", bounded(name, NAME_CHARS, "name"));
         let owner_name =
             refusals.check("owner_name", bounded(owner_name, NAME_CHARS, "owner_name"));
+        let owner_nik = if owner_nik.trim().is_empty() {
+            Some(None)
+        } else {
+            refusals
+                .check("owner_nik", Nik::parse_as_printed(owner_nik))
+                .map(Some)
+        };
         let address = refusals.merge(address.normalised());
         let bank_code = refusals.check(
             "bank_account.bank_code",
@@ -110,10 +120,13 @@ impl EwarungRegistration {
             "bank_account.holder",
             bounded(&account.account_holder, NAME_CHARS, "holder"),
         );
-        let registration = match (name, owner_name, address, bank_code, number, holder) {
+        let registration = match (
+            name, owner_name, owner_nik, address, bank_code, number, holder,
+        ) {
             (
                 Some(name),
                 Some(owner_name),
+                Some(owner_nik),
                 Some(address),
                 Some(bank_code),
                 Some(account_number),
@@ -121,6 +134,7 @@ impl EwarungRegistration {
             ) => Some(Self {
                 name,
                 owner_name,
+                owner_nik,
                 address,
                 bank_account: BankAccount {
                     bank_code,
@@ -200,6 +214,7 @@ impl Ewarungs {
         let ewarung = NewEwarung {
             name: registration.name,
             owner_name: registration.owner_name,
+            owner_nik: registration.owner_nik.map(|nik| nik.as_str().to_string()),
             address: registration.address,
             bank_account: registration.bank_account,
         };
@@ -298,7 +313,7 @@ mod tests {
             account_number: "12345".into(),
             account_holder: "Hj. Rahmah".into(),
         };
-        let refused = EwarungRegistration::parse("Mawar", "", address, &account).unwrap_err();
+        let refused = EwarungRegistration::parse("Mawar", "", "", address, &account).unwrap_err();
         let refusals: Vec<(&str, &str)> = refused
             .iter()
             .map(|(field, invalid)| (field, invalid.code))

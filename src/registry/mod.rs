@@ -13,6 +13,7 @@ pub mod households;
 pub mod members;
 pub mod programs;
 pub mod reach;
+pub mod representatives;
 pub mod users;
 pub mod visits;
 

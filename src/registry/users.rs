@@ -8,6 +8,7 @@ use std::sync::Arc;
 use crate::{
     auth::{password, password_workers::Overloaded},
     domain::{
+        identity::Nik,
         ids::{EwarungId, UserId},
         limits::AREA_CHARS,
         role::Role,
@@ -160,27 +161,35 @@ pub struct NewAccount {
     username: String,
     password: NewPassword,
     binding: Binding,
+    nik: Option<Nik>,
 }
 
 impl NewAccount {
     /// Checks every value; the refusals name the API's fields (`username`, `role`,
-    /// `ewarung_id`).
+    /// `ewarung_id`, `nik`). The NIK is optional (blank: none).
     pub fn parse(
         username: &str,
         password: &str,
         role: Read<Role>,
         ewarung: Option<EwarungId>,
         kelurahan: &[String],
+        nik: &str,
     ) -> Result<Self, Refusals> {
         let mut refusals = Refusals::default();
         let username = refusals.check("username", username::parse(username));
         let password = refusals.check("password", NewPassword::parse(password));
         let binding = refusals.merge(Binding::choose(role, ewarung, kelurahan));
-        let account = match (username, password, binding) {
-            (Some(username), Some(password), Some(binding)) => Some(Self {
+        let nik = if nik.trim().is_empty() {
+            Some(None)
+        } else {
+            refusals.check("nik", Nik::parse_as_printed(nik)).map(Some)
+        };
+        let account = match (username, password, binding, nik) {
+            (Some(username), Some(password), Some(binding), Some(nik)) => Some(Self {
                 username,
                 password,
                 binding,
+                nik,
             }),
             _ => None,
         };
@@ -217,6 +226,7 @@ impl Users {
             role: account.binding.role,
             ewarung_id: account.binding.ewarung,
             kelurahan: account.binding.kelurahan,
+            nik: account.nik.map(|nik| nik.as_str().to_string()),
             actor: Some(actor),
         };
         Ok(self.store.create_user(user).await?)
@@ -347,7 +357,7 @@ mod tests {
     #[test]
     fn a_new_account_keeps_every_refusal_and_a_missing_role_beside_role() {
         let unread = Err(Invalid::new("invalid_role", "no role"));
-        let refused = NewAccount::parse("A", "short", unread, None, &[]).unwrap_err();
+        let refused = NewAccount::parse("A", "short", unread, None, &[], "").unwrap_err();
         let fields: Vec<&str> = refused.iter().map(|(field, _)| field).collect();
         assert_eq!(fields, ["username", "password", "role"]);
     }

@@ -67,6 +67,22 @@ const SQLITE_UNIQUE_COLUMNS: &[(&str, &str)] = &[
     ("cards.pan", "cards_pan_key"),
     ("cards.pan_hash", "cards_pan_hash_key"),
     ("cards.household_id", "cards_one_live_card_per_household"),
+    (
+        "cards.representative_id",
+        "cards_one_live_card_per_representative",
+    ),
+    (
+        "household_representatives.household_id, household_representatives.slot",
+        "household_representatives_slot",
+    ),
+    (
+        "household_representatives.nik, household_representatives.nik_slot",
+        "household_representatives_nik_slot",
+    ),
+    (
+        "household_representatives.household_id, household_representatives.nik",
+        "household_representatives_once",
+    ),
     ("terminals.terminal_id", "terminals_pkey"),
     ("terminals.serial_number", "terminals_serial_number_key"),
     (

@@ -8,12 +8,15 @@ pub(crate) mod sql {
     pub const TERMINAL: &str = "SELECT t.terminal_id, t.ewarung_id, t.status, e.status AS ewarung_status, t.pin_key_wrapped
          FROM terminals t JOIN ewarungs e ON e.id = t.ewarung_id
          WHERE t.terminal_id = $1";
-    /// The card, its household's status, and whether an open change request (moved away, head
-    /// deceased) holds the household's cards.
+    /// The card, its household's status, whether an open change request (moved away, head
+    /// deceased) holds the household's cards, and a representative's card's last valid day.
     pub const CARD_BY_PAN_HASH: &str = "SELECT c.*, h.status AS household_status,
              EXISTS (SELECT 1 FROM change_requests q WHERE q.household_id = c.household_id
-                AND q.blocks_cards = TRUE AND q.state IN ('submitted', 'returned')) AS held_by_request
-         FROM cards c JOIN households h ON h.id = c.household_id WHERE c.pan_hash = $1";
+                AND q.blocks_cards = TRUE AND q.state IN ('submitted', 'returned')) AS held_by_request,
+             rep.valid_until AS representative_valid_until
+         FROM cards c JOIN households h ON h.id = c.household_id
+         LEFT JOIN household_representatives rep ON rep.id = c.representative_id
+         WHERE c.pan_hash = $1";
     pub const PROGRAM_BY_CODE: &str = "SELECT * FROM programs WHERE code = $1";
     pub const PROGRAM: &str = "SELECT * FROM programs WHERE id = $1";
     pub const PIN_FAILURE: &str = "UPDATE cards SET pin_failures = pin_failures + 1,

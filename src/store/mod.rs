@@ -19,6 +19,7 @@ pub(crate) mod numbering;
 pub mod postgres;
 pub(crate) mod read_ahead;
 pub(crate) mod registry;
+pub(crate) mod representative_sql;
 pub(crate) mod session_sql;
 pub mod sql_store;
 pub(crate) mod sql_text;
@@ -110,6 +111,43 @@ pub trait ComplaintStore: Send + Sync {
         &self,
         rrn: &str,
     ) -> StoreResult<Option<crate::model::complaints::ComplainedPurchase>>;
+}
+
+/// Authorised representatives and their cards (see `store::representative_sql`).
+#[async_trait]
+pub trait RepresentativeStore: Send + Sync {
+    /// Names a representative and issues their card, in one transaction (audited as
+    /// `household.representative_named`): first ends the household's and the person's
+    /// representatives past their date, then checks the household is active, the person is no
+    /// E-Warung owner or operator, and a slot is free for both. A refusal is the inner `Err`.
+    async fn name_representative(
+        &self,
+        representative: crate::model::representatives::NewRepresentative,
+        card: NewCard,
+    ) -> StoreResult<
+        Result<
+            (
+                crate::model::representatives::RepresentativeRecord,
+                CardRecord,
+            ),
+            crate::model::representatives::NamingConflict,
+        >,
+    >;
+    /// Revokes a representative and blocks their live card, in one transaction (audited as
+    /// `household.representative_revoked`); `StateConflict` when it has already ended.
+    async fn revoke_representative(
+        &self,
+        end: crate::model::representatives::RepresentativeEnd,
+    ) -> StoreResult<crate::model::representatives::RepresentativeRecord>;
+    async fn get_representative(
+        &self,
+        id: crate::domain::ids::RepresentativeId,
+    ) -> StoreResult<Option<crate::model::representatives::RepresentativeRecord>>;
+    /// A household's representatives, present and past, the latest named first.
+    async fn list_representatives(
+        &self,
+        household: HouseholdId,
+    ) -> StoreResult<Vec<crate::model::representatives::RepresentativeRecord>>;
 }
 
 /// Field visits to households (see `store::visit_sql`).
@@ -385,6 +423,8 @@ pub trait Store: Send + Sync + 'static {
     fn change_requests(&self) -> &dyn ChangeRequestStore;
     /// Field visits (see `store::visit_sql`).
     fn visits(&self) -> &dyn VisitStore;
+    /// Authorised representatives (see `store::representative_sql`).
+    fn representatives(&self) -> &dyn RepresentativeStore;
     /// Complaints (see `store::complaint_sql`).
     fn complaints(&self) -> &dyn ComplaintStore;
 }

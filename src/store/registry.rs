@@ -75,6 +75,47 @@ where
     Ok(())
 }
 
+/// Inserts a card (active, with its first PIN) inside the caller's transaction.
+pub(crate) async fn insert_card<DB: sqlx::Database>(
+    tx: &mut WriteTx<DB>,
+    card: &NewCard,
+    replaces: Option<CardId>,
+    actor: UserId,
+) -> StoreResult<CardRecord>
+where
+    for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
+    for<'q> DB::Arguments<'q>: sqlx::IntoArguments<'q, DB>,
+    for<'q> uuid::Uuid: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> Option<uuid::Uuid>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> Vec<u8>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> String: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> i32: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> DateTime<Utc>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'r> CardRecord: sqlx::FromRow<'r, DB::Row>,
+{
+    let now = crate::store::now();
+    let record = sqlx::query_as::<_, CardRecord>(
+        "INSERT INTO cards (id, household_id, pan_hash, pan_encrypted, pan_key_id, pan_last4, status,
+                            pin_hash, pin_failures, replaces, issued_by, issued_at, updated_at,
+                            representative_id)
+         VALUES ($1, $2, $3, $4, $10, $5, 'active', $6, 0, $7, $8, $9, $9, $11) RETURNING *",
+    )
+    .bind(CardId::new().0)
+    .bind(card.household_id.0)
+    .bind(card.pan.hash.clone())
+    .bind(card.pan.sealed.clone())
+    .bind(card.pan.last4.clone())
+    .bind(card.pin_hash.clone())
+    .bind(replaces.map(|id| id.0))
+    .bind(actor.0)
+    .bind(now)
+    .bind(card.pan.key_id as i32)
+    .bind(card.representative_id.map(|id| id.0))
+    .fetch_one(&mut **tx)
+    .await?;
+    Ok(record)
+}
+
 impl<E: Engine> SqlStore<E>
 where
     // How statements run: on a pool (reads) or a transaction's connection (writes).
@@ -115,33 +156,6 @@ where
     for<'r> (CardId, String): sqlx::FromRow<'r, <E::Db as sqlx::Database>::Row>,
     for<'r> (i64, i64, i64, i64, i64, i64): sqlx::FromRow<'r, <E::Db as sqlx::Database>::Row>,
 {
-    async fn insert_card(
-        tx: &mut WriteTx<E::Db>,
-        card: &NewCard,
-        replaces: Option<CardId>,
-        actor: UserId,
-    ) -> StoreResult<CardRecord> {
-        let now = crate::store::now();
-        let record = sqlx::query_as::<_, CardRecord>(
-            "INSERT INTO cards (id, household_id, pan_hash, pan_encrypted, pan_key_id, pan_last4, status,
-                                pin_hash, pin_failures, replaces, issued_by, issued_at, updated_at)
-             VALUES ($1, $2, $3, $4, $10, $5, 'active', $6, 0, $7, $8, $9, $9) RETURNING *",
-        )
-        .bind(CardId::new())
-        .bind(card.household_id)
-        .bind(&card.pan.hash)
-        .bind(&card.pan.sealed)
-        .bind(&card.pan.last4)
-        .bind(&card.pin_hash)
-        .bind(replaces)
-        .bind(actor)
-        .bind(now)
-        .bind(card.pan.key_id as i32)
-        .fetch_one(&mut **tx)
-        .await?;
-        Ok(record)
-    }
-
     /// Tells "no such card" from "card in the wrong state" after a conditional update
     /// matched nothing.
     async fn card_state_error(tx: &mut WriteTx<E::Db>, card: CardId) -> StoreError {
@@ -260,8 +274,8 @@ where
     async fn create_user(&self, user: NewUser) -> StoreResult<UserRecord> {
         let mut tx = self.engine.begin_write().await?;
         let record = sqlx::query_as::<_, UserRecord>(
-            "INSERT INTO users (id, username, password_hash, role, ewarung_id, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6) RETURNING *",
+            "INSERT INTO users (id, username, password_hash, role, ewarung_id, created_at, nik)
+             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING *",
         )
         .bind(UserId::new())
         .bind(&user.username)
@@ -269,6 +283,7 @@ where
         .bind(user.role)
         .bind(user.ewarung_id)
         .bind(crate::store::now())
+        .bind(user.nik.clone())
         .fetch_one(&mut *tx)
         .await?;
         let mut record = record;
@@ -707,7 +722,7 @@ where
 
     async fn issue_card(&self, card: NewCard, actor: UserId) -> StoreResult<CardRecord> {
         let mut tx = self.engine.begin_write().await?;
-        let record = Self::insert_card(&mut tx, &card, None, actor).await?;
+        let record = insert_card(&mut tx, &card, None, actor).await?;
         let detail = json!({ "household_id": card.household_id, "pan_last4": &card.pan.last4 });
         audit(
             &mut tx,
@@ -885,7 +900,7 @@ where
         if query.fetch_optional(&mut *tx).await?.is_none() {
             return Err(Self::card_state_error(&mut tx, old).await);
         }
-        let record = Self::insert_card(&mut tx, &new, Some(old), actor).await?;
+        let record = insert_card(&mut tx, &new, Some(old), actor).await?;
         let detail = json!({ "replaced_by": record.id, "reason": reason,
                              "new_pan_last4": &new.pan.last4 });
         audit(
@@ -1017,8 +1032,8 @@ where
         let mut tx = self.engine.begin_write().await?;
         let record = sqlx::query_as::<_, EwarungRecord>(
             "INSERT INTO ewarungs (id, name, owner_name, street, rt, rw, kelurahan, kecamatan,
-                 bank_code, bank_account_number, bank_account_holder, status, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'active', $12) RETURNING *",
+                 bank_code, bank_account_number, bank_account_holder, status, created_at, owner_nik)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'active', $12, $13) RETURNING *",
         )
         .bind(EwarungId::new())
         .bind(&ewarung.name)
@@ -1032,6 +1047,7 @@ where
         .bind(&ewarung.bank_account.account_number)
         .bind(&ewarung.bank_account.account_holder)
         .bind(crate::store::now())
+        .bind(ewarung.owner_nik.clone())
         .fetch_one(&mut *tx)
         .await?;
         let detail = json!({ "name": ewarung.name, "owner_name": ewarung.owner_name,
@@ -1370,6 +1386,10 @@ where
     }
 
     fn complaints(&self) -> &dyn crate::store::ComplaintStore {
+        self
+    }
+
+    fn representatives(&self) -> &dyn crate::store::RepresentativeStore {
         self
     }
 

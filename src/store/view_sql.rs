@@ -175,9 +175,11 @@ where
         let ids = crate::store::ledger_store::value_rows::<E::Db>(1, redemptions.len());
         let sql = format!(
             "SELECT r.id, r.created_at, e.name AS ewarung_name, r.terminal_id,
-                    c.pan_last4 AS card_last4, r.state, r.amount_minor, r.rrn
+                    c.pan_last4 AS card_last4, rep.name AS representative_name, r.state,
+                    r.amount_minor, r.rrn
              FROM redemptions r JOIN ewarungs e ON e.id = r.ewarung_id
              LEFT JOIN cards c ON c.id = r.card_id
+             LEFT JOIN household_representatives rep ON rep.id = c.representative_id
              WHERE r.id IN {ids}
              ORDER BY r.created_at DESC, r.id DESC"
         );

@@ -56,7 +56,8 @@ const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; st
 pub fn router(state: AppState) -> Router<AppState> {
     use pages::{
         audit, auth, bank, cards, change_requests, complaints, ewarungs, home, households, kiosk,
-        members, office, programs, quota, register, saldo, status_change, users, visits,
+        members, office, programs, quota, register, representatives, saldo, status_change, users,
+        visits,
     };
     Router::new()
         .route("/", get(home::show))
@@ -127,6 +128,18 @@ pub fn router(state: AppState) -> Router<AppState> {
             axum::routing::post(visits::record.layer(axum::extract::DefaultBodyLimit::disable())),
         )
         .route("/visits/{id}/photo", get(visits::photo))
+        .route(
+            "/households/{id}/representatives/new",
+            get(representatives::new_form),
+        )
+        .route(
+            "/households/{id}/representatives",
+            axum::routing::post(representatives::name),
+        )
+        .route(
+            "/representatives/{id}/revoke",
+            get(representatives::revoke_form).post(representatives::revoke),
+        )
         .route("/households/{id}/cards/new", get(cards::issue_form))
         .route("/households/{id}/cards", axum::routing::post(cards::issue))
         .route("/cards/{id}/letter", get(cards::letter))

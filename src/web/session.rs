@@ -288,6 +288,7 @@ mod tests {
             disabled_at: None,
             token_generation: 0,
             kelurahan: Vec::new(),
+            nik: None,
         }
     }
 

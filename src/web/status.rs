@@ -11,6 +11,9 @@ pub fn status_key(status: &str) -> &'static str {
         "replaced" => "status-replaced",
         "closed" => "status-closed",
         "retired" => "status-retired",
+        // Representatives.
+        "expired" => "status-expired",
+        "revoked" => "status-revoked",
         // Quota batches and reconciliation runs.
         "validating" => "quota-status-validating",
         "invalid" => "quota-status-invalid",
@@ -30,6 +33,7 @@ pub fn response_key(code: &str) -> &'static str {
         "14" => "rc-14",
         "25" => "rc-25",
         "51" => "rc-51",
+        "54" => "rc-54",
         "55" => "rc-55",
         "57" => "rc-57",
         "58" => "rc-58",
@@ -139,7 +143,7 @@ fn line_problem(
 
 /// Every action the audit log records (the store writes them; a unit test reads the sources
 /// for any it does not list), for the audit page's choices and words.
-pub const AUDIT_ACTIONS: [&str; 47] = [
+pub const AUDIT_ACTIONS: [&str; 49] = [
     "household.register",
     "household.member_added",
     "household.member_corrected",
@@ -147,6 +151,8 @@ pub const AUDIT_ACTIONS: [&str; 47] = [
     "household.head_changed",
     "household.visit",
     "household.visit_photo",
+    "household.representative_named",
+    "household.representative_revoked",
     "change_request.create",
     "change_request.submit",
     "change_request.revise",

@@ -21,6 +21,7 @@ mod quota;
 mod read_ahead;
 mod redemptions;
 mod registry;
+mod representatives;
 mod timeouts;
 mod verifiers;
 mod web;

@@ -23,9 +23,9 @@ const AUTHORIZE: &str = "SELECT clock_timestamp() AS clock, b.cutoff_minutes, b.
         EXISTS (SELECT 1 FROM redemptions r
                 WHERE r.terminal_id = $1 AND r.stan = $2 AND r.local_date = $3) AS request_taken,
         c.id, c.household_id, c.pan_last4, c.pan_encrypted, c.pan_key_id, c.status, c.status_reason,
-        c.pin_hash, c.pin_failures, c.locked_until, c.replaces, c.issued_by, c.issued_at,
-        c.updated_at,
-        h.status AS household_status,
+        c.pin_hash, c.pin_failures, c.locked_until, c.replaces, c.representative_id, c.issued_by,
+        c.issued_at, c.updated_at,
+        h.status AS household_status, rep.valid_until AS representative_valid_until,
         EXISTS (SELECT 1 FROM change_requests q WHERE q.household_id = c.household_id
                 AND q.blocks_cards = TRUE AND q.state IN ('submitted', 'returned')) AS held_by_request,
         a.id AS account_id, a.program_id, a.debits_pending, a.debits_posted, a.credits_pending,
@@ -42,6 +42,7 @@ const AUTHORIZE: &str = "SELECT clock_timestamp() AS clock, b.cutoff_minutes, b.
     LEFT JOIN ewarungs e ON e.id = t.ewarung_id
     LEFT JOIN cards c ON c.pan_hash = $4
     LEFT JOIN households h ON h.id = c.household_id
+    LEFT JOIN household_representatives rep ON rep.id = c.representative_id
     LEFT JOIN accounts a ON a.kind = 'entitlement' AND a.household_id = c.household_id
     LEFT JOIN programs p ON p.id = a.program_id
     WHERE b.id = 1

@@ -375,6 +375,7 @@ mod tests {
         assert_eq!(run_job(store.as_ref(), Job::ok()).await.unwrap(), 2);
         let user = store
             .create_user(crate::store::NewUser {
+                nik: None,
                 username: "after-the-panic".into(),
                 password_hash: "not a real hash".into(),
                 role: crate::domain::role::Role::Auditor,

@@ -208,6 +208,7 @@ fn card(row: &Row<'_>) -> rusqlite::Result<CardRecord> {
         pin_failures: row.get("pin_failures")?,
         locked_until: optional_time(row, "locked_until")?,
         replaces: row.get("replaces")?,
+        representative_id: row.get("representative_id")?,
         issued_by: row.get("issued_by")?,
         issued_at: time(row, "issued_at")?,
         updated_at: time(row, "updated_at")?,
@@ -423,6 +424,7 @@ impl<C: Deref<Target = Connection> + Send> LedgerTx for SqliteLedgerTx<C> {
                 card: card(row)?,
                 household_status: row.get("household_status")?,
                 held_by_request: row.get("held_by_request")?,
+                representative_valid_until: row.get("representative_valid_until")?,
             })
         })
     }

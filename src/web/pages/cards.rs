@@ -167,6 +167,8 @@ pub struct CardLetter {
     number: Option<String>,
     /// Where the household checks its balance (`/saldo` on the address this page was opened at).
     saldo_address: String,
+    /// A representative's card: who holds it and their last valid day (`DD-MM-YYYY`).
+    holder: Option<(String, String)>,
 }
 
 fn letter_path(card: CardId) -> String {
@@ -175,7 +177,7 @@ fn letter_path(card: CardId) -> String {
 
 /// After a card is issued: the browser is sent to its letter, which this session may see with
 /// the full number once (a reload, Back or another tab shows it masked).
-async fn to_letter(
+pub(crate) async fn to_letter(
     state: &AppState,
     signed: &SignedIn,
     issued: &Issued,
@@ -218,12 +220,29 @@ pub async fn letter(
     } else {
         None
     };
+    let holder = match card.representative_id {
+        Some(id) => state
+            .store
+            .representatives()
+            .get_representative(id)
+            .await?
+            .map(|representative| {
+                let until =
+                    chrono::NaiveDate::parse_from_str(&representative.valid_until, "%Y-%m-%d")
+                        .map_or(representative.valid_until.clone(), |date| {
+                            date.format("%d-%m-%Y").to_string()
+                        });
+                (representative.name, until)
+            }),
+        None => None,
+    };
     Ok(CardLetter {
         layout: Layout::new(&signed, "/households"),
         household: household(&state, card.household_id).await?,
         card,
         number,
         saldo_address: saldo_address(&headers),
+        holder,
     })
 }
 
@@ -275,6 +294,11 @@ fn refusal(signed: &SignedIn, error: CardError) -> Result<String, WebError> {
             status_words(status.as_str()),
         ),
         CardError::HouseholdHasCard => tr.t("card-refused-has-card"),
+        CardError::RepresentativeEnded(status) => tr.t1(
+            "card-refused-representative-ended",
+            "status",
+            status_words(status.as_str()),
+        ),
         CardError::Pin(_) => tr.t("card-refused-pin"),
         CardError::CardNotFound | CardError::HouseholdNotFound => return Err(WebError::NotFound),
         CardError::Store(store) => return Err(store.into()),

@@ -37,6 +37,8 @@ pub struct EwarungFields {
     #[serde(default)]
     owner: String,
     #[serde(default)]
+    owner_nik: String,
+    #[serde(default)]
     street: String,
     #[serde(default)]
     rt: String,
@@ -75,6 +77,7 @@ impl EwarungsPage {
         vec![
             ("name", "ewarungs-name", &f.name),
             ("owner", "ewarungs-owner", &f.owner),
+            ("owner_nik", "ewarungs-owner-nik", &f.owner_nik),
             ("street", "field-street", &f.street),
             ("rt", "field-rt", &f.rt),
             ("rw", "field-rw", &f.rw),
@@ -167,11 +170,16 @@ pub async fn create(
         account_number: fields.account_number.clone(),
         account_holder: fields.account_holder.clone(),
     };
-    let registered =
-        match EwarungRegistration::parse(&fields.name, &fields.owner, address, &account) {
-            Ok(registration) => state.ewarungs.register(registration, signed.user.id).await,
-            Err(refusals) => Err(refusals.into()),
-        };
+    let registered = match EwarungRegistration::parse(
+        &fields.name,
+        &fields.owner,
+        &fields.owner_nik,
+        address,
+        &account,
+    ) {
+        Ok(registration) => state.ewarungs.register(registration, signed.user.id).await,
+        Err(refusals) => Err(refusals.into()),
+    };
     let error = match registered {
         Ok(record) => {
             return Ok(Redirect::to(&format!("/ewarungs/{}", record.id.0)).into_response())

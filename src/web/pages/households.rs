@@ -139,6 +139,8 @@ pub struct HouseholdPage {
     /// Each change with the username of who made it.
     revisions: Vec<(RevisionRecord, String)>,
     cards: Vec<CardRecord>,
+    /// Its authorised representatives, present and past (not for verifiers).
+    representatives: Vec<crate::model::representatives::RepresentativeRecord>,
     /// The family card's people, the head first.
     members: Vec<crate::model::members::MemberRecord>,
     balances: Vec<crate::model::views::ProgramBalance>,
@@ -189,12 +191,55 @@ impl HouseholdPage {
         crate::web::status::purchase_key(state.as_deref().unwrap_or(""))
     }
 
-    /// Whether the household may be given a new card (none active or blocked).
+    /// Whether the household may be given a new card of its own (none active or blocked; a
+    /// representative's card is theirs).
     fn needs_card(&self) -> bool {
-        !self
-            .cards
+        !self.cards.iter().any(|card| {
+            card.representative_id.is_none() && matches!(card.status.as_str(), "active" | "blocked")
+        })
+    }
+
+    /// The representative a card was made for, by name.
+    fn card_holder(&self, card: &CardRecord) -> Option<&str> {
+        let id = card.representative_id?;
+        self.representatives
             .iter()
-            .any(|card| matches!(card.status.as_str(), "active" | "blocked"))
+            .find(|representative| representative.id == id)
+            .map(|representative| representative.name.as_str())
+    }
+
+    fn representative_status(
+        &self,
+        representative: &crate::model::representatives::RepresentativeRecord,
+    ) -> crate::domain::representative::RepresentativeStatus {
+        representative.status_on(crate::business_day::local_today(chrono::Utc::now()))
+    }
+
+    fn representative_status_key(
+        &self,
+        representative: &crate::model::representatives::RepresentativeRecord,
+    ) -> &'static str {
+        crate::web::status::status_key(self.representative_status(representative).as_str())
+    }
+
+    fn representative_active(
+        &self,
+        representative: &crate::model::representatives::RepresentativeRecord,
+    ) -> bool {
+        self.representative_status(representative)
+            == crate::domain::representative::RepresentativeStatus::Active
+    }
+
+    /// Whether another representative may be named (an active household with a free slot).
+    fn may_name_representative(&self) -> bool {
+        let active = self
+            .representatives
+            .iter()
+            .filter(|representative| self.representative_active(representative))
+            .count();
+        self.can_manage_cards
+            && self.household.status.as_str() == "active"
+            && active < crate::domain::representative::PER_HOUSEHOLD
     }
 
     fn status_key(&self, status: &str) -> &'static str {
@@ -259,20 +304,26 @@ pub async fn show(
     // A verifier works on who lives where: never the household's money or cards.
     let sees_money = signed.role().may(Permission::ReadRegistry);
     let views = state.store.views();
-    let (cards, balances, purchases) = if sees_money {
+    let (cards, representatives, balances, purchases) = if sees_money {
         (
             state.store.list_household_cards(id).await?,
+            state
+                .store
+                .representatives()
+                .list_representatives(id)
+                .await?,
             views.household_balances(id).await?,
             views.household_purchases(id, 20).await?,
         )
     } else {
-        (Vec::new(), Vec::new(), Vec::new())
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new())
     };
     Ok(HouseholdPage {
         layout: Layout::new(&signed, "/households"),
         household,
         revisions,
         cards,
+        representatives,
         members,
         balances,
         purchases,

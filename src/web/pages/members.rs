@@ -79,6 +79,11 @@ const RELATIONS: [(Relation, &str); 8] = [
     (Relation::Other, "relation-other"),
 ];
 
+/// Relations other than the head, with their words (also a representative's to the head).
+pub fn relations() -> &'static [(Relation, &'static str)] {
+    &RELATIONS
+}
+
 /// The words for a relation.
 pub fn relation_key(relation: Relation) -> &'static str {
     RELATIONS

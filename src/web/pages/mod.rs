@@ -15,6 +15,7 @@ pub mod office;
 pub mod programs;
 pub mod quota;
 pub mod register;
+pub mod representatives;
 pub mod saldo;
 pub mod status_change;
 pub mod users;

@@ -53,6 +53,9 @@ pub struct UserFields {
     /// A verifier's kelurahan, separated by commas.
     #[serde(default)]
     kelurahan: String,
+    /// The person's NIK, optional.
+    #[serde(default)]
+    nik: String,
 }
 
 #[derive(Template, WebTemplate)]
@@ -182,6 +185,7 @@ pub async fn create(
         role,
         ewarung,
         &kelurahan,
+        &fields.nik,
     );
     let same = fields.password == fields.password_again;
     let refused = match parsed {
