@@ -9,7 +9,7 @@ use chrono::{DateTime, Datelike, NaiveDate, Utc};
 
 use crate::{
     cards::Cards,
-    domain::{pan::Pan, pin::Pin},
+    domain::{expiry::next_month_start, pan::Pan, pin::Pin},
     model::views::{HouseholdPurchase, QuotaCredit},
     store::{Store, StoreError},
 };
@@ -158,16 +158,6 @@ fn store_error(error: crate::cards::CardError) -> SaldoError {
         crate::cards::CardError::Store(store) => SaldoError::Store(store),
         _ => SaldoError::Refused,
     }
-}
-
-/// The first day of the month after `today`.
-fn next_month_start(today: NaiveDate) -> NaiveDate {
-    let (year, month) = if today.month() == 12 {
-        (today.year() + 1, 1)
-    } else {
-        (today.year(), today.month() + 1)
-    };
-    NaiveDate::from_ymd_opt(year, month, 1).unwrap_or(today)
 }
 
 /// The period after the latest one loaded, or this month's when none was (`YYYY-MM`).

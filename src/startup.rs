@@ -101,6 +101,9 @@ impl Application {
                     common.data_dir.join("photos"),
                 )),
             },
+            dormancy: crate::registry::dormancy::Dormancy {
+                store: store.clone(),
+            },
             representatives: crate::registry::representatives::Representatives {
                 store: store.clone(),
                 cards: cards.clone(),

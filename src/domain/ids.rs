@@ -115,3 +115,7 @@ id_type!(
     /// An adult named to buy on a household's entitlement with a card of their own.
     RepresentativeId
 );
+id_type!(
+    /// A printed notice telling a dormant household what will expire.
+    DormancyNoticeId
+);

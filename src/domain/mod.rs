@@ -6,6 +6,7 @@ pub mod card;
 pub mod catalog;
 pub mod change_request;
 pub mod complaint;
+pub mod expiry;
 pub mod household;
 pub mod identity;
 pub mod ids;

@@ -430,6 +430,23 @@ impl From<crate::registry::representatives::RepresentativeError> for ApiError {
     }
 }
 
+impl From<crate::registry::dormancy::DormancyError> for ApiError {
+    fn from(error: crate::registry::dormancy::DormancyError) -> Self {
+        use crate::registry::dormancy::DormancyError;
+        match error {
+            DormancyError::ProgramNotFound => ApiError::NotFound { entity: "program" },
+            DormancyError::HouseholdNotFound => ApiError::NotFound {
+                entity: "household",
+            },
+            DormancyError::NoticeNotFound => ApiError::NotFound {
+                entity: "dormancy_notice",
+            },
+            DormancyError::NotDormant(_) => conflict("not_dormant", &error),
+            DormancyError::Store(store) => store.into(),
+        }
+    }
+}
+
 impl From<crate::registry::complaints::ComplaintError> for ApiError {
     fn from(error: crate::registry::complaints::ComplaintError) -> Self {
         use crate::registry::complaints::ComplaintError;

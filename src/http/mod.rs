@@ -8,6 +8,7 @@ pub mod change_requests;
 pub mod client_address;
 pub mod complaints;
 pub mod days;
+pub mod dormancy;
 pub mod error;
 pub mod ewarungs;
 pub mod health;
@@ -110,6 +111,11 @@ pub fn router(state: AppState, limits: Limits, pages: Router<AppState>) -> Route
             post(representatives::name).get(representatives::list),
         )
         .route("/representatives/{id}", get(representatives::get))
+        .route("/dormant-households", get(dormancy::list))
+        .route(
+            "/households/{id}/dormancy-notices",
+            post(dormancy::print).get(dormancy::list_for_household),
+        )
         .route(
             "/representatives/{id}/revoke",
             post(representatives::revoke),

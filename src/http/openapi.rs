@@ -32,6 +32,8 @@ use crate::http::{
         crate::http::visits::photo,
         crate::http::representatives::name, crate::http::representatives::list,
         crate::http::representatives::get, crate::http::representatives::revoke,
+        crate::http::dormancy::list, crate::http::dormancy::print,
+        crate::http::dormancy::list_for_household,
         crate::http::complaints::file, crate::http::complaints::list,
         crate::http::complaints::get, crate::http::complaints::assign,
         crate::http::complaints::resolve,

@@ -5,6 +5,7 @@
 
 pub mod change_requests;
 pub mod complaints;
+pub mod dormancy;
 pub mod error;
 pub mod members;
 pub mod quota;

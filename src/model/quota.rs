@@ -171,17 +171,7 @@ pub struct BatchSummary {
     pub total_minor: i64,
 }
 
-/// The oldest quota period whose credits still count on `as_of` for a program that carries
-/// entitlement over `carry_over_months` months: credits of earlier periods expire.
-pub fn expiry_cutoff(as_of: chrono::NaiveDate, carry_over_months: i32) -> String {
-    use chrono::Datelike;
-    let month_index = as_of.year() * 12 + as_of.month0() as i32 - carry_over_months;
-    format!(
-        "{:04}-{:02}",
-        month_index.div_euclid(12),
-        month_index.rem_euclid(12) + 1
-    )
-}
+pub use crate::domain::expiry::expiry_cutoff;
 
 #[cfg(test)]
 mod expiry_tests {

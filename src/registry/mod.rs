@@ -8,6 +8,7 @@
 
 pub mod change_requests;
 pub mod complaints;
+pub mod dormancy;
 pub mod ewarungs;
 pub mod households;
 pub mod members;

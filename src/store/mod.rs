@@ -11,6 +11,7 @@
 pub(crate) mod change_request_sql;
 pub(crate) mod complaint_sql;
 pub(crate) mod day_sql;
+pub(crate) mod dormancy_sql;
 pub(crate) mod error;
 mod ledger_sql;
 pub(crate) mod ledger_store;
@@ -148,6 +149,38 @@ pub trait RepresentativeStore: Send + Sync {
         &self,
         household: HouseholdId,
     ) -> StoreResult<Vec<crate::model::representatives::RepresentativeRecord>>;
+}
+
+/// Dormant balances and the notices printed for them (see `store::dormancy_sql`).
+#[async_trait]
+pub trait DormancyStore: Send + Sync {
+    /// Households of `filter` that hold value, were credited before the idle window and made
+    /// no approved purchase in it, by household id, in pages.
+    async fn list_dormant(
+        &self,
+        filter: crate::model::dormancy::DormantFilter,
+        page: Page,
+    ) -> StoreResult<Vec<crate::model::dormancy::DormantHousehold>>;
+    /// The quota credits (`household, period, amount`) of these households in a program.
+    async fn quota_credits_of(
+        &self,
+        program: crate::domain::ids::ProgramId,
+        households: &[HouseholdId],
+    ) -> StoreResult<Vec<(HouseholdId, String, i64)>>;
+    /// Records a printed notice (audited as `household.dormancy_notice`).
+    async fn record_notice(
+        &self,
+        notice: crate::model::dormancy::NewNotice,
+    ) -> StoreResult<crate::model::dormancy::DormancyNotice>;
+    async fn get_notice(
+        &self,
+        id: crate::domain::ids::DormancyNoticeId,
+    ) -> StoreResult<Option<crate::model::dormancy::DormancyNotice>>;
+    /// A household's notices, the latest first.
+    async fn list_notices(
+        &self,
+        household: HouseholdId,
+    ) -> StoreResult<Vec<crate::model::dormancy::DormancyNotice>>;
 }
 
 /// Field visits to households (see `store::visit_sql`).
@@ -425,6 +458,8 @@ pub trait Store: Send + Sync + 'static {
     fn visits(&self) -> &dyn VisitStore;
     /// Authorised representatives (see `store::representative_sql`).
     fn representatives(&self) -> &dyn RepresentativeStore;
+    /// Dormant balances and their notices (see `store::dormancy_sql`).
+    fn dormancy(&self) -> &dyn DormancyStore;
     /// Complaints (see `store::complaint_sql`).
     fn complaints(&self) -> &dyn ComplaintStore;
 }

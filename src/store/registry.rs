@@ -1393,6 +1393,10 @@ where
         self
     }
 
+    fn dormancy(&self) -> &dyn crate::store::DormancyStore {
+        self
+    }
+
     async fn list_audit(
         &self,
         subject_type: Option<String>,

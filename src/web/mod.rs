@@ -55,9 +55,9 @@ const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; st
 /// The pages and their static files, with the security headers every page response carries.
 pub fn router(state: AppState) -> Router<AppState> {
     use pages::{
-        audit, auth, bank, cards, change_requests, complaints, ewarungs, home, households, kiosk,
-        members, office, programs, quota, register, representatives, saldo, status_change, users,
-        visits,
+        audit, auth, bank, cards, change_requests, complaints, dormancy, ewarungs, home,
+        households, kiosk, members, office, programs, quota, register, representatives, saldo,
+        status_change, users, visits,
     };
     Router::new()
         .route("/", get(home::show))
@@ -128,6 +128,12 @@ pub fn router(state: AppState) -> Router<AppState> {
             axum::routing::post(visits::record.layer(axum::extract::DefaultBodyLimit::disable())),
         )
         .route("/visits/{id}/photo", get(visits::photo))
+        .route("/dormant", get(dormancy::list))
+        .route(
+            "/households/{id}/dormancy-notices",
+            axum::routing::post(dormancy::print),
+        )
+        .route("/dormancy-notices/{id}", get(dormancy::notice))
         .route(
             "/households/{id}/representatives/new",
             get(representatives::new_form),

@@ -143,7 +143,7 @@ fn line_problem(
 
 /// Every action the audit log records (the store writes them; a unit test reads the sources
 /// for any it does not list), for the audit page's choices and words.
-pub const AUDIT_ACTIONS: [&str; 49] = [
+pub const AUDIT_ACTIONS: [&str; 50] = [
     "household.register",
     "household.member_added",
     "household.member_corrected",
@@ -153,6 +153,7 @@ pub const AUDIT_ACTIONS: [&str; 49] = [
     "household.visit_photo",
     "household.representative_named",
     "household.representative_revoked",
+    "household.dormancy_notice",
     "change_request.create",
     "change_request.submit",
     "change_request.revise",

@@ -11,6 +11,7 @@ mod cards;
 mod change_requests;
 mod complaints;
 mod days;
+mod dormancy;
 mod ledger_contract;
 mod members;
 mod metrics;

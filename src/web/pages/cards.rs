@@ -248,7 +248,7 @@ pub async fn letter(
 
 /// The address of `/saldo` as the office reaches this server (the host it asked for, over TLS
 /// when it came over TLS).
-fn saldo_address(headers: &axum::http::HeaderMap) -> String {
+pub(crate) fn saldo_address(headers: &axum::http::HeaderMap) -> String {
     let host = headers
         .get(axum::http::header::HOST)
         .and_then(|host| host.to_str().ok())

@@ -6,6 +6,7 @@ pub mod bank;
 pub mod cards;
 pub mod change_requests;
 pub mod complaints;
+pub mod dormancy;
 pub mod ewarungs;
 pub mod home;
 pub mod households;

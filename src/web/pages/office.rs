@@ -18,6 +18,8 @@ pub struct OverviewPage {
     layout: Layout,
     month: String,
     overview: MonthOverview,
+    /// Whether this user may open the dormant balances' list (it names households).
+    sees_dormant: bool,
 }
 
 impl OverviewPage {
@@ -48,6 +50,7 @@ pub async fn overview(
         layout: Layout::new(&signed, "/office"),
         month,
         overview,
+        sees_dormant: signed.role().may(Permission::ReadRegistry),
     })
 }
 
