@@ -101,6 +101,9 @@ impl Application {
                     common.data_dir.join("photos"),
                 )),
             },
+            campaigns: crate::registry::campaigns::Campaigns {
+                store: store.clone(),
+            },
             dormancy: crate::registry::dormancy::Dormancy {
                 store: store.clone(),
             },

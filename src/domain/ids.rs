@@ -119,3 +119,7 @@ id_type!(
     /// A printed notice telling a dormant household what will expire.
     DormancyNoticeId
 );
+id_type!(
+    /// A re-verification campaign.
+    CampaignId
+);

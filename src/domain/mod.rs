@@ -2,6 +2,7 @@
 //! transitions. Nothing in here does I/O, so every rule can be tested directly.
 
 pub mod bank;
+pub mod campaign;
 pub mod card;
 pub mod catalog;
 pub mod change_request;

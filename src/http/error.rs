@@ -430,6 +430,17 @@ impl From<crate::registry::representatives::RepresentativeError> for ApiError {
     }
 }
 
+impl From<crate::registry::campaigns::CampaignError> for ApiError {
+    fn from(error: crate::registry::campaigns::CampaignError) -> Self {
+        use crate::registry::campaigns::CampaignError;
+        match error {
+            CampaignError::NotFound => ApiError::NotFound { entity: "campaign" },
+            CampaignError::Refused(refusals) => refusals.into(),
+            CampaignError::Store(store) => store.into(),
+        }
+    }
+}
+
 impl From<crate::registry::dormancy::DormancyError> for ApiError {
     fn from(error: crate::registry::dormancy::DormancyError) -> Self {
         use crate::registry::dormancy::DormancyError;

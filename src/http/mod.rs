@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod campaigns;
 pub mod cards;
 pub mod change_requests;
 pub mod client_address;
@@ -112,6 +113,9 @@ pub fn router(state: AppState, limits: Limits, pages: Router<AppState>) -> Route
         )
         .route("/representatives/{id}", get(representatives::get))
         .route("/dormant-households", get(dormancy::list))
+        .route("/campaigns", post(campaigns::open).get(campaigns::list))
+        .route("/campaigns/{id}", get(campaigns::get))
+        .route("/campaigns/{id}/households", get(campaigns::households))
         .route(
             "/households/{id}/dormancy-notices",
             post(dormancy::print).get(dormancy::list_for_household),

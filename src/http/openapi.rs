@@ -34,6 +34,8 @@ use crate::http::{
         crate::http::representatives::get, crate::http::representatives::revoke,
         crate::http::dormancy::list, crate::http::dormancy::print,
         crate::http::dormancy::list_for_household,
+        crate::http::campaigns::open, crate::http::campaigns::list, crate::http::campaigns::get,
+        crate::http::campaigns::households,
         crate::http::complaints::file, crate::http::complaints::list,
         crate::http::complaints::get, crate::http::complaints::assign,
         crate::http::complaints::resolve,

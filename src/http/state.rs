@@ -30,6 +30,8 @@ pub struct AppState {
     pub complaints: crate::registry::complaints::Complaints,
     /// Field visits and their photos.
     pub visits: crate::registry::visits::Visits,
+    /// Re-verification campaigns.
+    pub campaigns: crate::registry::campaigns::Campaigns,
     /// Dormant balances and the notices printed for them.
     pub dormancy: crate::registry::dormancy::Dormancy,
     /// Authorised representatives and their cards.

@@ -6,6 +6,7 @@
 //! API and the pages call the same methods and only translate: the API into its codes, the pages
 //! into words of the reader's language.
 
+pub mod campaigns;
 pub mod change_requests;
 pub mod complaints;
 pub mod dormancy;

@@ -8,6 +8,7 @@
 //! checkpointer, its quota staging and day reading) and [`postgres`] (its retried transactions,
 //! read-ahead, quota staging), behind [`sql_store::Engine`].
 
+pub(crate) mod campaign_sql;
 pub(crate) mod change_request_sql;
 pub(crate) mod complaint_sql;
 pub(crate) mod day_sql;
@@ -149,6 +150,39 @@ pub trait RepresentativeStore: Send + Sync {
         &self,
         household: HouseholdId,
     ) -> StoreResult<Vec<crate::model::representatives::RepresentativeRecord>>;
+}
+
+/// Re-verification campaigns (see `store::campaign_sql`).
+#[async_trait]
+pub trait CampaignStore: Send + Sync {
+    /// Opens a campaign with the households of its scope as they are now (audited as
+    /// `campaign.open`).
+    async fn open_campaign(
+        &self,
+        campaign: crate::model::campaigns::NewCampaign,
+    ) -> StoreResult<crate::model::campaigns::CampaignRecord>;
+    async fn get_campaign(
+        &self,
+        id: crate::domain::ids::CampaignId,
+    ) -> StoreResult<Option<crate::model::campaigns::CampaignRecord>>;
+    /// Campaigns, the latest opened first, in pages.
+    async fn list_campaigns(
+        &self,
+        page: Page,
+    ) -> StoreResult<Vec<crate::model::campaigns::CampaignRecord>>;
+    /// Households and visited households per kelurahan (only `within` for a verifier).
+    async fn campaign_progress(
+        &self,
+        id: crate::domain::ids::CampaignId,
+        within: Option<&[String]>,
+    ) -> StoreResult<Vec<crate::model::campaigns::KelurahanProgress>>;
+    /// A campaign's households by filter, by household id, in pages.
+    async fn campaign_households(
+        &self,
+        id: crate::domain::ids::CampaignId,
+        filter: crate::model::campaigns::CampaignHouseholdFilter,
+        page: Page,
+    ) -> StoreResult<Vec<crate::model::campaigns::CampaignHousehold>>;
 }
 
 /// Dormant balances and the notices printed for them (see `store::dormancy_sql`).
@@ -460,6 +494,8 @@ pub trait Store: Send + Sync + 'static {
     fn representatives(&self) -> &dyn RepresentativeStore;
     /// Dormant balances and their notices (see `store::dormancy_sql`).
     fn dormancy(&self) -> &dyn DormancyStore;
+    /// Re-verification campaigns (see `store::campaign_sql`).
+    fn campaigns(&self) -> &dyn CampaignStore;
     /// Complaints (see `store::complaint_sql`).
     fn complaints(&self) -> &dyn ComplaintStore;
 }

@@ -1397,6 +1397,10 @@ where
         self
     }
 
+    fn campaigns(&self) -> &dyn crate::store::CampaignStore {
+        self
+    }
+
     async fn list_audit(
         &self,
         subject_type: Option<String>,

@@ -55,7 +55,7 @@ const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; st
 /// The pages and their static files, with the security headers every page response carries.
 pub fn router(state: AppState) -> Router<AppState> {
     use pages::{
-        audit, auth, bank, cards, change_requests, complaints, dormancy, ewarungs, home,
+        audit, auth, bank, campaigns, cards, change_requests, complaints, dormancy, ewarungs, home,
         households, kiosk, members, office, programs, quota, register, representatives, saldo,
         status_change, users, visits,
     };
@@ -129,6 +129,8 @@ pub fn router(state: AppState) -> Router<AppState> {
         )
         .route("/visits/{id}/photo", get(visits::photo))
         .route("/dormant", get(dormancy::list))
+        .route("/campaigns", get(campaigns::list).post(campaigns::open))
+        .route("/campaigns/{id}", get(campaigns::show))
         .route(
             "/households/{id}/dormancy-notices",
             axum::routing::post(dormancy::print),

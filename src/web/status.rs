@@ -143,7 +143,7 @@ fn line_problem(
 
 /// Every action the audit log records (the store writes them; a unit test reads the sources
 /// for any it does not list), for the audit page's choices and words.
-pub const AUDIT_ACTIONS: [&str; 50] = [
+pub const AUDIT_ACTIONS: [&str; 51] = [
     "household.register",
     "household.member_added",
     "household.member_corrected",
@@ -154,6 +154,7 @@ pub const AUDIT_ACTIONS: [&str; 50] = [
     "household.representative_named",
     "household.representative_revoked",
     "household.dormancy_notice",
+    "campaign.open",
     "change_request.create",
     "change_request.submit",
     "change_request.revise",
@@ -197,8 +198,9 @@ pub const AUDIT_ACTIONS: [&str; 50] = [
 ];
 
 /// What the audit log's entries are about.
-pub const AUDIT_SUBJECTS: [&str; 14] = [
+pub const AUDIT_SUBJECTS: [&str; 15] = [
     "household",
+    "campaign",
     "change_request",
     "complaint",
     "card",

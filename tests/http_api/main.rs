@@ -7,6 +7,7 @@ mod common;
 mod auth;
 mod backup;
 mod bad_input;
+mod campaigns;
 mod cards;
 mod change_requests;
 mod complaints;

@@ -3,6 +3,7 @@
 pub mod audit;
 pub mod auth;
 pub mod bank;
+pub mod campaigns;
 pub mod cards;
 pub mod change_requests;
 pub mod complaints;

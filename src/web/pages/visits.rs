@@ -236,6 +236,9 @@ pub struct FieldPage {
     next: Option<String>,
     /// The verifier's open requests (submitted or returned), oldest first.
     requests: Vec<ChangeRequestRecord>,
+    /// Campaigns before their deadline, with how many of the verifier's households are still
+    /// to visit in each.
+    campaigns: Vec<(crate::model::campaigns::CampaignRecord, i64)>,
 }
 
 impl FieldPage {
@@ -302,6 +305,28 @@ pub async fn field(
         .into_iter()
         .filter(|r| r.state.is_open())
         .collect();
+    let reach = signed.reach(&state).await?;
+    let mut campaigns = Vec::new();
+    for campaign in state
+        .campaigns
+        .list(Page::first(Page::MAX_LIMIT))
+        .await
+        .map_err(|error| WebError::Internal(error.to_string()))?
+    {
+        let view = state
+            .campaigns
+            .get(campaign.id, &reach)
+            .await
+            .map_err(|error| WebError::Internal(error.to_string()))?;
+        let to_visit: i64 = view
+            .progress
+            .iter()
+            .map(|row| row.households - row.visited)
+            .sum();
+        if !view.closed && to_visit > 0 {
+            campaigns.push((view.campaign, to_visit));
+        }
+    }
     Ok(FieldPage {
         layout: Layout::new(&signed, "/field"),
         kelurahan,
@@ -309,5 +334,6 @@ pub async fn field(
         households,
         next,
         requests,
+        campaigns,
     })
 }
