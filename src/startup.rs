@@ -101,6 +101,9 @@ impl Application {
                     common.data_dir.join("photos"),
                 )),
             },
+            registry_imports: crate::registry::import::RegistryImports {
+                store: store.clone(),
+            },
             campaigns: crate::registry::campaigns::Campaigns {
                 store: store.clone(),
             },

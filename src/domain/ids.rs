@@ -123,3 +123,7 @@ id_type!(
     /// A re-verification campaign.
     CampaignId
 );
+id_type!(
+    /// An uploaded registry file (households and members).
+    RegistryImportId
+);

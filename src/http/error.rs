@@ -430,6 +430,35 @@ impl From<crate::registry::representatives::RepresentativeError> for ApiError {
     }
 }
 
+impl From<crate::registry::import::ImportError> for ApiError {
+    fn from(error: crate::registry::import::ImportError) -> Self {
+        use crate::registry::{import::ImportError, import_parse::ReadError};
+        match error {
+            ImportError::Empty => ApiError::Invalid {
+                code: "empty_file".into(),
+                message: error.to_string(),
+                field: None,
+            },
+            ImportError::Read(ReadError::Header(reason)) => ApiError::Invalid {
+                code: "invalid_header".into(),
+                message: reason.to_string(),
+                field: Some("header".into()),
+            },
+            ImportError::Read(ReadError::Interrupted(message)) => upload_interrupted(message),
+            ImportError::ParserStopped(_) => ApiError::Internal(anyhow::anyhow!(error)),
+            ImportError::NotFound => ApiError::NotFound {
+                entity: "registry_import",
+            },
+            ImportError::SameApprover(message) => ApiError::Forbidden {
+                code: "maker_checker",
+                message,
+            },
+            ImportError::NotValidated(_) => conflict("invalid_state", &error),
+            ImportError::Store(store) => store.into(),
+        }
+    }
+}
+
 impl From<crate::registry::campaigns::CampaignError> for ApiError {
     fn from(error: crate::registry::campaigns::CampaignError) -> Self {
         use crate::registry::campaigns::CampaignError;

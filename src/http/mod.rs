@@ -22,6 +22,7 @@ pub mod programs;
 pub mod quota;
 pub mod recon;
 pub mod redemptions;
+pub mod registry_imports;
 pub mod representatives;
 pub mod sessions;
 pub mod state;
@@ -113,6 +114,11 @@ pub fn router(state: AppState, limits: Limits, pages: Router<AppState>) -> Route
         )
         .route("/representatives/{id}", get(representatives::get))
         .route("/dormant-households", get(dormancy::list))
+        .route("/registry-imports/{id}", get(registry_imports::get))
+        .route(
+            "/registry-imports/{id}/errors",
+            get(registry_imports::errors),
+        )
         .route("/campaigns", post(campaigns::open).get(campaigns::list))
         .route("/campaigns/{id}", get(campaigns::get))
         .route("/campaigns/{id}/households", get(campaigns::households))
@@ -239,6 +245,18 @@ pub fn router(state: AppState, limits: Limits, pages: Router<AppState>) -> Route
         .route(
             "/recon/runs",
             post(recon::upload).layer(DefaultBodyLimit::disable()),
+        )
+        // A registry of a million members streams in, and its approval writes them in one
+        // transaction: both are bounded by the connection, not the request timeout.
+        .route(
+            "/registry-imports",
+            post(registry_imports::upload)
+                .layer(DefaultBodyLimit::disable())
+                .get(registry_imports::list),
+        )
+        .route(
+            "/registry-imports/{id}/approve",
+            post(registry_imports::approve),
         )
         // The API answers in JSON under /v1, also for what it does not have; every other
         // address is the web application's (which answers a browser with a page).

@@ -30,6 +30,8 @@ pub struct AppState {
     pub complaints: crate::registry::complaints::Complaints,
     /// Field visits and their photos.
     pub visits: crate::registry::visits::Visits,
+    /// Registry imports (a city's household list, as CSV).
+    pub registry_imports: crate::registry::import::RegistryImports,
     /// Re-verification campaigns.
     pub campaigns: crate::registry::campaigns::Campaigns,
     /// Dormant balances and the notices printed for them.

@@ -12,6 +12,7 @@ pub mod members;
 pub mod quota;
 pub mod recon;
 pub mod records;
+pub mod registry_import;
 pub mod representatives;
 pub mod settlement;
 pub mod views;

@@ -12,6 +12,8 @@ pub mod complaints;
 pub mod dormancy;
 pub mod ewarungs;
 pub mod households;
+pub mod import;
+pub mod import_parse;
 pub mod members;
 pub mod programs;
 pub mod reach;

@@ -21,6 +21,7 @@ pub(crate) mod numbering;
 pub mod postgres;
 pub(crate) mod read_ahead;
 pub(crate) mod registry;
+pub(crate) mod registry_import_sql;
 pub(crate) mod representative_sql;
 pub(crate) mod session_sql;
 pub mod sql_store;
@@ -150,6 +151,58 @@ pub trait RepresentativeStore: Send + Sync {
         &self,
         household: HouseholdId,
     ) -> StoreResult<Vec<crate::model::representatives::RepresentativeRecord>>;
+}
+
+/// Registry imports (see `store::registry_import_sql`).
+#[async_trait]
+pub trait RegistryImportStore: Send + Sync {
+    async fn create_import(
+        &self,
+        source_name: &str,
+        uploaded_by: UserId,
+    ) -> StoreResult<crate::model::registry_import::ImportRecord>;
+    /// Stages a chunk's good lines and refused lines.
+    async fn stage_import_chunk(
+        &self,
+        id: crate::domain::ids::RegistryImportId,
+        lines: &[crate::model::registry_import::ImportLine],
+        errors: &[crate::model::registry_import::ImportLineError],
+    ) -> StoreResult<()>;
+    /// Runs the whole-file checks (a NIK twice, a KK's head and address, a NIK held by another
+    /// household), counts what approval would do and settles the import `validated` (audited
+    /// as `registry_import.upload`).
+    async fn finish_import(
+        &self,
+        id: crate::domain::ids::RegistryImportId,
+        rows: i64,
+    ) -> StoreResult<crate::model::registry_import::ImportRecord>;
+    /// Removes an import still `validating` (its upload failed); true when there was one.
+    async fn abandon_import(&self, id: crate::domain::ids::RegistryImportId) -> StoreResult<bool>;
+    async fn get_import(
+        &self,
+        id: crate::domain::ids::RegistryImportId,
+    ) -> StoreResult<Option<crate::model::registry_import::ImportRecord>>;
+    /// Imports, the latest first, in pages.
+    async fn list_imports(
+        &self,
+        page: Page,
+    ) -> StoreResult<Vec<crate::model::registry_import::ImportRecord>>;
+    /// Refused lines after `after_line`, in line order.
+    async fn import_errors(
+        &self,
+        id: crate::domain::ids::RegistryImportId,
+        after_line: i64,
+        limit: u32,
+    ) -> StoreResult<Vec<crate::model::registry_import::ImportLineError>>;
+    /// Writes the import's new households with their members, in one transaction, for an
+    /// office user other than the uploader (audited as `registry_import.approve`); a KK
+    /// registered or a NIK taken since the upload is left out. `StateConflict` when it is not
+    /// `validated`, `MakerChecker` for the uploader.
+    async fn approve_import(
+        &self,
+        id: crate::domain::ids::RegistryImportId,
+        actor: UserId,
+    ) -> StoreResult<crate::model::registry_import::ImportRecord>;
 }
 
 /// Re-verification campaigns (see `store::campaign_sql`).
@@ -496,6 +549,8 @@ pub trait Store: Send + Sync + 'static {
     fn dormancy(&self) -> &dyn DormancyStore;
     /// Re-verification campaigns (see `store::campaign_sql`).
     fn campaigns(&self) -> &dyn CampaignStore;
+    /// Registry imports (see `store::registry_import_sql`).
+    fn registry_imports(&self) -> &dyn RegistryImportStore;
     /// Complaints (see `store::complaint_sql`).
     fn complaints(&self) -> &dyn ComplaintStore;
 }

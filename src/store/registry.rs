@@ -1401,6 +1401,10 @@ where
         self
     }
 
+    fn registry_imports(&self) -> &dyn crate::store::RegistryImportStore {
+        self
+    }
+
     async fn list_audit(
         &self,
         subject_type: Option<String>,

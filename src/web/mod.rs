@@ -56,8 +56,8 @@ const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; st
 pub fn router(state: AppState) -> Router<AppState> {
     use pages::{
         audit, auth, bank, campaigns, cards, change_requests, complaints, dormancy, ewarungs, home,
-        households, kiosk, members, office, programs, quota, register, representatives, saldo,
-        status_change, users, visits,
+        households, kiosk, members, office, programs, quota, register, registry_imports,
+        representatives, saldo, status_change, users, visits,
     };
     Router::new()
         .route("/", get(home::show))
@@ -152,6 +152,16 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/households/{id}/cards", axum::routing::post(cards::issue))
         .route("/cards/{id}/letter", get(cards::letter))
         .route("/cards/{id}/{action}", get(cards::confirm).post(cards::act))
+        .route(
+            "/registry-imports",
+            get(registry_imports::list)
+                .post(registry_imports::upload.layer(axum::extract::DefaultBodyLimit::disable())),
+        )
+        .route("/registry-imports/{id}", get(registry_imports::show))
+        .route(
+            "/registry-imports/{id}/approve",
+            axum::routing::post(registry_imports::approve),
+        )
         // A quota file streams (a million rows are ~36 MiB): no body limit, as for the API's.
         .route(
             "/quota",

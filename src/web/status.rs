@@ -143,7 +143,7 @@ fn line_problem(
 
 /// Every action the audit log records (the store writes them; a unit test reads the sources
 /// for any it does not list), for the audit page's choices and words.
-pub const AUDIT_ACTIONS: [&str; 51] = [
+pub const AUDIT_ACTIONS: [&str; 53] = [
     "household.register",
     "household.member_added",
     "household.member_corrected",
@@ -155,6 +155,8 @@ pub const AUDIT_ACTIONS: [&str; 51] = [
     "household.representative_revoked",
     "household.dormancy_notice",
     "campaign.open",
+    "registry_import.upload",
+    "registry_import.approve",
     "change_request.create",
     "change_request.submit",
     "change_request.revise",
@@ -198,8 +200,9 @@ pub const AUDIT_ACTIONS: [&str; 51] = [
 ];
 
 /// What the audit log's entries are about.
-pub const AUDIT_SUBJECTS: [&str; 15] = [
+pub const AUDIT_SUBJECTS: [&str; 16] = [
     "household",
+    "registry_import",
     "campaign",
     "change_request",
     "complaint",

@@ -23,6 +23,7 @@ mod quota;
 mod read_ahead;
 mod redemptions;
 mod registry;
+mod registry_imports;
 mod representatives;
 mod timeouts;
 mod verifiers;

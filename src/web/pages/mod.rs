@@ -17,6 +17,7 @@ pub mod office;
 pub mod programs;
 pub mod quota;
 pub mod register;
+pub mod registry_imports;
 pub mod representatives;
 pub mod saldo;
 pub mod status_change;
