@@ -177,6 +177,10 @@ async fn each_role_sees_its_menu_and_pages_pass_axe(app: TestApp) {
         format!("/ewarungs/{ewarung}/status"),
         format!("/ewarungs/{ewarung}/terminals/SMD00001/status"),
         "/quota/expire".to_string(),
+        format!("/households/{household}/representatives/new"),
+        "/dormant".to_string(),
+        "/campaigns".to_string(),
+        "/registry-imports".to_string(),
     ] {
         client.goto(&format!("{}{path}", app.base)).await.unwrap();
         let violations = accessibility_violations(&client).await;

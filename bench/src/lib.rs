@@ -11,6 +11,7 @@ pub mod pgbench;
 pub mod quota;
 pub mod recon;
 pub mod redeem;
+pub mod registry_import;
 pub mod stats;
 
 use clap::{Args, Subcommand};
@@ -22,6 +23,9 @@ pub enum BenchCommand {
     Redeem(redeem::RedeemArgs),
     /// Upload and validate a generated quota file against a raw bulk insert of the same rows.
     Quota(quota::QuotaArgs),
+    /// Import a generated registry of a million members (upload, check, approve) against a raw
+    /// bulk insert of the same rows into the registry's tables.
+    RegistryImport(registry_import::RegistryImportArgs),
     /// Reconcile a generated day of purchases against a bank file with planted exceptions, and
     /// time pandas doing the same merge.
     Recon(recon::ReconArgs),
@@ -63,6 +67,7 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Backup(args) => backup::run(args).await,
         BenchCommand::Quota(args) => quota::run(args).await,
         BenchCommand::Recon(args) => recon::run(args).await,
+        BenchCommand::RegistryImport(args) => registry_import::run(args).await,
         BenchCommand::Logins(args) => logins::run(args).await,
         BenchCommand::PgCrash(args) => pg_crash::run(args).await,
     }

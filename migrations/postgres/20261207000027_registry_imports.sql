@@ -55,6 +55,6 @@ CREATE TABLE registry_import_errors (
 );
 CREATE INDEX registry_import_errors_idx ON registry_import_errors (import_id, line_no);
 -- The whole-file checks (a NIK twice, a KK's head and address) and approval read the lines by
--- KK and by NIK.
-CREATE INDEX registry_import_lines_kk_idx ON registry_import_lines (import_id, kk_number);
-CREATE INDEX registry_import_lines_nik_idx ON registry_import_lines (import_id, nik);
+-- KK and by NIK, the earliest line first.
+CREATE INDEX registry_import_lines_kk_idx ON registry_import_lines (import_id, kk_number, line_no);
+CREATE INDEX registry_import_lines_nik_idx ON registry_import_lines (import_id, nik, line_no);

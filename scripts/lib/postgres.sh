@@ -2,7 +2,7 @@
 # cluster on a free port in a temporary directory, and remove it on exit. Source it, then call
 # `start_postgres EXTRA_SERVER_OPTIONS`; it sets PG_URL.
 
-log() { printf '== %s\n' "$*" >&2; }
+log() { printf '== [%4ss] %s\n' "$SECONDS" "$*" >&2; }
 
 find_pg_bin() {
     local dir

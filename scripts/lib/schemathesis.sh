@@ -33,7 +33,8 @@ fuzz_api() {
     done
     local role
     for role in admin:demo-admin-pass dinsos:demo-office-pass warung-berkah:demo-operator-pass \
-                kaltimtara:demo-bank-pass auditor:demo-auditor-pass; do
+                kaltimtara:demo-bank-pass auditor:demo-auditor-pass \
+                verifikator:demo-verifier-pass; do
         local user=${role%%:*} password=${role#*:} token
         token=$(curl -fs -X POST "$base/v1/auth/login" -H 'content-type: application/json' \
             -d "{\"username\":\"$user\",\"password\":\"$password\"}" \

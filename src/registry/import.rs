@@ -62,10 +62,7 @@ struct Ids {
 
 impl Ids {
     fn line(&mut self, line: CheckedLine) -> ImportLine {
-        let household_id = *self
-            .households
-            .entry(line.kk_number.clone())
-            .or_default();
+        let household_id = *self.households.entry(line.kk_number.clone()).or_default();
         ImportLine {
             line_no: line.line_no,
             kk_number: line.kk_number,

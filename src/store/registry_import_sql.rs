@@ -37,8 +37,8 @@ const CHECKS: [&str; 5] = [
      SELECT l.import_id, l.line_no, l.kk_number, 'nik', 'duplicate_nik',
             'this NIK is on an earlier line of the file'
      FROM registry_import_lines l
-     WHERE l.import_id = $1 AND EXISTS (SELECT 1 FROM registry_import_lines o
-         WHERE o.import_id = l.import_id AND o.nik = l.nik AND o.line_no < l.line_no)",
+     WHERE l.import_id = $1 AND l.line_no > (SELECT min(o.line_no) FROM registry_import_lines o
+         WHERE o.import_id = l.import_id AND o.nik = l.nik)",
     // A KK without a head: its first line is refused (the whole KK is then not imported).
     "INSERT INTO registry_import_errors (import_id, line_no, kk_number, field, code, message)
      SELECT l.import_id, l.line_no, l.kk_number, 'relation', 'head_missing',
@@ -47,16 +47,17 @@ const CHECKS: [&str; 5] = [
      WHERE l.import_id = $1
        AND NOT EXISTS (SELECT 1 FROM registry_import_lines h WHERE h.import_id = l.import_id
                          AND h.kk_number = l.kk_number AND h.relation = 'head')
-       AND NOT EXISTS (SELECT 1 FROM registry_import_lines o WHERE o.import_id = l.import_id
-                         AND o.kk_number = l.kk_number AND o.line_no < l.line_no)",
+       AND l.line_no = (SELECT min(o.line_no) FROM registry_import_lines o
+                        WHERE o.import_id = l.import_id AND o.kk_number = l.kk_number)",
     // A second head in one KK.
     "INSERT INTO registry_import_errors (import_id, line_no, kk_number, field, code, message)
      SELECT l.import_id, l.line_no, l.kk_number, 'relation', 'two_heads',
             'an earlier line of this KK is its head already'
      FROM registry_import_lines l
      WHERE l.import_id = $1 AND l.relation = 'head'
-       AND EXISTS (SELECT 1 FROM registry_import_lines h WHERE h.import_id = l.import_id
-                     AND h.kk_number = l.kk_number AND h.relation = 'head' AND h.line_no < l.line_no)",
+       AND l.line_no > (SELECT min(h.line_no) FROM registry_import_lines h
+                        WHERE h.import_id = l.import_id AND h.kk_number = l.kk_number
+                          AND h.relation = 'head')",
     // An address that differs from the head's within one KK.
     "INSERT INTO registry_import_errors (import_id, line_no, kk_number, field, code, message)
      SELECT l.import_id, l.line_no, l.kk_number, 'street', 'address_conflict',
