@@ -2,6 +2,22 @@
 //! (HTTP server, store, group commit) on a fresh database and, in the same run, the baseline the
 //! figure is compared with, so the ratio is independent of how fast this particular machine is.
 
+/// Runs `$body` with `$conn` bound to a connection of the URL's backend (`sqlx::Connection` in
+/// scope), `$db` naming its sqlx database type.
+macro_rules! with_connection {
+    ($url:expr, |$conn:ident, $db:ident| $body:block) => {
+        if $url.starts_with("sqlite:") {
+            type $db = sqlx::Sqlite;
+            let mut $conn = sqlx::SqliteConnection::connect($url).await?;
+            $body
+        } else {
+            type $db = sqlx::Postgres;
+            let mut $conn = sqlx::PgConnection::connect($url).await?;
+            $body
+        }
+    };
+}
+
 pub mod backup;
 pub mod dataset;
 pub mod logins;

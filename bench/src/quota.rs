@@ -203,21 +203,6 @@ fn gcd(a: usize, b: usize) -> usize {
     }
 }
 
-/// Runs `$body` with `$conn` bound to a connection of the URL's backend.
-macro_rules! with_connection {
-    ($url:expr, |$conn:ident, $db:ident| $body:block) => {
-        if $url.starts_with("sqlite:") {
-            type $db = sqlx::Sqlite;
-            let mut $conn = sqlx::SqliteConnection::connect($url).await?;
-            $body
-        } else {
-            type $db = sqlx::Postgres;
-            let mut $conn = sqlx::PgConnection::connect($url).await?;
-            $body
-        }
-    };
-}
-
 /// Bench setup only: households straight into the table, many per statement.
 async fn register_households(url: &str, rows: usize) -> anyhow::Result<()> {
     with_connection!(url, |conn, Db| {

@@ -210,21 +210,6 @@ fn write_file(path: &Path, households: usize) -> anyhow::Result<usize> {
     Ok(households * MEMBERS_PER_HOUSEHOLD)
 }
 
-/// Runs `$body` with `$conn` bound to a connection of the URL's backend.
-macro_rules! with_connection {
-    ($url:expr, |$conn:ident, $db:ident| $body:block) => {
-        if $url.starts_with("sqlite:") {
-            type $db = sqlx::Sqlite;
-            let mut $conn = sqlx::SqliteConnection::connect($url).await?;
-            $body
-        } else {
-            type $db = sqlx::Postgres;
-            let mut $conn = sqlx::PgConnection::connect($url).await?;
-            $body
-        }
-    };
-}
-
 /// The baseline: the file's rows straight into `households` (the head rows) and
 /// `household_members` (every row), many rows per statement, in one transaction, with no check,
 /// staging or revision. On SQLite the connection pays the service's durability (WAL,

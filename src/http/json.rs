@@ -22,13 +22,7 @@ where
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
-        let is_json = request
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|value| value.to_str().ok())
-            .and_then(|value| value.split(';').next())
-            .is_some_and(|mime| mime.trim().eq_ignore_ascii_case("application/json"));
-        if !is_json {
+        if media_type(request.headers()) != "application/json" {
             return Err(ApiError::UnsupportedMediaType {
                 accepted: "application/json",
             });
@@ -119,6 +113,17 @@ fn strip_position(text: &str) -> String {
         Some(index) => text[..index].to_string(),
         None => text.to_string(),
     }
+}
+
+/// A request's media type, lower case, without its parameters (`text/csv; charset=utf-8` is
+/// `text/csv`); empty when it has none.
+pub fn media_type(headers: &axum::http::HeaderMap) -> String {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.split(';').next())
+        .map(|value| value.trim().to_ascii_lowercase())
+        .unwrap_or_default()
 }
 
 #[cfg(test)]

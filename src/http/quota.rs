@@ -3,7 +3,7 @@
 
 use axum::{
     extract::{FromRequest, Request, State},
-    http::{header, StatusCode},
+    http::StatusCode,
     Json,
 };
 use futures_util::TryStreamExt;
@@ -64,13 +64,7 @@ pub async fn upload(
     request: Request,
 ) -> Result<(StatusCode, Json<BatchReport>), ApiError> {
     caller.require(Permission::LoadQuotas)?;
-    let mime = request
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .map(|v| v.trim().to_ascii_lowercase())
-        .unwrap_or_default();
+    let mime = crate::http::json::media_type(request.headers());
     let store = state.store.clone();
     let report = match mime.as_str() {
         "text/csv" => {

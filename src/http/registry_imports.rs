@@ -4,7 +4,7 @@
 
 use axum::{
     extract::{Request, State},
-    http::{header, StatusCode},
+    http::StatusCode,
     Json,
 };
 use futures_util::TryStreamExt;
@@ -48,13 +48,7 @@ pub async fn upload(
     request: Request,
 ) -> Result<(StatusCode, Json<ImportRecord>), ApiError> {
     caller.require(Permission::ManageHouseholds)?;
-    let mime = request
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .map(|v| v.trim().to_ascii_lowercase())
-        .unwrap_or_default();
+    let mime = crate::http::json::media_type(request.headers());
     if mime != "text/csv" {
         return Err(ApiError::UnsupportedMediaType {
             accepted: "text/csv",
