@@ -13,7 +13,7 @@ use serde_json::json;
 use tokio::io::{AsyncBufReadExt, BufReader};
 
 /// (file name, user, password, path): the pages the README shows.
-const PAGES: [(&str, &str, &str, &str); 14] = [
+const PAGES: [(&str, &str, &str, &str); 18] = [
     ("login", "", "", "/login"),
     ("beneficiary-saldo", "", "", "/saldo"),
     ("office-overview", "dinsos", "demo-office-pass", "/office"),
@@ -30,6 +30,25 @@ const PAGES: [(&str, &str, &str, &str); 14] = [
         "/households?q=6472010101230001",
     ),
     ("office-quota", "dinsos", "demo-office-pass", "/quota"),
+    (
+        "office-import",
+        "dinsos",
+        "demo-office-pass",
+        "/registry-imports",
+    ),
+    ("office-dormant", "dinsos", "demo-office-pass", "/dormant"),
+    (
+        "office-campaigns",
+        "dinsos",
+        "demo-office-pass",
+        "/campaigns",
+    ),
+    (
+        "verifier-field",
+        "verifikator",
+        "demo-verifier-pass",
+        "/field",
+    ),
     (
         "office-catalog",
         "dinsos",

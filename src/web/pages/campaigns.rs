@@ -154,7 +154,7 @@ pub async fn list(
         None => (OpenFields::default(), FieldErrors::default()),
     };
     Ok(CampaignsPage {
-        layout: Layout::new(&signed, LIST),
+        layout: Layout::new(&signed, "/households"),
         campaigns,
         can_open: signed.role().may(Permission::ManageHouseholds),
         fields,
@@ -239,7 +239,7 @@ pub async fn show(
             format!("{LIST}/{}?{query}", id.0)
         });
     Ok(CampaignPage {
-        layout: Layout::new(&signed, LIST),
+        layout: Layout::new(&signed, "/households"),
         view,
         progress: progress_text,
         kelurahan,
