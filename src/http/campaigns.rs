@@ -102,10 +102,7 @@ pub async fn households(
         limit: query.limit,
     }
     .page();
-    let kelurahan = query
-        .kelurahan
-        .map(|name| name.trim().to_string())
-        .filter(|name| !name.is_empty());
+    let kelurahan = crate::http::dormancy::kelurahan_filter(query.kelurahan.as_deref())?;
     let rows = state
         .campaigns
         .households(id, &reach, query.progress, kelurahan, page)

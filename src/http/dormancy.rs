@@ -42,6 +42,16 @@ pub struct PrintNotice {
     months: Option<u32>,
 }
 
+/// A kelurahan filter as given: none when blank, refused (422) when it cannot be a name.
+pub(crate) fn kelurahan_filter(given: Option<&str>) -> Result<Option<String>, ApiError> {
+    match given.map(str::trim).filter(|name| !name.is_empty()) {
+        None => Ok(None),
+        Some(name) => {
+            crate::http::text("kelurahan", name, crate::domain::limits::AREA_CHARS).map(Some)
+        }
+    }
+}
+
 fn idle_months(months: Option<u32>) -> Result<u32, ApiError> {
     let text = months.map(|months| months.to_string()).unwrap_or_default();
     parse_idle_months(&text).map_err(|invalid| ApiError::invalid("months", invalid))
@@ -62,10 +72,7 @@ pub async fn list(
         limit: query.limit,
     }
     .page();
-    let kelurahan = query
-        .kelurahan
-        .map(|name| name.trim().to_string())
-        .filter(|name| !name.is_empty());
+    let kelurahan = kelurahan_filter(query.kelurahan.as_deref())?;
     let rows = state
         .dormancy
         .list(&query.program, months, kelurahan, page)

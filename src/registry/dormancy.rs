@@ -51,6 +51,10 @@ pub struct Dormancy {
 
 impl Dormancy {
     async fn program(&self, code: &str) -> Result<ProgramRecord, DormancyError> {
+        // A code with control characters names no program (and PostgreSQL refuses a NUL in text).
+        if code.is_empty() || code.len() > 64 || code.chars().any(char::is_control) {
+            return Err(DormancyError::ProgramNotFound);
+        }
         self.store
             .find_program_by_code(code)
             .await?

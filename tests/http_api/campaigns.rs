@@ -116,6 +116,12 @@ async fn verifiers_work_a_campaign_and_the_office_follows_it(app: TestApp) {
         .await
         .expect(200);
     assert!(kks(&missed).is_empty());
+    app.get(
+        &format!("{path}/households?kelurahan=Gunung%00Kelua"),
+        &office,
+    )
+    .await
+    .expect_error(422, "control_characters");
 
     // One kelurahan's campaign holds its households only; today's visit is within its window.
     let one_kelurahan = app

@@ -124,6 +124,13 @@ async fn idle_households_are_listed_with_what_expires_and_notified(app: TestApp)
     app.get("/v1/dormant-households?program=NOPE", &office)
         .await
         .expect_error(404, "program_not_found");
+    // Text the database cannot hold (a NUL) is refused, never sent to it.
+    app.post(&notices, &office, json!({"program": "\u{88}\u{0}"}))
+        .await
+        .expect_error(404, "program_not_found");
+    app.get(&format!("{LIST}&kelurahan=Pel%00ita"), &office)
+        .await
+        .expect_error(422, "control_characters");
     app.get(LIST, &operator)
         .await
         .expect_error(403, "forbidden_role");

@@ -220,11 +220,17 @@ pub async fn show(
         limit: PAGE_SIZE,
     };
     let within = (!kelurahan.is_empty()).then(|| kelurahan.clone());
-    let rows = state
-        .campaigns
-        .households(id, &reach, progress, within, page)
-        .await
-        .map_err(web)?;
+    // A kelurahan that cannot be a name (control characters) matches no household.
+    let readable = kelurahan.chars().all(|c| !c.is_control());
+    let rows = if readable {
+        state
+            .campaigns
+            .households(id, &reach, progress, within, page)
+            .await
+            .map_err(web)?
+    } else {
+        Vec::new()
+    };
     let progress_text = progress.map_or("all", |p| p.as_str()).to_string();
     let next = (rows.len() == PAGE_SIZE as usize)
         .then(|| rows.last())

@@ -190,11 +190,15 @@ pub async fn list(
         .map_err(|invalid| errors.invalid(&tr, "months", &invalid))
         .ok();
     let kelurahan = query.kelurahan.trim().to_string();
+    let kelurahan_ok = kelurahan.is_empty()
+        || crate::domain::text::bounded(&kelurahan, crate::domain::limits::AREA_CHARS, "kelurahan")
+            .map_err(|invalid| errors.invalid(&tr, "kelurahan", &invalid))
+            .is_ok();
     let page = Page {
         after: query.after,
         limit: PAGE_SIZE,
     };
-    let rows = match (months, program.is_empty()) {
+    let rows = match (months, program.is_empty() || !kelurahan_ok) {
         (Some(months), false) => {
             let within = (!kelurahan.is_empty()).then(|| kelurahan.clone());
             state
