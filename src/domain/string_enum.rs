@@ -23,7 +23,9 @@ macro_rules! string_enum {
                         $code,
                         format!(
                             concat!("'{}' is not one of: ", $($text, " "),+),
-                            text.chars().take(32).collect::<String>()
+                            // Echoed as printable text: a refusal is stored (a flash, a
+                            // file's error lines) and PostgreSQL's text holds no NUL.
+                            $crate::domain::text::printable(text, 32)
                         ).trim_end().to_string(),
                     )),
                 }

@@ -283,6 +283,17 @@ mod tests {
     }
 
     #[test]
+    fn a_refusal_never_echoes_a_control_character() {
+        let (_, errors) = read(&format!(
+            "{HEAD}6472010909990001,6472015501800001,Siti,he\u{0}ad,fe\u{7}male,1980-01-15,Jl. Mawar 1,3,2,Pelita,Samarinda Ilir\n"
+        ));
+        assert_eq!(errors.len(), 2, "{errors:?}");
+        for error in errors {
+            assert!(!error.message.chars().any(char::is_control), "{error:?}");
+        }
+    }
+
+    #[test]
     fn a_wrong_header_reads_nothing() {
         let refused = read_csv("kk,nik\n1,2\n".as_bytes(), today(), |_| true);
         assert!(matches!(refused, Err(ReadError::Header(_))));
