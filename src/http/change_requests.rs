@@ -137,6 +137,32 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(record)))
 }
 
+/// A change to household `id` made through its own endpoint (PATCH, …/status, …/members,
+/// …/head): written as a submitted request against `expected_revision`, for another office user
+/// to approve (four eyes), and answered 202 with the request.
+pub(crate) async fn propose_for_household(
+    state: &AppState,
+    caller: &Caller,
+    id: HouseholdId,
+    expected_revision: i32,
+    proposal: Proposal,
+    reason: String,
+) -> Result<(StatusCode, Json<ChangeRequestRecord>), ApiError> {
+    caller.require(Permission::ManageHouseholds)?;
+    caller.reach_household(state, id).await?;
+    let draft = Draft {
+        household_id: Some(id),
+        proposal,
+        reason,
+        seen_revision: Some(expected_revision),
+    };
+    let record = state
+        .change_requests
+        .propose(draft, true, caller.user)
+        .await?;
+    Ok((StatusCode::ACCEPTED, Json(record)))
+}
+
 #[utoipa::path(get, path = "/v1/change-requests", tag = "change-requests", params(RequestQuery),
     responses((status = 200, body = Listing<ChangeRequestRecord>)), security(("bearer" = [])))]
 pub async fn list(

@@ -1,6 +1,7 @@
-//! Households: registration, data changes and status changes, each kept as a revision with who,
-//! when, what and why. Changes name the revision they were based on (optimistic locking). The
-//! rules are `registry::households`'; these handlers read, call and answer.
+//! Households: registration, and data and status changes proposed as change requests that another
+//! office user approves (four eyes); each applied change is kept as a revision with who, when,
+//! what and why. Changes name the revision they were based on (optimistic locking). The rules are
+//! `registry::households`' and `registry::change_requests`'; these handlers read, call and answer.
 
 use axum::{extract::State, http::StatusCode, Json};
 use serde::Deserialize;
@@ -8,15 +9,17 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::{
     domain::{
+        change_request::StatusGround,
         household::{Address, HouseholdStatus},
         ids::HouseholdId,
         role::Permission,
     },
     http::{
-        auth::Caller, error::ApiError, json::Body, state::AppState, Listing, PageQuery, Params,
-        PathParam,
+        auth::Caller, change_requests::propose_for_household, error::ApiError, json::Body,
+        state::AppState, Listing, PageQuery, Params, PathParam,
     },
-    registry::households::{DataChange, Registration, StatusChange},
+    model::change_requests::{ChangeRequestRecord, Proposal},
+    registry::households::Registration,
     store::{HouseholdFilter, HouseholdRecord, RevisionRecord},
 };
 
@@ -48,8 +51,15 @@ pub struct UpdateHousehold {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ChangeHouseholdStatus {
+    /// The revision this change was made against; a newer one answers 409 `stale_revision`.
     expected_revision: i32,
     status: HouseholdStatus,
+    /// `moved_away` or `no_longer_eligible` (ask for `exited`), `deceased_head` (`suspended` or
+    /// `exited`), `other` (any status; the default). A `moved_away` or `deceased_head` request
+    /// holds the household's cards (response code 78) until it is decided.
+    #[serde(default)]
+    #[schema(value_type = Option<String>, example = "moved_away")]
+    ground: Option<StatusGround>,
     reason: String,
 }
 
@@ -121,45 +131,54 @@ pub async fn get(
 }
 
 #[utoipa::path(patch, path = "/v1/households/{id}", tag = "households", request_body = UpdateHousehold,
-    responses((status = 200, body = HouseholdRecord)), security(("bearer" = [])))]
+    responses((status = 202, body = ChangeRequestRecord,
+        description = "Proposed: a submitted change request (kind `data`), applied when another office user approves it")),
+    security(("bearer" = [])))]
 pub async fn update(
     State(state): State<AppState>,
     caller: Caller,
     PathParam(id): PathParam<HouseholdId>,
     Body(request): Body<UpdateHousehold>,
-) -> Result<Json<HouseholdRecord>, ApiError> {
-    caller.require(Permission::ManageHouseholds)?;
-    let change = DataChange::parse(
+) -> Result<(StatusCode, Json<ChangeRequestRecord>), ApiError> {
+    let proposal = Proposal::Data {
+        head_nik: request.head_nik,
+        head_name: request.head_name,
+        address: request.address,
+    };
+    propose_for_household(
+        &state,
+        &caller,
+        id,
         request.expected_revision,
-        request.head_nik.as_deref(),
-        request.head_name.as_deref(),
-        request.address,
-        &request.reason,
-    )?;
-    Ok(Json(
-        state
-            .households
-            .change_data(id, change, caller.user)
-            .await?,
-    ))
+        proposal,
+        request.reason,
+    )
+    .await
 }
 
 #[utoipa::path(post, path = "/v1/households/{id}/status", tag = "households", request_body = ChangeHouseholdStatus,
-    responses((status = 200, body = HouseholdRecord)), security(("bearer" = [])))]
+    responses((status = 202, body = ChangeRequestRecord,
+        description = "Proposed: a submitted change request (kind `status`), applied when another office user approves it")),
+    security(("bearer" = [])))]
 pub async fn change_status(
     State(state): State<AppState>,
     caller: Caller,
     PathParam(id): PathParam<HouseholdId>,
     Body(request): Body<ChangeHouseholdStatus>,
-) -> Result<Json<HouseholdRecord>, ApiError> {
-    caller.require(Permission::ManageHouseholds)?;
-    let change = StatusChange::parse(request.expected_revision, request.status, &request.reason)?;
-    Ok(Json(
-        state
-            .households
-            .change_status(id, change, caller.user)
-            .await?,
-    ))
+) -> Result<(StatusCode, Json<ChangeRequestRecord>), ApiError> {
+    let proposal = Proposal::Status {
+        status: request.status,
+        ground: request.ground.unwrap_or(StatusGround::Other),
+    };
+    propose_for_household(
+        &state,
+        &caller,
+        id,
+        request.expected_revision,
+        proposal,
+        request.reason,
+    )
+    .await
 }
 
 #[utoipa::path(get, path = "/v1/households/{id}/revisions", tag = "households",

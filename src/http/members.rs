@@ -1,6 +1,7 @@
-//! Household members: listed, added, corrected, removed, and the head changed, each a revision of
-//! the household made against the revision the clerk saw, with why. The rules are
-//! `registry::members`'; these handlers read, call and answer.
+//! Household members: listed; added, corrected, removed and the head changed through change
+//! requests against the revision the clerk saw, with why, applied (as a revision of the household)
+//! when another office user approves them. The rules are `registry::members`' and
+//! `registry::change_requests`'; these handlers read, call and answer.
 
 use axum::{extract::State, http::StatusCode, Json};
 use serde::Deserialize;
@@ -10,12 +11,15 @@ use crate::{
     domain::{
         ids::{HouseholdId, MemberId},
         member::Relation,
-        role::Permission,
     },
-    http::{auth::Caller, error::ApiError, json::Body, state::AppState, PathParam},
-    model::members::MemberRecord,
-    registry::members::{parse_reason, Person},
-    store::HouseholdRecord,
+    http::{
+        auth::Caller, change_requests::propose_for_household, error::ApiError, json::Body,
+        state::AppState, PathParam,
+    },
+    model::{
+        change_requests::{ChangeRequestRecord, Proposal, ProposedPerson},
+        members::MemberRecord,
+    },
 };
 
 /// A person as the family card lists them.
@@ -65,16 +69,17 @@ pub struct ChangeHead {
     reason: String,
 }
 
-fn person(input: &MemberInput) -> Result<Person, ApiError> {
-    let today = crate::business_day::local_today(chrono::Utc::now());
-    Ok(Person::parse(
-        &input.nik,
-        &input.name,
-        &input.relation,
-        &input.sex,
-        &input.birth_date,
-        today,
-    )?)
+impl MemberInput {
+    fn proposed(self) -> (i32, ProposedPerson, String) {
+        let person = ProposedPerson {
+            nik: self.nik,
+            name: self.name,
+            relation: self.relation,
+            sex: self.sex,
+            birth_date: self.birth_date,
+        };
+        (self.expected_revision, person, self.reason)
+    }
 }
 
 #[utoipa::path(get, path = "/v1/households/{id}/members", tag = "households",
@@ -89,91 +94,78 @@ pub async fn list_members(
 }
 
 #[utoipa::path(post, path = "/v1/households/{id}/members", tag = "households", request_body = MemberInput,
-    responses((status = 201, body = HouseholdRecord)), security(("bearer" = [])))]
+    responses((status = 202, body = ChangeRequestRecord,
+        description = "Proposed: a submitted change request (kind `member_add`), applied when another office user approves it")),
+    security(("bearer" = [])))]
 pub async fn add_member(
     State(state): State<AppState>,
     caller: Caller,
     PathParam(id): PathParam<HouseholdId>,
     Body(request): Body<MemberInput>,
-) -> Result<(StatusCode, Json<HouseholdRecord>), ApiError> {
-    caller.require(Permission::ManageHouseholds)?;
-    let person = person(&request)?;
-    let reason = parse_reason(&request.reason)?;
-    let record = state
-        .members
-        .add(id, request.expected_revision, person, reason, caller.user)
-        .await?;
-    Ok((StatusCode::CREATED, Json(record)))
+) -> Result<(StatusCode, Json<ChangeRequestRecord>), ApiError> {
+    let (revision, member, reason) = request.proposed();
+    let proposal = Proposal::MemberAdd { member };
+    propose_for_household(&state, &caller, id, revision, proposal, reason).await
 }
 
 #[utoipa::path(put, path = "/v1/households/{id}/members/{member_id}", tag = "households",
-    request_body = MemberInput, responses((status = 200, body = HouseholdRecord)),
+    request_body = MemberInput, responses((status = 202, body = ChangeRequestRecord,
+        description = "Proposed: a submitted change request (kind `member_correct`), applied when another office user approves it")),
     security(("bearer" = [])))]
 pub async fn correct_member(
     State(state): State<AppState>,
     caller: Caller,
-    PathParam((id, member)): PathParam<(HouseholdId, MemberId)>,
+    PathParam((id, member_id)): PathParam<(HouseholdId, MemberId)>,
     Body(request): Body<MemberInput>,
-) -> Result<Json<HouseholdRecord>, ApiError> {
-    caller.require(Permission::ManageHouseholds)?;
-    let person = person(&request)?;
-    let reason = parse_reason(&request.reason)?;
-    Ok(Json(
-        state
-            .members
-            .correct(
-                id,
-                member,
-                request.expected_revision,
-                person,
-                reason,
-                caller.user,
-            )
-            .await?,
-    ))
+) -> Result<(StatusCode, Json<ChangeRequestRecord>), ApiError> {
+    let (revision, member, reason) = request.proposed();
+    let proposal = Proposal::MemberCorrect { member_id, member };
+    propose_for_household(&state, &caller, id, revision, proposal, reason).await
 }
 
 #[utoipa::path(post, path = "/v1/households/{id}/members/{member_id}/remove", tag = "households",
-    request_body = RemoveMember, responses((status = 200, body = HouseholdRecord)),
+    request_body = RemoveMember, responses((status = 202, body = ChangeRequestRecord,
+        description = "Proposed: a submitted change request (kind `member_remove`), applied when another office user approves it")),
     security(("bearer" = [])))]
 pub async fn remove_member(
     State(state): State<AppState>,
     caller: Caller,
-    PathParam((id, member)): PathParam<(HouseholdId, MemberId)>,
+    PathParam((id, member_id)): PathParam<(HouseholdId, MemberId)>,
     Body(request): Body<RemoveMember>,
-) -> Result<Json<HouseholdRecord>, ApiError> {
-    caller.require(Permission::ManageHouseholds)?;
-    let reason = parse_reason(&request.reason)?;
-    Ok(Json(
-        state
-            .members
-            .remove(id, member, request.expected_revision, reason, caller.user)
-            .await?,
-    ))
+) -> Result<(StatusCode, Json<ChangeRequestRecord>), ApiError> {
+    let proposal = Proposal::MemberRemove { member_id };
+    propose_for_household(
+        &state,
+        &caller,
+        id,
+        request.expected_revision,
+        proposal,
+        request.reason,
+    )
+    .await
 }
 
 #[utoipa::path(post, path = "/v1/households/{id}/head", tag = "households",
-    request_body = ChangeHead, responses((status = 200, body = HouseholdRecord)),
+    request_body = ChangeHead, responses((status = 202, body = ChangeRequestRecord,
+        description = "Proposed: a submitted change request (kind `head`), applied when another office user approves it")),
     security(("bearer" = [])))]
 pub async fn change_head(
     State(state): State<AppState>,
     caller: Caller,
     PathParam(id): PathParam<HouseholdId>,
     Body(request): Body<ChangeHead>,
-) -> Result<Json<HouseholdRecord>, ApiError> {
-    caller.require(Permission::ManageHouseholds)?;
-    let reason = parse_reason(&request.reason)?;
-    Ok(Json(
-        state
-            .members
-            .make_head(
-                id,
-                request.member_id,
-                request.expected_revision,
-                request.former_head_relation,
-                reason,
-                caller.user,
-            )
-            .await?,
-    ))
+) -> Result<(StatusCode, Json<ChangeRequestRecord>), ApiError> {
+    let proposal = Proposal::Head {
+        member_id: request.member_id,
+        former_head_relation: request.former_head_relation,
+    };
+    propose_for_household(
+        &state,
+        &caller,
+        id,
+        request.expected_revision,
+        proposal,
+        request.reason,
+    )
+    .await
 }

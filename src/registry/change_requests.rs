@@ -187,6 +187,9 @@ fn check(
             if person.relation() == Relation::Head {
                 return Err(ChangeRequestError::Member(MemberError::HeadRequired));
             }
+            if members.iter().any(|m| m.nik == person.nik()) {
+                return Err(ChangeRequestError::Member(MemberError::NikInThisHousehold));
+            }
             Checked::MemberAdd(person)
         }
         Proposal::MemberCorrect { member_id, member } => {
@@ -194,6 +197,12 @@ fn check(
             let person = person(member, today)?;
             if was_head != (person.relation() == Relation::Head) {
                 return Err(ChangeRequestError::Member(MemberError::HeadRequired));
+            }
+            if members
+                .iter()
+                .any(|m| m.id != *member_id && m.nik == person.nik())
+            {
+                return Err(ChangeRequestError::Member(MemberError::NikInThisHousehold));
             }
             Checked::MemberCorrect(*member_id, person)
         }
@@ -285,6 +294,8 @@ impl ChangeRequests {
         match (&draft.proposal, draft.household_id) {
             (Proposal::NewHousehold { address, .. }, None) => {
                 check(&draft.proposal, &reason, 0, &[], now)?;
+                self.refuse_nik_held_elsewhere(&draft.proposal, None)
+                    .await?;
                 Ok(Basis {
                     revision: None,
                     kelurahan: address.kelurahan.trim().to_string(),
@@ -318,11 +329,42 @@ impl ChangeRequests {
                 }
                 let members = self.store.members().list_members(id).await?;
                 check(&draft.proposal, &reason, household.revision, &members, now)?;
+                self.refuse_nik_held_elsewhere(&draft.proposal, Some(id))
+                    .await?;
                 Ok(Basis {
                     revision: Some(household.revision),
                     kelurahan: household.address.kelurahan,
                 })
             }
+        }
+    }
+
+    /// Refuses a proposal that names a person another household holds, naming that household,
+    /// so the writer hears it now rather than when the request is approved (where the schema
+    /// refuses it anyway: a NIK taken meanwhile is caught there).
+    async fn refuse_nik_held_elsewhere(
+        &self,
+        proposal: &Proposal,
+        household: Option<HouseholdId>,
+    ) -> Result<(), ChangeRequestError> {
+        let (nik, is_member_change) = match proposal {
+            Proposal::MemberAdd { member } | Proposal::MemberCorrect { member, .. } => {
+                (member.nik.trim(), true)
+            }
+            Proposal::Data {
+                head_nik: Some(nik),
+                ..
+            } => (nik.trim(), false),
+            Proposal::NewHousehold { head_nik, .. } => (head_nik.trim(), false),
+            _ => return Ok(()),
+        };
+        match self.store.members().nik_holder(nik).await? {
+            Some(holder) if Some(holder.household_id) != household => Err(if is_member_change {
+                ChangeRequestError::Member(MemberError::NikInOtherHousehold(holder))
+            } else {
+                ChangeRequestError::Household(HouseholdError::NikInOtherHousehold(holder))
+            }),
+            _ => Ok(()),
         }
     }
 

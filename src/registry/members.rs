@@ -113,6 +113,10 @@ impl Person {
     pub fn relation(&self) -> Relation {
         self.data.relation
     }
+
+    pub fn nik(&self) -> &str {
+        &self.data.nik
+    }
 }
 
 /// Why, checked.

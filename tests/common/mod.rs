@@ -286,6 +286,34 @@ impl TestApp {
             .await
     }
 
+    /// Applies a change proposed through a household's own endpoint (PATCH, …/status,
+    /// …/members, …/head): `proposed` must be its 202 with the submitted change request, which
+    /// an office user other than its author approves. Answers the household after the change.
+    pub async fn approved(&self, proposed: Reply) -> Value {
+        let request = proposed.expect(202);
+        assert_eq!(request["state"], "submitted", "{request}");
+        let checker = if request["author"] == "diskominfo" {
+            "dinsos"
+        } else {
+            "diskominfo"
+        };
+        let token = self.login(checker).await;
+        let id = request["id"].as_str().unwrap();
+        let applied = self
+            .post(
+                &format!("/v1/change-requests/{id}/approve"),
+                &token,
+                Value::Null,
+            )
+            .await
+            .expect(200);
+        assert_eq!(applied["state"], "applied", "{applied}");
+        let household = request["household_id"].as_str().unwrap();
+        self.get(&format!("/v1/households/{household}"), &token)
+            .await
+            .expect(200)
+    }
+
     /// The id of the demo household with this KK number.
     pub async fn household_id(&self, token: &str, kk_number: &str) -> String {
         let list = self

@@ -85,13 +85,15 @@ async fn exited_households_get_no_card(app: TestApp) {
     let household = app.post("/v1/households", &office, json!({"kk_number": "6472010303250002", "head_nik": "6472014107850022",
         "head_name": "Ani", "address": {"street": "Jl. B", "rt": "1", "rw": "1", "kelurahan": "K", "kecamatan": "C"}})).await.expect(201);
     let id = household["id"].as_str().unwrap();
-    app.post(
-        &format!("/v1/households/{id}/status"),
-        &office,
-        json!({"expected_revision": 1, "status": "exited", "reason": "died, reported by RT"}),
+    app.approved(
+        app.post(
+            &format!("/v1/households/{id}/status"),
+            &office,
+            json!({"expected_revision": 1, "status": "exited", "reason": "died, reported by RT"}),
+        )
+        .await,
     )
-    .await
-    .expect(200);
+    .await;
     app.post(
         &format!("/v1/households/{id}/cards"),
         &office,

@@ -51,13 +51,15 @@ async fn members_are_added_corrected_removed_and_one_becomes_head(app: TestApp) 
 
     let start = revision(&app, &office, &id).await;
     let added = app
-        .post(
-            &path,
-            &office,
-            member(start, GIRL, "Nur Aisyah", "child", "female", "2015-07-01"),
+        .approved(
+            app.post(
+                &path,
+                &office,
+                member(start, GIRL, "Nur Aisyah", "child", "female", "2015-07-01"),
+            )
+            .await,
         )
-        .await
-        .expect(201);
+        .await;
     assert_eq!(added["revision"], start + 1);
 
     // Refused values change nothing, each with its code and field.
@@ -154,20 +156,22 @@ async fn members_are_added_corrected_removed_and_one_becomes_head(app: TestApp) 
     assert_eq!(revision(&app, &office, &id).await, start + 1);
 
     let spouse = app
-        .post(
-            &path,
-            &office,
-            member(
-                start + 1,
-                MAN,
-                "Rudi Hartono",
-                "spouse",
-                "male",
-                "1978-05-20",
-            ),
+        .approved(
+            app.post(
+                &path,
+                &office,
+                member(
+                    start + 1,
+                    MAN,
+                    "Rudi Hartono",
+                    "spouse",
+                    "male",
+                    "1978-05-20",
+                ),
+            )
+            .await,
         )
-        .await
-        .expect(201);
+        .await;
     assert_eq!(spouse["revision"], start + 2);
     let listed = members(&app, &office, &id).await;
     let id_of = |nik: &str| {
@@ -180,21 +184,23 @@ async fn members_are_added_corrected_removed_and_one_becomes_head(app: TestApp) 
     let (girl, man, head) = (id_of(GIRL), id_of(MAN), id_of("6472014107850001"));
 
     let corrected = app
-        .request(
-            reqwest::Method::PUT,
-            &format!("{path}/{girl}"),
-            Some(&office),
-            Some(member(
-                start + 2,
-                GIRL,
-                "Nur Aisyah Putri",
-                "child",
-                "female",
-                "2015-07-01",
-            )),
+        .approved(
+            app.request(
+                reqwest::Method::PUT,
+                &format!("{path}/{girl}"),
+                Some(&office),
+                Some(member(
+                    start + 2,
+                    GIRL,
+                    "Nur Aisyah Putri",
+                    "child",
+                    "female",
+                    "2015-07-01",
+                )),
+            )
+            .await,
         )
-        .await
-        .expect(200);
+        .await;
     assert_eq!(corrected["revision"], start + 3);
 
     app.post(
@@ -206,15 +212,13 @@ async fn members_are_added_corrected_removed_and_one_becomes_head(app: TestApp) 
     .expect_error(409, "head_required");
 
     // The husband becomes head; the former head stays as his spouse.
-    let headed = app
+    let headed = app.approved(app
         .post(
             &format!("/v1/households/{id}/head"),
             &office,
             json!({"expected_revision": start + 3, "member_id": man, "former_head_relation": "spouse",
                    "reason": "KK reissued with the husband as head"}),
-        )
-        .await
-        .expect(200);
+        ).await).await;
     assert_eq!(headed["head_nik"], MAN);
     assert_eq!(headed["head_name"], "Rudi Hartono");
     let listed = members(&app, &office, &id).await;
@@ -223,13 +227,15 @@ async fn members_are_added_corrected_removed_and_one_becomes_head(app: TestApp) 
     let former = listed.iter().find(|m| m["id"] == head.as_str()).unwrap();
     assert_eq!(former["relation"], "spouse");
 
-    app.post(
-        &format!("{path}/{girl}/remove"),
-        &office,
-        json!({"expected_revision": start + 4, "reason": "moved to her grandmother's KK"}),
+    app.approved(
+        app.post(
+            &format!("{path}/{girl}/remove"),
+            &office,
+            json!({"expected_revision": start + 4, "reason": "moved to her grandmother's KK"}),
+        )
+        .await,
     )
-    .await
-    .expect(200);
+    .await;
     assert_eq!(members(&app, &office, &id).await.len(), 2);
 
     let revisions = app
@@ -303,24 +309,34 @@ async fn one_nik_is_in_one_household_and_an_exit_releases_it(app: TestApp) {
 
     // The first household exits: its NIKs are free, and the new household takes them.
     let at = revision(&app, &office, &first).await;
-    app.post(
-        &format!("/v1/households/{first}/status"),
-        &office,
-        json!({"expected_revision": at, "status": "exited", "reason": "moved to a new KK"}),
+    app.approved(
+        app.post(
+            &format!("/v1/households/{first}/status"),
+            &office,
+            json!({"expected_revision": at, "status": "exited", "reason": "moved to a new KK"}),
+        )
+        .await,
     )
-    .await
-    .expect(200);
+    .await;
     app.post("/v1/households", &office, register("6472010303250001"))
         .await
         .expect(201);
-    // Coming back while another household holds its head's NIK is refused, naming it.
-    let back = app
+    // Coming back while another household holds its head's NIK is refused when the request is
+    // approved, naming it; the request stays submitted.
+    let request = app
         .post(
             &format!("/v1/households/{first}/status"),
             &office,
             json!({"expected_revision": at + 1, "status": "active", "reason": "came back"}),
         )
-        .await;
+        .await
+        .expect(202);
+    let checker = app.login("diskominfo").await;
+    let approve = format!(
+        "/v1/change-requests/{}/approve",
+        request["id"].as_str().unwrap()
+    );
+    let back = app.post(&approve, &checker, json!({})).await;
     back.expect_error(409, "nik_in_other_household");
     assert!(back.body["error"]["message"]
         .as_str()
@@ -340,14 +356,12 @@ async fn one_nik_is_in_one_household_and_an_exit_releases_it(app: TestApp) {
     .await
     .expect_error(409, "nik_in_other_household");
     // A correction of the head's name reaches the head member.
-    app.request(
+    app.approved(app.request(
         reqwest::Method::PATCH,
         &format!("/v1/households/{second}"),
         Some(&office),
         Some(json!({"expected_revision": at, "head_name": "Ahmad Fauzi Rahman", "reason": "as on the KTP"})),
-    )
-    .await
-    .expect(200);
+    ).await).await;
     let listed = members(&app, &office, &second).await;
     assert_eq!(listed[0]["name"], "Ahmad Fauzi Rahman");
 }

@@ -223,21 +223,25 @@ async fn suspended_and_exited_households_are_skipped_with_the_reason(app: TestAp
     let maker = app.login("dinsos").await;
     let checker = app.login("diskominfo").await;
     let suspended = app.household_id(&maker, DEMO_KKS[1]).await;
-    app.post(
-        &format!("/v1/households/{suspended}/status"),
-        &maker,
-        json!({"expected_revision": 1, "status": "suspended", "reason": "pending field check"}),
+    app.approved(
+        app.post(
+            &format!("/v1/households/{suspended}/status"),
+            &maker,
+            json!({"expected_revision": 1, "status": "suspended", "reason": "pending field check"}),
+        )
+        .await,
     )
-    .await
-    .expect(200);
+    .await;
     let exited = app.household_id(&maker, DEMO_KKS[2]).await;
-    app.post(
-        &format!("/v1/households/{exited}/status"),
-        &maker,
-        json!({"expected_revision": 1, "status": "exited", "reason": "head of household died"}),
+    app.approved(
+        app.post(
+            &format!("/v1/households/{exited}/status"),
+            &maker,
+            json!({"expected_revision": 1, "status": "exited", "reason": "head of household died"}),
+        )
+        .await,
     )
-    .await
-    .expect(200);
+    .await;
     // JSON upload, same rules as CSV.
     let lines: Vec<Value> = DEMO_KKS
         .iter()

@@ -194,10 +194,8 @@ async fn every_decline_has_its_code_and_moves_no_money(app: TestApp) {
         "62",
     );
     let household = app.household_id(&office, DEMO_KKS[3]).await;
-    app.post(&format!("/v1/households/{household}/status"), &office,
-        json!({"expected_revision": 1, "status": "suspended", "reason": "moved out of Samarinda, pending check"}))
-        .await
-        .expect(200);
+    app.approved(app.post(&format!("/v1/households/{household}/status"), &office,
+        json!({"expected_revision": 1, "status": "suspended", "reason": "moved out of Samarinda, pending check"})).await).await;
     let reply = authorize(
         &app,
         &operator,

@@ -97,12 +97,37 @@ async fn household_changes_are_kept_as_revisions_with_who_and_why(app: TestApp) 
 
     let mut moved = address();
     moved["kecamatan"] = json!("Sungai Pinang");
-    let updated = app.request(reqwest::Method::PATCH, &format!("/v1/households/{id}"), Some(&office),
-        Some(json!({"expected_revision": 1, "address": moved, "reason": "moved, checked by RT 003"}))).await.expect(200);
+    // A change is a request for another office user to approve: nothing moves until then.
+    let proposed = app
+        .request(
+            reqwest::Method::PATCH,
+            &format!("/v1/households/{id}"),
+            Some(&office),
+            Some(json!({"expected_revision": 1, "address": moved, "reason": "moved, checked by RT 003"})),
+        )
+        .await;
+    assert_eq!(proposed.status.as_u16(), 202, "{}", proposed.body);
+    assert_eq!(proposed.body["kind"], "data");
+    assert_eq!(proposed.body["base_revision"], 1);
+    let unchanged = app
+        .get(&format!("/v1/households/{id}"), &office)
+        .await
+        .expect(200);
+    assert_eq!(unchanged["revision"], 1);
+    assert_eq!(unchanged["address"]["kecamatan"], "Samarinda Ulu");
+    let request = proposed.body["id"].as_str().unwrap().to_string();
+    app.post(
+        &format!("/v1/change-requests/{request}/approve"),
+        &office,
+        json!({}),
+    )
+    .await
+    .expect_error(403, "maker_checker");
+    let updated = app.approved(proposed).await;
     assert_eq!(updated["revision"], 2);
     assert_eq!(updated["address"]["kecamatan"], "Sungai Pinang");
 
-    // Another office still holding revision 1 cannot overwrite the move.
+    // Another office still holding revision 1 cannot propose over the move.
     let other_office = app.login("diskominfo").await;
     let stale = app
         .request(
@@ -114,8 +139,25 @@ async fn household_changes_are_kept_as_revisions_with_who_and_why(app: TestApp) 
         .await;
     stale.expect_error(409, "stale_revision");
 
-    let suspended = app.post(&format!("/v1/households/{id}/status"), &other_office,
-        json!({"expected_revision": 2, "status": "suspended", "reason": "head found work, pending field check"})).await.expect(200);
+    // A ground that does not allow the status asked for is refused when written.
+    app.post(
+        &format!("/v1/households/{id}/status"),
+        &other_office,
+        json!({"expected_revision": 2, "status": "active", "ground": "moved_away", "reason": "x"}),
+    )
+    .await
+    .expect_error(422, "status_ground_mismatch");
+    let suspended = app
+        .approved(
+            app.post(
+                &format!("/v1/households/{id}/status"),
+                &other_office,
+                json!({"expected_revision": 2, "status": "suspended",
+                       "reason": "head found work, pending field check"}),
+            )
+            .await,
+        )
+        .await;
     assert_eq!(suspended["status"], "suspended");
     assert_eq!(
         suspended["status_reason"],
