@@ -21,6 +21,36 @@ const DEFAULT_REQUEST_TIMEOUT_SECONDS: u64 = 30;
 const DEFAULT_HOLD_TIMEOUT_SECONDS: u64 = 120;
 const DEFAULT_SWEEP_INTERVAL_SECONDS: u64 = 5;
 
+/// A key given on the command line or in the environment: `Debug` shows no part of it.
+#[derive(Clone)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(<redacted>)")
+    }
+}
+
+impl From<String> for Secret {
+    fn from(text: String) -> Self {
+        Self(text)
+    }
+}
+
+impl std::str::FromStr for Secret {
+    type Err = std::convert::Infallible;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        Ok(Self(text.to_string()))
+    }
+}
+
 /// Settings every subcommand shares: where the data lives and how to log.
 #[derive(Debug, Clone, Args)]
 pub struct CommonArgs {
@@ -44,6 +74,12 @@ pub struct CommonArgs {
         global = true
     )]
     pub db_max_connections: u32,
+
+    /// Ed25519 key that signs each closed business date's audit head, base64 (the first 32
+    /// bytes are the seed). Default: generated once into DATA_DIR/audit-signing.key. Keep it
+    /// outside the database and its backups: with it, a rewritten trail could be signed again.
+    #[arg(long, env = "SSN_AUDIT_KEY", hide_env_values = true, global = true)]
+    pub audit_key: Option<Secret>,
 }
 
 /// The flags' defaults, without reading argv or the environment.
@@ -54,6 +90,7 @@ impl Default for CommonArgs {
             data_dir: PathBuf::from(DEFAULT_DATA_DIR),
             log_format: LogFormat::Text,
             db_max_connections: DEFAULT_DB_MAX_CONNECTIONS,
+            audit_key: None,
         }
     }
 }
@@ -94,7 +131,7 @@ pub struct ServeArgs {
 
     /// JWT signing key, base64, at least 32 bytes. Default: generated once into DATA_DIR/jwt.key.
     #[arg(long, env = "SSN_JWT_SECRET", hide_env_values = true)]
-    pub jwt_secret: Option<String>,
+    pub jwt_secret: Option<Secret>,
 
     /// How long an access token lives, in seconds.
     #[arg(long, env = "SSN_TOKEN_TTL_SECONDS", default_value_t = DEFAULT_TOKEN_TTL_SECONDS)]
@@ -103,7 +140,7 @@ pub struct ServeArgs {
     /// PIN key, base64, at least 32 bytes. Default: generated once into DATA_DIR/pin.key. Keep it
     /// outside the database and its backups: with it, PIN values can be brute-forced.
     #[arg(long, env = "SSN_PIN_KEY", hide_env_values = true)]
-    pub pin_key: Option<String>,
+    pub pin_key: Option<Secret>,
 
     /// Consecutive wrong PINs that lock a card.
     #[arg(long, env = "SSN_PIN_MAX_FAILURES", default_value_t = DEFAULT_PIN_MAX_FAILURES, value_parser = clap::value_parser!(u32).range(1..=20))]

@@ -41,6 +41,7 @@
 //! [`redemption::engine::FollowUp`], whose effect in each state is [`domain::purchase::transition`].
 
 pub mod abandon;
+pub mod audit_trail;
 pub mod auth;
 pub mod backup;
 pub mod beneficiary;

@@ -29,6 +29,7 @@ async fn main() -> std::process::ExitCode {
             json,
         } => ssn::client::recon::settle(&client, date, &output, json).await,
         Command::Ledger(command) => ssn::cli::ledger(&cli.common, command).await,
+        Command::Audit(command) => ssn::cli::audit::audit(&cli.common, command).await,
         Command::Backup {
             output,
             pages_per_step,

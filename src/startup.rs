@@ -54,14 +54,24 @@ impl Application {
             None => None,
         };
         let store = store::open(&url, &common.connect_options()).await?;
-        let jwt_secret =
-            secrets::load_or_create(args.jwt_secret.as_deref(), &common.data_dir, "jwt.key")?;
-        let pin_key =
-            secrets::load_or_create(args.pin_key.as_deref(), &common.data_dir, "pin.key")?;
+        let jwt_secret = secrets::load_or_create(
+            args.jwt_secret.as_ref().map(crate::config::Secret::expose),
+            &common.data_dir,
+            "jwt.key",
+        )?;
+        let pin_key = secrets::load_or_create(
+            args.pin_key.as_ref().map(crate::config::Secret::expose),
+            &common.data_dir,
+            "pin.key",
+        )?;
         let pins = Arc::new(PinHasher::new(&pin_key));
         let saldo_grants = Arc::new(crate::auth::saldo_grant::SaldoGrants::new(&pin_key));
         let terminal_keys = Arc::new(TerminalKeyVault::new(&pin_key));
         let pans = Arc::new(PanVault::new(&pin_key, &common.data_dir)?);
+        let audit_signer = Arc::new(crate::audit_trail::signing::AuditSigner::load_or_create(
+            common.audit_key.as_ref().map(crate::config::Secret::expose),
+            &common.data_dir,
+        )?);
         // Cards stored before numbers were protected get their hash and encryption now.
         let converted = store
             .protect_legacy_pans(&|pan: &str| pans.protect(pan))
@@ -133,6 +143,7 @@ impl Application {
                 keys: terminal_keys.clone(),
             },
             store,
+            audit_signer,
             jwt: Arc::new(JwtKeys::new(
                 &jwt_secret,
                 &common.data_dir,
@@ -187,6 +198,11 @@ impl Application {
         ];
         let mut background = background;
         background.push(key_reloader(state.pans.clone(), state.jwt.clone()));
+        background.push(crate::audit_trail::spawn_sealer(
+            state.store.clone(),
+            state.audit_signer.clone(),
+            crate::audit_trail::SEAL_EVERY,
+        ));
         if let (Some(source), Some(dir)) = (sqlite_file, args.backup_dir.clone()) {
             background.push(scheduled_backups(
                 source,

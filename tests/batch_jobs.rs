@@ -348,8 +348,8 @@ async fn the_banks_daily_commands_close_reconcile_resolve_and_settle(backend: Ba
         text(&settled)
     );
     let first = std::fs::read_to_string(&payout).unwrap();
-    assert!(first.starts_with("business_date,ewarung_id,ewarung_name,bank_code,bank_account_number,bank_account_holder,count,net_amount_idr"), "{first}");
-    assert!(first.contains(",1,40500.00"), "{first}");
+    assert!(first.starts_with("business_date,ewarung_id,ewarung_name,bank_code,bank_account_number,bank_account_holder,count,net_amount_idr,audit_head\n"), "{first}");
+    assert!(first.contains(",1,40500.00,ssn-audit-head-v1;"), "{first}");
     let again = settle();
     assert!(again.status.success());
     assert!(text(&again).contains("0 payout lines"), "{}", text(&again));

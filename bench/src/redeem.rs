@@ -195,8 +195,8 @@ pub(crate) fn serve_args() -> ServeArgs {
         base64::engine::general_purpose::STANDARD.encode(bytes)
     };
     ServeArgs {
-        jwt_secret: Some(key(rand::random())),
-        pin_key: Some(key(rand::random())),
+        jwt_secret: Some(key(rand::random()).into()),
+        pin_key: Some(key(rand::random()).into()),
         request_timeout_seconds: 120,
         ..ServeArgs::default()
     }

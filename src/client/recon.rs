@@ -377,7 +377,11 @@ pub async fn settle(
     let outcome: SettlementOutcome = read(response).await?;
     let file = std::fs::File::create(output)
         .with_context(|| format!("cannot create {}", output.display()))?;
-    let lines = write_payout_file(&outcome.posted, std::io::BufWriter::new(file))?;
+    let lines = write_payout_file(
+        &outcome.posted,
+        outcome.audit_head.as_deref(),
+        std::io::BufWriter::new(file),
+    )?;
     if json {
         println!("{}", serde_json::to_string_pretty(&outcome)?);
         return Ok(());

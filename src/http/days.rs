@@ -75,9 +75,11 @@ pub async fn settle(
 ) -> Result<Json<SettlementOutcome>, ApiError> {
     caller.require(Permission::Reconcile)?;
     let date = parse_date(&date)?;
-    Ok(Json(
-        crate::settlement::settle(state.store.as_ref(), date, caller.user).await?,
-    ))
+    let mut outcome = crate::settlement::settle(state.store.as_ref(), date, caller.user).await?;
+    outcome.audit_head =
+        crate::audit_trail::payout_head(&state.store, &state.audit_signer, &outcome.business_date)
+            .await;
+    Ok(Json(outcome))
 }
 
 #[utoipa::path(get, path = "/v1/settlements/{date}", tag = "days",

@@ -336,6 +336,18 @@ impl From<crate::registry::members::MemberError> for ApiError {
     }
 }
 
+impl From<crate::audit_trail::ProofError> for ApiError {
+    fn from(error: crate::audit_trail::ProofError) -> Self {
+        use crate::audit_trail::ProofError;
+        match error {
+            ProofError::NotFound(_) => ApiError::NotFound { entity: "entry" },
+            ProofError::NotSealed => conflict("not_sealed", &error),
+            ProofError::NoHead => conflict("not_signed", &error),
+            ProofError::Other(error) => ApiError::Internal(error),
+        }
+    }
+}
+
 impl From<crate::registry::change_requests::ChangeRequestError> for ApiError {
     fn from(error: crate::registry::change_requests::ChangeRequestError) -> Self {
         use crate::registry::change_requests::ChangeRequestError;

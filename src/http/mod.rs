@@ -229,6 +229,9 @@ pub fn router(state: AppState, limits: Limits, pages: Router<AppState>) -> Route
         )
         .route("/recon/exceptions/{id}/resolve", post(recon::resolve))
         .route("/audit", get(audit::list))
+        .route("/audit/heads", get(audit::heads))
+        .route("/audit/public-key", get(audit::public_key))
+        .route("/audit/proofs/{source}/{id}", get(audit::proof))
         .route("/openapi.json", get(openapi::document))
         .layer(axum::middleware::from_fn_with_state(
             limits.request_timeout,

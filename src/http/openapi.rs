@@ -49,7 +49,7 @@ use crate::http::{
         ewarungs::rotate_pin_key,
         crate::http::terminals::batch_totals,
         crate::http::terminals::device_event,
-        ewarungs::change_terminal_status, audit::list,
+        ewarungs::change_terminal_status, audit::list, audit::heads, audit::public_key, audit::proof,
         redemptions::authorize, redemptions::complete, redemptions::void, redemptions::refund, redemptions::reversal,
         redemptions::balance,
         redemptions::status,

@@ -11,6 +11,8 @@ use crate::{
 #[derive(Clone)]
 pub struct AppState {
     pub store: Arc<dyn Store>,
+    /// Signs closed dates' audit heads (also for the payout file, which carries its date's).
+    pub audit_signer: Arc<crate::audit_trail::signing::AuditSigner>,
     pub jwt: Arc<JwtKeys>,
     pub pins: Arc<PinHasher>,
     pub card_policy: Arc<CardPolicy>,

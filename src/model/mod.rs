@@ -3,6 +3,7 @@
 //! store, so that both (and the services above them) can name these types without depending on
 //! each other.
 
+pub mod audit_chain;
 pub mod campaigns;
 pub mod change_requests;
 pub mod complaints;

@@ -50,6 +50,10 @@ pub struct SettlementOutcome {
     pub posted: Vec<SettlementRecord>,
     /// Every entry of the date, oldest first.
     pub entries: Vec<SettlementRecord>,
+    /// The date's signed audit head in the payout file's form (README, "Tamper-evident audit
+    /// trail"), for the bank to keep; null only if it could not be signed yet.
+    #[serde(default)]
+    pub audit_head: Option<String>,
 }
 
 /// A new settlement entry, as the settle job writes it.

@@ -24,7 +24,7 @@ use crate::domain::{
     money::{format_minor, Minor},
 };
 
-pub const PAYOUT_HEADER: [&str; 8] = [
+pub const PAYOUT_HEADER: [&str; 9] = [
     "business_date",
     "ewarung_id",
     "ewarung_name",
@@ -33,12 +33,18 @@ pub const PAYOUT_HEADER: [&str; 8] = [
     "bank_account_holder",
     "count",
     "net_amount_idr",
+    "audit_head",
 ];
 
 /// One payout line per E-Warung (its programs summed) for the entries one settle posted. A
 /// positive net is paid; a negative one is an adjustment the bank recovers from the E-Warung; a
-/// net of zero is left out.
-pub fn write_payout_file(records: &[SettlementRecord], out: impl Write) -> csv::Result<usize> {
+/// net of zero is left out. Every line carries the date's signed audit head (empty when there is
+/// none yet), so the bank keeps a copy of it.
+pub fn write_payout_file(
+    records: &[SettlementRecord],
+    audit_head: Option<&str>,
+    out: impl Write,
+) -> csv::Result<usize> {
     type Line<'a> = (&'a SettlementRecord, i64, Minor);
     let mut by_ewarung: BTreeMap<(String, EwarungId), Line<'_>> = BTreeMap::new();
     for record in records {
@@ -68,6 +74,7 @@ pub fn write_payout_file(records: &[SettlementRecord], out: impl Write) -> csv::
             &record.bank_account_holder,
             &items.to_string(),
             &format_minor(amount),
+            audit_head.unwrap_or(""),
         ])?;
         lines += 1;
     }

@@ -155,6 +155,7 @@ impl DayJob for Settle {
                 .cloned()
                 .collect(),
             entries,
+            audit_head: None,
         })
     }
 }

@@ -240,6 +240,14 @@ impl RowsAffected for sqlx::postgres::PgQueryResult {
 
 /// What differs in the shared SQL between the engines.
 pub trait Dialect: sqlx::Database<QueryResult: RowsAffected> {
+    /// The column the audit chain's sealer reads new audit entries and transfers by
+    /// (`store::audit_chain_sql`).
+    const CHAIN_POS: &'static str;
+    /// Rows at or past this position may still change (their transactions still run).
+    const CHAIN_HORIZON: &'static str;
+    /// Locks what a SELECT reads until commit ("" where the writer's turn already does).
+    const FOR_UPDATE: &'static str;
+
     /// The `n`th parameter (from 1) of a statement built at run time whose parameters are bound
     /// in order. SQLite takes `$N` and `?N` for names and looks each one up in a list when it
     /// prepares the statement, which is quadratic in a multi-row insert of thousands of values

@@ -8,6 +8,7 @@
 //! checkpointer, its quota staging and day reading) and [`postgres`] (its retried transactions,
 //! read-ahead, quota staging), behind [`sql_store::Engine`].
 
+pub(crate) mod audit_chain_sql;
 pub(crate) mod campaign_sql;
 pub(crate) mod change_request_sql;
 pub(crate) mod complaint_sql;
@@ -236,6 +237,59 @@ pub trait CampaignStore: Send + Sync {
         filter: crate::model::campaigns::CampaignHouseholdFilter,
         page: Page,
     ) -> StoreResult<Vec<crate::model::campaigns::CampaignHousehold>>;
+}
+
+/// The tamper-evident audit chain (see `store::audit_chain_sql` and `audit_trail`).
+#[async_trait]
+pub trait AuditChainStore: Send + Sync {
+    /// Seals the next entries, up to `limit` of each source (audit entries, ledger transfers):
+    /// links them after the chain's last link and moves the cursors, in one transaction.
+    /// Answers how many it linked (0: nothing new).
+    async fn seal_next(&self, limit: u32) -> StoreResult<u64>;
+    /// Links after `after_seq`, in order, at most `limit`.
+    async fn links(
+        &self,
+        after_seq: i64,
+        limit: u32,
+    ) -> StoreResult<Vec<crate::model::audit_chain::ChainLink>>;
+    async fn last_link(&self) -> StoreResult<Option<crate::model::audit_chain::ChainLink>>;
+    /// The link of one entry, if it is sealed.
+    async fn find_link(
+        &self,
+        source: crate::domain::chain::ChainSource,
+        entry_id: uuid::Uuid,
+    ) -> StoreResult<Option<crate::model::audit_chain::ChainLink>>;
+    /// The entry hashes (hex) of links `first_seq..=last_seq`, in order.
+    async fn entry_hashes(&self, first_seq: i64, last_seq: i64) -> StoreResult<Vec<String>>;
+    /// The audit entries of `ids` that exist (any order).
+    async fn audit_entries(
+        &self,
+        ids: &[uuid::Uuid],
+    ) -> StoreResult<Vec<crate::model::audit_chain::ChainedAudit>>;
+    /// The transfers of `ids` that exist (any order).
+    async fn transfer_entries(
+        &self,
+        ids: &[uuid::Uuid],
+    ) -> StoreResult<Vec<crate::model::audit_chain::ChainedTransfer>>;
+    /// Entries of `source` in no link (id and time, oldest first), at most `limit`.
+    async fn unchained(
+        &self,
+        source: crate::domain::chain::ChainSource,
+        limit: u32,
+    ) -> StoreResult<Vec<(uuid::Uuid, DateTime<Utc>)>>;
+    /// Every signed head, in chain order.
+    async fn heads(&self) -> StoreResult<Vec<crate::model::audit_chain::AuditHead>>;
+    async fn head(
+        &self,
+        business_date: &str,
+    ) -> StoreResult<Option<crate::model::audit_chain::AuditHead>>;
+    /// Closed business dates that have no head yet, oldest first.
+    async fn closed_dates_without_head(
+        &self,
+    ) -> StoreResult<Vec<crate::model::audit_chain::ClosedDate>>;
+    /// Stores a signed head if its date has none and it starts where the last head ended
+    /// (`false` otherwise: another server signed first).
+    async fn insert_head(&self, head: crate::model::audit_chain::AuditHead) -> StoreResult<bool>;
 }
 
 /// Dormant balances and the notices printed for them (see `store::dormancy_sql`).
@@ -537,6 +591,8 @@ pub trait Store: Send + Sync + 'static {
     fn sessions(&self) -> &dyn SessionStore;
     /// Counts and sums for the web application's pages.
     fn views(&self) -> &dyn ViewStore;
+    /// The tamper-evident audit chain.
+    fn audit_chain(&self) -> &dyn AuditChainStore;
     /// Household members (see `store::member_sql`).
     fn members(&self) -> &dyn MemberStore;
     /// Change requests to households (see `store::change_request_sql`).

@@ -1373,6 +1373,10 @@ where
         E::views(self)
     }
 
+    fn audit_chain(&self) -> &dyn crate::store::AuditChainStore {
+        E::audit_chain(self)
+    }
+
     fn members(&self) -> &dyn crate::store::MemberStore {
         self
     }

@@ -64,6 +64,11 @@ pub trait Engine: Send + Sync + 'static {
     where
         Self: Sized;
 
+    /// `store` as the audit chain (see `sessions`).
+    fn audit_chain(store: &SqlStore<Self>) -> &dyn crate::store::AuditChainStore
+    where
+        Self: Sized;
+
     /// Streams the host's entries of a date (completed purchases, refunds) into `sink`, the way
     /// this engine reads a million rows fastest; answers how many.
     fn load_host_entries(

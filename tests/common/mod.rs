@@ -83,8 +83,8 @@ pub async fn spawn_app_with(backend: Backend, settings: impl FnOnce(&mut ServeAr
     let mut serve = ServeArgs {
         listen: "127.0.0.1:0".parse().unwrap(),
         demo: true,
-        jwt_secret: Some(b64(JWT_SECRET)),
-        pin_key: Some(b64(PIN_KEY)),
+        jwt_secret: Some(b64(JWT_SECRET).into()),
+        pin_key: Some(b64(PIN_KEY).into()),
         ..ServeArgs::default()
     };
     settings(&mut serve);

@@ -652,11 +652,23 @@ async fn settlement_pays_the_difference_when_the_bank_sends_more_or_less(app: Te
         let records: Vec<ssn::settlement::SettlementRecord> =
             serde_json::from_value(outcome["posted"].clone()).unwrap();
         let mut out = Vec::new();
-        ssn::settlement::write_payout_file(&records, &mut out).unwrap();
+        let head = outcome["audit_head"].as_str();
+        ssn::settlement::write_payout_file(&records, head, &mut out).unwrap();
         String::from_utf8(out).unwrap()
     };
+    // Each line carries the date's signed audit head, for the bank to keep.
+    let head = outcome["audit_head"].as_str().expect("a signed head");
     assert!(
-        payout.lines().nth(1).unwrap().ends_with(",1,-67500.00"),
+        head.starts_with(&format!("ssn-audit-head-v1;business_date={date};")),
+        "{head}"
+    );
+    assert!(head.contains(";signature="), "{head}");
+    assert!(
+        payout
+            .lines()
+            .nth(1)
+            .unwrap()
+            .ends_with(&format!(",1,-67500.00,{head}")),
         "{payout}"
     );
     assert_eq!(outcome["entries"].as_array().unwrap().len(), 3);

@@ -4,6 +4,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod audit_trail;
 mod auth;
 mod backup;
 mod bad_input;

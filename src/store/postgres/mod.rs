@@ -217,9 +217,21 @@ impl crate::store::sql_store::Engine for PgStore {
     fn views(store: &crate::store::sql_store::SqlStore<Self>) -> &dyn crate::store::ViewStore {
         store
     }
+
+    fn audit_chain(
+        store: &crate::store::sql_store::SqlStore<Self>,
+    ) -> &dyn crate::store::AuditChainStore {
+        store
+    }
 }
 
 impl crate::store::ledger_sql::Dialect for Postgres {
+    // The writing transaction's id (migration 28): transactions commit out of order, so rows
+    // are read only below the oldest one still running, where none can appear any more.
+    const CHAIN_POS: &'static str = "chain_tx";
+    const CHAIN_HORIZON: &'static str = "pg_snapshot_xmin(pg_current_snapshot())::text::bigint";
+    const FOR_UPDATE: &'static str = " FOR UPDATE";
+
     fn parameter(n: usize) -> String {
         format!("${n}")
     }

@@ -310,9 +310,21 @@ impl crate::store::sql_store::Engine for SqliteStore {
     fn views(store: &crate::store::sql_store::SqlStore<Self>) -> &dyn crate::store::ViewStore {
         store
     }
+
+    fn audit_chain(
+        store: &crate::store::sql_store::SqlStore<Self>,
+    ) -> &dyn crate::store::AuditChainStore {
+        store
+    }
 }
 
 impl crate::store::ledger_sql::Dialect for Sqlite {
+    // The one writer commits rows in rowid order: every row below the newest is there.
+    const CHAIN_POS: &'static str = "rowid";
+    const CHAIN_HORIZON: &'static str = "9223372036854775807";
+    // The writer's turn already keeps other writers out.
+    const FOR_UPDATE: &'static str = "";
+
     fn parameter(_n: usize) -> String {
         "?".to_string()
     }

@@ -265,12 +265,15 @@ pub async fn payout(
 ) -> Result<Response, WebError> {
     signed.require(Permission::ReadLedger)?;
     let entries = state.store.days().settlements(date(&text)?).await?;
+    let head = crate::audit_trail::payout_head(&state.store, &state.audit_signer, &text).await;
     let mut body = Vec::new();
-    crate::settlement::write_payout_file(&entries, &mut body).map_err(|error| {
-        WebError::Store(StoreError::Check {
-            constraint: error.to_string(),
-        })
-    })?;
+    crate::settlement::write_payout_file(&entries, head.as_deref(), &mut body).map_err(
+        |error| {
+            WebError::Store(StoreError::Check {
+                constraint: error.to_string(),
+            })
+        },
+    )?;
     Ok((
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),

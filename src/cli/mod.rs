@@ -1,5 +1,7 @@
-//! The command line: `ssn serve`, `ssn migrate`, `ssn user add`. Batch jobs of later work (quota
-//! loading, reconciliation) join as further subcommands here.
+//! The command line: `ssn serve`, `ssn migrate`, `ssn user add`, the batch jobs (quota loading,
+//! reconciliation, keys, backups) and `ssn audit` (in `audit`).
+
+pub mod audit;
 
 use std::{io::BufRead, path::PathBuf};
 
@@ -38,6 +40,9 @@ pub enum Command {
     /// Checks over the ledger (directly on the database).
     #[command(subcommand)]
     Ledger(LedgerCommand),
+    /// The tamper-evident audit trail: seal, verify, proofs (directly on the database).
+    #[command(subcommand)]
+    Audit(audit::AuditCommand),
     /// Close a business date (the bank; as a client of a running server).
     Close {
         #[command(flatten)]
@@ -132,7 +137,7 @@ pub enum KeysCommand {
 pub struct PinKeyArg {
     /// PIN key, base64. Default: DATA_DIR/pin.key (never created here).
     #[arg(long, env = "SSN_PIN_KEY", hide_env_values = true)]
-    pin_key: Option<String>,
+    pin_key: Option<crate::config::Secret>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -387,7 +392,11 @@ pub async fn keys(common: &CommonArgs, command: KeysCommand) -> anyhow::Result<(
         store::open(&common.database_url(), &options).await
     };
     let vault = |pin_key: &PinKeyArg| -> anyhow::Result<pan_vault::PanVault> {
-        let key = crate::secrets::load_existing(pin_key.pin_key.as_deref(), dir, "pin.key")?;
+        let key = crate::secrets::load_existing(
+            pin_key.pin_key.as_ref().map(crate::config::Secret::expose),
+            dir,
+            "pin.key",
+        )?;
         pan_vault::PanVault::new(&key, dir)
     };
     match command {
