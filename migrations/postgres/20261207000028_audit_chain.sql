@@ -2,7 +2,7 @@
 -- sealed, each with the SHA-256 of its canonical encoding (an RFC 6962 leaf hash) and a chain
 -- hash over the one before; each closed business date has a head signed with Ed25519 (the key
 -- is outside the database) over the Merkle tree of the entries sealed since the previous head.
--- See `audit_trail` in the code. Hashes are lowercase hex.
+-- See `audit_trail` in the code. A link's hashes are 32 bytes; a head's are lowercase hex.
 --
 -- On PostgreSQL transactions commit out of order, so each row carries the id of the transaction
 -- that wrote it, and the sealer reads only rows of transactions older than every one still
@@ -17,10 +17,9 @@ CREATE TABLE audit_chain (
     seq        bigint PRIMARY KEY CHECK (seq >= 1),
     source     text NOT NULL CHECK (source IN ('audit', 'transfer')),
     entry_id   uuid NOT NULL,
-    entry_hash text NOT NULL CHECK (length(entry_hash) = 64),
-    prev_hash  text NOT NULL CHECK (length(prev_hash) = 64),
-    chain_hash text NOT NULL CHECK (length(chain_hash) = 64),
-    sealed_at  timestamptz NOT NULL,
+    entry_hash bytea NOT NULL CHECK (octet_length(entry_hash) = 32),
+    prev_hash  bytea NOT NULL CHECK (octet_length(prev_hash) = 32),
+    chain_hash bytea NOT NULL CHECK (octet_length(chain_hash) = 32),
     UNIQUE (source, entry_id)
 );
 

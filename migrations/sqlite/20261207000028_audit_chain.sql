@@ -2,7 +2,7 @@
 -- sealed, each with the SHA-256 of its canonical encoding (an RFC 6962 leaf hash) and a chain
 -- hash over the one before; each closed business date has a head signed with Ed25519 (the key
 -- is outside the database) over the Merkle tree of the entries sealed since the previous head.
--- See `audit_trail` in the code. Hashes are lowercase hex.
+-- See `audit_trail` in the code. A link's hashes are 32 bytes; a head's are lowercase hex.
 --
 -- On SQLite the sealer reads new rows by rowid: one writer commits them in rowid order, and
 -- audit_log and transfers are never deleted from, so a rebuild of either table must keep rowids.
@@ -10,10 +10,9 @@ CREATE TABLE audit_chain (
     seq        INTEGER PRIMARY KEY CHECK (seq >= 1),
     source     TEXT NOT NULL CHECK (source IN ('audit', 'transfer')),
     entry_id   BLOB NOT NULL,
-    entry_hash TEXT NOT NULL CHECK (length(entry_hash) = 64),
-    prev_hash  TEXT NOT NULL CHECK (length(prev_hash) = 64),
-    chain_hash TEXT NOT NULL CHECK (length(chain_hash) = 64),
-    sealed_at  TEXT NOT NULL,
+    entry_hash BLOB NOT NULL CHECK (length(entry_hash) = 32),
+    prev_hash  BLOB NOT NULL CHECK (length(prev_hash) = 32),
+    chain_hash BLOB NOT NULL CHECK (length(chain_hash) = 32),
     UNIQUE (source, entry_id)
 ) STRICT;
 

@@ -64,7 +64,9 @@ pub fn spawn_sealer(
 }
 
 /// Entries of each source a sealing transaction takes.
-const SEAL_BATCH: u32 = 2_000;
+const SEAL_BATCH: u32 = 500;
+/// Times a sealer reads again after another sealer moved first.
+const SEAL_RACES: u32 = 5;
 /// Links read a page when recomputing.
 const READ_PAGE: u32 = 5_000;
 /// An entry dated this long before the close of a date whose head comes before it in the chain
@@ -72,15 +74,18 @@ const READ_PAGE: u32 = 5_000;
 /// an entry is dated when its transaction starts and sealed after it commits.)
 const BACKDATED_AFTER: chrono::Duration = chrono::Duration::hours(1);
 
-/// Seals every entry committed so far; answers how many it linked.
+/// Seals every entry committed so far; answers how many it linked. Another sealer (another
+/// server, `ssn audit seal`) moving first makes this one read again, a few times at most.
 pub async fn seal(store: &Arc<dyn Store>) -> anyhow::Result<u64> {
     let mut sealed = 0;
+    let mut races = 0;
     loop {
-        let linked = store.audit_chain().seal_next(SEAL_BATCH).await?;
-        if linked == 0 {
-            return Ok(sealed);
+        match store.audit_chain().seal_next(SEAL_BATCH).await {
+            Ok(0) => return Ok(sealed),
+            Ok(linked) => sealed += linked,
+            Err(crate::store::StoreError::LostRace(_)) if races < SEAL_RACES => races += 1,
+            Err(error) => return Err(error.into()),
         }
-        sealed += linked;
     }
 }
 
@@ -112,8 +117,8 @@ async fn range_root(
     Ok((root.root(), chain))
 }
 
-fn hash_of(text: &str, seq: i64) -> anyhow::Result<Hash> {
-    parse_hash(text).with_context(|| format!("link {seq} holds no SHA-256 hash"))
+fn hash_of(bytes: &[u8], seq: i64) -> anyhow::Result<Hash> {
+    Hash::try_from(bytes).with_context(|| format!("link {seq} holds no SHA-256 hash"))
 }
 
 /// Seals what is new, then signs a head for every closed date that has none, oldest first: each
@@ -237,6 +242,20 @@ pub enum ProblemKind {
     BadSignature,
 }
 
+impl ProblemKind {
+    /// The kind as the JSON report names it.
+    pub fn code(self) -> &'static str {
+        match self {
+            ProblemKind::Altered => "altered",
+            ProblemKind::Removed => "removed",
+            ProblemKind::Inserted => "inserted",
+            ProblemKind::ChainBroken => "chain_broken",
+            ProblemKind::HeadMismatch => "head_mismatch",
+            ProblemKind::BadSignature => "bad_signature",
+        }
+    }
+}
+
 impl std::fmt::Display for ProblemKind {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
@@ -298,6 +317,9 @@ impl VerifyReport {
     }
 }
 
+/// Entries in no link read at most per source (the oldest first).
+const UNCHAINED_READ: u32 = 100_000;
+
 /// Problems listed at most (the count goes on).
 const MAX_PROBLEMS: usize = 1_000;
 
@@ -354,10 +376,10 @@ impl Verifier<'_> {
                 format!("links {} to {} are missing", self.seq + 1, link.seq - 1),
             );
         }
-        let (Some(entry_hash), Some(prev), Some(stored_chain)) = (
-            parse_hash(&link.entry_hash),
-            parse_hash(&link.prev_hash),
-            parse_hash(&link.chain_hash),
+        let (Ok(entry_hash), Ok(prev), Ok(stored_chain)) = (
+            Hash::try_from(link.entry_hash.as_slice()),
+            Hash::try_from(link.prev_hash.as_slice()),
+            Hash::try_from(link.chain_hash.as_slice()),
         ) else {
             self.problem(
                 ProblemKind::ChainBroken,
@@ -530,7 +552,8 @@ pub async fn verify(
     // written behind the chain's back.
     let latest_close = heads.iter().map(|head| head.signed_at).max();
     for source in ChainSource::ALL {
-        for (id, at) in chain.unchained(source, u32::MAX / 2).await? {
+        // Oldest first: a backdated row is among the first, however many wait.
+        for (id, at) in chain.unchained(source, UNCHAINED_READ).await? {
             match latest_close {
                 Some(closed) if at < closed - BACKDATED_AFTER => {
                     if verifier.report.problems.len() < MAX_PROBLEMS {
@@ -670,7 +693,7 @@ pub async fn proof(
         .await
         .map_err(anyhow::Error::from)?
         .iter()
-        .map(|text| parse_hash(text).context("a link holds no SHA-256 hash"))
+        .map(|bytes| Hash::try_from(bytes.as_slice()).context("a link holds no SHA-256 hash"))
         .collect::<anyhow::Result<Vec<Hash>>>()?;
     let index = usize::try_from(link.seq - head.first_seq).context("leaf index")?;
     let path = merkle::inclusion_proof(&hashes, index).context("the head's links are missing")?;
@@ -680,7 +703,7 @@ pub async fn proof(
         entry_id,
         seq: link.seq,
         canonical_entry: STANDARD.encode(canonical.bytes()),
-        entry_hash: link.entry_hash,
+        entry_hash: hex::encode(&link.entry_hash),
         leaf_index: index as u64,
         tree_size: hashes.len() as u64,
         audit_path: path.iter().map(hex::encode).collect(),

@@ -92,26 +92,18 @@ impl ChainCursor {
 }
 
 /// A link of the chain.
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct ChainLink {
     pub seq: i64,
     /// `audit` or `transfer`.
     pub source: String,
     pub entry_id: uuid::Uuid,
-    /// RFC 6962 leaf hash of the entry's canonical encoding (hex).
-    pub entry_hash: String,
-    /// The chain hash of the link before (hex; zeros before the first).
-    pub prev_hash: String,
-    /// SHA-256 of `prev_hash` and `entry_hash` (hex).
-    pub chain_hash: String,
-    pub sealed_at: DateTime<Utc>,
-}
-
-/// What one sealing transaction writes: the new links and where each source was read to.
-#[derive(Debug, Clone)]
-pub struct SealBatch {
-    pub links: Vec<ChainLink>,
-    pub cursors: Vec<(ChainSource, ChainCursor)>,
+    /// RFC 6962 leaf hash of the entry's canonical encoding (32 bytes).
+    pub entry_hash: Vec<u8>,
+    /// The chain hash of the link before (32 zero bytes before the first).
+    pub prev_hash: Vec<u8>,
+    /// SHA-256 of `prev_hash` and `entry_hash`.
+    pub chain_hash: Vec<u8>,
 }
 
 /// A closed business date's signed head.

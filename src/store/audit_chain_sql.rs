@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 
 use crate::{
     domain::{
-        chain::{chain_hash, parse_hash, ChainSource, GENESIS},
+        chain::{chain_hash, ChainSource, GENESIS},
         merkle::Hash,
     },
     model::audit_chain::{
@@ -27,7 +27,7 @@ use crate::{
 const AUDIT_COLUMNS: &str = "id, at, actor_id, action, subject_type, subject_id, detail";
 const TRANSFER_COLUMNS: &str = "id, program_id, debit_account_id, credit_account_id, amount_minor,
      kind, pending_id, timeout_at, reference, created_at";
-const LINK_COLUMNS: &str = "seq, source, entry_id, entry_hash, prev_hash, chain_hash, sealed_at";
+const LINK_COLUMNS: &str = "seq, source, entry_id, entry_hash, prev_hash, chain_hash";
 const HEAD_COLUMNS: &str = "business_date, first_seq, last_seq, root_hash, chain_hash,
      signed_at, public_key, signature";
 
@@ -42,9 +42,9 @@ fn after_cursor_sql<DB: Dialect>(table: &str, columns: &str) -> String {
     )
 }
 
-/// A hash kept as hex, or the store's error naming the broken row.
-fn stored_hash(text: &str, what: &str) -> StoreResult<Hash> {
-    parse_hash(text).ok_or_else(|| StoreError::Refused {
+/// A stored hash, or the store's error naming the broken row.
+fn stored_hash(bytes: &[u8], what: &str) -> StoreResult<Hash> {
+    Hash::try_from(bytes).map_err(|_| StoreError::Refused {
         code: "audit_chain_broken",
         message: format!("{what} holds no SHA-256 hash: run `ssn audit verify`"),
     })
@@ -70,6 +70,7 @@ where
     str: sqlx::Type<E::Db>,
     for<'q> i64: sqlx::Encode<'q, E::Db> + sqlx::Type<E::Db>,
     for<'q> DateTime<Utc>: sqlx::Encode<'q, E::Db> + sqlx::Type<E::Db>,
+    for<'q> Vec<u8>: sqlx::Encode<'q, E::Db> + sqlx::Type<E::Db>,
     for<'r> ChainedAudit: sqlx::FromRow<'r, <E::Db as sqlx::Database>::Row>,
     for<'r> ChainedTransfer: sqlx::FromRow<'r, <E::Db as sqlx::Database>::Row>,
     for<'r> ChainLink: sqlx::FromRow<'r, <E::Db as sqlx::Database>::Row>,
@@ -77,17 +78,18 @@ where
     for<'r> ClosedDate: sqlx::FromRow<'r, <E::Db as sqlx::Database>::Row>,
     for<'r> (String, i64, uuid::Uuid): sqlx::FromRow<'r, <E::Db as sqlx::Database>::Row>,
     for<'r> (i64,): sqlx::FromRow<'r, <E::Db as sqlx::Database>::Row>,
-    for<'r> (String,): sqlx::FromRow<'r, <E::Db as sqlx::Database>::Row>,
+    for<'r> (Vec<u8>,): sqlx::FromRow<'r, <E::Db as sqlx::Database>::Row>,
+    for<'r> (i64, Vec<u8>): sqlx::FromRow<'r, <E::Db as sqlx::Database>::Row>,
     for<'r> (uuid::Uuid, DateTime<Utc>): sqlx::FromRow<'r, <E::Db as sqlx::Database>::Row>,
 {
     async fn seal_next(&self, limit: u32) -> StoreResult<u64> {
-        let mut tx = self.engine.begin_write().await?;
-        let cursors: Vec<(String, i64, uuid::Uuid)> = sqlx::query_as(&format!(
-            "SELECT source, pos, entry_id FROM audit_chain_cursors ORDER BY source{}",
-            <E::Db as Dialect>::FOR_UPDATE
-        ))
-        .fetch_all(&mut *tx)
-        .await?;
+        // Read and hash outside the writer's turn (on SQLite the one writer is the purchases'
+        // too); in the turn only check that no other sealer moved meanwhile, and write.
+        let reader = self.engine.reader();
+        let cursors: Vec<(String, i64, uuid::Uuid)> =
+            sqlx::query_as("SELECT source, pos, entry_id FROM audit_chain_cursors ORDER BY source")
+                .fetch_all(reader)
+                .await?;
         let cursor_of = |source: ChainSource| {
             cursors
                 .iter()
@@ -105,7 +107,7 @@ where
                 .bind(audit_cursor.pos)
                 .bind(audit_cursor.entry_id)
                 .bind(limit)
-                .fetch_all(&mut *tx)
+                .fetch_all(reader)
                 .await?;
         unsealed.extend(audits.iter().map(|row| Unsealed {
             source: ChainSource::Audit,
@@ -119,7 +121,7 @@ where
                 .bind(transfer_cursor.pos)
                 .bind(transfer_cursor.entry_id)
                 .bind(limit)
-                .fetch_all(&mut *tx)
+                .fetch_all(reader)
                 .await?;
         unsealed.extend(transfers.iter().map(|row| Unsealed {
             source: ChainSource::Transfer,
@@ -128,45 +130,61 @@ where
             hash: row.canonical().hash(),
         }));
         if unsealed.is_empty() {
-            tx.rollback().await?;
             return Ok(0);
         }
         // One order for both sources: by position, an audit entry before a transfer of the same
         // position, then by id.
         unsealed.sort_by_key(|entry| (entry.pos, entry.source, entry.id));
-
-        let last: Option<ChainLink> = sqlx::query_as(&format!(
-            "SELECT {LINK_COLUMNS} FROM audit_chain ORDER BY seq DESC LIMIT 1"
-        ))
-        .fetch_optional(&mut *tx)
-        .await?;
-        let (mut seq, mut previous) = match &last {
-            Some(link) => (link.seq, stored_hash(&link.chain_hash, "the last link")?),
-            None => (0, GENESIS),
+        let last: Option<(i64, Vec<u8>)> =
+            sqlx::query_as("SELECT seq, chain_hash FROM audit_chain ORDER BY seq DESC LIMIT 1")
+                .fetch_optional(reader)
+                .await?;
+        let (first_seq, mut previous) = match &last {
+            Some((seq, hash)) => (seq + 1, stored_hash(hash, "the last link")?),
+            None => (1, GENESIS),
         };
-        let sealed_at = crate::store::now();
-        // Rows a statement: well under either engine's limit on bound values (7 each).
-        for chunk in unsealed.chunks(500) {
+        let mut links = Vec::with_capacity(unsealed.len());
+        for entry in &unsealed {
+            let link = chain_hash(&previous, &entry.hash);
+            links.push((entry, previous, link));
+            previous = link;
+        }
+
+        let mut tx = self.engine.begin_write().await?;
+        let now: Vec<(String, i64, uuid::Uuid)> = sqlx::query_as(&format!(
+            "SELECT source, pos, entry_id FROM audit_chain_cursors ORDER BY source{}",
+            <E::Db as Dialect>::FOR_UPDATE
+        ))
+        .fetch_all(&mut *tx)
+        .await?;
+        let now_last: Option<(i64,)> =
+            sqlx::query_as("SELECT seq FROM audit_chain ORDER BY seq DESC LIMIT 1")
+                .fetch_optional(&mut *tx)
+                .await?;
+        if now != cursors || now_last.map(|(seq,)| seq) != last.as_ref().map(|(seq, _)| *seq) {
+            tx.rollback().await?;
+            return Err(StoreError::LostRace("audit chain"));
+        }
+        // Rows a statement: well under either engine's limit on bound values (6 each).
+        let mut seq = first_seq;
+        for chunk in links.chunks(1_000) {
             let rows: Vec<String> = (0..chunk.len())
-                .map(|i| format!("({})", placeholders(i * 7 + 1, 7)))
+                .map(|i| format!("({})", placeholders(i * 6 + 1, 6)))
                 .collect();
             let sql = format!(
                 "INSERT INTO audit_chain ({LINK_COLUMNS}) VALUES {}",
                 rows.join(", ")
             );
             let mut insert = sqlx::query(&sql);
-            for entry in chunk {
-                seq += 1;
-                let link = chain_hash(&previous, &entry.hash);
+            for (entry, prev, link) in chunk {
                 insert = insert
                     .bind(seq)
                     .bind(entry.source.as_str())
                     .bind(entry.id)
-                    .bind(hex::encode(entry.hash))
-                    .bind(hex::encode(previous))
-                    .bind(hex::encode(link))
-                    .bind(sealed_at);
-                previous = link;
+                    .bind(entry.hash.to_vec())
+                    .bind(prev.to_vec())
+                    .bind(link.to_vec());
+                seq += 1;
             }
             insert.execute(&mut *tx).await?;
         }
@@ -217,8 +235,8 @@ where
         .await?)
     }
 
-    async fn entry_hashes(&self, first_seq: i64, last_seq: i64) -> StoreResult<Vec<String>> {
-        let rows: Vec<(String,)> = sqlx::query_as(
+    async fn entry_hashes(&self, first_seq: i64, last_seq: i64) -> StoreResult<Vec<Vec<u8>>> {
+        let rows: Vec<(Vec<u8>,)> = sqlx::query_as(
             "SELECT entry_hash FROM audit_chain WHERE seq >= $1 AND seq <= $2 ORDER BY seq",
         )
         .bind(first_seq)

@@ -244,7 +244,7 @@ pub trait CampaignStore: Send + Sync {
 pub trait AuditChainStore: Send + Sync {
     /// Seals the next entries, up to `limit` of each source (audit entries, ledger transfers):
     /// links them after the chain's last link and moves the cursors, in one transaction.
-    /// Answers how many it linked (0: nothing new).
+    /// Answers how many it linked (0: nothing new); `LostRace` when another sealer moved first.
     async fn seal_next(&self, limit: u32) -> StoreResult<u64>;
     /// Links after `after_seq`, in order, at most `limit`.
     async fn links(
@@ -259,8 +259,8 @@ pub trait AuditChainStore: Send + Sync {
         source: crate::domain::chain::ChainSource,
         entry_id: uuid::Uuid,
     ) -> StoreResult<Option<crate::model::audit_chain::ChainLink>>;
-    /// The entry hashes (hex) of links `first_seq..=last_seq`, in order.
-    async fn entry_hashes(&self, first_seq: i64, last_seq: i64) -> StoreResult<Vec<String>>;
+    /// The entry hashes of links `first_seq..=last_seq`, in order.
+    async fn entry_hashes(&self, first_seq: i64, last_seq: i64) -> StoreResult<Vec<Vec<u8>>>;
     /// The audit entries of `ids` that exist (any order).
     async fn audit_entries(
         &self,

@@ -55,9 +55,9 @@ const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; st
 /// The pages and their static files, with the security headers every page response carries.
 pub fn router(state: AppState) -> Router<AppState> {
     use pages::{
-        audit, auth, bank, campaigns, cards, change_requests, complaints, dormancy, ewarungs, home,
-        households, kiosk, members, office, programs, quota, register, registry_imports,
-        representatives, saldo, status_change, users, visits,
+        audit, audit_trail, auth, bank, campaigns, cards, change_requests, complaints, dormancy,
+        ewarungs, home, households, kiosk, members, office, programs, quota, register,
+        registry_imports, representatives, saldo, status_change, users, visits,
     };
     Router::new()
         .route("/", get(home::show))
@@ -206,6 +206,10 @@ pub fn router(state: AppState) -> Router<AppState> {
         )
         .route("/audit", get(audit::log))
         .route("/audit/ledger", get(audit::ledger).post(audit::verify))
+        .route(
+            "/audit/trail",
+            get(audit_trail::show).post(audit_trail::verify),
+        )
         .route("/ewarungs", get(ewarungs::list).post(ewarungs::create))
         .route("/ewarungs/{id}", get(ewarungs::show))
         .route(

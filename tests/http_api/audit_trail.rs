@@ -9,6 +9,7 @@ use serde_json::{json, Value};
 
 use crate::common::*;
 use crate::on_both_backends;
+use crate::web_client::Browser;
 
 const SSN: &str = env!("CARGO_BIN_EXE_ssn");
 
@@ -133,6 +134,27 @@ async fn entries_are_sealed_signed_proved_and_tampering_is_named(app: TestApp) {
         "{report}"
     );
 
+    // The auditor's page lists the head and runs the same check.
+    let mut inspector = Browser::new(&app);
+    inspector.login("auditor").await;
+    let page = inspector.get("/audit/trail").await;
+    assert!(
+        page.body.contains(&format!("data-date=\"{date}\"")),
+        "{}",
+        page.body
+    );
+    let checked = inspector
+        .post("/audit/trail", &[("csrf", &page.csrf())])
+        .await;
+    assert!(
+        checked.body.contains("id=\"trail-intact\""),
+        "{}",
+        checked.body
+    );
+    let mut kiosk = Browser::new(&app);
+    kiosk.login("warung-berkah").await;
+    assert_eq!(kiosk.get("/audit/trail").await.status.as_u16(), 403);
+
     // One transfer's inclusion proof, checked offline against the public key.
     let key = succeeded(&ssn(&app, &["audit", "public-key"]));
     let key = key.trim();
@@ -222,6 +244,20 @@ async fn entries_are_sealed_signed_proved_and_tampering_is_named(app: TestApp) {
     assert!(
         said.contains(&format!("first: altered at link {audit_seq}: audit ")),
         "{said}"
+    );
+    let page = inspector.get("/audit/trail").await;
+    let shown = inspector
+        .post("/audit/trail", &[("csrf", &page.csrf())])
+        .await;
+    assert!(
+        shown.body.contains("id=\"trail-problems\""),
+        "{}",
+        shown.body
+    );
+    assert!(
+        shown.body.contains("data-kind=\"altered\""),
+        "{}",
+        shown.body
     );
     app.execute(&format!(
         "UPDATE audit_log SET subject_id = substr(subject_id, 1, length(subject_id) - 1)

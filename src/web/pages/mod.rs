@@ -1,6 +1,7 @@
 //! The pages, one module per area.
 
 pub mod audit;
+pub mod audit_trail;
 pub mod auth;
 pub mod bank;
 pub mod campaigns;
